@@ -1,0 +1,221 @@
+"""What every command shares: global options, the environment (read here and only here),
+output with or without colour, and the guard that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError, SpecErrors
+from reconciler.secrets import install_log_redaction, redact, register_secret
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_BUG = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class AppContext:
+    """Resolved global options. Defaults are applied in `finalize`, so an option given after the
+    subcommand overrides one given before it, and an unset one never does."""
+
+    spec_dir: str | None = None
+    state_path: str | None = None
+    workspace: str | None = None
+    no_color: bool = False
+    sandbox: bool = False
+    debug: bool = False
+    var_pairs: list[str] = field(default_factory=list)
+    var_files: list[str] = field(default_factory=list)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.spec_dir or self.env.get("RECONCILER_DIR") or "specs")
+
+    @property
+    def state_file(self) -> Path:
+        if self.state_path:
+            return Path(self.state_path)
+        if self.env.get("RECONCILER_STATE"):
+            return Path(self.env["RECONCILER_STATE"])
+        return Path("state") / f"{self.workspace or self.env.get('RECONCILER_WORKSPACE') or 'default'}.json"
+
+    @property
+    def color(self) -> bool:
+        if self.no_color or "NO_COLOR" in self.env or self.env.get("TERM") == "dumb":
+            return False
+        if self.env.get("FORCE_COLOR") or self.env.get("CLICOLOR_FORCE"):
+            return True
+        return sys.stdout.isatty()
+
+    def variables(self) -> dict[str, str]:
+        """Variables for ${var.NAME}: RECONCILER_VAR_NAME from the environment, then var files
+        (YAML mappings), then --var KEY=VALUE, later ones winning."""
+        import yaml
+
+        values: dict[str, str] = {}
+        for key, value in self.env.items():
+            if key.startswith("RECONCILER_VAR_"):
+                values[key[len("RECONCILER_VAR_"):]] = value
+        for path in self.var_files:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    loaded = yaml.safe_load(fh) or {}
+            except OSError as exc:
+                raise click.BadParameter(f"{path}: {exc.strerror}", param_hint="--var-file") from None
+            except yaml.YAMLError as exc:
+                raise click.BadParameter(f"{path}: not valid YAML: {exc}", param_hint="--var-file") from None
+            if not isinstance(loaded, dict):
+                raise click.BadParameter(f"{path}: must be a mapping of names to values", param_hint="--var-file")
+            values.update({str(k): v for k, v in loaded.items()})
+        for pair in self.var_pairs:
+            if "=" not in pair:
+                raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--var")
+            key, value = pair.split("=", 1)
+            values[key] = value
+        return values
+
+
+def app(ctx: click.Context | None = None) -> AppContext:
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = AppContext()
+    obj: AppContext = root.obj
+    return obj
+
+
+def _setter(attr: str, *, append: bool = False) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False or value == ():
+            return
+        target = app(ctx)
+        if append:
+            getattr(target, attr).extend(value)
+        else:
+            setattr(target, attr, value)
+        if attr == "debug" and value:
+            logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+            install_log_redaction()
+
+    return callback
+
+
+def common_options(f: F) -> F:
+    """Global options, accepted both before and after the subcommand (`reconciler -C x plan`
+    and `reconciler plan -C x` mean the same)."""
+    options = [
+        click.option("-C", "--dir", "spec_dir", metavar="DIR", default=None, expose_value=False,
+                     callback=_setter("spec_dir"), help="Folder of spec files (default: specs/)."),
+        click.option("--state", "state_path", metavar="FILE", default=None, expose_value=False,
+                     callback=_setter("state_path"), help="State file (default: state/WORKSPACE.json)."),
+        click.option("-w", "--workspace", default=None, expose_value=False, callback=_setter("workspace"),
+                     help="Workspace name; selects state/NAME.json (default: default)."),
+        click.option("--no-color", is_flag=True, default=False, expose_value=False,
+                     callback=_setter("no_color"), help="Plain output (also NO_COLOR=1)."),
+        click.option("--sandbox", is_flag=True, default=False, expose_value=False, callback=_setter("sandbox"),
+                     help="Run against a built-in sandbox API whose world lives under state/."),
+        click.option("--var", "var_pairs", multiple=True, metavar="KEY=VALUE", expose_value=False,
+                     callback=_setter("var_pairs", append=True), help="Set ${var.KEY} (repeatable)."),
+        click.option("--var-file", "var_files", multiple=True, metavar="FILE", expose_value=False,
+                     callback=_setter("var_files", append=True), help="YAML file of variables (repeatable)."),
+        click.option("--debug", is_flag=True, default=False, expose_value=False, callback=_setter("debug"),
+                     help="Log HTTP requests and decisions to stderr (keys are redacted)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+class Out:
+    """Human output: colour only when wanted, everything redacted."""
+
+    def __init__(self, color: bool):
+        self.color = color
+
+    def style(self, text: str, **kw: Any) -> str:
+        return click.style(text, **kw) if self.color else text
+
+    def echo(self, text: str = "", *, err: bool = False, nl: bool = True) -> None:
+        click.echo(redact(text), err=err, nl=nl, color=self.color)
+
+    def json(self, data: Any) -> None:
+        click.echo(redact(json.dumps(data, indent=2, sort_keys=False, default=str)))
+
+
+def out(ctx: click.Context | None = None) -> Out:
+    return Out(app(ctx).color)
+
+
+def not_built(name: str, issue: int) -> int:
+    click.echo(f"Error: `reconciler {name}` is not built yet (tracked in issue {issue}).", err=True)
+    return EXIT_ERROR
+
+
+def register_env_secrets(env: Mapping[str, str]) -> None:
+    for key in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "RECONCILER_NOTIFY_SECRET"):
+        register_secret(env.get(key))
+
+
+def _crash_log(exc: BaseException) -> str:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    fd, path = tempfile.mkstemp(prefix=f"reconciler-crash-{stamp}-", suffix=".log")
+    body = "".join(traceback.format_exception(exc))
+    header = f"reconciler {__version__} on Python {sys.version.split()[0]}\nargv: {sys.argv}\n\n"
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(redact(header + body))
+    return path
+
+
+def print_error(exc: ReconcilerError) -> None:
+    if isinstance(exc, SpecErrors):
+        for error in exc.errors:
+            click.echo(redact(str(error)), err=True)
+        n = len(exc.errors)
+        click.echo(f"{n} error{'s' if n != 1 else ''} found.", err=True)
+    else:
+        click.echo(redact(f"Error: {exc}"), err=True)
+
+
+def run_guarded(invoke: Callable[[], Any]) -> None:
+    """Run the CLI; map errors to exit codes. Never shows a traceback for a user mistake."""
+    register_env_secrets(os.environ)
+    try:
+        result = invoke()
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)  # usage errors are 1: exit 2 means "changes present"
+    except ReconcilerError as exc:
+        print_error(exc)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # a bug: say so, keep the details in a file
+        path = _crash_log(exc)
+        click.echo(redact(f"reconciler: internal error ({type(exc).__name__}: {exc}). "
+                          f"This is a bug; details in {path}"), err=True)
+        sys.exit(EXIT_BUG)
+    sys.exit(result if isinstance(result, int) else EXIT_OK)

@@ -1,0 +1,24 @@
+"""Shared fixtures. The sandbox fixture starts the real sandbox HTTP server in-process on a free
+port (see reconciler.sandbox.testing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+OPENAPI = SHARED / "openapi" / "openai-fine-tuning.openapi.yaml"
+ERRORS_OPENAPI = SHARED / "openapi" / "openai-errors.supplement.openapi.yaml"
+
+ADMIN_KEY = "sk-admin-test-0123456789abcdef"
+PROJECT_KEY = "sk-proj-test-0123456789abcdef"
+
+
+@pytest.fixture
+def sandbox():
+    from reconciler.sandbox.testing import run_sandbox
+
+    with run_sandbox() as handle:
+        yield handle
