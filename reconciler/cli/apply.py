@@ -1,21 +1,186 @@
-"""Not built yet: each command here says so and exits 1."""
+"""`reconciler apply` and `reconciler destroy`."""
 
 from __future__ import annotations
 
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.cli.context import common_options, not_built
+from reconciler.cli import runtime
+from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
+from reconciler.cli.plan import load_plan, make_plan, plan_options, render
+from reconciler.errors import ConfigError, StalePlanError
 
 
-@click.command("apply", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _listener(o: Any, as_json: bool) -> Any:
+    from reconciler.apply.events import EventKind
+
+    lock = threading.Lock()
+
+    def emit(event: Any) -> None:
+        if as_json:
+            return
+        ident = f" [id={event.object_id}]" if event.object_id else ""
+        if event.kind is EventKind.START:
+            line = f"{o.style(event.address, bold=True)}: {event.verb}...{ident}"
+        elif event.kind is EventKind.DONE:
+            line = f"{o.style(event.address, bold=True)}: {event.verb} complete after " \
+                   f"{runtime.elapsed(event.elapsed)}{ident}"
+        elif event.kind is EventKind.FAILED:
+            line = o.style(f"{event.address}: {event.verb or 'Apply'} failed: {event.message}", fg="red")
+        elif event.kind is EventKind.SKIPPED:
+            line = o.style(f"{event.address}: {event.message}", fg="yellow")
+        elif event.kind is EventKind.PENDING:
+            line = o.style(f"{event.address}: pending: {event.message}", fg="blue")
+        elif event.kind is EventKind.WAITING:
+            line = f"{o.style(event.address, bold=True)}: Still waiting... [{runtime.elapsed(event.elapsed)} " \
+                   f"elapsed] {event.message}"
+        else:
+            line = f"{o.style(event.address, bold=True)}: {event.message}"
+        with lock:
+            o.echo(line)
+
+    return emit
+
+
+def _confirm(o: Any, destroy: bool) -> bool:
+    if not sys.stdin.isatty():
+        raise ConfigError("apply needs confirmation and there is no terminal: review the plan, then run with "
+                          "--auto-approve (or apply a saved plan file)")
+    what = "destroy all managed objects" if destroy else "perform these actions"
+    o.echo(o.style(f"Do you want to {what}?", bold=True))
+    o.echo("  reconciler will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n")
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    return answer.strip() == "yes"
+
+
+def _summary(result: Any, destroy: bool) -> str:
+    if destroy:
+        head = f"Destroy complete! Resources: {result.destroyed} destroyed"
+        extra = f", {result.forgotten} forgotten (they keep existing)" if result.forgotten else ""
+        return head + extra + "."
+    text = f"Apply complete! Resources: {result.added} added, {result.changed} changed, {result.destroyed} destroyed."
+    extras = []
+    if result.forgotten:
+        extras.append(f"{result.forgotten} forgotten")
+    if result.adopted:
+        extras.append(f"{result.adopted} adopted")
+    if result.pending:
+        extras.append(f"{len(result.pending)} pending")
+    return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
+              refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool,
+              timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None) -> int:
+    from reconciler.apply.executor import Executor
+
+    ctx = app()
+    o = out()
+    specs = runtime.load_specs(ctx, o)
+    st = runtime.store(ctx)
+    with st.lock("destroy" if destroy else "apply", wait=runtime.parse_duration(lock_timeout) or 0.0,
+                 on_wait=runtime.lock_wait_callback(o)):
+        state = st.load()
+        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
+                                out=o) as client:
+            if plan_file is not None:
+                the_plan = load_plan(plan_file)
+                if not st.exists() and state.serial == 0 and the_plan.serial == 0:
+                    state.lineage = the_plan.lineage  # a plan made before the first state was written
+                if (the_plan.lineage, the_plan.serial) != (state.lineage, state.serial):
+                    raise StalePlanError(
+                        f"{plan_file} is stale: it was made against state serial {the_plan.serial} "
+                        f"(lineage {the_plan.lineage[:8]}…), the state is now at serial {state.serial} "
+                        f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
+            else:
+                the_plan = make_plan(ctx, o, specs, state, client, targets=targets, replace=replace,
+                                     refresh=refresh, refresh_only=False, destroy=destroy, parallelism=parallelism)
+                if not as_json:
+                    render(the_plan, "text", o)
+            pending = [c for c in the_plan.changes if c.action.value == "pending"]
+            if not the_plan.has_changes and not the_plan.drift and not (wait and pending):
+                if as_json:
+                    o.json({"applied": False, "reason": "no changes"})
+                return EXIT_OK
+            if plan_file is None and the_plan.has_changes and not auto_approve:
+                if not _confirm(o, destroy):
+                    o.echo("\nApply cancelled.")
+                    return EXIT_ERROR
+            if not as_json:
+                o.echo("")
+            executor = Executor(the_plan, client=client, store=st, state=state, parallelism=parallelism,
+                                wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
+                                poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0), listener=_listener(o, as_json),
+                                documents=dict(specs.documents))
+            result = executor.run()
+    if as_json:
+        o.json({"applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,
+                "forgotten": result.forgotten, "adopted": result.adopted,
+                "pending": [{"address": a, "reason": r} for a, r in result.pending],
+                "failures": [{"address": a, "message": m} for a, m in result.failures],
+                "skipped": [{"address": a, "reason": r} for a, r in result.skipped],
+                "state_serial": state.serial})
+    else:
+        o.echo("")
+        for address, note in result.notes:
+            o.echo(f"Note: {address}: {note}")
+        if result.pending:
+            o.echo(o.style("Pending (a later run completes these, or use --wait):", bold=True))
+            for address, reason in result.pending:
+                o.echo(f"  ? {address}: {reason}")
+            o.echo("")
+        if result.failures or result.skipped:
+            o.echo(o.style("Apply finished with errors:", fg="red", bold=True), err=True)
+            for address, message in result.failures:
+                o.echo(f"  ✗ {address}: {message}", err=True)
+            for address, reason in result.skipped:
+                o.echo(f"  - {address}: {reason}", err=True)
+            o.echo("The state records everything that did complete; run apply again to continue.", err=True)
+        o.echo(o.style(_summary(result, destroy), fg="green" if result.ok else "yellow", bold=True))
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def apply_options(f: Any) -> Any:
+    options = [
+        click.option("--auto-approve", is_flag=True, help="Skip the interactive 'yes'."),
+        click.option("--wait", is_flag=True, help="Wait for jobs to finish so pending grants complete now."),
+        click.option("--timeout", default=None, metavar="DURATION", help="With --wait: give up after e.g. 2h."),
+        click.option("--poll-interval", default=None, type=float, metavar="SECONDS",
+                     help="With --wait: seconds between job status reads (default 10; 1 with --sandbox)."),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@plan_options
+@apply_options
 @common_options
-def apply() -> int:
-    """Not built yet (issue 5)."""
-    return not_built("apply", 5)
+def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
+          refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool, timeout: str | None,
+          poll_interval: float | None, as_json: bool) -> int:
+    """Make the world match the specs (or apply a saved plan exactly)."""
+    return run_apply(plan_file=plan_file, auto_approve=auto_approve, targets=targets, replace=replace,
+                     refresh=refresh, parallelism=parallelism, lock_timeout=lock_timeout,
+                     insecure_http=insecure_http, wait=wait, timeout=timeout, destroy=False, as_json=as_json,
+                     poll_interval=poll_interval)
 
 
-@click.command("destroy", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("destroy")
+@plan_options
+@apply_options
 @common_options
-def destroy() -> int:
-    """Not built yet (issue 5)."""
-    return not_built("destroy", 5)
+def destroy(auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, parallelism: int,
+            lock_timeout: str, insecure_http: bool, wait: bool, timeout: str | None, poll_interval: float | None,
+            as_json: bool) -> int:
+    """Cancel active managed jobs, revoke managed grants, delete uploaded files; forget finished jobs."""
+    return run_apply(plan_file=None, auto_approve=auto_approve, targets=targets, replace=replace, refresh=refresh,
+                     parallelism=parallelism, lock_timeout=lock_timeout, insecure_http=insecure_http, wait=wait,
+                     timeout=timeout, destroy=True, as_json=as_json, poll_interval=poll_interval)

@@ -1,14 +1,122 @@
-"""Not built yet: each command here says so and exits 1."""
+"""`reconciler plan`: refresh, diff, show; optionally save the plan for `apply FILE`."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.cli.context import common_options, not_built
+from reconciler.cli.context import EXIT_CHANGES, EXIT_OK, app, common_options, out
+from reconciler.cli import runtime
 
 
-@click.command("plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def plan_options(f: Any) -> Any:
+    options = [
+        click.option("--target", "targets", multiple=True, metavar="ADDR",
+                     help="Limit the plan to ADDR and what it depends on (repeatable)."),
+        click.option("--replace", "replace", multiple=True, metavar="ADDR",
+                     help="Force a new job/upload for ADDR even if nothing changed (repeatable)."),
+        click.option("--refresh/--no-refresh", default=True, show_default=True,
+                     help="Read the live API before planning; --no-refresh trusts the state."),
+        click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 64),
+                     help="Concurrent API reads and actions."),
+        click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+                     help="How long to wait for the state lock."),
+        click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets: tuple[str, ...],
+              replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool, parallelism: int) -> Any:
+    from reconciler.plan.build import PlanOptions, build_plan
+
+    options = PlanOptions(targets=tuple(targets), replace=tuple(replace), refresh=refresh,
+                          refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
+    return build_plan(specs, state, client, options, content_digest=runtime.content_digest(client))
+
+
+@click.command("plan")
+@plan_options
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Save the plan; `reconciler apply FILE` applies exactly it.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
+@click.option("--refresh-only", is_flag=True, help="Only show what changed outside reconciler.")
+@click.option("--destroy", is_flag=True, help="Plan to destroy everything in the state.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/PLAN_JSON.md).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
+              help="Output format (markdown: for a pull-request comment).")
 @common_options
-def plan() -> int:
-    """Not built yet (issue 4)."""
-    return not_built("plan", 4)
+def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, parallelism: int, lock_timeout: str,
+         insecure_http: bool, out_file: Path | None, detailed_exitcode: bool, refresh_only: bool, destroy: bool,
+         as_json: bool, fmt: str | None) -> int:
+    """Show what apply would change, without changing anything."""
+    ctx = app()
+    o = out()
+    fmt = "json" if as_json else (fmt or "text")
+    specs = runtime.load_specs(ctx, o)
+    st = runtime.store(ctx)
+    with st.lock("plan", wait=runtime.parse_duration(lock_timeout) or 0.0,
+                 on_wait=runtime.lock_wait_callback(o)):
+        state = st.load()
+        if state.recovered_from_journal:
+            o.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted apply.", err=True)
+        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
+                                out=o) as client:
+            result = make_plan(ctx, o, specs, state, client, targets=targets, replace=replace, refresh=refresh,
+                               refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
+    render(result, fmt, o)
+    if out_file is not None:
+        save_plan(result, out_file, ctx)
+        o.echo(f"\nSaved the plan to: {out_file}\nTo perform exactly these actions, run: "
+               f"reconciler apply {out_file}", err=fmt != "text")
+    if detailed_exitcode and result.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def render(result: Any, fmt: str, o: Any) -> None:
+    if fmt == "json":
+        from reconciler.render.json_plan import plan_to_dict
+
+        o.json(plan_to_dict(result))
+    elif fmt == "markdown":
+        from reconciler.render.markdown import render_plan_markdown
+
+        o.echo(render_plan_markdown(result))
+    else:
+        from reconciler.render.text import render_plan
+
+        o.echo(render_plan(result, o.style), nl=False)
+
+
+def save_plan(result: Any, path: Path, ctx: Any) -> None:
+    from reconciler.render.json_plan import plan_to_dict
+
+    data = plan_to_dict(result)
+    data["state_file"] = str(ctx.state_file)
+    runtime.write_private(path, json.dumps(data, indent=1, default=str))
+
+
+def load_plan(path: Path) -> Any:
+    from reconciler.errors import StateError
+    from reconciler.render.json_plan import FORMAT_VERSION, plan_from_dict
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    except ValueError:
+        raise StateError(f"{path}: not a saved plan (not JSON)") from None
+    if not isinstance(data, dict) or "resource_changes" not in data or "lineage" not in data:
+        raise StateError(f"{path}: not a saved plan")
+    if str(data.get("format_version", "")).split(".")[0] != FORMAT_VERSION.split(".")[0]:
+        raise StateError(f"{path}: plan format {data.get('format_version')} is not supported by this version")
+    try:
+        return plan_from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"{path}: damaged plan file ({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,146 @@
+"""Wiring shared by the commands that talk to the API: the environment (read here), the client
+or the built-in sandbox, the specs and the state store."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+
+from reconciler.cli.context import AppContext, Out
+from reconciler.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SANDBOX_PROJECT_KEY = "sk-sandbox-project-key"
+SANDBOX_ADMIN_KEY = "sk-admin-sandbox-key"
+SANDBOX_SPEED = 60.0
+
+
+def load_specs(ctx: AppContext, out: Out | None = None) -> Any:
+    from reconciler.config import load_specs as _load
+
+    specs = _load(ctx.dir, ctx.variables())
+    if out is not None:
+        for warning in specs.warnings:
+            out.echo(out.style("Warning: ", fg="yellow", bold=True) + str(warning), err=True)
+    return specs
+
+
+def store(ctx: AppContext) -> Any:
+    from reconciler.state import StateStore
+
+    return StateStore(ctx.state_file)
+
+
+def needs_admin(specs: Any, state: Any) -> list[str]:
+    wanted = [a for a, d in specs.documents.items()
+              if d.type == "CheckpointPermission" or d.kind == "data.CheckpointPermissions"]
+    wanted += [a for a, r in state.resources.items() if r.kind == "CheckpointPermission" and a not in wanted]
+    return wanted
+
+
+@contextlib.contextmanager
+def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_http: bool = False,
+               out: Out | None = None) -> Iterator[Any]:
+    """The API client for this run: the built-in sandbox with --sandbox, else from OPENAI_* ."""
+    from reconciler.api import ApiClient
+
+    with contextlib.ExitStack() as stack:
+        if ctx.sandbox:
+            from reconciler.sandbox import run_sandbox
+
+            world = ctx.state_file.parent / "sandbox-world.json"
+            speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or SANDBOX_SPEED)
+            handle = stack.enter_context(run_sandbox(data=world, speed=speed))
+            base_url, key, admin = handle.base_url, SANDBOX_PROJECT_KEY, SANDBOX_ADMIN_KEY
+            org = project = None
+        else:
+            base_url = ctx.env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+            key = ctx.env.get("OPENAI_API_KEY")
+            admin = ctx.env.get("OPENAI_ADMIN_KEY")
+            org = ctx.env.get("OPENAI_ORG_ID") or ctx.env.get("OPENAI_ORGANIZATION")
+            project = ctx.env.get("OPENAI_PROJECT_ID")
+            if not key and not admin:
+                raise ConfigError("no API key: set OPENAI_API_KEY (and OPENAI_ADMIN_KEY for checkpoint "
+                                  "permissions), or try it out with --sandbox")
+            if admin_for and not admin:
+                raise ConfigError(f"{admin_for[0]} needs an admin key to read and change checkpoint permissions: "
+                                  "set OPENAI_ADMIN_KEY" + (f" (also needed by {len(admin_for) - 1} more)"
+                                                            if len(admin_for) > 1 else ""))
+        on_retry = None
+        if out is not None:
+            def on_retry(info: Any) -> None:
+                out.echo(out.style(f"  … {info.reason}: retrying {info.method} {info.path} in "
+                                   f"{info.delay:.1f}s (attempt {info.attempt})", dim=True), err=True)
+        client = ApiClient(base_url, key or admin, admin, org, project, insecure_http=insecure_http,
+                           on_retry=on_retry)
+        stack.callback(client.close)
+        yield client
+
+
+def content_digest(client: Any) -> Any:
+    import hashlib
+
+    def digest(file_id: str) -> str | None:
+        try:
+            return hashlib.sha256(client.download_file(file_id)).hexdigest()
+        except Exception:  # best effort: a file we cannot read is simply not adopted
+            return None
+
+    return digest
+
+
+def lock_wait_callback(out: Out) -> Any:
+    def on_wait(info: Any) -> None:
+        out.echo(f"Waiting for the state lock held by {info.describe() if hasattr(info, 'describe') else info}…",
+                 err=True)
+
+    return on_wait
+
+
+def parse_duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    try:
+        if text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except (ValueError, IndexError):
+        raise click.BadParameter(f"{text!r} is not a duration like 90s, 30m, 2h") from None
+
+
+def elapsed(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    m, s = divmod(seconds, 60)
+    return f"{m}m{s}s" if m < 60 else f"{m // 60}h{m % 60}m"
+
+
+def now() -> float:
+    return time.time()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (plans can hold ids and project names)."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,250 @@
+"""Planning for FineTuningJob: create, replace, pause/resume, cancel on timeout, destroy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.errors import PlanError
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Step
+from reconciler.plan.walk import Walk
+from reconciler.resources import job as J
+from reconciler.resources.canonical import MISSING
+from reconciler.values import UNKNOWN, contains_unknown
+
+
+def _ignored(path: str, ignore: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + ".") or p == "*" for p in ignore)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address: str) -> dict[str, Any]:
+    if live is None:
+        attrs = {k: UNKNOWN for k in ("id", "status", "fine_tuned_model", "trained_tokens", "created_at",
+                                      "finished_at", "estimated_finish", "organization_id", "result_files",
+                                      "error", "hyperparameters")}
+        attrs.update({k: v for k, v in inputs.items() if k != "metadata"})
+        attrs["metadata"] = inputs.get("metadata") or {}
+        return attrs
+    attrs = dict(live)
+    attrs["metadata"] = {k: v for k, v in (live.get("metadata") or {}).items()
+                         if not k.startswith("reconciler_")}
+    if "suffix" in inputs:
+        attrs["suffix"] = inputs["suffix"]
+    return attrs
+
+
+def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: str | None) -> dict | None:
+    if walk.observed is None or digest is None:
+        return None
+    found = [j for j in walk.observed.jobs_by_address.get(address, [])
+             if (j.get("metadata") or {}).get(J.TAG_DIGEST) == digest and j["id"] != exclude
+             and j.get("status") != "cancelled"]
+    return max(found, key=lambda j: (j.get("created_at") or 0, j["id"])) if found else None
+
+
+def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
+    address = doc.address
+    lifecycle = doc.lifecycle
+    inputs = J.inputs_from_spec(spec)
+    settings = J.settings_from_spec(spec)
+    digest = None if contains_unknown(inputs) else J.inputs_digest(inputs)
+    rs = walk.state.resources.get(address)
+    base = dict(address=address, kind=doc.type, config=doc.spec, depends_on=tuple(doc.depends_on),
+                create_before_destroy=lifecycle.create_before_destroy)
+    after = {**inputs, **{k: v for k, v in settings.items() if v is not None}}
+
+    live: dict[str, Any] | None = None
+    if rs is not None:
+        live = walk.observed.job(rs.id) if walk.observed is not None else (rs.attributes or None)
+        if walk.observed is not None and walk.observed.jobs is not None and live is None:
+            walk.drift.append(Drift(address, doc.type, "deleted", f"job {rs.id} no longer exists",
+                                    before=rs.attributes.get("status"), after=None))
+        if live is not None:
+            walk.live[address] = live
+
+    def create(reason: str, prior: str | None = None) -> Change:
+        steps = [Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")]
+        if settings["status"] == "paused":
+            steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
+        walk.planned[address] = _planned_attrs(inputs, None, address)
+        walk.waiting[address] = f"{address} is not created yet"
+        return Change(action=Action.CREATE, reasons=(reason,), before=None, after=after, steps=tuple(steps),
+                      prior_id=prior, **base)
+
+    # Not in state: create, or adopt a job an interrupted run already made.
+    if rs is None or live is None:
+        candidate = _adoption_candidate(walk, address, digest, rs.id if rs else None)
+        if candidate is not None:
+            walk.planned[address] = _planned_attrs(inputs, candidate, address)
+            walk.live[address] = candidate
+            note_waiting(walk, address, candidate)
+            walk.drift.append(Drift(address, doc.type, "adopted",
+                                    f"found {candidate['id']} ({candidate.get('status')}) created for this "
+                                    f"address by an earlier run that did not record it"))
+            return Change(action=Action.ADOPT, reasons=(f"adopt {candidate['id']} instead of creating a duplicate",),
+                          after=after, steps=(Step(Op.ADOPT, candidate["id"], {"id": candidate["id"]}),),
+                          prior_id=rs.id if rs else None, **base)
+        if rs is None:
+            return create("not in state")
+        return create(f"job {rs.id} no longer exists", prior=rs.id)
+
+    status = live.get("status")
+    prev_status = (rs.attributes or {}).get("status")
+    outside = _status_drift(prev_status, status, rs.meta)
+    if outside:
+        walk.drift.append(Drift(address, doc.type, "status_changed", f"{outside} ({prev_status} → {status})",
+                                before=prev_status, after=status))
+
+    # Inputs: against the recorded inputs; for an imported job (none recorded), against live.
+    recorded = rs.inputs or {}
+    if recorded:
+        diffs = J.changed_paths(recorded, inputs)
+    else:
+        diffs = J.mismatches_with_live(inputs, live)
+    diffs = [d for d in diffs if not _ignored(d[0], lifecycle.ignore_changes)]
+    forced = address in walk.replace
+    cancelled_outside = status == "cancelled" and not rs.meta.get("cancelled_by")
+
+    if diffs or forced or cancelled_outside:
+        if lifecycle.prevent_destroy:
+            raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would replace job "
+                            f"{rs.id} ({_describe(diffs, forced, cancelled_outside)}). Remove prevent_destroy "
+                            "or undo the change.")
+        attrs = tuple(AttrChange(p, b, a, forces_replacement=True) for p, b, a in diffs)
+        reasons = []
+        if forced:
+            reasons.append("replacement requested with --replace")
+        if cancelled_outside:
+            reasons.append(f"job {rs.id} was cancelled outside reconciler and the spec still wants it")
+        if diffs:
+            reasons.append("changed: " + ", ".join(p for p, _, _ in diffs) + " (a job cannot be updated)")
+        steps: list[Step] = []
+        active = J.is_active(status)
+        cancel = Step(Op.CANCEL_JOB, f"cancel {rs.id} ({status})", {"id": rs.id})
+        forget = Step(Op.FORGET, f"{rs.id} has {status} and keeps existing; it leaves state", {"id": rs.id})
+        create_step = Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")
+        old = cancel if active else forget
+        steps = [create_step, old] if lifecycle.create_before_destroy else [old, create_step]
+        if settings["status"] == "paused":
+            steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
+        walk.planned[address] = _planned_attrs(inputs, None, address)
+        walk.waiting[address] = f"{address} is being replaced"
+        return Change(action=Action.REPLACE, reasons=tuple(reasons), before=_before(rs), after=after,
+                      attrs=attrs, steps=tuple(steps), prior_id=rs.id, **base)
+
+    walk.planned[address] = _planned_attrs(inputs, live, address)
+    note_waiting(walk, address, live)
+    before = _before(rs)
+    if status == "failed":
+        error = live.get("error") or {}
+        walk.health.append(Health(address, doc.type, "failed",
+                                  f"job {rs.id} failed: {error.get('message') or 'no error message'}"
+                                  " (not retried automatically; run with --replace to try again)", error))
+        return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
+    if status == "cancelled":
+        walk.health.append(Health(address, doc.type, "cancelled",
+                                  f"job {rs.id} was cancelled by reconciler ({rs.meta.get('cancelled_by')}); "
+                                  "run with --replace to train again"))
+        return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
+
+    # cancel_after_timeout: a job running longer than allowed is cancelled.
+    timeout = settings.get("cancel_after_timeout")
+    if timeout and J.is_active(status) and live.get("created_at"):
+        elapsed = walk.now - float(live["created_at"])
+        if elapsed > float(timeout):
+            reason = (f"running for {_duration(elapsed)}, longer than cancel_after_timeout "
+                      f"{_duration(float(timeout))}")
+            walk.health.append(Health(address, doc.type, "timed_out", f"job {rs.id} {reason}"))
+            return Change(action=Action.UPDATE, reasons=(reason,), before=before, after=after,
+                          attrs=(AttrChange("status", status, "cancelled"),),
+                          steps=(Step(Op.CANCEL_JOB, f"cancel {rs.id}: {reason}",
+                                      {"id": rs.id, "cancelled_by": "cancel_after_timeout"}),),
+                          prior_id=rs.id, **base)
+
+    want = settings["status"]
+    if not _ignored("status", lifecycle.ignore_changes):
+        if want == "paused" and status == "running":
+            return Change(action=Action.UPDATE, reasons=("spec status is paused",), before=before, after=after,
+                          attrs=(AttrChange("status", "running", "paused"),),
+                          steps=(Step(Op.PAUSE_JOB, f"pause {rs.id}", {"id": rs.id}),), prior_id=rs.id, **base)
+        if want == "running" and status == "paused":
+            return Change(action=Action.UPDATE, reasons=("spec status is running",), before=before, after=after,
+                          attrs=(AttrChange("status", "paused", "running"),),
+                          steps=(Step(Op.RESUME_JOB, f"resume {rs.id}", {"id": rs.id}),), prior_id=rs.id, **base)
+        if want == "paused" and status in ("validating_files", "queued"):
+            return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id,
+                          pending=f"will pause once running (now {status})", **base)
+    return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
+
+
+def _status_drift(before: str | None, after: str | None, meta: dict[str, Any]) -> str | None:
+    """A status change that the job's own lifecycle does not explain, or None.
+
+    validating_files → queued → running → succeeded/failed is the job doing its work, not drift;
+    a cancel, pause or resume that reconciler did not make is."""
+    if not before or before == after:
+        return None
+    if after == "cancelled" and before in J.ACTIVE and not meta.get("cancelled_by"):
+        return "cancelled outside reconciler"
+    if after == "paused" and before != "paused":
+        return "paused outside reconciler"
+    if before == "paused" and after in ("running", "queued"):
+        return "resumed outside reconciler"
+    return None
+
+
+def _describe(diffs: list, forced: bool, cancelled: bool) -> str:
+    if forced:
+        return "--replace"
+    if cancelled:
+        return "it was cancelled outside reconciler"
+    return "changed " + ", ".join(p for p, _, _ in diffs)
+
+
+def _before(rs: Any) -> dict[str, Any]:
+    before = dict(rs.inputs or {})
+    settings = (rs.meta or {}).get("settings") or {}
+    before.update({k: v for k, v in settings.items() if v is not None})
+    before["id"] = rs.id
+    return before
+
+
+def note_waiting(walk: Walk, address: str, live: dict[str, Any]) -> None:
+    status = live.get("status")
+    if status == "succeeded":
+        return
+    if status in ("failed", "cancelled"):
+        walk.waiting[address] = f"{address} ended {status} and produced no model"
+    else:
+        eta = live.get("estimated_finish")
+        when = f", estimated to finish in {_duration(eta - walk.now)}" if eta and eta > walk.now else ""
+        walk.waiting[address] = f"{address} is still {status}{when}"
+
+
+def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
+    live = walk.observed.job(rs.id) if walk.observed is not None else (rs.attributes or None)
+    status = (live or {}).get("status")
+    if live is not None:
+        walk.live[address] = live
+    if prevent_destroy:
+        raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would destroy job {rs.id}")
+    if live is not None and J.is_active(status):
+        return Change(address=address, kind=rs.kind, action=Action.DELETE, before=_before(rs),
+                      reasons=(f"not in the specs; {rs.id} is {status} and will be cancelled",),
+                      steps=(Step(Op.CANCEL_JOB, f"cancel {rs.id} ({status})", {"id": rs.id}),
+                             Step(Op.FORGET, "remove from state", {"id": rs.id})),
+                      prior_id=rs.id)
+    why = "no longer exists" if live is None else f"has {status}"
+    return Change(address=address, kind=rs.kind, action=Action.FORGET, before=_before(rs),
+                  reasons=(f"not in the specs; {rs.id} {why}: a finished job cannot be deleted, "
+                           "it keeps existing and only leaves state",),
+                  steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
+
+
+__all__ = ["plan_job", "plan_job_destroy", "MISSING"]

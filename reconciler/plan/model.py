@@ -1,0 +1,163 @@
+"""The plan's types, and nothing else: no rendering, no API.
+
+A Plan is a frozen value: the changes to make (one Change per address), what changed outside
+reconciler since the last run (Drift), the health of managed objects (failed or cancelled jobs,
+which are not drift), and the state lineage/serial it was made against.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Action(str, enum.Enum):
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"          # in place: pause/resume, grant/revoke
+    REPLACE = "replace"        # destroy then create (or create then destroy)
+    DELETE = "delete"          # cancel an active job, revoke grants, delete a file
+    FORGET = "forget"          # a finished job leaves state and keeps existing
+    ADOPT = "adopt"            # an object made by an interrupted run is taken into state
+    PENDING = "pending"        # waits on something not known yet (a model still training)
+    READ = "read"              # a data source
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+    def is_change(self) -> bool:
+        return self not in (Action.NOOP, Action.READ, Action.PENDING)
+
+
+_SYMBOLS = {
+    Action.NOOP: " ", Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+",
+    Action.DELETE: "-", Action.FORGET: "-", Action.ADOPT: "=", Action.PENDING: "?", Action.READ: "<=",
+}
+
+
+class Op(str, enum.Enum):
+    """One API step of a change, in the order the executor runs them."""
+
+    UPLOAD = "upload"
+    DELETE_FILE = "delete_file"
+    CREATE_JOB = "create_job"
+    CANCEL_JOB = "cancel_job"
+    PAUSE_JOB = "pause_job"
+    RESUME_JOB = "resume_job"
+    GRANT = "grant"
+    REVOKE = "revoke"
+    FORGET = "forget"
+    ADOPT = "adopt"
+
+
+@dataclass(frozen=True)
+class AttrChange:
+    path: str
+    before: Any
+    after: Any
+    forces_replacement: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    op: Op
+    detail: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    kind: str
+    action: Action
+    reasons: tuple[str, ...] = ()
+    before: dict[str, Any] | None = None      # recorded inputs/attributes (None when new)
+    after: dict[str, Any] | None = None       # desired inputs (may hold UNKNOWN)
+    attrs: tuple[AttrChange, ...] = ()        # what differs, for display
+    steps: tuple[Step, ...] = ()              # what the executor does, in order
+    config: dict[str, Any] | None = None      # the spec as written (references unresolved)
+    depends_on: tuple[str, ...] = ()
+    create_before_destroy: bool = False
+    pending: str | None = None                # why it waits (PENDING, or part of an UPDATE)
+    prior_id: str | None = None               # the id in state before this change
+
+    @property
+    def name(self) -> str:
+        return self.address.split(".", 1)[1] if not self.address.startswith("data.") \
+            else self.address.split(".", 2)[2]
+
+
+@dataclass(frozen=True)
+class Drift:
+    address: str
+    kind: str
+    what: str              # status_changed, deleted, grant_added, grant_removed, adopted_candidate, ...
+    message: str
+    before: Any = None
+    after: Any = None
+
+
+@dataclass(frozen=True)
+class Health:
+    address: str
+    kind: str
+    status: str            # failed, cancelled, timed_out, pending
+    message: str
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    lineage: str
+    serial: int
+    changes: tuple[Change, ...]
+    drift: tuple[Drift, ...] = ()
+    health: tuple[Health, ...] = ()
+    warnings: tuple[str, ...] = ()
+    refresh_only: bool = False
+    destroy: bool = False
+    targets: tuple[str, ...] = ()
+    created_at: float = 0.0
+    refreshed: bool = True
+    # Live attributes read during refresh, by address: the executor writes them into state.
+    observed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moves: tuple[tuple[str, str], ...] = ()          # moved blocks applied (old, new)
+    imports: dict[str, str] = field(default_factory=dict)  # import blocks adopted: address -> id
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action.is_change())
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable) or bool(self.moves) or bool(self.imports) or (
+            self.refresh_only and bool(self.drift))
+
+    def counts(self) -> dict[str, int]:
+        add = change = destroy = forget = adopt = pending = 0
+        for c in self.changes:
+            if c.action is Action.CREATE:
+                add += 1
+            elif c.action is Action.REPLACE:
+                add += 1
+                destroy += 1
+            elif c.action is Action.UPDATE:
+                change += 1
+            elif c.action is Action.DELETE:
+                destroy += 1
+            elif c.action is Action.FORGET:
+                forget += 1
+            elif c.action is Action.ADOPT:
+                adopt += 1
+            if c.pending:
+                pending += 1
+        return {"add": add, "change": change, "destroy": destroy, "forget": forget,
+                "adopt": adopt, "pending": pending}
+
+    def change_for(self, address: str) -> Change | None:
+        for c in self.changes:
+            if c.address == address:
+                return c
+        return None

@@ -1,0 +1,103 @@
+"""What the live API reported during one refresh, indexed for the planner.
+
+Reads are done in bulk: every job page by page (never one GET per job), every file page by page,
+and one permission list per managed checkpoint, the lists run concurrently with a bound.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
+
+from reconciler.resources.job import TAG_ADDRESS
+
+__all__ = ["Observed", "Reader", "refresh"]
+
+
+class Reader(Protocol):
+    """The read-only part of reconciler.api.ApiClient that planning uses."""
+
+    def list_jobs(self, *, metadata: dict[str, str] | None = None, page_size: int = 100) -> Iterable[dict]: ...
+    def get_job(self, job_id: str) -> dict: ...
+    def list_files(self, purpose: str | None = None) -> Iterable[dict]: ...
+    def list_permissions(self, checkpoint: str, *, project_id: str | None = None,
+                         order: str | None = None, page_size: int = 100) -> Iterable[dict]: ...
+    def list_checkpoints(self, job_id: str, page_size: int = 100) -> Iterable[dict]: ...
+
+
+@dataclass
+class Observed:
+    jobs: dict[str, dict[str, Any]] | None = None                 # id -> job (None: not read)
+    files: dict[str, dict[str, Any]] | None = None                # id -> file
+    permissions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # checkpoint -> grants
+    checkpoints: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # job id -> checkpoints
+    jobs_by_address: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    server_time: float | None = None
+    reader: Reader | None = None
+    parallelism: int = 10
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def index_jobs(self) -> None:
+        self.jobs_by_address = {}
+        for job in (self.jobs or {}).values():
+            address = (job.get("metadata") or {}).get(TAG_ADDRESS)
+            if address:
+                self.jobs_by_address.setdefault(address, []).append(job)
+
+    def permissions_for(self, checkpoint: str) -> list[dict[str, Any]]:
+        """Grants on one checkpoint; read on demand when the prefetch did not cover it."""
+        with self._lock:
+            cached = self.permissions.get(checkpoint)
+        if cached is not None or self.reader is None:
+            return cached or []
+        grants = list(self.reader.list_permissions(checkpoint))
+        with self._lock:
+            self.permissions[checkpoint] = grants
+        return grants
+
+    def prefetch_permissions(self, checkpoints: Iterable[str]) -> None:
+        wanted = sorted({c for c in checkpoints if c and c not in self.permissions})
+        if not wanted or self.reader is None:
+            return
+        from reconciler.api.parallel import map_bounded
+
+        reader = self.reader
+        results = map_bounded(lambda c: list(reader.list_permissions(c)), wanted, self.parallelism)
+        with self._lock:
+            self.permissions.update(zip(wanted, results))
+
+    def checkpoints_for(self, job_id: str) -> list[dict[str, Any]]:
+        if job_id not in self.checkpoints and self.reader is not None:
+            self.checkpoints[job_id] = list(self.reader.list_checkpoints(job_id))
+        return self.checkpoints.get(job_id, [])
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        if self.jobs is not None and job_id in self.jobs:
+            return self.jobs[job_id]
+        return None
+
+
+def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: Iterable[str],
+            parallelism: int = 10, clock: Callable[[], float] | None = None) -> Observed:
+    """Bulk reads: all jobs and all files (concurrently), then the permissions of `checkpoints`."""
+    from reconciler.api.parallel import map_bounded
+
+    observed = Observed(reader=reader, parallelism=parallelism)
+    tasks: list[Callable[[], Any]] = []
+    if need_jobs:
+        tasks.append(lambda: ("jobs", {j["id"]: j for j in reader.list_jobs(page_size=100)}))
+    if need_files:
+        tasks.append(lambda: ("files", {f["id"]: f for f in reader.list_files(purpose="fine-tune")}))
+    for name, value in map_bounded(lambda task: task(), tasks, max(1, len(tasks))):
+        setattr(observed, name, value)
+    observed.index_jobs()
+    observed.prefetch_permissions(checkpoints)
+    server_date = getattr(reader, "last_server_date", None)
+    if isinstance(server_date, str):
+        parsed = email.utils.parsedate_to_datetime(server_date)
+        observed.server_time = parsed.timestamp() if parsed else None
+    if observed.server_time is None and clock is not None:
+        observed.server_time = clock()
+    return observed

@@ -1,0 +1,130 @@
+"""Planning for CheckpointPermission: grants and revokes listed one by one.
+
+`exclusive: true` is authoritative (every grant not listed is revoked); `exclusive: false` only
+ensures the listed projects and revokes only grants that reconciler itself made and the spec
+no longer lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.errors import PlanError
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, Step
+from reconciler.plan.walk import Walk
+from reconciler.values import UNKNOWN
+
+
+def _grants(walk: Walk, rs: Any, checkpoint: str) -> list[dict[str, Any]]:
+    if walk.observed is not None:
+        return walk.observed.permissions_for(checkpoint)
+    if rs is not None and rs.id == checkpoint:
+        return list((rs.attributes or {}).get("permissions") or [])
+    return []
+
+
+def _record_drift(walk: Walk, address: str, kind: str, rs: Any, live: dict[str, dict]) -> None:
+    if rs is None or walk.observed is None:
+        return
+    known = {p["project_id"]: p for p in (rs.attributes or {}).get("permissions") or []}
+    for project in sorted(set(live) - set(known)):
+        walk.drift.append(Drift(address, kind, "grant_added",
+                                f"{project} was granted {rs.id} outside reconciler ({live[project]['id']})",
+                                before=None, after=project))
+    for project in sorted(set(known) - set(live)):
+        walk.drift.append(Drift(address, kind, "grant_removed",
+                                f"the grant of {rs.id} to {project} was revoked outside reconciler",
+                                before=project, after=None))
+
+
+def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
+    address = doc.address
+    checkpoint = spec.get("fine_tuned_model_checkpoint")
+    wanted = list(dict.fromkeys(spec.get("project_ids") or []))
+    exclusive = bool(spec.get("exclusive", False))
+    rs = walk.state.resources.get(address)
+    after = {"fine_tuned_model_checkpoint": checkpoint, "project_ids": wanted, "exclusive": exclusive}
+    base = dict(address=address, kind=doc.type, config=doc.spec, depends_on=tuple(doc.depends_on))
+    before = None if rs is None else {**(rs.inputs or {}), "id": rs.id}
+
+    if checkpoint is UNKNOWN or checkpoint is None or UNKNOWN in wanted:
+        reason = "; ".join(unresolved) or "the checkpoint is not known yet"
+        walk.planned[address] = {"fine_tuned_model_checkpoint": UNKNOWN, "project_ids": wanted,
+                                 "permissions": UNKNOWN}
+        if rs is not None:
+            live = {p["project_id"]: p for p in _grants(walk, rs, rs.id)}
+            _record_drift(walk, address, doc.type, rs, live)
+            walk.live[address] = {"fine_tuned_model_checkpoint": rs.id, "permissions": list(live.values())}
+        return Change(action=Action.PENDING, before=before, after=after, pending=reason,
+                      reasons=(f"waiting: {reason}",), prior_id=rs.id if rs else None, **base)
+
+    live_list = _grants(walk, rs, checkpoint)
+    live = {p["project_id"]: p for p in live_list}
+    walk.live[address] = {"fine_tuned_model_checkpoint": checkpoint, "permissions": live_list}
+    walk.planned[address] = {"fine_tuned_model_checkpoint": checkpoint, "project_ids": wanted,
+                             "permissions": live_list}
+    steps: list[Step] = []
+    attrs: list[AttrChange] = []
+
+    if rs is not None and rs.id != checkpoint:
+        # The checkpoint itself changed (e.g. a new training run): revoke ours on the old one.
+        if doc.lifecycle.prevent_destroy:
+            raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would move the grants "
+                            f"from {rs.id} to {checkpoint}")
+        old_live = {p["project_id"]: p for p in _grants(walk, rs, rs.id)}
+        ours = set((rs.inputs or {}).get("project_ids") or [])
+        for project in sorted(ours & set(old_live)):
+            steps.append(Step(Op.REVOKE, f"revoke {project} on {rs.id}",
+                              {"checkpoint": rs.id, "permission_id": old_live[project]["id"], "project_id": project}))
+        attrs.append(AttrChange("fine_tuned_model_checkpoint", rs.id, checkpoint, forces_replacement=True))
+        action = Action.REPLACE
+        reasons = [f"the checkpoint changed from {rs.id} to {checkpoint}"]
+        managed_before: set[str] = set()
+    else:
+        _record_drift(walk, address, doc.type, rs, live)
+        action = Action.CREATE if rs is None else Action.UPDATE
+        reasons = []
+        managed_before = set((rs.inputs or {}).get("project_ids") or []) if rs else set()
+
+    grants = [p for p in wanted if p not in live]
+    if exclusive:
+        revokes = sorted(set(live) - set(wanted))
+    else:
+        revokes = sorted((managed_before - set(wanted)) & set(live))
+    if grants:
+        steps.append(Step(Op.GRANT, f"grant {', '.join(grants)}", {"checkpoint": checkpoint, "project_ids": grants}))
+        attrs.extend(AttrChange(f"grant[{p}]", None, p) for p in grants)
+        reasons.append(f"grant {len(grants)} project(s)")
+    for project in revokes:
+        why = "not listed and exclusive is true" if exclusive else "no longer listed"
+        steps.append(Step(Op.REVOKE, f"revoke {project} ({why})",
+                          {"checkpoint": checkpoint, "permission_id": live[project]["id"], "project_id": project}))
+        attrs.append(AttrChange(f"grant[{project}]", project, None))
+    if revokes:
+        reasons.append(f"revoke {len(revokes)} grant(s)")
+    if not steps:
+        if rs is None:
+            # Everything wanted is granted already (by hand or an interrupted run): take it into state.
+            return Change(action=Action.ADOPT, after=after, reasons=("all listed projects are already granted",),
+                          steps=(Step(Op.ADOPT, checkpoint, {"id": checkpoint}),), **base)
+        if (rs.inputs or {}).get("project_ids") != wanted or (rs.inputs or {}).get("exclusive") != exclusive:
+            return Change(action=Action.UPDATE, before=before, after=after, reasons=("settings changed",),
+                          steps=(), prior_id=rs.id, **base)
+        return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
+    return Change(action=action, before=before, after=after, attrs=tuple(attrs), steps=tuple(steps),
+                  reasons=tuple(reasons), prior_id=rs.id if rs else None, **base)
+
+
+def plan_permission_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
+    if prevent_destroy:
+        raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would revoke its grants")
+    live = {p["project_id"]: p for p in _grants(walk, rs, rs.id)}
+    walk.live[address] = {"fine_tuned_model_checkpoint": rs.id, "permissions": list(live.values())}
+    ours = set((rs.inputs or {}).get("project_ids") or [])
+    steps = [Step(Op.REVOKE, f"revoke {p} on {rs.id}",
+                  {"checkpoint": rs.id, "permission_id": live[p]["id"], "project_id": p})
+             for p in sorted(ours & set(live))]
+    steps.append(Step(Op.FORGET, "remove from state", {"id": rs.id}))
+    return Change(address=address, kind=rs.kind, action=Action.DELETE, before={**(rs.inputs or {}), "id": rs.id},
+                  reasons=("not in the specs",), steps=tuple(steps), prior_id=rs.id,
+                  attrs=tuple(AttrChange(f"grant[{p}]", p, None) for p in sorted(ours & set(live))))

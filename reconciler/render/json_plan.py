@@ -1,0 +1,127 @@
+"""The machine-readable plan (`plan --json`, `show --json`, and the file `plan --out` writes).
+
+Versioned by `format_version` (documented in docs/PLAN_JSON.md, schema in
+render/schema/plan.schema.json). Values known only after apply are null in `after` and listed
+in `after_unknown`, as Terraform does; `plan_from_dict` restores them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler import __version__
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, Step
+from reconciler.resources.canonical import MISSING
+from reconciler.values import UNKNOWN
+
+FORMAT_VERSION = "1.0"
+__all__ = ["FORMAT_VERSION", "plan_to_dict", "plan_from_dict"]
+
+
+def _encode(value: Any, path: str, unknown: list[str]) -> Any:
+    if value is UNKNOWN:
+        unknown.append(path)
+        return None
+    if value is MISSING:
+        return None
+    if isinstance(value, dict):
+        return {k: _encode(v, f"{path}.{k}" if path else str(k), unknown) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, f"{path}[{i}]", unknown) for i, v in enumerate(value)]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return _encode(value, "", [])
+
+
+def _set_unknown(value: Any, path: str) -> Any:
+    if not path:
+        return UNKNOWN
+    head, _, rest = path.partition(".")
+    index = None
+    if "[" in head:
+        head, _, idx = head.partition("[")
+        index = int(idx.rstrip("]"))
+    if isinstance(value, dict):
+        if index is not None and isinstance(value.get(head), list):
+            value[head][index] = _set_unknown(value[head][index], rest)
+        else:
+            value[head] = _set_unknown(value.get(head), rest)
+    return value
+
+
+def change_to_dict(c: Change) -> dict[str, Any]:
+    unknown: list[str] = []
+    after = _encode(c.after, "", unknown) if c.after is not None else None
+    return {
+        "address": c.address, "kind": c.kind, "name": c.name, "action": c.action.value,
+        "actions": _actions(c), "create_before_destroy": c.create_before_destroy,
+        "reasons": list(c.reasons), "prior_id": c.prior_id, "before": _plain(c.before), "after": after,
+        "after_unknown": unknown,
+        "changed": [{"path": a.path, "before": _plain(a.before), "after": _plain(a.after),
+                     "after_unknown": a.after is UNKNOWN, "forces_replacement": a.forces_replacement}
+                    for a in c.attrs],
+        "steps": [{"op": s.op.value, "detail": s.detail, "args": _plain(s.args)} for s in c.steps],
+        "pending": c.pending, "depends_on": list(c.depends_on), "config": c.config,
+    }
+
+
+def _actions(c: Change) -> list[str]:
+    if c.action is Action.REPLACE:
+        return ["create", "delete"] if c.create_before_destroy else ["delete", "create"]
+    return [c.action.value]
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "reconciler_version": __version__,
+        "lineage": plan.lineage,
+        "serial": plan.serial,
+        "created_at": plan.created_at,
+        "refresh_only": plan.refresh_only,
+        "destroy": plan.destroy,
+        "refreshed": plan.refreshed,
+        "targets": list(plan.targets),
+        "has_changes": plan.has_changes,
+        "has_drift": bool(plan.drift),
+        "summary": plan.counts(),
+        "resource_changes": [change_to_dict(c) for c in plan.changes],
+        "resource_drift": [{"address": d.address, "kind": d.kind, "what": d.what, "message": d.message,
+                            "before": _plain(d.before), "after": _plain(d.after)} for d in plan.drift],
+        "health": [{"address": h.address, "kind": h.kind, "status": h.status, "message": h.message,
+                    "error": h.error} for h in plan.health],
+        "warnings": list(plan.warnings),
+        "moves": [{"from": a, "to": b} for a, b in plan.moves],
+        "imports": [{"to": a, "id": i} for a, i in plan.imports.items()],
+        "observed": _plain(plan.observed),
+    }
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    changes = []
+    for c in data["resource_changes"]:
+        after = c.get("after")
+        for path in c.get("after_unknown") or []:
+            after = _set_unknown(after, path)
+        changes.append(Change(
+            address=c["address"], kind=c["kind"], action=Action(c["action"]), reasons=tuple(c.get("reasons") or ()),
+            before=c.get("before"), after=after,
+            attrs=tuple(AttrChange(a["path"], a["before"], UNKNOWN if a.get("after_unknown") else a["after"],
+                                   a.get("forces_replacement", False)) for a in c.get("changed") or ()),
+            steps=tuple(Step(Op(s["op"]), s.get("detail", ""), s.get("args") or {}) for s in c.get("steps") or ()),
+            config=c.get("config"), depends_on=tuple(c.get("depends_on") or ()),
+            create_before_destroy=bool(c.get("create_before_destroy")), pending=c.get("pending"),
+            prior_id=c.get("prior_id")))
+    return Plan(
+        lineage=data["lineage"], serial=data["serial"], changes=tuple(changes),
+        drift=tuple(Drift(d["address"], d["kind"], d["what"], d["message"], d.get("before"), d.get("after"))
+                    for d in data.get("resource_drift") or ()),
+        health=tuple(Health(h["address"], h["kind"], h["status"], h["message"], h.get("error"))
+                     for h in data.get("health") or ()),
+        warnings=tuple(data.get("warnings") or ()), refresh_only=bool(data.get("refresh_only")),
+        destroy=bool(data.get("destroy")), targets=tuple(data.get("targets") or ()),
+        created_at=float(data.get("created_at") or 0), refreshed=bool(data.get("refreshed", True)),
+        observed=data.get("observed") or {},
+        moves=tuple((m["from"], m["to"]) for m in data.get("moves") or ()),
+        imports={i["to"]: i["id"] for i in data.get("imports") or ()})

@@ -1,0 +1,210 @@
+"""Plans and applies as people read them: Terraform's shape, aligned, coloured on a terminal."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from reconciler.plan.model import Action, Change, Plan
+from reconciler.render.values import fmt
+from reconciler.resources.canonical import flatten
+
+Style = Callable[..., str]
+
+
+def _plain(text: str, **_: Any) -> str:
+    return text
+
+
+_COLOURS = {
+    Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red",
+    Action.FORGET: "red", Action.ADOPT: "cyan", Action.PENDING: "blue", Action.READ: "cyan", Action.NOOP: None,
+}
+
+_HEADLINE = {
+    Action.CREATE: "will be created",
+    Action.UPDATE: "will be updated in-place",
+    Action.REPLACE: "must be replaced",
+    Action.DELETE: "will be destroyed",
+    Action.FORGET: "will be forgotten (it keeps existing)",
+    Action.ADOPT: "will be adopted into state",
+    Action.PENDING: "is pending",
+}
+
+LEGEND = [
+    ("+", "create", Action.CREATE),
+    ("~", "update in-place", Action.UPDATE),
+    ("-", "destroy (cancel an active job, revoke, delete a file; a finished job is only forgotten)",
+     Action.DELETE),
+    ("-/+", "destroy and then create replacement", Action.REPLACE),
+    ("+/-", "create replacement and then destroy", Action.REPLACE),
+    ("=", "adopt an object made by an interrupted run", Action.ADOPT),
+    ("?", "pending: waits for a value that is not known yet", Action.PENDING),
+]
+
+
+def _symbol(change: Change) -> str:
+    if change.action is Action.REPLACE and change.create_before_destroy:
+        return "+/-"
+    return change.action.symbol
+
+
+def _aligned(rows: list[tuple[str, str, str]], indent: str, style: Style, colour: str | None) -> list[str]:
+    if not rows:
+        return []
+    width = max(len(key) for _, key, _ in rows)
+    return [f"{indent}{style(sym, fg=colour)} {key.ljust(width)} = {value}" for sym, key, value in rows]
+
+
+def render_change(change: Change, style: Style = _plain) -> list[str]:
+    colour = _COLOURS.get(change.action)
+    ident = f" ({change.prior_id})" if change.prior_id else ""
+    headline = _HEADLINE.get(change.action, "")
+    why = f" ({change.reasons[0]})" if change.reasons and change.action is not Action.CREATE else ""
+    lines = [style(f"  # {change.address}{ident} {headline}{why}", bold=True)]
+    sym = _symbol(change)
+    lines.append(f"{style(sym.rjust(3), fg=colour, bold=True)} {change.address}{ident}")
+    indent = "      "
+    if change.action in (Action.CREATE, Action.ADOPT):
+        after = dict(change.after or {})
+        if change.kind != "CheckpointPermission" and change.action is Action.CREATE:
+            after = {"id": _unknown(), **after}
+        lines += _nested(after, indent, style)
+    elif change.action in (Action.REPLACE, Action.UPDATE, Action.DELETE):
+        rows = []
+        for attr in change.attrs:
+            if attr.path.startswith("grant["):
+                continue
+            note = "  # forces replacement" if attr.forces_replacement else ""
+            rows.append(("~", attr.path, f"{fmt(attr.before)} -> {fmt(attr.after)}{style(note, fg='red')}"))
+        lines += _aligned(rows, indent, style, "yellow")
+        for step in change.steps:
+            if step.op.value == "grant":
+                for project in step.args.get("project_ids", []):
+                    lines.append(f"{indent}{style('+', fg='green')} grant  {project}")
+            elif step.op.value == "revoke":
+                lines.append(f"{indent}{style('-', fg='red')} revoke {step.detail.replace('revoke ', '', 1)}"
+                             f" [{step.args.get('permission_id')}]")
+        hidden = _unchanged_count(change)
+        if hidden:
+            lines.append(f"{indent}  # ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
+    elif change.action is Action.FORGET:
+        pass
+    for step in change.steps:
+        if step.op.value in ("grant", "revoke"):
+            continue
+        lines.append(f"{indent}  {style('→', fg=colour)} {step.detail}")
+    if change.pending:
+        lines.append(f"{indent}  {style('?', fg='blue')} pending: {change.pending}")
+    for reason in change.reasons[1:]:
+        lines.append(f"{indent}  # {reason}")
+    return lines
+
+
+def _nested(value: dict[str, Any], indent: str, style: Style) -> list[str]:
+    """A new object, Terraform-style: `+ key = value`, nested blocks indented, keys aligned."""
+    lines: list[str] = []
+    width = max((len(k) for k in value), default=0)
+    plus = style("+", fg="green")
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            lines.append(f"{indent}{plus} {key.ljust(width)} = {{")
+            lines += _nested(item, indent + "    ", style)
+            lines.append(f"{indent}  }}")
+        else:
+            lines.append(f"{indent}{plus} {key.ljust(width)} = {fmt(item)}")
+    return lines
+
+
+def _unknown() -> Any:
+    from reconciler.values import UNKNOWN
+
+    return UNKNOWN
+
+
+def _unchanged_count(change: Change) -> int:
+    if not change.after:
+        return 0
+    changed = {a.path for a in change.attrs}
+    return sum(1 for path, _ in flatten(change.after) if path and path not in changed)
+
+
+def render_drift(plan: Plan, style: Style = _plain) -> list[str]:
+    if not plan.drift:
+        return []
+    lines = [style("Objects have changed outside of reconciler", bold=True), "",
+             "reconciler detected the following changes made outside of reconciler since the last apply:", ""]
+    for d in plan.drift:
+        lines.append(f"  {style('#', fg='yellow')} {d.address}: {d.message}")
+    lines.append("")
+    return lines
+
+
+def render_health(plan: Plan, style: Style = _plain) -> list[str]:
+    if not plan.health:
+        return []
+    lines = [style("Health of managed objects (not drift):", bold=True)]
+    for h in plan.health:
+        lines.append(f"  {style('!', fg='red', bold=True)} {h.address}: {h.message}")
+    lines.append("")
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    c = plan.counts()
+    text = f"Plan: {c['add']} to add, {c['change']} to change, {c['destroy']} to destroy."
+    extras = [f"{c[k]} to {k}" for k in ("forget", "adopt") if c[k]]
+    if plan.moves:
+        extras.append(f"{len(plan.moves)} to move")
+    if plan.imports:
+        extras.append(f"{len(plan.imports)} to import")
+    if c["pending"]:
+        extras.append(f"{c['pending']} pending")
+    return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+def render_plan(plan: Plan, style: Style = _plain) -> str:
+    lines: list[str] = []
+    lines += render_drift(plan, style)
+    if plan.refresh_only:
+        if not plan.drift:
+            lines.append(style("No changes.", bold=True, fg="green") +
+                         " The live objects match the state; applying this plan only records fresh reads.")
+        else:
+            lines.append("This is a refresh-only plan: applying it records these changes in the state "
+                         "and changes nothing in the API.")
+        return "\n".join(lines) + "\n"
+    lines += render_health(plan, style)
+    shown = [c for c in plan.changes if c.action.is_change()]
+    pending = [c for c in plan.changes if c.action is Action.PENDING]
+    if not shown and not plan.moves and not plan.imports:
+        lines.append(style("No changes.", bold=True, fg="green") + " Your fine-tuning objects match the specs.")
+        if pending:
+            lines.append("")
+            lines += _pending_lines(pending, style)
+        return "\n".join(lines) + "\n"
+    lines.append("reconciler used the specs to build the following plan. Actions are shown with these symbols:")
+    used = {(_symbol(c)) for c in shown} | ({"?"} if pending else set())
+    for sym, text, action in LEGEND:
+        if sym in used:
+            lines.append(f"  {style(sym.rjust(3), fg=_COLOURS[action])} {text}")
+    lines.append("")
+    lines.append("reconciler will perform the following actions:")
+    lines.append("")
+    for old, new in plan.moves:
+        lines.append(f"  # {old} has moved to {new}")
+        lines.append("")
+    for change in sorted(shown, key=lambda c: c.address):
+        lines += render_change(change, style)
+        lines.append("")
+    if pending:
+        lines += _pending_lines(pending, style)
+    lines.append(style(summary_line(plan), bold=True))
+    return "\n".join(lines) + "\n"
+
+
+def _pending_lines(pending: list[Change], style: Style) -> list[str]:
+    lines = [style("Pending (completed by a later run, or now with apply --wait):", bold=True)]
+    for c in sorted(pending, key=lambda c: c.address):
+        lines.append(f"  {style('?', fg='blue')} {c.address}: {c.pending}")
+    lines.append("")
+    return lines

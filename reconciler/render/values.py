@@ -1,0 +1,29 @@
+"""How a single value is written in human output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.resources.canonical import MISSING
+from reconciler.values import UNKNOWN
+
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+
+def fmt(value: Any, width: int = 100) -> str:
+    if value is UNKNOWN:
+        return KNOWN_AFTER_APPLY
+    if value is MISSING:
+        return "(not set)"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True,
+                      default=lambda v: KNOWN_AFTER_APPLY if v is UNKNOWN else str(v))
+    return text if len(text) <= width else text[: width - 3] + "..."

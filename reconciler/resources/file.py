@@ -1,0 +1,34 @@
+"""File: a local JSONL uploaded with purpose fine-tune. Its content (sha256) is its identity:
+new content is a new upload (and a new training run for the jobs that use it)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KIND", "local_path", "sha256_of", "inputs_from_spec"]
+
+KIND = "File"
+_CHUNK = 1 << 20
+
+
+def local_path(doc: Any, spec: dict[str, Any]) -> Path:
+    return (Path(doc.base_dir) / str(spec["path"])).resolve()
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def inputs_from_spec(doc: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    path = local_path(doc, spec)
+    sha, size = sha256_of(path)
+    return {"path": str(spec["path"]), "filename": path.name, "sha256": sha, "bytes": size,
+            "purpose": spec.get("purpose") or "fine-tune"}

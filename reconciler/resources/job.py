@@ -1,0 +1,174 @@
+"""FineTuningJob: what forces a new training run, what the API fills in, how to compare.
+
+A job cannot be updated: every create argument forces replacement. Only `status`
+(running/paused) changes in place, and `cancel_after_timeout` is reconciler's own setting.
+Inputs are compared against the inputs recorded in state when the job was created — never
+against what the API reads back — so values the API fills in ("auto" resolved to numbers, an
+alias answered as its dated snapshot, a generated seed) never cause a perpetual diff.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from reconciler.resources.canonical import MISSING, digest, flatten, get_path
+from reconciler.resources.models import SNAPSHOTS, same_model
+from reconciler.values import UNKNOWN
+
+__all__ = [
+    "KIND", "CREATE_FIELDS", "ACTIVE", "FINISHED", "TAG_ADDRESS", "TAG_DIGEST",
+    "inputs_from_spec", "settings_from_spec", "inputs_digest", "create_body",
+    "changed_paths", "mismatches_with_live", "is_active",
+]
+
+KIND = "FineTuningJob"
+CREATE_FIELDS = ("model", "training_file", "validation_file", "seed", "suffix", "metadata",
+                 "integrations", "method")
+ACTIVE = frozenset({"validating_files", "queued", "running", "paused"})
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+TAG_ADDRESS = "reconciler_address"
+TAG_DIGEST = "reconciler_digest"
+_DEFAULT_MARKERS = ("auto", "default")
+
+
+def is_active(status: str | None) -> bool:
+    return status in ACTIVE
+
+
+def _strip_defaults(value: Any) -> Any:
+    """Drop "auto"/"default" hyperparameters and empty blocks: writing them is the same as not."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = _strip_defaults(item)
+            if item is None or item == {} or (isinstance(item, str) and item in _DEFAULT_MARKERS
+                                               and key in _HYPERPARAMETER_KEYS):
+                continue
+            out[key] = item
+        return out
+    if isinstance(value, list):
+        return [_strip_defaults(v) for v in value]
+    return value
+
+
+_HYPERPARAMETER_KEYS = frozenset({
+    "batch_size", "learning_rate_multiplier", "n_epochs", "beta", "compute_multiplier",
+    "eval_interval", "eval_samples", "reasoning_effort",
+})
+
+
+def normalise_method(spec: dict[str, Any]) -> dict[str, Any]:
+    """One method block: the deprecated top-level `hyperparameters` move into
+    method.supervised.hyperparameters; the sub-blocks that do not match `type` are dropped."""
+    method = copy.deepcopy(spec.get("method")) or {}
+    kind = method.get("type") or "supervised"
+    legacy = spec.get("hyperparameters")
+    block = method.get(kind) or {}
+    if legacy and kind == "supervised" and not block.get("hyperparameters"):
+        block = {**block, "hyperparameters": copy.deepcopy(legacy)}
+    result: dict[str, Any] = {"type": kind}
+    block = _strip_defaults(block)
+    if block:
+        result[kind] = block
+    return result
+
+
+def inputs_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The canonical create arguments of a (reference-resolved) job spec. May hold UNKNOWN."""
+    inputs: dict[str, Any] = {}
+    for field in CREATE_FIELDS:
+        if field == "method":
+            inputs["method"] = normalise_method(spec)
+            continue
+        value = spec.get(field)
+        if value is None or value == {} or value == []:
+            continue
+        if field == "model" and isinstance(value, str):
+            value = SNAPSHOTS.get(value, value)
+        inputs[field] = copy.deepcopy(value)
+    return inputs
+
+
+def settings_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": spec.get("status") or "running",
+        "cancel_after_timeout": spec.get("cancel_after_timeout"),
+    }
+
+
+def inputs_digest(inputs: dict[str, Any]) -> str:
+    return digest(inputs)
+
+
+def create_body(spec: dict[str, Any], address: str, inputs_sha: str) -> dict[str, Any]:
+    """The POST body: the spec's arguments as written (the API resolves aliases itself), the
+    method in its modern form, and the two tracking tags in metadata."""
+    body: dict[str, Any] = {}
+    for field in CREATE_FIELDS:
+        if field == "method":
+            continue
+        value = spec.get(field)
+        if value is not None and value != {} and value != []:
+            body[field] = copy.deepcopy(value)
+    body["method"] = normalise_method(spec)
+    body["metadata"] = {**(spec.get("metadata") or {}), TAG_ADDRESS: address, TAG_DIGEST: inputs_sha}
+    return body
+
+
+def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, before, after) for each leaf that differs; UNKNOWN after counts as a change."""
+    old = dict(flatten(before))
+    new = dict(flatten(after))
+    changes = []
+    for path in sorted(set(old) | set(new)):
+        a, b = old.get(path, MISSING), new.get(path, MISSING)
+        if path == "model" and isinstance(a, str) and isinstance(b, str) and (
+                same_model(a, b) or same_model(b, a)):
+            continue
+        if b is UNKNOWN or a != b:
+            changes.append((path, a, b))
+    return changes
+
+
+def _suffix_of(fine_tuned_model: str | None) -> Any:
+    # ft:<base>:<org>:<suffix>:<id>  — the suffix part may be empty.
+    if not fine_tuned_model or not fine_tuned_model.startswith("ft:"):
+        return MISSING
+    parts = fine_tuned_model.split(":")
+    return parts[3] if len(parts) >= 5 and parts[3] else None
+
+
+def mismatches_with_live(inputs: dict[str, Any], job: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """For a job adopted without recorded inputs (import): the spec's inputs that the live job
+    contradicts. Lenient where the API fills in: "auto" and omitted values match anything, an
+    alias matches its snapshot, the suffix is only known once the model exists."""
+    problems: list[tuple[str, Any, Any]] = []
+    for path, want in flatten(inputs):
+        if want is UNKNOWN:
+            problems.append((path, MISSING, UNKNOWN))
+            continue
+        if path == "suffix":
+            have = _suffix_of(job.get("fine_tuned_model"))
+            if have is not MISSING and have != want:
+                problems.append((path, have, want))
+            continue
+        if path.startswith("metadata."):
+            have = get_path(job.get("metadata") or {}, path[len("metadata."):])
+        elif path.startswith("method."):
+            have = get_path(job.get("method") or {}, path[len("method."):])
+            if have is MISSING and path.startswith("method.supervised.hyperparameters."):
+                have = get_path(job.get("hyperparameters") or {}, path.rsplit(".", 1)[1])
+        else:
+            have = get_path(job, path)
+        if path == "model":
+            if not same_model(want, have if isinstance(have, str) else None):
+                problems.append((path, have, want))
+            continue
+        if isinstance(want, float) or isinstance(have, float):
+            if have is MISSING or have is None or abs(float(have) - float(want)) > 1e-9:
+                problems.append((path, have, want))
+            continue
+        if have != want:
+            problems.append((path, have, want))
+    return problems

@@ -1,0 +1,169 @@
+"""Issue 4's promises, shown end to end: the real CLI against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from .conftest import JOB_SPEC, PERMISSION_SPEC, chat_jsonl
+
+
+def test_empty_state_plans_creates_with_exit_2(world):
+    world.write("main.yaml", JOB_SPEC)
+    result = world.ok("plan", "--detailed-exitcode", code=2)
+    assert "# File.train will be created" in result.output
+    assert "# FineTuningJob.bot will be created" in result.output
+    assert "training_file = (known after apply)" in result.output
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in result.output
+    assert not world.state_file.exists(), "plan must not write state"
+
+
+def test_unchanged_world_is_no_changes_even_after_jobs_finish(world):
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    result = world.ok("plan", "--detailed-exitcode")
+    assert "No changes." in result.output
+    world.finish_jobs()
+    job = world.jobs()[0]
+    # The sandbox resolved "auto" and the alias, like the real API does.
+    assert job["status"] == "succeeded"
+    assert job["model"] == "gpt-4o-mini-2024-07-18"
+    assert isinstance(job["method"]["supervised"]["hyperparameters"]["n_epochs"], int)
+    result = world.ok("plan", "--detailed-exitcode")
+    assert "No changes." in result.output
+    assert "Objects have changed outside" not in result.output
+
+
+@pytest.mark.parametrize("old,new,attribute", [
+    ("suffix: support-v1", "suffix: support-v2", "suffix"),
+    ("model: gpt-4o-mini", "model: gpt-4.1-mini", "model"),
+    ("{n_epochs: auto, batch_size: auto, learning_rate_multiplier: auto}",
+     "{n_epochs: 4, batch_size: auto, learning_rate_multiplier: auto}",
+     "method.supervised.hyperparameters.n_epochs"),
+    ("metadata: {team: support}", "metadata: {team: growth}", "metadata.team"),
+])
+def test_each_input_change_is_a_replace_naming_the_attribute(world, old, new, attribute):
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    world.write("main.yaml", JOB_SPEC.replace(old, new))
+    result = world.ok("plan", "--detailed-exitcode", code=2)
+    assert "# FineTuningJob.bot" in result.output and "must be replaced" in result.output
+    assert f"{attribute} = " in result.output and "# forces replacement" in result.output
+    assert "Plan: 1 to add, 0 to change, 1 to destroy." in result.output
+
+
+def test_new_training_data_replaces_file_and_job(world):
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    (world.specs / "data" / "train.jsonl").write_text(chat_jsonl(topic="refunds"))
+    result = world.ok("plan", "--detailed-exitcode", code=2)
+    assert "# File.train" in result.output and "the content of data/train.jsonl changed" in result.output
+    assert "training_file = " in result.output
+    assert "Plan: 2 to add, 0 to change, 2 to destroy." in result.output
+
+
+def test_alias_written_as_snapshot_is_not_a_change(world):
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    world.write("main.yaml", JOB_SPEC.replace("model: gpt-4o-mini", "model: gpt-4o-mini-2024-07-18"))
+    assert "No changes." in world.ok("plan", "--detailed-exitcode").output
+
+
+def test_job_cancelled_through_the_sdk_is_drift(world):
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    job_id = world.state()["resources"]["FineTuningJob.bot"]["id"]
+    world.sdk(admin=False).fine_tuning.jobs.cancel(job_id)
+    result = world.ok("plan", "--detailed-exitcode", code=2)
+    assert "Objects have changed outside of reconciler" in result.output
+    assert "FineTuningJob.bot: cancelled outside reconciler" in result.output
+    assert "must be replaced" in result.output  # the spec still wants it
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_permission_granted_by_hand(world, exclusive):
+    world.write("main.yaml", JOB_SPEC + PERMISSION_SPEC % str(exclusive).lower())
+    world.ok("apply", "--auto-approve")
+    world.finish_jobs()
+    world.ok("apply", "--auto-approve")
+    checkpoint = world.state()["resources"]["CheckpointPermission.share"]["id"]
+    assert checkpoint.startswith("ft:gpt-4o-mini-2024-07-18:")
+    world.sdk().fine_tuning.checkpoints.permissions.create(checkpoint, project_ids=["proj_intruder"])
+    # Drift alone is not a change (Terraform's -detailed-exitcode): exit 0 unless a revoke is planned.
+    result = world.ok("plan", "--detailed-exitcode", code=2 if exclusive else 0)
+    assert "proj_intruder was granted" in result.output
+    if exclusive:
+        assert "revoke proj_intruder" in result.output
+        assert "Plan: 0 to add, 1 to change, 0 to destroy." in result.output
+    else:
+        assert "revoke proj_intruder" not in result.output
+        assert "No changes." in result.output
+
+
+def test_permission_revoked_by_hand_is_granted_again(world):
+    world.write("main.yaml", JOB_SPEC + PERMISSION_SPEC % "true")
+    world.ok("apply", "--auto-approve")
+    world.finish_jobs()
+    world.ok("apply", "--auto-approve")
+    grants = world.state()["resources"]["CheckpointPermission.share"]["attributes"]["permissions"]
+    beta = next(g for g in grants if g["project_id"] == "proj_beta")
+    checkpoint = world.state()["resources"]["CheckpointPermission.share"]["id"]
+    world.sdk().fine_tuning.checkpoints.permissions.delete(beta["id"], fine_tuned_model_checkpoint=checkpoint)
+    result = world.ok("plan", "--detailed-exitcode", code=2)
+    assert "the grant of" in result.output and "proj_beta was revoked outside reconciler" in result.output
+    assert "+ grant  proj_beta" in result.output
+
+
+def test_refresh_lists_jobs_by_page_not_one_get_per_job(world):
+    n = 230
+    docs = [JOB_SPEC.split("---")[0]]
+    for i in range(n):
+        docs.append(f"kind: FineTuningJob\nname: job{i}\nspec:\n  model: gpt-4o-mini\n"
+                    f"  training_file: ${{File.train.id}}\n  suffix: s{i}\n")
+    world.write("main.yaml", "---\n".join(docs))
+    world.ok("apply", "--auto-approve", "--parallelism", "16")
+    world.sandbox.reset_stats()
+    world.ok("plan", "--detailed-exitcode")
+    stats = world.sandbox.stats()
+    assert stats.get("GET /v1/fine_tuning/jobs") == math.ceil(n / 100)
+    assert not any(k.startswith("GET /v1/fine_tuning/jobs/{") for k in stats), stats
+    assert stats.get("GET /v1/files") == 1
+
+
+def test_plan_json_is_versioned_and_machine_readable(world):
+    world.write("main.yaml", JOB_SPEC)
+    result = world.ok("plan", "--json")
+    data = json.loads(result.output)
+    assert data["format_version"] == "1.0"
+    assert data["has_changes"] is True
+    job = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")
+    assert job["action"] == "create" and "training_file" in job["after_unknown"]
+
+
+def test_saved_plan_applies_exactly_and_refuses_when_stale(world, tmp_path):
+    world.write("main.yaml", JOB_SPEC)
+    plan_file = tmp_path / "the.plan"
+    world.ok("plan", "--out", str(plan_file))
+    assert oct(plan_file.stat().st_mode & 0o777) == "0o600"
+    world.ok("apply", str(plan_file))
+    assert len(world.jobs()) == 1
+    result = world.run("apply", str(plan_file))
+    assert result.exit_code == 1
+    assert "is stale" in result.output and "Traceback" not in result.output
+    assert len(world.jobs()) == 1
+
+
+def test_truncated_state_is_a_clear_error_and_left_untouched(world):
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    raw = world.state_file.read_bytes()
+    world.state_file.write_bytes(raw[: len(raw) // 2])
+    before = world.state_file.read_bytes()
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        result = world.run(*command)
+        assert result.exit_code == 1, result.output
+        assert str(world.state_file) in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert world.state_file.read_bytes() == before
