@@ -122,6 +122,10 @@ def _check_record(record: Any, fmt: str) -> str | None:
         return None
     if fmt == "preference":
         missing = [k for k in ("input", "preferred_output", "non_preferred_output") if k not in record]
+        if missing and "chosen" in record and "rejected" in record:
+            return ("the chosen/rejected shape is not what the API reads: write {\"input\": {\"messages\": [...]}, "
+                    "\"preferred_output\": [assistant message], \"non_preferred_output\": [assistant message]} "
+                    "(preference format for DPO)")
         if missing:
             return f"missing key {', '.join(repr(k) for k in missing)} (preference format for DPO)"
         inp = record["input"]
@@ -163,7 +167,8 @@ def check_lines(lines: Iterable[bytes | str], fmt: str, *, max_problems: int = M
         try:
             record = json.loads(raw)
         except ValueError as exc:
-            _add(result, RecordProblem(number, f"not valid JSON ({exc.msg})"), max_problems)
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            _add(result, RecordProblem(number, f"not valid JSON ({reason})"), max_problems)
             continue
         problem = _check_record(record, fmt)
         if problem:

@@ -1,21 +1,110 @@
-"""Not built yet: each command here says so and exits 1."""
+"""`reconciler validate` and `reconciler schema`. Imports only the spec loader (no httpx, no deepdiff)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.cli.context import common_options, not_built
+from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
 
 
-@click.command("validate", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _without_files_of_invalid_jobs(collected: Any) -> Any:
+    """The valid spec set minus the Files that a job with errors uses: their format is unknown."""
+    from reconciler.config import SpecSet
+    from reconciler.config.refs import find_refs
+
+    unsure = {ref.address for doc in collected.invalid for ref in find_refs(doc.spec)}
+    documents = {a: d for a, d in collected.specset.documents.items() if a not in unsure}
+    return SpecSet(documents, collected.specset.imports, collected.specset.moved, collected.specset.warnings)
+
+
+@click.command("validate")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @common_options
-def validate() -> int:
-    """Not built yet (issue 3)."""
-    return not_built("validate", 3)
+def validate(as_json: bool) -> int:
+    """Check every spec file (and the training data of every File); report all errors at once.
+
+    Exit 0 when valid (warnings do not fail), 1 on any error."""
+    from reconciler.config import check_training_files, collect_specs
+
+    ctx = app()
+    collected = collect_specs(ctx.dir, ctx.variables())
+    errors = list(collected.errors)
+    errors.extend(check_training_files(_without_files_of_invalid_jobs(collected)))
+    errors.sort(key=lambda e: (e.file, e.line or 0, str(e)))
+    warnings = sorted(collected.warnings, key=lambda e: (e.file, e.line or 0, str(e)))
+    n_docs = len(collected.specset.documents) + len(collected.specset.imports) + len(collected.specset.moved)
+    n_files = len(collected.files)
+    show = out()
+    if as_json:
+        show.json(
+            {
+                "valid": not errors,
+                "errors": [
+                    {
+                        "file": e.file,
+                        "line": e.line,
+                        "address": e.address,
+                        "field": e.field,
+                        "message": e.message,
+                        "severity": e.severity,
+                    }
+                    for e in errors + warnings
+                ],
+                "documents": n_docs,
+                "files": n_files,
+            }
+        )
+        return EXIT_ERROR if errors else EXIT_OK
+    for warning in warnings:
+        show.echo(show.style("Warning: ", fg="yellow", bold=True) + str(warning))
+    for error in errors:
+        show.echo(str(error))
+    if errors:
+        bad_files = len({e.file for e in errors})
+        show.echo(f"{_plural(len(errors), 'error')} in {_plural(bad_files, 'file')}.")
+        return EXIT_ERROR
+    tail = f" ({_plural(len(warnings), 'warning')})" if warnings else ""
+    show.echo(
+        show.style("Success!", fg="green", bold=True)
+        + f" {_plural(n_docs, 'document')} in {_plural(n_files, 'file')} {'is' if n_docs == 1 else 'are'}"
+        f" valid{tail}."
+    )
+    return EXIT_OK
 
 
-@click.command("schema", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("schema")
+@click.argument("kind", required=False)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write every schema file into this folder instead of printing.",
+)
 @common_options
-def schema() -> int:
-    """Not built yet (issue 3)."""
-    return not_built("schema", 3)
+def schema(kind: str | None, out_dir: str | None) -> int:
+    """Print the JSON Schema of the spec language (or of one KIND), or write all of them to --out.
+
+    Editors: put `# yaml-language-server: $schema=PATH/spec.schema.json` at the top of a spec file."""
+    from reconciler.config.schema import schema_names, schema_text
+    from reconciler.config.schema_source import KINDS
+
+    if kind is not None and kind not in KINDS:
+        raise click.BadParameter(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}", param_hint="KIND")
+    if out_dir:
+        target = Path(out_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        names = [f"{kind}.schema.json"] if kind else schema_names()
+        for name in names:
+            (target / name).write_text(schema_text(name), encoding="utf-8")
+        click.echo(f"Wrote {_plural(len(names), 'schema')} to {target}.")
+        return EXIT_OK
+    click.echo(schema_text(f"{kind}.schema.json" if kind else "spec.schema.json"), nl=False)
+    return EXIT_OK

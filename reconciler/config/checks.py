@@ -1,0 +1,231 @@
+"""Checks JSON Schema cannot express, per kind, on a schema-valid spec; and the normalisation of a
+spec (defaults, cancel_after_timeout as seconds, data.FineTuningJob id alias)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from reconciler.config.refs import is_reference
+
+__all__ = ["Finding", "RESERVED_METADATA_PREFIX", "check_spec", "parse_duration", "retired_model_problem"]
+
+RESERVED_METADATA_PREFIX = "reconciler_"
+_RETIRED_BASE_MODELS = {
+    "ada": "babbage-002",
+    "babbage": "babbage-002",
+    "curie": "babbage-002",
+    "davinci": "davinci-002",
+}
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: tuple[Any, ...]  # under the document: ("spec", "method", "type"); () for the document
+    message: str
+    severity: str = "error"
+
+
+def parse_duration(value: int | str) -> int:
+    """3600 -> 3600; "2h" -> 7200; "1h30m" -> 5400; "90m" -> 5400; "3600s" -> 3600."""
+    if isinstance(value, int):
+        return value
+    m = _DURATION.match(value)
+    if not m or not value:
+        raise ValueError(f"not a duration: {value!r}")
+    hours, minutes, seconds = (int(g or 0) for g in m.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def retired_model_problem(model: Any) -> str | None:
+    if isinstance(model, str) and model in _RETIRED_BASE_MODELS:
+        return (
+            f"base model {model!r} was retired with the legacy fine-tunes API; use "
+            f"{_RETIRED_BASE_MODELS[model]} (babbage-002 or davinci-002) or a current model such as "
+            "gpt-4o-mini-2024-07-18"
+        )
+    return None
+
+
+def _grader_checks(grader: Any, path: tuple[Any, ...], out: list[Finding]) -> None:
+    if not isinstance(grader, dict):
+        return
+    if grader.get("type") == "label_model":
+        labels = grader.get("labels", [])
+        extra = [x for x in grader.get("passing_labels", []) if x not in labels]
+        if extra:
+            out.append(
+                Finding(
+                    path + ("passing_labels",),
+                    f"{', '.join(repr(x) for x in extra)} not in labels; passing_labels must be a "
+                    f"subset of labels ({', '.join(labels)})",
+                )
+            )
+    if grader.get("type") == "multi":
+        subs = grader.get("graders")
+        if isinstance(subs, list):
+            for i, sub in enumerate(subs):
+                _grader_checks(sub, path + ("graders", i), out)
+        else:
+            _grader_checks(subs, path + ("graders",), out)
+    if grader.get("type") == "score_model":
+        rng = grader.get("range")
+        if isinstance(rng, list) and len(rng) == 2 and rng[0] >= rng[1]:
+            out.append(Finding(path + ("range",), f"the lower bound must be below the upper one, got {rng}"))
+
+
+def _job(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    out: list[Finding] = []
+    spec = copy.deepcopy(spec)
+    problem = retired_model_problem(spec.get("model"))
+    if problem:
+        out.append(Finding(("spec", "model"), problem))
+    for key in spec.get("metadata") or {}:
+        if key.startswith(RESERVED_METADATA_PREFIX):
+            out.append(
+                Finding(
+                    ("spec", "metadata", key),
+                    f"key {key!r} is reserved: reconciler uses {RESERVED_METADATA_PREFIX}* keys "
+                    "(reconciler_address, reconciler_digest) to track the jobs it creates",
+                )
+            )
+    method = spec.get("method")
+    if isinstance(method, dict):
+        kind = method.get("type")
+        for other in ("supervised", "dpo", "reinforcement"):
+            if other in method and other != kind:
+                out.append(
+                    Finding(
+                        ("spec", "method", other),
+                        f"method.type is {kind} but a {other!r} block is given; put the settings "
+                        f"under method.{kind} (or set type: {other})",
+                    )
+                )
+        if kind == "reinforcement" and "reinforcement" not in method:
+            out.append(
+                Finding(
+                    ("spec", "method"), "method.type reinforcement needs method.reinforcement with a grader"
+                )
+            )
+        reinforcement = method.get("reinforcement")
+        if isinstance(reinforcement, dict):
+            _grader_checks(reinforcement.get("grader"), ("spec", "method", "reinforcement", "grader"), out)
+    if "hyperparameters" in spec:
+        out.append(
+            Finding(
+                ("spec", "hyperparameters"),
+                "hyperparameters is deprecated; move it to method.supervised.hyperparameters "
+                "(with method.type: supervised)",
+                "warning",
+            )
+        )
+        if isinstance(method, dict):
+            kind = method.get("type")
+            block = method.get(kind) if isinstance(kind, str) else None
+            inner = block.get("hyperparameters") if isinstance(block, dict) else None
+            if inner is not None and inner != spec["hyperparameters"]:
+                out.append(
+                    Finding(
+                        ("spec", "hyperparameters"),
+                        f"conflicts with method.{kind}.hyperparameters; set hyperparameters in one "
+                        "place only (method is the current one)",
+                    )
+                )
+            elif kind in ("dpo", "reinforcement") and inner is None:
+                out.append(
+                    Finding(
+                        ("spec", "hyperparameters"),
+                        f"top-level hyperparameters apply to supervised jobs only; move them to "
+                        f"method.{kind}.hyperparameters",
+                    )
+                )
+    if "cancel_after_timeout" in spec and not is_reference(spec["cancel_after_timeout"]):
+        seconds = parse_duration(spec["cancel_after_timeout"])
+        if seconds < 1:
+            out.append(Finding(("spec", "cancel_after_timeout"), "must be at least 1 second"))
+        spec["cancel_after_timeout"] = seconds
+    spec.setdefault("status", "running")
+    return spec, out
+
+
+def _file(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    spec = dict(spec)
+    out = []
+    if "${" in spec["path"]:
+        out.append(
+            Finding(
+                ("spec", "path"),
+                "a local path cannot hold a reference; write the path itself (variables ${var.X} are fine)",
+            )
+        )
+    spec.setdefault("purpose", "fine-tune")
+    spec.setdefault("allow_outside_spec_dir", False)
+    return spec, out
+
+
+def _permission(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    spec = dict(spec)
+    spec.setdefault("exclusive", False)
+    return spec, []
+
+
+def _data_job(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    spec = dict(spec)
+    out = []
+    given = [k for k in ("id", "fine_tuning_job_id", "metadata") if k in spec]
+    if not given:
+        out.append(Finding(("spec",), "give the job's id, or a metadata filter that matches exactly one job"))
+    elif len(given) > 1:
+        out.append(
+            Finding(
+                ("spec", given[1]),
+                f"give only one of id, fine_tuning_job_id (an alias of id) or "
+                f"metadata; found {', '.join(given)}",
+            )
+        )
+    if "fine_tuning_job_id" in spec and "id" not in spec:
+        spec["id"] = spec.pop("fine_tuning_job_id")
+    if "metadata" in spec and not spec["metadata"]:
+        out.append(
+            Finding(("spec", "metadata"), "an empty filter would match every job; give at least one pair")
+        )
+    return spec, out
+
+
+def _data_list(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    spec = dict(spec)
+    spec.setdefault("max_items", 1000)
+    return spec, []
+
+
+def _data_checkpoints(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    spec, out = _data_list(spec)
+    spec.setdefault("select", {"latest": True})
+    return spec, out
+
+
+_CHECKS: dict[str, Callable[[dict[str, Any]], tuple[dict[str, Any], list[Finding]]]] = {
+    "FineTuningJob": _job,
+    "File": _file,
+    "CheckpointPermission": _permission,
+    "data.FineTuningJob": _data_job,
+    "data.FineTuningJobs": _data_list,
+    "data.FineTuningJobCheckpoints": _data_checkpoints,
+    "data.CheckpointPermissions": _data_list,
+}
+
+
+def check_spec(kind: str, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    """(normalised spec, findings) for a schema-valid spec of `kind` (LegacyFineTune: see legacy.py)."""
+    if kind == "LegacyFineTune":
+        from reconciler.config.legacy import map_legacy
+
+        job, findings = map_legacy(spec)
+        if any(f.severity == "error" for f in findings):
+            return job, findings
+        job, more = _job(job)
+        return job, findings + more
+    return _CHECKS[kind](spec)

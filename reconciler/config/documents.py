@@ -1,0 +1,107 @@
+"""The loaded spec: documents, import / moved blocks and the set of them (contract in ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from reconciler.errors import SpecError
+
+__all__ = ["Lifecycle", "Document", "ImportBlock", "MovedBlock", "SpecSet", "display_path"]
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def display_path(parts: tuple[Any, ...] | list[Any]) -> str:
+    """("spec", "integrations", 0, "type") -> "spec.integrations[0].type" (as shown in messages)."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    prevent_destroy: bool = False
+    ignore_changes: tuple[str, ...] = ()  # attribute paths under spec, e.g. "suffix", "metadata.team"
+    create_before_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str  # as written: File, FineTuningJob, ..., LegacyFineTune, data.FineTuningJobs, ...
+    name: str
+    spec: dict  # validated; ${var.X} substituted; ${Kind.name.attr} left as strings
+    file: str  # spec file path as found (relative to cwd when given relative)
+    line: int  # line of the document's first key
+    base_dir: Path  # folder of the spec file (File.path is relative to it)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    depends_on: tuple[str, ...] = ()  # explicit depends_on + every address referenced in spec
+    positions: Mapping[str, int] = field(default_factory=dict)  # "spec.method.type" -> line
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+    @property
+    def type(self) -> str:
+        return "FineTuningJob" if self.kind == "LegacyFineTune" else self.kind
+
+    @property
+    def is_data(self) -> bool:
+        return self.kind.startswith("data.")
+
+    def line_of(self, path: str) -> int:
+        """Nearest known line for a field path ("spec.method.type", "spec.integrations[0].type" or
+        "spec.integrations.0.type"); the document's line when nothing closer is known."""
+        key = _INDEX.sub(r".\1", path).strip(".")
+        while key:
+            if key in self.positions:
+                return self.positions[key]
+            key = key.rpartition(".")[0]
+        return self.line
+
+    def error(self, path: str | None, message: str, severity: str = "error") -> SpecError:
+        return SpecError(
+            self.file,
+            self.line_of(path) if path else self.line,
+            message,
+            self.address,
+            path or None,
+            severity,
+        )
+
+
+@dataclass(frozen=True)
+class ImportBlock:
+    to: str
+    id: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class MovedBlock:
+    from_: str
+    to: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    documents: Mapping[str, Document]  # address -> document, in dependency order (topological)
+    imports: tuple[ImportBlock, ...] = ()
+    moved: tuple[MovedBlock, ...] = ()
+    warnings: tuple[SpecError, ...] = ()
+
+    def kinds(self) -> set[str]:
+        return {doc.kind for doc in self.documents.values()}
+
+    def files(self) -> set[str]:
+        return {doc.file for doc in self.documents.values()}

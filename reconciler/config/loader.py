@@ -1,0 +1,484 @@
+"""load_specs: every *.yaml / *.yml under a folder → a validated SpecSet, or SpecErrors with all
+problems found at once (file, line, address, field path, message)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from reconciler.config import schema as schemas
+from reconciler.config.checks import check_spec
+from reconciler.config.documents import Document, ImportBlock, Lifecycle, MovedBlock, SpecSet, display_path
+from reconciler.config.graph import topological_order
+from reconciler.config.refs import ATTRIBUTES, Ref, RefSyntaxError, iter_strings, scan, substitute_vars
+from reconciler.config.schema_source import ADDRESS_PATTERN, KINDS, NAME_PATTERN, spec_def_name
+from reconciler.config.yamlpos import RawDocument, load_file, path_key
+from reconciler.errors import SpecError, SpecErrors
+
+__all__ = ["load_specs", "collect_specs", "Collected", "spec_files"]
+
+_TOP = ("kind", "name", "spec", "lifecycle", "depends_on")
+
+
+@dataclass
+class Collected:
+    """Everything one pass found: the valid part of the spec set plus every error and warning."""
+
+    specset: SpecSet
+    errors: list[SpecError] = field(default_factory=list)
+    warnings: list[SpecError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    invalid: list[Document] = field(default_factory=list)  # documents with errors (spec as written)
+
+
+def spec_files(spec_dir: Path) -> list[Path]:
+    """*.yaml / *.yml under spec_dir, recursively, sorted; hidden folders and files are skipped."""
+    found = []
+    for folder, dirs, names in os.walk(spec_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                found.append(Path(folder) / name)
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def load_specs(spec_dir: Path, variables: Mapping[str, Any]) -> SpecSet:
+    """Load and validate every spec file; raise SpecErrors (with `.warnings`) on any error."""
+    collected = collect_specs(spec_dir, variables)
+    if collected.errors:
+        exc = SpecErrors(collected.errors)
+        exc.warnings = tuple(collected.warnings)  # type: ignore[attr-defined]
+        raise exc
+    return collected.specset
+
+
+def collect_specs(spec_dir: Path, variables: Mapping[str, Any]) -> Collected:
+    """Like load_specs, but returns the documents that are valid together with all problems."""
+    spec_dir = Path(spec_dir)
+    if not spec_dir.is_dir():
+        what = "is not a folder" if spec_dir.exists() else "no such folder"
+        return Collected(
+            SpecSet({}), [SpecError(str(spec_dir), None, f"{what} (give the spec folder with -C DIR)")]
+        )
+    return _Pass(spec_dir, variables).run()
+
+
+class _Pass:
+    def __init__(self, spec_dir: Path, variables: Mapping[str, Any]):
+        self.spec_dir = spec_dir
+        self.root = spec_dir.resolve()
+        self.variables = variables
+        self.errors: list[SpecError] = []
+        self.warnings: list[SpecError] = []
+        self.documents: list[Document] = []
+        self.declared: dict[str, tuple[str, int]] = {}  # address -> (file, line), valid or not
+        self.imports: list[ImportBlock] = []
+        self.moved: list[MovedBlock] = []
+        self.parse_failed = False
+        self.invalid: list[Document] = []  # documents with errors: still checked for bad references
+
+    # --- one file, one document ---
+
+    def run(self) -> Collected:
+        files = spec_files(self.spec_dir)
+        for path in files:
+            raws, errors = load_file(path, str(path))
+            if errors:
+                self.parse_failed = True
+                self.errors.extend(errors)
+            for raw in raws:
+                self.document(raw, str(path), path.parent)
+        ordered = self.cross_checks()
+        specset = SpecSet(
+            {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings)
+        )
+        return Collected(specset, self.errors, self.warnings, [str(p) for p in files], self.invalid)
+
+    def add(
+        self,
+        file: str,
+        line: int | None,
+        message: str,
+        address: str | None = None,
+        fieldpath: str | None = None,
+        severity: str = "error",
+    ) -> None:
+        error = SpecError(file, line, message, address, fieldpath or None, severity)
+        (self.warnings if severity == "warning" else self.errors).append(error)
+
+    def document(self, raw: RawDocument, file: str, base_dir: Path) -> None:
+        value = raw.value
+        line_of = _line_finder(raw)
+        if not isinstance(value, dict):
+            self.add(
+                file,
+                raw.line,
+                f"a document must be a mapping with kind, name and spec; got {schemas.describe(value)}",
+            )
+            return
+        if "kind" not in value and ("import" in value or "moved" in value):
+            self.block(value, raw, file)
+            return
+        kind = value.get("kind")
+        if "kind" not in value:
+            self.add(file, raw.line, f"missing 'kind' (one of {', '.join(KINDS)})")
+            return
+        if not isinstance(kind, str) or kind not in KINDS:
+            shown = schemas.describe(kind)
+            hint = schemas.suggest(kind, KINDS) if isinstance(kind, str) else ""
+            self.add(file, line_of(("kind",)), f"unknown kind {shown}{hint}; kinds are {', '.join(KINDS)}")
+            return
+        name = value.get("name")
+        address = f"{kind}.{name}" if isinstance(name, str) and _matches(NAME_PATTERN, name) else None
+        if address:
+            if address in self.declared:
+                first_file, first_line = self.declared[address]
+                self.add(
+                    file,
+                    line_of(("name",)),
+                    f"declared twice (first at {first_file}:{first_line}); names must be unique per kind",
+                    address,
+                )
+                return
+            self.declared[address] = (file, line_of(("name",)))
+
+        substituted: set[tuple[Any, ...]] = set()
+
+        def missing(path: tuple[Any, ...], var: str) -> None:
+            full = ("spec",) + path
+            self.add(
+                file,
+                line_of(full),
+                f"undefined variable {var!r}: set it with RECONCILER_VAR_{var}=..., "
+                f"--var {var}=... or a --var-file",
+                address,
+                display_path(full),
+            )
+
+        doc = dict(value)
+        if "spec" in doc and isinstance(doc["spec"], dict):
+            doc["spec"] = substitute_vars(doc["spec"], self.variables, missing, lambda p: substituted.add(p))
+        problems = schemas.validate(kind, doc)
+        if problems and substituted:
+            doc["spec"] = _coerce(doc["spec"], substituted, problems)
+            problems = schemas.validate(kind, doc)
+        for p in problems:
+            self.add(file, line_of(p.path), p.message, address, display_path(p.field))
+        if problems:
+            if address and isinstance(doc.get("spec"), dict):
+                self.invalid.append(
+                    Document(
+                        kind, str(name), doc["spec"], file, raw.line, base_dir, positions=dict(raw.positions)
+                    )
+                )
+            return
+        assert address is not None  # name valid: the schema checked its pattern
+        spec, findings = check_spec(kind, doc["spec"])
+        failed = False
+        for f in findings:
+            self.add(file, line_of(f.path), f.message, address, display_path(f.path), f.severity)
+            failed = failed or f.severity == "error"
+        lifecycle_problems = self.lifecycle_problems(kind, doc.get("lifecycle") or {})
+        for path, message in lifecycle_problems:
+            self.add(file, line_of(path), message, address, display_path(path))
+        if kind == "File":
+            failed = self.check_path(spec, base_dir, file, line_of, address) or failed
+        if failed or lifecycle_problems:
+            return
+        lifecycle = doc.get("lifecycle") or {}
+        self.documents.append(
+            Document(
+                kind=kind,
+                name=str(name),
+                spec=spec,
+                file=file,
+                line=raw.line,
+                base_dir=base_dir,
+                lifecycle=Lifecycle(
+                    bool(lifecycle.get("prevent_destroy", False)),
+                    tuple(lifecycle.get("ignore_changes", ())),
+                    bool(lifecycle.get("create_before_destroy", False)),
+                ),
+                depends_on=tuple(doc.get("depends_on", ())),
+                positions=dict(raw.positions),
+            )
+        )
+
+    def lifecycle_problems(self, kind: str, lifecycle: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+        spec_schema = schemas.kind_schema(kind)["$defs"]
+        fields = spec_schema[spec_def_name(kind)]["properties"]
+        out = []
+        for i, path in enumerate(lifecycle.get("ignore_changes", ())):
+            head = path.split(".")[0].split("[")[0]
+            if head not in fields:
+                out.append(
+                    (
+                        ("lifecycle", "ignore_changes", i),
+                        f"{path!r} is not a field of {kind} spec{schemas.suggest(head, fields)}",
+                    )
+                )
+        return out
+
+    def check_path(self, spec: dict[str, Any], base_dir: Path, file: str, line_of: Any, address: str) -> bool:
+        raw = spec["path"]
+        where = ("spec", "path")
+        if "${" in raw:
+            return True  # reported by checks
+        target = base_dir / raw
+        try:
+            resolved = target.resolve()
+        except (OSError, RuntimeError) as exc:
+            self.add(file, line_of(where), f"{raw} cannot be resolved: {exc}", address, "spec.path")
+            return True
+        if not spec.get("allow_outside_spec_dir") and not resolved.is_relative_to(self.root):
+            self.add(
+                file,
+                line_of(where),
+                f"{raw} resolves outside the spec folder {self.spec_dir} (to "
+                f"{resolved}); set allow_outside_spec_dir: true to allow it",
+                address,
+                "spec.path",
+            )
+            return True
+        if not target.exists():
+            self.add(
+                file, line_of(where), f"{raw} does not exist (looked for {target})", address, "spec.path"
+            )
+            return True
+        if not target.is_file():
+            self.add(file, line_of(where), f"{raw} is not a file", address, "spec.path")
+            return True
+        return False
+
+    def block(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
+        line_of = _line_finder(raw)
+        key = "import" if "import" in value else "moved"
+        extra = [k for k in value if k != key]
+        if extra:
+            self.add(
+                file,
+                line_of((extra[0],)),
+                f"unknown field {extra[0]!r} beside {key!r} (an {key} block holds only {key}: {{...}})",
+            )
+            return
+        body = value[key]
+        fields = ("to", "id") if key == "import" else ("from", "to")
+        if not isinstance(body, dict):
+            self.add(file, line_of((key,)), f"{key} must be a mapping with {' and '.join(fields)}")
+            return
+        ok = True
+        for k in body:
+            if k not in fields:
+                self.add(
+                    file, line_of((key, k)), f"unknown field {k!r}{schemas.suggest(k, fields)}", None, key
+                )
+                ok = False
+        for k in fields:
+            if k not in body:
+                self.add(file, line_of((key,)), f"missing required field {k!r}", None, key)
+                ok = False
+            elif not isinstance(body[k], str) or not body[k]:
+                self.add(
+                    file,
+                    line_of((key, k)),
+                    f"expected a string, got {schemas.describe(body[k])}",
+                    None,
+                    f"{key}.{k}",
+                )
+                ok = False
+            elif k != "id" and not _matches(ADDRESS_PATTERN, body[k]):
+                self.add(
+                    file,
+                    line_of((key, k)),
+                    f"{body[k]!r} is not an address like FineTuningJob.name",
+                    None,
+                    f"{key}.{k}",
+                )
+                ok = False
+        if not ok:
+            return
+        if key == "import":
+            self.imports.append(ImportBlock(body["to"], body["id"], file, line_of((key,))))
+        else:
+            self.moved.append(MovedBlock(body["from"], body["to"], file, line_of((key,))))
+
+    # --- across documents ---
+
+    def cross_checks(self) -> list[Document]:
+        known = {d.address: d for d in self.documents}
+        edges: dict[str, list[str]] = {}
+        final: dict[str, Document] = {}
+        for doc in self.documents + self.invalid:
+            deps: list[str] = []
+            ok = True
+            for path, text in iter_strings(doc.spec, ("spec",)):
+                for _token, ref in scan(text):
+                    where = display_path(path)
+                    if isinstance(ref, RefSyntaxError):
+                        self.errors.append(doc.error(where, str(ref)))
+                        ok = False
+                    elif ref.is_var:
+                        ok = False  # undefined: already reported
+                    else:
+                        problem = self.ref_problem(ref)
+                        if problem:
+                            if problem != "skip":
+                                self.errors.append(doc.error(where, problem))
+                            ok = False
+                        elif ref.address not in deps:
+                            deps.append(ref.address)
+            for i, dep in enumerate(doc.depends_on):
+                if dep not in self.declared and not self.parse_failed:
+                    self.errors.append(
+                        doc.error(
+                            f"depends_on[{i}]",
+                            f"depends on undeclared {dep}{schemas.suggest(dep, self.declared)}",
+                        )
+                    )
+                    ok = False
+                elif dep not in deps:
+                    deps.append(dep)
+            if ok and doc.address in known:
+                final[doc.address] = Document(
+                    doc.kind,
+                    doc.name,
+                    doc.spec,
+                    doc.file,
+                    doc.line,
+                    doc.base_dir,
+                    doc.lifecycle,
+                    tuple(deps),
+                    doc.positions,
+                )
+                edges[doc.address] = deps
+        order, cycles = topological_order(list(final), edges)
+        for cycle in cycles:
+            first = final[cycle[0]]
+            self.errors.append(
+                SpecError(first.file, first.line, "dependency cycle: " + " → ".join(cycle), first.address)
+            )
+        on_cycle = {a for c in cycles for a in c}
+        self.check_blocks()
+        return [final[a] for a in order if a not in on_cycle]
+
+    def ref_problem(self, ref: Ref) -> str | None:
+        if ref.address not in self.declared:
+            if self.parse_failed:
+                return "skip"  # it may be in the part of a file that could not be read
+            hint = schemas.suggest(ref.address, self.declared)
+            return f"reference to undeclared {ref.address}{hint}"
+        kind = ref.kind
+        attrs = ATTRIBUTES.get(kind, frozenset())
+        if not ref.path:
+            example = "id" if "id" in attrs else sorted(attrs)[0]
+            return f"{ref.text} needs an attribute, e.g. ${{{ref.address}.{example}}}"
+        if ref.path[0] not in attrs:
+            hint = schemas.suggest(ref.path[0], attrs) or f"; it exposes {', '.join(sorted(attrs))}"
+            return f"{kind} has no attribute {ref.path[0]!r}{hint}"
+        return None
+
+    def check_blocks(self) -> None:
+        imported: dict[str, ImportBlock] = {}
+        for block in self.imports:
+            if block.to not in self.declared and not self.parse_failed:
+                self.add(
+                    block.file,
+                    block.line,
+                    f"import into undeclared {block.to}: declare it in a spec too",
+                    None,
+                    "import.to",
+                )
+            if block.to.startswith("data."):
+                self.add(block.file, block.line, "data sources are read, not imported", None, "import.to")
+            if block.to in imported:
+                first = imported[block.to]
+                self.add(
+                    block.file,
+                    block.line,
+                    f"{block.to} is imported twice (first at {first.file}:{first.line})",
+                    None,
+                    "import.to",
+                )
+            imported[block.to] = block
+        sources: dict[str, MovedBlock] = {}
+        for moved in self.moved:
+            if moved.to not in self.declared and not self.parse_failed:
+                self.add(
+                    moved.file,
+                    moved.line,
+                    f"moved to undeclared {moved.to}: declare the new address",
+                    None,
+                    "moved.to",
+                )
+            if moved.from_ in self.declared:
+                self.add(
+                    moved.file,
+                    moved.line,
+                    f"{moved.from_} is still declared; a moved block renames an "
+                    "address that no longer exists",
+                    None,
+                    "moved.from",
+                )
+            if moved.from_.split(".")[:-1] != moved.to.split(".")[:-1]:
+                self.add(
+                    moved.file,
+                    moved.line,
+                    f"moved cannot change the kind ({moved.from_} → {moved.to})",
+                    None,
+                    "moved.to",
+                )
+            if moved.from_ in sources:
+                earlier = sources[moved.from_]
+                self.add(
+                    moved.file,
+                    moved.line,
+                    f"{moved.from_} is moved twice (first at {earlier.file}:{earlier.line})",
+                    None,
+                    "moved.from",
+                )
+            sources[moved.from_] = moved
+
+
+def _line_finder(raw: RawDocument) -> Any:
+    def line_of(path: tuple[Any, ...]) -> int:
+        parts = list(path)
+        while parts:
+            key = path_key(parts)
+            if key in raw.positions:
+                return raw.positions[key]
+            parts.pop()
+        return raw.line
+
+    return line_of
+
+
+def _matches(pattern: str, text: str) -> bool:
+    import re
+
+    return re.match(pattern, text) is not None
+
+
+def _coerce(spec: dict[str, Any], paths: set[tuple[Any, ...]], problems: list[Any]) -> dict[str, Any]:
+    """A variable given as text ("42" from the environment) where the schema wants a number or a
+    boolean: read it as YAML would, but only at paths the schema complained about."""
+    import yaml
+
+    bad = {p.path[1:] for p in problems if p.path and p.path[0] == "spec"}
+    for path in paths:
+        if path not in bad:
+            continue
+        target: Any = spec
+        for part in path[:-1]:
+            target = target[part]
+        value = target[path[-1]]
+        if not isinstance(value, str):
+            continue
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            continue
+        if isinstance(parsed, (int, float, bool)):
+            target[path[-1]] = parsed
+    return spec
