@@ -1,21 +1,265 @@
-"""Not built yet: each command here says so and exits 1."""
+"""`reconciler state list | show | pull | rm | mv` and `reconciler force-unlock`.
+
+These commands read and edit the state file only: nothing here talks to the API.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+from typing import Any
+
 import click
 
-from reconciler.cli.context import common_options, not_built
+from reconciler.cli.context import Out, app, common_options, out
+from reconciler.errors import StateError
+
+ADDRESS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?\.[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+
+lock_timeout_option = click.option(
+    "--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+    help="How long to wait for the state lock (e.g. 30s, 5m).")
 
 
-@click.command("state", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _store() -> Any:
+    from reconciler.state import StateStore
+
+    return StateStore(app().state_file)
+
+
+def _load() -> tuple[Any, Any]:
+    store = _store()
+    state = store.load()
+    if state.recovered_from_journal:
+        out().echo(f"Note: {state.recovered_from_journal} action(s) recorded by an interrupted apply were "
+                   f"replayed from {store.journal_path.name}.", err=True)
+    return store, state
+
+
+def _lock(store: Any, operation: str, lock_timeout: str) -> Any:
+    from reconciler.cli import runtime
+
+    o = out()
+    return store.lock(operation, wait=runtime.parse_duration(lock_timeout) or 0.0,
+                      on_wait=runtime.lock_wait_callback(o))
+
+
+def _matches(address: str, patterns: tuple[str, ...]) -> bool:
+    return not patterns or any(address == p or address.startswith(p + ".") for p in patterns)
+
+
+def _missing(state: Any, addresses: list[str], store: Any) -> None:
+    missing = [a for a in addresses if a not in state.resources]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise StateError(f"no resource {missing[0]} in the state {store.path}{more}; "
+                         f"see `reconciler state list`")
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _lines(value: Any, indent: int) -> list[str]:
+    pad = "  " * indent
+    lines: list[str] = []
+    if isinstance(value, dict):
+        width = max((len(str(k)) for k in value), default=0)
+        for key in sorted(value, key=str):
+            item = value[key]
+            if isinstance(item, dict) and item:
+                lines.append(f"{pad}{key} = {{")
+                lines += _lines(item, indent + 1)
+                lines.append(f"{pad}}}")
+            elif isinstance(item, list) and item and any(isinstance(x, (dict, list)) for x in item):
+                lines.append(f"{pad}{key} = [")
+                for element in item:
+                    if isinstance(element, dict):
+                        lines.append(f"{pad}  {{")
+                        lines += _lines(element, indent + 2)
+                        lines.append(f"{pad}  }},")
+                    else:
+                        lines.append(f"{pad}  {_scalar(element)},")
+                lines.append(f"{pad}]")
+            else:
+                lines.append(f"{pad}{str(key).ljust(width)} = {_scalar(item)}")
+    return lines
+
+
+def render_resource(o: Out, resource: Any) -> None:
+    o.echo(o.style(f"# {resource.address}:", bold=True))
+    head = {"kind": resource.kind, "id": resource.id, "digest": resource.digest,
+            "depends_on": list(resource.depends_on)}
+    for key, value in head.items():  # in this order, not sorted
+        o.echo(f"{key.ljust(10)} = {_scalar(value)}")
+    for title in ("inputs", "attributes", "meta"):
+        section = getattr(resource, title)
+        if section:
+            o.echo(f"{title} = {{")
+            for line in _lines(section, 1):
+                o.echo(line)
+            o.echo("}")
+
+
+def _resource_json(resource: Any) -> dict[str, Any]:
+    return {"address": resource.address, **resource.to_dict()}
+
+
+# -- commands --------------------------------------------------------------------------------
+
+@click.group("state")
 @common_options
-def state() -> int:
-    """Not built yet (issue 4)."""
-    return not_built("state", 4)
+def state() -> None:
+    """Inspect and edit the state file (no API calls)."""
 
 
-@click.command("force-unlock", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@state.command("list")
+@click.argument("patterns", nargs=-1, metavar="[ADDRESS|KIND]...")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable: address, kind and id of each.")
 @common_options
-def force_unlock() -> int:
-    """Not built yet (issue 4)."""
-    return not_built("force-unlock", 4)
+def list_(patterns: tuple[str, ...], as_json: bool) -> int:
+    """List managed addresses, one per line, sorted (optionally only those matching)."""
+    _, current = _load()
+    selected = [r for r in current if _matches(r.address, patterns)]
+    o = out()
+    if as_json:
+        o.json([{"address": r.address, "kind": r.kind, "id": r.id} for r in selected])
+    else:
+        for resource in selected:
+            o.echo(resource.address)
+    return 0
+
+
+@state.command("show")
+@click.argument("address", required=False)
+@click.option("--json", "as_json", is_flag=True, help="JSON of the resource (of the whole state without ADDRESS).")
+@common_options
+def show(address: str | None, as_json: bool) -> int:
+    """Show one managed object's recorded inputs and attributes (everything without ADDRESS)."""
+    store, current = _load()
+    o = out()
+    if address is None:
+        if as_json:
+            o.json(current.to_dict())
+            return 0
+        if not current.resources:
+            o.echo(f"The state {store.path} is empty." if store.exists() else f"No state at {store.path}.")
+        for i, resource in enumerate(current):
+            if i:
+                o.echo()
+            render_resource(o, resource)
+        return 0
+    _missing(current, [address], store)
+    resource = current.resources[address]
+    if as_json:
+        o.json(_resource_json(resource))
+    else:
+        render_resource(o, resource)
+    return 0
+
+
+@state.command("pull")
+@common_options
+def pull() -> int:
+    """Print the whole state as JSON (with any interrupted apply's journal replayed)."""
+    _, current = _load()
+    out().json(current.to_dict())
+    return 0
+
+
+@state.command("rm")
+@click.argument("addresses", nargs=-1, required=True, metavar="ADDRESS...")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@lock_timeout_option
+@common_options
+def rm(addresses: tuple[str, ...], dry_run: bool, lock_timeout: str) -> int:
+    """Forget objects: remove them from the state without touching the API."""
+    store = _store()
+    o = out()
+    wanted = list(dict.fromkeys(addresses))
+    with _lock(store, "state rm", lock_timeout):
+        current = store.load()
+        _missing(current, wanted, store)
+        if dry_run:
+            for address in wanted:
+                o.echo(f"Would remove {address}")
+            o.echo(f"Would remove {len(wanted)} object(s).")
+            return 0
+        for address in wanted:
+            current.remove(address)
+            o.echo(f"Removed {address}")
+        dependents = sorted({r.address for r in current if set(r.depends_on) & set(wanted)})
+        store.write(current)
+    o.echo(f"Removed {len(wanted)} object(s). They still exist in the API and are no longer managed.")
+    if dependents:
+        o.echo(f"Warning: {', '.join(dependents)} still depend(s) on what was removed.", err=True)
+    return 0
+
+
+@state.command("mv")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--dry-run", is_flag=True, help="Only say what would be moved.")
+@lock_timeout_option
+@common_options
+def mv(old: str, new: str, dry_run: bool, lock_timeout: str) -> int:
+    """Rename a managed object's address (for a renamed spec document); nothing changes in the API."""
+    store = _store()
+    o = out()
+    if not ADDRESS.match(new):
+        raise StateError(f"{new!r} is not an address like Kind.name")
+    with _lock(store, "state mv", lock_timeout):
+        current = store.load()
+        _missing(current, [old], store)
+        if new in current.resources:
+            raise StateError(f"cannot move {old} to {new}: {new} is already in the state")
+        resource = current.resources[old]
+        new_kind = new.rsplit(".", 1)[0]
+        if new_kind != resource.kind:
+            raise StateError(f"cannot move {old} to {new}: {old} is a {resource.kind}, not a {new_kind}")
+        if dry_run:
+            o.echo(f"Would move {old} to {new}")
+            return 0
+        current.remove(old)
+        resource.address = new
+        current.set(resource)
+        for other in current:
+            if old in other.depends_on:
+                other.depends_on = [new if d == old else d for d in other.depends_on]
+        store.write(current)
+    o.echo(f"Moved {old} to {new}.")
+    return 0
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+@click.command("force-unlock")
+@click.argument("lock_id", metavar="LOCK_ID")
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+@common_options
+def force_unlock(lock_id: str, force: bool) -> int:
+    """Remove a stale state lock, given its id (shown in the 'state is locked' error)."""
+    store = _store()
+    o = out()
+    holder = store.lock_info()
+    if holder is None:
+        raise StateError(f"state {store.path} is not locked (no {store.lock_path.name})")
+    if holder.id != lock_id:
+        store.force_unlock(lock_id)  # raises the one-line mismatch error
+    if not force:
+        if not _interactive():
+            raise StateError("force-unlock needs confirmation: not running in a terminal, so pass --force")
+        o.echo(f"The lock is held by {holder.describe()}.")
+        o.echo("Removing it while that process still runs can corrupt the state.")
+        if not click.confirm("Do you really want to force-unlock?", default=False):
+            o.echo("Not unlocked.")
+            return 1
+    removed = store.force_unlock(lock_id)
+    o.echo(f"Removed the lock {removed.id} (held by {removed.who}, pid {removed.pid}, "
+           f"operation {removed.operation}). The state is unlocked.")
+    return 0

@@ -1,0 +1,455 @@
+"""`ApiClient`: the fine-tuning, files and checkpoint-permission endpoints over one sync httpx client.
+
+Thread-safe (the executor and the refresh share one client): httpx's connection pool is sized for
+the caller's parallelism, and the statistics are guarded by a lock. Keys never leave the request
+headers: they are registered with `reconciler.secrets`, absent from `repr`, errors and logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler import __version__
+from reconciler.api.errors import error_from_exception, error_from_response
+from reconciler.api.pagination import paginate
+from reconciler.api.retry import (
+    RetryInfo,
+    RetryPolicy,
+    is_retryable_exception,
+    reason_for_status,
+    should_retry_status,
+)
+from reconciler.errors import ApiError, ConfigError
+from reconciler.secrets import redact, register_secret
+
+__all__ = ["ApiClient", "ClientStats"]
+
+log = logging.getLogger("reconciler.api")
+
+# RFC 3986 pchar minus "+": what may stay literal in one path segment (":" in checkpoint names).
+_SEGMENT_SAFE = ":@!$&'()*,;=-._~"
+
+
+def segment(value: str, what: str = "id") -> str:
+    """One URL path segment, percent-encoded; refuses empty and dot segments."""
+    if not isinstance(value, str) or value in ("", ".", ".."):
+        raise ConfigError(f"invalid {what} {value!r}")
+    return quote(value, safe=_SEGMENT_SAFE)
+
+
+_COLLECTIONS = ("jobs", "files", "checkpoints", "permissions")
+
+
+def path_template(path: str) -> str:
+    """`/fine_tuning/jobs/ftjob-1/cancel` → `/fine_tuning/jobs/{id}/cancel` (for statistics)."""
+    parts = path.split("/")
+    return "/".join("{id}" if i > 1 and parts[i - 1] in _COLLECTIONS else p for i, p in enumerate(parts))
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, insecure_http: bool = False) -> httpx.URL:
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ConfigError(f"invalid API base URL {base_url!r}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(f"invalid API base URL {redact(base_url)!r}: expected https://HOST/v1")
+    if url.scheme == "http" and not _is_loopback(url.host) and not insecure_http:
+        raise ConfigError(f"refusing to send API keys over plain http to {url.host}: use an https:// "
+                          f"base URL (plain http is only allowed for localhost)")
+    return url
+
+
+class _Secret:
+    """Holds a key; its repr never shows it (e.g. in tracebacks that print locals)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | None):
+        self.value = value or None
+
+    def __repr__(self) -> str:
+        return "'[REDACTED]'" if self.value else "None"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass
+class ClientStats:
+    """Counters for the reliability report. Read with `snapshot()`."""
+
+    calls: int = 0                   # API calls (one per method call / page)
+    requests: int = 0                # HTTP attempts, retries included
+    retries: int = 0
+    retries_by_reason: Counter[str] = field(default_factory=Counter)     # "429", "503", "connection"
+    retries_by_call: Counter[str] = field(default_factory=Counter)       # "GET /fine_tuning/jobs" -> n
+    failures: int = 0                # calls that ended in an error
+    max_retries_in_one_call: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"calls": self.calls, "requests": self.requests, "retries": self.retries,
+                    "retries_by_reason": dict(self.retries_by_reason),
+                    "retries_by_call": dict(self.retries_by_call), "failures": self.failures,
+                    "max_retries_in_one_call": self.max_retries_in_one_call}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls = self.requests = self.retries = self.failures = self.max_retries_in_one_call = 0
+            self.retries_by_reason.clear()
+            self.retries_by_call.clear()
+
+
+class ApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        admin_key: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 6,
+        max_retry_time: float = 120.0,
+        pool_size: int = 16,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], Any] = time.sleep,
+        insecure_http: bool = False,
+        on_retry: Callable[[RetryInfo], Any] | None = None,
+        rng: random.Random | None = None,
+    ):
+        register_secret(api_key)
+        register_secret(admin_key)
+        url = check_base_url(base_url, insecure_http=insecure_http)
+        self.base_url = str(url).rstrip("/")
+        self._api_key = _Secret(api_key)
+        self._admin_key = _Secret(admin_key)
+        self.organization = organization
+        self.project = project
+        self.policy = RetryPolicy(max_retries=max(0, max_retries), max_retry_time=max_retry_time)
+        self.stats = ClientStats()
+        self.last_server_date: str | None = None  # the Date header of the last answer: the server's clock
+        self.on_retry = on_retry
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        headers = {"User-Agent": f"reconciler/{__version__}", "Accept": "application/json"}
+        if organization:
+            headers["OpenAI-Organization"] = organization
+        if project:
+            headers["OpenAI-Project"] = project
+        self._http = httpx.Client(
+            base_url=self.base_url + "/",
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        keys = f"api_key={'set' if self._api_key else 'unset'}, admin_key={'set' if self._admin_key else 'unset'}"
+        return f"ApiClient({self.base_url!r}, {keys})"
+
+    @property
+    def has_admin_key(self) -> bool:
+        return bool(self._admin_key)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the one request loop ---------------------------------------------------------------
+    def _auth(self, admin: bool, operation: str) -> _Secret:
+        if admin:
+            if not self._admin_key.value:
+                raise ConfigError("checkpoint permissions need an admin key: set OPENAI_ADMIN_KEY "
+                                  f"(needed to {operation})")
+            return self._admin_key
+        if not self._api_key.value:
+            raise ConfigError(f"no API key: set OPENAI_API_KEY (needed to {operation})")
+        return self._api_key
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        files: Callable[[], contextlib.AbstractContextManager[dict[str, Any]]] | None = None,
+        data: Mapping[str, str] | None = None,
+        admin: bool = False,
+        operation: str | None = None,
+        idempotency_key: str | None = None,
+        raw: bool = False,
+    ) -> Any:
+        key = self._auth(admin, operation or f"{method} {path}")
+        headers = {"Authorization": f"Bearer {key.value}"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        call = f"{method} {path_template(path)}"
+        url = path.lstrip("/")
+        start = time.monotonic()
+        slept_requested = 0.0
+        slept_real = 0.0
+        retries = 0
+        with self.stats._lock:
+            self.stats.calls += 1
+        while True:
+            attempt_start = time.monotonic()
+            response: httpx.Response | None = None
+            failure: BaseException | None = None
+            try:
+                with self.stats._lock:
+                    self.stats.requests += 1
+                if files is not None:
+                    with files() as file_fields:
+                        response = self._http.request(method, url, params=params, files=file_fields,
+                                                      data=data, headers=headers)
+                else:
+                    response = self._http.request(method, url, params=params, json=json_body,
+                                                  headers=headers)
+            except httpx.TransportError as exc:
+                if not is_retryable_exception(exc):
+                    self._count_failure(retries)
+                    raise error_from_exception(method, path, exc) from None
+                failure = exc
+            except httpx.RequestError as exc:  # e.g. an undecodable body: not a network problem
+                self._count_failure(retries)
+                raise ApiError(f"could not read the answer ({type(exc).__name__}: {redact(str(exc))})",
+                               method=method, path=path) from None
+            duration = time.monotonic() - attempt_start
+            if response is not None:
+                request_id = response.headers.get("x-request-id")
+                log.debug("%s %s → %s in %.3fs (request id %s)", method, path, response.status_code,
+                          duration, request_id or "-")
+                if response.is_success:
+                    date = response.headers.get("date")
+                    if date:
+                        self.last_server_date = date
+                    self._count_done(retries)
+                    return self._decode(method, path, response, raw)
+                retryable = should_retry_status(response.status_code, response.headers)
+                reason = reason_for_status(response.status_code)
+                reason_key = str(response.status_code)
+                status: int | None = response.status_code
+            else:
+                request_id = None
+                log.debug("%s %s → %s after %.3fs", method, path, type(failure).__name__, duration)
+                retryable = True
+                reason = f"connection error ({type(failure).__name__})"
+                reason_key = "connection"
+                status = None
+            spent = time.monotonic() - start - slept_real + slept_requested
+            delay = 0.0
+            if retryable and retries < self.policy.max_retries:
+                with self._rng_lock:
+                    delay = self.policy.delay(retries, response.headers if response is not None else None,
+                                              self._rng)
+                if spent + delay > self.policy.max_retry_time:
+                    retryable = False
+            else:
+                retryable = False
+            if not retryable:
+                self._count_failure(retries)
+                if response is not None:
+                    raise error_from_response(method, path, response, retries=retries,
+                                              elapsed=spent) from None
+                assert failure is not None
+                raise error_from_exception(method, path, failure, retries=retries, elapsed=spent) from None
+            retries += 1
+            with self.stats._lock:
+                self.stats.retries += 1
+                self.stats.retries_by_reason[reason_key] += 1
+                self.stats.retries_by_call[call] += 1
+            info = RetryInfo(method=method, path=path, attempt=retries, reason=reason, delay=delay,
+                             status=status, request_id=request_id)
+            log.debug("%s", info)
+            if self.on_retry is not None:
+                self.on_retry(info)
+            before = time.monotonic()
+            self._sleep(delay)
+            slept_real += time.monotonic() - before
+            slept_requested += delay
+
+    def _count_done(self, retries: int) -> None:
+        with self.stats._lock:
+            self.stats.max_retries_in_one_call = max(self.stats.max_retries_in_one_call, retries)
+
+    def _count_failure(self, retries: int) -> None:
+        with self.stats._lock:
+            self.stats.failures += 1
+            self.stats.max_retries_in_one_call = max(self.stats.max_retries_in_one_call, retries)
+
+    @staticmethod
+    def _decode(method: str, path: str, response: httpx.Response, raw: bool) -> Any:
+        if raw:
+            return response.content
+        try:
+            return response.json()
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError("the API answered with something that is not JSON", status=response.status_code,
+                           request_id=response.headers.get("x-request-id"), method=method,
+                           path=path) from None
+
+    def _list(self, path: str, params: dict[str, Any], *, cursor: str = "last_item", admin: bool = False,
+              operation: str | None = None) -> Iterator[dict[str, Any]]:
+        def fetch(after: str | None) -> Any:
+            page_params = dict(params)
+            if after is not None:
+                page_params["after"] = after
+            return self._request("GET", path, params=page_params, admin=admin, operation=operation)
+
+        return paginate(fetch, cursor="last_id" if cursor == "last_id" else "last_item", what=path)
+
+    # -- files ------------------------------------------------------------------------------
+    def upload_file(self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
+        """Upload (streamed from disk, multipart). The file is reopened for every retry."""
+        path = Path(path)
+        name = filename or path.name
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such file to upload")
+
+        @contextlib.contextmanager
+        def fields() -> Iterator[dict[str, Any]]:
+            with open(path, "rb") as fh:
+                yield {"file": (name, fh, "application/octet-stream")}
+
+        result: dict[str, Any] = self._request(
+            "POST", "/files", files=fields, data={"purpose": purpose},
+            idempotency_key=idempotency_key or str(uuid.uuid4()), operation=f"upload {name}")
+        return result
+
+    def list_files(self, purpose: str | None = None, *, page_size: int = 10000) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": page_size}
+        if purpose:
+            params["purpose"] = purpose
+        return self._list("/files", params, operation="list files")
+
+    def get_file(self, file_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/files/{segment(file_id, 'file id')}")
+        return result
+
+    def delete_file(self, file_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("DELETE", f"/files/{segment(file_id, 'file id')}")
+        return result
+
+    def download_file(self, file_id: str) -> bytes:
+        result: bytes = self._request("GET", f"/files/{segment(file_id, 'file id')}/content", raw=True)
+        return result
+
+    # -- jobs -------------------------------------------------------------------------------
+    def create_job(self, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", "/fine_tuning/jobs", json_body=body,
+                                               idempotency_key=idempotency_key,
+                                               operation="create a fine-tuning job")
+        return result
+
+    def list_jobs(self, *, metadata: dict[str, str] | None = None,
+                  page_size: int = 100) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": page_size}
+        for key, value in (metadata or {}).items():
+            params[f"metadata[{key}]"] = value
+        return self._list("/fine_tuning/jobs", params, operation="list fine-tuning jobs")
+
+    def _job_path(self, job_id: str, suffix: str = "") -> str:
+        return f"/fine_tuning/jobs/{segment(job_id, 'job id')}{suffix}"
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", self._job_path(job_id))
+        return result
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", self._job_path(job_id, "/cancel"))
+        return result
+
+    def pause_job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", self._job_path(job_id, "/pause"))
+        return result
+
+    def resume_job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", self._job_path(job_id, "/resume"))
+        return result
+
+    def list_events(self, job_id: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        return self._list(self._job_path(job_id, "/events"), {"limit": page_size})
+
+    def list_checkpoints(self, job_id: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        return self._list(self._job_path(job_id, "/checkpoints"), {"limit": page_size})
+
+    # -- checkpoint permissions (admin key) ---------------------------------------------------
+    def _perm_path(self, checkpoint: str, permission_id: str | None = None) -> str:
+        path = f"/fine_tuning/checkpoints/{segment(checkpoint, 'checkpoint')}/permissions"
+        if permission_id is not None:
+            path += f"/{segment(permission_id, 'permission id')}"
+        return path
+
+    def list_permissions(self, checkpoint: str, *, project_id: str | None = None, order: str | None = None,
+                         page_size: int = 100) -> Iterator[dict[str, Any]]:
+        operation = f"list permissions of {checkpoint}"
+        self._auth(True, operation)  # fail at call time, not at first iteration
+        params: dict[str, Any] = {"limit": page_size}
+        if project_id:
+            params["project_id"] = project_id
+        if order:
+            params["order"] = order
+        return self._list(self._perm_path(checkpoint), params, cursor="last_id", admin=True,
+                          operation=operation)
+
+    def create_permissions(self, checkpoint: str, project_ids: list[str], *,
+                           idempotency_key: str | None = None) -> list[dict[str, Any]]:
+        page = self._request("POST", self._perm_path(checkpoint), json_body={"project_ids": list(project_ids)},
+                             admin=True, operation=f"grant access to {checkpoint}",
+                             idempotency_key=idempotency_key or str(uuid.uuid4()))
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, list):
+            raise ApiError("unexpected answer to creating permissions: no data list", method="POST",
+                           path=self._perm_path(checkpoint))
+        return data
+
+    def delete_permission(self, checkpoint: str, permission_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("DELETE", self._perm_path(checkpoint, permission_id),
+                                               admin=True, operation=f"revoke access to {checkpoint}")
+        return result
+
+    # -- graders ------------------------------------------------------------------------------
+    def validate_grader(self, grader: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", "/fine_tuning/alpha/graders/validate",
+                                               json_body={"grader": grader}, operation="validate a grader")
+        return result
+

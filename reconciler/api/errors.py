@@ -1,0 +1,71 @@
+"""Turn an HTTP error answer or a transport failure into the matching `reconciler.errors` class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from reconciler.errors import ApiError, AuthError, ConnectionFailedError, NotFoundError, RateLimitError
+from reconciler.secrets import redact
+
+__all__ = ["error_class_for", "error_from_exception", "error_from_response"]
+
+
+def error_class_for(status: int) -> type[ApiError]:
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitError
+    return ApiError
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        return data["error"]
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return {"message": data["error"]}
+    return {}
+
+
+def _note(retries: int, elapsed: float) -> str:
+    if retries <= 0:
+        return ""
+    return f" (gave up after {retries} {'retry' if retries == 1 else 'retries'} in {elapsed:.1f}s)"
+
+
+def error_from_response(method: str, path: str, response: httpx.Response, *, retries: int = 0,
+                        elapsed: float = 0.0) -> ApiError:
+    body = _error_body(response)
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip():
+        text = response.text  # httpx decodes with errors="replace": never raises
+        message = _one_line(text) if text.strip() else (response.reason_phrase or "error")
+    message = redact(_one_line(message)) + _note(retries, elapsed)
+    cls = error_class_for(response.status_code)
+
+    def text_or_none(value: Any) -> str | None:
+        return None if value is None else redact(str(value))
+
+    return cls(message, status=response.status_code, code=text_or_none(body.get("code")),
+               param=text_or_none(body.get("param")), type=text_or_none(body.get("type")),
+               request_id=response.headers.get("x-request-id"), method=method, path=path)
+
+
+def error_from_exception(method: str, path: str, exc: BaseException, *, retries: int = 0,
+                         elapsed: float = 0.0) -> ConnectionFailedError:
+    detail = redact(_one_line(str(exc))) if str(exc) else ""
+    kind = type(exc).__name__
+    message = f"connection failed ({kind}{': ' + detail if detail else ''}){_note(retries, elapsed)}"
+    return ConnectionFailedError(message, method=method, path=path)

@@ -1,0 +1,150 @@
+"""The journal: one fsync'd JSON line per finished action, so a crash mid-apply loses nothing.
+
+Each line is self-describing:
+
+    {"v": 1, "lineage": "...", "serial": 7, "seq": 3, "address": "File.x", "resource": {...} | null}
+
+`lineage`/`serial` name the state file the entries apply on top of (the "base"). `StateStore.load()`
+replays a journal whose base is the state on disk; `StateStore.write()` folds it in and removes it.
+A crash can only tear the *last* line; that line is ignored on replay and cut off before appending.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from reconciler.errors import StateError
+from reconciler.state.files import PRIVATE_MODE, fsync_dir
+from reconciler.state.model import ResourceState, parse_resource_entry
+
+__all__ = ["Journal", "JournalEntry", "read_journal"]
+
+JOURNAL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    lineage: str
+    serial: int
+    address: str
+    resource: ResourceState | None
+
+
+def read_journal(path: Path) -> tuple[list[JournalEntry], int]:
+    """All complete entries, in order, and the number of bytes of a torn tail (0 if none).
+
+    Raises StateError when a complete line is damaged or entries disagree on their base.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [], 0
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read the journal: {exc.strerror}") from None
+    entries: list[JournalEntry] = []
+    lines = data.split(b"\n")
+    tail = lines.pop()  # bytes after the last newline: a torn write, or b""
+    torn = len(tail)
+    for number, raw in enumerate(lines, start=1):
+        where = f"{path}: line {number}"
+        is_last = number == len(lines) and torn == 0
+        try:
+            obj: Any = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            if is_last:  # newline written but the line is garbage: also a torn tail
+                torn = len(raw) + 1
+                break
+            raise StateError(f"{where}: the journal is damaged (not JSON); "
+                             f"the state file was left untouched") from None
+        if not isinstance(obj, dict):
+            raise StateError(f"{where}: the journal is damaged (not an object)")
+        lineage, serial = obj.get("lineage"), obj.get("serial")
+        if not isinstance(lineage, str) or isinstance(serial, bool) or not isinstance(serial, int):
+            raise StateError(f"{where}: journal entry without lineage/serial")
+        if isinstance(obj.get("v"), int) and obj["v"] > JOURNAL_VERSION:
+            raise StateError(f"{where}: journal format {obj['v']} is newer than supported")
+        address, resource = parse_resource_entry(obj, where)
+        if entries and (entries[0].lineage, entries[0].serial) != (lineage, serial):
+            raise StateError(f"{where}: journal entries disagree on their base state")
+        entries.append(JournalEntry(lineage, serial, address, resource))
+    return entries, torn
+
+
+class Journal:
+    """Append-only, thread-safe record of finished actions on top of one base state.
+
+    Created by `StateStore.open_journal(state)`. `record()` returns only after the line is on disk.
+    """
+
+    def __init__(self, path: Path, lineage: str, serial: int, *, count: int = 0):
+        self.path = path
+        self.lineage = lineage
+        self.serial = serial
+        self.count = count  # entries in the file, including ones replayed from an earlier run
+        self._lock = threading.RLock()
+        self._fd: int | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r}, base serial {self.serial}, {self.count} entries)"
+
+    def record(self, address: str, resource: ResourceState | None) -> None:
+        """Persist that `address` now is `resource` (None: removed from state)."""
+        line: dict[str, Any] = {"v": JOURNAL_VERSION, "address": address,
+                                "resource": None if resource is None else resource.to_dict()}
+        with self._lock:
+            if self._closed:
+                raise StateError(f"{self.path}: journal is closed")
+            line.update(lineage=self.lineage, serial=self.serial, seq=self.count + 1)
+            data = (json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                    + "\n").encode("utf-8")
+            try:
+                fd = self._open()
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except OSError as exc:
+                raise StateError(f"{self.path}: cannot write the journal: {exc.strerror}") from None
+            self.count += 1
+
+    def _open(self) -> int:
+        if self._fd is None:
+            created = not self.path.exists()
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_MODE)
+            os.fchmod(self._fd, PRIVATE_MODE)
+            if created:
+                fsync_dir(self.path.parent)
+        return self._fd
+
+    def _rebase(self, serial: int) -> None:
+        """Called by the store (holding `_lock`) after the state was written: start afresh."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.serial = serial
+        self.count = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            self._closed = True
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

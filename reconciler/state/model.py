@@ -1,0 +1,208 @@
+"""The state's types and its JSON form.
+
+    {"format_version": 1, "lineage": "uuid4", "serial": 7, "reconciler_version": "0.1.0",
+     "resources": {"FineTuningJob.support_bot": {"kind": ..., "id": ..., "inputs": {...},
+                   "digest": "...", "attributes": {...}, "depends_on": [...], "meta": {...}}}}
+
+Parsing is strict: anything that is not this shape is a `StateError` naming what is wrong, so a
+damaged file is never mistaken for an empty state.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import StateError
+
+__all__ = ["FORMAT_VERSION", "ResourceState", "State", "new_state"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ResourceState:
+    """One managed object as last recorded: what was sent (inputs), what was read (attributes)."""
+
+    address: str
+    kind: str
+    id: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    depends_on: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)  # extras: pending reasons, created_by_run, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "id": self.id,
+            "inputs": self.inputs,
+            "digest": self.digest,
+            "attributes": self.attributes,
+            "depends_on": list(self.depends_on),
+        }
+        if self.meta:
+            data["meta"] = self.meta
+        return data
+
+    @classmethod
+    def from_dict(cls, address: str, data: Any, *, where: str = "state") -> ResourceState:
+        """Build from the JSON form; `where` names the source in error messages."""
+        prefix = f"{where}: resource {address!r}"
+        if not isinstance(data, dict):
+            raise StateError(f"{prefix} is not an object")
+        kind = data.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise StateError(f"{prefix} has no kind")
+        rid = data.get("id")
+        if rid is not None and not isinstance(rid, str):
+            raise StateError(f"{prefix}: id must be a string or null")
+        digest = data.get("digest", "")
+        if not isinstance(digest, str):
+            raise StateError(f"{prefix}: digest must be a string")
+        parts: dict[str, dict[str, Any]] = {}
+        for name in ("inputs", "attributes", "meta"):
+            value = data.get(name, {})
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise StateError(f"{prefix}: {name} must be an object")
+            parts[name] = value
+        depends_on = data.get("depends_on", [])
+        if depends_on is None:
+            depends_on = []
+        if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
+            raise StateError(f"{prefix}: depends_on must be a list of addresses")
+        return cls(address=address, kind=kind, id=rid, inputs=parts["inputs"], digest=digest,
+                   attributes=parts["attributes"], depends_on=list(depends_on), meta=parts["meta"])
+
+
+@dataclass
+class State:
+    """The whole state. `serial` counts writes; `lineage` identifies this state's history."""
+
+    format_version: int
+    lineage: str
+    serial: int
+    reconciler_version: str
+    resources: dict[str, ResourceState] = field(default_factory=dict)
+    # Not persisted: how many journal entries `StateStore.load()` replayed into this state.
+    recovered_from_journal: int = field(default=0, compare=False)
+
+    # -- convenience -----------------------------------------------------------------------
+    def get(self, address: str) -> ResourceState | None:
+        return self.resources.get(address)
+
+    def set(self, resource: ResourceState) -> None:
+        self.resources[resource.address] = resource
+
+    def remove(self, address: str) -> ResourceState | None:
+        return self.resources.pop(address, None)
+
+    def addresses(self) -> list[str]:
+        return sorted(self.resources)
+
+    def __iter__(self) -> Iterator[ResourceState]:
+        return iter(self.resources[a] for a in sorted(self.resources))
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def copy(self) -> State:
+        return copy.deepcopy(self)
+
+    # -- JSON ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "reconciler_version": self.reconciler_version,
+            "resources": {a: r.to_dict() for a, r in self.resources.items()},
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Compact (or indented) JSON with sorted keys, so diffs of the file are stable."""
+        separators = (",", ":") if indent is None else (",", ": ")
+        return json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=separators,
+                          ensure_ascii=False, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str = "state") -> State:
+        if not isinstance(data, dict):
+            raise StateError(f"{where}: not a state file (expected a JSON object at the top level)")
+        version = data.get("format_version")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise StateError(f"{where}: not a state file (no integer format_version)")
+        if version > FORMAT_VERSION:
+            raise StateError(
+                f"{where}: state format_version {version} is newer than this reconciler supports "
+                f"({FORMAT_VERSION}); it was written by reconciler "
+                f"{data.get('reconciler_version', 'of a newer version')!s}: upgrade reconciler")
+        if version < 1:
+            raise StateError(f"{where}: invalid format_version {version}")
+        lineage = data.get("lineage")
+        if not isinstance(lineage, str) or not lineage:
+            raise StateError(f"{where}: lineage is missing or not a string")
+        serial = data.get("serial")
+        if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
+            raise StateError(f"{where}: serial is missing or not a non-negative integer")
+        rversion = data.get("reconciler_version", "")
+        if not isinstance(rversion, str):
+            raise StateError(f"{where}: reconciler_version must be a string")
+        raw = data.get("resources", {})
+        if not isinstance(raw, dict):
+            raise StateError(f"{where}: resources must be an object of address to resource")
+        resources = {str(a): ResourceState.from_dict(str(a), r, where=where) for a, r in raw.items()}
+        return cls(format_version=version, lineage=lineage, serial=serial,
+                   reconciler_version=rversion, resources=resources)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, where: str = "state") -> State:
+        """Parse; any problem is a one-line `StateError` starting with `where`."""
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise StateError(f"{where}: not valid UTF-8 (byte {exc.start})") from None
+        if not text.strip():
+            raise StateError(f"{where}: the file is empty (truncated?)")
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            ends_early = not text.rstrip().endswith("}")
+            hint = " (the file ends early: truncated?)" if ends_early else ""
+            raise StateError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: "
+                             f"{exc.msg}{hint}") from None
+        except RecursionError:
+            raise StateError(f"{where}: not valid JSON (nested too deeply)") from None
+        except ValueError as exc:  # NaN / Infinity: not JSON, and could not be written back
+            raise StateError(f"{where}: not valid JSON: {exc}") from None
+        return cls.from_dict(data, where=where)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def new_state(lineage: str | None = None) -> State:
+    """An empty state with a fresh uuid4 lineage and serial 0 (not yet written anywhere)."""
+    return State(format_version=FORMAT_VERSION, lineage=lineage or str(uuid.uuid4()), serial=0,
+                 reconciler_version=__version__, resources={})
+
+
+def parse_resource_entry(data: Mapping[str, Any], where: str) -> tuple[str, ResourceState | None]:
+    """Helper for the journal: an entry's (address, resource or None)."""
+    address = data.get("address")
+    if not isinstance(address, str) or not address:
+        raise StateError(f"{where}: journal entry without an address")
+    raw = data.get("resource")
+    if raw is None:
+        return address, None
+    return address, ResourceState.from_dict(address, raw, where=where)
