@@ -112,17 +112,14 @@ class Executor:
                 self._record(old, None)
                 self._record(new, moved)
                 self._emit(EventKind.NOTE, new, message=f"moved from {old}")
+        from reconciler.plan.imports import imported_resource
+
         for address, object_id in self.plan.imports.items():
             change = self.plan.change_for(address)
-            live = self.plan.observed.get(address) or {}
             kind = change.kind if change else address.split(".", 1)[0]
-            inputs: dict[str, Any] = {}
-            if kind == "CheckpointPermission":
-                inputs = {"fine_tuned_model_checkpoint": object_id,
-                          "project_ids": [p["project_id"] for p in live.get("permissions") or []]}
-            self._record(address, ResourceState(address=address, kind=kind, id=object_id, inputs=inputs,
-                                                attributes=dict(live), meta={"imported": True},
-                                                depends_on=list(change.depends_on) if change else []))
+            self._record(address, imported_resource(kind, address, object_id,
+                                                    dict(self.plan.observed.get(address) or {}),
+                                                    list(change.depends_on) if change else []))
             self._emit(EventKind.NOTE, address, message=f"imported {object_id}")
 
     def _seed_values(self) -> None:
@@ -358,7 +355,7 @@ class Executor:
         if current is None:
             return resource
         status = (current.attributes or {}).get("status")
-        if pause and status != "running":
+        if pause and not step.args.get("id") and status != "running":  # just created: not running yet
             self.result.notes.append((change.address, f"will pause once running (now {status})"))
             return current
         job = (self.client.pause_job if pause else self.client.resume_job)(current.id)

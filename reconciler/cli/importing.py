@@ -1,14 +1,51 @@
-"""Not built yet: each command here says so and exits 1."""
+"""`reconciler import ADDR ID`: adopt an existing job, file or permission set into state."""
 
 from __future__ import annotations
 
 import click
 
-from reconciler.cli.context import common_options, not_built
+from reconciler.cli import runtime
+from reconciler.cli.context import EXIT_OK, app, common_options, out
+from reconciler.errors import ConfigError, StateError
 
 
-@click.command("import", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("import")
+@click.argument("address")
+@click.argument("object_id", metavar="ID")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION")
+@click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
 @common_options
-def import_() -> int:
-    """Not built yet (issue 6)."""
-    return not_built("import", 6)
+def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool) -> int:
+    """Adopt an existing object into state under ADDR (declared in the specs): a job by its
+    ftjob- id, a file by its file- id, a permission set by its checkpoint name. Nothing in the API
+    changes; the next plan shows what differs between the spec and the adopted object."""
+    from reconciler.plan.imports import imported_resource, kind_of, read_for_import
+
+    ctx = app()
+    o = out()
+    specs = runtime.load_specs(ctx, o)
+    doc = specs.documents.get(address)
+    if doc is None:
+        raise ConfigError(f"{address} is not declared in {ctx.dir}: write its spec first, then import "
+                          "(the spec says what the object should be)")
+    if address.startswith("data."):
+        raise ConfigError(f"{address} is a data source: data sources are read, not imported")
+    st = runtime.store(ctx)
+    with st.lock("import", wait=runtime.parse_duration(lock_timeout) or 0.0,
+                 on_wait=runtime.lock_wait_callback(o)):
+        state = st.load()
+        if address in state.resources:
+            raise StateError(f"{address} is already managed (id {state.resources[address].id}); "
+                             f"use `reconciler state rm {address}` first to re-import")
+        owner = next((a for a, r in state.resources.items() if r.id == object_id), None)
+        if owner:
+            raise StateError(f"{object_id} is already managed as {owner}; use `reconciler state mv` to rename")
+        kind = kind_of(address, specs.documents)
+        admin = [address] if kind == "CheckpointPermission" else []
+        with runtime.api_client(ctx, admin_for=admin, insecure_http=insecure_http, out=o) as client:
+            attributes = read_for_import(kind, address, object_id, client)
+        state.resources[address] = imported_resource(kind, address, object_id, attributes, list(doc.depends_on))
+        st.write(state)
+    o.echo(o.style(f"{address}: Import successful!", fg="green", bold=True) + f" [id={object_id}]")
+    o.echo("The object is now managed. Run `reconciler plan` to see how it differs from its spec.")
+    return EXIT_OK

@@ -263,3 +263,12 @@ def force_unlock(lock_id: str, force: bool) -> int:
     o.echo(f"Removed the lock {removed.id} (held by {removed.who}, pid {removed.pid}, "
            f"operation {removed.operation}). The state is unlocked.")
     return 0
+
+
+def _attach_import_terraform() -> None:
+    from reconciler.cli.convert import import_terraform_command
+
+    state.add_command(import_terraform_command, "import-terraform")
+
+
+_attach_import_terraform()

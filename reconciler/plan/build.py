@@ -105,36 +105,15 @@ def build_plan(specs: Any, state: Any, reader: Reader | None, options: PlanOptio
 
 
 def _adopt_imports(work: WorkingState, observed: Observed | None, reader: Reader | None, specs: Any) -> list[str]:
-    from reconciler.state import ResourceState
+    from reconciler.plan.imports import imported_resource, kind_of, read_for_import
 
-    notes = []
     for address, object_id in work.imports.items():
+        kind = kind_of(address, specs.documents)
+        attributes = read_for_import(kind, address, object_id, reader, observed)
         doc = specs.documents.get(address)
-        kind = doc.type if doc is not None else address.split(".", 1)[0]
-        attributes: dict[str, Any] | None = None
-        if kind == "FineTuningJob":
-            attributes = observed.job(object_id) if observed is not None else None
-            if attributes is None and reader is not None:
-                attributes = reader.get_job(object_id)
-        elif kind == "File":
-            attributes = (observed.files or {}).get(object_id) if observed is not None else None
-        elif kind == "CheckpointPermission":
-            grants = observed.permissions_for(object_id) if observed is not None else []
-            attributes = {"fine_tuned_model_checkpoint": object_id, "permissions": grants}
-            if observed is not None:
-                observed.permissions[object_id] = grants
-        if attributes is None:
-            raise PlanError(f"import of {address}: {object_id} was not found")
-        inputs: dict[str, Any] = {}
-        if kind == "CheckpointPermission":
-            inputs = {"fine_tuned_model_checkpoint": object_id,
-                      "project_ids": [p["project_id"] for p in attributes["permissions"]]}
-        work.resources[address] = ResourceState(address=address, kind=kind, id=object_id, inputs=inputs,
-                                                digest="", attributes=dict(attributes),
-                                                depends_on=list(doc.depends_on) if doc else [],
-                                                meta={"imported": True})
-        notes.append(address)
-    return notes
+        work.resources[address] = imported_resource(kind, address, object_id, attributes,
+                                                    list(doc.depends_on) if doc else [])
+    return list(work.imports)
 
 
 def plan_from_observed(specs: Any, state: Any, observed: Observed | None, options: PlanOptions = PlanOptions(),

@@ -129,15 +129,11 @@ def test_adopt_warns_about_addresses_missing_from_specs(tmp_path: Path) -> None:
 
 
 def test_import_terraform_cli(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from reconciler.cli.convert import import_terraform_command
-
     out = tmp_path / "specs"
     assert run_cli("convert", "terraform", str(FIXTURES / "seed001"), "--out", str(out)).exit_code == 0
     state_file = tmp_path / "state.json"
-    result = CliRunner().invoke(import_terraform_command, [str(TFSTATE), "-C", str(out), "--state", str(state_file)],
-                                catch_exceptions=False)
+    # As users type it: `reconciler state import-terraform` (the command lives under `state`).
+    result = run_cli("state", "import-terraform", str(TFSTATE), "-C", str(out), "--state", str(state_file))
     assert result.exit_code == 0, result.output
     assert "adopted FineTuningJob.custom_model (ftjob-custom0001) from openai_fine_tuning_job.custom_model" \
         in result.stdout

@@ -167,3 +167,28 @@ def test_truncated_state_is_a_clear_error_and_left_untouched(world):
         assert str(world.state_file) in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1
     assert world.state_file.read_bytes() == before
+
+
+def test_plan_json_validates_against_its_published_schema(world):
+    import importlib.resources
+
+    import jsonschema
+
+    schema = json.loads((importlib.resources.files("reconciler") / "render" / "schema" / "plan.schema.json")
+                        .read_text())
+    world.write("main.yaml", JOB_SPEC + PERMISSION_SPEC % "true")
+    jsonschema.validate(json.loads(world.ok("plan", "--json").output), schema)
+    world.ok("apply", "--auto-approve")
+    world.finish_jobs()
+    world.sdk().fine_tuning.jobs.list()
+    data = json.loads(world.ok("plan", "--json").output)
+    jsonschema.validate(data, schema)
+    assert data["summary"]["add"] == 1  # the permission, now that the model exists
+
+
+def test_markdown_plan_for_a_pull_request(world):
+    world.write("main.yaml", JOB_SPEC)
+    text = world.ok("plan", "--format", "markdown").output
+    assert text.startswith("### reconciler plan")
+    assert "**Plan: 2 to add, 0 to change, 0 to destroy.**" in text
+    assert "<details><summary>Plan details</summary>" in text

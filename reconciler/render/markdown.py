@@ -1,0 +1,64 @@
+"""Plans as a pull-request comment: the summary first, details collapsed, under GitHub's limit."""
+
+from __future__ import annotations
+
+from reconciler.plan.model import Action, Plan
+from reconciler.render.text import render_change, summary_line
+
+GITHUB_COMMENT_LIMIT = 65536
+_ICON = {Action.CREATE: "🟢", Action.UPDATE: "🟡", Action.REPLACE: "🟣", Action.DELETE: "🔴",
+         Action.FORGET: "⚪", Action.ADOPT: "🔵", Action.PENDING: "⏳"}
+
+
+def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = "reconciler plan") -> str:
+    head = [f"### {title}", ""]
+    changes = [c for c in plan.changes if c.action.is_change() or c.action is Action.PENDING]
+    if not plan.has_changes:
+        head.append("**No changes.** The fine-tuning objects match the specs.")
+    else:
+        head.append(f"**{summary_line(plan)}**")
+    if plan.drift:
+        head.append(f"\n⚠️ {len(plan.drift)} change(s) made outside reconciler since the last apply.")
+    if plan.health:
+        head.append(f"\n❗ {len(plan.health)} managed object(s) need attention (failed or cancelled jobs).")
+    if changes:
+        head += ["", "| | address | action | why |", "|---|---|---|---|"]
+        for c in sorted(changes, key=lambda c: c.address):
+            why = (c.pending or (c.reasons[0] if c.reasons else "")).replace("|", "\\|")
+            head.append(f"| {_ICON.get(c.action, '')} | `{c.address}` | {c.action.value} | {why} |")
+    body: list[str] = []
+    if plan.drift:
+        body += ["", "<details><summary>Changes outside reconciler</summary>", "", "```"]
+        body += [f"{d.address}: {d.message}" for d in plan.drift]
+        body += ["```", "</details>"]
+    if plan.health:
+        body += ["", "<details><summary>Health</summary>", "", "```"]
+        body += [f"{h.address}: {h.message}" for h in plan.health]
+        body += ["```", "</details>"]
+    if changes:
+        body += ["", "<details><summary>Plan details</summary>", "", "```diff"]
+        for c in sorted(changes, key=lambda c: c.address):
+            body += render_change(c) + [""]
+        body += ["```", "</details>"]
+    return _fit("\n".join(head), body, limit)
+
+
+def _fit(head: str, body: list[str], limit: int) -> str:
+    text = head + "\n".join(body) + "\n"
+    if len(text) <= limit:
+        return text
+    note = "\n\n_The full plan is longer than a comment allows; it was truncated. Run `reconciler plan` " \
+           "or see the CI artifact for everything._\n"
+    budget = limit - len(head) - len(note) - 40
+    kept: list[str] = []
+    size = 0
+    for line in body:
+        if size + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if any(line.startswith("```") for line in kept) and sum(line.startswith("```") for line in kept) % 2:
+        kept.append("```")
+    if kept.count("</details>") < sum(1 for line in kept if line.startswith("<details>")):
+        kept.append("</details>")
+    return head + "\n".join(kept) + note
