@@ -1,14 +1,81 @@
-"""Not built yet: each command here says so and exits 1."""
+"""`reconciler sandbox serve`: run the local OpenAI-compatible fine-tuning API (docs/SANDBOX.md)."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
 import click
 
-from reconciler.cli.context import common_options, not_built
+from reconciler.cli.context import common_options
 
 
-@click.command("sandbox", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.group("sandbox")
 @common_options
-def sandbox() -> int:
-    """Not built yet (issue 2)."""
-    return not_built("sandbox", 2)
+def sandbox() -> None:
+    """Run the local OpenAI-compatible sandbox."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free port).")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep the world in FILE (uploads in FILE.files/); without it the world lives in memory.")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Run the simulated clock X times faster than wall time.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids.")
+@click.option("--latency-ms", type=float, default=0.0, help="Fault: added latency per request.")
+@click.option("--jitter-ms", type=float, default=0.0, help="Fault: random extra latency up to this much.")
+@click.option("--rate-429", type=float, default=0.0, help="Fault: fraction answered 429 with Retry-After.")
+@click.option("--rate-500", type=float, default=0.0, help="Fault: fraction answered 500.")
+@click.option("--rate-503", type=float, default=0.0, help="Fault: fraction answered 503.")
+@click.option("--drop-rate", type=float, default=0.0,
+              help="Fault: fraction whose connection is dropped mid-response (after the work is done).")
+@click.option("--slow-rate", type=float, default=0.0, help="Fault: fraction answered only after --slow-ms.")
+@click.option("--slow-ms", type=float, default=0.0, help="Fault: delay for slow answers.")
+@click.option("--retry-after", type=float, default=1.0, show_default=True, help="Fault: Retry-After seconds on 429.")
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Fault: seed of the fault dice.")
+@click.option("--fault-path", "fault_paths", multiple=True, metavar="PREFIX",
+              help="Fault: only requests whose path starts with PREFIX (repeatable).")
+@common_options
+def serve(host: str, port: int, data: Path | None, speed: float, seed: int, latency_ms: float, jitter_ms: float,
+          rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
+          retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
+    """Serve the fine-tuning, files and checkpoint-permission API under /v1 until Ctrl-C."""
+    from reconciler.sandbox.server import Sandbox
+
+    faults: dict[str, Any] = {"latency_ms": latency_ms, "jitter_ms": jitter_ms, "rate_429": rate_429,
+                              "rate_500": rate_500, "rate_503": rate_503, "drop_rate": drop_rate,
+                              "slow_rate": slow_rate, "slow_ms": slow_ms, "retry_after": retry_after,
+                              "seed": fault_seed, "paths": list(fault_paths)}
+    try:
+        server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    server.start()
+    where = f" (world in {data})" if data else " (in memory)"
+    click.echo(f"Sandbox listening on {server.url}{where}. Point the SDK at it: "
+               f"OPENAI_BASE_URL={server.url}/v1 with any API key (admin keys start with sk-admin-).")
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+    click.echo("Sandbox stopped." + (f" World saved to {data}." if data else ""))
+    return 0

@@ -1,1 +1,81 @@
-"""sandbox"""
+"""The sandbox: a local OpenAI-compatible fine-tuning, files and checkpoint-permission API.
+
+    with run_sandbox(speed=1.0) as sb:
+        client = openai.OpenAI(base_url=sb.base_url, api_key="sk-anything")
+        ...
+        sb.advance(600)          # move the simulated clock on; jobs progress at once
+
+See docs/SANDBOX.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.sandbox.faults import FaultConfig
+from reconciler.sandbox.server import Sandbox
+from reconciler.sandbox.world import World
+
+__all__ = ["Sandbox", "SandboxHandle", "run_sandbox"]
+
+
+@dataclass
+class SandboxHandle:
+    """What a test or the CLI's --sandbox mode holds while the sandbox runs."""
+
+    sandbox: Sandbox
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    @property
+    def base_url(self) -> str:
+        return self.sandbox.url + "/v1"
+
+    @property
+    def world(self) -> World:
+        return self.sandbox.world
+
+    def now(self) -> float:
+        return self.sandbox.clock.now()
+
+    def advance(self, seconds: float) -> float:
+        """Move the simulated clock forward by `seconds`; returns the new simulated time."""
+        return self.sandbox.clock.advance(seconds)
+
+    def set_faults(self, **cfg: Any) -> None:
+        """Replace the fault configuration (keys as for POST /_sandbox/faults)."""
+        self.sandbox.faults.set(FaultConfig.from_dict(cfg))
+
+    def clear_faults(self) -> None:
+        self.sandbox.faults.set(FaultConfig())
+
+    def stats(self) -> dict[str, int]:
+        """Request counts keyed by "METHOD /v1/path/{template}"."""
+        return self.sandbox.stats()
+
+    def reset_stats(self) -> None:
+        self.sandbox.reset_stats()
+
+    def flush(self) -> None:
+        """Write --data now (normally debounced)."""
+        if self.sandbox.persister is not None:
+            self.sandbox.persister.flush()
+
+
+@contextlib.contextmanager
+def run_sandbox(*, data: Path | str | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
+                host: str = "127.0.0.1", port: int = 0, seed: int = 0) -> Iterator[SandboxHandle]:
+    """Start the sandbox in this process (port 0: a free port); stop it, flushing `data`, on exit."""
+    sandbox = Sandbox(data=Path(data) if data is not None else None, speed=speed, faults=faults, host=host,
+                      port=port, seed=seed)
+    sandbox.start()
+    try:
+        yield SandboxHandle(sandbox)
+    finally:
+        sandbox.stop()

@@ -1,0 +1,103 @@
+"""Fault injection: latency, 429 with Retry-After, 500, 503, dropped connections, slow answers.
+
+Decisions come from one seeded random generator, drawn in request order, so a sequential test
+reproduces the same run. Control endpoints (`/_sandbox/...`) are never faulted.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+KEYS = ("latency_ms", "jitter_ms", "rate_429", "rate_500", "rate_503", "drop_rate", "slow_rate", "slow_ms",
+        "retry_after", "seed", "paths")
+
+
+@dataclass
+class FaultConfig:
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    rate_429: float = 0.0
+    rate_500: float = 0.0
+    rate_503: float = 0.0
+    drop_rate: float = 0.0
+    slow_rate: float = 0.0
+    slow_ms: float = 0.0
+    retry_after: float = 1.0
+    seed: int = 0
+    paths: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
+        unknown = sorted(set(data) - set(KEYS))
+        if unknown:
+            raise ValueError(f"unknown fault setting {unknown[0]!r}; known: {', '.join(KEYS)}")
+        cfg = cls()
+        for f in fields(cls):
+            if f.name not in data or data[f.name] is None:
+                continue
+            value = data[f.name]
+            if f.name == "paths":
+                if isinstance(value, str):
+                    value = [value]
+                if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+                    raise ValueError("paths must be a list of path prefixes")
+            elif f.name == "seed":
+                value = int(value)
+            else:
+                value = float(value)
+                if value < 0 or (f.name.startswith("rate_") or f.name.endswith("_rate")) and value > 1:
+                    raise ValueError(f"{f.name} must be between 0 and 1" if "rate" in f.name
+                                     else f"{f.name} must not be negative")
+            setattr(cfg, f.name, value)
+        total = cfg.rate_429 + cfg.rate_500 + cfg.rate_503 + cfg.drop_rate + cfg.slow_rate
+        if total > 1:
+            raise ValueError("the fault rates add up to more than 1")
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Decision:
+    delay_s: float = 0.0       # before handling
+    status: int | None = None  # 429/500/503 instead of handling
+    drop: bool = False         # handle, then cut the response short and close
+    slow_s: float = 0.0        # handle, then wait this long before answering
+
+
+class FaultInjector:
+    def __init__(self, config: FaultConfig | None = None) -> None:
+        self._lock = threading.Lock()
+        self.config = config or FaultConfig()
+        self._rng = random.Random(self.config.seed)
+
+    def set(self, config: FaultConfig) -> None:
+        with self._lock:
+            self.config = config
+            self._rng = random.Random(config.seed)
+
+    def decide(self, path: str) -> Decision:
+        with self._lock:
+            cfg = self.config
+            if cfg.paths and not any(path.startswith(p) for p in cfg.paths):
+                return Decision()
+            delay = cfg.latency_ms / 1000
+            if cfg.jitter_ms:
+                delay += self._rng.uniform(0, cfg.jitter_ms) / 1000
+            roll = self._rng.random()
+        edges = [(cfg.rate_429, "429"), (cfg.rate_500, "500"), (cfg.rate_503, "503"), (cfg.drop_rate, "drop"),
+                 (cfg.slow_rate, "slow")]
+        acc = 0.0
+        for rate, kind in edges:
+            acc += rate
+            if rate and roll < acc:
+                if kind == "drop":
+                    return Decision(delay_s=delay, drop=True)
+                if kind == "slow":
+                    return Decision(delay_s=delay, slow_s=cfg.slow_ms / 1000)
+                return Decision(delay_s=delay, status=int(kind))
+        return Decision(delay_s=delay)

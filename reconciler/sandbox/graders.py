@@ -1,0 +1,90 @@
+"""Grader checks for `POST /fine_tuning/alpha/graders/validate` and reinforcement jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.sandbox.errors import bad_request
+
+KINDS = ("string_check", "text_similarity", "python", "score_model", "label_model", "multi")
+OPERATIONS = ("eq", "ne", "like", "ilike")
+METRICS = ("cosine", "fuzzy_match", "bleu", "gleu", "meteor", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
+           "rouge_5", "rouge_l")
+ROLES = ("user", "assistant", "system", "developer")
+
+
+def _need_str(grader: dict[str, Any], key: str, where: str) -> str:
+    value = grader.get(key)
+    if not isinstance(value, str) or (key != "input" and not value):
+        raise bad_request(f"Missing or invalid '{key}' in {where}: expected a string.", param=f"{where}.{key}")
+    return value
+
+
+def _check_input_items(items: Any, where: str) -> None:
+    if not isinstance(items, list) or not items:
+        raise bad_request(f"'{where}.input' must be a non-empty list of messages.", param=f"{where}.input")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("role") not in ROLES or "content" not in item:
+            raise bad_request(f"'{where}.input[{i}]' must be a message with a role ({', '.join(ROLES)}) "
+                              "and content.", param=f"{where}.input[{i}]")
+
+
+def validate_grader(grader: Any, where: str = "grader", *, nested: bool = False) -> dict[str, Any]:
+    """Return the grader unchanged if valid; raise a 400 naming the offending field otherwise."""
+    if not isinstance(grader, dict):
+        raise bad_request(f"'{where}' must be an object.", param=where)
+    kind = grader.get("type")
+    allowed = KINDS if not nested else tuple(k for k in KINDS if k != "multi")
+    if kind not in allowed:
+        raise bad_request(f"Invalid grader type {kind!r} in {where}; expected one of {', '.join(allowed)}.",
+                          param=f"{where}.type")
+    _need_str(grader, "name", where)
+    if kind == "string_check":
+        _need_str(grader, "input", where)
+        _need_str(grader, "reference", where)
+        if grader.get("operation") not in OPERATIONS:
+            raise bad_request(f"'{where}.operation' must be one of {', '.join(OPERATIONS)}.",
+                              param=f"{where}.operation")
+    elif kind == "text_similarity":
+        _need_str(grader, "input", where)
+        _need_str(grader, "reference", where)
+        if grader.get("evaluation_metric") not in METRICS:
+            raise bad_request(f"'{where}.evaluation_metric' must be one of {', '.join(METRICS)}.",
+                              param=f"{where}.evaluation_metric")
+    elif kind == "python":
+        source = _need_str(grader, "source", where)
+        try:
+            compile(source, f"<{where}.source>", "exec")
+        except SyntaxError as exc:
+            raise bad_request(f"'{where}.source' is not valid Python: {exc.msg} (line {exc.lineno}).",
+                              param=f"{where}.source") from None
+        if "def grade" not in source:
+            raise bad_request(f"'{where}.source' must define grade(sample, item).", param=f"{where}.source")
+    elif kind in ("score_model", "label_model"):
+        _need_str(grader, "model", where)
+        _check_input_items(grader.get("input"), where)
+        if kind == "score_model":
+            rng = grader.get("range")
+            if rng is not None and (not isinstance(rng, list) or len(rng) != 2
+                                    or not all(isinstance(x, (int, float)) for x in rng) or rng[0] >= rng[1]):
+                raise bad_request(f"'{where}.range' must be [min, max] with min < max.", param=f"{where}.range")
+        else:
+            labels = grader.get("labels")
+            passing = grader.get("passing_labels")
+            if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+                raise bad_request(f"'{where}.labels' must be a non-empty list of strings.", param=f"{where}.labels")
+            if not isinstance(passing, list) or not passing or not set(passing) <= set(labels):
+                raise bad_request(f"'{where}.passing_labels' must be a non-empty subset of labels.",
+                                  param=f"{where}.passing_labels")
+    elif kind == "multi":
+        _need_str(grader, "calculate_output", where)
+        graders = grader.get("graders")
+        if isinstance(graders, dict) and "type" in graders:
+            validate_grader(graders, f"{where}.graders", nested=True)
+        elif isinstance(graders, dict) and graders:
+            for key, sub in graders.items():
+                validate_grader(sub, f"{where}.graders.{key}", nested=True)
+        else:
+            raise bad_request(f"'{where}.graders' must be a grader or a map of named graders.",
+                              param=f"{where}.graders")
+    return grader

@@ -1,0 +1,264 @@
+"""The `/v1` routes: path templates, who may call them, and the handlers over the World."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from reconciler.sandbox.errors import ApiError, bad_request
+from reconciler.sandbox.graders import validate_grader
+from reconciler.sandbox.multipart import parse_multipart
+from reconciler.sandbox.world import DEFAULT_PROJECT, World
+
+ADMIN_PREFIX = "sk-admin-"
+SCOPE_MESSAGE = ("You have insufficient permissions for this operation. Missing scopes: {scope}. Check that you "
+                 "have the correct role in your organization (Reader, Writer, Owner) and project (Member, "
+                 "Owner), and if you're using a restricted API key, that it has the necessary scopes.")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    params: dict[str, str]            # path parameters, unquoted
+    query: dict[str, list[str]]
+    headers: dict[str, str]           # lower-case names
+    body: bytes
+    api_key: str = ""
+    project: str = DEFAULT_PROJECT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.api_key.startswith(ADMIN_PREFIX)
+
+    def json(self) -> Any:
+        if not self.body.strip():
+            raise bad_request("We could not parse the JSON body of your request. (HINT: This likely means you "
+                              "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+                              "but what was sent was not valid JSON.)", code="invalid_json")
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            raise bad_request("We could not parse the JSON body of your request. (HINT: This likely means you "
+                              "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+                              "but what was sent was not valid JSON.)", code="invalid_json") from None
+
+    def q(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def int_q(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.q(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise bad_request(f"Invalid '{name}': expected an integer, got {raw!r}.", param=name,
+                              code="invalid_type") from None
+        if value < low:
+            raise bad_request(f"Invalid '{name}': must be at least {low}.", param=name, code="integer_below_min_value")
+        return min(value, high)
+
+    def enum_q(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.q(name) or default
+        if value not in allowed:
+            raise bad_request(f"Invalid '{name}': expected one of {', '.join(allowed)}, got {value!r}.",
+                              param=name, code="invalid_value")
+        return value
+
+
+Handler = Callable[[World, Request], "dict[str, Any] | tuple[bytes, str]"]
+
+
+def _require_admin(req: Request, scope: str) -> None:
+    if not req.is_admin:
+        raise ApiError(401, SCOPE_MESSAGE.format(scope=scope))
+
+
+# ---- files -------------------------------------------------------------------------------------
+
+def upload_file(world: World, req: Request) -> dict[str, Any]:
+    ctype = req.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        raise bad_request("Uploads must be multipart/form-data with fields 'file' and 'purpose'.",
+                          code="invalid_content_type")
+    parts = parse_multipart(ctype, req.body)
+    if "file" not in parts or parts["file"].filename is None:
+        raise bad_request("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
+    if "purpose" not in parts:
+        raise bad_request("Missing required parameter: 'purpose'.", param="purpose",
+                          code="missing_required_parameter")
+    purpose = parts["purpose"].data.decode("utf-8", "replace").strip()
+    expires = None
+    if "expires_after[seconds]" in parts:
+        try:
+            seconds = int(parts["expires_after[seconds]"].data)
+        except ValueError:
+            raise bad_request("Invalid 'expires_after.seconds': expected an integer.",
+                              param="expires_after.seconds") from None
+        if not 3600 <= seconds <= 2592000:
+            raise bad_request("Invalid 'expires_after.seconds': must be between 3600 and 2592000.",
+                              param="expires_after.seconds", code="invalid_value")
+        expires = {"anchor": "created_at", "seconds": seconds}
+    file_part = parts["file"]
+    filename = file_part.filename or "upload.jsonl"
+    return world.idempotent(req.headers.get("idempotency-key"), "POST /files",
+                            lambda: world.upload_file(filename=filename, purpose=purpose, content=file_part.data,
+                                                      expires_after=expires))
+
+
+def list_files(world: World, req: Request) -> dict[str, Any]:
+    return world.list_files(purpose=req.q("purpose"), limit=req.int_q("limit", 10000, 1, 10000),
+                            order=req.enum_q("order", "desc", ("asc", "desc")), after=req.q("after"))
+
+
+def get_file(world: World, req: Request) -> dict[str, Any]:
+    return world.get_file(req.params["file_id"])
+
+
+def delete_file(world: World, req: Request) -> dict[str, Any]:
+    return world.delete_file(req.params["file_id"])
+
+
+def file_content(world: World, req: Request) -> tuple[bytes, str]:
+    return world.file_content(req.params["file_id"]), "application/octet-stream"
+
+
+# ---- jobs --------------------------------------------------------------------------------------
+
+def create_job(world: World, req: Request) -> dict[str, Any]:
+    body = req.json()
+    return world.idempotent(req.headers.get("idempotency-key"), "POST /fine_tuning/jobs",
+                            lambda: world.create_job(body, project=req.project))
+
+
+def _metadata_filter(req: Request) -> dict[str, str] | None | bool:
+    pairs: dict[str, str] = {}
+    for key, values in req.query.items():
+        m = re.fullmatch(r"metadata\[(.+)\]", key)
+        if m:
+            pairs[m.group(1)] = values[-1]
+    if pairs:
+        return pairs
+    if req.q("metadata") in ("null", ""):
+        return None
+    return False
+
+
+def list_jobs(world: World, req: Request) -> dict[str, Any]:
+    return world.list_jobs(after=req.q("after"), limit=req.int_q("limit", 20, 1, 100),
+                           metadata=_metadata_filter(req))
+
+
+def get_job(world: World, req: Request) -> dict[str, Any]:
+    return world.get_job(req.params["job_id"])
+
+
+def cancel_job(world: World, req: Request) -> dict[str, Any]:
+    return world.cancel_job(req.params["job_id"])
+
+
+def pause_job(world: World, req: Request) -> dict[str, Any]:
+    return world.pause_job(req.params["job_id"])
+
+
+def resume_job(world: World, req: Request) -> dict[str, Any]:
+    return world.resume_job(req.params["job_id"])
+
+
+def list_events(world: World, req: Request) -> dict[str, Any]:
+    return world.list_events(req.params["job_id"], after=req.q("after"), limit=req.int_q("limit", 20, 1, 100))
+
+
+def list_checkpoints(world: World, req: Request) -> dict[str, Any]:
+    return world.list_checkpoints(req.params["job_id"], after=req.q("after"),
+                                  limit=req.int_q("limit", 10, 1, 100))
+
+
+# ---- permissions -------------------------------------------------------------------------------
+
+def list_permissions(world: World, req: Request) -> dict[str, Any]:
+    _require_admin(req, "api.fine_tuning.checkpoints.read")
+    return world.list_permissions(req.params["ckpt"], project_id=req.q("project_id"), after=req.q("after"),
+                                  limit=req.int_q("limit", 10, 1, 100),
+                                  order=req.enum_q("order", "descending", ("ascending", "descending")))
+
+
+def create_permissions(world: World, req: Request) -> dict[str, Any]:
+    _require_admin(req, "api.fine_tuning.checkpoints.write")
+    return world.create_permissions(req.params["ckpt"], req.json())
+
+
+def delete_permission(world: World, req: Request) -> dict[str, Any]:
+    _require_admin(req, "api.fine_tuning.checkpoints.write")
+    return world.delete_permission(req.params["ckpt"], req.params["permission_id"])
+
+
+# ---- graders -----------------------------------------------------------------------------------
+
+def validate_grader_route(world: World, req: Request) -> dict[str, Any]:
+    body = req.json()
+    if not isinstance(body, dict) or "grader" not in body:
+        raise bad_request("Missing required parameter: 'grader'.", param="grader", code="missing_required_parameter")
+    return {"grader": validate_grader(body["grader"])}
+
+
+# ---- the table ---------------------------------------------------------------------------------
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("POST", "/v1/files", upload_file),
+    ("GET", "/v1/files", list_files),
+    ("GET", "/v1/files/{file_id}", get_file),
+    ("DELETE", "/v1/files/{file_id}", delete_file),
+    ("GET", "/v1/files/{file_id}/content", file_content),
+    ("POST", "/v1/fine_tuning/jobs", create_job),
+    ("GET", "/v1/fine_tuning/jobs", list_jobs),
+    ("GET", "/v1/fine_tuning/jobs/{job_id}", get_job),
+    ("POST", "/v1/fine_tuning/jobs/{job_id}/cancel", cancel_job),
+    ("POST", "/v1/fine_tuning/jobs/{job_id}/pause", pause_job),
+    ("POST", "/v1/fine_tuning/jobs/{job_id}/resume", resume_job),
+    ("GET", "/v1/fine_tuning/jobs/{job_id}/events", list_events),
+    ("GET", "/v1/fine_tuning/jobs/{job_id}/checkpoints", list_checkpoints),
+    ("GET", "/v1/fine_tuning/checkpoints/{ckpt}/permissions", list_permissions),
+    ("POST", "/v1/fine_tuning/checkpoints/{ckpt}/permissions", create_permissions),
+    ("DELETE", "/v1/fine_tuning/checkpoints/{ckpt}/permissions/{permission_id}", delete_permission),
+    ("POST", "/v1/fine_tuning/alpha/graders/validate", validate_grader_route),
+]
+
+# JSON bodies are small; uploads may be up to 512 MB (plus multipart framing).
+JSON_LIMIT = 1024 * 1024
+UPLOAD_LIMIT = 512 * 1024 * 1024 + 64 * 1024
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", template)
+    return re.compile(pattern + "/?")
+
+
+COMPILED = [(method, template, _compile(template), handler) for method, template, handler in ROUTES]
+
+
+def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str, str], bool]:
+    """(template, handler, params, path_known). path_known without handler means 405."""
+    known = False
+    for route_method, template, regex, handler in COMPILED:
+        m = regex.fullmatch(path)
+        if m:
+            known = True
+            if route_method == method:
+                return template, handler, {k: unquote(v) for k, v in m.groupdict().items()}, True
+    if known:
+        for route_method, template, regex, _ in COMPILED:
+            if regex.fullmatch(path):
+                return template, None, {}, True
+    return None, None, {}, False
+
+
+def body_limit(method: str, path: str) -> int:
+    return UPLOAD_LIMIT if (method == "POST" and path.rstrip("/") == "/v1/files") else JSON_LIMIT

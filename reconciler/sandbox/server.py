@@ -1,0 +1,336 @@
+"""The HTTP side: a stdlib ThreadingHTTPServer speaking HTTP/1.1 with keep-alive, the control
+endpoints under `/_sandbox`, authentication, fault injection and request statistics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from reconciler.sandbox import persist, routes
+from reconciler.sandbox.clock import SimClock
+from reconciler.sandbox.errors import ApiError
+from reconciler.sandbox.faults import Decision, FaultConfig, FaultInjector
+from reconciler.sandbox.world import DEFAULT_PROJECT, World
+
+log = logging.getLogger(__name__)
+DRAIN_LIMIT = 16 * 1024 * 1024  # an over-limit body up to this size is read and dropped (keeps keep-alive)
+
+
+class Sandbox:
+    """World + clock + faults + stats + optional persistence, served over HTTP."""
+
+    def __init__(self, *, data: Path | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
+                 host: str = "127.0.0.1", port: int = 0, seed: int = 0, flush_interval: float = 0.2) -> None:
+        self.data = Path(data) if data is not None else None
+        saved = persist.load(self.data) if self.data is not None else None
+        start = max(saved["sim_now"], time.time()) if saved else None
+        self.clock = SimClock(start=start, speed=speed)
+        blobs = persist.BlobStore(self.data.with_name(self.data.name + ".files") if self.data else None)
+        self.world = World(clock=self.clock, blobs=blobs, seed=seed)
+        if saved:
+            self.world.restore(saved)
+        self.persister: persist.Persister | None = None
+        if self.data is not None:
+            self.persister = persist.Persister(self.data, self.world.snapshot, interval=flush_interval)
+            self.world.on_change = self.persister.mark_dirty
+            self.persister.mark_dirty()
+        self.faults = FaultInjector(FaultConfig.from_dict(faults or {}))
+        self._stats: dict[str, int] = {}
+        self._stats_lock = threading.Lock()
+        self.httpd = _Server((host, port), _Handler)
+        self.httpd.sandbox = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def count(self, key: str) -> None:
+        with self._stats_lock:
+            self._stats[key] = self._stats.get(key, 0) + 1
+
+    def stats(self) -> dict[str, int]:
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self._stats.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="sandbox-http", daemon=True)
+        self._thread.start()
+        log.info("sandbox serving on %s", self.url)
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+        self.httpd.server_close()
+        if self.persister is not None:
+            self.persister.close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 512
+    sandbox: Sandbox
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "reconciler-sandbox"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this long
+    disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms delayed-ACK stalls
+    server: _Server
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header tells the simulated time, as a real server tells its own: clients that
+        # measure "running for how long" (cancel_after_timeout) then agree with the sandbox clock.
+        if timestamp is None:
+            timestamp = self.server.sandbox.clock.now()
+        return super().date_time_string(timestamp)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors the stdlib raises itself (bad request line, header overflow, unknown method) get
+        the OpenAI error body too; an unsupported method is a 405, not the stdlib's 501."""
+        if code == 501:
+            code = 405
+        self.request_id = getattr(self, "request_id", None) or "req_" + secrets.token_hex(16)
+        if not hasattr(self, "command") or self.command is None:
+            self.command = "GET"
+        self.close_connection = True
+        self.request_version = "HTTP/1.1"  # answer a garbled request line with a proper status line
+        error = ApiError(code, message or "The request could not be understood.",
+                         code="method_not_allowed" if code == 405 else None)
+        try:
+            self._send(code, json.dumps(error.body()).encode(), "application/json")
+        except OSError:
+            pass
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        self.request_id = "req_" + secrets.token_hex(16)
+        sandbox = self.server.sandbox
+        split = urlsplit(self.path)
+        path = split.path
+        try:
+            if path.startswith("/_sandbox"):
+                body = self._read_body(routes.JSON_LIMIT)
+                self._control(sandbox, path, body)
+                return
+            template, handler, params, known = routes.match(self.command, path)
+            sandbox.count(f"{self.command} {template or '<unknown>'}")
+            decision = sandbox.faults.decide(path) if known else Decision()
+            body = self._read_body(routes.body_limit(self.command, path))
+            if decision.delay_s:
+                time.sleep(decision.delay_s)
+            if decision.status is not None:
+                self._injected(decision.status, sandbox)
+                return
+            if not known:
+                raise ApiError(404, f"Invalid URL ({self.command} {path})", code="unknown_url")
+            if handler is None:
+                raise ApiError(405, f"Method {self.command} is not allowed on {path}.", code="method_not_allowed")
+            req = routes.Request(method=self.command, path=path, params=params,
+                                 query=parse_qs(split.query, keep_blank_values=True),
+                                 headers={k.lower(): v for k, v in self.headers.items()}, body=body)
+            self._authenticate(req)
+            result = handler(sandbox.world, req)
+            if isinstance(result, tuple):
+                payload, ctype = result
+            else:
+                payload, ctype = json.dumps(result).encode(), "application/json"
+            if decision.slow_s:
+                time.sleep(decision.slow_s)
+            self._send(200, payload, ctype, drop=decision.drop)
+        except ApiError as exc:
+            self._send_error(exc)
+        except _BodyTooLarge as exc:
+            self._send_error(ApiError(413, f"Request body too large: the limit is {exc.limit} bytes.",
+                                      code="request_too_large"), close=exc.close)
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+        except Exception:  # a bug in the sandbox: still answer with an error body
+            log.exception("sandbox internal error on %s %s", self.command, path)
+            self._send_error(ApiError(500, "The sandbox had an internal error processing your request.",
+                                      type="server_error"))
+
+    def _authenticate(self, req: routes.Request) -> None:
+        auth = self.headers.get("Authorization", "")
+        scheme, _, key = auth.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise ApiError(401, "You didn't provide an API key. You need to provide your API key in an "
+                                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+        req.api_key = key
+        req.project = self.headers.get("OpenAI-Project") or DEFAULT_PROJECT
+
+    def _read_body(self, limit: int) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            total = 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip() or b"0", 16)
+                except ValueError:
+                    self.close_connection = True
+                    raise ApiError(400, "Invalid chunked request body.") from None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > limit:
+                    raise _BodyTooLarge(limit, close=True)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+            return b"".join(chunks)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ApiError(400, "Invalid Content-Length header.") from None
+        if length > limit:
+            if length <= DRAIN_LIMIT:
+                self.rfile.read(length)
+                raise _BodyTooLarge(limit, close=False)
+            raise _BodyTooLarge(limit, close=True)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _headers(self, status: int, length: int, ctype: str, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(length))
+        self.send_header("x-request-id", self.request_id)
+        self.send_header("openai-organization", "org-sandbox")
+        self.send_header("openai-version", "2020-10-01")
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+    def _send(self, status: int, payload: bytes, ctype: str, *, extra: dict[str, str] | None = None,
+              drop: bool = False) -> None:
+        if self.command == "HEAD":
+            payload = b""
+        if drop:
+            # The nasty real case: the work is done, the answer never fully arrives.
+            self.close_connection = True
+            self._headers(status, len(payload), ctype, extra)
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self._headers(status, len(payload), ctype, extra)
+        self.wfile.write(payload)
+
+    def _send_error(self, exc: ApiError, *, close: bool = False) -> None:
+        if close:
+            self.close_connection = True
+        self._send(exc.status, json.dumps(exc.body()).encode(), "application/json", extra=exc.headers)
+
+    def _injected(self, status: int, sandbox: Sandbox) -> None:
+        if status == 429:
+            retry = sandbox.faults.config.retry_after
+            headers = {
+                "Retry-After": str(max(0, round(retry))) if retry >= 1 else f"{retry:g}",
+                "retry-after-ms": str(int(retry * 1000)),
+                "x-ratelimit-limit-requests": "500",
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": f"{retry:g}s",
+                "x-ratelimit-limit-tokens": "200000",
+                "x-ratelimit-remaining-tokens": "200000",
+                "x-ratelimit-reset-tokens": "0s",
+            }
+            self._send_error(ApiError(429, "Rate limit reached for requests (injected by the sandbox). "
+                                           f"Please try again in {retry:g}s.", type="requests",
+                                      code="rate_limit_exceeded", headers=headers))
+        elif status == 503:
+            self._send_error(ApiError(503, "The server is overloaded or not ready yet (injected by the sandbox).",
+                                      type="server_error"))
+        else:
+            self._send_error(ApiError(500, "The server had an error while processing your request (injected "
+                                           "by the sandbox).", type="server_error"))
+
+    # ---- control endpoints -----------------------------------------------------------------
+
+    def _control(self, sandbox: Sandbox, path: str, body: bytes) -> None:
+        path = path.rstrip("/")
+        data: Any = {}
+        if body.strip():
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise ApiError(400, "We could not parse the JSON body of your request.", code="invalid_json") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "The request body must be a JSON object.")
+        method = self.command
+        if path == "/_sandbox/advance" and method == "POST":
+            seconds = data.get("seconds")
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+                raise ApiError(400, "'seconds' must be a non-negative number.", param="seconds")
+            result: dict[str, Any] = {"now": sandbox.clock.advance(float(seconds))}
+        elif path == "/_sandbox/faults" and method == "POST":
+            try:
+                config = FaultConfig.from_dict(data)
+            except (ValueError, TypeError) as exc:
+                raise ApiError(400, str(exc)) from None
+            sandbox.faults.set(config)
+            result = config.to_dict()
+        elif path == "/_sandbox/faults" and method == "DELETE":
+            sandbox.faults.set(FaultConfig())
+            result = FaultConfig().to_dict()
+        elif path == "/_sandbox/faults" and method == "GET":
+            result = sandbox.faults.config.to_dict()
+        elif path == "/_sandbox/stats" and method == "GET":
+            result = sandbox.stats()
+        elif path == "/_sandbox/stats/reset" and method == "POST":
+            sandbox.reset_stats()
+            result = {}
+        elif path == "/_sandbox/clock" and method == "GET":
+            result = {"now": sandbox.clock.now(), "speed": sandbox.clock.speed}
+        elif path in ("/_sandbox/advance", "/_sandbox/faults", "/_sandbox/stats", "/_sandbox/stats/reset",
+                      "/_sandbox/clock"):
+            raise ApiError(405, f"Method {method} is not allowed on {path}.", code="method_not_allowed")
+        else:
+            raise ApiError(404, f"Invalid URL ({method} {path})", code="unknown_url")
+        self._send(200, json.dumps(result).encode(), "application/json")
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, limit: int, *, close: bool) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.close = close

@@ -1,0 +1,407 @@
+"""The sandbox's organisation: files, jobs, checkpoint permissions, idempotency keys.
+
+One lock guards everything. Job records are replaced, never mutated in place (copy on write), so a
+snapshot for persistence is a cheap shallow copy taken under the lock and serialised outside it.
+Lists keep ids in creation order plus an id -> position index, so a page costs O(page), not
+O(world).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from reconciler import training_data
+from reconciler.sandbox import lifecycle
+from reconciler.sandbox.clock import SimClock
+from reconciler.sandbox.errors import bad_request, not_found
+from reconciler.sandbox.jobspec import parse_create
+from reconciler.sandbox.models import base_of
+from reconciler.sandbox.paging import OrderedStore, slice_page
+from reconciler.sandbox.persist import BlobStore
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION_ID = "org-sandbox"
+ORG_SLUG = "sandbox"
+DEFAULT_PROJECT = "proj_sandbox"
+VALIDATING_SECONDS = 10.0
+QUEUED_SECONDS = 10.0
+RUNNING_SECONDS = 120.0
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+
+
+def running_seconds(examples: int) -> float:
+    """120 s up to 100 examples, then half a second per example more, at most an hour."""
+    return min(3600.0, RUNNING_SECONDS + max(0, examples - 100) * 0.5)
+
+
+class _FineTunedModels:
+    """`name in models`: a fine-tuned model that exists now (its job succeeded)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def __contains__(self, name: object) -> bool:
+        job = self.world.job_for_model(str(name))
+        return job is not None and lifecycle.status_at(job, self.world.now()) == "succeeded"
+
+
+class World:
+    def __init__(self, *, clock: SimClock, blobs: BlobStore, seed: int = 0,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.blobs = blobs
+        self.seed = seed
+        self.on_change = on_change or (lambda: None)
+        self.counter = 0
+        self.files = OrderedStore()
+        self.jobs = OrderedStore()
+        self.models: dict[str, str] = {}  # fine-tuned model name -> job id
+        self.permissions: dict[str, dict[str, dict[str, Any]]] = {}  # checkpoint -> perm id -> perm
+        self.idempotency: dict[str, list[Any]] = {}
+        self.result_files: dict[str, str] = {}  # result file id -> job id
+        self._checks: dict[tuple[str, str], training_data.CheckResult] = {}
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def _new_id(self, prefix: str, kind: str, length: int = 24) -> str:
+        self.counter += 1
+        return prefix + lifecycle.stable_token(self.seed, kind, self.counter, length=length)
+
+    def changed(self) -> None:
+        self.on_change()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "sim_now": self.now(),
+                "seed": self.seed,
+                "counter": self.counter,
+                "files": self.files.dump(),
+                "jobs": self.jobs.dump(),
+                "permissions": {ck: dict(perms) for ck, perms in self.permissions.items()},
+                "idempotency": dict(self.idempotency),
+            }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        with self.lock:
+            self.seed = data.get("seed", self.seed)
+            self.counter = data["counter"]
+            self.files = OrderedStore.restore(data["files"])
+            self.jobs = OrderedStore.restore(data["jobs"])
+            self.permissions = {ck: dict(perms) for ck, perms in data["permissions"].items()}
+            self.idempotency = dict(data.get("idempotency", {}))
+            self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
+            self.result_files = {lifecycle.result_file_id(job): job_id for job_id, job in self.jobs.items.items()}
+
+    def idempotent(self, key: str | None, scope: str, produce: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Same `Idempotency-Key` on the same operation: the stored answer, no new object."""
+        if not key:
+            return produce()
+        with self.lock:  # held across produce(): two requests with one key make one object
+            stored = self.idempotency.get(f"{scope} {key}")
+            if stored is not None:
+                return self._refresh(stored[0], stored[1])
+            result = produce()
+            self.idempotency[f"{scope} {key}"] = [result.get("object"), result["id"]]
+            self.changed()
+            return result
+
+    def _refresh(self, kind: str, obj_id: str) -> dict[str, Any]:
+        if kind == "file":
+            meta = self.files.items.get(obj_id)
+            if meta is None:
+                raise not_found(f"No such File object: {obj_id}", param="id")
+            return dict(meta)
+        return self.get_job(obj_id)
+
+    # ---- files -----------------------------------------------------------------------------
+
+    def upload_file(self, *, filename: str, purpose: str, content: bytes,
+                    expires_after: dict[str, Any] | None = None) -> dict[str, Any]:
+        if purpose not in FILE_PURPOSES:
+            raise bad_request(f"'{purpose}' is not one of {', '.join(FILE_PURPOSES)} - 'purpose'",
+                              param="purpose", code="invalid_value")
+        if purpose == "fine-tune" and not filename.endswith(".jsonl"):
+            raise bad_request(f"Invalid file format for Fine-Tuning API. Must be .jsonl (got {filename!r}).",
+                              param="file", code="invalid_file_format")
+        with self.lock:
+            file_id = self._new_id("file-", "file", 22)
+        self.blobs.put(file_id, content)  # outside the lock: a large upload does not stall others
+        with self.lock:
+            created = int(self.now())
+            meta: dict[str, Any] = {"object": "file", "id": file_id, "purpose": purpose, "filename": filename,
+                                    "bytes": len(content), "created_at": created, "status": "processed"}
+            if expires_after:
+                meta["expires_at"] = created + int(expires_after["seconds"])
+            self.files.add(file_id, meta)
+            self.changed()
+            return dict(meta)
+
+    def list_files(self, *, purpose: str | None, limit: int, order: str, after: str | None) -> dict[str, Any]:
+        with self.lock:
+            keep = (lambda f: f["purpose"] == purpose) if purpose else None
+            data, more = self.files.page(after=after, limit=limit, descending=order == "desc", keep=keep)
+            data = [dict(f) for f in data]
+        return {"object": "list", "data": data, "first_id": data[0]["id"] if data else "",
+                "last_id": data[-1]["id"] if data else "", "has_more": more}
+
+    def _result_file(self, file_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        job_id = self.result_files.get(file_id)
+        if job_id is None:
+            return None
+        job = self.jobs.items[job_id]
+        if lifecycle.status_at(job, self.now()) != "succeeded":
+            return None
+        end = int(lifecycle.natural_end(job))
+        content = lifecycle.result_file_content(job)
+        meta = {"object": "file", "id": file_id, "purpose": "fine-tune-results", "filename": "step_metrics.csv",
+                "bytes": len(content), "created_at": end, "status": "processed"}
+        return meta, job
+
+    def get_file(self, file_id: str) -> dict[str, Any]:
+        with self.lock:
+            meta = self.files.items.get(file_id)
+            if meta is not None:
+                return dict(meta)
+            result = self._result_file(file_id)
+            if result is not None:
+                return result[0]
+        raise not_found(f"No such File object: {file_id}", param="id")
+
+    def file_content(self, file_id: str) -> bytes:
+        with self.lock:
+            if file_id in self.files.items:
+                return self.blobs.get(file_id)
+            result = self._result_file(file_id)
+            if result is not None:
+                return lifecycle.result_file_content(result[1])
+        raise not_found(f"No such File object: {file_id}", param="id")
+
+    def delete_file(self, file_id: str) -> dict[str, Any]:
+        with self.lock:
+            if self.files.items.pop(file_id, None) is None:
+                raise not_found(f"No such File object: {file_id}", param="id")
+            self.blobs.delete(file_id)
+            self.changed()
+        return {"object": "file", "id": file_id, "deleted": True}
+
+    # ---- jobs ------------------------------------------------------------------------------
+
+    def _check(self, file_id: str, fmt: str) -> training_data.CheckResult:
+        key = (file_id, fmt)
+        if key not in self._checks:
+            self._checks[key] = training_data.check_lines(self.blobs.lines(file_id), fmt)
+        return self._checks[key]
+
+    def create_job(self, body: Any, *, project: str) -> dict[str, Any]:
+        with self.lock:
+            def purpose(file_id: str) -> str | None:
+                meta = self.files.items.get(file_id)
+                return meta["purpose"] if meta else None
+
+            args = parse_create(body, file_purpose=purpose, fine_tuned_models=_FineTunedModels(self))
+            fmt = training_data.format_for(args["method_type"], base_of(args["model"]))
+            error = None
+            train = self._check(args["training_file"], fmt)
+            if not train.ok:
+                error = {"code": "invalid_training_file", "param": "training_file",
+                         "message": f"The job failed due to an invalid training file. "
+                                    f"Training file {args['training_file']}: {train.summary()}"}
+            elif args["validation_file"]:
+                valid = self._check(args["validation_file"], fmt)
+                if not valid.ok:
+                    error = {"code": "invalid_validation_file", "param": "validation_file",
+                             "message": f"The job failed due to an invalid validation file. "
+                                        f"Validation file {args['validation_file']}: {valid.summary()}"}
+            job_id = self._new_id("ftjob-", "job")
+            seed = args.pop("seed")
+            job = dict(args)
+            job.update({
+                "id": job_id,
+                "created_at": self.now(),
+                "seed": seed if seed is not None else int(lifecycle.stable_fraction(job_id, "seed") * 2**31),
+                "project": project,
+                "organization_id": ORGANIZATION_ID,
+                "org_slug": ORG_SLUG,
+                "short": lifecycle.stable_token(job_id, "model", length=8),
+                "examples": train.examples,
+                "tokens": int(self.files.items[args["training_file"]]["bytes"]) // 4,
+                "error": error,
+                "durations": [VALIDATING_SECONDS, QUEUED_SECONDS, running_seconds(train.examples)],
+                "pauses": [],
+                "cancelled_at": None,
+            })
+            self.jobs.add(job_id, job)
+            self.models[lifecycle.fine_tuned_model_name(job)] = job_id
+            self.result_files[lifecycle.result_file_id(job)] = job_id
+            self.changed()
+            return lifecycle.render_job(job, self.now())
+
+    def _job(self, job_id: str) -> dict[str, Any]:
+        job = self.jobs.items.get(job_id)
+        if job is None:
+            raise not_found(f"Could not find fine-tune: {job_id}", param="fine_tune_id",
+                            code="fine_tune_not_found")
+        return job
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        with self.lock:
+            return lifecycle.render_job(self._job(job_id), self.now())
+
+    def list_jobs(self, *, after: str | None, limit: int,
+                  metadata: dict[str, str] | None | bool = False) -> dict[str, Any]:
+        """`metadata` False: no filter; None: jobs without metadata; a dict: all pairs must match."""
+        def keep(job: dict[str, Any]) -> bool:
+            if metadata is False:
+                return True
+            if metadata is None:
+                return not job.get("metadata")
+            have = job.get("metadata") or {}
+            return all(have.get(k) == v for k, v in metadata.items())  # type: ignore[union-attr]
+
+        with self.lock:
+            now = self.now()
+            data, more = self.jobs.page(after=after, limit=limit, keep=None if metadata is False else keep)
+            return {"object": "list", "data": [lifecycle.render_job(j, now) for j in data], "has_more": more}
+
+    def _replace(self, job: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        new = {**job, **changes}
+        self.jobs.items[job["id"]] = new
+        self.changed()
+        return new
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        with self.lock:
+            job = self._job(job_id)
+            now = self.now()
+            status = lifecycle.status_at(job, now)
+            if status not in lifecycle.ACTIVE:
+                raise bad_request(f"Job {job_id} has already {'been ' if status == 'cancelled' else ''}"
+                                  f"{status}; only an active job can be cancelled.", param="fine_tune_id",
+                                  code="invalid_job_state")
+            pauses = [[s, e if e is not None else now] for s, e in job["pauses"]]
+            job = self._replace(job, cancelled_at=now, pauses=pauses)
+            return lifecycle.render_job(job, now)
+
+    def pause_job(self, job_id: str) -> dict[str, Any]:
+        with self.lock:
+            job = self._job(job_id)
+            now = self.now()
+            status = lifecycle.status_at(job, now)
+            if status != "running":
+                raise bad_request(f"Job {job_id} is {status}; only a running job can be paused.",
+                                  param="fine_tune_id", code="invalid_job_state")
+            job = self._replace(job, pauses=[*job["pauses"], [now, None]])
+            return lifecycle.render_job(job, now)
+
+    def resume_job(self, job_id: str) -> dict[str, Any]:
+        with self.lock:
+            job = self._job(job_id)
+            now = self.now()
+            status = lifecycle.status_at(job, now)
+            if status != "paused":
+                raise bad_request(f"Job {job_id} is {status}; only a paused job can be resumed.",
+                                  param="fine_tune_id", code="invalid_job_state")
+            pauses = [list(p) for p in job["pauses"]]
+            pauses[-1][1] = now
+            job = self._replace(job, pauses=pauses)
+            return lifecycle.render_job(job, now)
+
+    def list_events(self, job_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
+        with self.lock:
+            events = lifecycle.events_at(self._job(job_id), self.now())
+        events.reverse()  # newest first
+        return {"object": "list", **slice_page(events, after, limit, with_ids=False)}
+
+    def list_checkpoints(self, job_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
+        with self.lock:
+            checkpoints = lifecycle.checkpoints_at(self._job(job_id), self.now())
+        checkpoints.reverse()  # newest first
+        return {"object": "list", **slice_page(checkpoints, after, limit, with_ids=True)}
+
+    def job_for_model(self, name: str) -> dict[str, Any] | None:
+        job_id = self.models.get(name)
+        return self.jobs.items.get(job_id) if job_id else None
+
+    # ---- checkpoint permissions ------------------------------------------------------------
+
+    def _checkpoint_owner(self, checkpoint: str) -> str:
+        """The project that owns a checkpoint (or fine-tuned model) that exists now; 404 otherwise."""
+        base = checkpoint.split(":ckpt-step-")[0]
+        job = self.job_for_model(base)
+        if job is not None:
+            now = self.now()
+            if checkpoint == base:
+                if lifecycle.status_at(job, now) == "succeeded":
+                    return str(job["project"])
+            elif any(c["fine_tuned_model_checkpoint"] == checkpoint for c in lifecycle.checkpoints_at(job, now)):
+                return str(job["project"])
+        raise not_found(f"Checkpoint {checkpoint} not found.", param="fine_tuned_model_checkpoint",
+                        code="model_not_found")
+
+    def list_permissions(self, checkpoint: str, *, project_id: str | None, after: str | None, limit: int,
+                         order: str) -> dict[str, Any]:
+        with self.lock:
+            self._checkpoint_owner(checkpoint)
+            perms = list(self.permissions.get(checkpoint, {}).values())
+        if order == "descending":
+            perms.reverse()
+        if project_id:
+            perms = [p for p in perms if p["project_id"] == project_id]
+        page = slice_page(perms, after, limit, with_ids=True)
+        return {"object": "list", **page}
+
+    def create_permissions(self, checkpoint: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or "project_ids" not in body:
+            raise bad_request("Missing required parameter: 'project_ids'.", param="project_ids",
+                              code="missing_required_parameter")
+        extra = sorted(set(body) - {"project_ids"})
+        if extra:
+            raise bad_request(f"Unrecognized request argument supplied: {extra[0]}", param=extra[0],
+                              code="unknown_parameter")
+        ids = body["project_ids"]
+        if not isinstance(ids, list) or not ids or not all(isinstance(p, str) and p for p in ids):
+            raise bad_request("'project_ids' must be a non-empty list of project ids.", param="project_ids",
+                              code="invalid_value")
+        for p in ids:
+            if not p.startswith("proj_"):
+                raise bad_request(f"Invalid project id '{p}': project ids start with 'proj_'.",
+                                  param="project_ids", code="invalid_value")
+        with self.lock:
+            owner = self._checkpoint_owner(checkpoint)
+            if owner in ids:
+                raise bad_request(f"Checkpoint {checkpoint} belongs to project {owner}; it cannot be shared "
+                                  "with the project that owns it.", param="project_ids", code="invalid_value")
+            perms = self.permissions.setdefault(checkpoint, {})
+            by_project = {p["project_id"]: p for p in perms.values()}
+            out = []
+            for project in dict.fromkeys(ids):
+                perm = by_project.get(project)
+                if perm is None:
+                    perm_id = self._new_id("cp_", "perm")
+                    perm = {"object": "checkpoint.permission", "id": perm_id, "created_at": int(self.now()),
+                            "project_id": project}
+                    perms[perm_id] = perm
+                    by_project[project] = perm
+                out.append(dict(perm))
+            self.changed()
+        return {"object": "list", "data": out, "first_id": out[0]["id"], "last_id": out[-1]["id"],
+                "has_more": False}
+
+    def delete_permission(self, checkpoint: str, permission_id: str) -> dict[str, Any]:
+        with self.lock:
+            self._checkpoint_owner(checkpoint)
+            perms = self.permissions.get(checkpoint, {})
+            if perms.pop(permission_id, None) is None:
+                raise not_found(f"Permission {permission_id} not found for checkpoint {checkpoint}.",
+                                param="permission_id")
+            self.changed()
+        return {"object": "checkpoint.permission", "id": permission_id, "deleted": True}
