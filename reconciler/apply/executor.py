@@ -73,6 +73,7 @@ class Executor:
         self._journal: Any = None
         self._started = monotonic()
         self.values: dict[str, dict[str, Any]] = {}
+        self._touched: set[str] = set()  # addresses whose state this run rewrote
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _emit(self, kind: EventKind, address: str, verb: str = "", message: str = "", *,
@@ -81,6 +82,7 @@ class Executor:
 
     def _record(self, address: str, resource: ResourceState | None) -> None:
         with self._lock:
+            self._touched.add(address)
             if resource is None:
                 self.state.resources.pop(address, None)
             else:
@@ -249,6 +251,7 @@ class Executor:
             elif step.op is Op.REVOKE:
                 self._ignore_missing(lambda: self.client.delete_permission(step.args["checkpoint"],
                                                                            step.args["permission_id"]))
+                self._drop_grant(change.address, step.args["checkpoint"], step.args["permission_id"])
             elif step.op is Op.FORGET:
                 current = self.state.resources.get(change.address)
                 if current is not None and current.id == step.args.get("id", current.id):
@@ -258,6 +261,20 @@ class Executor:
                 resource = self._adopt(change, step)
                 object_id = resource.id
         return object_id
+
+    def _drop_grant(self, address: str, checkpoint: str, permission_id: str) -> None:
+        """Keep the recorded grants of a managed permission set true after a revoke made by another
+        change (a prune, a destroy), so the next plan does not report it as drift."""
+        with self._lock:
+            for other in list(self.state.resources.values()):
+                if other.kind != "CheckpointPermission" or other.id != checkpoint or other.address == address:
+                    continue
+                grants = (other.attributes or {}).get("permissions") or []
+                if any(g.get("id") == permission_id for g in grants):
+                    updated = copy.copy(other)
+                    updated.attributes = {**other.attributes,
+                                          "permissions": [g for g in grants if g.get("id") != permission_id]}
+                    self._record(other.address, updated)
 
     @staticmethod
     def _ignore_missing(call: Callable[[], Any]) -> None:
@@ -497,7 +514,7 @@ class Executor:
                 continue
             resource = self.state.resources.get(change.address)
             live = self.plan.observed.get(change.address)
-            if resource is None or live is None:
+            if resource is None or live is None or change.address in self._touched:
                 continue
             updated = copy.copy(resource)
             updated.attributes = dict(live)

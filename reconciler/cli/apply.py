@@ -12,7 +12,7 @@ import click
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
 from reconciler.cli.plan import load_plan, make_plan, plan_options, render
-from reconciler.errors import ConfigError, StalePlanError
+from reconciler.errors import ConfigError, PlanError, StalePlanError
 
 
 def _listener(o: Any, as_json: bool) -> Any:
@@ -75,7 +75,8 @@ def _summary(result: Any, destroy: bool) -> str:
 
 def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
               refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool,
-              timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None) -> int:
+              timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
+              max_deletes: int | None = None) -> int:
     from reconciler.apply.executor import Executor
 
     ctx = app()
@@ -101,8 +102,19 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
                                      refresh=refresh, refresh_only=False, destroy=destroy, parallelism=parallelism)
                 if not as_json:
                     render(the_plan, "text", o)
+            if max_deletes is not None and not destroy:
+                from reconciler.drift.prune import destructive_count
+
+                deletes = destructive_count(the_plan)
+                if deletes > max_deletes:
+                    raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, "
+                                    f"more than --max-deletes {max_deletes}. Review the plan, then raise the limit "
+                                    "if it is intended.")
             pending = [c for c in the_plan.changes if c.action.value == "pending"]
-            if not the_plan.has_changes and not the_plan.drift and not (wait and pending):
+            # Imported objects whose spec matched: their inputs get recorded (a state-only update).
+            adopted_inputs = any(c.action.value == "no-op" and c.address in state.resources
+                                 and not state.resources[c.address].inputs for c in the_plan.changes)
+            if not the_plan.has_changes and not the_plan.drift and not (wait and pending) and not adopted_inputs:
                 if as_json:
                     o.json({"applied": False, "reason": "no changes"})
                 return EXIT_OK
@@ -162,15 +174,17 @@ def apply_options(f: Any) -> Any:
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @plan_options
 @apply_options
+@click.option("--max-deletes", default=10, show_default=True, type=click.IntRange(0),
+              help="Refuse a plan that would cancel or revoke more than this many objects.")
 @common_options
 def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
           refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool, timeout: str | None,
-          poll_interval: float | None, as_json: bool) -> int:
+          poll_interval: float | None, as_json: bool, max_deletes: int) -> int:
     """Make the world match the specs (or apply a saved plan exactly)."""
     return run_apply(plan_file=plan_file, auto_approve=auto_approve, targets=targets, replace=replace,
                      refresh=refresh, parallelism=parallelism, lock_timeout=lock_timeout,
                      insecure_http=insecure_http, wait=wait, timeout=timeout, destroy=False, as_json=as_json,
-                     poll_interval=poll_interval)
+                     poll_interval=poll_interval, max_deletes=max_deletes)
 
 
 @click.command("destroy")

@@ -1,21 +1,192 @@
-"""Not built yet: each command here says so and exits 1."""
+"""`reconciler drift` (report, change nothing) and `reconciler sync` (report, then apply)."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.cli.context import common_options, not_built
+from reconciler.cli import runtime
+from reconciler.cli.context import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, app, common_options, out
+from reconciler.errors import ConfigError, PlanError
+
+FORMATS = ("text", "markdown", "json", "junit")
+_SUFFIX = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".xml": "junit", ".txt": "text"}
 
 
-@click.command("drift", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _selector(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--selector")
+        key, value = pair.split("=", 1)
+        out[key] = value
+    return out
+
+
+def report_options(f: Any) -> Any:
+    options = [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                     help="Format printed on stdout."),
+        click.option("--output", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="FILE", help="Also write the report to FILE; the format follows the extension "
+                     "(.md, .json, .xml = JUnit, else --format). Repeatable."),
+        click.option("--selector", "selectors", multiple=True, metavar="KEY=VALUE",
+                     help="Only count unmanaged jobs whose metadata has KEY=VALUE (repeatable, all must match)."),
+        click.option("--include-finished", is_flag=True,
+                     help="Also list unmanaged jobs that have finished (default: active ones only)."),
+        click.option("--ignore-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Ignore rules (default: .reconcilerignore in the spec folder)."),
+        click.option("--notify", metavar="URL", default=None,
+                     help="POST new or resolved drift to URL, signed with RECONCILER_NOTIFY_SECRET."),
+        click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 64)),
+        click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION"),
+        click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism: int, selectors: tuple[str, ...],
+           include_finished: bool, ignore_file: Path | None) -> tuple[Any, Any, Any]:
+    from reconciler.drift import build_report, load_ignore_rules
+    from reconciler.drift.ignore import FILENAME
+    from reconciler.plan.build import PlanOptions, refresh_and_plan
+
+    rules = load_ignore_rules(ignore_file or (ctx.dir / FILENAME))
+    plan, observed = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism),
+                                      content_digest=runtime.content_digest(client))
+    report = build_report(plan, observed, specs, state, rules=rules, selector=_selector(selectors),
+                          include_finished=include_finished, spec_dir=str(ctx.dir), state_file=str(ctx.state_file))
+    return plan, observed, report
+
+
+def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_stdout: bool = False) -> None:
+    from reconciler.render.drift import RENDERERS, render_text
+
+    for path in outputs:
+        kind = _SUFFIX.get(path.suffix.lower(), fmt)
+        text = RENDERERS[kind](report)
+        runtime.write_private(path, text)
+    if quiet_stdout:
+        return
+    if fmt == "text":
+        o.echo(render_text(report, o.style), nl=False)
+    else:
+        o.echo(RENDERERS[fmt](report), nl=False)
+
+
+def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:
+    from reconciler.drift.notify import delta_since_last_run, remember, send_webhook
+
+    delta = delta_since_last_run(report, ctx.state_file)
+    if url and delta.changed:
+        try:
+            send_webhook(url, report, delta, ctx.env.get("RECONCILER_NOTIFY_SECRET"))
+            o.echo(f"Notified {url}: {len(delta.new)} new, {len(delta.resolved)} resolved.", err=True)
+        except Exception as exc:  # a notification failure is reported, never fatal to the report
+            o.echo(o.style(f"Warning: notification failed: {exc}", fg="yellow"), err=True)
+    elif url:
+        o.echo("No notification: nothing new or resolved since the last run.", err=True)
+    remember(report, ctx.state_file)
+
+
+@click.command("drift")
+@report_options
+@click.option("--emit-ignore", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Write an ignore file that accepts every current finding (a baseline).")
 @common_options
-def drift() -> int:
-    """Not built yet (issue 6)."""
-    return not_built("drift", 6)
+def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
+          ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
+          emit_ignore: Path | None) -> int:
+    """Report drift between the specs, the state and the live API; change nothing.
+    Exit 0 in sync, 2 drifted, 1 on error. Failed jobs are reported as health, not drift."""
+    ctx = app()
+    o = out()
+    specs = runtime.load_specs(ctx, o)
+    st = runtime.store(ctx)
+    with st.lock("drift", wait=runtime.parse_duration(lock_timeout) or 0.0, on_wait=runtime.lock_wait_callback(o)):
+        state = st.load()
+        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
+                                out=o) as client:
+            _, _, report = _build(ctx, o, client, specs, state, parallelism=parallelism, selectors=selectors,
+                                  include_finished=include_finished, ignore_file=ignore_file)
+    _emit(report, fmt, outputs, o)
+    if emit_ignore is not None:
+        from reconciler.drift.ignore import IgnoreRule, dump_ignore_rules
+
+        stamp = time.strftime("%Y-%m-%d", time.gmtime())
+        rules = [IgnoreRule(match=f.address, attribute=f.attribute, category=f.category,
+                            reason=f"baseline accepted on {stamp} (reconciler drift --emit-ignore)")
+                 for f in report.active()]
+        runtime.write_private(emit_ignore, dump_ignore_rules(
+            rules, "Generated by `reconciler drift --emit-ignore`: each finding below was accepted as it was.\n"
+                   "Replace each reason with the real one; delete the rules you do not want."))
+        o.echo(f"Wrote {len(rules)} ignore rule(s) to {emit_ignore}.", err=True)
+    _notify(ctx, o, notify, report)
+    return EXIT_OK if report.in_sync else EXIT_CHANGES
 
 
-@click.command("sync", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("sync")
+@report_options
+@click.option("--prune", is_flag=True, help="Also cancel unmanaged active jobs and revoke grants no spec lists.")
+@click.option("--max-deletes", default=5, show_default=True, type=click.IntRange(0),
+              help="Refuse to apply a plan that would cancel or revoke more than this.")
+@click.option("--wait", is_flag=True, help="Wait for jobs to finish so pending grants complete now.")
+@click.option("--timeout", default=None, metavar="DURATION", help="With --wait: give up after e.g. 2h.")
 @common_options
-def sync() -> int:
-    """Not built yet (issue 6)."""
-    return not_built("sync", 6)
+def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
+         ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
+         prune: bool, max_deletes: int, wait: bool, timeout: str | None) -> int:
+    """The scheduled job in one command: refresh, report drift, apply (auto-approved).
+    With --prune also remove what no spec declares. Exit 0 when the apply succeeded, 1 otherwise."""
+    from reconciler.apply.executor import Executor
+    from reconciler.cli.apply import _listener, _summary
+    from reconciler.drift.prune import destructive_count, prune_changes
+
+    ctx = app()
+    o = out()
+    specs = runtime.load_specs(ctx, o)
+    st = runtime.store(ctx)
+    with st.lock("sync", wait=runtime.parse_duration(lock_timeout) or 0.0, on_wait=runtime.lock_wait_callback(o)):
+        state = st.load()
+        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
+                                out=o) as client:
+            plan, observed, report = _build(ctx, o, client, specs, state, parallelism=parallelism,
+                                            selectors=selectors, include_finished=include_finished,
+                                            ignore_file=ignore_file)
+            _emit(report, fmt, outputs, o)
+            _notify(ctx, o, notify, report)
+            if prune:
+                plan = dataclasses.replace(plan, changes=plan.changes + tuple(
+                    prune_changes(report, plan, specs, observed)))
+            deletes = destructive_count(plan)
+            if deletes > max_deletes:
+                raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, more than "
+                                f"--max-deletes {max_deletes}. Review it with `reconciler plan`, then raise the "
+                                "limit if it is intended.")
+            if not plan.has_changes and not plan.drift and not (wait and any(
+                    c.action.value == "pending" for c in plan.changes)):
+                o.echo("\nNothing to apply.")
+                return EXIT_OK
+            o.echo("")
+            executor = Executor(plan, client=client, store=st, state=state, parallelism=parallelism,
+                                wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
+                                poll_interval=1.0 if ctx.sandbox else 10.0, listener=_listener(o, False),
+                                documents=dict(specs.documents))
+            result = executor.run()
+    o.echo("")
+    for address, reason in result.pending:
+        o.echo(f"  ? {address}: {reason}")
+    for address, message in result.failures:
+        o.echo(f"  ✗ {address}: {message}", err=True)
+    o.echo(o.style(_summary(result, False).replace("Apply", "Sync"), bold=True,
+                   fg="green" if result.ok else "yellow"))
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+__all__ = ["drift", "sync", "ConfigError"]

@@ -94,14 +94,40 @@ def build_plan(specs: Any, state: Any, reader: Reader | None, options: PlanOptio
                content_digest: Callable[[str], str | None] | None = None,
                clock: Callable[[], float] = time.time) -> Plan:
     """Refresh (unless options.refresh is false), then diff."""
+    return refresh_and_plan(specs, state, reader, options, content_digest=content_digest, clock=clock)[0]
+
+
+def refresh_and_plan(specs: Any, state: Any, reader: Reader | None, options: PlanOptions = PlanOptions(), *,
+                     content_digest: Callable[[str], str | None] | None = None,
+                     clock: Callable[[], float] = time.time) -> tuple[Plan, Observed | None]:
+    """The plan and the bulk reads it was made from (drift reports look for unmanaged objects there)."""
     work = _working_state(specs, state)
     observed: Observed | None = None
     if options.refresh and reader is not None:
         need_jobs, need_files, checkpoints = _needs(specs, work)
         observed = refresh(reader, need_jobs=need_jobs, need_files=need_files, checkpoints=checkpoints,
                            parallelism=options.parallelism, clock=clock)
-    return plan_from_observed(specs, state, observed, options, reader=reader, content_digest=content_digest,
+        check_listing_sanity(work, observed)
+    plan = plan_from_observed(specs, state, observed, options, reader=reader, content_digest=content_digest,
                               work=work, clock=clock)
+    return plan, observed
+
+
+def check_listing_sanity(work: Any, observed: Observed) -> None:
+    """A listing that is suddenly empty is an alert, never "everything was deleted": a wrong key,
+    project or base URL looks exactly like that, and acting on it would re-create (and pay for)
+    every job."""
+    for kind, listed, noun in (("FineTuningJob", observed.jobs, "fine-tuning jobs"),
+                               ("File", observed.files, "files")):
+        managed = [r.id for r in work.resources.values() if r.kind == kind and r.id]
+        if listed is None or not managed:
+            continue
+        visible = sum(1 for object_id in managed if object_id in listed)
+        if visible == 0 and (not listed or len(managed) >= 3):
+            what = "listed no " + noun + " at all" if not listed else f"shows none of the {len(managed)} managed {noun}"
+            raise PlanError(f"refusing to plan: the API {what} while the state manages {len(managed)}. "
+                            "This usually means a wrong key, project or base URL rather than deletion; nothing "
+                            "was changed. If they really are gone, remove them with `reconciler state rm`.")
 
 
 def _adopt_imports(work: WorkingState, observed: Observed | None, reader: Reader | None, specs: Any) -> list[str]:

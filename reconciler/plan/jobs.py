@@ -98,8 +98,8 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
     prev_status = (rs.attributes or {}).get("status")
     outside = _status_drift(prev_status, status, rs.meta)
     if outside:
-        walk.drift.append(Drift(address, doc.type, "status_changed", f"{outside} ({prev_status} → {status})",
-                                before=prev_status, after=status))
+        walk.drift.append(Drift(address, doc.type, outside.replace(" ", "_").replace("_reconciler", ""),
+                                f"{outside} ({prev_status} → {status})", before=prev_status, after=status))
 
     # Inputs: against the recorded inputs; for an imported job (none recorded), against live.
     recorded = rs.inputs or {}

@@ -92,17 +92,34 @@ def _converge(root: Path, base_url: str, tries: int = 4) -> str:
     raise AssertionError(f"did not converge:\n{output}")
 
 
-def _crash_trial(tmp: Path, seed: int, stats: collections.Counter) -> None:
+LATENCY = {"latency_ms": 80}
+
+
+def _calibrate(tmp: Path) -> float:
+    """Seconds an uninterrupted apply takes here (process start included), so kills can be spread
+    over the whole run on a fast or a slow machine."""
+    from reconciler.sandbox.testing import run_sandbox
+
+    root = tmp / "calibration"
+    _setup(root)
+    with run_sandbox(faults=LATENCY) as sandbox:
+        start = time.monotonic()
+        proc = _cli(root, sandbox.base_url, "apply", "--auto-approve", "--parallelism", "3")
+        proc.communicate(timeout=120)
+        return time.monotonic() - start
+
+
+def _crash_trial(tmp: Path, seed: int, stats: collections.Counter, duration: float) -> None:
     from reconciler.sandbox.testing import run_sandbox
 
     rng = random.Random(seed)
     root = tmp / f"trial{seed}"
     _setup(root)
-    # 80 ms per request stretches the apply over a couple of seconds, so kills land between
-    # (and inside) uploads, creates and journal writes rather than after the run.
-    with run_sandbox(faults={"latency_ms": 80, "seed": seed}) as sandbox:
+    # 80 ms per request stretches the apply, so kills land between (and inside) uploads, creates,
+    # grants and journal writes; the kill time is spread over the calibrated length of a run.
+    with run_sandbox(faults={**LATENCY, "seed": seed}) as sandbox:
         proc = _cli(root, sandbox.base_url, "apply", "--auto-approve", "--parallelism", "3")
-        time.sleep(rng.uniform(0.2, 1.6))
+        time.sleep(rng.uniform(0.15, 0.95) * duration)
         killed = proc.poll() is None
         if killed:
             proc.send_signal(signal.SIGKILL)
@@ -134,17 +151,19 @@ def _trials(default: int) -> int:
 
 def test_sigkill_during_apply_short(tmp_path):
     stats: collections.Counter = collections.Counter()
+    duration = _calibrate(tmp_path)
     for seed in range(4):
-        _crash_trial(tmp_path, seed, stats)
+        _crash_trial(tmp_path, seed, stats, duration)
     assert stats["killed"] >= 1, stats
 
 
 @pytest.mark.slow
 def test_sigkill_during_apply_matrix(tmp_path):
     stats: collections.Counter = collections.Counter()
+    duration = _calibrate(tmp_path)
     for seed in range(100, 100 + _trials(50)):
-        _crash_trial(tmp_path, seed, stats)
-    print(f"crash matrix: {dict(stats)}")
+        _crash_trial(tmp_path, seed, stats, duration)
+    print(f"crash matrix: {dict(stats)} (uninterrupted apply: {duration:.2f}s)")
     assert stats["killed"] >= _trials(50) * 0.6, stats
 
 

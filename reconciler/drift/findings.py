@@ -1,0 +1,229 @@
+"""Turn a refresh + plan into a drift report: one Finding per thing a human should know.
+
+Axes:
+- drift:  changed outside reconciler, gone, unmanaged jobs and grants, and spec changes not yet
+          applied (out of sync). Any of these (not ignored) makes the report "drifted" (exit 2).
+- health: failed or cancelled jobs, jobs past cancel_after_timeout, pending permissions. Reported
+          on their own, so a drift status never hides a failed run, and they never count as drift.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+from reconciler.drift.ignore import IgnoreRules
+from reconciler.plan.model import Action, Plan
+from reconciler.resources.job import ACTIVE, TAG_ADDRESS
+
+__all__ = ["Finding", "DriftReport", "build_report", "DRIFT", "HEALTH", "FORMAT_VERSION"]
+
+FORMAT_VERSION = "1.0"
+DRIFT = "drift"
+HEALTH = "health"
+
+
+@dataclass(frozen=True)
+class Finding:
+    address: str
+    kind: str
+    axis: str               # drift | health
+    category: str           # cancelled_outside, paused_outside, resumed_outside, deleted, grant_added,
+                            # grant_removed, unmanaged_job, unmanaged_grant, out_of_sync,
+                            # failed, cancelled, timed_out, pending
+    message: str
+    attribute: str = "*"
+    before: Any = None
+    after: Any = None
+    ignored: bool = False
+    ignore_reason: str | None = None
+    ignore_rule: str | None = None
+
+    def key(self) -> str:
+        return f"{self.address}|{self.category}|{self.attribute}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "kind": self.kind, "axis": self.axis, "category": self.category,
+                "attribute": self.attribute, "message": self.message, "before": self.before, "after": self.after,
+                "ignored": self.ignored, "ignore_reason": self.ignore_reason, "ignore_rule": self.ignore_rule}
+
+
+@dataclass
+class DriftReport:
+    findings: list[Finding]
+    checked: int
+    generated_at: float = field(default_factory=time.time)
+    spec_dir: str = ""
+    state_file: str = ""
+    selector: dict[str, str] = field(default_factory=dict)
+    addresses: list[str] = field(default_factory=list)   # every managed or declared address checked
+
+    def active(self, axis: str | None = None) -> list[Finding]:
+        return [f for f in self.findings if not f.ignored and (axis is None or f.axis == axis)]
+
+    @property
+    def has_drift(self) -> bool:
+        return any(f.category != "out_of_sync" for f in self.active(DRIFT))
+
+    @property
+    def has_changes(self) -> bool:
+        return any(f.category == "out_of_sync" for f in self.active(DRIFT))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.category in ("failed", "timed_out") for f in self.active(HEALTH))
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.has_drift and not self.has_changes
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            key = "ignored" if f.ignored else f.category
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def drifted_addresses(self) -> list[str]:
+        return sorted({f.address for f in self.active(DRIFT)})
+
+    def summary_line(self) -> str:
+        drift = self.active(DRIFT)
+        health = self.active(HEALTH)
+        ignored = [f for f in self.findings if f.ignored]
+        head = "IN SYNC" if self.in_sync else "DRIFTED"
+        parts = []
+        if drift:
+            by: dict[str, int] = {}
+            for f in drift:
+                by[f.category] = by.get(f.category, 0) + 1
+            detail = ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in sorted(by.items()))
+            parts.append(f"{len(self.drifted_addresses())} address(es) drifted ({detail})")
+        else:
+            parts.append("no drift")
+        if health:
+            by = {}
+            for f in health:
+                by[f.category] = by.get(f.category, 0) + 1
+            parts.append("health: " + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in sorted(by.items())))
+        else:
+            parts.append("health: ok")
+        if ignored:
+            parts.append(f"{len(ignored)} ignored")
+        return f"{head}: " + "; ".join(parts) + f" ({self.checked} managed objects checked)"
+
+    def to_dict(self) -> dict[str, Any]:
+        from reconciler import __version__
+
+        return {
+            "format_version": FORMAT_VERSION,
+            "reconciler_version": __version__,
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.generated_at)),
+            "spec_dir": self.spec_dir,
+            "state_file": self.state_file,
+            "summary": self.summary_line(),
+            "in_sync": self.in_sync,
+            "has_drift": self.has_drift,
+            "has_changes": self.has_changes,
+            "has_errors": self.has_errors,
+            "checked": self.checked,
+            "counts": self.counts(),
+            "selector": self.selector,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _from_plan(plan: Plan) -> Iterable[Finding]:
+    for d in plan.drift:
+        if d.what == "adopted":
+            continue
+        attribute = "status" if d.what.endswith("_outside") else \
+            (f"grant[{d.after or d.before}]" if d.what.startswith("grant_") else "*")
+        yield Finding(d.address, d.kind, DRIFT, d.what, d.message, attribute, d.before, d.after)
+    for h in plan.health:
+        yield Finding(h.address, h.kind, HEALTH, h.status, h.message, "status",
+                      after=(h.error or {}).get("message") if h.error else None)
+    for c in plan.changes:
+        if c.action is Action.PENDING:
+            yield Finding(c.address, c.kind, HEALTH, "pending", f"pending: {c.pending}", "*")
+        elif c.action.is_change():
+            reason = "; ".join(c.reasons) if c.reasons else c.action.value
+            if not c.attrs:
+                yield Finding(c.address, c.kind, DRIFT, "out_of_sync", f"{c.action.value}: {reason}", "*")
+            for a in c.attrs:  # one finding per attribute, so ignore rules can pick them
+                yield Finding(c.address, c.kind, DRIFT, "out_of_sync",
+                              f"{c.action.value}: {a.path}: {_show(a.before)} → {_show(a.after)}", a.path,
+                              _plain(a.before), _plain(a.after))
+
+
+def _plain(value: Any) -> Any:
+    from reconciler.render.json_plan import _plain as plain
+
+    return plain(value)
+
+
+def _show(value: Any) -> str:
+    from reconciler.render.values import fmt
+
+    return fmt(value)
+
+
+def _unmanaged_jobs(plan: Plan, observed: Any, specs: Any, state: Any, selector: dict[str, str],
+                    include_finished: bool) -> Iterable[Finding]:
+    if observed is None or observed.jobs is None:
+        return
+    managed_ids = {r.id for r in state.resources.values() if r.kind == "FineTuningJob"}
+    managed_ids |= {c.prior_id for c in plan.changes if c.prior_id}
+    declared = set(specs.documents)
+    for job in sorted(observed.jobs.values(), key=lambda j: j["id"]):
+        if job["id"] in managed_ids:
+            continue
+        metadata = job.get("metadata") or {}
+        if metadata.get(TAG_ADDRESS) in declared:
+            continue  # made by reconciler for a declared address: an adoption candidate, not unmanaged
+        if selector and any(metadata.get(k) != v for k, v in selector.items()):
+            continue
+        status = job.get("status")
+        if status not in ACTIVE and not include_finished:
+            continue
+        tag = f", made by reconciler for {metadata[TAG_ADDRESS]} which no spec declares" \
+            if metadata.get(TAG_ADDRESS) else ""
+        yield Finding(f"unmanaged.FineTuningJob.{job['id']}", "FineTuningJob", DRIFT, "unmanaged_job",
+                      f"job {job['id']} ({status}, {job.get('model')}) is not declared in any spec{tag}",
+                      "*", after=status)
+
+
+def _unmanaged_grants(plan: Plan, observed: Any, specs: Any) -> Iterable[Finding]:
+    if observed is None:
+        return
+    for change in plan.changes:
+        if change.kind != "CheckpointPermission" or change.address not in specs.documents:
+            continue
+        after = change.after or {}
+        checkpoint = after.get("fine_tuned_model_checkpoint")
+        if not isinstance(checkpoint, str):
+            continue
+        wanted = set(after.get("project_ids") or [])
+        for grant in observed.permissions.get(checkpoint, []):
+            if grant["project_id"] not in wanted:
+                yield Finding(change.address, change.kind, DRIFT, "unmanaged_grant",
+                              f"{grant['project_id']} may use {checkpoint} but no spec lists it ({grant['id']})",
+                              f"grant[{grant['project_id']}]", after=grant["project_id"])
+
+
+def build_report(plan: Plan, observed: Any, specs: Any, state: Any, *, rules: IgnoreRules | None = None,
+                 selector: dict[str, str] | None = None, include_finished: bool = False,
+                 spec_dir: str = "", state_file: str = "") -> DriftReport:
+    findings = list(_from_plan(plan))
+    findings += list(_unmanaged_jobs(plan, observed, specs, state, selector or {}, include_finished))
+    findings += list(_unmanaged_grants(plan, observed, specs))
+    rules = rules or IgnoreRules()
+    decided = []
+    for f in findings:
+        rule = rules.decide(f.address, f.attribute, f.category)
+        decided.append(replace(f, ignored=True, ignore_reason=rule.reason, ignore_rule=rule.where()) if rule else f)
+    decided.sort(key=lambda f: (f.ignored, f.axis != DRIFT, f.address, f.category, f.attribute))
+    addresses = sorted({c.address for c in plan.changes if not c.address.startswith("data.")})
+    return DriftReport(decided, len(addresses), spec_dir=spec_dir, state_file=state_file,
+                       selector=dict(selector or {}), addresses=addresses)

@@ -1,0 +1,95 @@
+"""Webhook notifications: sent only when drift is new or resolved since the last run.
+
+The body is JSON with the new and resolved findings (the diff, not only counts), signed with
+HMAC-SHA256 over the exact body: header `X-Reconciler-Signature: sha256=<hex>`. What the last run
+saw is kept beside the state file (`<state>.drift.json`), written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.drift.findings import DriftReport
+from reconciler.errors import ApiError
+
+__all__ = ["DriftDelta", "delta_since_last_run", "remember", "send_webhook", "sign"]
+
+
+@dataclass(frozen=True)
+class DriftDelta:
+    new: list[dict[str, Any]]
+    resolved: list[dict[str, Any]]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.resolved)
+
+
+def memory_path(state_file: Path) -> Path:
+    return state_file.with_name(state_file.name + ".drift.json")
+
+
+def _load(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {k: v for k, v in data.get("findings", {}).items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def delta_since_last_run(report: DriftReport, state_file: Path) -> DriftDelta:
+    before = _load(memory_path(state_file))
+    now = {f.key(): f.to_dict() for f in report.active()}
+    new = [now[k] for k in sorted(set(now) - set(before))]
+    resolved = [before[k] for k in sorted(set(before) - set(now))]
+    return DriftDelta(new, resolved)
+
+
+def remember(report: DriftReport, state_file: Path) -> None:
+    path = memory_path(state_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"generated_at": report.generated_at, "findings": {f.key(): f.to_dict() for f in report.active()}}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def send_webhook(url: str, report: DriftReport, delta: DriftDelta, secret: str | None, *,
+                 timeout: float = 10.0) -> int:
+    import httpx
+
+    body = json.dumps({
+        "event": "reconciler.drift",
+        "sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "summary": report.summary_line(),
+        "in_sync": report.in_sync,
+        "has_drift": report.has_drift,
+        "has_errors": report.has_errors,
+        "new": delta.new,
+        "resolved": delta.resolved,
+    }, sort_keys=True).encode("utf-8")
+    headers = {"Content-Type": "application/json", "User-Agent": "reconciler-drift"}
+    if secret:
+        headers["X-Reconciler-Signature"] = sign(body, secret)
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ApiError(f"webhook {url} could not be reached: {type(exc).__name__}") from None
+    if response.status_code >= 300:
+        raise ApiError(f"webhook {url} answered {response.status_code}", status=response.status_code)
+    return response.status_code

@@ -1,0 +1,120 @@
+"""Drift reports in four forms: text (terminal), Markdown (PR/issue comment), JSON (machines,
+schema in render/schema/drift.schema.json) and JUnit XML (CI dashboards: one test case per
+address, drift as a failure, a failed job as an error)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+from xml.sax.saxutils import escape, quoteattr
+
+from reconciler.drift.findings import DRIFT, HEALTH, DriftReport, Finding
+from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, _fit
+
+Style = Callable[..., str]
+
+_MARK = {"cancelled_outside": "✗", "paused_outside": "✗", "resumed_outside": "✗", "deleted": "✗",
+         "grant_added": "✗", "grant_removed": "✗", "unmanaged_job": "✗", "unmanaged_grant": "✗",
+         "out_of_sync": "~", "failed": "!", "cancelled": "!", "timed_out": "!", "pending": "?"}
+
+
+def _plain(text: str, **_: Any) -> str:
+    return text
+
+
+def _by_address(findings: list[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = {}
+    for f in findings:
+        grouped.setdefault(f.address, []).append(f)
+    return grouped
+
+
+def render_text(report: DriftReport, style: Style = _plain) -> str:
+    colour = "green" if report.in_sync else "yellow"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(report.generated_at))
+    lines = [style(report.summary_line(), fg=colour, bold=True),
+             style(f"drift report {stamp}: {report.spec_dir} against {report.state_file} and the live API", dim=True)]
+    drift = report.active(DRIFT)
+    if drift:
+        lines += ["", style("Drift:", bold=True)]
+        for address, items in _by_address(drift).items():
+            lines.append(f"  {style(address, bold=True)}")
+            for f in items:
+                lines.append(f"    {style(_MARK.get(f.category, '-'), fg='red')} {f.category.replace('_', ' ')}: "
+                             f"{f.message}")
+    health = report.active(HEALTH)
+    if health:
+        lines += ["", style("Health (not drift):", bold=True)]
+        for f in health:
+            lines.append(f"  {style(_MARK.get(f.category, '-'), fg='red' if f.category != 'pending' else 'blue')} "
+                         f"{f.address}: {f.message}")
+    ignored = [f for f in report.findings if f.ignored]
+    if ignored:
+        lines += ["", style("Ignored (reported, never counted):", bold=True)]
+        for f in ignored:
+            lines.append(f"  - {f.address}: {f.category.replace('_', ' ')}: {f.message} "
+                         f"[ignored: {f.ignore_reason} ({f.ignore_rule})]")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    icon = "✅" if report.in_sync else "⚠️"
+    head = [f"### {icon} reconciler drift report", "", f"**{report.summary_line()}**", ""]
+    if report.active():
+        head += ["| address | finding | |", "|---|---|---|"]
+        for f in report.active():
+            head.append(f"| `{f.address}` | {f.category.replace('_', ' ')} | {'drift' if f.axis == DRIFT else 'health'} |")
+    body: list[str] = []
+    for title, items in (("Drift details", report.active(DRIFT)), ("Health details", report.active(HEALTH)),
+                         ("Ignored findings", [f for f in report.findings if f.ignored])):
+        if not items:
+            continue
+        body += ["", f"<details><summary>{title} ({len(items)})</summary>", ""]
+        for f in items:
+            text = f.message.replace("\n", " ")
+            extra = f" — _ignored: {f.ignore_reason}_" if f.ignored else ""
+            body.append(f"- `{f.address}` **{f.category.replace('_', ' ')}**: {text}{extra}")
+        body += ["", "</details>"]
+    return _fit("\n".join(head), body, limit)
+
+
+def render_json(report: DriftReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, default=str)
+
+
+def render_junit(report: DriftReport) -> str:
+    """One <testcase> per address checked or found: drift → <failure>, a failed job → <error>,
+    ignored findings → <system-out> on a passing case."""
+    addresses = sorted({f.address for f in report.findings} | set(report.addresses))
+    cases = []
+    failures = errors = 0
+    for address in addresses:
+        items = [f for f in report.findings if f.address == address]
+        drift = [f for f in items if not f.ignored and f.axis == DRIFT]
+        bad_health = [f for f in items if not f.ignored and f.axis == HEALTH and f.category in ("failed", "timed_out")]
+        other = [f for f in items if f not in drift and f not in bad_health]
+        body = []
+        if drift:
+            failures += 1
+            text = "\n".join(f"{f.category}: {f.message}" for f in drift)
+            body.append(f'<failure type="drift" message={quoteattr(drift[0].message)}>{escape(text)}</failure>')
+        if bad_health:
+            errors += 1
+            text = "\n".join(f"{f.category}: {f.message}" for f in bad_health)
+            body.append(f'<error type="health" message={quoteattr(bad_health[0].message)}>{escape(text)}</error>')
+        if other:
+            notes = "\n".join(f"{'ignored ' if f.ignored else ''}{f.category}: {f.message}" for f in other)
+            body.append(f"<system-out>{escape(notes)}</system-out>")
+        kind = address.split(".")[1] if address.startswith(("unmanaged.", "data.")) else address.split(".")[0]
+        cases.append(f'  <testcase classname={quoteattr("reconciler." + kind)} name={quoteattr(address)} time="0">'
+                     + "".join(body) + "</testcase>")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(report.generated_at))
+    head = (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="reconciler drift" tests="{len(cases)}" '
+            f'failures="{failures}" errors="{errors}">\n'
+            f'<testsuite name="reconciler-drift" tests="{len(cases)}" failures="{failures}" errors="{errors}" '
+            f'skipped="0" timestamp="{stamp}">\n')
+    return head + "\n".join(cases) + "\n</testsuite>\n</testsuites>\n"
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json, "junit": render_junit}
