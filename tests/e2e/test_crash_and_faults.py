@@ -79,17 +79,18 @@ def _file_count(sandbox) -> int:
 
 
 def _converge(root: Path, base_url: str, tries: int = 4) -> str:
-    output = ""
+    transcript = []
     for _ in range(tries):
         proc = _cli(root, base_url, "apply", "--auto-approve")
         output, _ = proc.communicate(timeout=120)
+        transcript.append(f"$ apply (exit {proc.returncode})\n{output}")
         if proc.returncode == 0:
             check = _cli(root, base_url, "plan", "--detailed-exitcode")
             plan_out, _ = check.communicate(timeout=120)
+            transcript.append(f"$ plan (exit {check.returncode})\n{plan_out}")
             if check.returncode == 0:
                 return plan_out
-            output = plan_out
-    raise AssertionError(f"did not converge:\n{output}")
+    raise AssertionError("did not converge:\n" + "\n".join(transcript))
 
 
 LATENCY = {"latency_ms": 80}
