@@ -16,7 +16,7 @@ import copy
 import hashlib
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -87,7 +87,10 @@ class Executor:
                 self.state.resources.pop(address, None)
             else:
                 self.state.resources[address] = resource
-            self._journal.record(address, resource)
+            ticket = self._journal.append(address, resource)
+        # fsync outside the executor's lock: concurrent actions share one fsync (group commit),
+        # and this still returns only once the line is on disk, before any dependent starts.
+        self._journal.sync(ticket)
 
     def _key(self, address: str, digest: str, op: str) -> str:
         return idempotency_key(self.plan.lineage, self.plan.serial, address, digest, op)
@@ -155,34 +158,75 @@ class Executor:
         return list(resource.depends_on) if resource is not None else []
 
     def _schedule(self) -> None:
+        """Run every change once its dependencies have an outcome, in plan order, up to
+        `parallelism` at a time. Bookkeeping is O(changes + dependencies): a pass visits only the
+        changes that just became ready, and completions arrive through a queue (no scans of all
+        nodes or all running futures per completion)."""
+        import heapq
+        import queue
+
         nodes = {c.address: c for c in self.plan.changes}
-        deps = {a: self._dependencies(c, set(nodes)) for a, c in nodes.items()}
+        addresses = set(nodes)
+        deps = {a: self._dependencies(c, addresses) for a, c in nodes.items()}
+        position = {a: i for i, a in enumerate(nodes)}
+        names = list(nodes)
+        dependents: dict[str, list[str]] = {a: [] for a in nodes}
+        unmet: dict[str, int] = {}
+        for address, needed in deps.items():
+            unmet[address] = len(needed)
+            for d in needed:
+                dependents[d].append(address)
         outcome: dict[str, str] = {}       # address -> done | failed | skipped | pending
-        running: dict[Future[str], str] = {}
+        ready = [position[a] for a in nodes if unmet[a] == 0]   # heap of plan positions
+        heapq.heapify(ready)
+        finished: queue.SimpleQueue[tuple[str, Future[str]]] = queue.SimpleQueue()
+        running = 0
+
+        later: list[int] = []
+
+        def settle(address: str, result: str, current: int | None) -> None:
+            outcome[address] = result
+            for dependent in dependents[address]:
+                unmet[dependent] -= 1
+                if unmet[dependent] == 0:
+                    if current is not None and position[dependent] < current:
+                        later.append(position[dependent])  # already passed in plan order: next pass
+                    else:
+                        heapq.heappush(ready, position[dependent])
+
         with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
             while len(outcome) < len(nodes):
-                for address, change in nodes.items():
-                    if address in outcome or address in running.values():
-                        continue
-                    if not all(d in outcome for d in deps[address]):
-                        continue
+                while ready:
+                    index = heapq.heappop(ready)
+                    address = names[index]
+                    change = nodes[address]
                     broken = [d for d in deps[address] if outcome[d] in ("failed", "skipped")]
                     if broken and change.action.is_change():
-                        outcome[address] = "skipped"
                         why = f"not attempted: {', '.join(sorted(broken))} did not complete"
                         self.result.skipped.append((address, why))
                         self._emit(EventKind.SKIPPED, address, message=why)
+                        settle(address, "skipped", index)
                         continue
-                    running[pool.submit(self._run_change, change)] = address
+                    future = pool.submit(self._run_change, change)
+                    running += 1
+                    future.add_done_callback(lambda f, a=address: finished.put((a, f)))
+                for index in later:
+                    heapq.heappush(ready, index)
+                later.clear()
                 if not running:
                     if len(outcome) < len(nodes):  # pragma: no cover - a cycle the loader let through
                         for address in nodes:
                             outcome.setdefault(address, "skipped")
                     break
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in finished:
-                    address = running.pop(future)
-                    outcome[address] = future.result()
+                done = [finished.get()]
+                while True:
+                    try:
+                        done.append(finished.get_nowait())
+                    except queue.Empty:
+                        break
+                for address, future in done:
+                    running -= 1
+                    settle(address, future.result(), None)
 
     # -- one change ------------------------------------------------------------------------------
     def _run_change(self, change: Change) -> str:
@@ -207,7 +251,7 @@ class Executor:
             self._emit(EventKind.FAILED, change.address, verb, f"internal error: {type(exc).__name__}: {exc}")
             return "failed"
         with self._lock:
-            if change.action is Action.CREATE:
+            if change.action is Action.CREATE or (change.action is Action.PENDING and not change.prior_id):
                 self.result.added += 1
             elif change.action is Action.REPLACE:
                 self.result.added += 1
@@ -302,14 +346,17 @@ class Executor:
 
     # -- jobs ------------------------------------------------------------------------------------
     def _resolve(self, change: Change) -> dict[str, Any]:
-        from reconciler.config.refs import resolve
+        from reconciler.config.refs import find_refs, resolve
         from reconciler.plan.walk import Resolver, Walk
 
         from reconciler.plan.jobs import note_waiting
 
         walk = Walk(state=self.state, observed=None, now=time.time())
+        # Only the addresses this change references matter to the resolver (a copy of every value
+        # per change made apply quadratic in the number of changes).
+        referenced = {ref.address for ref in find_refs(change.config or {})}
         with self._lock:
-            walk.planned = dict(self.values)
+            walk.planned = {a: self.values[a] for a in referenced if a in self.values}
         for address, attrs in walk.planned.items():
             if address.split(".", 1)[0] in ("FineTuningJob", "LegacyFineTune") and attrs.get("status"):
                 note_waiting(walk, address, attrs)
