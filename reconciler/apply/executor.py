@@ -255,7 +255,10 @@ class Executor:
                 self.result.added += 1
             elif change.action is Action.REPLACE:
                 self.result.added += 1
-                self.result.destroyed += 1
+                if any(s.op is Op.FORGET for s in change.steps):
+                    self.result.forgotten += 1
+                else:
+                    self.result.destroyed += 1
             elif change.action in (Action.UPDATE, Action.PENDING):
                 self.result.changed += 1
             elif change.action is Action.DELETE:

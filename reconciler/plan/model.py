@@ -142,7 +142,10 @@ class Plan:
                 add += 1
             elif c.action is Action.REPLACE:
                 add += 1
-                destroy += 1
+                if any(s.op is Op.FORGET for s in c.steps):
+                    forget += 1  # the old job finished: it keeps existing, only leaves state
+                else:
+                    destroy += 1
             elif c.action is Action.UPDATE:
                 change += 1
             elif c.action is Action.DELETE:

@@ -90,12 +90,24 @@ class Journal:
         self._lock = threading.RLock()
         self._fd: int | None = None
         self._closed = False
+        # Group commit: lines are appended under `_lock`; one fsync then covers every line
+        # appended before it started, so concurrent callers share fsyncs instead of queueing.
+        self._synced = threading.Condition(self._lock)
+        self._appended = 0      # lines appended (never reset)
+        self._durable = 0       # lines known to be on disk (never reset)
+        self._syncing = False   # a caller is in os.fsync (outside `_lock`)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r}, base serial {self.serial}, {self.count} entries)"
 
     def record(self, address: str, resource: ResourceState | None) -> None:
-        """Persist that `address` now is `resource` (None: removed from state)."""
+        """Persist that `address` now is `resource` (None: removed from state).
+
+        Returns only after the line is on disk (fsync'd)."""
+        self.sync(self.append(address, resource))
+
+    def append(self, address: str, resource: ResourceState | None) -> int:
+        """Write the line (not yet fsync'd); returns a ticket for `sync`. Lines are in call order."""
         line: dict[str, Any] = {"v": JOURNAL_VERSION, "address": address,
                                 "resource": None if resource is None else resource.to_dict()}
         with self._lock:
@@ -109,10 +121,36 @@ class Journal:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view):]
-                os.fsync(fd)
             except OSError as exc:
                 raise StateError(f"{self.path}: cannot write the journal: {exc.strerror}") from None
             self.count += 1
+            self._appended += 1
+            return self._appended
+
+    def sync(self, ticket: int) -> None:
+        """Wait until the line of `ticket` is on disk; one fsync serves every waiting caller."""
+        with self._lock:
+            while self._durable < ticket and self._syncing:
+                self._synced.wait()
+            if self._durable >= ticket:
+                return
+            if self._fd is None:
+                raise StateError(f"{self.path}: journal is closed")
+            self._syncing = True
+            target, fd = self._appended, self._fd
+        error: OSError | None = None
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            error = exc
+        finally:
+            with self._lock:
+                self._syncing = False
+                if error is None:
+                    self._durable = max(self._durable, target)
+                self._synced.notify_all()
+        if error is not None:
+            raise StateError(f"{self.path}: cannot write the journal: {error.strerror}") from None
 
     def _open(self) -> int:
         if self._fd is None:
@@ -125,6 +163,9 @@ class Journal:
 
     def _rebase(self, serial: int) -> None:
         """Called by the store (holding `_lock`) after the state was written: start afresh."""
+        while self._syncing:  # never close the descriptor under a running fsync
+            self._synced.wait()
+        self._durable = self._appended  # every line so far is in the state file now
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -137,6 +178,8 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            while self._syncing:
+                self._synced.wait()
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
