@@ -528,15 +528,58 @@ class Executor:
                 raise ReconcilerError(f"{address} ended {job.get('status')}"
                                       f"{': ' + job['error']['message'] if job.get('error') else ''}; "
                                       "there is no model to grant")
+        self._reread_data(change)
         return self._resolve(change)
 
     def _jobs_to_wait_for(self, change: Change) -> list[tuple[str, str]]:
-        found = []
-        for address in change.depends_on:
+        """The managed jobs this change waits on, directly or through data sources."""
+        found: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        todo = list(change.depends_on)
+        while todo:
+            address = todo.pop(0)
+            if address in seen:
+                continue
+            seen.add(address)
             resource = self.state.resources.get(address)
             if resource is not None and resource.kind == "FineTuningJob" and resource.id:
                 found.append((address, resource.id))
+            elif address.startswith("data."):
+                source = self.plan.change_for(address)
+                todo.extend(source.depends_on if source else ())
         return found
+
+    def _reread_data(self, change: Change) -> None:
+        """Data sources between this change and the jobs it waited for were read before those jobs
+        finished: read them again, in dependency order."""
+        from reconciler.plan.data_sources import plan_data
+        from reconciler.plan.observed import Observed
+        from reconciler.plan.walk import Walk
+
+        order: list[Change] = []
+
+        def visit(address: str) -> None:
+            source = self.plan.change_for(address)
+            if source is None or not address.startswith("data.") or source in order:
+                return
+            for dep in source.depends_on:
+                visit(dep)
+            order.append(source)
+
+        for address in change.depends_on:
+            visit(address)
+        for source in order:
+            walk = Walk(state=self.state, observed=Observed(reader=self.client), now=time.time(), reader=self.client)
+            with self._lock:
+                walk.planned = dict(self.values)
+            from reconciler.config.refs import resolve
+            from reconciler.plan.walk import Resolver
+
+            resolver = Resolver(walk)
+            spec = resolve(source.config or {}, resolver)
+            plan_data(_DocView(source), spec, walk, resolver.reasons)
+            with self._lock:
+                self.values[source.address] = walk.planned[source.address]
 
     def _wait_for_job(self, waiter: str, address: str, job_id: str, deadline: float | None) -> dict[str, Any]:
         first = self.monotonic()

@@ -66,10 +66,11 @@ def _grader_checks(grader: Any, path: tuple[Any, ...], out: list[Finding]) -> No
             )
     if grader.get("type") == "multi":
         subs = grader.get("graders")
-        if isinstance(subs, list):
-            for i, sub in enumerate(subs):
-                _grader_checks(sub, path + ("graders", i), out)
-        else:
+        if isinstance(subs, dict) and "type" not in subs:  # a map of named graders
+            for key, sub in subs.items():
+                if isinstance(sub, dict):
+                    _grader_checks(sub, path + ("graders", key), out)
+        elif isinstance(subs, dict):
             _grader_checks(subs, path + ("graders",), out)
     if grader.get("type") == "score_model":
         rng = grader.get("range")

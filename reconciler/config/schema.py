@@ -272,13 +272,15 @@ def _translate_choice(error: Any, root: dict[str, Any]) -> list[Problem]:
             if len(tuple(s.absolute_path)) == len(path)
             and s.validator in ("required", "additionalProperties")
         )
-        plausible.append((structural, len(subs), index, subs))
-    plausible.sort(key=lambda t: t[:3])
+        # Deeper errors mean the value fitted the branch's outer shape: prefer that branch.
+        depth = max(len(tuple(s.absolute_path)) for s in subs)
+        plausible.append((structural, -depth, len(subs), index, subs))
+    plausible.sort(key=lambda t: t[:4])
     if plausible:
         best = plausible[0]
         tie = len(plausible) > 1 and plausible[1][0] == best[0] and best[0] > 0
         if not tie:
-            return [p for e in best[3] for p in _translate(e, root)]
+            return [p for e in best[4] for p in _translate(e, root)]
     if expected:
         return [Problem(path, path, f"expected {expected}, {_got(inst)}")]
     types = []

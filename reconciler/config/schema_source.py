@@ -348,9 +348,12 @@ def grader_defs() -> dict[str, Schema]:
             "type": {"const": "multi", "description": "The object type, which is always multi."},
             "name": name,
             "graders": {
-                "description": "The graders whose outputs calculate_output combines: one grader or a list.",
-                "anyOf": [one_sub, {"type": "array", "minItems": 1, "items": one_sub}],
-                "x-expected": "a grader or a list of graders",
+                "description": "The graders whose outputs calculate_output combines: one grader, or a map "
+                               "of named graders (the names are the variables of calculate_output), as the "
+                               "API takes them.",
+                "anyOf": [one_sub, {"type": "object", "minProperties": 1, "additionalProperties": one_sub,
+                                    "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}}],
+                "x-expected": "a grader or a map of named graders",
             },
             "calculate_output": s("A formula to calculate the output based on grader results."),
         },

@@ -279,8 +279,13 @@ CASES = [
     ),
     (
         "multi sub-grader bad",
-        grader("type: multi\nname: g\ncalculate_output: a\ngraders:\n  - type: python  #<\n    name: p"),
-        "grader.graders[0]: missing required field 'source'",
+        grader("type: multi\nname: g\ncalculate_output: a\ngraders:\n  p:  #<\n    type: python\n    name: p"),
+        "grader.graders.p: missing required field 'source'",
+    ),
+    (
+        "multi graders as a list (the API takes a map of named graders)",
+        grader("type: multi\nname: g\ncalculate_output: a\ngraders:  #<\n  - {type: python, name: p, source: x}"),
+        "grader.graders: expected a grader or a map of named graders",
     ),
     (
         "label_model passing not subset",
@@ -289,13 +294,14 @@ CASES = [
         name: g
         calculate_output: label
         graders:
-          - type: label_model
+          label:
+            type: label_model
             name: label
             model: gpt-4o-2024-08-06
             input: [{role: user, content: "{{item.text}}"}]
             labels: [positive, negative]
             passing_labels: [positive, neutral]  #<"""),
-        "grader.graders[0].passing_labels: 'neutral' not in labels; passing_labels must be a subset of labels",
+        "grader.graders.label.passing_labels: 'neutral' not in labels; passing_labels must be a subset of labels",
     ),
     (
         "rl hp compute_multiplier",
