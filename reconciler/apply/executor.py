@@ -13,6 +13,7 @@ Safety rules (the API spends money):
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import threading
 import time
@@ -209,7 +210,7 @@ class Executor:
                         continue
                     future = pool.submit(self._run_change, change)
                     running += 1
-                    future.add_done_callback(lambda f, a=address: finished.put((a, f)))
+                    future.add_done_callback(functools.partial(_put_done, finished, address))
                 for index in later:
                     heapq.heappush(ready, index)
                 later.clear()
@@ -481,8 +482,8 @@ class Executor:
                     for grant in self._grant(checkpoint, missing):
                         live[grant["project_id"]] = grant
             elif step.op is Op.REVOKE:
-                self._ignore_missing(lambda s=step: self.client.delete_permission(s.args["checkpoint"],
-                                                                                  s.args["permission_id"]))
+                self._ignore_missing(functools.partial(self.client.delete_permission, step.args["checkpoint"],
+                                                       step.args["permission_id"]))
                 if step.args["checkpoint"] == checkpoint:
                     live.pop(step.args["project_id"], None)
         resource = ResourceState(address=change.address, kind="CheckpointPermission", id=checkpoint,
@@ -624,6 +625,10 @@ class Executor:
                 updated.inputs = dict(change.after)
             with self._lock:
                 self.state.resources[change.address] = updated
+
+
+def _put_done(queue: Any, address: str, future: Any) -> None:
+    queue.put((address, future))
 
 
 class _DocView:

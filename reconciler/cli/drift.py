@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -68,16 +68,17 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
 def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_stdout: bool = False) -> None:
     from reconciler.render.drift import RENDERERS, render_text
 
+    renderers: dict[str, Callable[[Any], str]] = RENDERERS  # type: ignore[assignment]
     for path in outputs:
         kind = _SUFFIX.get(path.suffix.lower(), fmt)
-        text = RENDERERS[kind](report)
+        text = renderers[kind](report)
         runtime.write_private(path, text)
     if quiet_stdout:
         return
     if fmt == "text":
         o.echo(render_text(report, o.style), nl=False)
     else:
-        o.echo(RENDERERS[fmt](report), nl=False)
+        o.echo(renderers[fmt](report), nl=False)
 
 
 def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:

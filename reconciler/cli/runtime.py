@@ -50,6 +50,8 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
     from reconciler.api import ApiClient
 
     with contextlib.ExitStack() as stack:
+        key: str | None
+        admin: str | None
         if ctx.sandbox:
             from reconciler.sandbox import run_sandbox
 

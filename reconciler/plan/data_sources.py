@@ -92,7 +92,7 @@ def _read(kind: str, spec: dict[str, Any], walk: Walk, address: str) -> dict[str
         items = [j for j in _all_jobs(walk) if _matches(j, spec.get("metadata"))][:limit]
         return {"items": items, "ids": [j["id"] for j in items]}
     if kind == "data.FineTuningJobCheckpoints":
-        job_id = spec.get("fine_tuning_job_id")
+        job_id = str(spec.get("fine_tuning_job_id") or spec.get("id") or "")
         limit = int(spec.get("max_items") or 1000)
         items = _source(walk).checkpoints_for(job_id)[:limit] if walk.reader or walk.observed else []
         chosen = _select(items, spec.get("select"))

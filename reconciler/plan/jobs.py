@@ -25,7 +25,7 @@ def _duration(seconds: float) -> str:
 
 def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address: str) -> dict[str, Any]:
     if live is None:
-        attrs = {k: UNKNOWN for k in ("id", "status", "fine_tuned_model", "trained_tokens", "created_at",
+        attrs: dict[str, Any] = {k: UNKNOWN for k in ("id", "status", "fine_tuned_model", "trained_tokens", "created_at",
                                       "finished_at", "estimated_finish", "organization_id", "result_files",
                                       "error", "hyperparameters")}
         attrs.update({k: v for k, v in inputs.items() if k != "metadata"})

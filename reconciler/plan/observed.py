@@ -7,6 +7,7 @@ and one permission list per managed checkpoint, the lists run concurrently with 
 from __future__ import annotations
 
 import email.utils
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
@@ -79,9 +80,16 @@ class Observed:
         return None
 
 
+def _permissions_task(reader: Reader, checkpoint: str) -> tuple[str, list[dict[str, Any]]]:
+    return "permissions", list(reader.list_permissions(checkpoint))
+
+
 def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: Iterable[str],
             parallelism: int = 10, clock: Callable[[], float] | None = None) -> Observed:
-    """Bulk reads: all jobs and all files (concurrently), then the permissions of `checkpoints`."""
+    """Bulk reads, all at once: every job page and every file page, and the permissions of
+    `checkpoints` (known from the state, so they need not wait for the job list). The job pages
+    follow one another (each needs the previous cursor) while the permission lists fill the other
+    workers; errors are raised in the same order as before (jobs, files, then checkpoints sorted)."""
     from reconciler.api.parallel import map_bounded
 
     observed = Observed(reader=reader, parallelism=parallelism)
@@ -90,10 +98,16 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: I
         tasks.append(lambda: ("jobs", {j["id"]: j for j in reader.list_jobs(page_size=100)}))
     if need_files:
         tasks.append(lambda: ("files", {f["id"]: f for f in reader.list_files(purpose="fine-tune")}))
-    for name, value in map_bounded(lambda task: task(), tasks, max(1, len(tasks))):
+    bulk = len(tasks)
+    wanted = sorted({c for c in checkpoints if c})
+    for checkpoint in wanted:
+        tasks.append(functools.partial(_permissions_task, reader, checkpoint))
+    workers = max(1, bulk, parallelism if wanted else bulk)
+    results = map_bounded(lambda task: task(), tasks, workers)
+    for name, value in results[:bulk]:
         setattr(observed, name, value)
+    observed.permissions.update(zip(wanted, (value for _, value in results[bulk:])))
     observed.index_jobs()
-    observed.prefetch_permissions(checkpoints)
     server_date = getattr(reader, "last_server_date", None)
     if isinstance(server_date, str):
         parsed = email.utils.parsedate_to_datetime(server_date)
