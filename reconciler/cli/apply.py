@@ -81,54 +81,50 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
 
     ctx = app()
     o = out()
-    specs = runtime.load_specs(ctx, o)
-    st = runtime.store(ctx)
-    with st.lock("destroy" if destroy else "apply", wait=runtime.parse_duration(lock_timeout) or 0.0,
-                 on_wait=runtime.lock_wait_callback(o)):
-        state = st.load()
-        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
-                                out=o) as client:
-            if plan_file is not None:
-                the_plan = load_plan(plan_file)
-                if not st.exists() and state.serial == 0 and the_plan.serial == 0:
-                    state.lineage = the_plan.lineage  # a plan made before the first state was written
-                if (the_plan.lineage, the_plan.serial) != (state.lineage, state.serial):
-                    raise StalePlanError(
-                        f"{plan_file} is stale: it was made against state serial {the_plan.serial} "
-                        f"(lineage {the_plan.lineage[:8]}…), the state is now at serial {state.serial} "
-                        f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
-            else:
-                the_plan = make_plan(ctx, o, specs, state, client, targets=targets, replace=replace,
-                                     refresh=refresh, refresh_only=False, destroy=destroy, parallelism=parallelism)
-                if not as_json:
-                    render(the_plan, "text", o)
-            if max_deletes is not None and not destroy:
-                from reconciler.drift.prune import destructive_count
-
-                deletes = destructive_count(the_plan)
-                if deletes > max_deletes:
-                    raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, "
-                                    f"more than --max-deletes {max_deletes}. Review the plan, then raise the limit "
-                                    "if it is intended.")
-            pending = [c for c in the_plan.changes if c.action.value == "pending"]
-            # Imported objects whose spec matched: their inputs get recorded (a state-only update).
-            adopted_inputs = any(c.action.value == "no-op" and c.address in state.resources
-                                 and not state.resources[c.address].inputs for c in the_plan.changes)
-            if not the_plan.has_changes and not the_plan.drift and not (wait and pending) and not adopted_inputs:
-                if as_json:
-                    o.json({"applied": False, "reason": "no changes"})
-                return EXIT_OK
-            if plan_file is None and the_plan.has_changes and not auto_approve:
-                if not _confirm(o, destroy):
-                    o.echo("\nApply cancelled.")
-                    return EXIT_ERROR
+    operation = "destroy" if destroy else "apply"
+    with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http) as session:
+        specs, st, state, client = session.specs, session.store, session.state, session.client
+        if plan_file is not None:
+            the_plan = load_plan(plan_file)
+            if not st.exists() and state.serial == 0 and the_plan.serial == 0:
+                state.lineage = the_plan.lineage  # a plan made before the first state was written
+            if (the_plan.lineage, the_plan.serial) != (state.lineage, state.serial):
+                raise StalePlanError(
+                    f"{plan_file} is stale: it was made against state serial {the_plan.serial} "
+                    f"(lineage {the_plan.lineage[:8]}…), the state is now at serial {state.serial} "
+                    f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
+        else:
+            the_plan = make_plan(ctx, o, specs, state, client, targets=targets, replace=replace,
+                                 refresh=refresh, refresh_only=False, destroy=destroy, parallelism=parallelism)
             if not as_json:
-                o.echo("")
-            executor = Executor(the_plan, client=client, store=st, state=state, parallelism=parallelism,
-                                wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
-                                poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0), listener=_listener(o, as_json),
-                                documents=dict(specs.documents))
-            result = executor.run()
+                render(the_plan, "text", o)
+        if max_deletes is not None and not destroy:
+            from reconciler.drift.prune import destructive_count
+
+            deletes = destructive_count(the_plan)
+            if deletes > max_deletes:
+                raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, "
+                                f"more than --max-deletes {max_deletes}. Review the plan, then raise the limit "
+                                "if it is intended.")
+        pending = [c for c in the_plan.changes if c.action.value == "pending"]
+        # Imported objects whose spec matched: their inputs get recorded (a state-only update).
+        adopted_inputs = any(c.action.value == "no-op" and c.address in state.resources
+                             and not state.resources[c.address].inputs for c in the_plan.changes)
+        if not the_plan.has_changes and not the_plan.drift and not (wait and pending) and not adopted_inputs:
+            if as_json:
+                o.json({"applied": False, "reason": "no changes"})
+            return EXIT_OK
+        if plan_file is None and the_plan.has_changes and not auto_approve:
+            if not _confirm(o, destroy):
+                o.echo("\nApply cancelled.")
+                return EXIT_ERROR
+        if not as_json:
+            o.echo("")
+        executor = Executor(the_plan, client=client, store=st, state=state, parallelism=parallelism,
+                            wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
+                            poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0), listener=_listener(o, as_json),
+                            documents=dict(specs.documents))
+        result = executor.run()
     if as_json:
         o.json({"applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,
                 "forgotten": result.forgotten, "adopted": result.adopted,

@@ -11,7 +11,7 @@ import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, app, common_options, out
-from reconciler.errors import ConfigError, PlanError
+from reconciler.errors import PlanError
 
 FORMATS = ("text", "markdown", "json", "junit")
 _SUFFIX = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".xml": "junit", ".txt": "text"}
@@ -108,14 +108,9 @@ def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], inclu
     Exit 0 in sync, 2 drifted, 1 on error. Failed jobs are reported as health, not drift."""
     ctx = app()
     o = out()
-    specs = runtime.load_specs(ctx, o)
-    st = runtime.store(ctx)
-    with st.lock("drift", wait=runtime.parse_duration(lock_timeout) or 0.0, on_wait=runtime.lock_wait_callback(o)):
-        state = st.load()
-        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
-                                out=o) as client:
-            _, _, report = _build(ctx, o, client, specs, state, parallelism=parallelism, selectors=selectors,
-                                  include_finished=include_finished, ignore_file=ignore_file)
+    with runtime.session(ctx, o, "drift", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        _, _, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism, selectors=selectors,
+                              include_finished=include_finished, ignore_file=ignore_file)
     _emit(report, fmt, outputs, o)
     if emit_ignore is not None:
         from reconciler.drift.ignore import IgnoreRule, dump_ignore_rules
@@ -151,35 +146,30 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
 
     ctx = app()
     o = out()
-    specs = runtime.load_specs(ctx, o)
-    st = runtime.store(ctx)
-    with st.lock("sync", wait=runtime.parse_duration(lock_timeout) or 0.0, on_wait=runtime.lock_wait_callback(o)):
-        state = st.load()
-        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
-                                out=o) as client:
-            plan, observed, report = _build(ctx, o, client, specs, state, parallelism=parallelism,
-                                            selectors=selectors, include_finished=include_finished,
-                                            ignore_file=ignore_file)
-            _emit(report, fmt, outputs, o)
-            _notify(ctx, o, notify, report)
-            if prune:
-                plan = dataclasses.replace(plan, changes=plan.changes + tuple(
-                    prune_changes(report, plan, specs, observed)))
-            deletes = destructive_count(plan)
-            if deletes > max_deletes:
-                raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, more than "
-                                f"--max-deletes {max_deletes}. Review it with `reconciler plan`, then raise the "
-                                "limit if it is intended.")
-            if not plan.has_changes and not plan.drift and not (wait and any(
-                    c.action.value == "pending" for c in plan.changes)):
-                o.echo("\nNothing to apply.")
-                return EXIT_OK
-            o.echo("")
-            executor = Executor(plan, client=client, store=st, state=state, parallelism=parallelism,
-                                wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
-                                poll_interval=1.0 if ctx.sandbox else 10.0, listener=_listener(o, False),
-                                documents=dict(specs.documents))
-            result = executor.run()
+    with runtime.session(ctx, o, "sync", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        plan, observed, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,
+                                        selectors=selectors, include_finished=include_finished,
+                                        ignore_file=ignore_file)
+        _emit(report, fmt, outputs, o)
+        _notify(ctx, o, notify, report)
+        if prune:
+            plan = dataclasses.replace(plan, changes=plan.changes + tuple(
+                prune_changes(report, plan, s.specs, observed)))
+        deletes = destructive_count(plan)
+        if deletes > max_deletes:
+            raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, more than "
+                            f"--max-deletes {max_deletes}. Review it with `reconciler plan`, then raise the "
+                            "limit if it is intended.")
+        if not plan.has_changes and not plan.drift and not (wait and any(
+                c.action.value == "pending" for c in plan.changes)):
+            o.echo("\nNothing to apply.")
+            return EXIT_OK
+        o.echo("")
+        executor = Executor(plan, client=s.client, store=s.store, state=s.state, parallelism=parallelism,
+                            wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
+                            poll_interval=1.0 if ctx.sandbox else 10.0, listener=_listener(o, False),
+                            documents=dict(s.specs.documents))
+        result = executor.run()
     o.echo("")
     for address, reason in result.pending:
         o.echo(f"  ? {address}: {reason}")
@@ -190,4 +180,4 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
-__all__ = ["drift", "sync", "ConfigError"]
+__all__ = ["drift", "sync"]

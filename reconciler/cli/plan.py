@@ -58,17 +58,9 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     ctx = app()
     o = out()
     fmt = "json" if as_json else (fmt or "text")
-    specs = runtime.load_specs(ctx, o)
-    st = runtime.store(ctx)
-    with st.lock("plan", wait=runtime.parse_duration(lock_timeout) or 0.0,
-                 on_wait=runtime.lock_wait_callback(o)):
-        state = st.load()
-        if state.recovered_from_journal:
-            o.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted apply.", err=True)
-        with runtime.api_client(ctx, admin_for=runtime.needs_admin(specs, state), insecure_http=insecure_http,
-                                out=o) as client:
-            result = make_plan(ctx, o, specs, state, client, targets=targets, replace=replace, refresh=refresh,
-                               refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
+    with runtime.session(ctx, o, "plan", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        result = make_plan(ctx, o, s.specs, s.state, s.client, targets=targets, replace=replace, refresh=refresh,
+                           refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
     render(result, fmt, o)
     if out_file is not None:
         save_plan(result, out_file, ctx)

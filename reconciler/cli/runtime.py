@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -82,6 +83,30 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
                            on_retry=on_retry)
         stack.callback(client.close)
         yield client
+
+
+@dataclass
+class Session:
+    """What a command that changes or reads the world holds: specs, the locked state, a client."""
+
+    specs: Any
+    store: Any
+    state: Any
+    client: Any
+
+
+@contextlib.contextmanager
+def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, insecure_http: bool) -> Iterator[Session]:
+    """Load the specs (nothing is sent when they are invalid), take the state lock for the whole
+    operation, load the state, and open the API client (or the built-in sandbox)."""
+    specs = load_specs(ctx, out)
+    st = store(ctx)
+    with st.lock(operation, wait=parse_duration(lock_timeout) or 0.0, on_wait=lock_wait_callback(out)):
+        state = st.load()
+        if state.recovered_from_journal:
+            out.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted run.", err=True)
+        with api_client(ctx, admin_for=needs_admin(specs, state), insecure_http=insecure_http, out=out) as client:
+            yield Session(specs, st, state, client)
 
 
 def content_digest(client: Any) -> Any:

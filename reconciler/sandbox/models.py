@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Container
 
+from reconciler.resources.models import SNAPSHOTS as _SNAPSHOTS
 from reconciler.sandbox.errors import ApiError, bad_request
 
-# alias -> dated snapshot the real API answers with
-ALIASES: dict[str, str] = {
-    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
-    "gpt-4o": "gpt-4o-2024-08-06",
-    "gpt-4.1": "gpt-4.1-2025-04-14",
-    "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
-    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
-    "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
-    "o4-mini": "o4-mini-2025-04-16",
-    "babbage-002": "babbage-002",
-    "davinci-002": "davinci-002",
-}
+# alias -> dated snapshot the real API answers with (one table with the planner's normalisation)
+ALIASES: dict[str, str] = {**_SNAPSHOTS, "babbage-002": "babbage-002", "davinci-002": "davinci-002"}
 SNAPSHOTS: frozenset[str] = frozenset(ALIASES.values()) | {"gpt-3.5-turbo-1106", "gpt-3.5-turbo-0613"}
 REASONING = ("o4-mini",)
 DPO_FAMILIES = ("gpt-4o", "gpt-4.1")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,29 +21,13 @@ FORMAT_VERSION = 1
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """temp file in the same folder, fsync, rename over the target, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - some filesystems refuse to fsync folders
-        pass
+    """temp file in the same folder, fsync, rename over the target, fsync the folder (0600): the
+    state store's own writer, so the sandbox's world is as crash-safe as reconciler's state."""
+    from reconciler.state.files import atomic_write as write
+    from reconciler.state.files import ensure_dir
+
+    ensure_dir(path.parent)
+    write(path, data)
 
 
 class BlobStore:
