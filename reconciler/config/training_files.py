@@ -22,7 +22,7 @@ def _job_format(job: Document) -> str:
 
 def file_formats(specset: SpecSet) -> dict[str, dict[str, list[str]]]:
     """File address -> {format: [addresses of the jobs that need it]}."""
-    uses: dict[str, dict[str, list[str]]] = {}
+    uses: dict[str, dict[str, dict[str, None]]] = {}  # ordered sets: a list lookup made this quadratic
     for job in specset.documents.values():
         if job.type != "FineTuningJob":
             continue
@@ -30,10 +30,8 @@ def file_formats(specset: SpecSet) -> dict[str, dict[str, list[str]]]:
         for key in ("training_file", "validation_file"):
             for ref in find_refs(job.spec.get(key)):
                 if ref.kind == "File" and ref.path[:1] == ("id",):
-                    uses.setdefault(ref.address, {}).setdefault(fmt, [])
-                    if job.address not in uses[ref.address][fmt]:
-                        uses[ref.address][fmt].append(job.address)
-    return uses
+                    uses.setdefault(ref.address, {}).setdefault(fmt, {})[job.address] = None
+    return {file: {fmt: list(jobs) for fmt, jobs in formats.items()} for file, formats in uses.items()}
 
 
 def check_training_files(specset: SpecSet) -> list[SpecError]:

@@ -9,6 +9,7 @@ MAX_NODES values), as are nesting depth and file size. Every problem becomes a S
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ class RawDocument:
 
 def path_key(parts: tuple[Any, ...] | list[Any]) -> str:
     """("spec", "integrations", 0, "type") -> "spec.integrations.0.type" (the positions key)."""
-    return ".".join(str(p) for p in parts)
+    # Interned: every document of a kind has the same paths; 10,000 copies each cost megabytes.
+    return sys.intern(".".join(str(p) for p in parts))
 
 
 class _Fail(Exception):
@@ -141,7 +143,7 @@ class _Builder:
             raise _Fail(node.start_mark.line + 1, "a key must be a plain string, not a list or mapping")
         if node.tag not in (_CORE + "str", _CORE + "int", _CORE + "bool", _CORE + "null", _CORE + "float"):
             raise _Fail(node.start_mark.line + 1, f"tag {_tag_text(node.tag)} is not allowed")
-        return str(node.value)  # keys as written: `on:` stays "on", `1:` stays "1"
+        return sys.intern(str(node.value))  # keys as written: `on:` stays "on", `1:` stays "1"
 
 
 def _first_line(node: yaml.Node) -> int:
@@ -150,30 +152,102 @@ def _first_line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+def _documents(loader: Any, file: str, documents: list[RawDocument], errors: list[SpecError]) -> None:
+    while loader.check_node():
+        node = loader.get_node()
+        if node is None:
+            continue
+        if (
+            isinstance(node, yaml.ScalarNode)
+            and node.tag == _CORE + "null"
+            and node.value in ("", "~", "null")
+        ):
+            continue  # an empty document (`---` alone)
+        builder = _Builder()
+        try:
+            value = builder.build(node, (), 0)
+        except _Fail as fail:
+            errors.append(SpecError(file, fail.line, fail.message))
+            continue
+        documents.append(RawDocument(value, _first_line(node), builder.positions))
+
+
+# libyaml composes the same nodes (marks included) about 10x faster than the pure-Python parser.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+# ... but it composes recursively in C: tens of thousands of nested levels overflow the C stack
+# (a segfault, no error) and take quadratic time first. Text that *might* nest deeper than this
+# goes to the pure-Python loader, which stops at Python's recursion limit.
+_FAST_MAX_NESTING = 1000
+
+
+def _nesting_bound(text: str) -> int:
+    """A cheap upper bound on the nesting depth of `text`: every flow level needs a `[` or `{`;
+    block levels need indentation or an indicator (`-`, `?`, `:`) on the line, and a mapping and
+    its sequence value may share a column (hence x2)."""
+    block = 0
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped:
+            width = len(line) - len(stripped) + stripped.count("-") + stripped.count("?") + stripped.count(":") + 1
+            block = max(block, width)
+    # Flow levels: counted per document. A flow collection never spans a document marker (`---` or
+    # `...` at column 0, then a blank or the end of the line: inside flow context it is an error),
+    # so a file of many small `[a, b]` lists is not mistaken for one deep one. Only "\n" starts a
+    # line here (a form feed or other break that YAML may not treat as one never resets the count).
+    flow = most = 0
+    for line in text.split("\n"):
+        if line[:3] in ("---", "...") and (len(line) == 3 or line[3] in " \t\r"):
+            flow = 0
+        flow += line.count("[") + line.count("{")
+        most = max(most, flow)
+    return 2 * block + most
+
+
+def _shallow(text: str) -> bool:
+    """True when the fast loader can compose `text` safely: the cheap bound says so, or libyaml's
+    (iterative) event scan finds no more than _FAST_MAX_NESTING levels - stopping as soon as it
+    does, so a deep file costs little here too."""
+    if _nesting_bound(text) <= _FAST_MAX_NESTING:
+        return True
+    scanner = _FAST_LOADER(text)
+    depth = 0
+    try:
+        while scanner.check_event():
+            event = scanner.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > _FAST_MAX_NESTING:
+                    return False
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return False  # the pure-Python loader reports it
+    finally:
+        scanner.dispose()
+    return True
+
+
 def load_text(text: str, file: str) -> tuple[list[RawDocument], list[SpecError]]:
     """Every non-empty document of `text`; on a YAML error, the documents before it and the error."""
+    if _FAST_LOADER is not None and _shallow(text):
+        fast = None
+        try:
+            fast = _FAST_LOADER(text)
+            documents_fast: list[RawDocument] = []
+            errors_fast: list[SpecError] = []
+            _documents(fast, file, documents_fast, errors_fast)
+            return documents_fast, errors_fast
+        except Exception:
+            pass  # any YAML problem: the pure-Python loader below reports it exactly as before
+        finally:
+            if fast is not None:
+                fast.dispose()
     documents: list[RawDocument] = []
     errors: list[SpecError] = []
     loader = None
     try:
         loader = yaml.SafeLoader(text)
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            if (
-                isinstance(node, yaml.ScalarNode)
-                and node.tag == _CORE + "null"
-                and node.value in ("", "~", "null")
-            ):
-                continue  # an empty document (`---` alone)
-            builder = _Builder()
-            try:
-                value = builder.build(node, (), 0)
-            except _Fail as fail:
-                errors.append(SpecError(file, fail.line, fail.message))
-                continue
-            documents.append(RawDocument(value, _first_line(node), builder.positions))
+        _documents(loader, file, documents, errors)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -1,0 +1,1 @@
+"""Scale benchmark for reconciler (see bench/run.py and BENCHMARKS.md)."""
