@@ -34,6 +34,10 @@ METHODS = ("supervised", "dpo", "reinforcement")
 COMPLETION_MODELS = ("babbage-002", "davinci-002")
 ROLES = {"system", "user", "assistant", "tool", "developer", "function"}
 MAX_PROBLEMS = 20
+# A line longer than this is not read whole (so a broken file - one huge line, a minified JSON
+# array, a binary - cannot take memory in proportion to its size); it is reported instead.
+MAX_LINE_BYTES = 32 * 1024 * 1024
+_TOO_LONG = object()
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,10 @@ def _check_record(record: Any, fmt: str) -> str | None:
 def check_lines(lines: Iterable[bytes | str], fmt: str, *, max_problems: int = MAX_PROBLEMS) -> CheckResult:
     result = CheckResult(format=fmt)
     for number, raw in enumerate(lines, start=1):
+        if raw is _TOO_LONG:
+            _add(result, RecordProblem(number, f"longer than {MAX_LINE_BYTES // (1024 * 1024)} MB: not one "
+                                               "example per line (is this a JSONL file?)"), max_problems)
+            continue
         if isinstance(raw, bytes):
             try:
                 raw = raw.decode("utf-8")
@@ -194,4 +202,22 @@ def check_file(path: str | Path | IO[bytes], fmt: str, *, max_problems: int = MA
     if hasattr(path, "read"):
         return check_lines(path, fmt, max_problems=max_problems)  # type: ignore[arg-type]
     with open(path, "rb") as fh:
-        return check_lines(fh, fmt, max_problems=max_problems)
+        return check_lines(_bounded_lines(fh), fmt, max_problems=max_problems)
+
+
+def _bounded_lines(fh: IO[bytes], limit: int | None = None) -> Iterable[Any]:
+    """The file's lines; one longer than `limit` bytes is skipped in chunks and yielded as _TOO_LONG."""
+    limit = MAX_LINE_BYTES if limit is None else limit
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            line = b""
+            while True:
+                chunk = fh.readline(1024 * 1024)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            yield _TOO_LONG
+        else:
+            yield line

@@ -283,6 +283,12 @@ class Executor:
                 resource = self._upload(change, step)
                 object_id = resource.id
             elif step.op is Op.DELETE_FILE:
+                if change.action is Action.DELETE and resource is not None:
+                    # Write-ahead: if this run dies after the DELETE but before recording it, the
+                    # next plan knows the file may be gone by our own hand (see check_listing_sanity).
+                    marked = copy.copy(resource)
+                    marked.meta = {**resource.meta, "deleting": True}
+                    self._record(change.address, marked)
                 self._ignore_missing(lambda: self.client.delete_file(step.args["id"]))
                 if change.action is Action.DELETE:
                     self._record(change.address, None)

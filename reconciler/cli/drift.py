@@ -82,13 +82,13 @@ def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_std
 
 
 def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:
-    from reconciler.drift.notify import delta_since_last_run, remember, send_webhook
+    from reconciler.drift.notify import delta_since_last_run, display_url, remember, send_webhook
 
     delta = delta_since_last_run(report, ctx.state_file)
     if url and delta.changed:
         try:
             send_webhook(url, report, delta, ctx.env.get("RECONCILER_NOTIFY_SECRET"))
-            o.echo(f"Notified {url}: {len(delta.new)} new, {len(delta.resolved)} resolved.", err=True)
+            o.echo(f"Notified {display_url(url)}: {len(delta.new)} new, {len(delta.resolved)} resolved.", err=True)
         except Exception as exc:  # a notification failure is reported, never fatal to the report
             o.echo(o.style(f"Warning: notification failed: {exc}", fg="yellow"), err=True)
     elif url:

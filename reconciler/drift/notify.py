@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.drift.findings import DriftReport
 from reconciler.errors import ApiError
 
-__all__ = ["DriftDelta", "delta_since_last_run", "remember", "send_webhook", "sign"]
+__all__ = ["DriftDelta", "delta_since_last_run", "display_url", "remember", "send_webhook", "sign"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,21 @@ def remember(report: DriftReport, state_file: Path) -> None:
     os.replace(tmp, path)
 
 
+def display_url(url: str) -> str:
+    """The webhook URL as it may be printed: scheme and host only. Webhook URLs often carry their
+    credential in the path or query (Slack: /services/T…/B…/<token>) and CI logs are not private."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the webhook URL"
+    rest = "/…" if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{port}{rest}"
+
+
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
@@ -89,7 +104,7 @@ def send_webhook(url: str, report: DriftReport, delta: DriftDelta, secret: str |
     try:
         response = httpx.post(url, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise ApiError(f"webhook {url} could not be reached: {type(exc).__name__}") from None
+        raise ApiError(f"webhook {display_url(url)} could not be reached: {type(exc).__name__}") from None
     if response.status_code >= 300:
-        raise ApiError(f"webhook {url} answered {response.status_code}", status=response.status_code)
+        raise ApiError(f"webhook {display_url(url)} answered {response.status_code}", status=response.status_code)
     return response.status_code

@@ -27,6 +27,29 @@ def _check_input_items(items: Any, where: str) -> None:
         if not isinstance(item, dict) or item.get("role") not in ROLES or "content" not in item:
             raise bad_request(f"'{where}.input[{i}]' must be a message with a role ({', '.join(ROLES)}) "
                               "and content.", param=f"{where}.input[{i}]")
+        if item.get("type", "message") != "message":
+            raise bad_request(f"'{where}.input[{i}].type' must be 'message'.", param=f"{where}.input[{i}].type")
+        content = item["content"]
+        parts = content if isinstance(content, list) else [content]
+        if not all(isinstance(part, str) or _content_part_ok(part) for part in parts):
+            raise bad_request(f"'{where}.input[{i}].content' must be text, an input_text, output_text, "
+                              "input_image or input_audio item, or a list of them.",
+                              param=f"{where}.input[{i}].content")
+
+
+def _content_part_ok(part: Any) -> bool:
+    """One content item as the contract's EvalItemContentItem allows it (the echo must match it)."""
+    if not isinstance(part, dict):
+        return False
+    kind = part.get("type")
+    if kind in ("input_text", "output_text"):
+        return isinstance(part.get("text"), str)
+    if kind == "input_image":
+        return isinstance(part.get("image_url"), str) and isinstance(part.get("detail", ""), str)
+    if kind == "input_audio":
+        audio = part.get("input_audio")
+        return isinstance(audio, dict) and isinstance(audio.get("data"), str) and audio.get("format") in ("mp3", "wav")
+    return False
 
 
 def validate_grader(grader: Any, where: str = "grader", *, nested: bool = False) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +43,9 @@ class Request:
                               "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
                               "but what was sent was not valid JSON.)", code="invalid_json")
         try:
-            return json.loads(self.body)
+            # Strict JSON, as the real API parses it: no NaN / Infinity, and no number that
+            # overflows to one (it would be stored and then break every later answer's JSON).
+            return json.loads(self.body, parse_constant=_not_json, parse_float=_finite_float)
         except (ValueError, RecursionError):
             raise bad_request("We could not parse the JSON body of your request. (HINT: This likely means you "
                               "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
@@ -71,6 +74,17 @@ class Request:
             raise bad_request(f"Invalid '{name}': expected one of {', '.join(allowed)}, got {value!r}.",
                               param=name, code="invalid_value")
         return value
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 Handler = Callable[[World, Request], "dict[str, Any] | tuple[bytes, str]"]

@@ -42,6 +42,10 @@ def _registered(path: Path) -> Journal | None:
 class StateStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        if self.path.is_symlink():
+            # One state, one lock: a link to the state file (`current.json -> prod.json`) must lock,
+            # journal and write the real file, not replace the link with a copy of its own.
+            self.path = self.path.resolve()
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.journal_path = self.path.with_name(self.path.name + ".journal")
