@@ -209,6 +209,8 @@ def _shallow(text: str) -> bool:
     does, so a deep file costs little here too."""
     if _nesting_bound(text) <= _FAST_MAX_NESTING:
         return True
+    if _FAST_LOADER is None:
+        return False
     scanner = _FAST_LOADER(text)
     depth = 0
     try:
