@@ -19,7 +19,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from reconciler.apply.events import ApplyResult, Event, EventKind, Listener
 from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
@@ -73,7 +73,7 @@ class Executor:
         self._lock = threading.RLock()
         self._journal: Any = None
         self._started = monotonic()
-        self.values: dict[str, dict[str, Any]] = {}
+        self.values: dict[str, Mapping[str, Any]] = {}
         self._touched: set[str] = set()  # addresses whose state this run rewrote
 
     # -- bookkeeping -----------------------------------------------------------------------------
@@ -82,6 +82,8 @@ class Executor:
         self.listener(Event(kind, address, verb, message, elapsed, object_id))
 
     def _record(self, address: str, resource: ResourceState | None) -> None:
+        if resource is not None and resource.kind == "FineTuningJob" and resource.attributes:
+            resource.attributes = J.state_attributes(resource.attributes)
         with self._lock:
             self._touched.add(address)
             if resource is None:
@@ -617,7 +619,7 @@ class Executor:
             if resource is None or live is None or change.address in self._touched:
                 continue
             updated = copy.copy(resource)
-            updated.attributes = dict(live)
+            updated.attributes = J.state_attributes(live) if change.kind == "FineTuningJob" else dict(live)
             if change.kind == "FineTuningJob" and change.config is not None and not resource.inputs:
                 try:
                     spec = self._resolve(change)

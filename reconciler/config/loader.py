@@ -3,6 +3,8 @@ problems found at once (file, line, address, field path, message)."""
 
 from __future__ import annotations
 
+import functools
+
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +12,15 @@ from typing import Any, Mapping
 
 from reconciler.config import schema as schemas
 from reconciler.config.checks import check_spec
-from reconciler.config.documents import Document, ImportBlock, Lifecycle, MovedBlock, SpecSet, display_path
+from reconciler.config.documents import (
+    Document,
+    ImportBlock,
+    Lifecycle,
+    MovedBlock,
+    Positions,
+    SpecSet,
+    display_path,
+)
 from reconciler.config.graph import topological_order
 from reconciler.config.refs import ATTRIBUTES, Ref, RefSyntaxError, iter_strings, scan, substitute_vars
 from reconciler.config.schema_source import ADDRESS_PATTERN, KINDS, NAME_PATTERN, spec_def_name
@@ -32,6 +42,12 @@ class Collected:
     files: list[str] = field(default_factory=list)
     invalid: list[Document] = field(default_factory=list)  # documents with errors (spec as written)
 
+
+
+@functools.lru_cache(maxsize=256)
+def _lifecycle(prevent_destroy: bool, ignore_changes: tuple[str, ...], create_before_destroy: bool) -> Lifecycle:
+    """Lifecycles are frozen values; documents with the same one share it."""
+    return Lifecycle(prevent_destroy, ignore_changes, create_before_destroy)
 
 def spec_files(spec_dir: Path) -> list[Path]:
     """*.yaml / *.yml under spec_dir, recursively, sorted; hidden folders and files are skipped."""
@@ -196,13 +212,13 @@ class _Pass:
                 file=file,
                 line=raw.line,
                 base_dir=base_dir,
-                lifecycle=Lifecycle(
+                lifecycle=_lifecycle(
                     bool(lifecycle.get("prevent_destroy", False)),
                     tuple(lifecycle.get("ignore_changes", ())),
                     bool(lifecycle.get("create_before_destroy", False)),
                 ),
                 depends_on=tuple(doc.get("depends_on", ())),
-                positions=dict(raw.positions),
+                positions=Positions(raw.positions),
             )
         )
 

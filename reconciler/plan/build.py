@@ -156,6 +156,8 @@ def plan_from_observed(specs: Any, state: Any, observed: Observed | None, option
     now = options.now if options.now is not None else (
         observed.server_time if observed is not None and observed.server_time else clock())
     walk = Walk(state=work, observed=observed, now=now, replace=frozenset(options.replace), reader=reader)
+    if observed is not None and not options.destroy:
+        observed.prefetch_permissions(_predicted_checkpoints(documents, work, observed))
     scope = _closure(options.targets, documents, work) if options.targets else None
     changes: list[Change] = []
 
@@ -201,6 +203,32 @@ def plan_from_observed(specs: Any, state: Any, observed: Observed | None, option
                 destroy=options.destroy, targets=tuple(options.targets), created_at=clock(),
                 refreshed=observed is not None, observed=dict(walk.live),
                 moves=tuple(work.moves), imports=dict(work.imports))
+
+
+def _predicted_checkpoints(documents: dict[str, Any], work: WorkingState, observed: Observed) -> set[str]:
+    """Checkpoints that permission documents will name, resolved against what the API reports now,
+    so their grants are listed in parallel up front instead of one at a time during the walk (the
+    first plan after jobs finish would otherwise make N sequential reads). A guess only: the walk
+    still resolves every reference itself and reads anything this missed."""
+    from reconciler.config.refs import resolve
+    from reconciler.values import UNKNOWN
+
+    def lookup(ref: Any) -> Any:
+        resource = work.resources.get(ref.address)
+        live = observed.job(resource.id) if resource is not None and resource.id else None
+        value: Any = live
+        for part in ref.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return UNKNOWN if value is None else value
+
+    found: set[str] = set()
+    for doc in documents.values():
+        if doc.type != "CheckpointPermission" or doc.address in work.resources:
+            continue
+        checkpoint = resolve(doc.spec.get("fine_tuned_model_checkpoint"), lookup)
+        if isinstance(checkpoint, str) and checkpoint:
+            found.add(checkpoint)
+    return found
 
 
 def _with_reason(change: Change, reason: str) -> Change:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from reconciler.errors import PlanError
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Step
@@ -23,7 +23,33 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
-def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address: str) -> dict[str, Any]:
+class LiveJobView(Mapping[str, Any]):
+    """A live job as references see it, without copying it (10,000 jobs, 10,000 copies): the
+    tracking tags hidden from `metadata`, the spec's `suffix` added."""
+
+    __slots__ = ("_live", "_suffix")
+
+    def __init__(self, live: dict[str, Any], suffix: Any):
+        self._live = live
+        self._suffix = suffix
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "metadata":
+            return {k: v for k, v in (self._live.get("metadata") or {}).items() if not k.startswith("reconciler_")}
+        if key == "suffix" and self._suffix is not None:
+            return self._suffix
+        return self._live[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._live
+        if self._suffix is not None and "suffix" not in self._live:
+            yield "suffix"
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address: str) -> Mapping[str, Any]:
     if live is None:
         attrs: dict[str, Any] = {k: UNKNOWN for k in ("id", "status", "fine_tuned_model", "trained_tokens", "created_at",
                                       "finished_at", "estimated_finish", "organization_id", "result_files",
@@ -31,12 +57,7 @@ def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address:
         attrs.update({k: v for k, v in inputs.items() if k != "metadata"})
         attrs["metadata"] = inputs.get("metadata") or {}
         return attrs
-    attrs = dict(live)
-    attrs["metadata"] = {k: v for k, v in (live.get("metadata") or {}).items()
-                         if not k.startswith("reconciler_")}
-    if "suffix" in inputs:
-        attrs["suffix"] = inputs["suffix"]
-    return attrs
+    return LiveJobView(live, inputs.get("suffix"))
 
 
 def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: str | None) -> dict | None:
@@ -215,7 +236,7 @@ def _before(rs: Any) -> dict[str, Any]:
     return before
 
 
-def note_waiting(walk: Walk, address: str, live: dict[str, Any]) -> None:
+def note_waiting(walk: Walk, address: str, live: Mapping[str, Any]) -> None:
     status = live.get("status")
     if status == "succeeded":
         return

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-from reconciler.resources.job import TAG_ADDRESS
+from reconciler.resources.job import TAG_ADDRESS, compact_live
 
 __all__ = ["Observed", "Reader", "refresh"]
 
@@ -95,7 +95,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: I
     observed = Observed(reader=reader, parallelism=parallelism)
     tasks: list[Callable[[], Any]] = []
     if need_jobs:
-        tasks.append(lambda: ("jobs", {j["id"]: j for j in reader.list_jobs(page_size=100)}))
+        tasks.append(lambda: ("jobs", {j["id"]: compact_live(j) for j in reader.list_jobs(page_size=100)}))
     if need_files:
         tasks.append(lambda: ("files", {f["id"]: f for f in reader.list_files(purpose="fine-tune")}))
     bulk = len(tasks)

@@ -23,7 +23,7 @@ class Walk:
     replace: frozenset[str] = frozenset()
     reader: Any = None                          # for data sources (read even with --refresh=false)
     # address -> attributes available to references after this plan (values may be UNKNOWN)
-    planned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    planned: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     # address -> why its unknown attributes are unknown ("FineTuningJob.x is still running")
     waiting: dict[str, str] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)

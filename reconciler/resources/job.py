@@ -18,7 +18,7 @@ from reconciler.values import UNKNOWN
 
 __all__ = [
     "KIND", "CREATE_FIELDS", "ACTIVE", "FINISHED", "TAG_ADDRESS", "TAG_DIGEST",
-    "inputs_from_spec", "settings_from_spec", "inputs_digest", "create_body",
+    "inputs_from_spec", "settings_from_spec", "state_attributes", "compact_live", "inputs_digest", "create_body",
     "changed_paths", "mismatches_with_live", "is_active",
 ]
 
@@ -30,6 +30,31 @@ FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 TAG_ADDRESS = "reconciler_address"
 TAG_DIGEST = "reconciler_digest"
 _DEFAULT_MARKERS = ("auto", "default")
+
+
+_NOT_KEPT = frozenset({"object", "usage_metrics", "shared_with_openai"})
+
+
+def compact_live(job: dict[str, Any]) -> dict[str, Any]:
+    """A listed job without what nothing reads (object, usage metrics, the deprecated
+    `hyperparameters` mirror when `method` is there, an empty integrations list)."""
+    kept = {k: v for k, v in job.items() if k not in _NOT_KEPT}
+    if kept.get("method") and "hyperparameters" in kept:
+        del kept["hyperparameters"]
+    if not kept.get("integrations"):
+        kept.pop("integrations", None)
+    return kept
+
+
+def state_attributes(job: dict[str, Any]) -> dict[str, Any]:
+    """What the state keeps of a live job: everything a plan, a reference or `show` reads, without
+    what repeats elsewhere (the deprecated `hyperparameters` mirror of `method`, the tracking tags,
+    which the state holds as address and digest) — a tenth of the state file at 10,000 jobs."""
+    kept = compact_live(job)
+    metadata = kept.get("metadata")
+    if metadata and (TAG_ADDRESS in metadata or TAG_DIGEST in metadata):
+        kept["metadata"] = {k: v for k, v in metadata.items() if k not in (TAG_ADDRESS, TAG_DIGEST)}
+    return kept
 
 
 def is_active(status: str | None) -> bool:
@@ -61,12 +86,12 @@ _HYPERPARAMETER_KEYS = frozenset({
 def normalise_method(spec: dict[str, Any]) -> dict[str, Any]:
     """One method block: the deprecated top-level `hyperparameters` move into
     method.supervised.hyperparameters; the sub-blocks that do not match `type` are dropped."""
-    method = copy.deepcopy(spec.get("method")) or {}
+    method = spec.get("method") or {}  # not mutated: the result is built afresh below
     kind = method.get("type") or "supervised"
     legacy = spec.get("hyperparameters")
     block = method.get(kind) or {}
     if legacy and kind == "supervised" and not block.get("hyperparameters"):
-        block = {**block, "hyperparameters": copy.deepcopy(legacy)}
+        block = {**block, "hyperparameters": legacy}
     result: dict[str, Any] = {"type": kind}
     block = _strip_defaults(block)
     if block:
@@ -86,7 +111,7 @@ def inputs_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
             continue
         if field == "model" and isinstance(value, str):
             value = SNAPSHOTS.get(value, value)
-        inputs[field] = copy.deepcopy(value)
+        inputs[field] = value  # `spec` is a fresh resolve() copy: no need to copy again
     return inputs
 
 
