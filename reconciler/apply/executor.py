@@ -83,7 +83,7 @@ class Executor:
 
     def _record(self, address: str, resource: ResourceState | None) -> None:
         if resource is not None and resource.kind == "FineTuningJob" and resource.attributes:
-            resource.attributes = J.state_attributes(resource.attributes)
+            resource.attributes = J.state_attributes(resource.attributes, keep_method=not resource.inputs)
         with self._lock:
             self._touched.add(address)
             if resource is None:
@@ -619,7 +619,7 @@ class Executor:
             if resource is None or live is None or change.address in self._touched:
                 continue
             updated = copy.copy(resource)
-            updated.attributes = J.state_attributes(live) if change.kind == "FineTuningJob" else dict(live)
+            updated.attributes = dict(live)
             if change.kind == "FineTuningJob" and change.config is not None and not resource.inputs:
                 try:
                     spec = self._resolve(change)
@@ -631,6 +631,8 @@ class Executor:
                     updated.meta = {**resource.meta, "settings": J.settings_from_spec(spec)}
             if change.kind == "File" and change.after and not resource.inputs.get("sha256"):
                 updated.inputs = dict(change.after)
+            if change.kind == "FineTuningJob":
+                updated.attributes = J.state_attributes(updated.attributes, keep_method=not updated.inputs)
             with self._lock:
                 self.state.resources[change.address] = updated
 

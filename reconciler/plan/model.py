@@ -52,7 +52,7 @@ class Op(str, enum.Enum):
     ADOPT = "adopt"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttrChange:
     path: str
     before: Any
@@ -60,14 +60,14 @@ class AttrChange:
     forces_replacement: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     op: Op
     detail: str = ""
     args: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     address: str
     kind: str
@@ -89,7 +89,7 @@ class Change:
             else self.address.split(".", 2)[2]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Drift:
     address: str
     kind: str
@@ -99,7 +99,7 @@ class Drift:
     after: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Health:
     address: str
     kind: str

@@ -10,6 +10,7 @@ alias answered as its dated snapshot, a generated seed) never cause a perpetual 
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any
 
 from reconciler.resources.canonical import MISSING, digest, flatten, get_path
@@ -33,12 +34,15 @@ _DEFAULT_MARKERS = ("auto", "default")
 
 
 _NOT_KEPT = frozenset({"object", "usage_metrics", "shared_with_openai"})
+# Values that repeat across thousands of jobs: one string object each instead of one per job.
+_REPEATED = frozenset({"status", "model", "organization_id", "training_file", "validation_file"})
 
 
 def compact_live(job: dict[str, Any]) -> dict[str, Any]:
     """A listed job without what nothing reads (object, usage metrics, the deprecated
     `hyperparameters` mirror when `method` is there, an empty integrations list)."""
-    kept = {k: v for k, v in job.items() if k not in _NOT_KEPT}
+    kept = {k: (sys.intern(v) if k in _REPEATED and isinstance(v, str) else v)
+            for k, v in job.items() if k not in _NOT_KEPT}
     if kept.get("method") and "hyperparameters" in kept:
         del kept["hyperparameters"]
     if not kept.get("integrations"):
@@ -46,11 +50,16 @@ def compact_live(job: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def state_attributes(job: dict[str, Any]) -> dict[str, Any]:
+def state_attributes(job: dict[str, Any], *, keep_method: bool = True) -> dict[str, Any]:
     """What the state keeps of a live job: everything a plan, a reference or `show` reads, without
     what repeats elsewhere (the deprecated `hyperparameters` mirror of `method`, the tracking tags,
     which the state holds as address and digest) — a tenth of the state file at 10,000 jobs."""
     kept = compact_live(job)
+    if not keep_method:
+        # The inputs the job was created with are recorded beside it; the live method (with the
+        # "auto" values resolved) is read fresh by every refresh and is not kept twice.
+        kept.pop("method", None)
+        kept.pop("hyperparameters", None)
     metadata = kept.get("metadata")
     if metadata and (TAG_ADDRESS in metadata or TAG_DIGEST in metadata):
         kept["metadata"] = {k: v for k, v in metadata.items() if k not in (TAG_ADDRESS, TAG_DIGEST)}

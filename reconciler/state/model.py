@@ -25,7 +25,7 @@ __all__ = ["FORMAT_VERSION", "ResourceState", "State", "new_state"]
 FORMAT_VERSION = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class ResourceState:
     """One managed object as last recorded: what was sent (inputs), what was read (attributes)."""
 
