@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Iterable
 
 __all__ = ["PRIVATE_MODE", "atomic_write", "ensure_dir", "fsync_dir", "keep_backup", "remove_orphaned_temps",
            "temp_name"]
@@ -70,19 +71,21 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def write_private(path: Path, data: bytes, *, exclusive: bool = True) -> None:
-    """Create `path` with mode 0600, write `data`, fsync. Fails if it exists when exclusive."""
+def write_private(path: Path, data: bytes | Iterable[bytes], *, exclusive: bool = True) -> None:
+    """Create `path` with mode 0600, write `data` (bytes, or chunks of bytes), fsync. Fails if it
+    exists when exclusive."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(path, flags, PRIVATE_MODE)
     try:
         os.fchmod(fd, PRIVATE_MODE)
-        _write_all(fd, data)
+        for chunk in ([data] if isinstance(data, (bytes, bytearray)) else data):
+            _write_all(fd, chunk)
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Replace `path` with `data` so that a crash leaves either the old or the new file, whole.
 
     temp file in the same directory (0600) → write → fsync → os.replace → fsync(directory).

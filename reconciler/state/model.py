@@ -11,11 +11,12 @@ damaged file is never mistaken for an empty state.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from reconciler import __version__
 from reconciler.errors import StateError
@@ -132,6 +133,25 @@ class State:
         separators = (",", ":") if indent is None else (",", ": ")
         return json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=separators,
                           ensure_ascii=False, allow_nan=False)
+
+    def iter_json(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The bytes of `to_json()`, produced one resource at a time in chunks of about
+        `chunk_size`: writing 10,000 resources never holds the whole document in memory."""
+        dump = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                 allow_nan=False)
+        head = {"format_version": self.format_version, "lineage": self.lineage,
+                "reconciler_version": self.reconciler_version}
+        buffer = [dump(head)[:-1] + ',"resources":{']
+        size = len(buffer[0])
+        for i, address in enumerate(sorted(self.resources)):
+            part = ("," if i else "") + dump(address) + ":" + dump(self.resources[address].to_dict())
+            buffer.append(part)
+            size += len(part)
+            if size >= chunk_size:
+                yield "".join(buffer).encode("utf-8")
+                buffer, size = [], 0
+        buffer.append("}," + dump("serial") + ":" + dump(self.serial) + "}")
+        yield "".join(buffer).encode("utf-8")
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "state") -> State:

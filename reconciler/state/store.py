@@ -181,7 +181,7 @@ class StateStore:
         state.format_version = FORMAT_VERSION
         state.reconciler_version = __version__
         try:
-            atomic_write(self.path, state.to_json().encode("utf-8"))
+            atomic_write(self.path, state.iter_json())
         except BaseException as exc:
             state.serial, state.format_version, state.reconciler_version = old
             if isinstance(exc, OSError):

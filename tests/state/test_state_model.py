@@ -90,3 +90,19 @@ def test_truncated_json_says_so() -> None:
     text = sample().to_json()
     with pytest.raises(StateError, match="truncated"):
         State.from_json(text[: len(text) // 2], where="s.json")
+
+
+def test_streamed_json_is_byte_for_byte_to_json():
+    """The store writes the state in chunks (bounded memory); the bytes must be those of to_json."""
+    from reconciler.state import ResourceState, new_state
+
+    state = new_state()
+    for i in range(300):
+        state.resources[f"FineTuningJob.j{i:03d}"] = ResourceState(
+            address=f"FineTuningJob.j{i:03d}", kind="FineTuningJob", id=f"ftjob-{i}",
+            inputs={"model": "gpt-4o-mini-2024-07-18", "suffix": f"s{i}", "metadata": {"é": "ü"}},
+            digest="d" * 64, attributes={"status": "running", "seed": i}, depends_on=["File.f"])
+    for chunk_size in (1, 100, 1 << 20):
+        assert b"".join(state.iter_json(chunk_size)) == state.to_json().encode("utf-8")
+    empty = new_state("lineage-x")
+    assert b"".join(empty.iter_json()) == empty.to_json().encode("utf-8")
