@@ -104,8 +104,11 @@ class _Pass:
             if errors:
                 self.parse_failed = True
                 self.errors.extend(errors)
-            for raw in raws:
-                self.document(raw, str(path), path.parent)
+            # Consume the parsed documents as they are checked: each raw value and its positions
+            # can go as soon as its Document exists (20,000 documents are not all held twice).
+            raws.reverse()
+            while raws:
+                self.document(raws.pop(), str(path), path.parent)
         ordered = self.cross_checks()
         specset = SpecSet(
             {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings)

@@ -71,12 +71,16 @@ class StateStore:
 
     def _read_file(self, path: Path) -> State:
         try:
-            data = path.read_bytes()
+            # Decoded while reading, so the bytes are gone before parsing: the parse's peak holds
+            # the text and the parsed state, not the file's bytes too (20 MB at 10,000 jobs).
+            text = path.read_text(encoding="utf-8")
         except IsADirectoryError:
             raise StateError(f"{path}: is a directory, not a state file") from None
+        except UnicodeDecodeError as exc:
+            raise StateError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
         except OSError as exc:
             raise StateError(f"{path}: cannot read the state file: {exc.strerror}") from None
-        return State.from_json(data, where=str(path))
+        return State.from_json(text, where=str(path))
 
     def load(self) -> State:
         """The state on disk with any matching journal replayed into it (see `recovered_from_journal`).
