@@ -11,7 +11,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -46,11 +45,12 @@ spec:
 
 
 def _cli(root: Path, base_url: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": PROJECT_KEY,
-           "OPENAI_ADMIN_KEY": ADMIN_KEY, "NO_COLOR": "1"}
-    return subprocess.Popen([sys.executable, "-m", "reconciler", "-C", str(root / "specs"), "--state",
-                             str(root / "state" / "default.json"), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """The CLI as a real subprocess (the reliability suite's runner), stdout and stderr merged."""
+    from tests.reliability.helpers import Cli
+
+    cli = Cli(root, base_url, api_key=PROJECT_KEY, admin_key=ADMIN_KEY)
+    return subprocess.Popen(cli.argv(*args), env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
 
 
 def _setup(root: Path) -> None:

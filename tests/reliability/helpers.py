@@ -24,13 +24,8 @@ def report(name: str, figures: dict[str, Any]) -> None:
     print(f"\nRELIABILITY {name}: {json.dumps(figures, sort_keys=True, default=str)}")
 
 
-def chat_jsonl(n: int = 12, topic: str = "billing") -> str:
-    lines = []
-    for i in range(n):
-        lines.append(json.dumps({"messages": [
-            {"role": "user", "content": f"Question {i} about {topic}?"},
-            {"role": "assistant", "content": f"Answer {i} about {topic}."}]}))
-    return "\n".join(lines) + "\n"
+# One training set for every end-to-end suite (re-exported for the reliability tests).
+from tests.e2e.conftest import chat_jsonl as chat_jsonl  # noqa: E402
 
 
 @dataclass
