@@ -4,7 +4,6 @@ or the built-in sandbox, the specs and the state store."""
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -150,25 +149,10 @@ def elapsed(seconds: float) -> str:
     return f"{m}m{s}s" if m < 60 else f"{m // 60}h{m % 60}m"
 
 
-def now() -> float:
-    return time.time()
-
-
 def write_private(path: Path, text: str) -> None:
-    """Write a file readable by its owner only (plans can hold ids and project names)."""
-    import os
-    import tempfile
+    """Write a file readable by its owner only (plans and reports hold ids and project names),
+    atomically: the state store's writer."""
+    from reconciler.state.files import atomic_write, ensure_dir
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    ensure_dir(path.parent)
+    atomic_write(path, text.encode("utf-8"))

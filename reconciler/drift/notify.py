@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,16 +51,12 @@ def delta_since_last_run(report: DriftReport, state_file: Path) -> DriftDelta:
 
 
 def remember(report: DriftReport, state_file: Path) -> None:
+    from reconciler.state.files import atomic_write, ensure_dir
+
     path = memory_path(state_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(path.parent)
     data = {"generated_at": report.generated_at, "findings": {f.key(): f.to_dict() for f in report.active()}}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        os.fchmod(fh.fileno(), 0o600)
-        json.dump(data, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data).encode("utf-8"))
 
 
 def display_url(url: str) -> str:

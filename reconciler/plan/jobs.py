@@ -8,7 +8,6 @@ from reconciler.errors import PlanError
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Step
 from reconciler.plan.walk import Walk
 from reconciler.resources import job as J
-from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN, contains_unknown
 
 
@@ -268,4 +267,4 @@ def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool
                   steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
 
 
-__all__ = ["plan_job", "plan_job_destroy", "MISSING"]
+__all__ = ["plan_job", "plan_job_destroy", "note_waiting", "LiveJobView"]

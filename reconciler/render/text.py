@@ -7,6 +7,7 @@ from typing import Any, Callable
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.render.values import fmt
 from reconciler.resources.canonical import flatten
+from reconciler.values import UNKNOWN
 
 Style = Callable[..., str]
 
@@ -67,7 +68,7 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     if change.action in (Action.CREATE, Action.ADOPT):
         after = dict(change.after or {})
         if change.kind != "CheckpointPermission" and change.action is Action.CREATE:
-            after = {"id": _unknown(), **after}
+            after = {"id": UNKNOWN, **after}
         lines += _nested(after, indent, style)
     elif change.action in (Action.REPLACE, Action.UPDATE, Action.DELETE):
         rows = []
@@ -113,12 +114,6 @@ def _nested(value: dict[str, Any], indent: str, style: Style) -> list[str]:
         else:
             lines.append(f"{indent}{plus} {key.ljust(width)} = {fmt(item)}")
     return lines
-
-
-def _unknown() -> Any:
-    from reconciler.values import UNKNOWN
-
-    return UNKNOWN
 
 
 def _unchanged_count(change: Change) -> int:
