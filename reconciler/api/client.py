@@ -35,6 +35,7 @@ from reconciler.api.retry import (
 )
 from reconciler.errors import ApiError, ConfigError
 from reconciler.secrets import redact, register_secret
+from reconciler.sharing import dedupe_strings
 
 __all__ = ["ApiClient", "ClientStats"]
 
@@ -42,6 +43,10 @@ log = logging.getLogger("reconciler.api")
 
 # RFC 3986 pchar minus "+": what may stay literal in one path segment (":" in checkpoint names).
 _SEGMENT_SAFE = ":@!$&'()*,;=-._~"
+# Fields whose values repeat across every object of a listing and across pages (a type tag, a
+# status, the base model, the organization): one shared string each, not one per object.
+_REPEATING_FIELDS = frozenset({"object", "status", "type", "model", "organization_id", "purpose",
+                               "training_file", "validation_file", "level"})
 
 
 def segment(value: str, what: str = "id") -> str:
@@ -320,7 +325,7 @@ class ApiClient:
         if raw:
             return response.content
         try:
-            return response.json()
+            return dedupe_strings(response.json(), interned=_REPEATING_FIELDS)
         except (ValueError, UnicodeDecodeError):
             raise ApiError("the API answered with something that is not JSON", status=response.status_code,
                            request_id=response.headers.get("x-request-id"), method=method,
