@@ -80,13 +80,16 @@ def _renamed(resource: Any, address: str) -> Any:
     return dataclasses.replace(resource, address=address)
 
 
-def _needs(specs: Any, state: WorkingState) -> tuple[bool, bool, set[str]]:
+def _needs(specs: Any, state: WorkingState) -> tuple[bool, bool, dict[str, Any]]:
     kinds = {d.type for d in specs.documents.values()} | {d.kind for d in specs.documents.values()}
     kinds |= {r.kind for r in state.resources.values()}
     need_jobs = bool(kinds & {"FineTuningJob", "data.FineTuningJob", "data.FineTuningJobs"}) or \
         any(a.startswith(("FineTuningJob.", "LegacyFineTune.")) for a in state.imports)
     need_files = "File" in kinds or any(a.startswith("File.") for a in state.imports)
-    checkpoints = {r.id for r in state.resources.values() if r.kind == "CheckpointPermission" and r.id}
+    # checkpoint -> the grants the state recorded on it (a refresh that reads the same grants back
+    # keeps the recorded objects instead of a second, equal copy)
+    checkpoints = {r.id: (r.attributes or {}).get("permissions") for r in state.resources.values()
+                   if r.kind == "CheckpointPermission" and r.id}
     return need_jobs, need_files, checkpoints
 
 

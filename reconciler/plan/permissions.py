@@ -12,6 +12,7 @@ from typing import Any
 from reconciler.errors import PlanError
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, Step
 from reconciler.plan.walk import Walk
+from reconciler.sharing import share_equal
 from reconciler.values import UNKNOWN
 
 
@@ -46,10 +47,12 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
     after = {"fine_tuned_model_checkpoint": checkpoint, "project_ids": wanted, "exclusive": exclusive}
     base = dict(address=address, kind=doc.type, config=doc.spec, depends_on=tuple(doc.depends_on))
     before = None if rs is None else {**(rs.inputs or {}), "id": rs.id}
+    if before is not None:
+        after = share_equal(after, before)  # equal values held once (10,000 unchanged grants)
 
     if checkpoint is UNKNOWN or checkpoint is None or UNKNOWN in wanted:
         reason = "; ".join(unresolved) or "the checkpoint is not known yet"
-        walk.planned[address] = {"fine_tuned_model_checkpoint": UNKNOWN, "project_ids": wanted,
+        walk.planned[address] = {"fine_tuned_model_checkpoint": UNKNOWN, "project_ids": after["project_ids"],
                                  "permissions": UNKNOWN}
         if rs is not None:
             live = {p["project_id"]: p for p in _grants(walk, rs, rs.id)}
@@ -61,7 +64,7 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
     live_list = _grants(walk, rs, checkpoint)
     live = {p["project_id"]: p for p in live_list}
     walk.live[address] = {"fine_tuned_model_checkpoint": checkpoint, "permissions": live_list}
-    walk.planned[address] = {"fine_tuned_model_checkpoint": checkpoint, "project_ids": wanted,
+    walk.planned[address] = {"fine_tuned_model_checkpoint": checkpoint, "project_ids": after["project_ids"],
                              "permissions": live_list}
     steps: list[Step] = []
     attrs: list[AttrChange] = []

@@ -192,3 +192,41 @@ def test_markdown_plan_for_a_pull_request(world):
     assert text.startswith("### reconciler plan")
     assert "**Plan: 2 to add, 0 to change, 0 to destroy.**" in text
     assert "<details><summary>Plan details</summary>" in text
+
+
+def test_noop_plan_holds_equal_values_once(world):
+    """10,000 unchanged jobs must not mean two or three equal copies of every input in memory: a
+    no-op plan's desired values are the recorded ones, grants read back unchanged are the recorded
+    grants, and jobs trained the same way share one method block (identity, not just equality)."""
+    from reconciler.api import ApiClient
+    from reconciler.config import load_specs
+    from reconciler.plan.build import PlanOptions, refresh_and_plan
+    from reconciler.state import StateStore
+
+    from .conftest import ADMIN_KEY, PROJECT_KEY
+
+    second = JOB_SPEC.split("---\n", 1)[1].replace("name: bot", "name: bot2").replace("support-v1", "support-v2")
+    world.write("main.yaml", JOB_SPEC + "---\n" + second + PERMISSION_SPEC % "false")
+    world.ok("apply", "--auto-approve")
+    world.finish_jobs()
+    world.ok("apply", "--auto-approve")
+
+    specs = load_specs(world.specs, {})
+    state = StateStore(world.state_file).load()
+    client = ApiClient(world.sandbox.base_url, PROJECT_KEY, ADMIN_KEY)
+    plan, observed = refresh_and_plan(specs, state, client, PlanOptions())
+    assert not plan.has_changes
+    bot, bot2, share = (plan.change_for(a) for a in ("FineTuningJob.bot", "FineTuningJob.bot2",
+                                                     "CheckpointPermission.share"))
+    assert bot.after == {**state.resources["FineTuningJob.bot"].inputs, "status": "running"}
+    assert bot.after["method"] is state.resources["FineTuningJob.bot"].inputs["method"]
+    assert bot.after["metadata"] is state.resources["FineTuningJob.bot"].inputs["metadata"]
+    assert share.after["project_ids"] is state.resources["CheckpointPermission.share"].inputs["project_ids"]
+    checkpoint = state.resources["CheckpointPermission.share"].id
+    recorded = {g["id"]: g for g in state.resources["CheckpointPermission.share"].attributes["permissions"]}
+    assert len(observed.permissions[checkpoint]) == 2
+    assert all(g is recorded[g["id"]] for g in observed.permissions[checkpoint])
+    live = [observed.jobs[state.resources[a].id] for a in ("FineTuningJob.bot", "FineTuningJob.bot2")]
+    assert live[0]["method"] == live[1]["method"] and live[0]["method"] is live[1]["method"]
+    assert state.resources["FineTuningJob.bot"].inputs["method"] is state.resources["FineTuningJob.bot2"].inputs["method"]
+    assert bot2.action.value == "no-op"
