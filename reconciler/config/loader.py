@@ -107,8 +107,9 @@ class _Pass:
             # Consume the parsed documents as they are checked: each raw value and its positions
             # can go as soon as its Document exists (20,000 documents are not all held twice).
             raws.reverse()
+            display, base_dir = str(path), path.parent  # one of each per file, not per document
             while raws:
-                self.document(raws.pop(), str(path), path.parent)
+                self.document(raws.pop(), display, base_dir)
         ordered = self.cross_checks()
         specset = SpecSet(
             {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings)
@@ -329,6 +330,7 @@ class _Pass:
         known = {d.address: d for d in self.documents}
         edges: dict[str, list[str]] = {}
         final: dict[str, Document] = {}
+        addresses: dict[str, str] = {}  # one string per referenced address, however often referenced
         for doc in self.documents + self.invalid:
             deps: list[str] = []
             ok = True
@@ -347,7 +349,7 @@ class _Pass:
                                 self.errors.append(doc.error(where, problem))
                             ok = False
                         elif ref.address not in deps:
-                            deps.append(ref.address)
+                            deps.append(addresses.setdefault(ref.address, ref.address))
             for i, dep in enumerate(doc.depends_on):
                 if dep not in self.declared and not self.parse_failed:
                     self.errors.append(

@@ -55,9 +55,12 @@ def _tag_text(tag: str) -> str:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, strings: dict[str, str] | None = None) -> None:
         self.count = 0
         self.positions: dict[str, int] = {}
+        # Equal string values of one file are one object (a base model or a `${File.x.id}` written
+        # in 10,000 documents is otherwise 10,000 strings held for the whole run).
+        self.strings: dict[str, str] = {} if strings is None else strings
         self.constructor = yaml.constructor.SafeConstructor()  # only its scalar helpers are used
 
     def build(self, node: yaml.Node, path: tuple[Any, ...], depth: int) -> Any:
@@ -90,7 +93,7 @@ class _Builder:
         line = node.start_mark.line + 1
         try:
             if tag == _CORE + "str":
-                return node.value
+                return self.strings.setdefault(node.value, node.value)
             if tag == _CORE + "null":
                 return None
             if tag == _CORE + "bool":
@@ -153,6 +156,7 @@ def _first_line(node: yaml.Node) -> int:
 
 
 def _documents(loader: Any, file: str, documents: list[RawDocument], errors: list[SpecError]) -> None:
+    strings: dict[str, str] = {}
     while loader.check_node():
         node = loader.get_node()
         if node is None:
@@ -163,7 +167,7 @@ def _documents(loader: Any, file: str, documents: list[RawDocument], errors: lis
             and node.value in ("", "~", "null")
         ):
             continue  # an empty document (`---` alone)
-        builder = _Builder()
+        builder = _Builder(strings)
         try:
             value = builder.build(node, (), 0)
         except _Fail as fail:
