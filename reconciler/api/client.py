@@ -35,7 +35,7 @@ from reconciler.api.retry import (
 )
 from reconciler.errors import ApiError, ConfigError
 from reconciler.secrets import redact, register_secret
-from reconciler.sharing import dedupe_strings
+from reconciler.sharing import dedupe_hook
 
 __all__ = ["ApiClient", "ClientStats"]
 
@@ -325,7 +325,7 @@ class ApiClient:
         if raw:
             return response.content
         try:
-            return dedupe_strings(response.json(), interned=_REPEATING_FIELDS)
+            return response.json(object_hook=dedupe_hook(_REPEATING_FIELDS))
         except (ValueError, UnicodeDecodeError):
             raise ApiError("the API answered with something that is not JSON", status=response.status_code,
                            request_id=response.headers.get("x-request-id"), method=method,

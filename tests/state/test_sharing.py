@@ -101,3 +101,16 @@ def test_loaded_state_shares_method_and_settings_blocks():
     assert len({id(r.meta["settings"]) for r in jobs}) == 1
     assert len({id(r.attributes["model"]) for r in jobs} | {id(r.inputs["model"]) for r in jobs}) == 1
     assert json.loads(state.to_json())["resources"] == resources  # nothing changed but the sharing
+
+
+def test_dedupe_hook_shares_while_decoding():
+    from reconciler.sharing import dedupe_hook
+
+    text = json.dumps({"data": [{"object": "checkpoint.permission", "project_id": "proj_" + str(i % 2),
+                                 "tags": ["t", "t"], "nested": [["deep"], ["deep"]]} for i in range(4)]})
+    decoded = json.loads(text, object_hook=dedupe_hook(frozenset({"object"})))
+    assert decoded == json.loads(text)
+    rows = decoded["data"]
+    assert len({id(r["project_id"]) for r in rows}) == 2
+    assert len({id(t) for r in rows for t in r["tags"]}) == 1
+    assert rows[0]["object"] is json.loads(text, object_hook=dedupe_hook(frozenset({"object"})))["data"][0]["object"]
