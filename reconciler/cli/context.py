@@ -12,7 +12,7 @@ import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import click
 
@@ -153,6 +153,20 @@ class Out:
 
     def echo(self, text: str = "", *, err: bool = False, nl: bool = True) -> None:
         click.echo(redact(text), err=err, nl=nl, color=self.color)
+
+    def echo_lines(self, lines: Iterable[str], *, err: bool = False, chunk: int = 1 << 16) -> None:
+        """Write lines as they come, about `chunk` characters at a time (a plan of 10,000 changes
+        is never one string). Secrets never span lines, so redacting each chunk is enough."""
+        buffer: list[str] = []
+        size = 0
+        for line in lines:
+            buffer.append(line)
+            size += len(line) + 1
+            if size >= chunk:
+                self.echo("\n".join(buffer), err=err)
+                buffer, size = [], 0
+        if buffer:
+            self.echo("\n".join(buffer), err=err)
 
     def json(self, data: Any) -> None:
         click.echo(redact(json.dumps(data, indent=2, sort_keys=False, default=str)))

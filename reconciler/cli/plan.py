@@ -81,9 +81,9 @@ def render(result: Any, fmt: str, o: Any) -> None:
 
         o.echo(render_plan_markdown(result))
     else:
-        from reconciler.render.text import render_plan
+        from reconciler.render.text import iter_plan_lines
 
-        o.echo(render_plan(result, o.style), nl=False)
+        o.echo_lines(iter_plan_lines(result, o.style))
 
 
 def save_plan(result: Any, path: Path, ctx: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.render.values import fmt
@@ -158,43 +158,47 @@ def summary_line(plan: Plan) -> str:
 
 
 def render_plan(plan: Plan, style: Style = _plain) -> str:
-    lines: list[str] = []
-    lines += render_drift(plan, style)
+    return "\n".join(iter_plan_lines(plan, style)) + "\n"
+
+
+def iter_plan_lines(plan: Plan, style: Style = _plain) -> Iterator[str]:
+    """The plan as text, one line at a time (without newlines): 10,000 changes are written as
+    they are rendered instead of held as one string of every line."""
+    yield from render_drift(plan, style)
     if plan.refresh_only:
         if not plan.drift:
-            lines.append(style("No changes.", bold=True, fg="green") +
-                         " The live objects match the state; applying this plan only records fresh reads.")
+            yield (style("No changes.", bold=True, fg="green") +
+                   " The live objects match the state; applying this plan only records fresh reads.")
         else:
-            lines.append("This is a refresh-only plan: applying it records these changes in the state "
-                         "and changes nothing in the API.")
-        return "\n".join(lines) + "\n"
-    lines += render_health(plan, style)
+            yield ("This is a refresh-only plan: applying it records these changes in the state "
+                   "and changes nothing in the API.")
+        return
+    yield from render_health(plan, style)
     shown = [c for c in plan.changes if c.action.is_change()]
     pending = [c for c in plan.changes if c.action is Action.PENDING]
     if not shown and not plan.moves and not plan.imports:
-        lines.append(style("No changes.", bold=True, fg="green") + " Your fine-tuning objects match the specs.")
+        yield style("No changes.", bold=True, fg="green") + " Your fine-tuning objects match the specs."
         if pending:
-            lines.append("")
-            lines += _pending_lines(pending, style)
-        return "\n".join(lines) + "\n"
-    lines.append("reconciler used the specs to build the following plan. Actions are shown with these symbols:")
+            yield ""
+            yield from _pending_lines(pending, style)
+        return
+    yield "reconciler used the specs to build the following plan. Actions are shown with these symbols:"
     used = {(_symbol(c)) for c in shown} | ({"?"} if pending else set())
     for sym, text, action in LEGEND:
         if sym in used:
-            lines.append(f"  {style(sym.rjust(3), fg=_COLOURS[action])} {text}")
-    lines.append("")
-    lines.append("reconciler will perform the following actions:")
-    lines.append("")
+            yield f"  {style(sym.rjust(3), fg=_COLOURS[action])} {text}"
+    yield ""
+    yield "reconciler will perform the following actions:"
+    yield ""
     for old, new in plan.moves:
-        lines.append(f"  # {old} has moved to {new}")
-        lines.append("")
+        yield f"  # {old} has moved to {new}"
+        yield ""
     for change in sorted(shown, key=lambda c: c.address):
-        lines += render_change(change, style)
-        lines.append("")
+        yield from render_change(change, style)
+        yield ""
     if pending:
-        lines += _pending_lines(pending, style)
-    lines.append(style(summary_line(plan), bold=True))
-    return "\n".join(lines) + "\n"
+        yield from _pending_lines(pending, style)
+    yield style(summary_line(plan), bold=True)
 
 
 def _pending_lines(pending: list[Change], style: Style) -> list[str]:
