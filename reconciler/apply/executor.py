@@ -58,7 +58,7 @@ class Executor:
     def __init__(self, plan: Plan, *, client: Any, store: Any, state: Any, parallelism: int = 10,
                  wait_for_jobs: bool = False, timeout: float | None = None, poll_interval: float = 10.0,
                  listener: Listener | None = None, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, documents: dict[str, Any] | None = None):
+                 sleep: Callable[[float], None] = time.sleep):
         self.plan = plan
         self.client = client
         self.store = store
@@ -70,7 +70,6 @@ class Executor:
         self.listener = listener or (lambda event: None)
         self.monotonic = monotonic
         self.sleep = sleep
-        self.documents = documents or {}
         self.result = ApplyResult()
         self._lock = threading.RLock()
         self._journal: Any = None

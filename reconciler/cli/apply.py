@@ -82,10 +82,12 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
     ctx = app()
     o = out()
     operation = "destroy" if destroy else "apply"
-    with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http) as session:
+    saved = load_plan(plan_file) if plan_file is not None else None
+    with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
+                         saved_plan=saved) as session:
         specs, st, state, client = session.specs, session.store, session.state, session.client
-        if plan_file is not None:
-            the_plan = load_plan(plan_file)
+        if saved is not None:
+            the_plan = saved
             if not st.exists() and state.serial == 0 and the_plan.serial == 0:
                 state.lineage = the_plan.lineage  # a plan made before the first state was written
             if (the_plan.lineage, the_plan.serial) != (state.lineage, state.serial):
@@ -113,6 +115,8 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
         if not the_plan.has_changes and not the_plan.drift and not (wait and pending) and not adopted_inputs:
             if as_json:
                 o.json({"applied": False, "reason": "no changes"})
+            elif saved is not None:
+                o.echo(f"No changes. {plan_file} has nothing to apply.")
             return EXIT_OK
         if plan_file is None and the_plan.has_changes and not auto_approve:
             if not _confirm(o, destroy):
@@ -122,8 +126,8 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
             o.echo("")
         executor = Executor(the_plan, client=client, store=st, state=state, parallelism=parallelism,
                             wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
-                            poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0), listener=_listener(o, as_json),
-                            documents=dict(specs.documents))
+                            poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0),
+                            listener=_listener(o, as_json))
         result = executor.run()
     if as_json:
         o.json({"applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,

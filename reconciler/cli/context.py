@@ -168,6 +168,19 @@ class Out:
         if buffer:
             self.echo("\n".join(buffer), err=err)
 
+    def echo_chunks(self, chunks: Iterable[str], *, chunk: int = 1 << 16) -> None:
+        """Write text produced in pieces (whole JSON members: a secret inside a string is never
+        split), about `chunk` characters at a time, ending with a newline."""
+        buffer: list[str] = []
+        size = 0
+        for piece in chunks:
+            buffer.append(piece)
+            size += len(piece)
+            if size >= chunk:
+                self.echo("".join(buffer), nl=False)
+                buffer, size = [], 0
+        self.echo("".join(buffer))
+
     def json(self, data: Any) -> None:
         click.echo(redact(json.dumps(data, indent=2, sort_keys=False, default=str)))
 

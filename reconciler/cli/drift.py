@@ -167,8 +167,7 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
         o.echo("")
         executor = Executor(plan, client=s.client, store=s.store, state=s.state, parallelism=parallelism,
                             wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
-                            poll_interval=1.0 if ctx.sandbox else 10.0, listener=_listener(o, False),
-                            documents=dict(s.specs.documents))
+                            poll_interval=1.0 if ctx.sandbox else 10.0, listener=_listener(o, False))
         result = executor.run()
     o.echo("")
     for address, reason in result.pending:

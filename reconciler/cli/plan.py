@@ -73,9 +73,9 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
 
 def render(result: Any, fmt: str, o: Any) -> None:
     if fmt == "json":
-        from reconciler.render.json_plan import plan_to_dict
+        from reconciler.render.json_plan import iter_plan_json
 
-        o.json(plan_to_dict(result))
+        o.echo_chunks(iter_plan_json(result))
     elif fmt == "markdown":
         from reconciler.render.markdown import render_plan_markdown
 
@@ -87,11 +87,9 @@ def render(result: Any, fmt: str, o: Any) -> None:
 
 
 def save_plan(result: Any, path: Path, ctx: Any) -> None:
-    from reconciler.render.json_plan import plan_to_dict
+    from reconciler.render.json_plan import iter_plan_json
 
-    data = plan_to_dict(result)
-    data["state_file"] = str(ctx.state_file)
-    runtime.write_private(path, json.dumps(data, indent=1, default=str))
+    runtime.write_private(path, iter_plan_json(result, indent=1, extra={"state_file": str(ctx.state_file)}))
 
 
 def load_plan(path: Path) -> Any:
@@ -99,7 +97,10 @@ def load_plan(path: Path) -> Any:
     from reconciler.render.json_plan import FORMAT_VERSION, plan_from_dict
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        from reconciler.sharing import dedupe_hook
+
+        # 10,000 changes repeat their kinds, models and ids many times over: one string each
+        data = json.loads(path.read_text(encoding="utf-8"), object_hook=dedupe_hook())
     except OSError as exc:
         raise StateError(f"{path}: cannot read the plan: {exc.strerror}") from None
     except ValueError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import click
 
@@ -95,16 +95,29 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, insecure_http: bool) -> Iterator[Session]:
+def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, insecure_http: bool,
+            saved_plan: Any = None) -> Iterator[Session]:
     """Load the specs (nothing is sent when they are invalid), take the state lock for the whole
-    operation, load the state, and open the API client (or the built-in sandbox)."""
-    specs = load_specs(ctx, out)
+    operation, load the state, and open the API client (or the built-in sandbox).
+
+    Applying a `saved_plan` reads no specs (the plan holds what it acts on, as Terraform's plan
+    files do); the admin key is then required when the plan touches checkpoint permissions."""
+    if saved_plan is None:
+        specs = load_specs(ctx, out)
+    else:
+        from reconciler.config import SpecSet
+
+        specs = SpecSet({})
     st = store(ctx)
     with st.lock(operation, wait=parse_duration(lock_timeout) or 0.0, on_wait=lock_wait_callback(out)):
         state = st.load()
         if state.recovered_from_journal:
             out.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted run.", err=True)
-        with api_client(ctx, admin_for=needs_admin(specs, state), insecure_http=insecure_http, out=out) as client:
+        admin_for = needs_admin(specs, state)
+        if saved_plan is not None:
+            admin_for += [c.address for c in saved_plan.changes if c.kind == "CheckpointPermission"
+                          or c.kind == "data.CheckpointPermissions"]
+        with api_client(ctx, admin_for=admin_for, insecure_http=insecure_http, out=out) as client:
             yield Session(specs, st, state, client)
 
 
@@ -149,10 +162,27 @@ def elapsed(seconds: float) -> str:
     return f"{m}m{s}s" if m < 60 else f"{m // 60}h{m % 60}m"
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str | Iterable[str]) -> None:
     """Write a file readable by its owner only (plans and reports hold ids and project names),
-    atomically: the state store's writer."""
+    atomically: the state store's writer. `text` may come in pieces (a large plan)."""
     from reconciler.state.files import atomic_write, ensure_dir
 
     ensure_dir(path.parent)
-    atomic_write(path, text.encode("utf-8"))
+    if isinstance(text, str):
+        atomic_write(path, text.encode("utf-8"))
+    else:
+        atomic_write(path, _batched(text))
+
+
+def _batched(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
+    """Small pieces joined into writes of about `size` bytes (one system call per piece is slow)."""
+    buffer: list[str] = []
+    held = 0
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(buffer).encode("utf-8")
+            buffer, held = [], 0
+    if buffer:
+        yield "".join(buffer).encode("utf-8")

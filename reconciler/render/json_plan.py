@@ -6,7 +6,9 @@ in `after_unknown`, as Terraform does; `plan_from_dict` restores them."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import json
+from typing import Any, Iterator
 
 from reconciler import __version__
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, Step
@@ -14,7 +16,7 @@ from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN
 
 FORMAT_VERSION = "1.0"
-__all__ = ["FORMAT_VERSION", "plan_to_dict", "plan_from_dict"]
+__all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_to_dict", "plan_from_dict"]
 
 
 def _encode(value: Any, path: str, unknown: list[str]) -> Any:
@@ -73,6 +75,55 @@ def _actions(c: Change) -> list[str]:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    data = _head(plan)
+    data["resource_changes"] = [change_to_dict(c) for c in plan.changes]
+    data.update(_tail(plan))
+    data["observed"] = _plain(plan.observed)
+    return data
+
+
+def iter_plan_json(plan: Plan, *, indent: int = 2, extra: dict[str, Any] | None = None) -> Iterator[str]:
+    """`json.dumps(plan_to_dict(plan) | extra, indent=indent)`, produced piece by piece: one change
+    and one observed object at a time, so a plan of 10,000 changes is never a dict of all of them
+    plus the whole text (that peaked at 528 MiB). Parsing the result gives exactly plan_to_dict."""
+    dump = functools.partial(json.dumps, indent=indent, default=str)
+    pad = "\n" + " " * indent
+    deeper = pad + " " * indent
+
+    def member(key: str, value: Any, first: bool) -> str:
+        return ("{" if first else ",") + pad + dump(key) + ": " + dump(value).replace("\n", pad)
+
+    def lazy(key: str, items: Iterator[str], first: bool) -> Iterator[str]:
+        yield ("{" if first else ",") + pad + dump(key) + ": "
+        opened = False
+        for text in items:
+            yield ("[" if not opened else ",") + deeper + text.replace("\n", deeper)
+            opened = True
+        yield (pad + "]") if opened else "[]"
+
+    head = _head(plan)
+    first = True
+    for key, value in head.items():
+        yield member(key, value, first)
+        first = False
+    yield from lazy("resource_changes", (dump(change_to_dict(c)) for c in plan.changes), first)
+    for key, value in _tail(plan).items():
+        yield member(key, value, False)
+    yield "," + pad + dump("observed") + ": "
+    observed = plan.observed
+    if not observed:
+        yield "{}"
+    else:
+        for i, (address, value) in enumerate(observed.items()):
+            yield ("{" if i == 0 else ",") + deeper + dump(address) + ": " + \
+                dump(_plain(value)).replace("\n", deeper)
+        yield pad + "}"
+    for key, value in (extra or {}).items():
+        yield member(key, value, False)
+    yield "\n}"
+
+
+def _head(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "reconciler_version": __version__,
@@ -86,7 +137,11 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "has_changes": plan.has_changes,
         "has_drift": bool(plan.drift),
         "summary": plan.counts(),
-        "resource_changes": [change_to_dict(c) for c in plan.changes],
+    }
+
+
+def _tail(plan: Plan) -> dict[str, Any]:
+    return {
         "resource_drift": [{"address": d.address, "kind": d.kind, "what": d.what, "message": d.message,
                             "before": _plain(d.before), "after": _plain(d.after)} for d in plan.drift],
         "health": [{"address": h.address, "kind": h.kind, "status": h.status, "message": h.message,
@@ -94,13 +149,17 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "moves": [{"from": a, "to": b} for a, b in plan.moves],
         "imports": [{"to": a, "id": i} for a, i in plan.imports.items()],
-        "observed": _plain(plan.observed),
     }
 
 
 def plan_from_dict(data: dict[str, Any]) -> Plan:
+    """The Plan a saved plan describes. Consumes `data["resource_changes"]` as it goes (each raw
+    change is dropped once its Change exists: 10,000 are not all held twice)."""
     changes = []
-    for c in data["resource_changes"]:
+    raw = data["resource_changes"]
+    raw.reverse()
+    while raw:
+        c = raw.pop()
         after = c.get("after")
         for path in c.get("after_unknown") or []:
             after = _set_unknown(after, path)

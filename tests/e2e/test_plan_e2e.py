@@ -230,3 +230,52 @@ def test_noop_plan_holds_equal_values_once(world):
     assert live[0]["method"] == live[1]["method"] and live[0]["method"] is live[1]["method"]
     assert state.resources["FineTuningJob.bot"].inputs["method"] is state.resources["FineTuningJob.bot2"].inputs["method"]
     assert bot2.action.value == "no-op"
+
+
+def test_saved_plan_is_self_contained(world, tmp_path):
+    """Like Terraform's plan files: applying one reads no specs (they may have moved on since, or
+    be broken), and it still asks for the admin key up front when it grants."""
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    world.finish_jobs()
+    world.write("main.yaml", JOB_SPEC + PERMISSION_SPEC % "false")
+    plan_file = tmp_path / "grants.plan"
+    world.ok("plan", "--out", str(plan_file), code=0)
+    world.write("main.yaml", "kind: FineTuningJob\nname: [broken\n")
+    assert world.run("plan").exit_code == 1  # the specs are unusable now...
+    no_admin = world.run("apply", str(plan_file), OPENAI_ADMIN_KEY="")
+    assert no_admin.exit_code == 1 and "admin" in no_admin.output.lower()
+    assert "Traceback" not in no_admin.output
+    world.ok("apply", str(plan_file))  # ...and the saved plan applies all the same
+    checkpoint = world.state()["resources"]["CheckpointPermission.share"]["id"]
+    grants = list(world.sdk().fine_tuning.checkpoints.permissions.list(checkpoint))
+    assert sorted(g.project_id for g in grants) == ["proj_alpha", "proj_beta"]
+    again = world.run("apply", str(plan_file))
+    assert again.exit_code == 1 and "is stale" in again.output
+
+
+def test_plan_json_is_written_in_pieces_but_is_the_same_document(world):
+    """`plan --json` and `plan --out` stream the plan; the text must be exactly json.dumps of the
+    whole plan dict (unknown values, drift, pending, observed objects included)."""
+    from reconciler.api import ApiClient
+    from reconciler.config import load_specs
+    from reconciler.plan.build import PlanOptions, refresh_and_plan
+    from reconciler.render.json_plan import iter_plan_json, plan_to_dict
+    from reconciler.state import StateStore
+
+    from .conftest import ADMIN_KEY, PROJECT_KEY
+
+    world.write("main.yaml", JOB_SPEC + PERMISSION_SPEC % "true")
+    world.ok("apply", "--auto-approve")
+    world.sdk().fine_tuning.jobs.cancel(world.state()["resources"]["FineTuningJob.bot"]["id"])  # drift
+    world.write("main.yaml", (JOB_SPEC + PERMISSION_SPEC % "true").replace("support-v1", "support-v2"))
+    specs = load_specs(world.specs, {})
+    state = StateStore(world.state_file).load()
+    plan, _ = refresh_and_plan(specs, state, ApiClient(world.sandbox.base_url, PROJECT_KEY, ADMIN_KEY),
+                               PlanOptions())
+    assert plan.drift and plan.observed and any(c.action.value == "pending" for c in plan.changes)
+    for indent in (1, 2):
+        streamed = "".join(iter_plan_json(plan, indent=indent, extra={"state_file": "s.json"}))
+        assert streamed == json.dumps({**plan_to_dict(plan), "state_file": "s.json"}, indent=indent, default=str)
+    cli_json = json.loads(world.ok("plan", "--json").output)
+    assert cli_json["resource_changes"][0]["address"] and cli_json["observed"]
