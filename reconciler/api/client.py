@@ -155,6 +155,10 @@ class ApiClient:
         register_secret(admin_key)
         url = check_base_url(base_url, insecure_http=insecure_http)
         self.base_url = str(url).rstrip("/")
+        # Whether anything has answered at base_url yet: until then a refused or unresolvable
+        # connection is most likely a wrong URL, not a blip, and is retried once instead of six
+        # times (about 17 s of backoff before a mistyped host was reported).
+        self._answered = False
         self._api_key = _Secret(api_key)
         self._admin_key = _Secret(admin_key)
         self.organization = organization
@@ -259,6 +263,7 @@ class ApiClient:
                                method=method, path=path) from None
             duration = time.monotonic() - attempt_start
             if response is not None:
+                self._answered = True
                 request_id = response.headers.get("x-request-id")
                 log.debug("%s %s → %s in %.3fs (request id %s)", method, path, response.status_code,
                           duration, request_id or "-")
@@ -281,7 +286,9 @@ class ApiClient:
                 status = None
             spent = time.monotonic() - start - slept_real + slept_requested
             delay = 0.0
-            if retryable and retries < self.policy.max_retries:
+            never_reached = response is None and isinstance(failure, httpx.ConnectError) and not self._answered
+            limit = min(1, self.policy.max_retries) if never_reached else self.policy.max_retries
+            if retryable and retries < limit:
                 with self._rng_lock:
                     delay = self.policy.delay(retries, response.headers if response is not None else None,
                                               self._rng)
@@ -295,7 +302,11 @@ class ApiClient:
                     raise error_from_response(method, path, response, retries=retries,
                                               elapsed=spent) from None
                 assert failure is not None
-                raise error_from_exception(method, path, failure, retries=retries, elapsed=spent) from None
+                error = error_from_exception(method, path, failure, retries=retries, elapsed=spent)
+                if never_reached:
+                    error = type(error)(f"{error.message}; nothing has answered at {self.base_url} yet: check "
+                                        "OPENAI_BASE_URL (or --sandbox)", method=method, path=path)
+                raise error from None
             retries += 1
             with self.stats._lock:
                 self.stats.retries += 1

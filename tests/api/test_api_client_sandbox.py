@@ -255,9 +255,47 @@ def test_connection_refused_is_connection_failed_error() -> None:
 
     with pytest.raises(ConnectionFailedError) as info:
         client.get_job("ftjob-1")
-    assert "connection failed (ConnectError" in str(info.value) and "gave up after 2 retries" in str(info.value)
-    assert len(sleeps.delays) == 2 and sleeps.delays[0] <= 0.5 and sleeps.delays[1] <= 1.0
-    assert client.stats.snapshot()["retries_by_reason"] == {"connection": 2}
+    # Nothing has ever answered there: most likely a wrong URL, so one retry, not the full budget.
+    assert "connection failed (ConnectError" in str(info.value) and "gave up after 1 retry" in str(info.value)
+    assert f"nothing has answered at http://127.0.0.1:{port}/v1 yet: check OPENAI_BASE_URL" in str(info.value)
+    assert len(sleeps.delays) == 1 and sleeps.delays[0] <= 0.5
+    assert client.stats.snapshot()["retries_by_reason"] == {"connection": 1}
+
+
+def test_refused_after_the_api_answered_is_retried_in_full() -> None:
+    """A server that answered before and now refuses (a restart) is a blip: every retry is used."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from reconciler.errors import ConnectionFailedError
+
+    class AnswerOnce(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # the connection closes after the answer
+
+        def do_GET(self) -> None:
+            body = b'{"id": "ftjob-1", "object": "fine_tuning.job", "status": "running"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), AnswerOnce)
+    serving = threading.Thread(target=server.handle_request)
+    serving.start()
+    sleeps = SleepRecorder()
+    client = ApiClient(f"http://127.0.0.1:{server.server_address[1]}/v1", PROJECT_KEY, sleep=sleeps,
+                       max_retries=3)
+    assert client.get_job("ftjob-1")["status"] == "running"
+    serving.join()
+    server.server_close()  # nothing listens there any more
+    with pytest.raises(ConnectionFailedError) as info:
+        client.get_job("ftjob-1")
+    assert "gave up after 3 retries" in str(info.value) and "nothing has answered" not in str(info.value)
+    assert client.stats.snapshot()["retries_by_reason"] == {"connection": 3}
 
 
 def test_read_timeouts_on_slow_answers_are_retried(sandbox: Any, training_file: Path) -> None:
