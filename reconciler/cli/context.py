@@ -12,7 +12,7 @@ import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import click
 
@@ -154,35 +154,29 @@ class Out:
     def echo(self, text: str = "", *, err: bool = False, nl: bool = True) -> None:
         click.echo(redact(text), err=err, nl=nl, color=self.color)
 
-    def echo_lines(self, lines: Iterable[str], *, err: bool = False, chunk: int = 1 << 16) -> None:
-        """Write lines as they come, about `chunk` characters at a time (a plan of 10,000 changes
-        is never one string). Secrets never span lines, so redacting each chunk is enough."""
-        buffer: list[str] = []
-        size = 0
-        for line in lines:
-            buffer.append(line)
-            size += len(line) + 1
-            if size >= chunk:
-                self.echo("\n".join(buffer), err=err)
-                buffer, size = [], 0
-        if buffer:
-            self.echo("\n".join(buffer), err=err)
-
-    def echo_chunks(self, chunks: Iterable[str], *, chunk: int = 1 << 16) -> None:
-        """Write text produced in pieces (whole JSON members: a secret inside a string is never
-        split), about `chunk` characters at a time, ending with a newline."""
-        buffer: list[str] = []
-        size = 0
-        for piece in chunks:
-            buffer.append(piece)
-            size += len(piece)
-            if size >= chunk:
-                self.echo("".join(buffer), nl=False)
-                buffer, size = [], 0
-        self.echo("".join(buffer))
+    def echo_pieces(self, pieces: Iterable[str]) -> None:
+        """Write text produced in pieces (lines, or whole JSON members), about 64 KB at a time: a
+        plan of 10,000 changes is never one string. A secret never spans pieces (they split only
+        between lines or between JSON tokens), so redacting each chunk is enough."""
+        for text in joined_in_chunks(pieces):
+            self.echo(text, nl=False)
 
     def json(self, data: Any) -> None:
         click.echo(redact(json.dumps(data, indent=2, sort_keys=False, default=str)))
+
+
+def joined_in_chunks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """Consecutive pieces joined into strings of about `size` characters (never split a piece)."""
+    buffer: list[str] = []
+    held = 0
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield "".join(buffer)
 
 
 def out(ctx: click.Context | None = None) -> Out:

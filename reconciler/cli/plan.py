@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def render(result: Any, fmt: str, o: Any) -> None:
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json
 
-        o.echo_chunks(iter_plan_json(result))
+        o.echo_pieces(itertools.chain(iter_plan_json(result), ["\n"]))
     elif fmt == "markdown":
         from reconciler.render.markdown import render_plan_markdown
 
@@ -83,7 +84,7 @@ def render(result: Any, fmt: str, o: Any) -> None:
     else:
         from reconciler.render.text import iter_plan_lines
 
-        o.echo_lines(iter_plan_lines(result, o.style))
+        o.echo_pieces(line + "\n" for line in iter_plan_lines(result, o.style))
 
 
 def save_plan(result: Any, path: Path, ctx: Any) -> None:

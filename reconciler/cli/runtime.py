@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator
 
 import click
 
-from reconciler.cli.context import AppContext, Out
+from reconciler.cli.context import AppContext, Out, joined_in_chunks
 from reconciler.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -171,18 +171,5 @@ def write_private(path: Path, text: str | Iterable[str]) -> None:
     if isinstance(text, str):
         atomic_write(path, text.encode("utf-8"))
     else:
-        atomic_write(path, _batched(text))
-
-
-def _batched(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
-    """Small pieces joined into writes of about `size` bytes (one system call per piece is slow)."""
-    buffer: list[str] = []
-    held = 0
-    for piece in pieces:
-        buffer.append(piece)
-        held += len(piece)
-        if held >= size:
-            yield "".join(buffer).encode("utf-8")
-            buffer, held = [], 0
-    if buffer:
-        yield "".join(buffer).encode("utf-8")
+        # ~1 MB per write: one system call per small piece is slow
+        atomic_write(path, (chunk.encode("utf-8") for chunk in joined_in_chunks(text, 1 << 20)))
