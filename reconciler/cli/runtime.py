@@ -35,9 +35,14 @@ def store(ctx: AppContext) -> Any:
     return StateStore(ctx.state_file)
 
 
-def needs_admin(specs: Any, state: Any) -> list[str]:
-    wanted = [a for a, d in specs.documents.items()
-              if d.type == "CheckpointPermission" or d.kind == "data.CheckpointPermissions"]
+_ADMIN_KINDS = frozenset({"CheckpointPermission", "data.CheckpointPermissions"})
+
+
+def needs_admin(specs: Any, state: Any, plan: Any = None) -> list[str]:
+    """Addresses that need the admin key: permissions declared in the specs, recorded in the state,
+    or changed by a saved `plan`."""
+    wanted = [a for a, d in specs.documents.items() if d.type in _ADMIN_KINDS or d.kind in _ADMIN_KINDS]
+    wanted += [c.address for c in (plan.changes if plan is not None else ()) if c.kind in _ADMIN_KINDS]
     declared = set(wanted)  # a set: `not in wanted` on the list was quadratic
     wanted += [a for a, r in state.resources.items() if r.kind == "CheckpointPermission" and a not in declared]
     return wanted
@@ -113,11 +118,8 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
         state = st.load()
         if state.recovered_from_journal:
             out.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted run.", err=True)
-        admin_for = needs_admin(specs, state)
-        if saved_plan is not None:
-            admin_for += [c.address for c in saved_plan.changes if c.kind == "CheckpointPermission"
-                          or c.kind == "data.CheckpointPermissions"]
-        with api_client(ctx, admin_for=admin_for, insecure_http=insecure_http, out=out) as client:
+        with api_client(ctx, admin_for=needs_admin(specs, state, saved_plan), insecure_http=insecure_http,
+                        out=out) as client:
             yield Session(specs, st, state, client)
 
 
