@@ -105,16 +105,15 @@ def _permissions_task(reader: Reader, checkpoint: str, recorded: Any) -> tuple[s
     return "permissions", grants
 
 
-def refresh(reader: Reader, *, need_jobs: bool, need_files: bool,
-            checkpoints: Iterable[str] | Mapping[str, Any], parallelism: int = 10,
-            clock: Callable[[], float] | None = None) -> Observed:
+def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: Mapping[str, Any],
+            parallelism: int = 10, clock: Callable[[], float] | None = None) -> Observed:
     """Bulk reads, all at once: every job page and every file page, and the permissions of
     `checkpoints` (known from the state, so they need not wait for the job list). The job pages
     follow one another (each needs the previous cursor) while the permission lists fill the other
     workers; errors are raised in the same order as before (jobs, files, then checkpoints sorted).
 
-    `checkpoints` may map each checkpoint to the grants last recorded for it: grants read back
-    unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints)."""
+    `checkpoints` maps each checkpoint to the grants last recorded for it (or None): grants read
+    back unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints)."""
     from reconciler.api.parallel import map_bounded
 
     observed = Observed(reader=reader, parallelism=parallelism)
@@ -126,8 +125,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool,
     bulk = len(tasks)
     wanted = sorted({c for c in checkpoints if c})
     for checkpoint in wanted:
-        recorded = checkpoints.get(checkpoint) if isinstance(checkpoints, Mapping) else None
-        tasks.append(functools.partial(_permissions_task, reader, checkpoint, recorded))
+        tasks.append(functools.partial(_permissions_task, reader, checkpoint, checkpoints[checkpoint]))
     workers = max(1, bulk, parallelism if wanted else bulk)
     results = map_bounded(lambda task: task(), tasks, workers)
     for name, value in results[:bulk]:
