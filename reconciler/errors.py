@@ -20,23 +20,23 @@ The CLI maps ReconcilerError to exit code 1 and a single line; anything else is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__ = [
+    "ApiError",
+    "AuthError",
+    "ConfigError",
+    "ConnectionFailedError",
+    "NotFoundError",
+    "PlanError",
+    "RateLimitError",
     "ReconcilerError",
     "SpecError",
     "SpecErrors",
+    "StalePlanError",
     "StateError",
     "StateLockedError",
-    "StalePlanError",
-    "PlanError",
-    "ConfigError",
-    "ApiError",
-    "AuthError",
-    "NotFoundError",
-    "RateLimitError",
-    "ConnectionFailedError",
 ]
 
 

@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 
-__all__ = ["register_secret", "redact", "RedactingFilter", "install_log_redaction"]
+__all__ = ["RedactingFilter", "install_log_redaction", "redact", "register_secret"]
 
 _lock = threading.Lock()
 _secrets: set[str] = set()

@@ -15,17 +15,18 @@ Files are read line by line, so a file of any size is checked in bounded memory.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 __all__ = [
-    "MIN_EXAMPLES",
     "METHODS",
-    "RecordProblem",
+    "MIN_EXAMPLES",
     "CheckResult",
-    "check_lines",
+    "RecordProblem",
     "check_file",
+    "check_lines",
     "format_for",
 ]
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["UNKNOWN", "Unknown", "is_unknown", "contains_unknown"]
+__all__ = ["UNKNOWN", "Unknown", "contains_unknown", "is_unknown"]
 
 
 class Unknown:
     """A value that will only be known after apply (an id not created yet, a model still
     training). Rendered as `(known after apply)`. A singleton: compare with `is`."""
 
-    _instance: "Unknown | None" = None
+    _instance: Unknown | None = None
 
-    def __new__(cls) -> "Unknown":
+    def __new__(cls) -> Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

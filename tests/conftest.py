@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-OPENAPI = SHARED / "openapi" / "openai-fine-tuning.openapi.yaml"
-ERRORS_OPENAPI = SHARED / "openapi" / "openai-errors.supplement.openapi.yaml"
+CONTRACT = ROOT / "tests" / "contract"  # our own copy of the API contract: nothing outside the clone is read
+OPENAPI = CONTRACT / "openai-fine-tuning.openapi.yaml"
+ERRORS_OPENAPI = CONTRACT / "openai-errors.supplement.openapi.yaml"
 
 ADMIN_KEY = "sk-admin-test-0123456789abcdef"
 PROJECT_KEY = "sk-proj-test-0123456789abcdef"

@@ -17,9 +17,10 @@ import functools
 import hashlib
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from reconciler.apply.events import ApplyResult, Event, EventKind, Listener
 from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
@@ -365,9 +366,8 @@ class Executor:
     # -- jobs ------------------------------------------------------------------------------------
     def _resolve(self, change: Change) -> dict[str, Any]:
         from reconciler.config.refs import find_refs, resolve
-        from reconciler.plan.walk import Resolver, Walk
-
         from reconciler.plan.jobs import note_waiting
+        from reconciler.plan.walk import Resolver, Walk
 
         walk = Walk(state=self.state, observed=None, now=time.time())
         # Only the addresses this change references matter to the resolver (a copy of every value

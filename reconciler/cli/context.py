@@ -10,9 +10,10 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -194,7 +195,7 @@ def register_env_secrets(env: Mapping[str, str]) -> None:
 
 
 def _crash_log(exc: BaseException) -> str:
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     fd, path = tempfile.mkstemp(prefix=f"reconciler-crash-{stamp}-", suffix=".log")
     body = "".join(traceback.format_exception(exc))
     header = f"reconciler {__version__} on Python {sys.version.split()[0]}\nargv: {sys.argv}\n\n"

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from reconciler.cli.context import EXIT_CHANGES, EXIT_OK, app, common_options, out
 from reconciler.cli import runtime
+from reconciler.cli.context import EXIT_CHANGES, EXIT_OK, app, common_options, out
 
 
 def plan_options(f: Any) -> Any:

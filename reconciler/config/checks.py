@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from reconciler.config.refs import is_reference
 
-__all__ = ["Finding", "RESERVED_METADATA_PREFIX", "check_spec", "parse_duration", "retired_model_problem"]
+__all__ = ["RESERVED_METADATA_PREFIX", "Finding", "check_spec", "parse_duration", "retired_model_problem"]
 
 RESERVED_METADATA_PREFIX = "reconciler_"
 _RETIRED_BASE_MODELS = {

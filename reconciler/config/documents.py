@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from reconciler.errors import SpecError
 
-__all__ = ["Lifecycle", "Document", "ImportBlock", "MovedBlock", "SpecSet", "display_path"]
+__all__ = ["Document", "ImportBlock", "Lifecycle", "MovedBlock", "SpecSet", "display_path"]
 
 _INDEX = re.compile(r"\[(\d+)\]")
 
@@ -112,7 +113,7 @@ class Positions(Mapping[str, int]):
     """Field path -> line, compactly: documents of the same shape share one tuple of paths and
     keep only an array of line numbers (20,000 documents, 20,000 dicts otherwise)."""
 
-    __slots__ = ("_keys", "_lines", "_index")
+    __slots__ = ("_index", "_keys", "_lines")
     _shapes: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, int]]] = {}
 
     def __init__(self, positions: Mapping[str, int]):

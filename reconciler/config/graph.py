@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import heapq
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["topological_order", "find_cycle"]
+__all__ = ["find_cycle", "topological_order"]
 
 
 def topological_order(

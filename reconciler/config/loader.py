@@ -4,11 +4,11 @@ problems found at once (file, line, address, field path, message)."""
 from __future__ import annotations
 
 import functools
-
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from reconciler.config import schema as schemas
 from reconciler.config.checks import check_spec
@@ -27,7 +27,7 @@ from reconciler.config.schema_source import ADDRESS_PATTERN, KINDS, NAME_PATTERN
 from reconciler.config.yamlpos import RawDocument, load_file, path_key
 from reconciler.errors import SpecError, SpecErrors
 
-__all__ = ["load_specs", "collect_specs", "Collected", "spec_files"]
+__all__ = ["Collected", "collect_specs", "load_specs", "spec_files"]
 
 _TOP = ("kind", "name", "spec", "lifecycle", "depends_on")
 

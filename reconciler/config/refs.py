@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from reconciler.values import UNKNOWN, Unknown
 
 __all__ = [
+    "ATTRIBUTES",
     "Ref",
     "RefSyntaxError",
-    "ATTRIBUTES",
     "find_refs",
-    "resolve",
+    "is_reference",
+    "iter_strings",
     "parse_ref",
+    "resolve",
     "scan",
     "substitute_vars",
-    "iter_strings",
-    "is_reference",
 ]
 
 # `$${...}` (escaped) or `${...}`; group 1 is the escape, group 2 the inside

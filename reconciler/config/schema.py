@@ -7,10 +7,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from reconciler.config.schema_source import (
     ADDRESS_PATTERN,
@@ -20,7 +21,7 @@ from reconciler.config.schema_source import (
     REF_PATTERN,
 )
 
-__all__ = ["Problem", "schema_text", "schema_names", "kind_schema", "validate", "suggest", "describe"]
+__all__ = ["Problem", "describe", "kind_schema", "schema_names", "schema_text", "suggest", "validate"]
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,12 @@ def schema_text(name: str) -> str:
     return resources.files("reconciler.config").joinpath("schema", name).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def kind_schema(kind: str) -> dict[str, Any]:
     return dict(json.loads(schema_text(f"{kind}.schema.json")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(kind: str) -> Any:
     from jsonschema import Draft202012Validator
 

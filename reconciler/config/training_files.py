@@ -9,7 +9,7 @@ from reconciler.config.refs import find_refs
 from reconciler.errors import SpecError
 from reconciler.training_data import check_file, format_for
 
-__all__ = ["file_formats", "check_training_files"]
+__all__ = ["check_training_files", "file_formats"]
 
 
 def _job_format(job: Document) -> str:

@@ -18,7 +18,7 @@ import yaml
 
 from reconciler.errors import SpecError
 
-__all__ = ["RawDocument", "load_file", "load_text", "path_key", "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "RawDocument", "load_file", "load_text", "path_key"]
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 10_000

@@ -4,4 +4,4 @@ drift (changed outside reconciler, gone, unmanaged, out of sync) and health (fai
 from reconciler.drift.findings import DriftReport, Finding, build_report
 from reconciler.drift.ignore import IgnoreRule, IgnoreRules, load_ignore_rules
 
-__all__ = ["DriftReport", "Finding", "build_report", "IgnoreRule", "IgnoreRules", "load_ignore_rules"]
+__all__ = ["DriftReport", "Finding", "IgnoreRule", "IgnoreRules", "build_report", "load_ignore_rules"]

@@ -10,14 +10,15 @@ Axes:
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 
 from reconciler.drift.ignore import IgnoreRules
 from reconciler.plan.model import Action, Plan
 from reconciler.resources.job import ACTIVE, TAG_ADDRESS
 
-__all__ = ["Finding", "DriftReport", "build_report", "DRIFT", "HEALTH", "FORMAT_VERSION"]
+__all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
 FORMAT_VERSION = "1.0"
 DRIFT = "drift"

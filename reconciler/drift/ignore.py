@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from reconciler.errors import SpecError
 
-__all__ = ["IgnoreRule", "IgnoreRules", "load_ignore_rules", "dump_ignore_rules", "FILENAME"]
+__all__ = ["FILENAME", "IgnoreRule", "IgnoreRules", "dump_ignore_rules", "load_ignore_rules"]
 
 FILENAME = ".reconcilerignore"
 _KEYS = {"match", "attribute", "category", "reason"}

@@ -8,7 +8,7 @@ from typing import Any
 from reconciler.drift.findings import DriftReport
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 
-__all__ = ["prune_changes", "destructive_count"]
+__all__ = ["destructive_count", "prune_changes"]
 
 
 def prune_changes(report: DriftReport, plan: Plan, specs: Any, observed: Any) -> list[Change]:

@@ -9,8 +9,9 @@ file not uploaded yet, the model of a job still training) is UNKNOWN, shown as
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.plan.data_sources import plan_data

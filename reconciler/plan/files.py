@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from reconciler.errors import PlanError, SpecError
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, Step

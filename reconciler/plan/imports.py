@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.errors import NotFoundError, PlanError
 
-__all__ = ["read_for_import", "imported_resource", "kind_of"]
+__all__ = ["imported_resource", "kind_of", "read_for_import"]
 
 
 def kind_of(address: str, documents: dict[str, Any]) -> str:

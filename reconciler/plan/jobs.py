@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Step
@@ -271,4 +272,4 @@ def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool
                   steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
 
 
-__all__ = ["plan_job", "plan_job_destroy", "note_waiting", "LiveJobView"]
+__all__ = ["LiveJobView", "note_waiting", "plan_job", "plan_job_destroy"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import email.utils
 import functools
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from reconciler.resources.job import TAG_ADDRESS, compact_live
 from reconciler.sharing import Canonical, same, share_equal

@@ -3,8 +3,9 @@ references of the documents that come after it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from reconciler.plan.model import Drift, Health
 from reconciler.plan.observed import Observed
@@ -32,7 +33,7 @@ class Walk:
     live: dict[str, dict[str, Any]] = field(default_factory=dict)  # address -> refreshed attributes
     _reasons: list[str] = field(default_factory=list)
 
-    def resolver(self) -> "Resolver":
+    def resolver(self) -> Resolver:
         return Resolver(self)
 
 

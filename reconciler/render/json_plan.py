@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from reconciler import __version__
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, Step
@@ -16,7 +17,7 @@ from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN
 
 FORMAT_VERSION = "1.0"
-__all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_to_dict", "plan_from_dict"]
+__all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_from_dict", "plan_to_dict"]
 
 
 def _encode(value: Any, path: str, unknown: list[str]) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.render.values import fmt

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from reconciler.values import UNKNOWN
 
-__all__ = ["canonical_json", "digest", "flatten", "get_path", "MISSING"]
+__all__ = ["MISSING", "canonical_json", "digest", "flatten", "get_path"]
 
 
 class _Missing:

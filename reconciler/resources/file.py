@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KIND", "local_path", "sha256_of", "inputs_from_spec"]
+__all__ = ["KIND", "inputs_from_spec", "local_path", "sha256_of"]
 
 KIND = "File"
 _CHUNK = 1 << 20

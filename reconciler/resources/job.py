@@ -18,9 +18,21 @@ from reconciler.resources.models import SNAPSHOTS, same_model
 from reconciler.values import UNKNOWN
 
 __all__ = [
-    "KIND", "CREATE_FIELDS", "ACTIVE", "FINISHED", "TAG_ADDRESS", "TAG_DIGEST",
-    "inputs_from_spec", "settings_from_spec", "state_attributes", "compact_live", "inputs_digest", "create_body",
-    "changed_paths", "mismatches_with_live", "is_active",
+    "ACTIVE",
+    "CREATE_FIELDS",
+    "FINISHED",
+    "KIND",
+    "TAG_ADDRESS",
+    "TAG_DIGEST",
+    "changed_paths",
+    "compact_live",
+    "create_body",
+    "inputs_digest",
+    "inputs_from_spec",
+    "is_active",
+    "mismatches_with_live",
+    "settings_from_spec",
+    "state_attributes",
 ]
 
 KIND = "FineTuningJob"

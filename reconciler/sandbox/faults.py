@@ -48,7 +48,7 @@ class FaultConfig:
                 value = int(value)
             else:
                 value = float(value)
-                if value < 0 or (f.name.startswith("rate_") or f.name.endswith("_rate")) and value > 1:
+                if value < 0 or ((f.name.startswith("rate_") or f.name.endswith("_rate")) and value > 1):
                     raise ValueError(f"{f.name} must be between 0 and 1" if "rate" in f.name
                                      else f"{f.name} must not be negative")
             setattr(cfg, f.name, value)

@@ -152,7 +152,7 @@ def create_job(world: World, req: Request) -> dict[str, Any]:
                             lambda: world.create_job(body, project=req.project))
 
 
-def _metadata_filter(req: Request) -> dict[str, str] | None | bool:
+def _metadata_filter(req: Request) -> dict[str, str] | bool | None:
     pairs: dict[str, str] = {}
     for key, values in req.query.items():
         m = re.fullmatch(r"metadata\[(.+)\]", key)

@@ -257,7 +257,7 @@ class World:
             return lifecycle.render_job(self._job(job_id), self.now())
 
     def list_jobs(self, *, after: str | None, limit: int,
-                  metadata: dict[str, str] | None | bool = False) -> dict[str, Any]:
+                  metadata: dict[str, str] | bool | None = False) -> dict[str, Any]:
         """`metadata` False: no filter; None: jobs without metadata; a dict: all pairs must match."""
         def keep(job: dict[str, Any]) -> bool:
             if metadata is False:

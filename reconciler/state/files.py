@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 __all__ = ["PRIVATE_MODE", "atomic_write", "ensure_dir", "fsync_dir", "keep_backup", "remove_orphaned_temps",
            "temp_name"]

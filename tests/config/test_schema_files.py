@@ -4,8 +4,9 @@ and the editor schema (spec.schema.json) accepts every example document and reje
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml

@@ -100,7 +100,7 @@ def test_two_plans_racing_for_the_lock(world):
 
         time.sleep(1.0)
         assert waiting.poll() is None  # still waiting for the holder
-    out, err = waiting.communicate(timeout=60)
+    _out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
     assert "Waiting for the state lock" in err
     assert world.state_file.read_bytes() == before

@@ -106,8 +106,11 @@ def _calibrate(tmp: Path) -> float:
     with run_sandbox(faults=LATENCY) as sandbox:
         start = time.monotonic()
         proc = _cli(root, sandbox.base_url, "apply", "--auto-approve", "--parallelism", "3")
-        proc.communicate(timeout=120)
-        return time.monotonic() - start
+        output, _ = proc.communicate(timeout=120)
+        elapsed = time.monotonic() - start
+    # a run that failed early would calibrate the kills to land after every run had ended
+    assert proc.returncode == 0, output
+    return elapsed
 
 
 def _crash_trial(tmp: Path, seed: int, stats: collections.Counter, duration: float) -> None:

@@ -9,6 +9,7 @@ import http.server
 import importlib.resources
 import json
 import threading
+from typing import ClassVar
 
 import jsonschema
 import pytest
@@ -175,8 +176,8 @@ def test_import_block_in_specs(world):
                                               metadata={"team": "support"})
     world.write("main.yaml", JOB_SPEC + f"---\nimport: {{to: FineTuningJob.bot, id: {job.id}}}\n")
     plan = world.ok("plan").output
-    assert "create" not in plan.split("Plan:")[-1] or "0 to add" in plan
-    assert "1 to import" in plan
+    assert "Plan: 1 to add, 0 to change, 0 to destroy. (1 to import)" in plan, plan
+    assert "will be created" not in plan, plan
     world.ok("apply", "--auto-approve")
     assert world.state()["resources"]["FineTuningJob.bot"]["id"] == job.id
     assert len(world.jobs()) == 1
@@ -270,9 +271,9 @@ def test_bad_key_aborts_the_drift_run(world):
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):
-    received: list = []
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append((dict(self.headers), body))
         self.send_response(204)
@@ -303,8 +304,10 @@ def test_webhook_only_on_new_or_resolved_drift_and_signed(synced):
         assert any("proj_intruder" in f["message"] for f in payload["new"])
         assert synced.run("drift", "--notify", url, RECONCILER_NOTIFY_SECRET=secret).exit_code == 2
         assert len(_Hook.received) == 1  # same drift: no second notification
-        synced.run("sync", "--prune")
-        synced.run("drift", "--notify", url, RECONCILER_NOTIFY_SECRET=secret)
+        pruned = synced.run("sync", "--prune")
+        assert pruned.exit_code == 0, pruned.output
+        resolved = synced.run("drift", "--notify", url, RECONCILER_NOTIFY_SECRET=secret)
+        assert resolved.exit_code == 2, resolved.output  # in sync again
         assert len(_Hook.received) == 2 and json.loads(_Hook.received[1][1])["resolved"]
     finally:
         server.shutdown()

@@ -1,5 +1,5 @@
 """The sandbox under hostile clients: a hypothesis-driven, schemathesis-like run over every
-operation of ../shared/openapi/openai-fine-tuning.openapi.yaml. Requests are generated from the
+operation of tests/contract/openai-fine-tuning.openapi.yaml. Requests are generated from the
 document (path parameters from real ids or junk, query parameters from their schemas or junk,
 JSON bodies from the request schemas, mutated, or replaced by junk; admin, project or no key).
 Every answer must be < 500 and match the contract (tests/sandbox/contract.py: openapi-core for

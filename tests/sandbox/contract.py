@@ -8,13 +8,13 @@
     contract.assert_clean(min_checked=1)
 
 Responses with status < 400 are validated by openapi-core against
-../shared/openapi/openai-fine-tuning.openapi.yaml (operation found by method + path); error
+tests/contract/openai-fine-tuning.openapi.yaml (operation found by method + path); error
 responses by jsonschema against `ErrorResponse` in openai-errors.supplement.openapi.yaml. Requests
 the client sends are validated too (`check_requests=True`).
 
 Known, deliberate allowances (each matches the real API, not a sandbox shortcut):
 - `paused` is added to FineTuningJob.status: the pause endpoint's own example answers it, the
-  enum omits it (see ../shared/openapi/README.md).
+  enum omits it (see tests/contract/README.md).
 - `GET /files/{id}/content` is declared as a JSON string; the real API (and the sandbox) answer
   the raw bytes, so a non-JSON body there is checked only for status 200.
 Violations are collected, not raised inside the hook: the SDK would turn an exception raised in
@@ -40,9 +40,9 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.exceptions import OpenAPIError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "openapi"
-SPEC_PATH = SHARED / "openai-fine-tuning.openapi.yaml"
-ERRORS_PATH = SHARED / "openai-errors.supplement.openapi.yaml"
+CONTRACT = Path(__file__).resolve().parents[1] / "contract"  # the repository's own copy (see its README)
+SPEC_PATH = CONTRACT / "openai-fine-tuning.openapi.yaml"
+ERRORS_PATH = CONTRACT / "openai-errors.supplement.openapi.yaml"
 
 
 @functools.lru_cache(maxsize=1)
