@@ -123,7 +123,7 @@ def test_permission_is_pending_then_granted_by_the_next_apply(world):
     assert "CheckpointPermission.share: pending:" in result.output
     # planned while the job does not exist yet; tried after the create, while it still validates
     assert "FineTuningJob.bot is not created yet" in result.output, result.output
-    assert "FineTuningJob.bot is still running" in result.output, result.output
+    assert "FineTuningJob.bot is still validating_files" in result.output, result.output
     assert "(1 pending)" in result.output
     assert "CheckpointPermission.share" not in world.state()["resources"]
     world.finish_jobs()
