@@ -3,39 +3,14 @@ them, convert + import-terraform, and `reconciler plan --detailed-exitcode` show
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from .helpers import run_cli
 
 ADMIN_KEY = "sk-admin-test-0123456789abcdef"
 PROJECT_KEY = "sk-proj-test-0123456789abcdef"
-
-
-def _plan_built() -> bool:
-    try:
-        module = importlib.import_module("reconciler.cli.plan")
-        source = inspect.getsource(module.plan.callback)  # type: ignore[union-attr]
-    except (ImportError, AttributeError, OSError, TypeError):
-        return False
-    return "not_built(" not in source
-
-
-def _sandbox_built() -> bool:
-    try:
-        importlib.import_module("reconciler.sandbox.testing")
-    except ImportError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not (_plan_built() and _sandbox_built()),
-                                reason="`reconciler plan` is not built yet (the lead un-skips this)")
 
 TRAINING = "".join(json.dumps({"messages": [
     {"role": "system", "content": "You are Acme's support assistant."},
@@ -168,4 +143,4 @@ def test_import_terraform_then_plan_shows_no_changes(tmp_path: Path) -> None:
         # reading the API: the live objects match the specs
         plan = run_cli("plan", "-C", str(specs), "--state", str(state), "--detailed-exitcode", env=env)
         assert plan.exit_code == 0, plan.stdout + plan.stderr
-        assert "No changes" in plan.stdout or "no changes" in plan.stdout.lower(), plan.stdout
+        assert "No changes." in plan.stdout, plan.stdout
