@@ -16,6 +16,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -96,7 +97,7 @@ main()
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[bytes] = []
+    received: ClassVar[list[bytes]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -201,15 +202,15 @@ def test_no_key_reaches_any_output_or_file(tmp_path, bad_key_401):
         for fmt in ("text", "markdown", "json", "junit"):
             run("drift", "--format", fmt, "--debug", codes=(2,))
         sdk_cancel_outside(sb, job)   # resolves the drift: the next report notifies again
-        failed = run("drift", "--notify", dead_url, codes=(0, 2))
+        failed = run("drift", "--notify", dead_url, codes=(0,))   # in sync again: only the webhook fails
         assert "webhook http://127.0.0.1:" in failed.stderr and "could not be reached" in failed.stderr, failed.stderr
         run("sync", "--debug", "--notify", notify_url)
         # import: the job made outside, adopted under a new address
         cli.write("more.yaml", SPEC_IMPORT)
         run("import", "FineTuningJob.adopted", job, "--debug")
-        run("state", "mv", "FineTuningJob.adopted", "FineTuningJob.adopted2", codes=(0, 1))
-        run("state", "rm", "FineTuningJob.adopted", codes=(0, 1))
-        run("state", "rm", "FineTuningJob.adopted2", codes=(0, 1))
+        run("state", "mv", "FineTuningJob.adopted", "FineTuningJob.adopted2")
+        run("state", "rm", "FineTuningJob.adopted", codes=(1,))   # moved away: no longer there
+        run("state", "rm", "FineTuningJob.adopted2")
         (root / "specs" / "more.yaml").unlink()
         run("convert", "terraform", str(root / "tf"), "--out", str(root / "converted"))
         run("convert", "terraform", str(root / "tf"), "--json", "--out", str(root / "converted2"))
