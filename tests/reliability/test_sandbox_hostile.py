@@ -268,8 +268,8 @@ def test_non_finite_numbers_are_refused_and_never_stored(world):
     later answer - and every job list - was no longer JSON for a strict parser."""
     sb, pool = world
     for value in ("Infinity", "-Infinity", "NaN", "1e999", "-1e999"):
-        body = ('{"model": "gpt-4o-mini", "training_file": "%s", "method": {"type": "supervised", "supervised": '
-                '{"hyperparameters": {"learning_rate_multiplier": %s}}}}' % (pool["file_id"][0], value))
+        body = (f'{{"model": "gpt-4o-mini", "training_file": "{pool["file_id"][0]}", "method": {{"type": "supervised", '
+                f'"supervised": {{"hyperparameters": {{"learning_rate_multiplier": {value}}}}}}}}}')
         r = httpx.post(sb.base_url + "/fine_tuning/jobs", content=body,
                        headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json", (value, r.text)

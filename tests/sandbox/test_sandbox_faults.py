@@ -153,5 +153,6 @@ def test_fault_control_endpoint(sb):
         assert http.delete("/_sandbox/faults").status_code == 200
         assert http.get("/v1/files").status_code == 200
         bad = http.post("/_sandbox/faults", json={"rate_500": 2})
-        assert bad.status_code == 400 and "error" in bad.json()
-        assert http.post("/_sandbox/faults", json={"nonsense": 1}).status_code == 400
+        assert bad.status_code == 400 and bad.json()["error"]["message"] == "rate_500 must be between 0 and 1"
+        unknown = http.post("/_sandbox/faults", json={"nonsense": 1})
+        assert unknown.status_code == 400 and "unknown fault setting 'nonsense'" in unknown.json()["error"]["message"]

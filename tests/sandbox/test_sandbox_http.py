@@ -22,13 +22,21 @@ def http(sb):
         yield client
 
 
-def assert_error(resp: httpx.Response, status: int) -> dict:
+_ANY = object()
+
+
+def assert_error(resp: httpx.Response, status: int, code: object = _ANY, param: object = _ANY) -> dict:
+    """An OpenAI-shaped error with this status; with `code` / `param`, for that reason."""
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"].startswith("application/json")
     assert resp.headers["x-request-id"].startswith("req_")
     assert problems_for(resp) == []
     body = resp.json()
     assert set(body) == {"error"} and set(body["error"]) == ERROR_KEYS
+    if code is not _ANY:
+        assert body["error"]["code"] == code, body
+    if param is not _ANY:
+        assert body["error"]["param"] == param, body
     return body["error"]
 
 
@@ -42,23 +50,28 @@ def test_requires_bearer(sb):
 
 def test_malformed_json_unknown_route_and_method(http):
     err = assert_error(http.post("/v1/fine_tuning/jobs", content=b"{not json",
-                                 headers={"Content-Type": "application/json"}), 400)
+                                 headers={"Content-Type": "application/json"}), 400, "invalid_json")
     assert err["type"] == "invalid_request_error"
-    assert_error(http.post("/v1/fine_tuning/jobs", content=b""), 400)
-    assert_error(http.post("/v1/fine_tuning/jobs", content=b"[" * 100_000), 400)
-    assert_error(http.post("/v1/fine_tuning/jobs", content=b'{"model": "\xff\xfe"}'), 400)
-    assert_error(http.post("/v1/fine_tuning/jobs", json=[1, 2]), 400)
-    assert_error(http.get("/v1/nothing/here"), 404)
-    assert_error(http.get("/nothing"), 404)
-    assert_error(http.put("/v1/fine_tuning/jobs"), 405)
-    assert_error(http.delete("/v1/fine_tuning/jobs/ftjob-x"), 405)
-    assert_error(http.get("/v1/fine_tuning/jobs?limit=abc"), 400)
-    assert_error(http.get("/v1/fine_tuning/jobs?limit=0"), 400)
-    assert_error(http.get("/v1/files?order=sideways"), 400)
-    assert_error(http.post("/v1/files", content=b"x", headers={"Content-Type": "text/plain"}), 400)
-    assert_error(http.post("/v1/files", files={"file": ("a.jsonl", b"{}")}), 400)  # no purpose
-    assert_error(http.post("/v1/files", files={"file": ("a.txt", b"{}")}, data={"purpose": "fine-tune"}), 400)
-    assert_error(http.post("/v1/files", files={"file": ("a.jsonl", b"{}")}, data={"purpose": "nope"}), 400)
+    assert_error(http.post("/v1/fine_tuning/jobs", content=b""), 400, "invalid_json")
+    assert_error(http.post("/v1/fine_tuning/jobs", content=b"[" * 100_000), 400, "invalid_json")
+    assert_error(http.post("/v1/fine_tuning/jobs", content=b'{"model": "\xff\xfe"}'), 400, "invalid_json")
+    not_object = assert_error(http.post("/v1/fine_tuning/jobs", json=[1, 2]), 400)
+    assert not_object["message"] == "The request body must be a JSON object."
+    assert_error(http.get("/v1/nothing/here"), 404, "unknown_url")
+    assert_error(http.get("/nothing"), 404, "unknown_url")
+    assert_error(http.put("/v1/fine_tuning/jobs"), 405, "method_not_allowed")
+    assert_error(http.delete("/v1/fine_tuning/jobs/ftjob-x"), 405, "method_not_allowed")
+    assert_error(http.get("/v1/fine_tuning/jobs?limit=abc"), 400, "invalid_type", "limit")
+    assert_error(http.get("/v1/fine_tuning/jobs?limit=0"), 400, "integer_below_min_value", "limit")
+    assert_error(http.get("/v1/files?order=sideways"), 400, "invalid_value", "order")
+    assert_error(http.post("/v1/files", content=b"x", headers={"Content-Type": "text/plain"}), 400,
+                 "invalid_content_type")
+    assert_error(http.post("/v1/files", files={"file": ("a.jsonl", b"{}")}), 400,  # no purpose
+                 "missing_required_parameter", "purpose")
+    assert_error(http.post("/v1/files", files={"file": ("a.txt", b"{}")}, data={"purpose": "fine-tune"}), 400,
+                 "invalid_file_format", "file")
+    assert_error(http.post("/v1/files", files={"file": ("a.jsonl", b"{}")}, data={"purpose": "nope"}), 400,
+                 "invalid_value", "purpose")
 
 
 def test_body_limits(http):
@@ -135,9 +148,9 @@ def test_advance_endpoint(sb, http):
     before = sb.now()
     resp = http.post("/_sandbox/advance", json={"seconds": 3600})
     assert resp.status_code == 200 and resp.json()["now"] >= before + 3600
-    assert_error(http.post("/_sandbox/advance", json={"seconds": -1}), 400)
-    assert_error(http.post("/_sandbox/advance", content=b"nope"), 400)
-    assert_error(http.get("/_sandbox/advance"), 405)
+    assert_error(http.post("/_sandbox/advance", json={"seconds": -1}), 400, param="seconds")
+    assert_error(http.post("/_sandbox/advance", content=b"nope"), 400, "invalid_json")
+    assert_error(http.get("/_sandbox/advance"), 405, "method_not_allowed")
 
 
 def test_shared_conftest_fixture(sandbox):

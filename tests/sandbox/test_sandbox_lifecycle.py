@@ -19,9 +19,10 @@ def test_speed_scales_wall_time(monkeypatch):
     assert clock.now() == pytest.approx(1_000_120.0)
     clock.advance(30)
     assert clock.now() == pytest.approx(1_000_150.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="only moves forward"):
         clock.advance(-1)
-    with pytest.raises(ValueError):
+    assert clock.now() == pytest.approx(1_000_150.0)  # the refused step changed nothing
+    with pytest.raises(ValueError, match="speed must be positive"):
         SimClock(speed=0)
 
 

@@ -54,7 +54,8 @@ def test_create_returns_snapshot_and_auto_until_running(sb, client):
     assert job.method.supervised.hyperparameters.batch_size == "auto"
     assert job.trained_tokens is None and job.fine_tuned_model is None and job.finished_at is None
     assert job.error is None and job.seed == 7 and job.metadata == {"team": "a"}
-    assert job.integrations[0].wandb.project == "p" and job.validation_file is not None
+    assert job.integrations[0].wandb.project == "p" and job.validation_file.startswith("file-")
+    assert job.validation_file != job.training_file
     sb.advance(25)
     running = client.fine_tuning.jobs.retrieve(job.id)
     assert running.status == "running"
@@ -115,25 +116,25 @@ def test_list_jobs_across_pages_and_metadata_filter(sb, client):
 def test_cancel_pause_resume(sb, client):
     file_id = upload(client)
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="is validating_files; only a running job can be paused"):
         client.fine_tuning.jobs.pause(job.id)  # still validating
     sb.advance(30)
     paused = client.fine_tuning.jobs.pause(job.id)
     assert paused.status == "paused" and paused.estimated_finish is None
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="is paused; only a running job can be paused"):
         client.fine_tuning.jobs.pause(job.id)
     sb.advance(10_000)
     assert client.fine_tuning.jobs.retrieve(job.id).status == "paused"  # a paused job does not finish
     resumed = client.fine_tuning.jobs.resume(job.id)
     assert resumed.status == "running"
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="is running; only a paused job can be resumed"):
         client.fine_tuning.jobs.resume(job.id)
     messages = [e.message for e in client.fine_tuning.jobs.list_events(job.id)]
     assert "Fine-tuning job paused" in messages and "Fine-tuning job resumed" in messages
     cancelled = client.fine_tuning.jobs.cancel(job.id)
     assert cancelled.status == "cancelled" and cancelled.finished_at is not None
     assert cancelled.fine_tuned_model is None and cancelled.trained_tokens is None
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="has already been cancelled"):
         client.fine_tuning.jobs.cancel(job.id)
     # cancel from validating_files and queued too
     fresh = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
@@ -246,7 +247,8 @@ def test_permissions_with_admin_key(sb, client, admin):
         admin.fine_tuning.checkpoints.permissions.delete(created.data[0].id, fine_tuned_model_checkpoint=ckpt)
     assert len(list(admin.fine_tuning.checkpoints.permissions.list(ckpt))) == 11
     # the fine-tuned model itself can be shared too
-    assert admin.fine_tuning.checkpoints.permissions.create(job.fine_tuned_model, project_ids=["proj_x"]).data
+    shared = admin.fine_tuning.checkpoints.permissions.create(job.fine_tuned_model, project_ids=["proj_x"])
+    assert [p.project_id for p in shared.data] == ["proj_x"]
 
 
 def test_permission_errors(sb, client, admin):
@@ -261,9 +263,9 @@ def test_permission_errors(sb, client, admin):
     with pytest.raises(openai.AuthenticationError) as read_scope:
         client.fine_tuning.checkpoints.permissions.list(ckpt)
     assert "api.fine_tuning.checkpoints.read" in read_scope.value.body["message"]
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="sandbox::nope:ckpt-step-1 not found"):
         admin.fine_tuning.checkpoints.permissions.list("ft:gpt-4o-mini-2024-07-18:sandbox::nope:ckpt-step-1")
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="'project_ids' must be a non-empty list"):
         admin.fine_tuning.checkpoints.permissions.create(ckpt, project_ids=[])
 
 
@@ -271,9 +273,10 @@ def test_owner_project_from_header(sb, contract):
     other = make_client(sb, contract, PROJECT_KEY, project="proj_team")
     admin = make_client(sb, contract, ADMIN_KEY)
     job = succeeded_job(sb, other)
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="belongs to project proj_team; it cannot be shared"):
         admin.fine_tuning.checkpoints.permissions.create(job.fine_tuned_model, project_ids=["proj_team"])
-    assert admin.fine_tuning.checkpoints.permissions.create(job.fine_tuned_model, project_ids=["proj_sandbox"])
+    shared = admin.fine_tuning.checkpoints.permissions.create(job.fine_tuned_model, project_ids=["proj_sandbox"])
+    assert [p.project_id for p in shared.data] == ["proj_sandbox"]
 
 
 def test_auth_and_not_found(sb, client, contract):
@@ -287,9 +290,9 @@ def test_auth_and_not_found(sb, client, contract):
     with pytest.raises(openai.NotFoundError) as info:
         client.fine_tuning.jobs.retrieve("ftjob-doesnotexist")
     assert info.value.body["type"] == "invalid_request_error"
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="Could not find fine-tune: ftjob-doesnotexist"):
         client.fine_tuning.jobs.cancel("ftjob-doesnotexist")
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="No such File object: file-doesnotexist"):
         client.files.delete("file-doesnotexist")
 
 
@@ -305,8 +308,8 @@ def test_graders_validate(client):
     ]
     for grader in graders:
         assert client.fine_tuning.alpha.graders.validate(grader=grader).grader.type == grader["type"]
-    for bad in ({**STRING_CHECK, "operation": "startswith"},
-                {"type": "python", "name": "py", "source": "def grade(:"},
-                {"type": "telepathy", "name": "x"}):
-        with pytest.raises(openai.BadRequestError):
+    for bad, why in (({**STRING_CHECK, "operation": "startswith"}, "'grader.operation' must be one of"),
+                     ({"type": "python", "name": "py", "source": "def grade(:"}, "'grader.source' is not valid Python"),
+                     ({"type": "telepathy", "name": "x"}, "Invalid grader type 'telepathy'")):
+        with pytest.raises(openai.BadRequestError, match=why):
             client.fine_tuning.alpha.graders.validate(grader=bad)
