@@ -50,8 +50,9 @@ def test_list_sorted_and_filtered(state_file: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["CheckpointPermission.share", "File.train", "FineTuningJob.bot"]
     result = run("--state", str(state_file), "state", "list", "FineTuningJob")
-    assert result.output.splitlines() == ["FineTuningJob.bot"]
+    assert result.exit_code == 0 and result.output.splitlines() == ["FineTuningJob.bot"], result.output
     result = run("state", "list", "--json", "--state", str(state_file))
+    assert result.exit_code == 0, result.output
     assert json.loads(result.output)[1] == {"address": "File.train", "kind": "File", "id": "file-1"}
 
 
@@ -66,7 +67,8 @@ def test_workspace_option_selects_the_file(tmp_path: Path, state_file: Path, mon
     monkeypatch.chdir(state_file.parent.parent)
     result = run("state", "list", "-w", "default")
     assert result.exit_code == 0 and "File.train" in result.output
-    assert run("state", "list", "-w", "other").output == ""
+    other = run("state", "list", "-w", "other")
+    assert other.exit_code == 0 and other.output == ""
 
 
 def test_show_one_readable_and_json(state_file: Path) -> None:
@@ -207,5 +209,8 @@ def test_force_unlock_with_force(state_file: Path) -> None:
 
 
 def test_no_command_prints_a_key(state_file: Path) -> None:
-    for args in (["state", "list"], ["state", "show"], ["state", "pull"], ["state", "show", "nope.x"]):
-        assert SECRET not in run(*args, "--state", str(state_file)).output
+    for args, code in ((["state", "list"], 0), (["state", "show"], 0), (["state", "pull"], 0),
+                       (["state", "show", "nope.x"], 1)):
+        result = run(*args, "--state", str(state_file))
+        assert result.exit_code == code and result.output.strip(), (args, result.output)  # it really ran
+        assert SECRET not in result.output

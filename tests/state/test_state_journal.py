@@ -54,7 +54,8 @@ def test_write_folds_in_and_removes_the_journal(tmp_path: Path) -> None:
     state = store.load()
     journal = store.open_journal(state)
     journal.record("FineTuningJob.new", res("new"))
-    recovered = StateStore(path).load()
+    assert StateStore(path).load().recovered_from_journal == 1  # loading alone folds nothing in
+    assert store.journal_path.exists()
     second = StateStore(path)
     recovered = second.load()
     second.write(recovered)
@@ -115,7 +116,7 @@ def test_damaged_middle_line_is_an_error_and_nothing_is_touched(tmp_path: Path) 
     broken = StateStore(path)
     with pytest.raises(StateError, match="journal is damaged"):
         broken.load()
-    with pytest.raises(StateError):
+    with pytest.raises(StateError, match=r"refusing to write: .*the journal is damaged"):
         broken.write(state)
     assert store.journal_path.read_bytes() == content and path.read_bytes() == before
 

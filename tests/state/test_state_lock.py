@@ -53,7 +53,7 @@ def test_lock_file_content_and_release(tmp_path: Path) -> None:
 
 def test_lock_is_released_on_error(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.json")
-    with pytest.raises(RuntimeError), store.lock("apply"):
+    with pytest.raises(RuntimeError, match="boom"), store.lock("apply"):
         raise RuntimeError("boom")
     assert not store.lock_path.exists()
 
@@ -142,7 +142,7 @@ def test_holder_on_another_host_is_not_called_dead(tmp_path: Path) -> None:
 def test_unreadable_lock_file_still_counts_as_held(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.json")
     store.lock_path.write_text("")
-    with pytest.raises(StateLockedError, match="delete .*s.json.lock"), store.lock("plan"):
+    with pytest.raises(StateLockedError, match=r"delete .*s\.json\.lock"), store.lock("plan"):
         pass
 
 

@@ -85,7 +85,7 @@ def test_write_refuses_another_lineage_and_a_newer_file(tmp_path: Path) -> None:
 def test_write_without_load_refuses_to_overwrite_a_damaged_file(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_bytes(b"{not json")
-    with pytest.raises(StateError):
+    with pytest.raises(StateError, match="not valid JSON"):
         StateStore(path).write(new_state())
     assert path.read_bytes() == b"{not json"
 
