@@ -14,7 +14,7 @@ from reconciler.apply.events import ApplyResult
 from reconciler.config import load_specs
 from reconciler.plan.model import Plan
 
-__all__ = ["action_of", "actions", "make_plan", "run_apply", "steps_of"]
+__all__ = ["action_of", "actions", "make_plan", "reversed_plan", "run_apply", "steps_of"]
 
 
 def make_plan(spec_dir: Path, state: Any, client: Any, **options: Any) -> Plan:
@@ -22,7 +22,12 @@ def make_plan(spec_dir: Path, state: Any, client: Any, **options: Any) -> Plan:
 
     `options` are PlanOptions fields (destroy, replace, targets, parallelism, now, ...), plus
     `variables` for `${var.X}` and `content_digest` for file adoption."""
-    from reconciler.plan.build import PlanOptions, build_plan
+    from reconciler.plan.build import PlanOptions
+
+    try:  # the refresh (API reads) moved out of the pure planner
+        from reconciler.plan.refresh import build_plan
+    except ImportError:  # before the planner refactor
+        from reconciler.plan.build import build_plan  # type: ignore[attr-defined,no-redef]
 
     variables = options.pop("variables", {})
     content_digest = options.pop("content_digest", None)
@@ -51,3 +56,11 @@ def steps_of(plan: Plan, address: str) -> list[str]:
     change = plan.change_for(address)
     assert change is not None, f"{address} is not in the plan"
     return [s.op.value for s in change.steps]
+
+
+def reversed_plan(plan: Plan) -> Plan:
+    """The same plan with its changes in reverse order: the executor must still honour every
+    dependency (the planner's order is not the only thing keeping them right)."""
+    import dataclasses
+
+    return dataclasses.replace(plan, changes=tuple(reversed(plan.changes)))

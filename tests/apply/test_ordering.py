@@ -4,7 +4,7 @@ and on destroy dependents go first."""
 from __future__ import annotations
 
 from tests.apply.fake_client import finished_before
-from tests.apply.harness import action_of, steps_of
+from tests.apply.harness import action_of, actions, reversed_plan, steps_of
 from tests.apply.workspace import Workspace, file_doc, job_doc, permission_doc
 
 CKPT = "ft:gpt-4o-mini-2024-07-18:fake:bot:ckpt-step-10"
@@ -25,6 +25,20 @@ def test_upload_finishes_before_the_job_that_uses_the_file(ws: Workspace) -> Non
         upload = uploads[filename]
         assert finished_before(upload, create), (upload, create)
         assert create.args["body"]["training_file"] == upload.result["id"]
+
+
+def test_dependencies_hold_even_when_the_plan_lists_dependents_first(ws: Workspace) -> None:
+    ws.client.create_status = "succeeded"
+    ws.data("train")
+    ws.write("main", file_doc("train"), job_doc("bot"),
+             permission_doc("share", "${FineTuningJob.bot.fine_tuned_model}", ["proj_a"]))
+    plan = reversed_plan(ws.plan())
+    assert list(actions(plan)) == ["CheckpointPermission.share", "FineTuningJob.bot", "File.train"]
+
+    result = ws.apply(plan, parallelism=1)
+
+    assert result.ok and not result.pending, result
+    assert [c.method for c in ws.client.mutations()] == ["upload_file", "create_job", "create_permissions"]
 
 
 def test_job_is_created_before_the_grant_on_its_model(ws: Workspace) -> None:
@@ -79,6 +93,18 @@ def test_destroy_revokes_before_cancelling_and_cancels_before_deleting_the_file(
     assert ws.client.grants[CKPT] == [] and ws.client.files == {}
     assert ws.client.jobs[job]["status"] == "cancelled"
     assert ws.on_disk()["resources"] == {}
+
+
+def test_destroy_order_comes_from_the_dependencies_not_from_the_plan_order(ws: Workspace) -> None:
+    _running_job_with_a_grant(ws)
+    ws.reload()
+    plan = reversed_plan(ws.plan(destroy=True))
+    assert list(actions(plan)) == ["File.train", "FineTuningJob.bot", "CheckpointPermission.share"]
+
+    result = ws.apply(plan, parallelism=1)
+
+    assert result.ok, result
+    assert [c.method for c in ws.client.mutations()] == ["delete_permission", "cancel_job", "delete_file"]
 
 
 def test_replace_cancels_the_old_job_then_creates_the_new_one(ws: Workspace) -> None:
