@@ -90,7 +90,7 @@ def test_all_errors_at_once_and_summary(tmp_path: Path) -> None:
     assert code == 1
     lines = output.strip().splitlines()
     assert lines[-1] == "3 errors in 2 files."
-    assert [re.match(r".*?\.yaml:\d+", l).group(0).rsplit("/", 1)[1] for l in lines[:-1]] == [
+    assert [re.match(r".*?\.yaml:\d+", line).group(0).rsplit("/", 1)[1] for line in lines[:-1]] == [
         "a.yaml:6",
         "a.yaml:7",
         "b.yaml:1",

@@ -75,6 +75,9 @@ def test_load_specs_raises_all_errors(spec_dir) -> None:
         load_specs(root, {})
     assert len(info.value.errors) == 2
     assert all(isinstance(e, SpecError) for e in info.value.errors)
+    messages = sorted(str(e).replace(str(root) + "/", "") for e in info.value.errors)
+    assert messages[0].startswith("a.yaml:3: File.a: spec.path: nope.jsonl does not exist"), messages
+    assert messages[1].startswith("b.yaml:1: unknown kind 'Nope'"), messages
 
 
 def test_recursive_and_sorted_and_hidden_skipped(spec_dir) -> None:

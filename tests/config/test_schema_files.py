@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from reconciler.config.schema import schema_names, schema_text
 from reconciler.config.schema_source import all_schemas, render
@@ -42,7 +43,9 @@ def _objects(schema: Any) -> Iterator[dict[str, Any]]:
 def test_valid_and_strict(name: str) -> None:
     schema = json.loads(schema_text(name))
     Draft202012Validator.check_schema(schema)
-    for obj in _objects(schema):
+    objects = list(_objects(schema))
+    assert objects, f"{name}: no object with properties found, so nothing was checked"
+    for obj in objects:
         assert obj.get("additionalProperties") is False, obj.get("description")
 
 
@@ -52,7 +55,7 @@ def _example_documents() -> Iterator[tuple[str, Any]]:
             continue
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
-                yield f"{path.relative_to(ROOT)}:{doc.get('name') or list(doc)[0]}", doc
+                yield f"{path.relative_to(ROOT)}:{doc.get('name') or next(iter(doc))}", doc
 
 
 EDITOR = Draft202012Validator(json.loads(schema_text("spec.schema.json")))
@@ -65,20 +68,34 @@ def test_editor_schema_accepts_examples(doc: Any) -> None:
     assert not list(EDITOR.iter_errors(doc))
 
 
+def test_there_are_example_documents_to_accept() -> None:
+    # the parametrized test above checks nothing if the glob finds nothing
+    ids = [i for i, _ in _example_documents()]
+    assert len(ids) >= 20 and any(i.startswith("specs/") for i in ids), ids
+
+
 @pytest.mark.parametrize(
-    "doc",
+    "doc, why",
     [
-        {"kind": "FineTuningJob", "name": "j", "spec": {"model": "m", "training_file": "f", "sufix": "x"}},
-        {"kind": "FineTuningJob", "name": "j", "spec": {"model": "m"}},
-        {"kind": "File", "name": "bad name", "spec": {"path": "x"}},
-        {"kind": "Nope", "name": "j", "spec": {}},
-        {"import": {"to": "FineTuningJob.j"}},
-        {
-            "kind": "CheckpointPermission",
-            "name": "p",
-            "spec": {"fine_tuned_model_checkpoint": "x", "project_ids": []},
-        },
+        (
+            {"kind": "FineTuningJob", "name": "j", "spec": {"model": "m", "training_file": "f", "sufix": "x"}},
+            "'sufix' was unexpected",
+        ),
+        ({"kind": "FineTuningJob", "name": "j", "spec": {"model": "m"}}, "'training_file' is a required property"),
+        ({"kind": "File", "name": "bad name", "spec": {"path": "x"}}, "'bad name' does not match"),
+        ({"kind": "Nope", "name": "j", "spec": {}}, "'Nope' is not one of"),
+        ({"import": {"to": "FineTuningJob.j"}}, "'id' is a required property"),
+        (
+            {
+                "kind": "CheckpointPermission",
+                "name": "p",
+                "spec": {"fine_tuned_model_checkpoint": "x", "project_ids": []},
+            },
+            "[] should be non-empty",
+        ),
     ],
 )
-def test_editor_schema_rejects(doc: Any) -> None:
+def test_editor_schema_rejects(doc: Any, why: str) -> None:
+    # rejected, and for the broken field (not because the rest of the document is off)
     assert list(EDITOR.iter_errors(doc))
+    assert why in best_match(EDITOR.iter_errors(doc)).message

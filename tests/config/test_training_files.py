@@ -58,7 +58,7 @@ def test_dpo_file_needs_preference_format(spec_dir) -> None:
 
 
 def test_completion_models_need_prompt_completion(spec_dir) -> None:
-    root, specset = load(
+    _root, specset = load(
         spec_dir, {"s.yaml": FILE + job("a", "supervised", model="davinci-002"), "data/t.jsonl": chat_lines()}
     )
     errors = check_training_files(specset)
@@ -66,13 +66,13 @@ def test_completion_models_need_prompt_completion(spec_dir) -> None:
 
 
 def test_reinforcement_last_turn(spec_dir) -> None:
-    root, specset = load(spec_dir, {"s.yaml": FILE + job("a", "reinforcement"), "data/t.jsonl": chat_lines()})
+    _root, specset = load(spec_dir, {"s.yaml": FILE + job("a", "reinforcement"), "data/t.jsonl": chat_lines()})
     errors = check_training_files(specset)
     assert errors and "the last message must not be an assistant message" in errors[0].message
 
 
 def test_conflicting_formats(spec_dir) -> None:
-    root, specset = load(
+    _root, specset = load(
         spec_dir, {"s.yaml": FILE + job("a", "supervised") + job("b", "dpo"), "data/t.jsonl": chat_lines()}
     )
     errors = check_training_files(specset)
@@ -84,7 +84,7 @@ def test_conflicting_formats(spec_dir) -> None:
 
 
 def test_too_few_examples_and_bad_json(spec_dir) -> None:
-    root, specset = load(spec_dir, {"s.yaml": FILE, "data/t.jsonl": chat_lines(3)})
+    _root, specset = load(spec_dir, {"s.yaml": FILE, "data/t.jsonl": chat_lines(3)})
     assert (
         "has 3 example(s); fine-tuning needs at least 10 (chat format)"
         in check_training_files(specset)[0].message
