@@ -64,7 +64,7 @@ class Rule:
     times: int | None = 1
     event: threading.Event | None = None
     barrier: threading.Barrier | None = None
-    hook: Callable[[dict[str, Any]], None] | None = None
+    hook: Callable[[dict[str, Any]], object] | None = None
     used: int = 0
 
 
@@ -116,7 +116,7 @@ class FakeClient:
             self._rules.append(rule)
         return rule
 
-    def before(self, method: str, hook: Callable[[dict[str, Any]], None], *,
+    def before(self, method: str, hook: Callable[[dict[str, Any]], object], *,
                match: Callable[[dict[str, Any]], bool] | None = None, times: int | None = None) -> Rule:
         """Run `hook(args)` in the calling thread before the effect (e.g. to look at the journal)."""
         rule = Rule(method, match or (lambda args: True), hook=hook, times=times)

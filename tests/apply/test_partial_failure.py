@@ -107,7 +107,7 @@ def test_every_finished_action_is_journalled_before_a_dependent_starts(ws: Works
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "executor._schedule only skips dependents whose action is_change(); a PENDING grant is not, so "
+    "the executor only skips dependents whose action is_change(); a PENDING grant is not, so "
     "it runs after its job failed to be created and is reported pending with the reason "
     "'FineTuningJob.bot is not part of this plan' instead of skipped: not attempted"))
 def test_a_job_that_fails_to_be_made_leaves_its_pending_grant_skipped_not_pending(ws: Workspace) -> None:

@@ -66,7 +66,8 @@ def test_the_next_run_grants_once_the_job_has_succeeded(ws: Workspace) -> None:
     ws.client.set_status(ws.client.job_for(BOT)["id"], "succeeded")
     ws.client.reset_calls()
 
-    plan = ws.reload() and ws.plan()
+    ws.reload()
+    plan = ws.plan()
     assert action_of(plan, SHARE) == "create"
     result = ws.apply(plan)
 
