@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +45,7 @@ def test_plain_http_elsewhere_is_refused_unless_allowed(url: str) -> None:
 
 @pytest.mark.parametrize("url", ["ftp://example.com/v1", "not a url", "https://"])
 def test_nonsense_base_urls(url: str) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"invalid API base URL .*: expected https://HOST/v1"):
         check_base_url(url)
 
 
@@ -52,7 +53,7 @@ def test_path_segments() -> None:
     assert segment("ft:gpt-4o-mini-2024-07-18:org:weather:B7R9VjQd") == "ft:gpt-4o-mini-2024-07-18:org:weather:B7R9VjQd"
     assert segment("a/b?c#d e%f+g") == "a%2Fb%3Fc%23d%20e%25f%2Bg"
     for bad in ("", ".", ".."):
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match=f"^invalid id '{re.escape(bad)}'$"):
             segment(bad)
     assert path_template("/fine_tuning/checkpoints/ft:a:b/permissions/cp_1") == \
         "/fine_tuning/checkpoints/{id}/permissions/{id}"
@@ -148,9 +149,10 @@ def test_other_retryable_statuses(status: int) -> None:
 @pytest.mark.parametrize("status", [400, 422, 501])
 def test_final_statuses_are_not_retried(status: int) -> None:
     handler, seen = scripted(error(status), OK)
-    with pytest.raises(ApiError):
-        mock_client(handler, SleepRecorder()).get_job("ftjob-1")
-    assert len(seen) == 1
+    sleeps = SleepRecorder()
+    with pytest.raises(ApiError) as info:
+        mock_client(handler, sleeps).get_job("ftjob-1")
+    assert len(seen) == 1 and sleeps.delays == [] and info.value.status == status
 
 
 def test_read_timeout_and_mid_response_drop_are_retried_with_the_same_idempotency_key() -> None:
