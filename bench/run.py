@@ -195,9 +195,10 @@ class SandboxProcess:
             try:
                 self.control("GET", "/_sandbox/clock")
                 return
-            except OSError:
+            except OSError as err:
                 if self.proc.poll() is not None:
-                    raise RuntimeError("the sandbox exited at start-up; see " + str(self.scratch / "sandbox.log"))
+                    raise RuntimeError("the sandbox exited at start-up; see "
+                                       + str(self.scratch / "sandbox.log")) from err
                 time.sleep(0.05)
         raise RuntimeError("the sandbox did not start within 30 s")
 
@@ -294,7 +295,7 @@ def bench_reconciler(n: int, runs: int, scratch: Path, results: Results, *, late
         # apply from empty: a fresh world and state for every run; the last one is kept
         samples = []
         state = base / "state" / "bench.json"
-        for i in range(runs):
+        for _ in range(runs):
             sandbox.start()
             shutil.rmtree(state.parent, ignore_errors=True)
             samples.append(run("apply (empty)", ["apply", "--auto-approve", "--no-color"], state))
