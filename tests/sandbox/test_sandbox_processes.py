@@ -92,4 +92,4 @@ def test_cli_rejects_bad_fault_settings():
     proc = subprocess.run([str(exe), "sandbox", "serve", "--port", "0", "--rate-429", "3"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1
-    assert "rate_429" in proc.stderr
+    assert "Error: rate_429 must be between 0 and 1" in proc.stderr, proc.stderr
