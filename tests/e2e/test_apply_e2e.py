@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .conftest import JOB_SPEC, PERMISSION_SPEC
 
 
@@ -151,7 +153,10 @@ def test_wait_grants_in_one_run(world):
     finally:
         stop.set()
         ticker.join()
-    assert "Still waiting..." in result.output and "running" in result.output
+    # the wait names the job it waits for and its live status ("running" alone is in every plan's
+    # `status = "running"` line)
+    assert re.search(r"CheckpointPermission\.share: Still waiting\.\.\. \[\d+s elapsed\] waiting for "
+                     r"FineTuningJob\.bot \(ftjob-\w+\): running, estimated finish", result.output), result.output
     assert "Grants complete" in result.output
     assert "pending" not in result.output.split("Apply complete!")[1]
     assert "CheckpointPermission.share" in world.state()["resources"]
