@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -155,4 +156,4 @@ def test_adopt_respects_the_state_lock(tmp_path: Path) -> None:
 def test_convert_group_lists_terraform() -> None:
     result = run_cli("convert", "--help")
     assert result.exit_code == 0
-    assert "terraform" in result.stdout
+    assert re.search(r"^\s+terraform\s+Convert Terraform", result.stdout, re.MULTILINE), result.stdout

@@ -72,7 +72,8 @@ def test_prevent_destroy_refuses_a_replacing_plan(world):
     world.write("main.yaml", spec.replace("support-v1", "support-v2"))
     result = world.run("apply", "--auto-approve")
     assert result.exit_code == 1
-    assert "prevent_destroy" in result.output and "Traceback" not in result.output
+    assert "FineTuningJob.bot: lifecycle.prevent_destroy is set, but the plan would replace job" in result.output
+    assert "Traceback" not in result.output
     assert len(world.jobs()) == 1
 
 
