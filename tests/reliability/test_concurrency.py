@@ -116,7 +116,8 @@ def test_lock_of_a_killed_process_is_reported_and_force_unlock_clears_it(tmp_pat
         data = json.loads(store.lock_path.read_text())
         data["created"] = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2, minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
         store.lock_path.write_text(json.dumps(data))
-        assert "2h05m ago" in cli.run("plan").stderr
+        locked = cli.run("plan")
+        assert locked.returncode == 1 and "2h05m ago" in locked.stderr, locked.stderr
 
         wrong = cli.run("force-unlock", "00000000-0000-0000-0000-000000000000", "--force")
         assert wrong.returncode == 1 and "does not match" in wrong.stderr and store.lock_info() is not None

@@ -6,6 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,10 +25,36 @@ NEAR_STATE = st.fixed_dictionaries(
         "format_version": st.one_of(st.integers(-2, 3), st.text(max_size=3), st.booleans(), st.none()),
         "lineage": st.one_of(st.text(max_size=10), st.integers(), st.none()),
         "serial": st.one_of(st.integers(-3, 10), st.floats(allow_nan=False), st.text(max_size=3)),
-        "reconciler_version": st.one_of(st.text(max_size=5), st.integers()),
+        # no line break here while the known bug below stands (it would fail this property at random);
+        # drop the alphabet once test_newer_format_error_is_one_line_whatever_the_version passes
+        "reconciler_version": st.one_of(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=5),
+                                        st.integers()),
         "resources": st.one_of(JSON, st.dictionaries(st.text(max_size=6), st.fixed_dictionaries(
             {}, optional={"kind": JSON, "id": JSON, "inputs": JSON, "digest": JSON, "attributes": JSON,
                           "depends_on": JSON, "meta": JSON}), max_size=3)),
+    },
+)
+
+# NEAR_STATE almost never loads (format_version is usually missing or wrong), so the "what loads round
+# trips" half of check() needs states that do load: a valid header, fuzzed resources of valid shape.
+PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+OBJECTS = st.dictionaries(st.text(max_size=6), PLAIN, max_size=3)
+LOADABLE = st.fixed_dictionaries(
+    {"format_version": st.just(1), "lineage": st.text(min_size=1, max_size=10), "serial": st.integers(0, 10)},
+    optional={
+        "reconciler_version": st.text(max_size=5),
+        "resources": st.dictionaries(
+            st.text(min_size=1, max_size=6),
+            st.fixed_dictionaries(
+                {"kind": st.sampled_from(["File", "FineTuningJob", "CheckpointPermission"])},
+                optional={"id": st.text(max_size=8), "inputs": OBJECTS, "digest": st.text(max_size=8),
+                          "attributes": OBJECTS, "depends_on": st.lists(st.text(max_size=8), max_size=3),
+                          "meta": OBJECTS}),
+            max_size=3),
     },
 )
 
@@ -50,7 +77,18 @@ def check(content: bytes) -> None:
             assert path.read_bytes() == content
             return
         assert isinstance(state, State)
-        State.from_json(state.to_json())  # what loads can be written and read back
+        assert State.from_json(state.to_json()) == state  # what loads can be written and read back
+
+
+@pytest.mark.xfail(strict=True, reason="bug in reconciler/state/model.py State.from_dict: the 'newer format_version' "
+                   "error embeds the file's reconciler_version verbatim, so a line break in it makes the one-line "
+                   "StateError span several lines (found by test_almost_states)")
+def test_newer_format_error_is_one_line_whatever_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"format_version": 2, "lineage": "l", "serial": 1, "reconciler_version": "9.0\nx"}))
+    with pytest.raises(StateError, match="format_version 2 is newer than this reconciler supports") as info:
+        StateStore(path).load()
+    assert "\n" not in str(info.value)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -69,3 +107,17 @@ def test_random_json(value: object) -> None:
 @given(NEAR_STATE)
 def test_almost_states(value: dict[str, object]) -> None:
     check(json.dumps(value).encode())
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(LOADABLE)
+def test_loadable_states_round_trip_and_write(value: dict[str, object]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.json"
+        path.write_text(json.dumps(value))
+        store = StateStore(path)
+        state = store.load()  # a valid header and well-shaped resources always load
+        assert State.from_json(state.to_json()) == state
+        store.write(state)
+        again = StateStore(path).load()
+        assert again.resources == state.resources and again.serial == value["serial"] + 1
