@@ -441,11 +441,22 @@ def _journal_case(data) -> None:
         assert store.path.read_bytes() == before
 
 
+def _check_fuzz_figures(name: str, examples: int) -> None:
+    report(name, {"examples_setting": examples, **_fuzz_counts})
+    if not _fuzz_counts["journal_cases"]:
+        pytest.skip("the fuzz tests ran in another process (pytest-xdist): no figures here to check")
+    assert _fuzz_counts["spec_valid"] <= _fuzz_counts["spec_cases"], _fuzz_counts
+    # the damage must not be so mild that everything loads, nor so wild that nothing does: both the
+    # replay path and the one-line StateError path were exercised (about half load)
+    assert 0 < _fuzz_counts["journal_loaded"] < _fuzz_counts["journal_cases"], _fuzz_counts
+
+
 def test_fuzz_figures():
-    """Runs after the fuzz tests above (file order): prints their case counts."""
-    report("fuzz", {"examples_setting": EXAMPLES, **_fuzz_counts})
+    """Runs after the fuzz tests above (file order): prints their case counts and checks that the
+    journal fuzz reached both outcomes."""
+    _check_fuzz_figures("fuzz", EXAMPLES)
 
 
 @pytest.mark.slow
 def test_fuzz_figures_slow():
-    report("fuzz_slow", {"examples_setting": SLOW_EXAMPLES, **_fuzz_counts})
+    _check_fuzz_figures("fuzz_slow", SLOW_EXAMPLES)
