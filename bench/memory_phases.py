@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from reconciler.api import ApiClient
     from reconciler.config import load_specs
-    from reconciler.plan.build import PlanOptions, refresh_and_plan
+    from reconciler.plan.build import PlanOptions
+    from reconciler.plan.refresh import refresh_and_plan
     from reconciler.state import StateStore
 
     phase("imports")

@@ -1,4 +1,4 @@
-"""Equal values held once: the memory side of 10,000 jobs.
+"""Equal values held once (the measurements behind it: BENCHMARKS.md, "Third pass").
 
 A decoded state file or API page repeats the same strings thousands of times (a base model, an
 organization id, a training file id, "succeeded", "checkpoint.permission"); each decode makes a
@@ -26,8 +26,7 @@ T = TypeVar("T")
 def dedupe_hook(interned: frozenset[str] = frozenset()) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A `json.loads(object_hook=...)` that shares strings while decoding: each object's string values (and the strings in its list values) become the first equal string
     seen, so duplicates are freed as soon as they are made instead of all existing at once (a
-    smaller peak, and less memory left fragmented behind than a pass over the decoded value: 61 MiB
-    instead of 80 for a 19 MB state). Strings under a key in `interned` (fields whose values repeat
+    smaller peak than a pass over the decoded value). Strings under a key in `interned` (fields whose values repeat
     across documents, like `object` or `status`) go through `sys.intern`, so separately decoded
     answers share them too. Keys are left alone: `json.loads` already shares equal keys."""
     memo: dict[str, str] = {}

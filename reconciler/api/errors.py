@@ -33,7 +33,8 @@ def _error_body(response: httpx.Response) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         return {}
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        return data["error"]
+        error: dict[str, Any] = data["error"]
+        return error
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         return {"message": data["error"]}
     return {}

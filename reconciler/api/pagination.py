@@ -31,8 +31,7 @@ def paginate(fetch: Callable[[str | None], Any], *, cursor: Cursor = "last_item"
         if not isinstance(page, dict) or not isinstance(page.get("data"), list):
             raise ApiError(f"unexpected answer while listing {what}: not a list object")
         items: list[Any] = page["data"]
-        for item in items:
-            yield item
+        yield from items
         if not page.get("has_more") or not items:
             return
         next_after: Any = None

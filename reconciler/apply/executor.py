@@ -19,20 +19,23 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
+from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Event, EventKind, Listener
-from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
-from reconciler.plan.jobs import LiveJobView
-from reconciler.plan.model import Action, Change, Op, Plan, Step
-from reconciler.resources import job as J
-from reconciler.resources.file import sha256_of
+from reconciler.config.refs import find_refs, resolve
+from reconciler.errors import ReconcilerError
+from reconciler.kinds import registry
+from reconciler.kinds.base import Pending
+from reconciler.kinds.data.common import ClientReads, DataKind
+from reconciler.plan.model import Action, Change, Plan
+from reconciler.resolver import Resolver
 from reconciler.sharing import Canonical, share_equal
-from reconciler.state import ResourceState
-from reconciler.values import UNKNOWN, contains_unknown
+from reconciler.state import ResourceState, State, StateStore
+from reconciler.state.journal import Journal
+from reconciler.values import contains_unknown
 
-__all__ = ["Executor", "idempotency_key"]
+__all__ = ["Executor", "Pending", "idempotency_key"]
 
 _VERBS = {
     Action.CREATE: ("Creating", "Creation"), Action.REPLACE: ("Replacing", "Replacement"),
@@ -42,28 +45,22 @@ _VERBS = {
 }
 
 
-class Pending(Exception):
-    """An action cannot run yet (a value it needs is not known); not a failure."""
-
-
-class Skip(Exception):
-    pass
-
-
 def idempotency_key(lineage: str, serial: int, address: str, digest: str, op: str) -> str:
     raw = f"reconciler:{lineage}:{serial}:{address}:{digest}:{op}"
     return "rc-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 class Executor:
-    def __init__(self, plan: Plan, *, client: Any, store: Any, state: Any, parallelism: int = 10,
+    """Runs a plan; lends each kind's `apply` the narrow ApplyContext (reconciler/kinds/base.py)."""
+
+    def __init__(self, plan: Plan, *, client: Client, store: StateStore, state: State, parallelism: int = 10,
                  wait_for_jobs: bool = False, timeout: float | None = None, poll_interval: float = 10.0,
                  listener: Listener | None = None, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.plan = plan
-        self.client = client
+        self._client = client
         self.store = store
-        self.state = state
+        self._state = state
         self.parallelism = max(1, parallelism)
         self.wait_for_jobs = wait_for_jobs
         self.timeout = timeout
@@ -73,7 +70,7 @@ class Executor:
         self.sleep = sleep
         self.result = ApplyResult()
         self._lock = threading.RLock()
-        self._journal: Any = None
+        self._journal: Journal | None = None
         self._started = monotonic()
         self.values: dict[str, Mapping[str, Any]] = {}
         self._touched: set[str] = set()  # addresses whose state this run rewrote
@@ -84,26 +81,58 @@ class Executor:
               elapsed: float = 0.0, object_id: str | None = None) -> None:
         self.listener(Event(kind, address, verb, message, elapsed, object_id))
 
-    def _record(self, address: str, resource: ResourceState | None) -> None:
-        if resource is not None and resource.kind == "FineTuningJob" and resource.attributes:
-            resource.attributes = J.state_attributes(resource.attributes, keep_method=not resource.inputs)
+    # -- the ApplyContext kinds see -----------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def record(self, address: str, resource: ResourceState | None) -> None:
+        if resource is not None:
+            resource = registry.by_type(resource.kind).stored(resource)
+        assert self._journal is not None
         with self._lock:
             self._touched.add(address)
             if resource is None:
-                self.state.resources.pop(address, None)
+                self._state.resources.pop(address, None)
             else:
-                self.state.resources[address] = resource
+                self._state.resources[address] = resource
             ticket = self._journal.append(address, resource)
         # fsync outside the executor's lock: concurrent actions share one fsync (group commit),
         # and this still returns only once the line is on disk, before any dependent starts.
         self._journal.sync(ticket)
 
-    def _key(self, address: str, digest: str, op: str) -> str:
+    def remember(self, change: Change, obj: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.values[change.address] = registry.by_type(change.kind).view(change, obj)
+
+    def observed(self, address: str) -> dict[str, Any] | None:
+        return self.plan.observed.get(address)
+
+    def canonical(self, value: Any) -> Any:
+        return self._canonical(value)
+
+    def note(self, address: str, text: str) -> None:
+        with self._lock:
+            self.result.notes.append((address, text))
+
+    def key(self, address: str, digest: str, op: str) -> str:
         return idempotency_key(self.plan.lineage, self.plan.serial, address, digest, op)
 
     # -- run -------------------------------------------------------------------------------------
     def run(self) -> ApplyResult:
-        self._journal = self.store.open_journal(self.state)
+        self._journal = self.store.open_journal(self._state)
+        if not self.store.exists():
+            # A state never written has a lineage only in memory: journal it before anything is
+            # created, so a re-run after a crash sends the same Idempotency-Keys.
+            self._journal.begin()
         try:
             self._apply_moves_and_imports()
             self._seed_values()
@@ -116,21 +145,19 @@ class Executor:
 
     def _apply_moves_and_imports(self) -> None:
         for old, new in self.plan.moves:
-            resource = self.state.resources.get(old)
-            if resource is not None and new not in self.state.resources:
+            resource = self._state.resources.get(old)
+            if resource is not None and new not in self._state.resources:
                 moved = copy.copy(resource)
                 moved.address = new
-                self._record(old, None)
-                self._record(new, moved)
+                self.record(old, None)
+                self.record(new, moved)
                 self._emit(EventKind.NOTE, new, message=f"moved from {old}")
-        from reconciler.plan.imports import imported_resource
-
         for address, object_id in self.plan.imports.items():
             change = self.plan.change_for(address)
             kind = change.kind if change else address.split(".", 1)[0]
-            self._record(address, imported_resource(kind, address, object_id,
-                                                    dict(self.plan.observed.get(address) or {}),
-                                                    list(change.depends_on) if change else []))
+            self.record(address, registry.imported_resource(address, kind, object_id,
+                                                   dict(self.plan.observed.get(address) or {}),
+                                                   change.depends_on if change else ()))
             self._emit(EventKind.NOTE, address, message=f"imported {object_id}")
 
     def _seed_values(self) -> None:
@@ -138,17 +165,8 @@ class Executor:
             live = self.plan.observed.get(change.address)
             if live is None:
                 continue
-            self.values[change.address] = self._attrs(change, live)
-
-    def _attrs(self, change: Change, obj: dict[str, Any]) -> Mapping[str, Any]:
-        """What references to this address see: the object as read, never a copy of it (a copy per
-        resource doubled the memory of applying 10,000 jobs). A job is seen through a view that
-        hides the tracking tags in its metadata and shows the spec's suffix."""
-        if change.kind == "FineTuningJob":
-            return LiveJobView(obj, (change.after or {}).get("suffix"))
-        if change.kind == "File" and change.after:
-            return {**obj, **{k: change.after.get(k) for k in ("path", "sha256")}}
-        return obj
+            # What references see: the object as read, never a copy of it (see the kind's view).
+            self.values[change.address] = registry.by_type(change.kind).view(change, live)
 
     def _dependencies(self, change: Change, addresses: set[str]) -> set[str]:
         if change.action in (Action.DELETE, Action.FORGET):
@@ -159,7 +177,7 @@ class Executor:
         return {d for d in change.depends_on if d in addresses}
 
     def _state_deps(self, address: str) -> list[str]:
-        resource = self.state.resources.get(address)
+        resource = self._state.resources.get(address)
         return list(resource.depends_on) if resource is not None else []
 
     def _schedule(self) -> None:
@@ -211,7 +229,7 @@ class Executor:
                         settle(address, "done", index)  # nothing to do: no thread, no future
                         continue
                     broken = [d for d in deps[address] if outcome[d] in ("failed", "skipped")]
-                    if broken and change.action.is_change():
+                    if broken and (change.action.is_change() or change.action is Action.PENDING):
                         why = f"not attempted: {', '.join(sorted(broken))} did not complete"
                         self.result.skipped.append((address, why))
                         self._emit(EventKind.SKIPPED, address, message=why)
@@ -265,7 +283,7 @@ class Executor:
                 self.result.added += 1
             elif change.action is Action.REPLACE:
                 self.result.added += 1
-                if any(s.op is Op.FORGET for s in change.steps):
+                if change.replace is not None and change.replace.forgets:
                     self.result.forgotten += 1
                 else:
                     self.result.destroyed += 1
@@ -282,274 +300,52 @@ class Executor:
         return "done"
 
     def _dispatch(self, change: Change) -> str | None:
-        if change.kind == "CheckpointPermission" and change.action in (
-                Action.CREATE, Action.UPDATE, Action.REPLACE, Action.PENDING, Action.ADOPT):
-            return self._run_permission(change)
-        object_id: str | None = None
-        resource: ResourceState | None = self.state.resources.get(change.address)
-        for step in change.steps:
-            if step.op is Op.UPLOAD:
-                resource = self._upload(change, step)
-                object_id = resource.id
-            elif step.op is Op.DELETE_FILE:
-                if change.action is Action.DELETE and resource is not None:
-                    # Write-ahead: if this run dies after the DELETE but before recording it, the
-                    # next plan knows the file may be gone by our own hand (see check_listing_sanity).
-                    marked = copy.copy(resource)
-                    marked.meta = {**resource.meta, "deleting": True}
-                    self._record(change.address, marked)
-                self._ignore_missing(lambda: self.client.delete_file(step.args["id"]))
-                if change.action is Action.DELETE:
-                    self._record(change.address, None)
-                    resource = None
-            elif step.op is Op.CREATE_JOB:
-                resource = self._create_job(change)
-                object_id = resource.id
-            elif step.op is Op.CANCEL_JOB:
-                resource = self._cancel(change, step, resource)
-            elif step.op is Op.PAUSE_JOB:
-                resource = self._pause_resume(change, step, resource, pause=True)
-            elif step.op is Op.RESUME_JOB:
-                resource = self._pause_resume(change, step, resource, pause=False)
-            elif step.op is Op.REVOKE:
-                self._ignore_missing(lambda: self.client.delete_permission(step.args["checkpoint"],
-                                                                           step.args["permission_id"]))
-                self._drop_grant(change.address, step.args["checkpoint"], step.args["permission_id"])
-            elif step.op is Op.FORGET:
-                current = self.state.resources.get(change.address)
-                if current is not None and current.id == step.args.get("id", current.id):
-                    self._record(change.address, None)
-                resource = self.state.resources.get(change.address)
-            elif step.op is Op.ADOPT:
-                resource = self._adopt(change, step)
-                object_id = resource.id
-        return object_id
+        return registry.by_type(change.kind).apply(self, change)
 
-    def _drop_grant(self, address: str, checkpoint: str, permission_id: str) -> None:
-        """Keep the recorded grants of a managed permission set true after a revoke made by another
-        change (a prune, a destroy), so the next plan does not report it as drift."""
-        with self._lock:
-            for other in list(self.state.resources.values()):
-                if other.kind != "CheckpointPermission" or other.id != checkpoint or other.address == address:
-                    continue
-                grants = (other.attributes or {}).get("permissions") or []
-                if any(g.get("id") == permission_id for g in grants):
-                    updated = copy.copy(other)
-                    updated.attributes = {**other.attributes,
-                                          "permissions": [g for g in grants if g.get("id") != permission_id]}
-                    self._record(other.address, updated)
-
-    @staticmethod
-    def _ignore_missing(call: Callable[[], Any]) -> None:
-        try:
-            call()
-        except NotFoundError:
-            pass
-
-    # -- files -----------------------------------------------------------------------------------
-    def _upload(self, change: Change, step: Step) -> ResourceState:
-        after = change.after or {}
-        path = Path(step.args["path"])
-        sha, size = sha256_of(path)
-        if sha != after.get("sha256"):
-            raise ReconcilerError(f"{path} changed since the plan was made (sha256 {sha[:12]}…, "
-                                  f"planned {str(after.get('sha256'))[:12]}…); plan again")
-        obj = self.client.upload_file(path, purpose=after.get("purpose") or "fine-tune",
-                                      idempotency_key=self._key(change.address, sha, "upload"))
-        resource = ResourceState(address=change.address, kind="File", id=obj["id"], inputs=dict(after),
-                                 digest=sha, attributes=obj, depends_on=list(change.depends_on))
-        self._record(change.address, resource)
-        with self._lock:
-            self.values[change.address] = self._attrs(change, obj)
-        return resource
-
-    # -- jobs ------------------------------------------------------------------------------------
-    def _resolve(self, change: Change) -> dict[str, Any]:
-        from reconciler.config.refs import find_refs, resolve
-        from reconciler.plan.jobs import note_waiting
-        from reconciler.plan.walk import Resolver, Walk
-
-        walk = Walk(state=self.state, observed=None, now=time.time())
+    # -- resolving references ----------------------------------------------------------------------
+    def resolve(self, change: Change) -> dict[str, Any]:
         # Only the addresses this change references matter to the resolver (a copy of every value
         # per change made apply quadratic in the number of changes).
         referenced = {ref.address for ref in find_refs(change.config or {})}
         with self._lock:
-            walk.planned = {a: self.values[a] for a in referenced if a in self.values}
-        for address, attrs in walk.planned.items():
-            if address.split(".", 1)[0] in ("FineTuningJob", "LegacyFineTune") and attrs.get("status"):
-                note_waiting(walk, address, attrs)
-        resolver = Resolver(walk)
+            values = {a: self.values[a] for a in referenced if a in self.values}
+        now = time.time()
+        waiting: dict[str, str] = {}
+        for address, attrs in values.items():
+            kind = registry.kind_of_address(address)
+            reason = kind.waiting_reason(address, attrs, now) if kind is not None else None
+            if reason is not None:
+                waiting[address] = reason
+        resolver = Resolver(values, waiting)
         spec = resolve(change.config or {}, resolver)
         if contains_unknown(spec):
             raise Pending("; ".join(resolver.reasons) or "a referenced value is not known yet")
-        return spec
+        return dict(spec)
 
-    def _create_job(self, change: Change) -> ResourceState:
-        spec = self._resolve(change)
-        inputs = J.inputs_from_spec(spec)
-        digest = J.inputs_digest(inputs)
-        body = J.create_body(spec, change.address, digest)
-        key = self._key(change.address, digest, "create_job")
+    def resolve_or_wait(self, change: Change) -> dict[str, Any]:
         try:
-            job = self.client.create_job(body, idempotency_key=key)
-        except ConnectionFailedError:
-            # The POST may have reached the API: look before anyone creates a second job.
-            job = self._find_created(change.address, digest)
-            if job is None:
-                raise
-        settings = J.settings_from_spec(spec)
-        job = J.compact_live(job)
-        if type(job.get("method")) is dict:
-            job["method"] = self._canonical(job["method"])
-        inputs["method"] = self._canonical(inputs["method"])
-        settings = self._canonical(settings)
-        resource = ResourceState(address=change.address, kind="FineTuningJob", id=job["id"], inputs=inputs,
-                                 digest=digest, attributes=job, depends_on=list(change.depends_on),
-                                 meta={"settings": settings})
-        self._record(change.address, resource)
-        with self._lock:
-            self.values[change.address] = self._attrs(change, job)
-        return resource
-
-    def _find_created(self, address: str, digest: str) -> dict[str, Any] | None:
-        for job in self.client.list_jobs(metadata={J.TAG_ADDRESS: address}):
-            if (job.get("metadata") or {}).get(J.TAG_DIGEST) == digest and job.get("status") != "cancelled":
-                return job
-        return None
-
-    def _cancel(self, change: Change, step: Step, resource: ResourceState | None) -> ResourceState | None:
-        job_id = step.args["id"]
-        try:
-            job = self.client.cancel_job(job_id)
-        except NotFoundError:
-            job = None
-        except ApiError as exc:
-            if exc.status != 400:
-                raise
-            job = self.client.get_job(job_id)  # finished meanwhile: nothing to cancel
-        old = self.state.resources.get(change.address)
-        if old is not None and old.id == job_id:
-            updated = copy.copy(old)
-            updated.attributes = job or old.attributes
-            updated.meta = {**old.meta, "cancelled_by": step.args.get("cancelled_by") or change.action.value}
-            self._record(change.address, updated)
-            return updated
-        return resource
-
-    def _pause_resume(self, change: Change, step: Step, resource: ResourceState | None, *,
-                      pause: bool) -> ResourceState | None:
-        current = self.state.resources.get(change.address)
-        if current is None:
-            return resource
-        status = (current.attributes or {}).get("status")
-        if pause and not step.args.get("id") and status != "running":  # just created: not running yet
-            self.result.notes.append((change.address, f"will pause once running (now {status})"))
-            return current
-        job = (self.client.pause_job if pause else self.client.resume_job)(current.id)
-        updated = copy.copy(current)
-        updated.attributes = job
-        updated.meta = {**current.meta, "settings": {**current.meta.get("settings", {}),
-                                                    "status": "paused" if pause else "running"}}
-        self._record(change.address, updated)
-        return updated
-
-    def _adopt(self, change: Change, step: Step) -> ResourceState:
-        obj = dict(self.plan.observed.get(change.address) or {})
-        if change.kind == "FineTuningJob":
-            spec = self._resolve(change)
-            inputs = J.inputs_from_spec(spec)
-            resource = ResourceState(address=change.address, kind=change.kind, id=step.args["id"], inputs=inputs,
-                                     digest=J.inputs_digest(inputs), attributes=obj,
-                                     depends_on=list(change.depends_on),
-                                     meta={"settings": J.settings_from_spec(spec), "adopted": True})
-        else:
-            resource = ResourceState(address=change.address, kind=change.kind, id=step.args["id"],
-                                     inputs=dict(change.after or {}),
-                                     digest=str((change.after or {}).get("sha256", "")), attributes=obj,
-                                     depends_on=list(change.depends_on), meta={"adopted": True})
-        self._record(change.address, resource)
-        with self._lock:
-            self.values[change.address] = self._attrs(change, obj)
-        return resource
-
-    # -- permissions -----------------------------------------------------------------------------
-    def _run_permission(self, change: Change) -> str | None:
-        from reconciler.plan.observed import Observed
-        from reconciler.plan.permissions import plan_permission
-        from reconciler.plan.walk import Walk
-
-        steps = change.steps
-        checkpoint = (change.after or {}).get("fine_tuned_model_checkpoint")
-        spec = None
-        if change.action is Action.PENDING or checkpoint is UNKNOWN or checkpoint is None:
-            spec = self._resolve_or_wait(change)
-            walk = Walk(state=self.state, observed=Observed(reader=self.client), now=time.time())
-            doc = _DocView(change)
-            fresh = plan_permission(doc, spec, walk, [])
-            steps = fresh.steps
-            checkpoint = spec["fine_tuned_model_checkpoint"]
-        after = dict(change.after or {})
-        after["fine_tuned_model_checkpoint"] = checkpoint
-        live = {p["project_id"]: p for p in (self.plan.observed.get(change.address) or {}).get("permissions") or []}
-        if spec is not None or (self.plan.observed.get(change.address) or {}).get(
-                "fine_tuned_model_checkpoint") != checkpoint:
-            live = {p["project_id"]: p for p in self.client.list_permissions(checkpoint)}
-        for step in steps:
-            if step.op is Op.GRANT:
-                missing = [p for p in step.args["project_ids"] if p not in live]
-                if missing:
-                    for grant in self._grant(checkpoint, missing):
-                        live[grant["project_id"]] = grant
-            elif step.op is Op.REVOKE:
-                self._ignore_missing(functools.partial(self.client.delete_permission, step.args["checkpoint"],
-                                                       step.args["permission_id"]))
-                if step.args["checkpoint"] == checkpoint:
-                    live.pop(step.args["project_id"], None)
-        resource = ResourceState(address=change.address, kind="CheckpointPermission", id=checkpoint,
-                                 inputs={"fine_tuned_model_checkpoint": checkpoint,
-                                         "project_ids": list(after.get("project_ids") or []),
-                                         "exclusive": bool(after.get("exclusive"))},
-                                 attributes={"fine_tuned_model_checkpoint": checkpoint,
-                                             "permissions": sorted(live.values(), key=lambda p: p["project_id"])},
-                                 depends_on=list(change.depends_on))
-        self._record(change.address, resource)
-        return checkpoint
-
-    def _grant(self, checkpoint: str, projects: list[str]) -> list[dict[str, Any]]:
-        try:
-            return list(self.client.create_permissions(checkpoint, projects))
-        except ConnectionFailedError:
-            # The grant may have landed: read back, then grant only what is still missing.
-            live = {p["project_id"]: p for p in self.client.list_permissions(checkpoint)}
-            still = [p for p in projects if p not in live]
-            granted = [live[p] for p in projects if p in live]
-            return granted + (list(self.client.create_permissions(checkpoint, still)) if still else [])
-
-    def _resolve_or_wait(self, change: Change) -> dict[str, Any]:
-        try:
-            return self._resolve(change)
+            return self.resolve(change)
         except Pending:
             if not self.wait_for_jobs:
                 raise
         jobs = self._jobs_to_wait_for(change)
         if not jobs:
-            return self._resolve(change)
+            return self.resolve(change)
         deadline = None if self.timeout is None else self._started + self.timeout
         for address, job_id in jobs:
-            job = self._wait_for_job(change.address, address, job_id, deadline)
-            with self._lock:
-                self.values[address] = self._attrs(self.plan.change_for(address) or change, job)
-            current = self.state.resources.get(address)
+            job = self._wait_for(change.address, address, job_id, deadline)
+            self.remember(self.plan.change_for(address) or change, job)
+            current = self._state.resources.get(address)
             if current is not None and current.id == job_id:
                 updated = copy.copy(current)
                 updated.attributes = job
-                self._record(address, updated)
+                self.record(address, updated)
             if job.get("status") != "succeeded":
                 raise ReconcilerError(f"{address} ended {job.get('status')}"
                                       f"{': ' + job['error']['message'] if job.get('error') else ''}; "
                                       "there is no model to grant")
         self._reread_data(change)
-        return self._resolve(change)
+        return self.resolve(change)
 
     def _jobs_to_wait_for(self, change: Change) -> list[tuple[str, str]]:
         """The managed jobs this change waits on, directly or through data sources."""
@@ -561,26 +357,24 @@ class Executor:
             if address in seen:
                 continue
             seen.add(address)
-            resource = self.state.resources.get(address)
-            if resource is not None and resource.kind == "FineTuningJob" and resource.id:
+            resource = self._state.resources.get(address)
+            kind = registry.kind_of_address(address)
+            if resource is not None and resource.id and kind is not None and kind.waitable:
                 found.append((address, resource.id))
-            elif address.startswith("data."):
+            elif kind is not None and kind.data:
                 source = self.plan.change_for(address)
                 todo.extend(source.depends_on if source else ())
         return found
 
     def _reread_data(self, change: Change) -> None:
         """Data sources between this change and the jobs it waited for were read before those jobs
-        finished: read them again, in dependency order."""
-        from reconciler.plan.data_sources import plan_data
-        from reconciler.plan.observed import Observed
-        from reconciler.plan.walk import Walk
-
+        finished: read them again, in dependency order, straight from the API."""
         order: list[Change] = []
 
         def visit(address: str) -> None:
             source = self.plan.change_for(address)
-            if source is None or not address.startswith("data.") or source in order:
+            kind = registry.kind_of_address(address)
+            if source is None or kind is None or not kind.data or source in order:
                 return
             for dep in source.depends_on:
                 visit(dep)
@@ -588,31 +382,28 @@ class Executor:
 
         for address in change.depends_on:
             visit(address)
+        reads = ClientReads(self._client)
         for source in order:
-            walk = Walk(state=self.state, observed=Observed(reader=self.client), now=time.time(), reader=self.client)
             with self._lock:
-                walk.planned = dict(self.values)
-            from reconciler.config.refs import resolve
-            from reconciler.plan.walk import Resolver
-
-            resolver = Resolver(walk)
-            spec = resolve(source.config or {}, resolver)
-            plan_data(_DocView(source), spec, walk, resolver.reasons)
+                values = dict(self.values)
+            spec = resolve(source.config or {}, Resolver(values, {}))
+            kind = registry.get(source.kind)
+            assert isinstance(kind, DataKind)
+            result, _ = kind.result(source.address, spec, reads)
             with self._lock:
-                self.values[source.address] = walk.planned[source.address]
+                self.values[source.address] = result
 
-    def _wait_for_job(self, waiter: str, address: str, job_id: str, deadline: float | None) -> dict[str, Any]:
+    def _wait_for(self, waiter: str, address: str, object_id: str, deadline: float | None) -> dict[str, Any]:
+        kind = registry.kind_of_address(address)
+        assert kind is not None and kind.waitable
         first = self.monotonic()
         while True:
-            job = self.client.get_job(job_id)
-            status = job.get("status")
-            if status in J.FINISHED:
-                return job
+            obj, finished, status, detail = kind.poll(self._client, object_id)
+            if finished:
+                return obj
             now = self.monotonic()
-            eta = job.get("estimated_finish")
-            eta_text = f", estimated finish {time.strftime('%H:%M:%S', time.gmtime(eta))} UTC" if eta else ""
             self._emit(EventKind.WAITING, waiter,
-                       message=f"waiting for {address} ({job_id}): {status}{eta_text}", elapsed=now - first)
+                       message=f"waiting for {address} ({object_id}): {status}{detail}", elapsed=now - first)
             if deadline is not None and now >= deadline:
                 raise Pending(f"{address} is still {status} after the --timeout; the next run completes this")
             self.sleep(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
@@ -623,46 +414,25 @@ class Executor:
         """Record fresh reads of objects this apply did not change (Terraform refreshes on apply),
         and fill in the inputs of imported objects the plan found matching."""
         for change in self.plan.changes:
-            if change.action not in (Action.NOOP,):
+            if change.action is not Action.NOOP:
                 continue
-            resource = self.state.resources.get(change.address)
+            resource = self._state.resources.get(change.address)
             live = self.plan.observed.get(change.address)
             if resource is None or live is None or change.address in self._touched:
                 continue
-            updated = copy.copy(resource)
-            updated.attributes = dict(live)
-            if change.kind == "FineTuningJob" and change.config is not None and not resource.inputs:
-                try:
-                    spec = self._resolve(change)
-                except Pending:
-                    spec = None
-                if spec is not None:
-                    updated.inputs = J.inputs_from_spec(spec)
-                    updated.digest = J.inputs_digest(updated.inputs)
-                    updated.meta = {**resource.meta, "settings": J.settings_from_spec(spec)}
-            if change.kind == "File" and change.after and not resource.inputs.get("sha256"):
-                updated.inputs = dict(change.after)
-            if change.kind == "FineTuningJob":
-                updated.attributes = J.state_attributes(updated.attributes, keep_method=not updated.inputs)
+            updated = registry.by_type(change.kind).refreshed_resource(
+                resource, dict(live), change, functools.partial(self._resolved_or_none, change))
             # Read back unchanged (the usual case): keep the recorded objects, not equal copies.
             updated.attributes = share_equal(updated.attributes, resource.attributes)
             with self._lock:
-                self.state.resources[change.address] = updated
+                self._state.resources[change.address] = updated
+
+    def _resolved_or_none(self, change: Change) -> dict[str, Any] | None:
+        try:
+            return self.resolve(change)
+        except Pending:
+            return None
 
 
 def _put_done(queue: Any, address: str, future: Any) -> None:
     queue.put((address, future))
-
-
-class _DocView:
-    """The parts of a spec Document that planning one permission needs, rebuilt from a Change."""
-
-    def __init__(self, change: Change):
-        from reconciler.config import Lifecycle
-
-        self.address = change.address
-        self.type = change.kind
-        self.kind = change.kind
-        self.spec = change.config or {}
-        self.depends_on = change.depends_on
-        self.lifecycle = Lifecycle()

@@ -12,7 +12,7 @@ import click
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
 from reconciler.cli.plan import load_plan, make_plan, plan_options, render
-from reconciler.errors import ConfigError, PlanError, StalePlanError
+from reconciler.errors import ConfigError
 
 
 def _listener(o: Any, as_json: bool) -> Any:
@@ -77,58 +77,51 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
               refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool,
               timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
               max_deletes: int | None = None) -> int:
-    from reconciler.apply.executor import Executor
+    from reconciler.apply.policy import ApplyPolicy, apply_plan
 
     ctx = app()
     o = out()
     operation = "destroy" if destroy else "apply"
     saved = load_plan(plan_file) if plan_file is not None else None
+    policy = ApplyPolicy(saved_plan=str(plan_file) if plan_file is not None else None, max_deletes=max_deletes,
+                         wait=wait, timeout=runtime.parse_duration(timeout), parallelism=parallelism,
+                         poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
                          saved_plan=saved) as session:
-        specs, st, state, client = session.specs, session.store, session.state, session.client
         if saved is not None:
             the_plan = saved
-            if not st.exists() and state.serial == 0 and the_plan.serial == 0:
-                state.lineage = the_plan.lineage  # a plan made before the first state was written
-            if (the_plan.lineage, the_plan.serial) != (state.lineage, state.serial):
-                raise StalePlanError(
-                    f"{plan_file} is stale: it was made against state serial {the_plan.serial} "
-                    f"(lineage {the_plan.lineage[:8]}…), the state is now at serial {state.serial} "
-                    f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
         else:
-            the_plan = make_plan(ctx, o, specs, state, client, targets=targets, replace=replace,
-                                 refresh=refresh, refresh_only=False, destroy=destroy, parallelism=parallelism)
+            the_plan = make_plan(ctx, o, session.specs, session.state, session.client, targets=targets,
+                                 replace=replace, refresh=refresh, refresh_only=False, destroy=destroy,
+                                 parallelism=parallelism)
             if not as_json:
                 render(the_plan, "text", o)
-        if max_deletes is not None and not destroy:
-            from reconciler.drift.prune import destructive_count
 
-            deletes = destructive_count(the_plan)
-            if deletes > max_deletes:
-                raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, "
-                                f"more than --max-deletes {max_deletes}. Review the plan, then raise the limit "
-                                "if it is intended.")
-        pending = [c for c in the_plan.changes if c.action.value == "pending"]
-        # Imported objects whose spec matched: their inputs get recorded (a state-only update).
-        adopted_inputs = any(c.action.value == "no-op" and c.address in state.resources
-                             and not state.resources[c.address].inputs for c in the_plan.changes)
-        if not the_plan.has_changes and not the_plan.drift and not (wait and pending) and not adopted_inputs:
+        def confirm(plan: Any) -> bool:
+            if plan_file is not None or auto_approve:
+                return True
+            if not _confirm(o, destroy):
+                o.echo("\nApply cancelled.")
+                return False
+            return True
+
+        def starting() -> None:
+            if not as_json:
+                o.echo("")
+
+        outcome = apply_plan(session, the_plan, policy, listener=_listener(o, as_json), confirm=confirm,
+                             on_start=starting)
+        if not outcome.applied:
+            if outcome.reason == "cancelled":
+                return EXIT_ERROR
             if as_json:
                 o.json({"applied": False, "reason": "no changes"})
             elif saved is not None:
                 o.echo(f"No changes. {plan_file} has nothing to apply.")
             return EXIT_OK
-        if plan_file is None and the_plan.has_changes and not auto_approve:
-            if not _confirm(o, destroy):
-                o.echo("\nApply cancelled.")
-                return EXIT_ERROR
-        if not as_json:
-            o.echo("")
-        executor = Executor(the_plan, client=client, store=st, state=state, parallelism=parallelism,
-                            wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
-                            poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0),
-                            listener=_listener(o, as_json))
-        result = executor.run()
+        assert outcome.result is not None
+        result = outcome.result
+        state = session.state
     if as_json:
         o.json({"applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,
                 "forgotten": result.forgotten, "adopted": result.adopted,

@@ -12,7 +12,6 @@ import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, app, common_options, out
-from reconciler.errors import PlanError
 
 FORMATS = ("text", "markdown", "json", "junit")
 _SUFFIX = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".xml": "junit", ".txt": "text"}
@@ -56,14 +55,14 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
            include_finished: bool, ignore_file: Path | None) -> tuple[Any, Any, Any]:
     from reconciler.drift import build_report, load_ignore_rules
     from reconciler.drift.ignore import FILENAME
-    from reconciler.plan.build import PlanOptions, refresh_and_plan
+    from reconciler.plan.build import PlanOptions
+    from reconciler.plan.refresh import refresh_and_plan
 
     rules = load_ignore_rules(ignore_file or (ctx.dir / FILENAME))
-    plan, observed = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism),
-                                      content_digest=runtime.content_digest(client))
-    report = build_report(plan, observed, specs, state, rules=rules, selector=_selector(selectors),
+    plan, snapshot = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism))
+    report = build_report(plan, snapshot, specs, state, rules=rules, selector=_selector(selectors),
                           include_finished=include_finished, spec_dir=str(ctx.dir), state_file=str(ctx.state_file))
-    return plan, observed, report
+    return plan, snapshot, report
 
 
 def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_stdout: bool = False) -> None:
@@ -141,35 +140,29 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
          prune: bool, max_deletes: int, wait: bool, timeout: str | None) -> int:
     """The scheduled job in one command: refresh, report drift, apply (auto-approved).
     With --prune also remove what no spec declares. Exit 0 when the apply succeeded, 1 otherwise."""
-    from reconciler.apply.executor import Executor
+    from reconciler.apply.policy import ApplyPolicy, apply_plan
     from reconciler.cli.apply import _listener, _summary
-    from reconciler.drift.prune import destructive_count, prune_changes
+    from reconciler.drift.prune import prune_changes
 
     ctx = app()
     o = out()
+    policy = ApplyPolicy(max_deletes=max_deletes, wait=wait, timeout=runtime.parse_duration(timeout),
+                         parallelism=parallelism, poll_interval=1.0 if ctx.sandbox else 10.0)
     with runtime.session(ctx, o, "sync", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
-        plan, observed, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,
+        plan, snapshot, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,
                                         selectors=selectors, include_finished=include_finished,
                                         ignore_file=ignore_file)
         _emit(report, fmt, outputs, o)
         _notify(ctx, o, notify, report)
         if prune:
             plan = dataclasses.replace(plan, changes=plan.changes + tuple(
-                prune_changes(report, plan, s.specs, observed)))
-        deletes = destructive_count(plan)
-        if deletes > max_deletes:
-            raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, more than "
-                            f"--max-deletes {max_deletes}. Review it with `reconciler plan`, then raise the "
-                            "limit if it is intended.")
-        if not plan.has_changes and not plan.drift and not (wait and any(
-                c.action.value == "pending" for c in plan.changes)):
+                prune_changes(report, plan, s.specs, snapshot)))
+        outcome = apply_plan(s, plan, policy, listener=_listener(o, False), on_start=lambda: o.echo(""))
+        if not outcome.applied:
             o.echo("\nNothing to apply.")
             return EXIT_OK
-        o.echo("")
-        executor = Executor(plan, client=s.client, store=s.store, state=s.state, parallelism=parallelism,
-                            wait_for_jobs=wait, timeout=runtime.parse_duration(timeout),
-                            poll_interval=1.0 if ctx.sandbox else 10.0, listener=_listener(o, False))
-        result = executor.run()
+        assert outcome.result is not None
+        result = outcome.result
     o.echo("")
     for address, reason in result.pending:
         o.echo(f"  ? {address}: {reason}")

@@ -19,7 +19,9 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
     """Adopt an existing object into state under ADDR (declared in the specs): a job by its
     ftjob- id, a file by its file- id, a permission set by its checkpoint name. Nothing in the API
     changes; the next plan shows what differs between the spec and the adopted object."""
-    from reconciler.plan.imports import imported_resource, kind_of, read_for_import
+    from reconciler.kinds import registry
+    from reconciler.plan.build import kind_name
+    from reconciler.plan.refresh import read_for_import
 
     ctx = app()
     o = out()
@@ -40,11 +42,11 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
         owner = next((a for a, r in state.resources.items() if r.id == object_id), None)
         if owner:
             raise StateError(f"{object_id} is already managed as {owner}; use `reconciler state mv` to rename")
-        kind = kind_of(address, specs.documents)
-        admin = [address] if kind == "CheckpointPermission" else []
+        kind = kind_name(address, specs.documents)
+        admin = [address] if kind in registry.admin_kinds() else []
         with runtime.api_client(ctx, admin_for=admin, insecure_http=insecure_http, out=o) as client:
-            attributes = read_for_import(kind, address, object_id, client)
-        state.resources[address] = imported_resource(kind, address, object_id, attributes, list(doc.depends_on))
+            attributes = read_for_import(client, address, kind, object_id)
+        state.resources[address] = registry.imported_resource(address, kind, object_id, attributes, doc.depends_on)
         st.write(state)
     o.echo(o.style(f"{address}: Import successful!", fg="green", bold=True) + f" [id={object_id}]")
     o.echo("The object is now managed. Run `reconciler plan` to see how it differs from its spec.")

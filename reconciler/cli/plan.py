@@ -34,11 +34,12 @@ def plan_options(f: Any) -> Any:
 
 def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets: tuple[str, ...],
               replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool, parallelism: int) -> Any:
-    from reconciler.plan.build import PlanOptions, build_plan
+    from reconciler.plan.build import PlanOptions
+    from reconciler.plan.refresh import build_plan
 
     options = PlanOptions(targets=tuple(targets), replace=tuple(replace), refresh=refresh,
                           refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
-    return build_plan(specs, state, client, options, content_digest=runtime.content_digest(client))
+    return build_plan(specs, state, client, options)
 
 
 @click.command("plan")
@@ -100,7 +101,7 @@ def load_plan(path: Path) -> Any:
     try:
         from reconciler.sharing import dedupe_hook
 
-        # 10,000 changes repeat their kinds, models and ids many times over: one string each
+        # changes repeat their kinds, models and ids many times over: one string each
         data = json.loads(path.read_text(encoding="utf-8"), object_hook=dedupe_hook())
     except OSError as exc:
         raise StateError(f"{path}: cannot read the plan: {exc.strerror}") from None

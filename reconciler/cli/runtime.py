@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli.context import AppContext, Out, joined_in_chunks
 from reconciler.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reconciler.apply.policy import Session
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SANDBOX_PROJECT_KEY = "sk-sandbox-project-key"
@@ -36,16 +38,16 @@ def store(ctx: AppContext) -> Any:
     return StateStore(ctx.state_file)
 
 
-_ADMIN_KINDS = frozenset({"CheckpointPermission", "data.CheckpointPermissions"})
-
-
 def needs_admin(specs: Any, state: Any, plan: Any = None) -> list[str]:
     """Addresses that need the admin key: permissions declared in the specs, recorded in the state,
     or changed by a saved `plan`."""
-    wanted = [a for a, d in specs.documents.items() if d.type in _ADMIN_KINDS or d.kind in _ADMIN_KINDS]
-    wanted += [c.address for c in (plan.changes if plan is not None else ()) if c.kind in _ADMIN_KINDS]
+    from reconciler.kinds.registry import admin_kinds
+
+    admin = admin_kinds()
+    wanted = [a for a, d in specs.documents.items() if d.type in admin or d.kind in admin]
+    wanted += [c.address for c in (plan.changes if plan is not None else ()) if c.kind in admin]
     declared = set(wanted)  # a set: `not in wanted` on the list was quadratic
-    wanted += [a for a, r in state.resources.items() if r.kind == "CheckpointPermission" and a not in declared]
+    wanted += [a for a, r in state.resources.items() if r.kind in admin and a not in declared]
     return wanted
 
 
@@ -90,16 +92,6 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
         yield client
 
 
-@dataclass
-class Session:
-    """What a command that changes or reads the world holds: specs, the locked state, a client."""
-
-    specs: Any
-    store: Any
-    state: Any
-    client: Any
-
-
 @contextlib.contextmanager
 def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, insecure_http: bool,
             saved_plan: Any = None) -> Iterator[Session]:
@@ -121,19 +113,9 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
             out.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted run.", err=True)
         with api_client(ctx, admin_for=needs_admin(specs, state, saved_plan), insecure_http=insecure_http,
                         out=out) as client:
+            from reconciler.apply.policy import Session
+
             yield Session(specs, st, state, client)
-
-
-def content_digest(client: Any) -> Any:
-    import hashlib
-
-    def digest(file_id: str) -> str | None:
-        try:
-            return hashlib.sha256(client.download_file(file_id)).hexdigest()
-        except Exception:  # best effort: a file we cannot read is simply not adopted
-            return None
-
-    return digest
 
 
 def lock_wait_callback(out: Out) -> Any:
@@ -158,7 +140,7 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def elapsed(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     m, s = divmod(seconds, 60)

@@ -12,13 +12,6 @@ from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_OK, app, common_options, out
 from reconciler.errors import ConfigError
 
-# What `output` shows per kind when no attribute is asked for.
-_SUMMARY = {
-    "FineTuningJob": ("id", "status", "fine_tuned_model"),
-    "File": ("id", "filename", "bytes"),
-    "CheckpointPermission": ("fine_tuned_model_checkpoint", "project_ids"),
-}
-
 
 @click.command("show")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
@@ -47,7 +40,7 @@ def show(plan_file: Path | None, as_json: bool) -> int:
 
 
 def _render_resource(resource: Any, o: Any) -> str:
-    from reconciler.render.values import fmt
+    from reconciler.display import fmt
 
     lines = [o.style(f"# {resource.address}:", bold=True), f"  id = {fmt(resource.id)}"]
     attrs = dict(resource.attributes or {})
@@ -59,13 +52,9 @@ def _render_resource(resource: Any, o: Any) -> str:
 
 
 def _attributes(resource: Any) -> dict[str, Any]:
-    attrs = {"id": resource.id, **(resource.attributes or {})}
-    if resource.kind == "CheckpointPermission":
-        attrs["project_ids"] = sorted(p["project_id"] for p in attrs.get("permissions") or [])
-    if resource.kind == "FineTuningJob":
-        attrs["metadata"] = {k: v for k, v in (attrs.get("metadata") or {}).items()
-                             if not k.startswith("reconciler_")}
-    return attrs
+    from reconciler.kinds.registry import by_type
+
+    return by_type(resource.kind).output_attributes(resource)
 
 
 @click.command("output")
@@ -79,7 +68,9 @@ def output(name: str | None, as_json: bool, raw: bool) -> int:
     o = out()
     state = runtime.store(app()).load()
     if name is None:
-        summary = {address: {k: _attributes(r).get(k) for k in _SUMMARY.get(r.kind, ("id",))}
+        from reconciler.kinds.registry import by_type
+
+        summary = {address: {k: _attributes(r).get(k) for k in by_type(r.kind).show_fields or ("id",)}
                    for address, r in sorted(state.resources.items())}
         if as_json:
             o.json(summary)

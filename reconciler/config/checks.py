@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,25 +208,16 @@ def _data_checkpoints(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Findin
     return spec, out
 
 
-_CHECKS: dict[str, Callable[[dict[str, Any]], tuple[dict[str, Any], list[Finding]]]] = {
-    "FineTuningJob": _job,
-    "File": _file,
-    "CheckpointPermission": _permission,
-    "data.FineTuningJob": _data_job,
-    "data.FineTuningJobs": _data_list,
-    "data.FineTuningJobCheckpoints": _data_checkpoints,
-    "data.CheckpointPermissions": _data_list,
-}
+check_job = _job
+check_file = _file
+check_permission = _permission
+check_data_job = _data_job
+check_data_list = _data_list
+check_data_checkpoints = _data_checkpoints
 
 
 def check_spec(kind: str, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
-    """(normalised spec, findings) for a schema-valid spec of `kind` (LegacyFineTune: see legacy.py)."""
-    if kind == "LegacyFineTune":
-        from reconciler.config.legacy import map_legacy
+    """(normalised spec, findings) for a schema-valid spec of `kind`: the kind's own checks."""
+    from reconciler.kinds.registry import get
 
-        job, findings = map_legacy(spec)
-        if any(f.severity == "error" for f in findings):
-            return job, findings
-        job, more = _job(job)
-        return job, findings + more
-    return _CHECKS[kind](spec)
+    return get(kind).check(spec)

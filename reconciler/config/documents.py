@@ -7,7 +7,7 @@ from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from reconciler.errors import SpecError
 
@@ -38,7 +38,7 @@ class Lifecycle:
 class Document:
     kind: str  # as written: File, FineTuningJob, ..., LegacyFineTune, data.FineTuningJobs, ...
     name: str
-    spec: dict  # validated; ${var.X} substituted; ${Kind.name.attr} left as strings
+    spec: dict[str, Any]  # validated; ${var.X} substituted; ${Kind.name.attr} left as strings
     file: str  # spec file path as found (relative to cwd when given relative)
     line: int  # line of the document's first key
     base_dir: Path  # folder of the spec file (File.path is relative to it)
@@ -52,7 +52,10 @@ class Document:
 
     @property
     def type(self) -> str:
-        return "FineTuningJob" if self.kind == "LegacyFineTune" else self.kind
+        from reconciler.kinds.registry import KINDS
+
+        known = KINDS.get(self.kind)
+        return known.type if known is not None else self.kind
 
     @property
     def is_data(self) -> bool:
@@ -114,7 +117,7 @@ class Positions(Mapping[str, int]):
     keep only an array of line numbers (20,000 documents, 20,000 dicts otherwise)."""
 
     __slots__ = ("_index", "_keys", "_lines")
-    _shapes: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, int]]] = {}
+    _shapes: ClassVar[dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, int]]]] = {}
 
     def __init__(self, positions: Mapping[str, int]):
         keys = tuple(positions)

@@ -22,10 +22,11 @@ from reconciler.config.documents import (
     display_path,
 )
 from reconciler.config.graph import topological_order
-from reconciler.config.refs import ATTRIBUTES, Ref, RefSyntaxError, iter_strings, scan, substitute_vars
+from reconciler.config.refs import Ref, RefSyntaxError, iter_strings, scan, substitute_vars
 from reconciler.config.schema_source import ADDRESS_PATTERN, KINDS, NAME_PATTERN, spec_def_name
 from reconciler.config.yamlpos import RawDocument, load_file, path_key
 from reconciler.errors import SpecError, SpecErrors
+from reconciler.kinds import registry
 
 __all__ = ["Collected", "collect_specs", "load_specs", "spec_files"]
 
@@ -203,7 +204,7 @@ class _Pass:
         lifecycle_problems = self.lifecycle_problems(kind, doc.get("lifecycle") or {})
         for path, message in lifecycle_problems:
             self.add(file, line_of(path), message, address, display_path(path))
-        if kind == "File":
+        if registry.get(kind).local_file:
             failed = self.check_path(spec, base_dir, file, line_of, address) or failed
         if failed or lifecycle_problems:
             return
@@ -391,7 +392,8 @@ class _Pass:
             hint = schemas.suggest(ref.address, self.declared)
             return f"reference to undeclared {ref.address}{hint}"
         kind = ref.kind
-        attrs = ATTRIBUTES.get(kind, frozenset())
+        known = registry.KINDS.get(kind)
+        attrs = known.attributes if known is not None else frozenset()
         if not ref.path:
             example = "id" if "id" in attrs else sorted(attrs)[0]
             return f"{ref.text} needs an attribute, e.g. ${{{ref.address}.{example}}}"

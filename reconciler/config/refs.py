@@ -16,7 +16,6 @@ from typing import Any
 from reconciler.values import UNKNOWN, Unknown
 
 __all__ = [
-    "ATTRIBUTES",
     "Ref",
     "RefSyntaxError",
     "find_refs",
@@ -35,53 +34,6 @@ _KIND = r"(?:data\.)?[A-Za-z][A-Za-z0-9]*"
 _REF_BODY = re.compile(rf"^({_KIND})\.({_IDENT})((?:\.[A-Za-z0-9_-]+|\[\d+\])*)$")
 _VAR_BODY = re.compile(rf"^var\.({_IDENT})$")
 _EXACT = re.compile(r"^\$\{[^{}]*\}$")
-
-_JOB_ATTRS = frozenset(
-    {
-        "id",
-        "status",
-        "model",
-        "fine_tuned_model",
-        "trained_tokens",
-        "result_files",
-        "created_at",
-        "finished_at",
-        "estimated_finish",
-        "organization_id",
-        "seed",
-        "training_file",
-        "validation_file",
-        "suffix",
-        "metadata",
-        "error",
-        "hyperparameters",
-        "method",
-        "integrations",
-    }
-)
-
-# the first attribute each kind exposes to references
-ATTRIBUTES: Mapping[str, frozenset[str]] = {
-    "File": frozenset({"id", "filename", "bytes", "created_at", "path", "sha256", "status"}),
-    "FineTuningJob": _JOB_ATTRS,
-    "LegacyFineTune": _JOB_ATTRS,
-    "data.FineTuningJob": _JOB_ATTRS,
-    "CheckpointPermission": frozenset({"fine_tuned_model_checkpoint", "project_ids", "permissions"}),
-    "data.FineTuningJobs": frozenset({"ids", "items"}),
-    "data.FineTuningJobCheckpoints": frozenset(
-        {
-            "items",
-            "id",
-            "fine_tuned_model_checkpoint",
-            "step_number",
-            "metrics",
-            "created_at",
-            "fine_tuning_job_id",
-        }
-    ),
-    "data.CheckpointPermissions": frozenset({"items", "project_ids", "ids"}),
-}
-
 
 @dataclass(frozen=True)
 class Ref:

@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.kinds import registry
+
 SCHEMA_DIR = Path(__file__).with_name("schema")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://reconciler.dev/schema/"
@@ -24,13 +26,9 @@ ADDRESS_PATTERN = r"^(data\.)?[A-Za-z][A-Za-z0-9]*\.[A-Za-z_][A-Za-z0-9_-]{0,63}
 DURATION_PATTERN = r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$"
 MAX_METADATA = 14  # 16 allowed by the API, minus reconciler_address and reconciler_digest
 
-RESOURCE_KINDS = ("File", "FineTuningJob", "CheckpointPermission", "LegacyFineTune")
-DATA_KINDS = (
-    "data.FineTuningJob",
-    "data.FineTuningJobs",
-    "data.FineTuningJobCheckpoints",
-    "data.CheckpointPermissions",
-)
+# The kinds, in the order the schema and messages list them: the registry's (reconciler/kinds).
+RESOURCE_KINDS = tuple(k.name for k in registry.all_kinds() if not k.data)
+DATA_KINDS = tuple(k.name for k in registry.all_kinds() if k.data)
 KINDS = RESOURCE_KINDS + DATA_KINDS
 
 REF: dict[str, Any] = {
@@ -689,18 +687,6 @@ def data_permissions_spec() -> Schema:
     )
 
 
-SPECS = {
-    "File": file_spec,
-    "FineTuningJob": fine_tuning_job_spec,
-    "CheckpointPermission": permission_spec,
-    "LegacyFineTune": legacy_spec,
-    "data.FineTuningJob": data_job_spec,
-    "data.FineTuningJobs": data_jobs_spec,
-    "data.FineTuningJobCheckpoints": data_checkpoints_spec,
-    "data.CheckpointPermissions": data_permissions_spec,
-}
-
-
 def common_defs() -> dict[str, Schema]:
     return {
         "Lifecycle": obj(
@@ -757,8 +743,8 @@ def spec_def_name(kind: str) -> str:
 
 def kind_schema(kind: str) -> Schema:
     defs = common_defs()
-    defs[spec_def_name(kind)] = SPECS[kind]()
-    if kind == "FineTuningJob":
+    defs[spec_def_name(kind)] = registry.get(kind).spec_schema()
+    if registry.get(kind).uses_graders:
         defs.update(grader_defs())
     return {
         "$schema": DIALECT,
@@ -806,7 +792,7 @@ def spec_schema() -> Schema:
     defs.update(grader_defs())
     branches = []
     for kind in KINDS:
-        defs[spec_def_name(kind)] = SPECS[kind]()
+        defs[spec_def_name(kind)] = registry.get(kind).spec_schema()
         doc_def = kind.replace("data.", "Data") + "Document"
         defs[doc_def] = document_schema(kind)
         branches.append(

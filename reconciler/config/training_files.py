@@ -7,6 +7,8 @@ from typing import Any
 from reconciler.config.documents import Document, SpecSet
 from reconciler.config.refs import find_refs
 from reconciler.errors import SpecError
+from reconciler.kinds.file.inputs import KIND as FILE
+from reconciler.kinds.job.inputs import KIND as JOB
 from reconciler.training_data import check_file, format_for
 
 __all__ = ["check_training_files", "file_formats"]
@@ -24,12 +26,12 @@ def file_formats(specset: SpecSet) -> dict[str, dict[str, list[str]]]:
     """File address -> {format: [addresses of the jobs that need it]}."""
     uses: dict[str, dict[str, dict[str, None]]] = {}  # ordered sets: a list lookup made this quadratic
     for job in specset.documents.values():
-        if job.type != "FineTuningJob":
+        if job.type != JOB:
             continue
         fmt = _job_format(job)
         for key in ("training_file", "validation_file"):
             for ref in find_refs(job.spec.get(key)):
-                if ref.kind == "File" and ref.path[:1] == ("id",):
+                if ref.kind == FILE and ref.path[:1] == ("id",):
                     uses.setdefault(ref.address, {}).setdefault(fmt, {})[job.address] = None
     return {file: {fmt: list(jobs) for fmt, jobs in formats.items()} for file, formats in uses.items()}
 
@@ -40,7 +42,7 @@ def check_training_files(specset: SpecSet) -> list[SpecError]:
     uses = file_formats(specset)
     errors: list[SpecError] = []
     for doc in specset.documents.values():
-        if doc.kind != "File":
+        if doc.kind != FILE:
             continue
         formats = uses.get(doc.address, {})
         if len(formats) > 1:

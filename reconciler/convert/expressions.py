@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.convert.hcl import Expr, Literal, ObjectExpr, Template, Traversal, TupleExpr, Unsupported
 from reconciler.convert.notes import WARNING, Note
+from reconciler.kinds import registry
 
 __all__ = [
     "DATA_KINDS",
@@ -20,20 +21,9 @@ __all__ = [
     "to_value",
 ]
 
-# Terraform type -> spec kind
-RESOURCE_KINDS: dict[str, str] = {
-    "openai_fine_tuning_job": "FineTuningJob",
-    "openai_file": "File",
-    "openai_fine_tuning_checkpoint_permission": "CheckpointPermission",
-    "openai_finetune": "LegacyFineTune",
-}
-DATA_KINDS: dict[str, str] = {
-    "openai_fine_tuning_job": "data.FineTuningJob",
-    "openai_fine_tuning_jobs": "data.FineTuningJobs",
-    "openai_fine_tuning_job_checkpoints": "data.FineTuningJobCheckpoints",
-    "openai_fine_tuning_checkpoint_permission": "data.CheckpointPermissions",
-    "openai_fine_tuning_checkpoint_permissions": "data.CheckpointPermissions",
-}
+# Terraform type -> spec kind (each kind names the Terraform types it converts from)
+RESOURCE_KINDS: dict[str, str] = {t: k.name for k in registry.all_kinds() if not k.data for t in k.terraform_types}
+DATA_KINDS: dict[str, str] = {t: k.name for k in registry.all_kinds() if k.data for t in k.terraform_types}
 # attribute renames when a reference crosses over (Terraform name -> spec name), per data type
 _DATA_ATTR_RENAMES: dict[str, dict[str, str]] = {
     "openai_fine_tuning_checkpoint_permission": {"data": "items"},

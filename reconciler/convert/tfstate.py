@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.convert.expressions import RESOURCE_KINDS
 from reconciler.convert.notes import WARNING, Note
 from reconciler.errors import StateError
+from reconciler.kinds.permission.kind import KIND as PERMISSION
 
 __all__ = ["AdoptReport", "AdoptedResource", "TerraformStateError", "adopt", "read_tfstate", "scan_tfstate"]
 
@@ -170,7 +171,7 @@ def scan_tfstate(path: Path) -> tuple[list[AdoptedResource], list[Note]]:
                 continue
             attrs = dict(attrs)
             inputs: dict[str, Any] = {}
-            if kind == "CheckpointPermission":
+            if kind == PERMISSION:  # one object per checkpoint, its grants as attributes
                 object_id, attrs, inputs = _permission(attrs)
             else:
                 object_id = attrs.get("id") if isinstance(attrs.get("id"), str) and attrs.get("id") else None

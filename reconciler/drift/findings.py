@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.display import fmt, plain
 from reconciler.drift.ignore import IgnoreRules
 from reconciler.plan.model import Action, Plan
-from reconciler.resources.job import ACTIVE, TAG_ADDRESS
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
@@ -154,71 +154,18 @@ def _from_plan(plan: Plan) -> Iterable[Finding]:
                 yield Finding(c.address, c.kind, DRIFT, "out_of_sync", f"{c.action.value}: {reason}", "*")
             for a in c.attrs:  # one finding per attribute, so ignore rules can pick them
                 yield Finding(c.address, c.kind, DRIFT, "out_of_sync",
-                              f"{c.action.value}: {a.path}: {_show(a.before)} → {_show(a.after)}", a.path,
-                              _plain(a.before), _plain(a.after))
+                              f"{c.action.value}: {a.path}: {fmt(a.before)} → {fmt(a.after)}", a.path,
+                              plain(a.before), plain(a.after))
 
 
-def _plain(value: Any) -> Any:
-    from reconciler.render.json_plan import _plain as plain
-
-    return plain(value)
-
-
-def _show(value: Any) -> str:
-    from reconciler.render.values import fmt
-
-    return fmt(value)
-
-
-def _unmanaged_jobs(plan: Plan, observed: Any, specs: Any, state: Any, selector: dict[str, str],
-                    include_finished: bool) -> Iterable[Finding]:
-    if observed is None or observed.jobs is None:
-        return
-    managed_ids = {r.id for r in state.resources.values() if r.kind == "FineTuningJob"}
-    managed_ids |= {c.prior_id for c in plan.changes if c.prior_id}
-    declared = set(specs.documents)
-    for job in sorted(observed.jobs.values(), key=lambda j: j["id"]):
-        if job["id"] in managed_ids:
-            continue
-        metadata = job.get("metadata") or {}
-        if metadata.get(TAG_ADDRESS) in declared:
-            continue  # made by reconciler for a declared address: an adoption candidate, not unmanaged
-        if selector and any(metadata.get(k) != v for k, v in selector.items()):
-            continue
-        status = job.get("status")
-        if status not in ACTIVE and not include_finished:
-            continue
-        tag = f", made by reconciler for {metadata[TAG_ADDRESS]} which no spec declares" \
-            if metadata.get(TAG_ADDRESS) else ""
-        yield Finding(f"unmanaged.FineTuningJob.{job['id']}", "FineTuningJob", DRIFT, "unmanaged_job",
-                      f"job {job['id']} ({status}, {job.get('model')}) is not declared in any spec{tag}",
-                      "*", after=status)
-
-
-def _unmanaged_grants(plan: Plan, observed: Any, specs: Any) -> Iterable[Finding]:
-    if observed is None:
-        return
-    for change in plan.changes:
-        if change.kind != "CheckpointPermission" or change.address not in specs.documents:
-            continue
-        after = change.after or {}
-        checkpoint = after.get("fine_tuned_model_checkpoint")
-        if not isinstance(checkpoint, str):
-            continue
-        wanted = set(after.get("project_ids") or [])
-        for grant in observed.permissions.get(checkpoint, []):
-            if grant["project_id"] not in wanted:
-                yield Finding(change.address, change.kind, DRIFT, "unmanaged_grant",
-                              f"{grant['project_id']} may use {checkpoint} but no spec lists it ({grant['id']})",
-                              f"grant[{grant['project_id']}]", after=grant["project_id"])
-
-
-def build_report(plan: Plan, observed: Any, specs: Any, state: Any, *, rules: IgnoreRules | None = None,
+def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: IgnoreRules | None = None,
                  selector: dict[str, str] | None = None, include_finished: bool = False,
                  spec_dir: str = "", state_file: str = "") -> DriftReport:
     findings = list(_from_plan(plan))
-    findings += list(_unmanaged_jobs(plan, observed, specs, state, selector or {}, include_finished))
-    findings += list(_unmanaged_grants(plan, observed, specs))
+    from reconciler.kinds import registry
+
+    for kind in registry.resource_types():
+        findings += kind.unmanaged(plan, snapshot, specs, state, selector or {}, include_finished)
     rules = rules or IgnoreRules()
     decided = []
     for f in findings:

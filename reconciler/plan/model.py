@@ -37,6 +37,31 @@ _SYMBOLS = {
 }
 
 
+class ReplaceMode(str, enum.Enum):
+    """How a REPLACE happens, as Terraform distinguishes its replace variants. Decisions (what
+    the executor counts, the symbol a plan shows) read this, never the reasons' text."""
+
+    DESTROY_THEN_CREATE = "destroy_then_create"   # -/+ cancel (revoke, delete) the old, then create
+    CREATE_THEN_DESTROY = "create_then_destroy"   # +/- create_before_destroy
+    FORGET_THEN_CREATE = "forget_then_create"     # -/+ the old job finished: it keeps existing
+    CREATE_THEN_FORGET = "create_then_forget"     # +/- likewise, new one first
+
+    @property
+    def create_first(self) -> bool:
+        return self in (ReplaceMode.CREATE_THEN_DESTROY, ReplaceMode.CREATE_THEN_FORGET)
+
+    @property
+    def forgets(self) -> bool:
+        """The old object is not destroyed (a finished job cannot be): it only leaves state."""
+        return self in (ReplaceMode.FORGET_THEN_CREATE, ReplaceMode.CREATE_THEN_FORGET)
+
+    @classmethod
+    def of(cls, *, create_first: bool, forget: bool) -> ReplaceMode:
+        if forget:
+            return cls.CREATE_THEN_FORGET if create_first else cls.FORGET_THEN_CREATE
+        return cls.CREATE_THEN_DESTROY if create_first else cls.DESTROY_THEN_CREATE
+
+
 class Op(str, enum.Enum):
     """One API step of a change, in the order the executor runs them."""
 
@@ -82,6 +107,7 @@ class Change:
     create_before_destroy: bool = False
     pending: str | None = None                # why it waits (PENDING, or part of an UPDATE)
     prior_id: str | None = None               # the id in state before this change
+    replace: ReplaceMode | None = None        # set exactly when action is REPLACE
 
     @property
     def name(self) -> str:
@@ -142,7 +168,7 @@ class Plan:
                 add += 1
             elif c.action is Action.REPLACE:
                 add += 1
-                if any(s.op is Op.FORGET for s in c.steps):
+                if c.replace is not None and c.replace.forgets:
                     forget += 1  # the old job finished: it keeps existing, only leaves state
                 else:
                     destroy += 1

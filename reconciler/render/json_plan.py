@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from reconciler import __version__
-from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, Step
+from reconciler.display import plain
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, ReplaceMode, Step
 from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN
 
@@ -31,10 +32,6 @@ def _encode(value: Any, path: str, unknown: list[str]) -> Any:
     if isinstance(value, (list, tuple)):
         return [_encode(v, f"{path}[{i}]", unknown) for i, v in enumerate(value)]
     return value
-
-
-def _plain(value: Any) -> Any:
-    return _encode(value, "", [])
 
 
 def _set_unknown(value: Any, path: str) -> Any:
@@ -59,12 +56,12 @@ def change_to_dict(c: Change) -> dict[str, Any]:
     return {
         "address": c.address, "kind": c.kind, "name": c.name, "action": c.action.value,
         "actions": _actions(c), "create_before_destroy": c.create_before_destroy,
-        "reasons": list(c.reasons), "prior_id": c.prior_id, "before": _plain(c.before), "after": after,
+        "reasons": list(c.reasons), "prior_id": c.prior_id, "before": plain(c.before), "after": after,
         "after_unknown": unknown,
-        "changed": [{"path": a.path, "before": _plain(a.before), "after": _plain(a.after),
+        "changed": [{"path": a.path, "before": plain(a.before), "after": plain(a.after),
                      "after_unknown": a.after is UNKNOWN, "forces_replacement": a.forces_replacement}
                     for a in c.attrs],
-        "steps": [{"op": s.op.value, "detail": s.detail, "args": _plain(s.args)} for s in c.steps],
+        "steps": [{"op": s.op.value, "detail": s.detail, "args": plain(s.args)} for s in c.steps],
         "pending": c.pending, "depends_on": list(c.depends_on), "config": c.config,
     }
 
@@ -79,14 +76,14 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     data = _head(plan)
     data["resource_changes"] = [change_to_dict(c) for c in plan.changes]
     data.update(_tail(plan))
-    data["observed"] = _plain(plan.observed)
+    data["observed"] = plain(plan.observed)
     return data
 
 
 def iter_plan_json(plan: Plan, *, indent: int = 2, extra: dict[str, Any] | None = None) -> Iterator[str]:
     """`json.dumps(plan_to_dict(plan) | extra, indent=indent)`, produced piece by piece: one change
-    and one observed object at a time, so a plan of 10,000 changes is never a dict of all of them
-    plus the whole text (that peaked at 528 MiB). Parsing the result gives exactly plan_to_dict."""
+    and one observed object at a time, so a large plan is never a dict of all of them plus the whole
+    text (BENCHMARKS.md has the peak it avoids). Parsing the result gives exactly plan_to_dict."""
     dump = functools.partial(json.dumps, indent=indent, default=str)
     pad = "\n" + " " * indent
     deeper = pad + " " * indent
@@ -117,7 +114,7 @@ def iter_plan_json(plan: Plan, *, indent: int = 2, extra: dict[str, Any] | None 
     else:
         for i, (address, value) in enumerate(observed.items()):
             yield ("{" if i == 0 else ",") + deeper + dump(address) + ": " + \
-                dump(_plain(value)).replace("\n", deeper)
+                dump(plain(value)).replace("\n", deeper)
         yield pad + "}"
     for key, value in (extra or {}).items():
         yield member(key, value, False)
@@ -144,7 +141,7 @@ def _head(plan: Plan) -> dict[str, Any]:
 def _tail(plan: Plan) -> dict[str, Any]:
     return {
         "resource_drift": [{"address": d.address, "kind": d.kind, "what": d.what, "message": d.message,
-                            "before": _plain(d.before), "after": _plain(d.after)} for d in plan.drift],
+                            "before": plain(d.before), "after": plain(d.after)} for d in plan.drift],
         "health": [{"address": h.address, "kind": h.kind, "status": h.status, "message": h.message,
                     "error": h.error} for h in plan.health],
         "warnings": list(plan.warnings),
@@ -164,15 +161,19 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         after = c.get("after")
         for path in c.get("after_unknown") or []:
             after = _set_unknown(after, path)
+        action = Action(c["action"])
+        steps = tuple(Step(Op(s["op"]), s.get("detail", ""), s.get("args") or {}) for s in c.get("steps") or ())
+        # The replace variant is not a field of the JSON form: it follows from these two.
+        mode = ReplaceMode.of(create_first=bool(c.get("create_before_destroy")),
+                              forget=any(s.op is Op.FORGET for s in steps)) if action is Action.REPLACE else None
         changes.append(Change(
-            address=c["address"], kind=c["kind"], action=Action(c["action"]), reasons=tuple(c.get("reasons") or ()),
+            address=c["address"], kind=c["kind"], action=action, reasons=tuple(c.get("reasons") or ()),
             before=c.get("before"), after=after,
             attrs=tuple(AttrChange(a["path"], a["before"], UNKNOWN if a.get("after_unknown") else a["after"],
                                    a.get("forces_replacement", False)) for a in c.get("changed") or ()),
-            steps=tuple(Step(Op(s["op"]), s.get("detail", ""), s.get("args") or {}) for s in c.get("steps") or ()),
-            config=c.get("config"), depends_on=tuple(c.get("depends_on") or ()),
+            steps=steps, config=c.get("config"), depends_on=tuple(c.get("depends_on") or ()),
             create_before_destroy=bool(c.get("create_before_destroy")), pending=c.get("pending"),
-            prior_id=c.get("prior_id")))
+            prior_id=c.get("prior_id"), replace=mode))
     return Plan(
         lineage=data["lineage"], serial=data["serial"], changes=tuple(changes),
         drift=tuple(Drift(d["address"], d["kind"], d["what"], d["message"], d.get("before"), d.get("after"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from reconciler.display import fmt
 from reconciler.plan.model import Action, Change, Plan
-from reconciler.render.values import fmt
 from reconciler.resources.canonical import flatten
 from reconciler.values import UNKNOWN
 
@@ -57,6 +57,13 @@ def _aligned(rows: list[tuple[str, str, str]], indent: str, style: Style, colour
     return [f"{indent}{style(sym, fg=colour)} {key.ljust(width)} = {value}" for sym, key, value in rows]
 
 
+def _shows_unknown_id(kind: str) -> bool:
+    from reconciler.kinds.registry import KINDS
+
+    known = KINDS.get(kind)
+    return known.shows_unknown_id if known is not None else True
+
+
 def render_change(change: Change, style: Style = _plain) -> list[str]:
     colour = _COLOURS.get(change.action)
     ident = f" ({change.prior_id})" if change.prior_id else ""
@@ -68,7 +75,7 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     indent = "      "
     if change.action in (Action.CREATE, Action.ADOPT):
         after = dict(change.after or {})
-        if change.kind != "CheckpointPermission" and change.action is Action.CREATE:
+        if change.action is Action.CREATE and _shows_unknown_id(change.kind):
             after = {"id": UNKNOWN, **after}
         lines += _nested(after, indent, style)
     elif change.action in (Action.REPLACE, Action.UPDATE, Action.DELETE):

@@ -42,7 +42,7 @@ def validation_end(job: dict[str, Any]) -> float:
 
 
 def queue_end(job: dict[str, Any]) -> float:
-    return validation_end(job) + job["durations"][1]
+    return validation_end(job) + float(job["durations"][1])
 
 
 def time_at_progress(job: dict[str, Any], progress: float) -> float:

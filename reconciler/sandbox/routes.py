@@ -268,7 +268,7 @@ def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str,
             if route_method == method:
                 return template, handler, {k: unquote(v) for k, v in m.groupdict().items()}, True
     if known:
-        for route_method, template, regex, _ in COMPILED:
+        for _method, template, regex, _ in COMPILED:
             if regex.fullmatch(path):
                 return template, None, {}, True
     return None, None, {}, False

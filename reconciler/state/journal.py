@@ -7,6 +7,10 @@ Each line is self-describing:
 `lineage`/`serial` name the state file the entries apply on top of (the "base"). `StateStore.load()`
 replays a journal whose base is the state on disk; `StateStore.write()` folds it in and removes it.
 A crash can only tear the *last* line; that line is ignored on replay and cut off before appending.
+
+An apply on a state never written starts with a `{"begin": true, "lineage": ...}` line (address
+""): the lineage is then on disk before anything is created, so a run that dies before its first
+action finished, and its re-run, derive the same Idempotency-Keys from the same lineage.
 """
 
 from __future__ import annotations
@@ -69,7 +73,10 @@ def read_journal(path: Path) -> tuple[list[JournalEntry], int]:
             raise StateError(f"{where}: journal entry without lineage/serial")
         if isinstance(obj.get("v"), int) and obj["v"] > JOURNAL_VERSION:
             raise StateError(f"{where}: journal format {obj['v']} is newer than supported")
-        address, resource = parse_resource_entry(obj, where)
+        if obj.get("begin") is True:  # Journal.begin(): names the base of a state not written yet
+            address, resource = "", None
+        else:
+            address, resource = parse_resource_entry(obj, where)
         if entries and (entries[0].lineage, entries[0].serial) != (lineage, serial):
             raise StateError(f"{where}: journal entries disagree on their base state")
         entries.append(JournalEntry(lineage, serial, address, resource))
@@ -126,6 +133,24 @@ class Journal:
             self.count += 1
             self._appended += 1
             return self._appended
+
+    def begin(self) -> None:
+        """Put the base's lineage on disk before any action (see the module docstring)."""
+        with self._lock:
+            if self.count or self._appended:
+                return
+            line = {"v": JOURNAL_VERSION, "begin": True, "lineage": self.lineage, "serial": self.serial, "seq": 0}
+            fd = self._open()
+            data = (json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError as exc:
+                raise StateError(f"{self.path}: cannot write the journal: {exc.strerror}") from None
+            self._appended += 1
+            ticket = self._appended
+        self.sync(ticket)
 
     def sync(self, ticket: int) -> None:
         """Wait until the line of `ticket` is on disk; one fsync serves every waiting caller."""

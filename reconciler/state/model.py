@@ -196,8 +196,8 @@ class State:
         if not text.strip():
             raise StateError(f"{where}: the file is empty (truncated?)")
         try:
-            # 10,000 jobs repeat a handful of strings (model, organization, file, status) tens of
-            # thousands of times: one object each keeps the loaded state about a quarter smaller.
+            # jobs repeat a handful of strings (model, organization, file, status): one object each
+            # (BENCHMARKS.md, memory).
             data = json.loads(text, parse_constant=_reject_constant, object_hook=dedupe_hook())
         except json.JSONDecodeError as exc:
             ends_early = not text.rstrip().endswith("}")

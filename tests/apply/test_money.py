@@ -99,11 +99,6 @@ def test_a_rerun_after_a_crash_reuses_the_idempotency_key_and_gets_the_same_job(
     assert ws.reload().resources[BOT].id == first["id"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the Idempotency-Key is derived from the state's lineage, and a state that was never written "
-    "gets a fresh random lineage on every load: a first apply that dies after the create (and "
-    "before any journal line) makes the rerun send a different key, so with a lagging listing "
-    "the job is paid for twice"))
 def test_a_rerun_after_a_crash_in_the_very_first_apply_does_not_create_twice(ws: Workspace) -> None:
     # No state file yet, and the job is the first action (its file exists already), so the crash
     # leaves no journal line behind either.

@@ -3,8 +3,6 @@ the state written at the end holds exactly what did complete."""
 
 from __future__ import annotations
 
-import pytest
-
 from reconciler.errors import ApiError
 from tests.apply.fake_client import api_error
 from tests.apply.harness import action_of
@@ -106,10 +104,6 @@ def test_every_finished_action_is_journalled_before_a_dependent_starts(ws: Works
     assert not ws.journal_path.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the executor only skips dependents whose action is_change(); a PENDING grant is not, so "
-    "it runs after its job failed to be created and is reported pending with the reason "
-    "'FineTuningJob.bot is not part of this plan' instead of skipped: not attempted"))
 def test_a_job_that_fails_to_be_made_leaves_its_pending_grant_skipped_not_pending(ws: Workspace) -> None:
     ws.data("train")
     ws.write("main", file_doc("train"), job_doc("bot"),

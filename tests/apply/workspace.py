@@ -117,7 +117,8 @@ class Workspace:
     def journal_addresses(self) -> list[str]:
         if not self.journal_path.exists():
             return []
-        return [json.loads(line)["address"] for line in self.journal_path.read_text().splitlines() if line.strip()]
+        lines = [json.loads(line) for line in self.journal_path.read_text().splitlines() if line.strip()]
+        return [line["address"] for line in lines if not line.get("begin")]  # a begin line records no action
 
 
 class Background:

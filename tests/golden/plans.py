@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.drift.findings import DRIFT, HEALTH, DriftReport, Finding, build_report
 from reconciler.drift.ignore import IgnoreRule, IgnoreRules
-from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, Step
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, ReplaceMode, Step
 from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN
 
@@ -80,20 +80,22 @@ def full_plan() -> Plan:
                steps=(Step(Op.CANCEL_JOB, "cancel ftjob-Replaced000000000000001 (running)",
                            {"job_id": "ftjob-Replaced000000000000001"}),
                       Step(Op.CREATE_JOB, "create a supervised job on gpt-4.1-mini-2025-04-14")),
-               config=_CONFIG, depends_on=("File.train",), prior_id="ftjob-Replaced000000000000001"),
+               config=_CONFIG, depends_on=("File.train",), prior_id="ftjob-Replaced000000000000001",
+               replace=ReplaceMode.DESTROY_THEN_CREATE),
         Change("FineTuningJob.cbd_bot", "FineTuningJob", Action.REPLACE, reasons=("changed: training_file",),
                before=_job_before(), after=dict(_JOB_AFTER),
                attrs=(AttrChange("training_file", "file-Train0000000000000001", UNKNOWN, True),),
                steps=(Step(Op.CREATE_JOB, "create a supervised job on gpt-4o-mini-2024-07-18"),
                       Step(Op.CANCEL_JOB, "cancel ftjob-Cbd00000000000000000001 (queued)",
                            {"job_id": "ftjob-Cbd00000000000000000001"})),
-               create_before_destroy=True, prior_id="ftjob-Cbd00000000000000000001"),
+               create_before_destroy=True, prior_id="ftjob-Cbd00000000000000000001",
+               replace=ReplaceMode.CREATE_THEN_DESTROY),
         Change("FineTuningJob.finished_bot", "FineTuningJob", Action.REPLACE, reasons=("changed: seed",),
                before=_job_before(seed=1), after=_job_before(seed=2),
                attrs=(AttrChange("seed", 1, 2, True),),
                steps=(Step(Op.FORGET, "ftjob-Done0000000000000000001 has succeeded and keeps existing; it leaves state"),
                       Step(Op.CREATE_JOB, "create a supervised job on gpt-4o-mini-2024-07-18")),
-               prior_id="ftjob-Done0000000000000000001"),
+               prior_id="ftjob-Done0000000000000000001", replace=ReplaceMode.FORGET_THEN_CREATE),
         Change("File.old", "File", Action.DELETE, reasons=("not in the specs",), before=dict(_FILE_AFTER),
                steps=(Step(Op.DELETE_FILE, "delete file-Old000000000000000001", {"file_id": "file-Old000000000000000001"}),),
                prior_id="file-Old000000000000000001"),

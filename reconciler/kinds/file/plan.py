@@ -1,19 +1,17 @@
-"""Planning for File: upload, re-upload on new content, adopt an earlier upload, delete."""
+"""Planning a File: upload, re-upload on new content, adopt an earlier upload, delete (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from reconciler.errors import PlanError, SpecError
-from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, Step
+from reconciler.kinds.file import inputs as F
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
-from reconciler.resources import file as F
 from reconciler.values import UNKNOWN
 
 
-def plan_file(doc: Any, spec: dict[str, Any], walk: Walk,
-              content_digest: Callable[[str], str | None] | None = None) -> Change:
+def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
     address = doc.address
     try:
         inputs = F.inputs_from_spec(doc, spec)
@@ -25,8 +23,8 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk,
                 create_before_destroy=True)
     live = None
     if rs is not None:
-        if walk.observed is not None and walk.observed.files is not None:
-            live = walk.observed.files.get(rs.id)
+        if walk.refreshed and walk.snapshot.files is not None:
+            live = walk.snapshot.files.get(rs.id or "")
             if live is None:
                 walk.drift.append(Drift(address, doc.type, "deleted", f"file {rs.id} no longer exists"))
         else:
@@ -41,7 +39,7 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk,
         walk.planned[address] = attrs
 
     if rs is None or live is None:
-        candidate = _adoption_candidate(walk, inputs, content_digest)
+        candidate = _adoption_candidate(walk, inputs)
         if candidate is not None:
             planned(candidate["id"], candidate)
             walk.live[address] = candidate
@@ -74,24 +72,23 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk,
                       steps=(Step(Op.UPLOAD, f"upload {inputs['path']} ({inputs['bytes']} bytes)",
                                    {"path": str(F.local_path(doc, spec))}),
                              Step(Op.DELETE_FILE, f"delete {rs.id}", {"id": rs.id})),
-                      prior_id=rs.id, **base)
+                      prior_id=rs.id, replace=ReplaceMode.CREATE_THEN_DESTROY, **base)
     planned(rs.id, live)
     return Change(action=Action.NOOP, before=before, after=inputs, prior_id=rs.id, **base)
 
 
-def _adoption_candidate(walk: Walk, inputs: dict[str, Any],
-                        content_digest: Callable[[str], str | None] | None) -> dict | None:
+def _adoption_candidate(walk: Walk, inputs: dict[str, Any]) -> dict[str, Any] | None:
     """An uploaded file with the same name and size that no address owns, whose content hashes the
-    same (downloaded only in that rare case)."""
-    if walk.observed is None or walk.observed.files is None or content_digest is None:
+    same (downloaded only in that rare case: the hash is a read refresh makes when asked)."""
+    if not walk.refreshed or walk.snapshot.files is None:
         return None
     owned = {r.id for r in walk.state.resources.values() if r.kind == F.KIND}
-    for file in sorted(walk.observed.files.values(), key=lambda f: -(f.get("created_at") or 0)):
+    for file in sorted(walk.snapshot.files.values(), key=lambda f: -(f.get("created_at") or 0)):
         if file["id"] in owned or file.get("filename") != inputs["filename"]:
             continue
         if file.get("bytes") != inputs["bytes"]:
             continue
-        if content_digest(file["id"]) == inputs["sha256"]:
+        if walk.reads.file_sha256(file["id"]) == inputs["sha256"]:
             return file
     return None
 
@@ -99,7 +96,7 @@ def _adoption_candidate(walk: Walk, inputs: dict[str, Any],
 def plan_file_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
     if prevent_destroy:
         raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would delete file {rs.id}")
-    live = walk.observed.files.get(rs.id) if walk.observed and walk.observed.files is not None else rs.attributes
+    live = walk.snapshot.files.get(rs.id) if walk.refreshed and walk.snapshot.files is not None else rs.attributes
     before = {**(rs.inputs or {}), "id": rs.id}
     if live:
         return Change(address=address, kind=rs.kind, action=Action.DELETE, before=before,

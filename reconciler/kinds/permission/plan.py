@@ -10,22 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.errors import PlanError
-from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, Step
+from reconciler.kinds.permission.grants import grant_steps, move_steps
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
 from reconciler.sharing import share_equal
 from reconciler.values import UNKNOWN
 
 
-def _grants(walk: Walk, rs: Any, checkpoint: str) -> list[dict[str, Any]]:
-    if walk.observed is not None:
-        return walk.observed.permissions_for(checkpoint)
+def _grants(walk: Walk, rs: Any, checkpoint: str | None) -> list[dict[str, Any]]:
+    if checkpoint is None:
+        return []
+    if walk.refreshed:
+        return walk.reads.permissions(checkpoint)
     if rs is not None and rs.id == checkpoint:
         return list((rs.attributes or {}).get("permissions") or [])
     return []
 
 
-def _record_drift(walk: Walk, address: str, kind: str, rs: Any, live: dict[str, dict]) -> None:
-    if rs is None or walk.observed is None:
+def _record_drift(walk: Walk, address: str, kind: str, rs: Any, live: dict[str, dict[str, Any]]) -> None:
+    if rs is None or not walk.refreshed:
         return
     known = {p["project_id"]: p for p in (rs.attributes or {}).get("permissions") or []}
     for project in sorted(set(live) - set(known)):
@@ -41,7 +44,9 @@ def _record_drift(walk: Walk, address: str, kind: str, rs: Any, live: dict[str, 
 def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
     address = doc.address
     checkpoint = spec.get("fine_tuned_model_checkpoint")
-    wanted = list(dict.fromkeys(spec.get("project_ids") or []))
+    projects = spec.get("project_ids")
+    # a whole list not known yet (taken from a data source that is not read yet) waits like one entry
+    wanted = [UNKNOWN] if projects is UNKNOWN else list(dict.fromkeys(projects or []))
     exclusive = bool(spec.get("exclusive", False))
     rs = walk.state.resources.get(address)
     after = {"fine_tuned_model_checkpoint": checkpoint, "project_ids": wanted, "exclusive": exclusive}
@@ -75,10 +80,7 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
             raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would move the grants "
                             f"from {rs.id} to {checkpoint}")
         old_live = {p["project_id"]: p for p in _grants(walk, rs, rs.id)}
-        ours = set((rs.inputs or {}).get("project_ids") or [])
-        for project in sorted(ours & set(old_live)):
-            steps.append(Step(Op.REVOKE, f"revoke {project} on {rs.id}",
-                              {"checkpoint": rs.id, "permission_id": old_live[project]["id"], "project_id": project}))
+        steps += move_steps(str(rs.id), set((rs.inputs or {}).get("project_ids") or []), old_live)
         attrs.append(AttrChange("fine_tuned_model_checkpoint", rs.id, checkpoint, forces_replacement=True))
         action = Action.REPLACE
         reasons = [f"the checkpoint changed from {rs.id} to {checkpoint}"]
@@ -89,22 +91,10 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
         reasons = []
         managed_before = set((rs.inputs or {}).get("project_ids") or []) if rs else set()
 
-    grants = [p for p in wanted if p not in live]
-    if exclusive:
-        revokes = sorted(set(live) - set(wanted))
-    else:
-        revokes = sorted((managed_before - set(wanted)) & set(live))
-    if grants:
-        steps.append(Step(Op.GRANT, f"grant {', '.join(grants)}", {"checkpoint": checkpoint, "project_ids": grants}))
-        attrs.extend(AttrChange(f"grant[{p}]", None, p) for p in grants)
-        reasons.append(f"grant {len(grants)} project(s)")
-    for project in revokes:
-        why = "not listed and exclusive is true" if exclusive else "no longer listed"
-        steps.append(Step(Op.REVOKE, f"revoke {project} ({why})",
-                          {"checkpoint": checkpoint, "permission_id": live[project]["id"], "project_id": project}))
-        attrs.append(AttrChange(f"grant[{project}]", project, None))
-    if revokes:
-        reasons.append(f"revoke {len(revokes)} grant(s)")
+    more_steps, more_attrs, more_reasons = grant_steps(checkpoint, wanted, exclusive, live, managed_before)
+    steps += more_steps
+    attrs += more_attrs
+    reasons += more_reasons
     if not steps:
         if rs is None:
             # Everything wanted is granted already (by hand or an interrupted run): take it into state.
@@ -115,7 +105,8 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
                           steps=(), prior_id=rs.id, **base)
         return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
     return Change(action=action, before=before, after=after, attrs=tuple(attrs), steps=tuple(steps),
-                  reasons=tuple(reasons), prior_id=rs.id if rs else None, **base)
+                  reasons=tuple(reasons), prior_id=rs.id if rs else None,
+                  replace=ReplaceMode.DESTROY_THEN_CREATE if action is Action.REPLACE else None, **base)
 
 
 def plan_permission_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:

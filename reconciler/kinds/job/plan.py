@@ -1,53 +1,22 @@
-"""Planning for FineTuningJob: create, replace, pause/resume, cancel on timeout, destroy."""
+"""Planning a FineTuningJob: create, replace, pause/resume, cancel on timeout, destroy (pure: all it
+knows of the API comes from the walk's snapshot)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import PlanError
-from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Step
+from reconciler.kinds.job import inputs as J
+from reconciler.kinds.job.view import LiveJobView, duration, waiting_reason
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
-from reconciler.resources import job as J
 from reconciler.sharing import share_equal
 from reconciler.values import UNKNOWN, contains_unknown
 
 
 def _ignored(path: str, ignore: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + ".") or p == "*" for p in ignore)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
-class LiveJobView(Mapping[str, Any]):
-    """A live job as references see it, without copying it (10,000 jobs, 10,000 copies): the
-    tracking tags hidden from `metadata`, the spec's `suffix` added."""
-
-    __slots__ = ("_live", "_suffix")
-
-    def __init__(self, live: dict[str, Any], suffix: Any):
-        self._live = live
-        self._suffix = suffix
-
-    def __getitem__(self, key: str) -> Any:
-        if key == "metadata":
-            return {k: v for k, v in (self._live.get("metadata") or {}).items() if not k.startswith("reconciler_")}
-        if key == "suffix" and self._suffix is not None:
-            return self._suffix
-        return self._live[key]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._live
-        if self._suffix is not None and "suffix" not in self._live:
-            yield "suffix"
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address: str) -> Mapping[str, Any]:
@@ -61,10 +30,10 @@ def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address:
     return LiveJobView(live, inputs.get("suffix"))
 
 
-def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: str | None) -> dict | None:
-    if walk.observed is None or digest is None:
+def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: str | None) -> dict[str, Any] | None:
+    if not walk.refreshed or digest is None:
         return None
-    found = [j for j in walk.observed.jobs_by_address.get(address, [])
+    found = [j for j in walk.snapshot.jobs_by_address.get(address, [])
              if (j.get("metadata") or {}).get(J.TAG_DIGEST) == digest and j["id"] != exclude
              and j.get("status") != "cancelled"]
     return max(found, key=lambda j: (j.get("created_at") or 0, j["id"])) if found else None
@@ -83,8 +52,8 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
 
     live: dict[str, Any] | None = None
     if rs is not None:
-        live = walk.observed.job(rs.id) if walk.observed is not None else (rs.attributes or None)
-        if walk.observed is not None and walk.observed.jobs is not None and live is None:
+        live = walk.snapshot.job(rs.id) if walk.refreshed else (rs.attributes or None)
+        if walk.refreshed and walk.snapshot.jobs is not None and live is None:
             walk.drift.append(Drift(address, doc.type, "deleted", f"job {rs.id} no longer exists",
                                     before=rs.attributes.get("status"), after=None))
         if live is not None:
@@ -153,12 +122,13 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
         create_step = Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")
         old = cancel if active else forget
         steps = [create_step, old] if lifecycle.create_before_destroy else [old, create_step]
+        mode = ReplaceMode.of(create_first=lifecycle.create_before_destroy, forget=not active)
         if settings["status"] == "paused":
             steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
         walk.planned[address] = _planned_attrs(inputs, None, address)
         walk.waiting[address] = f"{address} is being replaced"
         return Change(action=Action.REPLACE, reasons=tuple(reasons), before=_before(rs), after=after,
-                      attrs=attrs, steps=tuple(steps), prior_id=rs.id, **base)
+                      attrs=attrs, steps=tuple(steps), prior_id=rs.id, replace=mode, **base)
 
     walk.planned[address] = _planned_attrs(inputs, live, address)
     note_waiting(walk, address, live)
@@ -183,8 +153,8 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
     if timeout and J.is_active(status) and live.get("created_at"):
         elapsed = walk.now - float(live["created_at"])
         if elapsed > float(timeout):
-            reason = (f"running for {_duration(elapsed)}, longer than cancel_after_timeout "
-                      f"{_duration(float(timeout))}")
+            reason = (f"running for {duration(elapsed)}, longer than cancel_after_timeout "
+                      f"{duration(float(timeout))}")
             walk.health.append(Health(address, doc.type, "timed_out", f"job {rs.id} {reason}"))
             return Change(action=Action.UPDATE, reasons=(reason,), before=before, after=after,
                           attrs=(AttrChange("status", status, "cancelled"),),
@@ -224,7 +194,7 @@ def _status_drift(before: str | None, after: str | None, meta: dict[str, Any]) -
     return None
 
 
-def _describe(diffs: list, forced: bool, cancelled: bool) -> str:
+def _describe(diffs: list[tuple[str, Any, Any]], forced: bool, cancelled: bool) -> str:
     if forced:
         return "--replace"
     if cancelled:
@@ -241,19 +211,13 @@ def _before(rs: Any) -> dict[str, Any]:
 
 
 def note_waiting(walk: Walk, address: str, live: Mapping[str, Any]) -> None:
-    status = live.get("status")
-    if status == "succeeded":
-        return
-    if status in ("failed", "cancelled"):
-        walk.waiting[address] = f"{address} ended {status} and produced no model"
-    else:
-        eta = live.get("estimated_finish")
-        when = f", estimated to finish in {_duration(eta - walk.now)}" if eta and eta > walk.now else ""
-        walk.waiting[address] = f"{address} is still {status}{when}"
+    reason = waiting_reason(address, live, walk.now)
+    if reason is not None:
+        walk.waiting[address] = reason
 
 
 def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
-    live = walk.observed.job(rs.id) if walk.observed is not None else (rs.attributes or None)
+    live = walk.snapshot.job(rs.id) if walk.refreshed else (rs.attributes or None)
     status = (live or {}).get("status")
     if live is not None:
         walk.live[address] = live
@@ -272,4 +236,4 @@ def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool
                   steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
 
 
-__all__ = ["LiveJobView", "note_waiting", "plan_job", "plan_job_destroy"]
+__all__ = ["plan_job", "plan_job_destroy"]

@@ -1,4 +1,5 @@
-"""How a single value is written in human output."""
+"""How a single value is written in human output (`fmt`) and in machine output (`plain`); shared by
+the renderers and the drift findings, which build their messages with it."""
 
 from __future__ import annotations
 
@@ -27,3 +28,14 @@ def fmt(value: Any, width: int = 100) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True,
                       default=lambda v: KNOWN_AFTER_APPLY if v is UNKNOWN else str(v))
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON can hold it: values known only after apply and unset values become null."""
+    if value is UNKNOWN or value is MISSING:
+        return None
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value

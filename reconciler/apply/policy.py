@@ -1,0 +1,104 @@
+"""Apply policy, in one place for `apply`, `sync` and `destroy`: is a saved plan still current,
+does the plan destroy more than allowed, is there anything to do, and then run it.
+
+The CLI parses flags into an `ApplyPolicy`, renders, and asks for confirmation; everything that
+decides whether and what to apply is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.api.protocols import Client
+from reconciler.apply.events import ApplyResult, Listener
+from reconciler.config.documents import SpecSet
+from reconciler.errors import PlanError, StalePlanError
+from reconciler.plan.model import Action, Plan
+from reconciler.state import State, StateStore
+
+__all__ = ["ApplyOutcome", "ApplyPolicy", "Session", "apply_plan", "check_plan", "destructive_count",
+           "has_work"]
+
+
+@dataclass
+class Session:
+    """What a command that changes the world holds: specs, the locked state and its store, a client."""
+
+    specs: SpecSet
+    store: StateStore
+    state: State
+    client: Client
+
+
+@dataclass(frozen=True)
+class ApplyPolicy:
+    saved_plan: str | None = None      # the plan file's name when applying a saved plan: it must be current
+    max_deletes: int | None = None     # refuse a plan that cancels or revokes more than this
+    wait: bool = False                 # wait for jobs so pending grants complete now
+    timeout: float | None = None       # with wait: give up after this many seconds
+    poll_interval: float = 10.0
+    parallelism: int = 10
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    applied: bool
+    reason: str = ""                   # why not: "no changes", "cancelled"
+    result: ApplyResult | None = None
+
+
+def destructive_count(plan: Plan) -> int:
+    """Cancels and revokes the plan would make (what --max-deletes bounds)."""
+    from reconciler.plan.model import Op
+
+    return sum(1 for c in plan.changes for s in c.steps if s.op in (Op.CANCEL_JOB, Op.REVOKE))
+
+
+def check_plan(state: State, plan: Plan, policy: ApplyPolicy, *, state_written: bool) -> None:
+    """Refuse a stale saved plan, or one that destroys more than `max_deletes` allows."""
+    if policy.saved_plan is not None:
+        if not state_written and state.serial == 0 and plan.serial == 0:
+            state.lineage = plan.lineage  # a plan made before the first state was written
+        if (plan.lineage, plan.serial) != (state.lineage, state.serial):
+            raise StalePlanError(
+                f"{policy.saved_plan} is stale: it was made against state serial {plan.serial} "
+                f"(lineage {plan.lineage[:8]}…), the state is now at serial {state.serial} "
+                f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
+    if policy.max_deletes is not None and not plan.destroy:
+        deletes = destructive_count(plan)
+        if deletes > policy.max_deletes:
+            raise PlanError(f"refusing to apply: the plan would cancel or revoke {deletes} objects, "
+                            f"more than --max-deletes {policy.max_deletes}. Review the plan, then raise the "
+                            "limit if it is intended.")
+
+
+def has_work(state: State, plan: Plan, policy: ApplyPolicy) -> bool:
+    """Anything to apply: changes, drift to record, grants to wait for, or imported objects whose
+    spec matched (their inputs get recorded: a state-only update)."""
+    if plan.has_changes or plan.drift:
+        return True
+    if policy.wait and any(c.action is Action.PENDING for c in plan.changes):
+        return True
+    return any(c.action is Action.NOOP and c.address in state.resources and not state.resources[c.address].inputs
+               for c in plan.changes)
+
+
+def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: Listener | None = None,
+               confirm: Callable[[Plan], bool] | None = None,
+               on_start: Callable[[], None] | None = None) -> ApplyOutcome:
+    """Check the plan against the policy, ask `confirm` (when given and the plan changes
+    something), and run it. Raises StalePlanError / PlanError when the policy refuses."""
+    from reconciler.apply.executor import Executor
+
+    check_plan(session.state, plan, policy, state_written=session.store.exists())
+    if not has_work(session.state, plan, policy):
+        return ApplyOutcome(applied=False, reason="no changes")
+    if confirm is not None and plan.has_changes and not confirm(plan):
+        return ApplyOutcome(applied=False, reason="cancelled")
+    if on_start is not None:
+        on_start()
+    executor = Executor(plan, client=session.client, store=session.store, state=session.state,
+                        parallelism=policy.parallelism, wait_for_jobs=policy.wait, timeout=policy.timeout,
+                        poll_interval=policy.poll_interval, listener=listener)
+    return ApplyOutcome(applied=True, result=executor.run())

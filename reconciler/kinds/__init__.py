@@ -1,0 +1,1 @@
+"""One module per kind of object; the registry lists them (reconciler/kinds/registry.py)."""

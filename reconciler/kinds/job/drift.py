@@ -1,0 +1,47 @@
+"""Jobs nobody manages: reported as drift (active ones, or all with --include-finished), and
+cancelled by `sync --prune` when active."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.drift.findings import DRIFT, Finding
+from reconciler.kinds.job.inputs import ACTIVE, KIND, TAG_ADDRESS
+from reconciler.plan.model import Action, Change, Op, Plan, Step
+
+__all__ = ["prune", "unmanaged"]
+
+
+def unmanaged(plan: Plan, snapshot: Any, specs: Any, state: Any, selector: Mapping[str, str],
+              include_finished: bool) -> Iterable[Finding]:
+    if snapshot is None or snapshot.jobs is None:
+        return
+    managed_ids = {r.id for r in state.resources.values() if r.kind == KIND}
+    managed_ids |= {c.prior_id for c in plan.changes if c.prior_id}
+    declared = set(specs.documents)
+    for job in sorted(snapshot.jobs.values(), key=lambda j: j["id"]):
+        if job["id"] in managed_ids:
+            continue
+        metadata = job.get("metadata") or {}
+        if metadata.get(TAG_ADDRESS) in declared:
+            continue  # made by reconciler for a declared address: an adoption candidate, not unmanaged
+        if selector and any(metadata.get(k) != v for k, v in selector.items()):
+            continue
+        status = job.get("status")
+        if status not in ACTIVE and not include_finished:
+            continue
+        tag = f", made by reconciler for {metadata[TAG_ADDRESS]} which no spec declares" \
+            if metadata.get(TAG_ADDRESS) else ""
+        yield Finding(f"unmanaged.{KIND}.{job['id']}", KIND, DRIFT, "unmanaged_job",
+                      f"job {job['id']} ({status}, {job.get('model')}) is not declared in any spec{tag}",
+                      "*", after=status)
+
+
+def prune(finding: Finding) -> Change | None:
+    if finding.category != "unmanaged_job" or finding.after not in ACTIVE:
+        return None
+    job_id = finding.address.rsplit(".", 1)[1]
+    return Change(address=finding.address, kind=KIND, action=Action.DELETE,
+                  reasons=("--prune: active job not declared in any spec",),
+                  steps=(Step(Op.CANCEL_JOB, f"cancel {job_id} (unmanaged)", {"id": job_id}),), prior_id=job_id)

@@ -1,0 +1,80 @@
+"""The one table of kinds. Adding a kind: write reconciler/kinds/<kind>/kind.py (a `Kind`
+subclass, see base.py) and list its instance here — nothing else branches on kind names.
+docs/ARCHITECTURE.md ("Adding a kind") has the steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from reconciler.errors import PlanError
+from reconciler.kinds.base import Kind
+from reconciler.kinds.data.checkpoints import DATA_CHECKPOINTS
+from reconciler.kinds.data.job import DATA_JOB
+from reconciler.kinds.data.jobs import DATA_JOBS
+from reconciler.kinds.data.permissions import DATA_PERMISSIONS
+from reconciler.kinds.file.kind import FILE
+from reconciler.kinds.job.kind import JOB
+from reconciler.kinds.legacy.kind import LEGACY
+from reconciler.kinds.permission.kind import PERMISSION
+from reconciler.state import ResourceState
+
+__all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "importable", "imported_resource", "kind_of_address",
+           "resource_types"]
+
+# In the order specs document them: resources, then data sources.
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    FILE, JOB, PERMISSION, LEGACY, DATA_JOB, DATA_JOBS, DATA_CHECKPOINTS, DATA_PERMISSIONS,
+)}
+_BY_TYPE: dict[str, Kind] = {k.type: k for k in KINDS.values() if k.name == k.type}
+
+
+def get(name: str) -> Kind:
+    """The kind of a document (`doc.kind`), a change or a state record (`.kind`)."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise PlanError(f"unknown kind {name}") from None
+
+
+def by_type(type_: str) -> Kind:
+    """The kind that plans, applies and stores objects of a resource type."""
+    try:
+        return _BY_TYPE[type_]
+    except KeyError:
+        raise PlanError(f"unknown kind {type_}") from None
+
+
+def all_kinds() -> Iterator[Kind]:
+    return iter(KINDS.values())
+
+
+def resource_types() -> Iterator[Kind]:
+    """One kind per resource type (LegacyFineTune is planned and stored as FineTuningJob)."""
+    return (k for k in _BY_TYPE.values() if not k.data)
+
+
+def admin_kinds() -> frozenset[str]:
+    """Kinds whose reads or changes need the admin key."""
+    return frozenset(k.name for k in KINDS.values() if k.admin)
+
+
+def importable() -> frozenset[str]:
+    return frozenset(k.name for k in KINDS.values() if k.importable)
+
+
+def imported_resource(address: str, kind_name: str, object_id: str, attributes: Mapping[str, Any],
+                      depends_on: Iterable[str]) -> ResourceState:
+    """A state record for an object taken over by `import` (inputs recorded once the spec matches)."""
+    kind = get(kind_name)
+    return ResourceState(address=address, kind=kind.type, id=object_id,
+                         inputs=kind.imported_inputs(object_id, attributes), digest="",
+                         attributes=dict(attributes), depends_on=list(depends_on), meta={"imported": True})
+
+
+def kind_of_address(address: str) -> Kind | None:
+    """The kind an address names (`File.x`, `data.FineTuningJobs.y`), if it is a known one."""
+    head, _, rest = address.partition(".")
+    if head == "data":
+        head = "data." + rest.partition(".")[0]
+    return KINDS.get(head)

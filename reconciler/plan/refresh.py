@@ -1,0 +1,262 @@
+"""Refresh: every read of the API a plan needs, made here and nowhere else.
+
+`refresh_and_plan` reads in bulk (every job page by page — never one GET per job —, every file
+page by page, and one permission list per managed checkpoint, concurrently with a bound) into an
+immutable `Snapshot`, then calls the pure planner. When the planner reports reads the snapshot did
+not hold (a data source's checkpoints, the grants of a checkpoint that became known during the
+walk, a file's content hash), they are read — concurrently — and the plan is made again with the
+larger snapshot.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from reconciler.api.protocols import Reader
+from reconciler.config.documents import SpecSet
+from reconciler.errors import NotFoundError, PlanError
+from reconciler.kinds import registry
+from reconciler.kinds.job.inputs import compact_live
+from reconciler.plan.build import PlanOptions, plan, working_state
+from reconciler.plan.model import Plan
+from reconciler.plan.snapshot import Read, Snapshot
+from reconciler.plan.walk import WorkingState
+from reconciler.sharing import Canonical, same, share_equal
+from reconciler.state import State
+
+__all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_import", "refresh",
+           "refresh_and_plan"]
+
+DEFAULTS = PlanOptions()
+MAX_ROUNDS = 8   # each round reads what the previous one found it needs: references chain this deep
+
+
+def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, options: PlanOptions = DEFAULTS, *,
+                     content_digest: Callable[[str], str | None] | None = None,
+                     clock: Callable[[], float] = time.time) -> tuple[Plan, Snapshot | None]:
+    """The plan and the snapshot it was made from (drift reports look for unmanaged objects
+    there; None when nothing was refreshed)."""
+    work = working_state(specs, state)
+    if options.refresh and reader is not None:
+        jobs, files, checkpoints = _needs(specs, work)
+        snapshot = refresh(reader, need_jobs=jobs, need_files=files, checkpoints=checkpoints,
+                           parallelism=options.parallelism, clock=clock)
+        check_listing_sanity(work, snapshot)
+        if not options.destroy:
+            snapshot = snapshot.with_reads(fetch(reader, _predicted_reads(specs, work, snapshot),
+                                                 options.parallelism, content_digest))
+    else:
+        snapshot = Snapshot.of(refreshed=False, server_time=None)
+    for _ in range(MAX_ROUNDS):
+        result = plan(specs, state, snapshot, options, clock=clock)
+        if isinstance(result, Plan):
+            return result, (snapshot if snapshot.refreshed else None)
+        snapshot = snapshot.with_reads(fetch(reader, result.missing, options.parallelism, content_digest))
+    raise PlanError(f"references chain more than {MAX_ROUNDS} reads deep; the plan cannot be completed")
+
+
+def read_for_import(reader: Reader, address: str, kind_name: str, object_id: str) -> dict[str, Any]:
+    """The live object behind `object_id`, as state attributes (`reconciler import`)."""
+    from reconciler.plan.build import check_importable
+    from reconciler.plan.snapshot import MissingRead, SnapshotReads
+
+    check_importable(address, kind_name)
+    snapshot = Snapshot.of(refreshed=True)
+    for _ in range(MAX_ROUNDS):
+        try:
+            return registry.get(kind_name).read_for_import(address, object_id, SnapshotReads(snapshot))
+        except MissingRead as need:
+            snapshot = snapshot.with_reads(fetch(reader, [need.read], 1))
+        except NotFoundError:
+            raise PlanError(f"cannot import {address}: {object_id} does not exist") from None
+    raise PlanError(f"cannot import {address}: too many reads")  # pragma: no cover
+
+
+def build_plan(specs: SpecSet, state: State, reader: Reader | None, options: PlanOptions = DEFAULTS, *,
+               content_digest: Callable[[str], str | None] | None = None,
+               clock: Callable[[], float] = time.time) -> Plan:
+    """Refresh (unless options.refresh is false), then plan."""
+    return refresh_and_plan(specs, state, reader, options, content_digest=content_digest, clock=clock)[0]
+
+
+def _needs(specs: SpecSet, work: WorkingState) -> tuple[bool, bool, dict[str, Any]]:
+    listings: set[str] = set()
+    for doc in specs.documents.values():
+        listings |= registry.get(doc.kind).listings
+    for resource in work.resources.values():
+        listings |= registry.by_type(resource.kind).listings
+    for address in work.imports:
+        kind = registry.kind_of_address(address)
+        listings |= kind.listings if kind is not None else set()
+    # checkpoint -> the grants the state recorded on it (a refresh that reads the same grants back
+    # keeps the recorded objects instead of a second, equal copy)
+    checkpoints = {r.id: (r.attributes or {}).get("permissions") for r in work.resources.values()
+                   if r.id and "permissions" in registry.by_type(r.kind).listings}
+    return "jobs" in listings, "files" in listings, checkpoints
+
+
+def _predicted_reads(specs: SpecSet, work: WorkingState, snapshot: Snapshot) -> set[Read]:
+    """Grants the permission documents will read, resolved against what the API reports now, so
+    they are listed in parallel up front instead of in a second round (the first plan after jobs
+    finish would otherwise wait for one more round trip). A guess only: the planner resolves every
+    reference itself and asks for anything this missed."""
+    from reconciler.config.refs import resolve
+    from reconciler.values import UNKNOWN
+
+    def lookup(ref: Any) -> Any:
+        resource = work.resources.get(ref.address)
+        live = snapshot.job(resource.id) if resource is not None and resource.id else None
+        value: Any = live
+        for part in ref.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return UNKNOWN if value is None else value
+
+    found: set[Read] = set()
+    for doc in specs.documents.values():
+        kind = registry.get(doc.kind)
+        if kind.checkpoint_of(doc.spec) is None or doc.address in work.resources:
+            continue
+        checkpoint = resolve(kind.checkpoint_of(doc.spec), lookup)
+        if isinstance(checkpoint, str) and checkpoint and checkpoint not in snapshot.permissions:
+            found.add(Read("permissions", (checkpoint,)))
+    return found
+
+
+def check_listing_sanity(work: WorkingState, snapshot: Snapshot) -> None:
+    """A listing that is suddenly empty is an alert, never "everything was deleted": a wrong key,
+    project or base URL looks exactly like that, and acting on it would re-create (and pay for)
+    every job."""
+    for listing, listed, noun in (("jobs", snapshot.jobs, "fine-tuning jobs"),
+                                  ("files", snapshot.files, "files")):
+        # an object a killed run was deleting (a write-ahead mark) may rightly be gone: not evidence
+        managed = [r.id for r in work.resources.values()
+                   if listing in registry.by_type(r.kind).listings and r.id
+                   and not (r.meta or {}).get("deleting")]
+        if listed is None or not managed:
+            continue
+        visible = sum(1 for object_id in managed if object_id in listed)
+        if visible == 0 and (not listed or len(managed) >= 3):
+            what = "listed no " + noun + " at all" if not listed else f"shows none of the {len(managed)} managed {noun}"
+            raise PlanError(f"refusing to plan: the API {what} while the state manages {len(managed)}. "
+                            "This usually means a wrong key, project or base URL rather than deletion; nothing "
+                            "was changed. If they really are gone, remove them with `reconciler state rm`.")
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+def _list_jobs(reader: Reader) -> dict[str, dict[str, Any]]:
+    """Every job, compacted; jobs trained the same way share one `method` block."""
+    canonical = Canonical()
+    jobs: dict[str, dict[str, Any]] = {}
+    for listed in reader.list_jobs(page_size=100):
+        job = compact_live(listed)
+        if type(job.get("method")) is dict:
+            job["method"] = canonical(job["method"])
+        jobs[job["id"]] = job
+    return jobs
+
+
+def _permissions_task(reader: Reader, checkpoint: str, recorded: Any) -> tuple[str, list[dict[str, Any]]]:
+    grants = list(reader.list_permissions(checkpoint))
+    if isinstance(recorded, list) and recorded:
+        # The recorded grant objects stand in for equal ones read back (matched by id: the API's
+        # order need not be the order they were recorded in).
+        known = {g.get("id"): g for g in recorded if isinstance(g, dict)}
+        grants = [share_equal(g, known[g.get("id")]) if g.get("id") in known else g for g in grants]
+        if same(grants, recorded):
+            grants = recorded
+    return "permissions", grants
+
+
+def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: Mapping[str, Any],
+            parallelism: int = 10, clock: Callable[[], float] | None = None) -> Snapshot:
+    """Bulk reads, all at once: every job page and every file page, and the permissions of
+    `checkpoints` (known from the state, so they need not wait for the job list). The job pages
+    follow one another (each needs the previous cursor) while the permission lists fill the other
+    workers; errors are raised in the same order as before (jobs, files, then checkpoints sorted).
+
+    `checkpoints` maps each checkpoint to the grants last recorded for it (or None): grants read
+    back unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints)."""
+    from reconciler.api.parallel import map_bounded
+
+    tasks: list[Callable[[], Any]] = []
+    if need_jobs:
+        tasks.append(lambda: ("jobs", _list_jobs(reader)))
+    if need_files:
+        tasks.append(lambda: ("files", {f["id"]: f for f in reader.list_files(purpose="fine-tune")}))
+    bulk = len(tasks)
+    wanted = sorted({c for c in checkpoints if c})
+    for checkpoint in wanted:
+        tasks.append(functools.partial(_permissions_task, reader, checkpoint, checkpoints[checkpoint]))
+    workers = max(1, bulk, parallelism if wanted else bulk)
+    results = map_bounded(lambda task: task(), tasks, workers)
+    listed = dict(results[:bulk])
+    server_time = None
+    server_date = getattr(reader, "last_server_date", None)
+    if isinstance(server_date, str):
+        parsed = email.utils.parsedate_to_datetime(server_date)
+        server_time = parsed.timestamp() if parsed else None
+    if server_time is None and clock is not None:
+        server_time = clock()
+    return Snapshot.of(jobs=listed.get("jobs"), files=listed.get("files"),
+                       permissions=dict(zip(wanted, (value for _, value in results[bulk:]))),
+                       server_time=server_time)
+
+
+_EMPTY: dict[str, Any] = {"permissions": [], "permissions_query": [], "checkpoints": [], "jobs": [],
+                          "job": {}, "file": {}, "file_sha256": None}
+
+
+def fetch(reader: Reader | None, reads: Iterable[Read], parallelism: int,
+          content_digest: Callable[[str], str | None] | None = None) -> dict[Read, Any]:
+    """Make `reads`, concurrently. A read of an object that does not exist answers the error, which
+    the planner raises where it needs the value. Without a reader every read answers nothing (the
+    planner then sees empty lists, as a plan with no API does)."""
+    from reconciler.api.parallel import map_bounded
+
+    wanted = sorted(set(reads))
+    if reader is None:
+        return {read: _EMPTY[read.op] for read in wanted}
+    digest = content_digest or _downloaded_sha256(reader)
+
+    def one(read: Read) -> Any:
+        try:
+            return _read(reader, read, digest)
+        except NotFoundError as exc:
+            return exc
+
+    return dict(zip(wanted, map_bounded(one, wanted, max(1, parallelism))))
+
+
+def _read(reader: Reader, read: Read, digest: Callable[[str], str | None]) -> Any:
+    args = read.args
+    if read.op == "permissions":
+        return list(reader.list_permissions(args[0]))
+    if read.op == "permissions_query":
+        return list(reader.list_permissions(args[0], project_id=args[1], order=args[2]))
+    if read.op == "checkpoints":
+        return list(reader.list_checkpoints(args[0]))
+    if read.op == "jobs":
+        return list(reader.list_jobs(page_size=100))
+    if read.op == "job":
+        return reader.get_job(args[0])
+    if read.op == "file":
+        return reader.get_file(args[0])
+    if read.op == "file_sha256":
+        return digest(args[0])
+    raise PlanError(f"unknown read {read.op}")  # pragma: no cover - SnapshotReads makes only these
+
+
+def _downloaded_sha256(reader: Reader) -> Callable[[str], str | None]:
+    def digest(file_id: str) -> str | None:
+        try:
+            return hashlib.sha256(reader.download_file(file_id)).hexdigest()
+        except Exception:  # best effort: a file we cannot read is simply not adopted
+            return None
+
+    return digest
