@@ -15,7 +15,6 @@ class EventKind(str, enum.Enum):
     PENDING = "pending"      # left for a later run
     WAITING = "waiting"      # --wait progress line
     NOTE = "note"
-    RETRY = "retry"
 
 
 @dataclass(frozen=True)

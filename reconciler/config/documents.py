@@ -57,10 +57,6 @@ class Document:
         known = KINDS.get(self.kind)
         return known.type if known is not None else self.kind
 
-    @property
-    def is_data(self) -> bool:
-        return self.kind.startswith("data.")
-
     def line_of(self, path: str) -> int:
         """Nearest known line for a field path ("spec.method.type", "spec.integrations[0].type" or
         "spec.integrations.0.type"); the document's line when nothing closer is known."""

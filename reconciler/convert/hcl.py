@@ -125,9 +125,6 @@ class Body:
     attributes: dict[str, Attribute] = field(default_factory=dict)  # in source order
     blocks: tuple[Block, ...] = ()
 
-    def blocks_of(self, type_: str) -> list[Block]:
-        return [b for b in self.blocks if b.type == type_]
-
 
 # --- parsing -----------------------------------------------------------------------------------
 

@@ -173,7 +173,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     if options.refresh_only:
         changes = []
     return Plan(lineage=state.lineage, serial=state.serial, changes=tuple(changes), drift=tuple(walk.drift),
-                health=tuple(walk.health), warnings=tuple(walk.warnings), refresh_only=options.refresh_only,
+                health=tuple(walk.health), warnings=(*snapshot.warnings, *walk.warnings), refresh_only=options.refresh_only,
                 destroy=options.destroy, targets=tuple(options.targets), created_at=clock(),
                 refreshed=snapshot.refreshed, observed=dict(walk.live),
                 moves=tuple(work.moves), imports=dict(work.imports))

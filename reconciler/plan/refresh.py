@@ -47,6 +47,7 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
         snapshot = refresh(reader, need_jobs=jobs, need_files=files, checkpoints=checkpoints,
                            parallelism=options.parallelism, clock=clock)
         check_listing_sanity(work, snapshot)
+        snapshot = confirm_missing(reader, work, snapshot, options.parallelism)
         if not options.destroy:
             snapshot = snapshot.with_reads(fetch(reader, _predicted_reads(specs, work, snapshot),
                                                  options.parallelism, content_digest))
@@ -145,6 +146,47 @@ def check_listing_sanity(work: WorkingState, snapshot: Snapshot) -> None:
             raise PlanError(f"refusing to plan: the API {what} while the state manages {len(managed)}. "
                             "This usually means a wrong key, project or base URL rather than deletion; nothing "
                             "was changed. If they really are gone, remove them with `reconciler state rm`.")
+
+
+MAX_CONFIRM = 500   # managed objects missing from a listing that are confirmed one by one
+
+
+def confirm_missing(reader: Reader, work: WorkingState, snapshot: Snapshot, parallelism: int) -> Snapshot:
+    """A managed object a listing does not show is gone only if reading it by id says 404: a
+    listing can be partial (a proxy, a paging bug, eventual consistency), and planning a create
+    for a job that still exists would pay for it twice. Objects found this way join the snapshot;
+    more missing objects than can be confirmed one by one abort the plan."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    notes: list[str] = []
+    for listing, listed, op, noun in (("jobs", snapshot.jobs, "job", "jobs"), ("files", snapshot.files, "file", "files")):
+        if listed is None:
+            continue
+        missing = sorted({r.id for r in work.resources.values()
+                          if listing in registry.by_type(r.kind).listings and r.id and r.id not in listed
+                          and not (r.meta or {}).get("deleting")})
+        if not missing:
+            continue
+        if len(missing) > MAX_CONFIRM:
+            raise PlanError(f"refusing to plan: the {noun} listing omits {len(missing)} managed {noun}, more than "
+                            f"can be confirmed one by one ({MAX_CONFIRM}); nothing was changed. Check the base "
+                            "URL, key and project, or remove what is really gone with `reconciler state rm`.")
+        answers = fetch(reader, [Read(op, (object_id,)) for object_id in missing], parallelism)
+        present = {read.args[0]: value for read, value in answers.items() if not isinstance(value, BaseException)}
+        if present:
+            found[listing] = present
+            notes.append(f"the {noun} listing omitted {len(present)} managed {noun} that still exist "
+                         f"({', '.join(sorted(present)[:3])}{', …' if len(present) > 3 else ''}); they were read "
+                         "one by one")
+    if not found:
+        return snapshot
+    jobs = dict(snapshot.jobs or {}) if snapshot.jobs is not None else None
+    if jobs is not None:
+        jobs.update({i: compact_live(j) for i, j in found.get("jobs", {}).items()})
+    files = dict(snapshot.files or {}) if snapshot.files is not None else None
+    if files is not None:
+        files.update(found.get("files", {}))
+    return Snapshot.of(jobs=jobs, files=files, permissions=snapshot.permissions, reads=snapshot.reads,
+                       server_time=snapshot.server_time, warnings=(*snapshot.warnings, *notes))
 
 
 # -- reading ---------------------------------------------------------------------------------------

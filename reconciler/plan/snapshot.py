@@ -48,12 +48,14 @@ class Snapshot:
     reads: Mapping[Read, Any] = field(default_factory=lambda: _NOTHING)  # anything else, by what was asked
     server_time: float | None = None
     refreshed: bool = True                           # False with --refresh=false: state only
+    warnings: tuple[str, ...] = ()                   # what refresh had to work around, for the plan
     jobs_by_address: Mapping[str, list[Obj]] = field(default_factory=lambda: _NOTHING, repr=False)
 
     @classmethod
     def of(cls, *, jobs: Mapping[str, Obj] | None = None, files: Mapping[str, Obj] | None = None,
            permissions: Mapping[str, list[Obj]] | None = None, reads: Mapping[Read, Any] | None = None,
-           server_time: float | None = None, refreshed: bool = True) -> Snapshot:
+           server_time: float | None = None, refreshed: bool = True,
+           warnings: tuple[str, ...] = ()) -> Snapshot:
         """A snapshot over these values, indexed (jobs by the address tag reconciler gives them)."""
         by_address: dict[str, list[Obj]] = {}
         for job in (jobs or {}).values():
@@ -62,7 +64,7 @@ class Snapshot:
                 by_address.setdefault(address, []).append(job)
         return cls(jobs=_frozen(jobs), files=_frozen(files), permissions=_frozen(permissions) or _NOTHING,
                    reads=_frozen(reads) or _NOTHING, server_time=server_time, refreshed=refreshed,
-                   jobs_by_address=MappingProxyType(by_address))
+                   warnings=warnings, jobs_by_address=MappingProxyType(by_address))
 
     def with_reads(self, found: Mapping[Read, Any]) -> Snapshot:
         """A new snapshot that also holds `found` (grant lists join `permissions`)."""
