@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ JOBS = 6
 
 class _Proxy(BaseHTTPRequestHandler):
     upstream = ""
-    gone: set[str] = set()          # job ids the proxy answers 404 for (as if deleted)
+    gone: ClassVar[set[str]] = set()  # job ids the proxy answers 404 for (as if deleted)
     partial = True                  # job listings show only their first item
     fail_by_id = False              # GETs of one job answer 500
     gets_by_id = 0
