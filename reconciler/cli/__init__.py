@@ -1,7 +1,7 @@
 """The `reconciler` command line: parse flags, call the core, render, choose the exit code.
 
 Subcommands live one per module under reconciler/cli/ and are imported lazily, so that
-`reconciler --help` and `reconciler validate` do not pay for httpx, deepdiff or the sandbox.
+`reconciler --help` and `reconciler validate` do not pay for httpx or the sandbox.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`reconciler validate` and `reconciler schema`. Imports only the spec loader (no httpx, no deepdiff)."""
+"""`reconciler validate` and `reconciler schema`. Imports only the spec loader (no httpx)."""
 
 from __future__ import annotations
 
