@@ -108,7 +108,8 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     documents = dict(specs.documents)
     for address in (*options.targets, *options.replace):
         if address not in documents and address not in work.resources:
-            raise PlanError(f"{address} is neither declared in the specs nor in the state")
+            hint = _did_you_mean(address, [*documents, *work.resources])
+            raise PlanError(f"{address} is neither declared in the specs nor in the state{hint}")
     now = options.now if options.now is not None else (snapshot.server_time or clock())
     walk = Walk(state=work, snapshot=snapshot, now=now, replace=frozenset(options.replace))
     missing: set[Read] = set()
@@ -177,6 +178,20 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
                 destroy=options.destroy, targets=tuple(options.targets), created_at=clock(),
                 refreshed=snapshot.refreshed, observed=dict(walk.live),
                 moves=tuple(work.moves), imports=dict(work.imports))
+
+
+def _did_you_mean(address: str, known: list[str]) -> str:
+    """A close address: a similar name of the same kind (compared by name: a shared
+    `FineTuningJob.` prefix alone makes every job look alike), else the same name of another kind."""
+    import difflib
+
+    kind, _, name = address.rpartition(".")
+    same_kind = {a.rpartition(".")[2]: a for a in known if a.rpartition(".")[0] == kind}
+    close = difflib.get_close_matches(name, list(same_kind), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {same_kind[close[0]]!r}?)"
+    other_kind = [a for a in known if a.rpartition(".")[2] == name]  # the name right, the kind wrong
+    return f" (did you mean {other_kind[0]!r}?)" if other_kind else ""
 
 
 def _reverse_dependency_order(addresses: list[str], resources: Mapping[str, ResourceState]) -> list[str]:
