@@ -37,6 +37,9 @@ def validate(as_json: bool) -> int:
     collected = collect_specs(ctx.dir, ctx.variables())
     errors = list(collected.errors)
     errors.extend(check_training_files(_without_files_of_invalid_jobs(collected)))
+    from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples
+
+    errors.extend(check_grader_fields(collected.specset))
     errors.sort(key=lambda e: (e.file, e.line or 0, str(e)))
     warnings = sorted(collected.warnings, key=lambda e: (e.file, e.line or 0, str(e)))
     n_docs = len(collected.specset.documents) + len(collected.specset.imports) + len(collected.specset.moved)
