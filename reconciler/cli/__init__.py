@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("reconciler.cli.importing", "import_", "Adopt an existing job, file or permission set."),
     "drift": ("reconciler.cli.drift", "drift", "Report drift between specs, state and the live API."),
     "sync": ("reconciler.cli.drift", "sync", "Scheduled sync: refresh, report drift, apply."),
+    "report": ("reconciler.cli.report", "report", "Write an HTML report: jobs, curves, checkpoints, drift."),
     "convert": ("reconciler.cli.convert", "convert", "Convert Terraform configuration to specs."),
     "sandbox": ("reconciler.cli.sandbox", "sandbox", "Run the local OpenAI-compatible sandbox."),
 }

@@ -1,0 +1,44 @@
+"""`reconciler report --html FILE`: one self-contained HTML page for a workspace. Read-only: it
+takes the state lock like `drift` does (so it never reads a half-written state) and changes
+nothing in the API or the state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler.cli import runtime
+from reconciler.cli.context import EXIT_OK, app, common_options, out
+
+
+@click.command("report")
+@click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Write the page to FILE (self-contained: no network, no script).")
+@click.option("--ignore-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Drift ignore rules (default: .reconcilerignore in the spec folder).")
+@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 64),
+              help="Reads at a time.")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION")
+@click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
+@common_options
+def report(html_file: Path, ignore_file: Path | None, parallelism: int, lock_timeout: str,
+           insecure_http: bool) -> int:
+    """Write an HTML report of the workspace: jobs, training curves, checkpoints and their grants,
+    drift and health. Changes nothing. Exit 0 when the page was written, 1 on error."""
+    from reconciler.cli.drift import _build
+    from reconciler.report.gather import gather
+    from reconciler.report.html import render_html
+
+    ctx = app()
+    o = out()
+    with runtime.session(ctx, o, "report", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        plan, snapshot, drift = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism, selectors=(),
+                                       include_finished=False, ignore_file=ignore_file)
+        data = gather(plan, snapshot, drift, s.state, s.client, parallelism=parallelism)
+    runtime.write_private(html_file, render_html(data))
+    o.echo(f"Wrote {html_file}: {len(data.jobs)} job(s); {data.summary}", err=True)
+    return EXIT_OK
+
+
+__all__ = ["report"]

@@ -1,0 +1,269 @@
+"""Gather a Report: the refresh and drift report the caller already made, plus, per managed job,
+its checkpoints and its training curves (the result file's step metrics when the job has one,
+else its metrics events). Reads only, bounded and parallel; a read that fails is noted on the job,
+never fatal to the report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.api.parallel import map_bounded
+from reconciler.errors import ReconcilerError
+from reconciler.plan.model import Action, Plan
+from reconciler.report.model import KNOWN_SERIES, Checkpoint, FindingRow, Grant, JobReport, Report, Series
+
+__all__ = ["gather", "parse_events", "parse_result_csv"]
+
+JOB_KINDS = frozenset({"FineTuningJob", "LegacyFineTune"})
+PERMISSION_KIND = "CheckpointPermission"
+CHECKPOINT_SOURCE = "data.FineTuningJobCheckpoints"
+MAX_EVENTS = 20_000            # per job: a long run has one metrics event per step
+RESULT_FILE_CAP = 32 << 20     # bytes read of one result file at most
+# The result file's column names -> the metrics events' names
+_CSV_NAMES = {"train_accuracy": "train_mean_token_accuracy", "valid_accuracy": "valid_mean_token_accuracy"}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str) and value.strip():
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _series(rows: Iterable[Mapping[str, Any]]) -> tuple[Series, ...]:
+    by_name: dict[str, dict[float, float]] = {}
+    for row in rows:
+        step = _number(row.get("step"))
+        if step is None:
+            continue
+        for name in KNOWN_SERIES:
+            value = _number(row.get(name))
+            if value is not None:
+                by_name.setdefault(name, {})[step] = value
+    return tuple(Series(name, tuple(sorted(by_name[name].items()))) for name in KNOWN_SERIES if name in by_name)
+
+
+def parse_events(events: Iterable[Mapping[str, Any]]) -> tuple[Series, ...]:
+    """Series from FineTuningJobEvents: `type: metrics` events whose `data` holds `step` and metrics."""
+    rows = []
+    for event in events:
+        data = event.get("data")
+        if event.get("type") == "metrics" and isinstance(data, Mapping):
+            rows.append(data)
+    return _series(rows)
+
+
+def parse_result_csv(content: bytes) -> tuple[Series, ...]:
+    """Series from a job's result file (`step,train_loss,train_accuracy,valid_loss,...`)."""
+    text = content.decode("utf-8", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    rows = []
+    for row in reader:
+        rows.append({_CSV_NAMES.get((k or "").strip(), (k or "").strip()): v for k, v in row.items()})
+    return _series(rows)
+
+
+def _cost(job: Mapping[str, Any]) -> str | None:
+    """A cost only when the API reported one (`usage_metrics` with a cost figure): never estimated."""
+    usage = job.get("usage_metrics")
+    if not isinstance(usage, Mapping):
+        return None
+    for key, value in usage.items():
+        number = _number(value)
+        if "cost" in str(key).lower() and number is not None:
+            return f"{number:,.2f}" if "usd" in str(key).lower() or key == "cost" else f"{key}: {number:g}"
+    return None
+
+
+def _method(job: Mapping[str, Any]) -> str:
+    method = job.get("method")
+    if isinstance(method, Mapping) and isinstance(method.get("type"), str):
+        return str(method["type"])
+    return "supervised" if job.get("hyperparameters") else ""
+
+
+def _error(job: Mapping[str, Any]) -> str | None:
+    error = job.get("error")
+    if isinstance(error, Mapping) and error.get("message"):
+        return str(error["message"])
+    return None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _time(value: Any) -> float | None:
+    number = _number(value)
+    return number if number is not None and not isinstance(value, str) else None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _read_job(client: Any, job: Mapping[str, Any]) -> tuple[list[dict[str, Any]], tuple[Series, ...], str,
+                                                             list[str]]:
+    """(checkpoints, series, where the series came from, notes) for one job."""
+    job_id = str(job["id"])
+    notes: list[str] = []
+    checkpoints: list[dict[str, Any]] = []
+    try:
+        checkpoints = list(itertools.islice(client.list_checkpoints(job_id), 1000))
+    except (ReconcilerError, OSError) as exc:
+        notes.append(f"checkpoints could not be read: {_reason(exc)}")
+    series: tuple[Series, ...] = ()
+    source = ""
+    results = [f for f in job.get("result_files") or [] if isinstance(f, str)]
+    if results:
+        try:
+            series = parse_result_csv(client.download_file(results[0], size=RESULT_FILE_CAP))
+            source = "result file"
+        except (ReconcilerError, OSError, csv.Error) as exc:
+            notes.append(f"result file {results[0]} could not be read: {_reason(exc)}")
+    if not series:
+        try:
+            series = parse_events(itertools.islice(client.list_events(job_id), MAX_EVENTS))
+            source = "events" if series else ""
+        except (ReconcilerError, OSError) as exc:
+            notes.append(f"events could not be read: {_reason(exc)}")
+    return checkpoints, series, source, notes
+
+
+def _grants(state: Any, snapshot: Any) -> dict[str, tuple[Grant, ...]]:
+    """checkpoint -> its grants: the live ones refresh read, else those the state recorded."""
+    out: dict[str, tuple[Grant, ...]] = {}
+    live = getattr(snapshot, "permissions", None) or {}
+    for address, resource in state.resources.items():
+        if resource.kind != PERMISSION_KIND:
+            continue
+        checkpoint = resource.attributes.get("fine_tuned_model_checkpoint") or resource.id
+        if not isinstance(checkpoint, str):
+            continue
+        listed = set((resource.inputs or {}).get("project_ids") or [])
+        seen = live.get(checkpoint)
+        perms = seen if isinstance(seen, list) else resource.attributes.get("permissions") or []
+        grants = []
+        for p in perms:
+            if isinstance(p, Mapping) and isinstance(p.get("project_id"), str):
+                project = p["project_id"]
+                grants.append(Grant(project, str(p.get("id") or ""),
+                                    address if project in listed or not listed else ""))
+        out[checkpoint] = tuple(sorted(grants, key=lambda g: g.project_id))
+    return out
+
+
+def _sources(plan: Plan, state: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """(data source address, job id, spec) of every checkpoint data source whose job is known:
+    a literal id, or a `${FineTuningJob.X.id}` reference to a job the state manages."""
+    from reconciler.config.refs import is_reference, parse_ref
+
+    out = []
+    for change in plan.changes:
+        spec = change.config or {}
+        if change.kind != CHECKPOINT_SOURCE or not isinstance(spec, Mapping):
+            continue
+        job = spec.get("fine_tuning_job_id") or spec.get("id")
+        if isinstance(job, str) and is_reference(job):
+            ref = parse_ref(job)
+            resource = state.resources.get(ref.address)
+            job = resource.id if resource is not None and ref.path == ("id",) else None
+        if isinstance(job, str) and job:
+            out.append((change.address, job, dict(spec)))
+    return out
+
+
+def _selected(sources: list[tuple[str, str, dict[str, Any]]],
+              checkpoints: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
+    """checkpoint id -> the data sources whose `select` picks it (the data source's own rule,
+    run again over the checkpoints read here)."""
+    from reconciler.kinds.data.common import select
+
+    out: dict[str, list[str]] = {}
+    for address, job_id, spec in sources:
+        items = checkpoints.get(job_id) or []
+        limit = spec.get("max_items")
+        chosen = select(items[:limit] if isinstance(limit, int) else items, spec.get("select"))
+        if chosen is not None and chosen.get("id"):
+            out.setdefault(str(chosen["id"]), []).append(address)
+    return out
+
+
+def _checkpoints(job: Mapping[str, Any], raw: list[dict[str, Any]], grants: Mapping[str, tuple[Grant, ...]],
+                 selected: Mapping[str, list[str]]) -> tuple[Checkpoint, ...]:
+    rows = []
+    for item in sorted(raw, key=lambda c: _number(c.get("step_number")) or 0.0):
+        name = str(item.get("fine_tuned_model_checkpoint") or "")
+        cid = str(item.get("id") or "")
+        found = item.get("metrics")
+        metrics: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        values = tuple((str(k), v) for k, v in ((k, _number(v)) for k, v in metrics.items())
+                       if v is not None and k != "step")
+        by = tuple(selected.get(cid, []))
+        rows.append(Checkpoint(name, cid, _int(item.get("step_number")), values, by, grants.get(name, ())))
+    model = job.get("fine_tuned_model")
+    if isinstance(model, str) and model:
+        rows.append(Checkpoint(model, final=True, grants=grants.get(model, ())))
+    return tuple(rows)
+
+
+def _job_objects(plan: Plan, snapshot: Any, state: Any) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(address, id, the live job or what the state recorded) for every managed or declared job."""
+    jobs: dict[str, tuple[str | None, dict[str, Any]]] = {}
+    for address, resource in state.resources.items():
+        if resource.kind not in JOB_KINDS:
+            continue
+        live = snapshot.job(resource.id) if resource.id else None
+        job = dict(live) if live is not None else dict(plan.observed.get(address) or resource.attributes or {})
+        if resource.id:
+            job.setdefault("id", resource.id)
+        jobs[address] = (resource.id, job)
+    for change in plan.changes:
+        if change.kind in JOB_KINDS and change.address not in jobs and change.action is not Action.READ:
+            jobs[change.address] = (None, {"status": f"not created ({change.action.value})"})
+    return [(address, jobs[address][0], jobs[address][1]) for address in sorted(jobs)]
+
+
+def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, parallelism: int = 10,
+           now: float | None = None) -> Report:
+    """The report of one workspace. `drift` is the DriftReport of the same refresh."""
+    generated = time.time()
+    clock = now if now is not None else (getattr(snapshot, "server_time", None) or generated)
+    entries = _job_objects(plan, snapshot, state)
+    readable = [job for _, job_id, job in entries if job_id]
+    reads = map_bounded(lambda job: _read_job(client, job), readable, parallelism)
+    by_id = {str(job["id"]): read for job, read in zip(readable, reads, strict=True)}
+    grants = _grants(state, snapshot)
+    selected = _selected(_sources(plan, state), {str(job["id"]): read[0] for job, read in zip(readable, reads,
+                                                                                         strict=True)})
+    jobs = []
+    for address, job_id, job in entries:
+        raw, series, source, notes = by_id.get(job_id or "", ([], (), "", []))
+        jobs.append(JobReport(
+            address=address, id=job_id, status=str(job.get("status") or "unknown"),
+            model=str(job.get("model") or ""), method=_method(job),
+            created_at=_time(job.get("created_at")), finished_at=_time(job.get("finished_at")),
+            trained_tokens=_int(job.get("trained_tokens")), cost=_cost(job),
+            fine_tuned_model=job.get("fine_tuned_model") if isinstance(job.get("fine_tuned_model"), str) else None,
+            error=_error(job), curves_source=source, series=series,
+            checkpoints=_checkpoints(job, raw, grants, selected), notes=tuple(notes)))
+    findings = tuple(FindingRow(f.axis, f.category, f.address, f.message, f.ignored, f.ignore_reason)
+                     for f in drift.findings)
+    return Report(generated_at=generated, now=float(clock), spec_dir=drift.spec_dir, state_file=drift.state_file,
+                  summary=drift.summary_line(), in_sync=drift.in_sync, healthy=not drift.has_errors,
+                  jobs=tuple(jobs), findings=findings, warnings=tuple(plan.warnings))

@@ -1,0 +1,84 @@
+"""The report's data: small frozen values, everything the HTML page shows and nothing else.
+
+`reconciler.report.gather` fills them from a refresh, the drift report and a few reads per job;
+`reconciler.report.html.render_html` turns them into a page without any I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Checkpoint", "FindingRow", "Grant", "JobReport", "Report", "Series"]
+
+# Series names as the API's metrics events carry them, in the order the legend shows them.
+LOSS_SERIES = ("train_loss", "valid_loss", "full_valid_loss")
+ACCURACY_SERIES = ("train_mean_token_accuracy", "valid_mean_token_accuracy", "full_valid_mean_token_accuracy")
+KNOWN_SERIES = LOSS_SERIES + ACCURACY_SERIES
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric by step, steps ascending."""
+
+    name: str                                  # train_loss, valid_loss, train_mean_token_accuracy, ...
+    points: tuple[tuple[float, float], ...]    # (step, value)
+
+
+@dataclass(frozen=True)
+class Grant:
+    project_id: str
+    permission_id: str = ""
+    managed_by: str = ""                       # the CheckpointPermission address that lists it, if any
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str                                  # fine_tuned_model_checkpoint (or the final model)
+    id: str = ""
+    step: int | None = None
+    metrics: tuple[tuple[str, float], ...] = ()
+    selected_by: tuple[str, ...] = ()          # data source addresses whose `select` picked it
+    grants: tuple[Grant, ...] = ()
+    final: bool = False                        # the job's fine_tuned_model, not a listed checkpoint
+
+
+@dataclass(frozen=True)
+class JobReport:
+    address: str
+    id: str | None
+    status: str
+    model: str = ""
+    method: str = ""
+    created_at: float | None = None
+    finished_at: float | None = None
+    trained_tokens: int | None = None
+    cost: str | None = None                    # only when the API reported one; never estimated
+    fine_tuned_model: str | None = None
+    error: str | None = None
+    curves_source: str = ""                    # "events", "result file", "" (none)
+    series: tuple[Series, ...] = ()
+    checkpoints: tuple[Checkpoint, ...] = ()
+    notes: tuple[str, ...] = ()                # what could not be read, and why
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    axis: str                                  # drift | health
+    category: str
+    address: str
+    message: str
+    ignored: bool = False
+    ignore_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: float                        # wall clock when the report was made
+    now: float                                 # the API's clock (ages are measured against it)
+    spec_dir: str
+    state_file: str
+    summary: str                               # the drift report's summary line
+    in_sync: bool
+    healthy: bool
+    jobs: tuple[JobReport, ...] = ()
+    findings: tuple[FindingRow, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
