@@ -31,8 +31,13 @@ MIN_POINTS = 24
 PAGE_POINTS = 60_000    # points for the whole page, shared by the jobs (keeps 1,000 jobs a few MB)
 
 
+_SPECIAL = re.compile("[&<>\"']")
+
+
 def e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """`value` as HTML text or attribute value (quotes escaped too)."""
+    text = "" if value is None else str(value)
+    return html.escape(text, quote=True) if _SPECIAL.search(text) else text
 
 
 def points_budget(jobs: int) -> int:
@@ -101,29 +106,27 @@ def chart(title: str, series: Sequence[Series], limit: int) -> str:
     def py(y: float) -> float:
         return TOP + (y1 - y) / (y1 - y0) * ph
 
-    parts = [f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{e(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{e(title)}</title>']
+    parts = [f'<svg class="chart" viewBox="0 0 {W} {H}" role="img"><title>{e(title)}</title>']
+    grid, labels = [], []
     for i in range(4):  # gridlines with value labels
         value = y0 + pad + (y1 - y0 - 2 * pad) * i / 3
         y = _coord(py(value))
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{y}" y2="{y}"/>'
-                     f'<text class="tick" x="{LEFT - 4}" y="{y}" text-anchor="end" dy="3">{e(_num(value))}</text>')
+        grid.append(f"M{LEFT},{y}H{W - RIGHT}")
+        labels.append(f'<text class="tick y" x="{LEFT - 4}" y="{y}">{e(_num(value))}</text>')
     base = _coord(TOP + ph)
-    parts.append(f'<line class="axis" x1="{LEFT}" x2="{W - RIGHT}" y1="{base}" y2="{base}"/>')
+    parts.append(f'<path class="grid" d="{"".join(grid)}"/><path class="axis" d="M{LEFT},{base}H{W - RIGHT}"/>')
+    parts.extend(labels)
     first, last = min(xs), max(xs)
-    parts.append(f'<text class="tick" x="{_coord(px(first))}" y="{H - 8}" text-anchor="start">'
-                 f'step {e(_num(first))}</text>')
+    parts.append(f'<text class="tick" x="{_coord(px(first))}" y="{H - 8}">step {e(_num(first))}</text>')
     if last != first:
-        parts.append(f'<text class="tick" x="{_coord(px(last))}" y="{H - 8}" text-anchor="end">{e(_num(last))}</text>')
+        parts.append(f'<text class="tick end" x="{_coord(px(last))}" y="{H - 8}">{e(_num(last))}</text>')
     for s in shown:
         pts = thin(s.points, limit)
-        d = " ".join(f"{'M' if i == 0 else 'L'}{_coord(px(x))},{_coord(py(y))}" for i, (x, y) in enumerate(pts))
-        parts.append(f'<path class="curve s-{e(s.name)}" data-series="{e(s.name)}" d="{d}">'
-                     f'<title>{e(LABELS.get(s.name, s.name))}</title></path>')
-        if len(pts) <= 40:
-            parts.extend(f'<circle class="dot s-{e(s.name)}" cx="{_coord(px(x))}" cy="{_coord(py(y))}" r="2.2">'
-                         f'<title>{e(LABELS.get(s.name, s.name))} at step {e(_num(x))}: {e(_num(y))}</title></circle>'
-                         for x, y in pts)
+        xy = [(_coord(px(x)), _coord(py(y))) for x, y in pts]
+        d = "M" + "L".join(f"{x},{y}" for x, y in xy)
+        parts.append(f'<path class="curve s-{e(s.name)}" data-series="{e(s.name)}" d="{d}"/>')
+        if len(pts) <= 40:  # few points: mark each (zero-length segments with round caps)
+            parts.append(f'<path class="dots s-{e(s.name)}" d="{"".join(f"M{x},{y}h0" for x, y in xy)}"/>')
     parts.append("</svg>")
     legend = "".join(f'<li><span class="key s-{e(s.name)}"></span>{e(LABELS.get(s.name, s.name))} '
                      f'<span class="last">{e(_num(s.points[-1][1]))}</span></li>' for s in shown)
@@ -135,12 +138,18 @@ def _status(status: str) -> str:
     return f'<span class="badge {STATUS_CLASS.get(status, "muted")}">{e(status)}</span>'
 
 
-def _table(head: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]], cls: str = "") -> str:
-    """A table whose rows become labelled cards at phone width (each cell carries its header)."""
+def _table(head: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]], cls: str, *, labelled: bool = False) -> str:
+    """A table; a `labelled` one becomes a list of cards at phone width (each cell carries its
+    header in data-label; not done for the per-job tables, which would cost a few hundred bytes
+    per job)."""
     th = "".join(f"<th>{e(h)}</th>" for h in head)
-    body = "".join(f'<tr class="{e(tr)}">' + "".join(f'<td data-label="{e(h)}">{c}</td>' for h, c in zip(head, cells,
-                                                                                                    strict=True))
-                   + "</tr>" for tr, cells in rows)
+    if labelled:
+        body = "".join((f'<tr class="{e(tr)}">' if tr else "<tr>")
+                       + "".join(f'<td data-label="{e(h)}">{c}</td>' for h, c in zip(head, cells, strict=True))
+                       + "</tr>" for tr, cells in rows)
+    else:
+        body = "".join((f'<tr class="{e(tr)}">' if tr else "<tr>") + "".join(f"<td>{c}</td>" for c in cells)
+                       + "</tr>" for tr, cells in rows)
     return (f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
@@ -158,7 +167,7 @@ def _jobs_table(report: Report) -> str:
         rows.append(("", cells))
     if not rows:
         return '<p class="empty">No fine-tuning jobs in this workspace.</p>'
-    return _table(head, rows, "jobs")
+    return _table(head, rows, "jobs labelled", labelled=True)
 
 
 def _findings(report: Report) -> str:
@@ -169,7 +178,7 @@ def _findings(report: Report) -> str:
         cls = "ignored" if f.ignored else f.axis
         note = f' <span class="muted-text">(ignored: {e(f.ignore_reason)})</span>' if f.ignored else ""
         rows.append((cls, [e(f.axis), e(f.category.replace("_", " ")), e(f.address), f"{e(f.message)}{note}"]))
-    return _table(["axis", "what", "address", "detail"], rows, "findings")
+    return _table(["axis", "what", "address", "detail"], rows, "findings labelled", labelled=True)
 
 
 def _checkpoint_rows(checkpoints: Sequence[Checkpoint]) -> str:
@@ -185,7 +194,7 @@ def _checkpoint_rows(checkpoints: Sequence[Checkpoint]) -> str:
                            + ("" if g.managed_by else ' <span class="muted-text">(unmanaged)</span>')
                            for g in c.grants) or "—"
         cells = [e(step), f"<code>{e(c.name)}</code> {chosen}", grants,
-                 *(f'<span class="n">{e(_num(metrics[n]) if n in metrics else "—")}</span>' for n in names)]
+                 *(e(_num(metrics[n]) if n in metrics else "—") for n in names)]
         rows.append(("selected" if c.selected_by else "", cells))
     return _table(["step", "checkpoint", "grants", *(LABELS.get(n, n.replace("_", " ")) for n in names)], rows,
                   "checkpoints")
@@ -237,7 +246,7 @@ nav{margin:8px 0;color:var(--muted)}nav a{margin-right:12px}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600;white-space:nowrap}
-td .n,.n{font-variant-numeric:tabular-nums;white-space:nowrap}
+td .n,.n,table.checkpoints td:nth-child(n+4){font-variant-numeric:tabular-nums;white-space:nowrap}
 table.jobs td:nth-child(2) code{white-space:nowrap}
 tr.drift td:first-child{color:var(--warn);font-weight:600}tr.health td:first-child{color:var(--bad);font-weight:600}
 tr.ignored{color:var(--muted)}tr.selected{background:color-mix(in srgb,var(--pick) 10%,transparent)}
@@ -253,13 +262,13 @@ dl.facts div{min-width:0}dt{color:var(--muted);font-size:.8rem}dd{margin:0;overf
 figure.plot{margin:0;background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:8px}
 figcaption{font-size:.85rem;color:var(--muted);margin-bottom:4px;overflow-wrap:anywhere}
 svg.chart{width:100%;height:auto;display:block}
-.grid{stroke:var(--line);stroke-width:1}.axis{stroke:var(--muted);stroke-width:1}
-.tick{fill:var(--muted);font-size:11px;font-family:system-ui,sans-serif}
+.grid{stroke:var(--line);stroke-width:1;fill:none}.axis{stroke:var(--muted);stroke-width:1;fill:none}
+.tick{fill:var(--muted);font-size:11px;font-family:system-ui,sans-serif}.tick.y{text-anchor:end;dominant-baseline:middle}.tick.end{text-anchor:end}
 .curve{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}
 .s-train_loss,.s-train_mean_token_accuracy{stroke:var(--c1);fill:var(--c1)}
 .s-valid_loss,.s-valid_mean_token_accuracy{stroke:var(--c2);fill:var(--c2)}
 .s-full_valid_loss,.s-full_valid_mean_token_accuracy{stroke:var(--c3);fill:var(--c3)}
-path.curve{fill:none}path.s-valid_loss,path.s-valid_mean_token_accuracy{stroke-dasharray:6 3}
+path.curve,path.dots{fill:none}path.dots{stroke-width:5;stroke-linecap:round}path.s-valid_loss,path.s-valid_mean_token_accuracy{stroke-dasharray:6 3}
 path.s-full_valid_loss,path.s-full_valid_mean_token_accuracy{stroke-dasharray:2 3}
 .legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.82rem}
 .legend .key{display:inline-block;width:18px;height:0;border-top:3px solid;margin-right:5px;vertical-align:middle}
@@ -271,10 +280,11 @@ border-top-style:dotted}
 .source,.empty,.note{color:var(--muted);font-size:.85rem;margin:.4em 0}.error{color:var(--bad);margin:.4em 0}
 footer{color:var(--muted);font-size:.8rem;margin:24px 0 8px}
 @media (max-width:600px){main{padding:10px}body{font-size:14px}article.job{padding:10px}
-table,tbody,tr,td{display:block;width:100%}thead{display:none}tr{border-bottom:1px solid var(--line);padding:6px 0}
-td{border:0;padding:2px 0;display:flex;gap:10px;justify-content:space-between;text-align:right}
-td::before{content:attr(data-label);color:var(--muted);text-align:left;flex:none;max-width:45%}
-td>*{min-width:0}table.jobs td:nth-child(2) code{white-space:normal}}
+table.labelled,.labelled tbody,.labelled tr,.labelled td{display:block;width:100%}.labelled thead{display:none}
+.labelled tr{border-bottom:1px solid var(--line);padding:6px 0}
+.labelled td{border:0;padding:2px 0;display:flex;gap:10px;justify-content:space-between;text-align:right}
+.labelled td::before{content:attr(data-label);color:var(--muted);text-align:left;flex:none;max-width:45%}
+.labelled td>*{min-width:0}table.jobs td:nth-child(2) code{white-space:normal}}
 @media print{:root{--bg:#fff;--fg:#000;--panel:#fff;--line:#bbb;--muted:#444}body{font-size:11pt}
 nav{display:none}main{max-width:none;padding:0}.scroll{overflow:visible}a{color:inherit;text-decoration:none}
 article.job,figure.plot,tr{break-inside:avoid}h2,h3{break-after:avoid}
