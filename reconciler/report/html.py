@@ -270,6 +270,7 @@ svg.chart{width:100%;height:auto;display:block}
 .s-full_valid_loss,.s-full_valid_mean_token_accuracy{stroke:var(--c3);fill:var(--c3)}
 path.curve,path.dots{fill:none}path.dots{stroke-width:5;stroke-linecap:round}path.s-valid_loss,path.s-valid_mean_token_accuracy{stroke-dasharray:6 3}
 path.s-full_valid_loss,path.s-full_valid_mean_token_accuracy{stroke-dasharray:2 3}
+path.dots{stroke-dasharray:none}table.checkpoints td:nth-child(3) code{white-space:nowrap;overflow-wrap:normal}
 .legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.82rem}
 .legend .key{display:inline-block;width:18px;height:0;border-top:3px solid;margin-right:5px;vertical-align:middle}
 .legend .key.s-train_loss,.legend .key.s-train_mean_token_accuracy{border-color:var(--c1)}
