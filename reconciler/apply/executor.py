@@ -24,7 +24,7 @@ from typing import Any
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Event, EventKind, Listener
 from reconciler.config.refs import find_refs, resolve
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, StateError
 from reconciler.kinds import registry
 from reconciler.kinds.base import Pending
 from reconciler.kinds.data.common import ClientReads, DataKind
@@ -75,6 +75,7 @@ class Executor:
         self.values: dict[str, Mapping[str, Any]] = {}
         self._touched: set[str] = set()  # addresses whose state this run rewrote
         self._canonical = Canonical()  # jobs trained the same way share one method/settings block
+        self._journal_failure: str | None = None  # set once a journal write failed: start nothing new
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _emit(self, kind: EventKind, address: str, verb: str = "", message: str = "", *,
@@ -104,10 +105,19 @@ class Executor:
                 self._state.resources.pop(address, None)
             else:
                 self._state.resources[address] = resource
-            ticket = self._journal.append(address, resource)
+            try:
+                ticket = self._journal.append(address, resource)
+            except StateError as exc:
+                self._journal_failure = self._journal_failure or str(exc)
+                raise
         # fsync outside the executor's lock: concurrent actions share one fsync (group commit),
         # and this still returns only once the line is on disk, before any dependent starts.
-        self._journal.sync(ticket)
+        try:
+            self._journal.sync(ticket)
+        except StateError as exc:
+            with self._lock:
+                self._journal_failure = self._journal_failure or str(exc)
+            raise
 
     def remember(self, change: Change, obj: Mapping[str, Any]) -> None:
         with self._lock:
@@ -138,7 +148,14 @@ class Executor:
             self._seed_values()
             self._schedule()
             self._refresh_untouched()
-            self.store.write(self.state)
+            try:
+                self.store.write(self.state)
+            except StateError as exc:
+                if self._journal_failure is None:
+                    raise
+                raise StateError(f"{self._journal_failure}; apply stopped, {len(self.result.skipped)} "
+                                 f"change(s) not started (the journal keeps what completed: free "
+                                 f"space and run apply again)") from exc
         finally:
             self._journal.close()
         return self.result
@@ -227,6 +244,12 @@ class Executor:
                     change = nodes[address]
                     if not change.action.is_change() and change.action is not Action.PENDING:
                         settle(address, "done", index)  # nothing to do: no thread, no future
+                        continue
+                    if self._journal_failure is not None:  # what is done could not be recorded
+                        why = f"not started: {self._journal_failure}"
+                        self.result.skipped.append((address, why))
+                        self._emit(EventKind.SKIPPED, address, message=why)
+                        settle(address, "skipped", index)
                         continue
                     broken = [d for d in deps[address] if outcome[d] in ("failed", "skipped")]
                     if broken and (change.action.is_change() or change.action is Action.PENDING):

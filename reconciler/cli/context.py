@@ -153,7 +153,7 @@ class Out:
         return click.style(text, **kw) if self.color else text
 
     def echo(self, text: str = "", *, err: bool = False, nl: bool = True) -> None:
-        click.echo(redact(text), err=err, nl=nl, color=self.color)
+        click.echo(redact(text, keep_sgr=self.color), err=err, nl=nl, color=self.color)
 
     def echo_pieces(self, pieces: Iterable[str]) -> None:
         """Write text produced in pieces (lines, or whole JSON members), about 64 KB at a time: a

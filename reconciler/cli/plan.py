@@ -100,11 +100,14 @@ def load_plan(path: Path) -> Any:
 
     try:
         from reconciler.sharing import dedupe_hook
+        from reconciler.state.model import NonFiniteNumber, strict_numbers
 
         # changes repeat their kinds, models and ids many times over: one string each
-        data = json.loads(path.read_text(encoding="utf-8"), object_hook=dedupe_hook())
+        data = json.loads(path.read_text(encoding="utf-8"), object_hook=dedupe_hook(), **strict_numbers())
     except OSError as exc:
         raise StateError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    except NonFiniteNumber as exc:
+        raise StateError(f"{path}: damaged plan file ({exc}); make a new plan") from None
     except ValueError:
         raise StateError(f"{path}: not a saved plan (not JSON)") from None
     if not isinstance(data, dict) or "resource_changes" not in data or "lineage" not in data:

@@ -101,6 +101,8 @@ class _Pass:
     def run(self) -> Collected:
         files = spec_files(self.spec_dir)
         for path in files:
+            if self.outside_link(path):
+                continue
             raws, errors = load_file(path, str(path))
             if errors:
                 self.parse_failed = True
@@ -116,6 +118,22 @@ class _Pass:
             {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings)
         )
         return Collected(specset, self.errors, self.warnings, [str(p) for p in files], self.invalid)
+
+    def outside_link(self, path: Path) -> bool:
+        """A spec file that is a symlink resolving outside the spec folder is refused unread (like
+        File paths): its content must never be parsed, let alone echoed in an error."""
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            problem = f"cannot be resolved ({type(exc).__name__}); not read"
+        else:
+            if resolved.is_relative_to(self.root):
+                return False
+            problem = (f"is a link to {resolved}, outside the spec folder {self.spec_dir}; not read "
+                       f"(copy the file into the folder or remove the link)")
+        self.parse_failed = True
+        self.add(str(path), None, problem)
+        return True
 
     def add(
         self,

@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.drift.findings import DriftReport
 from reconciler.errors import ApiError
+from reconciler.secrets import register_url_secrets
 
 __all__ = ["DriftDelta", "delta_since_last_run", "display_url", "remember", "send_webhook", "sign"]
 
@@ -64,6 +65,7 @@ def display_url(url: str) -> str:
     credential in the path or query (Slack: /services/T…/B…/<token>) and CI logs are not private."""
     from urllib.parse import urlsplit
 
+    register_url_secrets(url)
     try:
         parts = urlsplit(url)
         host = parts.hostname or "?"
@@ -82,6 +84,8 @@ def send_webhook(url: str, report: DriftReport, delta: DriftDelta, secret: str |
                  timeout: float = 10.0) -> int:
     import httpx
 
+    # httpx logs the URL it posts to (--debug): its credential-bearing parts are masked there too.
+    register_url_secrets(url)
     body = json.dumps({
         "event": "reconciler.drift",
         "sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -22,6 +22,7 @@ from reconciler.sandbox.faults import Decision, FaultConfig, FaultInjector
 from reconciler.sandbox.world import DEFAULT_PROJECT, World
 
 log = logging.getLogger(__name__)
+UNAUTHORISED_DRAIN = 64 * 1024  # the most of a body read from a client without a valid key
 DRAIN_LIMIT = 16 * 1024 * 1024  # an over-limit body up to this size is read and dropped (keeps keep-alive)
 
 
@@ -159,6 +160,17 @@ class _Handler(BaseHTTPRequestHandler):
             template, handler, params, known = routes.match(self.command, path)
             sandbox.count(f"{self.command} {template or '<unknown>'}")
             decision = sandbox.faults.decide(path) if known else Decision()
+            req = routes.Request(method=self.command, path=path, params=params,
+                                 query=parse_qs(split.query, keep_blank_values=True),
+                                 headers={k.lower(): v for k, v in self.headers.items()}, body=b"")
+            if known and handler is not None:
+                # The key is in the headers: an unauthorised client is answered before a byte of
+                # its body is read (a 600 MB upload without a key costs nothing but the headers).
+                try:
+                    self._authenticate(req)
+                except ApiError:
+                    self._unread_body()
+                    raise
             body = self._read_body(routes.body_limit(self.command, path))
             if decision.delay_s:
                 time.sleep(decision.delay_s)
@@ -169,10 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, f"Invalid URL ({self.command} {path})", code="unknown_url")
             if handler is None:
                 raise ApiError(405, f"Method {self.command} is not allowed on {path}.", code="method_not_allowed")
-            req = routes.Request(method=self.command, path=path, params=params,
-                                 query=parse_qs(split.query, keep_blank_values=True),
-                                 headers={k.lower(): v for k, v in self.headers.items()}, body=body)
-            self._authenticate(req)
+            req.body = body
             result = handler(sandbox.world, req)
             if isinstance(result, tuple):
                 payload, ctype = result
@@ -202,6 +211,22 @@ class _Handler(BaseHTTPRequestHandler):
                                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
         req.api_key = key
         req.project = self.headers.get("OpenAI-Project") or DEFAULT_PROJECT
+
+    def _unread_body(self) -> None:
+        """Answering without the body: a small declared one is read and dropped (the connection
+        stays usable); otherwise the connection closes after the answer (its next bytes would be
+        this body), so nothing more than the headers is ever read from an unauthorised client."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if 0 < length <= UNAUTHORISED_DRAIN:
+            self.rfile.read(length)
+        elif length != 0:
+            self.close_connection = True
 
     def _read_body(self, limit: int) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -25,7 +25,7 @@ from typing import Any
 
 from reconciler.errors import StateError
 from reconciler.state.files import PRIVATE_MODE, fsync_dir
-from reconciler.state.model import ResourceState, parse_resource_entry
+from reconciler.state.model import NonFiniteNumber, ResourceState, parse_resource_entry, strict_numbers
 
 __all__ = ["Journal", "JournalEntry", "read_journal"]
 
@@ -59,7 +59,10 @@ def read_journal(path: Path) -> tuple[list[JournalEntry], int]:
         where = f"{path}: line {number}"
         is_last = number == len(lines) and torn == 0
         try:
-            obj: Any = json.loads(raw.decode("utf-8"))
+            obj: Any = json.loads(raw.decode("utf-8"), **strict_numbers())
+        except NonFiniteNumber as exc:  # a complete line we never write: damage, not a torn tail
+            raise StateError(f"{where}: the journal is damaged ({exc}); "
+                             f"the state file was left untouched") from None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             if is_last:  # newline written but the line is garbage: also a torn tail
                 torn = len(raw) + 1
@@ -121,14 +124,21 @@ class Journal:
             if self._closed:
                 raise StateError(f"{self.path}: journal is closed")
             line.update(lineage=self.lineage, serial=self.serial, seq=self.count + 1)
-            data = (json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                    + "\n").encode("utf-8")
+            try:
+                data = (json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                   allow_nan=False) + "\n").encode("utf-8")
+            except ValueError:  # NaN/Infinity: a line no reader would accept
+                raise StateError(f"{self.path}: cannot journal {address}: it holds a value that is "
+                                 f"not a finite number") from None
+            size: int | None = None
             try:
                 fd = self._open()
+                size = os.fstat(fd).st_size
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view):]
             except OSError as exc:
+                self._cut_back(size)
                 raise StateError(f"{self.path}: cannot write the journal: {exc.strerror}") from None
             self.count += 1
             self._appended += 1
@@ -176,6 +186,17 @@ class Journal:
                 self._synced.notify_all()
         if error is not None:
             raise StateError(f"{self.path}: cannot write the journal: {error.strerror}") from None
+
+    def _cut_back(self, size: int | None) -> None:
+        """After a failed write (disk full): remove the part of the line that did reach the file,
+        so a later line is not glued to it (that would read as a damaged journal). If even that
+        fails, the journal refuses further lines rather than risk it."""
+        if size is None or self._fd is None:
+            return
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError:
+            self._closed = True
 
     def _open(self) -> int:
         if self._fd is None:

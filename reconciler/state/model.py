@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from reconciler import __version__
 from reconciler.errors import StateError
 from reconciler.sharing import Canonical, dedupe_hook
 
-__all__ = ["FORMAT_VERSION", "ResourceState", "State", "new_state"]
+__all__ = ["FORMAT_VERSION", "NonFiniteNumber", "ResourceState", "State", "new_state", "strict_numbers"]
 
 FORMAT_VERSION = 1
 
@@ -198,7 +199,10 @@ class State:
         try:
             # jobs repeat a handful of strings (model, organization, file, status): one object each
             # (BENCHMARKS.md, memory).
-            data = json.loads(text, parse_constant=_reject_constant, object_hook=dedupe_hook())
+            data = json.loads(text, object_hook=dedupe_hook(), **strict_numbers())
+        except NonFiniteNumber as exc:
+            raise StateError(f"{where}: {exc}; not loaded (fix that value, or restore the "
+                             f"file's .backup)") from None
         except json.JSONDecodeError as exc:
             ends_early = not text.rstrip().endswith("}")
             hint = " (the file ends early: truncated?)" if ends_early else ""
@@ -222,8 +226,27 @@ def _share_common_blocks(resources: Iterable[ResourceState]) -> None:
             resource.meta["settings"] = canonical(resource.meta["settings"])
 
 
+class NonFiniteNumber(ValueError):
+    """NaN, Infinity, or a number too large for a float (1e999): JSON that loads as a float
+    which can never be written back (the state is written with allow_nan=False)."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
+    raise NonFiniteNumber(f"{name} is not allowed (not a finite number)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise NonFiniteNumber(f"the number {shown} is too large to be stored")
+    return value
+
+
+def strict_numbers() -> dict[str, Any]:
+    """`json.loads` keyword arguments that refuse NaN, Infinity and numbers that overflow to
+    infinity (`1e999`) with `NonFiniteNumber` (a ValueError)."""
+    return {"parse_constant": _reject_constant, "parse_float": _finite_float}
 
 
 def new_state(lineage: str | None = None) -> State:

@@ -300,3 +300,60 @@ def test_insecure_http_allows_a_non_loopback_http_url(tmp_path):
         # loopback by name or address needs no flag
         local = Cli(tmp_path, sb.base_url.replace("127.0.0.1", "localhost"), api_key=PROJECT_KEY, admin_key=ADMIN_KEY)
         assert local.run("plan", "--detailed-exitcode").returncode == 2
+
+
+def test_webhook_token_and_base_url_password_never_printed(tmp_path):
+    """Issue 14: the webhook URL's path/query secret with --debug (httpx logs every URL it posts
+    to), and `https://user:password@host` in OPENAI_BASE_URL, in errors and in --debug logs."""
+    from reconciler.sandbox.testing import run_sandbox
+
+    password, user = f"LEAKCANARY-pass-{TAIL_B}", f"LEAKCANARY-user-{TAIL_P}"
+    hook_token, query_token = f"LEAKCANARY-hook-{TAIL_W}", f"LEAKCANARY-q-{TAIL_N}"
+    (tmp_path / "specs" / "data").mkdir(parents=True)
+    (tmp_path / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())
+    hook = HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    received_before = len(_Hook.received)
+    port = hook.server_address[1]
+    urls = [f"http://127.0.0.1:{port}/services/T0/B0/{hook_token}",
+            f"http://127.0.0.1:{port}/api/hook?token={query_token}&sig={query_token}x",
+            f"http://{user}:{password}@127.0.0.1:{port}/h/{hook_token}"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    outputs: list[tuple[str, int, str]] = []
+    with run_sandbox() as sb:
+        cli = Cli(tmp_path, sb.base_url, api_key=PROJECT_KEY, admin_key=ADMIN_KEY)
+        cli.write("main.yaml", SPEC.split("---\nkind: CheckpointPermission")[0])
+        cli.ok("apply", "--auto-approve")
+        cli_sdk_job(sb)   # drift to report: every --notify below posts
+        for url in urls:
+            (cli.state_file.parent / "default.json.drift.json").unlink(missing_ok=True)
+            proc = cli.run("drift", "--debug", "--notify", url)
+            outputs.append((f"drift --notify {url[:30]}", proc.returncode, proc.stdout + proc.stderr))
+            assert proc.returncode == 2, proc.stdout + proc.stderr
+            assert "HTTP Request: POST" in proc.stderr or "127.0.0.1" in proc.stderr   # --debug did log
+        authed = sb.base_url.replace("http://", f"http://{user}:{password}@")
+        # (httpx turns userinfo into Basic auth, replacing the Bearer key: the sandbox answers 401)
+        for args, base, codes in ((("plan", "--debug"), authed, (1,)), (("plan",), authed, (1,)),
+                                  (("plan",), f"http://{user}:{password}@127.0.0.1:{dead}/v1", (1,)),
+                                  (("plan", "--debug"), f"http://{user}:{password}@127.0.0.1:{dead}/v1", (1,)),
+                                  (("plan",), f"ftp://{user}:{password}@127.0.0.1/v1", (1,)),
+                                  (("plan",), f"https://{user}:{password}@[::1/v1", (1,))):
+            proc = cli.run(*args, OPENAI_BASE_URL=base)
+            outputs.append((f"{' '.join(args)} {base[:12]}", proc.returncode, proc.stdout + proc.stderr))
+            assert proc.returncode in codes, (base, proc.returncode, proc.stdout + proc.stderr)
+            assert "Traceback" not in proc.stdout + proc.stderr
+            if codes == (1,):
+                errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+                assert len(errors) == 1, proc.stderr
+                if "nothing has answered" in errors[0] or "invalid API base URL" in errors[0]:
+                    assert "[REDACTED]@" in errors[0], errors[0]   # the URL is shown, its password is not
+    hook.shutdown()
+    hook.server_close()
+    leaks = [(name, n) for name, _, text in outputs for n in (password, user, hook_token, query_token, TAIL_B, TAIL_W,
+                                                              TAIL_N) if n in text]
+    report("url_secrets", {"commands": len(outputs), "webhook_posts": len(_Hook.received) - received_before,
+                           "leaks": len(leaks)})
+    assert not leaks, leaks
+    assert len(_Hook.received) - received_before == len(urls)
