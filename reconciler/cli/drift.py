@@ -52,14 +52,18 @@ def report_options(f: Any) -> Any:
 
 
 def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism: int, selectors: tuple[str, ...],
-           include_finished: bool, ignore_file: Path | None) -> tuple[Any, Any, Any]:
+           include_finished: bool, ignore_file: Path | None, applies: bool = False) -> tuple[Any, Any, Any]:
+    from reconciler.cli.plan import check_uploads, refuse_empty_specs
     from reconciler.drift import build_report, load_ignore_rules
     from reconciler.drift.ignore import FILENAME
     from reconciler.plan.build import PlanOptions
     from reconciler.plan.refresh import refresh_and_plan
 
+    refuse_empty_specs(ctx, specs, state, destroy=False)  # an empty folder is a mistake, not "drift everywhere"
     rules = load_ignore_rules(ignore_file or (ctx.dir / FILENAME))
     plan, snapshot = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism))
+    if applies:
+        check_uploads(specs, plan)  # sync uploads what it plans: the same checks as apply
     report = build_report(plan, snapshot, specs, state, rules=rules, selector=_selector(selectors),
                           include_finished=include_finished, spec_dir=str(ctx.dir), state_file=str(ctx.state_file))
     return plan, snapshot, report
@@ -96,16 +100,33 @@ def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:
     remember(report, ctx.state_file)
 
 
+FAIL_ON = ("drift", "health", "any")
+
+
+def drift_exit_code(report: Any, fail_on: str) -> int:
+    """2 when the report shows what `fail_on` names, else 0. drift: changes outside reconciler or
+    specs not applied (the default, as before); health: a managed job that failed or ran past
+    cancel_after_timeout (ignored findings never count); any: either."""
+    drifted = not report.in_sync
+    unhealthy = bool(report.has_errors)
+    failing = {"drift": drifted, "health": unhealthy, "any": drifted or unhealthy}[fail_on]
+    return EXIT_CHANGES if failing else EXIT_OK
+
+
 @click.command("drift")
 @report_options
+@click.option("--fail-on", "fail_on", type=click.Choice(FAIL_ON), default="drift", show_default=True,
+              help="What makes the exit code 2: drift (changes outside reconciler, specs not applied), "
+                   "health (a managed job failed or timed out), or any of them. Use any in scheduled CI.")
 @click.option("--emit-ignore", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write an ignore file that accepts every current finding (a baseline).")
 @common_options
 def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
           ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
-          emit_ignore: Path | None) -> int:
+          fail_on: str, emit_ignore: Path | None) -> int:
     """Report drift between the specs, the state and the live API; change nothing.
-    Exit 0 in sync, 2 drifted, 1 on error. Failed jobs are reported as health, not drift."""
+    Exit 0 in sync, 2 drifted, 1 on error. Failed jobs are reported as health, not drift: they
+    exit 2 only with --fail-on health or --fail-on any (what a scheduled CI job should use)."""
     ctx = app()
     o = out()
     with runtime.session(ctx, o, "drift", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
@@ -124,7 +145,7 @@ def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], inclu
                    "Replace each reason with the real one; delete the rules you do not want."))
         o.echo(f"Wrote {len(rules)} ignore rule(s) to {emit_ignore}.", err=True)
     _notify(ctx, o, notify, report)
-    return EXIT_OK if report.in_sync else EXIT_CHANGES
+    return drift_exit_code(report, fail_on)
 
 
 @click.command("sync")
@@ -151,7 +172,7 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
     with runtime.session(ctx, o, "sync", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         plan, snapshot, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,
                                         selectors=selectors, include_finished=include_finished,
-                                        ignore_file=ignore_file)
+                                        ignore_file=ignore_file, applies=True)
         _emit(report, fmt, outputs, o)
         _notify(ctx, o, notify, report)
         if prune:

@@ -37,9 +37,44 @@ def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets:
     from reconciler.plan.build import PlanOptions
     from reconciler.plan.refresh import build_plan
 
+    refuse_empty_specs(ctx, specs, state, destroy=destroy)
     options = PlanOptions(targets=tuple(targets), replace=tuple(replace), refresh=refresh,
                           refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
-    return build_plan(specs, state, client, options)
+    result = build_plan(specs, state, client, options)
+    check_uploads(specs, result)
+    return result
+
+
+def refuse_empty_specs(ctx: Any, specs: Any, state: Any, *, destroy: bool) -> None:
+    """A spec folder with no documents while the state manages objects is refused, as Terraform
+    refuses an empty configuration: it is far more often a wrong -C/--dir, a failed checkout or a
+    mistyped glob than a wish to cancel every job and revoke every grant. `--destroy` (and
+    `reconciler destroy`) say that wish out loud."""
+    from reconciler.errors import ConfigError
+
+    if destroy or specs.documents or not state.resources:
+        return
+    n = len(state.resources)
+    raise ConfigError(f"{ctx.dir} holds no spec documents, but the state ({ctx.state_file}) manages {n} "
+                      f"object{'s' if n != 1 else ''}: refusing to plan destroying {'them all' if n != 1 else 'it'}. "
+                      "Check -C/--dir; to really destroy everything, run `reconciler plan --destroy` "
+                      "or `reconciler destroy`.")
+
+
+def check_uploads(specs: Any, plan: Any) -> None:
+    """The training-data checks of `validate`, on every File this plan would upload (create or
+    replace), streaming: a bad file is refused with validate's file:line messages before anything
+    is uploaded or any job is created on it (and paid for, to end `failed`)."""
+    from reconciler.config.training_files import check_training_files
+    from reconciler.errors import SpecErrors
+    from reconciler.plan.model import Op
+
+    uploads = {c.address for c in plan.changes if any(s.op is Op.UPLOAD for s in c.steps)}
+    if not uploads:
+        return
+    errors = check_training_files(specs, only=uploads)
+    if errors:
+        raise SpecErrors(errors)
 
 
 @click.command("plan")

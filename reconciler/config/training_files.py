@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from reconciler.config.documents import Document, SpecSet
@@ -36,13 +37,17 @@ def file_formats(specset: SpecSet) -> dict[str, dict[str, list[str]]]:
     return {file: {fmt: list(jobs) for fmt, jobs in formats.items()} for file, formats in uses.items()}
 
 
-def check_training_files(specset: SpecSet) -> list[SpecError]:
+def check_training_files(specset: SpecSet, only: Collection[str] | None = None) -> list[SpecError]:
     """Stream every File's JSONL through reconciler.training_data with the format implied by the jobs
-    that reference it (chat when no job does); one SpecError per bad record or conflict."""
+    that reference it (chat when no job does); one SpecError per bad record or conflict.
+
+    `only` limits the check to these File addresses (plan and apply pass the Files they would
+    upload: a File already uploaded is not read again); `validate` checks them all. Each file is
+    streamed line by line, so memory does not grow with its size."""
     uses = file_formats(specset)
     errors: list[SpecError] = []
     for doc in specset.documents.values():
-        if doc.kind != FILE:
+        if doc.kind != FILE or (only is not None and doc.address not in only):
             continue
         formats = uses.get(doc.address, {})
         if len(formats) > 1:

@@ -77,6 +77,11 @@ class Op(str, enum.Enum):
     ADOPT = "adopt"
 
 
+# Steps that take something away in the API: every one is shown as a `-` line in a plan and counted
+# in its summary, whatever the action of the change that holds it.
+DESTRUCTIVE_OPS = (Op.REVOKE, Op.CANCEL_JOB, Op.DELETE_FILE)
+
+
 @dataclass(frozen=True, slots=True)
 class AttrChange:
     path: str
@@ -162,8 +167,18 @@ class Plan:
             self.refresh_only and bool(self.drift))
 
     def counts(self) -> dict[str, int]:
+        """Terraform's resource counts (add, change, destroy; a replace is one add and one destroy)
+        plus the destructive API steps by op, wherever they sit: a grant revoked by a create
+        (`exclusive: true` over a hand-made grant) or by an update is counted as surely as one
+        revoked by a destroy. `revoke`, `cancel_job` and `delete_file` are step counts, not
+        resource counts: a destroyed job that is still running adds 1 to destroy and 1 to
+        cancel_job."""
         add = change = destroy = forget = adopt = pending = 0
+        steps = dict.fromkeys(DESTRUCTIVE_OPS, 0)
         for c in self.changes:
+            for step in c.steps:
+                if step.op in steps:
+                    steps[step.op] += 1
             if c.action is Action.CREATE:
                 add += 1
             elif c.action is Action.REPLACE:
@@ -183,7 +198,7 @@ class Plan:
             if c.pending:
                 pending += 1
         return {"add": add, "change": change, "destroy": destroy, "forget": forget,
-                "adopt": adopt, "pending": pending}
+                "adopt": adopt, "pending": pending, **{op.value: n for op, n in steps.items()}}
 
     def change_for(self, address: str) -> Change | None:
         for c in self.changes:

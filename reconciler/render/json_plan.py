@@ -17,7 +17,7 @@ from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op,
 from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: summary counts the destructive steps (revoke, cancel_job, delete_file)
 __all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_from_dict", "plan_to_dict"]
 
 

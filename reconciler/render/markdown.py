@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.plan.model import Action, Plan
-from reconciler.render.text import render_change, summary_line
+from reconciler.render.text import destructive_note, render_change, summary_line
 
 GITHUB_COMMENT_LIMIT = 65536
 _ICON = {Action.CREATE: "🟢", Action.UPDATE: "🟡", Action.REPLACE: "🟣", Action.DELETE: "🔴",
@@ -24,7 +24,12 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
     if changes:
         head += ["", "| | address | action | why |", "|---|---|---|---|"]
         for c in sorted(changes, key=lambda c: c.address):
-            why = (c.pending or (c.reasons[0] if c.reasons else "")).replace("|", "\\|")
+            why = (c.pending or (c.reasons[0] if c.reasons else ""))
+            if c.action in (Action.CREATE, Action.ADOPT) and destructive_note(c):
+                # "create" alone would hide a revoke: show every reason, or say it
+                said = any(word in r for r in c.reasons for word in ("revoke", "cancel", "delete"))
+                why = "; ".join(c.reasons) if said else why + destructive_note(c)
+            why = why.replace("|", "\\|")
             head.append(f"| {_ICON.get(c.action, '')} | `{c.address}` | {c.action.value} | {why} |")
     body: list[str] = []
     if plan.drift:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reconciler.display import fmt
-from reconciler.plan.model import Action, Change, Plan
+from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Op, Plan
 from reconciler.resources.canonical import flatten
 from reconciler.values import UNKNOWN
 
@@ -69,7 +69,8 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     ident = f" ({change.prior_id})" if change.prior_id else ""
     headline = _HEADLINE.get(change.action, "")
     why = f" ({change.reasons[0]})" if change.reasons and change.action is not Action.CREATE else ""
-    lines = [style(f"  # {change.address}{ident} {headline}{why}", bold=True)]
+    taken = destructive_note(change) if change.action in (Action.CREATE, Action.ADOPT) else ""
+    lines = [style(f"  # {change.address}{ident} {headline}{why}{taken}", bold=True)]
     sym = _symbol(change)
     lines.append(f"{style(sym.rjust(3), fg=colour, bold=True)} {change.address}{ident}")
     indent = "      "
@@ -78,6 +79,7 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
         if change.action is Action.CREATE and _shows_unknown_id(change.kind):
             after = {"id": UNKNOWN, **after}
         lines += _nested(after, indent, style)
+        lines += _revoke_lines(change, indent, style)
     elif change.action in (Action.REPLACE, Action.UPDATE, Action.DELETE):
         rows = []
         for attr in change.attrs:
@@ -90,16 +92,20 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
             if step.op.value == "grant":
                 for project in step.args.get("project_ids", []):
                     lines.append(f"{indent}{style('+', fg='green')} grant  {project}")
-            elif step.op.value == "revoke":
-                lines.append(f"{indent}{style('-', fg='red')} revoke {step.detail.replace('revoke ', '', 1)}"
-                             f" [{step.args.get('permission_id')}]")
+        lines += _revoke_lines(change, indent, style)
         hidden = _unchanged_count(change)
         if hidden:
             lines.append(f"{indent}  # ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
     elif change.action is Action.FORGET:
         pass
+    listed = change.action in (Action.CREATE, Action.ADOPT, Action.REPLACE, Action.UPDATE, Action.DELETE)
+    if not listed:
+        lines += _revoke_lines(change, indent, style)  # no action hides a revoke
     for step in change.steps:
-        if step.op.value in ("grant", "revoke"):
+        if step.op in (Op.GRANT, Op.REVOKE):
+            continue
+        if step.op in DESTRUCTIVE_OPS:  # a cancel or a file deletion: a `-` line, red, never an arrow
+            lines.append(f"{indent}{style('-', fg='red')} {step.detail}")
             continue
         lines.append(f"{indent}  {style('→', fg=colour)} {step.detail}")
     if change.pending:
@@ -107,6 +113,30 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     for reason in change.reasons[1:]:
         lines.append(f"{indent}  # {reason}")
     return lines
+
+
+def _revoke_lines(change: Change, indent: str, style: Style) -> list[str]:
+    """One red `-` line per grant the change revokes, whatever its action: a create with
+    `exclusive: true` revokes every grant it does not list, made by hand or not."""
+    return [f"{indent}{style('-', fg='red')} revoke {step.detail.replace('revoke ', '', 1)}"
+            f" [{step.args.get('permission_id')}]" for step in change.steps if step.op is Op.REVOKE]
+
+
+def destructive_note(change: Change) -> str:
+    """`; it also revokes 1 grant` for a create that takes something away (shown in its headline:
+    "will be created" alone would hide it)."""
+    parts = [_count(sum(1 for s in change.steps if s.op is op), *_NOUNS[op]) for op in DESTRUCTIVE_OPS]
+    parts = [p for p in parts if p]
+    return f"; it also {' and '.join(parts)}" if parts else ""
+
+
+_NOUNS = {Op.REVOKE: ("revokes", "grant"), Op.CANCEL_JOB: ("cancels", "job"), Op.DELETE_FILE: ("deletes", "file")}
+_SUMMARY = {Op.REVOKE: ("grant", "to revoke"), Op.CANCEL_JOB: ("job", "to cancel"),
+            Op.DELETE_FILE: ("file", "to delete")}
+
+
+def _count(n: int, verb: str, noun: str) -> str:
+    return f"{verb} {n} {noun}{'s' if n != 1 else ''}" if n else ""
 
 
 def _nested(value: dict[str, Any], indent: str, style: Style) -> list[str]:
@@ -154,7 +184,11 @@ def render_health(plan: Plan, style: Style = _plain) -> list[str]:
 
 def summary_line(plan: Plan) -> str:
     c = plan.counts()
-    text = f"Plan: {c['add']} to add, {c['change']} to change, {c['destroy']} to destroy."
+    # Terraform's three resource counts, then every destructive API step the plan makes, wherever
+    # it sits (a create that revokes a hand-made grant is not "0 to destroy" and nothing else).
+    taken = "".join(f", {c[op.value]} {noun}{'s' if c[op.value] != 1 else ''} {what}"
+                    for op, (noun, what) in _SUMMARY.items() if c[op.value])
+    text = f"Plan: {c['add']} to add, {c['change']} to change, {c['destroy']} to destroy{taken}."
     extras = [f"{c[k]} to {k}" for k in ("forget", "adopt") if c[k]]
     if plan.moves:
         extras.append(f"{len(plan.moves)} to move")

@@ -59,8 +59,8 @@ def test_create_before_destroy_order(world):
     world.write("main.yaml", spec.replace("support-v1", "support-v2"))
     plan = world.ok("plan").output
     assert "+/- FineTuningJob.bot" in plan
-    lines = [line.strip() for line in plan.splitlines() if line.strip().startswith("→")]
-    assert lines[0].startswith("→ create") and lines[1].startswith("→ cancel")
+    lines = [line.strip() for line in plan.splitlines() if line.strip().startswith(("→", "- cancel"))]
+    assert lines[0].startswith("→ create") and lines[1].startswith("- cancel")  # a cancel is a red `-` line
     world.ok("apply", "--auto-approve")
     assert len(_active(world.jobs())) == 1
 
@@ -209,12 +209,13 @@ def test_partial_failure_finishes_the_rest_and_records_it(world):
 kind: FineTuningJob
 name: broken
 spec:
-  model: gpt-4o-mini
-  training_file: file-doesnotexist
+  model: gpt-nonexistent-model
+  training_file: ${File.train.id}
 """)
     result = world.run("apply", "--auto-approve")
     assert result.exit_code == 1
-    assert "FineTuningJob.broken" in result.output and "training_file" in result.output
+    # (a missing training file is refused at plan now: an unknown model still fails at the API)
+    assert "FineTuningJob.broken" in result.output and "gpt-nonexistent-model" in result.output
     assert "Traceback" not in result.output
     state = world.state()["resources"]
     assert "FineTuningJob.bot" in state and "FineTuningJob.broken" not in state

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.server
 import importlib.resources
+import io
 import json
 import threading
 from typing import ClassVar
@@ -138,8 +139,10 @@ def test_emit_ignore_writes_a_baseline(synced, tmp_path):
 
 
 def test_failed_job_is_health_not_drift(world):
-    (world.specs / "data" / "bad.jsonl").write_text('{"prompt": "no messages"}\n' * 12)
-    world.write("main.yaml", JOB_SPEC.replace("data/train.jsonl", "data/bad.jsonl"))
+    # invalid data uploaded by hand and named by id: plan and apply refuse a File with bad data
+    bad = world.sdk().files.create(file=("bad.jsonl", io.BytesIO(b'{"prompt": "no messages"}\n' * 12)),
+                                   purpose="fine-tune")
+    world.write("main.yaml", JOB_SPEC.replace("${File.train.id}", bad.id))
     world.ok("apply", "--auto-approve")
     world.finish_jobs()
     result = world.run("drift", "--format", "json")

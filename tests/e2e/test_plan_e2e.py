@@ -51,7 +51,8 @@ def test_each_input_change_is_a_replace_naming_the_attribute(world, old, new, at
     result = world.ok("plan", "--detailed-exitcode", code=2)
     assert "# FineTuningJob.bot" in result.output and "must be replaced" in result.output
     assert f"{attribute} = " in result.output and "# forces replacement" in result.output
-    assert "Plan: 1 to add, 0 to change, 1 to destroy." in result.output
+    # the running job is cancelled: a step counted beside the resources (issue 14)
+    assert "Plan: 1 to add, 0 to change, 1 to destroy, 1 job to cancel." in result.output
 
 
 def test_new_training_data_replaces_file_and_job(world):
@@ -61,7 +62,7 @@ def test_new_training_data_replaces_file_and_job(world):
     result = world.ok("plan", "--detailed-exitcode", code=2)
     assert "# File.train" in result.output and "the content of data/train.jsonl changed" in result.output
     assert "training_file = " in result.output
-    assert "Plan: 2 to add, 0 to change, 2 to destroy." in result.output
+    assert "Plan: 2 to add, 0 to change, 2 to destroy, 1 job to cancel, 1 file to delete." in result.output
 
 
 def test_alias_written_as_snapshot_is_not_a_change(world):
@@ -96,7 +97,7 @@ def test_permission_granted_by_hand(world, exclusive):
     assert "proj_intruder was granted" in result.output
     if exclusive:
         assert "revoke proj_intruder" in result.output
-        assert "Plan: 0 to add, 1 to change, 0 to destroy." in result.output
+        assert "Plan: 0 to add, 1 to change, 0 to destroy, 1 grant to revoke." in result.output
     else:
         assert "revoke proj_intruder" not in result.output
         assert "No changes." in result.output
@@ -136,7 +137,7 @@ def test_plan_json_is_versioned_and_machine_readable(world):
     world.write("main.yaml", JOB_SPEC)
     result = world.ok("plan", "--json")
     data = json.loads(result.output)
-    assert data["format_version"] == "1.0"
+    assert data["format_version"] == "1.1"
     assert data["has_changes"] is True
     job = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")
     assert job["action"] == "create" and "training_file" in job["after_unknown"]

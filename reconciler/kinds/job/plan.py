@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.errors import PlanError
+from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds.job import inputs as J
 from reconciler.kinds.job.view import LiveJobView, duration, waiting_reason
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, ReplaceMode, Step
@@ -60,6 +60,7 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
             walk.live[address] = live
 
     def create(reason: str, prior: str | None = None) -> Change:
+        check_written_files(doc, walk)
         steps = [Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")]
         if settings["status"] == "paused":
             steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
@@ -115,6 +116,7 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
             reasons.append(f"job {rs.id} was cancelled outside reconciler and the spec still wants it")
         if diffs:
             reasons.append("changed: " + ", ".join(p for p, _, _ in diffs) + " (a job cannot be updated)")
+        check_written_files(doc, walk)
         steps: list[Step] = []
         active = J.is_active(status)
         cancel = Step(Op.CANCEL_JOB, f"cancel {rs.id} ({status})", {"id": rs.id})
@@ -178,6 +180,39 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
     return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
 
 
+FILE_FIELDS = ("training_file", "validation_file")
+UNUSABLE_FILE_STATUSES = ("error", "deleted")
+
+
+def check_written_files(doc: Any, walk: Walk) -> None:
+    """A job about to be created (or re-created) on a file id written in its spec — not a
+    `${File…}` reference, which this plan uploads and checks itself — must train on a file that
+    exists, has purpose fine-tune and was processed; otherwise the job is refused at plan time
+    instead of being created, paid for, and failed. The file is read in refresh (one listing, or
+    one GET per id the listing lacks: a 404 is kept in the snapshot and raised here)."""
+    if not walk.refreshed:
+        return  # --refresh=false trusts the state: nothing is read
+    for key in FILE_FIELDS:
+        written = doc.spec.get(key)
+        if not isinstance(written, str) or not written or "${" in written:
+            continue
+        where = f"{doc.file}:{doc.line_of('spec.' + key)}: {doc.address}: spec.{key}"
+        try:
+            found = walk.reads.file(written)
+        except NotFoundError:
+            raise PlanError(f"{where}: file {written} does not exist in this project; upload it (or declare a "
+                            "File and use ${File.NAME.id}) before the job is created") from None
+        purpose = found.get("purpose")
+        if purpose is not None and purpose != "fine-tune":
+            raise PlanError(f"{where}: file {written} has purpose {purpose!r}, not 'fine-tune'; a job cannot "
+                            "train on it — upload the data with purpose fine-tune")
+        status = found.get("status")
+        if status in UNUSABLE_FILE_STATUSES:
+            detail = found.get("status_details")
+            raise PlanError(f"{where}: file {written} is {status}" + (f" ({detail})" if detail else "") +
+                            "; a job on it would fail — upload the data again")
+
+
 def _status_drift(before: str | None, after: str | None, meta: dict[str, Any]) -> str | None:
     """A status change that the job's own lifecycle does not explain, or None.
 
@@ -236,4 +271,4 @@ def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool
                   steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
 
 
-__all__ = ["plan_job", "plan_job_destroy"]
+__all__ = ["check_written_files", "plan_job", "plan_job_destroy"]
