@@ -3,6 +3,12 @@
 Thread-safe (the executor and the refresh share one client): httpx's connection pool is sized for
 the caller's parallelism, and the statistics are guarded by a lock. Keys never leave the request
 headers: they are registered with `reconciler.secrets`, absent from `repr`, errors and logs.
+
+Every exchange is bounded: a total deadline per attempt (every socket read and write, headers
+included, is cut at what is left of it, and the body is checked while it streams in), a cap on the
+body (64 MiB for a JSON answer, a file's size plus a margin for a download), a cap on the pages
+and items of a listing. Creating POSTs are never re-sent when they may have had their effect
+(see `reconciler.api.retry.may_resend_create`): the caller gets `AmbiguousCreateError` and looks.
 """
 
 from __future__ import annotations
@@ -24,12 +30,19 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
-from reconciler.api.errors import error_from_exception, error_from_response
-from reconciler.api.pagination import paginate
+from reconciler.api.errors import (
+    AmbiguousCreateError,
+    AnswerTooLargeError,
+    DeadlineExceededError,
+    error_from_exception,
+    error_from_response,
+)
+from reconciler.api.pagination import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, paginate
 from reconciler.api.retry import (
     RetryInfo,
     RetryPolicy,
     is_retryable_exception,
+    may_resend_create,
     reason_for_status,
     should_retry_status,
 )
@@ -37,9 +50,108 @@ from reconciler.errors import ApiError, ConfigError
 from reconciler.secrets import redact, register_secret
 from reconciler.sharing import dedupe_hook
 
-__all__ = ["ApiClient", "ClientStats"]
+__all__ = ["ApiClient", "ClientStats", "client_options_from_env"]
 
 log = logging.getLogger("reconciler.api")
+
+MIB = 1024 * 1024
+DEFAULT_DEADLINE = 300.0            # seconds for one attempt, first byte sent to last byte read
+DEFAULT_MAX_BODY = 64 * MIB         # a JSON answer larger than this is refused
+ERROR_BODY_LIMIT = MIB              # an error answer is read up to this much (the rest is dropped)
+DOWNLOAD_MARGIN = MIB               # a download may exceed the file's known size by this much
+TRANSFER_RATE_FLOOR = 256 * 1024    # bytes/s: uploads and downloads get deadline + size / this
+
+# Settings `reconciler/cli` reads from the environment (the core never reads os.environ itself).
+_ENV_OPTIONS: dict[str, tuple[str, type]] = {
+    "RECONCILER_API_TIMEOUT": ("timeout", float),
+    "RECONCILER_API_DEADLINE": ("deadline", float),
+    "RECONCILER_API_MAX_PAGES": ("max_pages", int),
+    "RECONCILER_API_MAX_BODY_MB": ("max_body", float),
+}
+
+
+def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """`ApiClient` keyword arguments from RECONCILER_API_TIMEOUT (seconds per read),
+    RECONCILER_API_DEADLINE (seconds per request), RECONCILER_API_MAX_PAGES (pages per listing)
+    and RECONCILER_API_MAX_BODY_MB (largest JSON answer); ConfigError for a bad value."""
+    options: dict[str, Any] = {}
+    for name, (option, kind) in _ENV_OPTIONS.items():
+        text = env.get(name)
+        if text is None or not text.strip():
+            continue
+        try:
+            value = kind(text.strip())
+        except ValueError:
+            value = None
+        if value is None or not value > 0 or value != value or value == float("inf"):
+            raise ConfigError(f"{name}={text!r:.40}: expected a positive {'whole ' if kind is int else ''}number")
+        options[option] = int(value * MIB) if option == "max_body" else value
+    return options
+
+
+# -- a deadline on every socket operation -------------------------------------------------------
+# httpx's timeouts are per operation: a server that trickles one byte every 20 s never trips a
+# 30 s read timeout. The client's network backend wraps every stream so each read, write and
+# connect waits at most what is left of the current attempt's deadline (a thread-local: httpx
+# runs a sync request in the caller's thread).
+_deadline = threading.local()
+
+
+def _left(timeout: float | None) -> float | None:
+    end: float | None = getattr(_deadline, "at", None)
+    if end is None:
+        return timeout
+    left = max(end - time.monotonic(), 0.001)
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._inner.read(max_bytes, _left(timeout))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> _DeadlineStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> _DeadlineStream:
+        return _DeadlineStream(self._inner.connect_tcp(host, port, timeout=_left(timeout),
+                                                       local_address=local_address, socket_options=socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> _DeadlineStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout=_left(timeout),
+                                                               socket_options=socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _deadline_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is not None:  # else (another httpcore) the body loop's own deadline check remains
+        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return transport
 
 # RFC 3986 pchar minus "+": what may stay literal in one path segment (":" in checkpoint names).
 _SEGMENT_SAFE = ":@!$&'()*,;=-._~"
@@ -125,12 +237,6 @@ class ClientStats:
                     "retries_by_call": dict(self.retries_by_call), "failures": self.failures,
                     "max_retries_in_one_call": self.max_retries_in_one_call}
 
-    def reset(self) -> None:
-        with self._lock:
-            self.calls = self.requests = self.retries = self.failures = self.max_retries_in_one_call = 0
-            self.retries_by_reason.clear()
-            self.retries_by_call.clear()
-
 
 class ApiClient:
     def __init__(
@@ -142,6 +248,10 @@ class ApiClient:
         project: str | None = None,
         *,
         timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
+        max_body: int = DEFAULT_MAX_BODY,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        max_items: int = DEFAULT_MAX_ITEMS,
         max_retries: int = 6,
         max_retry_time: float = 120.0,
         pool_size: int = 16,
@@ -164,6 +274,10 @@ class ApiClient:
         self.organization = organization
         self.project = project
         self.policy = RetryPolicy(max_retries=max(0, max_retries), max_retry_time=max_retry_time)
+        self.deadline = float(deadline)
+        self.max_body = int(max_body)
+        self.max_pages = int(max_pages)
+        self.max_items = int(max_items)
         self.stats = ClientStats()
         self.last_server_date: str | None = None  # the Date header of the last answer: the server's clock
         self.on_retry = on_retry
@@ -175,22 +289,19 @@ class ApiClient:
             headers["OpenAI-Organization"] = organization
         if project:
             headers["OpenAI-Project"] = project
+        limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-            transport=transport,
+            limits=limits,
+            transport=transport if transport is not None else _deadline_transport(limits),
             follow_redirects=False,
         )
 
     def __repr__(self) -> str:
         keys = f"api_key={'set' if self._api_key else 'unset'}, admin_key={'set' if self._admin_key else 'unset'}"
         return f"ApiClient({self.base_url!r}, {keys})"
-
-    @property
-    def has_admin_key(self) -> bool:
-        return bool(self._admin_key)
 
     def close(self) -> None:
         self._http.close()
@@ -225,13 +336,23 @@ class ApiClient:
         operation: str | None = None,
         idempotency_key: str | None = None,
         raw: bool = False,
+        creating: bool = False,
+        limit: int | None = None,
+        deadline: float | None = None,
     ) -> Any:
+        """One API call: attempts until success, a final answer, or the retry budget is spent.
+
+        `creating`: a POST that makes a paid or stored object; re-sent only when the failure
+        proves it had no effect (429, connection never made), else `AmbiguousCreateError`.
+        `limit`: the largest body accepted (default `max_body`); `deadline`: seconds per attempt."""
         key = self._auth(admin, operation or f"{method} {path}")
         headers = {"Authorization": f"Bearer {key.value}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         call = f"{method} {path_template(path)}"
         url = path.lstrip("/")
+        body_limit = self.max_body if limit is None else limit
+        attempt_deadline = self.deadline if deadline is None else deadline
         start = time.monotonic()
         slept_requested = 0.0
         slept_real = 0.0
@@ -242,25 +363,40 @@ class ApiClient:
             attempt_start = time.monotonic()
             response: httpx.Response | None = None
             failure: BaseException | None = None
+            ends_at = attempt_start + attempt_deadline
+            _deadline.at = ends_at
             try:
                 with self.stats._lock:
                     self.stats.requests += 1
                 if files is not None:
                     with files() as file_fields:
-                        response = self._http.request(method, url, params=params, files=file_fields,
-                                                      data=data, headers=headers)
+                        request = self._http.build_request(method, url, params=params, files=file_fields,
+                                                           data=data, headers=headers)
+                        response = self._exchange(request, method, path, body_limit, ends_at,
+                                                   attempt_deadline, creating)
                 else:
-                    response = self._http.request(method, url, params=params, json=json_body,
-                                                  headers=headers)
+                    request = self._http.build_request(method, url, params=params, json=json_body,
+                                                       headers=headers)
+                    response = self._exchange(request, method, path, body_limit, ends_at,
+                                                   attempt_deadline, creating)
             except httpx.TransportError as exc:
+                if time.monotonic() >= ends_at - 0.05 and isinstance(exc, httpx.TimeoutException):
+                    self._count_failure(retries)
+                    raise self._late(method, path, attempt_deadline, creating) from None
                 if not is_retryable_exception(exc):
                     self._count_failure(retries)
                     raise error_from_exception(method, path, exc) from None
                 failure = exc
             except httpx.RequestError as exc:  # e.g. an undecodable body: not a network problem
                 self._count_failure(retries)
-                raise ApiError(f"could not read the answer ({type(exc).__name__}: {redact(str(exc))})",
-                               method=method, path=path) from None
+                unread = ApiError(f"could not read the answer ({type(exc).__name__}: {redact(str(exc))})",
+                                  method=method, path=path)
+                raise (self._ambiguous(unread) if creating else unread) from None
+            except ApiError as exc:  # too large, or too late
+                self._count_failure(retries)
+                raise (self._ambiguous(exc) if creating else exc) from None
+            finally:
+                _deadline.at = None
             duration = time.monotonic() - attempt_start
             if response is not None:
                 self._answered = True
@@ -272,7 +408,10 @@ class ApiClient:
                     if date:
                         self.last_server_date = date
                     self._count_done(retries)
-                    return self._decode(method, path, response, raw)
+                    try:
+                        return self._decode(method, path, response, raw)
+                    except ApiError as exc:  # created, but the answer is unreadable
+                        raise (self._ambiguous(exc) if creating else exc) from None
                 retryable = should_retry_status(response.status_code, response.headers)
                 reason = reason_for_status(response.status_code)
                 reason_key = str(response.status_code)
@@ -285,10 +424,18 @@ class ApiClient:
                 reason_key = "connection"
                 status = None
             spent = time.monotonic() - start - slept_real + slept_requested
+            if creating and (retryable or (status is not None and status >= 500)) \
+                    and not may_resend_create(status, failure):
+                # The object may exist now: never re-send blindly; the caller looks it up.
+                self._count_failure(retries)
+                cause = (error_from_response(method, path, response, retries=retries, elapsed=spent)
+                         if response is not None else
+                         error_from_exception(method, path, failure or Exception(), retries=retries, elapsed=spent))
+                raise self._ambiguous(cause) from None
             delay = 0.0
             never_reached = response is None and isinstance(failure, httpx.ConnectError) and not self._answered
-            limit = min(1, self.policy.max_retries) if never_reached else self.policy.max_retries
-            if retryable and retries < limit:
+            limit_retries = min(1, self.policy.max_retries) if never_reached else self.policy.max_retries
+            if retryable and retries < limit_retries:
                 with self._rng_lock:
                     delay = self.policy.delay(retries, response.headers if response is not None else None,
                                               self._rng)
@@ -322,6 +469,57 @@ class ApiClient:
             slept_real += time.monotonic() - before
             slept_requested += delay
 
+    @staticmethod
+    def _ambiguous(cause: ApiError) -> AmbiguousCreateError:
+        if isinstance(cause, AmbiguousCreateError):
+            return cause
+        return AmbiguousCreateError(f"{cause.message}; the request may have created the object, so it is not "
+                                    "sent again blindly", status=cause.status, code=cause.code,
+                                    request_id=cause.request_id, method=cause.method, path=cause.path)
+
+    @staticmethod
+    def _late(method: str, path: str, seconds: float, creating: bool) -> ApiError:
+        late = DeadlineExceededError(f"no complete answer within {seconds:g}s (the server stalled or sent its "
+                                     "answer too slowly; the bound is RECONCILER_API_DEADLINE)",
+                                     method=method, path=path)
+        return ApiClient._ambiguous(late) if creating else late
+
+    def _exchange(self, request: httpx.Request, method: str, path: str, limit: int, ends_at: float,
+                  seconds: float, creating: bool) -> httpx.Response:
+        """Send and read the answer within `limit` bytes and the deadline; the body is streamed so
+        neither a huge nor a trickling answer is held or waited for beyond its bound."""
+        response = self._http.send(request, stream=True)
+        try:
+            if not response.is_success:
+                limit = min(limit, ERROR_BODY_LIMIT)
+            declared = response.headers.get("content-length", "")
+            if response.is_success and declared.isdigit() and int(declared) > limit:
+                raise self._too_large(method, path, response, limit, f"declares {int(declared)} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    if not response.is_success:  # an error's text: what fits is enough
+                        chunks.append(chunk[: len(chunk) - (size - limit)])
+                        break
+                    raise self._too_large(method, path, response, limit, "is larger")
+                chunks.append(chunk)
+                if time.monotonic() > ends_at:
+                    raise self._late(method, path, seconds, creating)
+            response._content = b"".join(chunks)
+        finally:
+            response.close()
+        return response
+
+    @staticmethod
+    def _too_large(method: str, path: str, response: httpx.Response, limit: int, how: str) -> ApiError:
+        return AnswerTooLargeError(f"the answer {how} than the {limit // MIB if limit >= MIB else limit}"
+                                   f"{' MiB' if limit >= MIB else ' bytes'} accepted: refusing to read it "
+                                   "(RECONCILER_API_MAX_BODY_MB raises the bound for JSON answers)",
+                                   status=response.status_code, request_id=response.headers.get("x-request-id"),
+                                   method=method, path=path)
+
     def _count_done(self, retries: int) -> None:
         with self.stats._lock:
             self.stats.max_retries_in_one_call = max(self.stats.max_retries_in_one_call, retries)
@@ -350,7 +548,8 @@ class ApiClient:
                 page_params["after"] = after
             return self._request("GET", path, params=page_params, admin=admin, operation=operation)
 
-        return paginate(fetch, cursor="last_id" if cursor == "last_id" else "last_item", what=path)
+        return paginate(fetch, cursor="last_id" if cursor == "last_id" else "last_item", what=path,
+                        max_pages=self.max_pages, max_items=self.max_items)
 
     # -- files ------------------------------------------------------------------------------
     def upload_file(self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None,
@@ -366,9 +565,11 @@ class ApiClient:
             with open(path, "rb") as fh:
                 yield {"file": (name, fh, "application/octet-stream")}
 
+        size = path.stat().st_size
         result: dict[str, Any] = self._request(
             "POST", "/files", files=fields, data={"purpose": purpose},
-            idempotency_key=idempotency_key or str(uuid.uuid4()), operation=f"upload {name}")
+            idempotency_key=idempotency_key or str(uuid.uuid4()), operation=f"upload {name}", creating=True,
+            deadline=self.deadline + size / TRANSFER_RATE_FLOOR)
         return result
 
     def list_files(self, purpose: str | None = None, *, page_size: int = 10000) -> Iterator[dict[str, Any]]:
@@ -385,15 +586,22 @@ class ApiClient:
         result: dict[str, Any] = self._request("DELETE", f"/files/{segment(file_id, 'file id')}")
         return result
 
-    def download_file(self, file_id: str) -> bytes:
-        result: bytes = self._request("GET", f"/files/{segment(file_id, 'file id')}/content", raw=True)
+    def download_file(self, file_id: str, *, size: int | None = None) -> bytes:
+        """The file's content, read up to its known size (`size`, else its `bytes` as the API
+        reports it) plus a margin: a larger answer is refused, not held in memory."""
+        if size is None:
+            known = self.get_file(file_id).get("bytes")
+            size = known if isinstance(known, int) and known >= 0 else self.max_body
+        result: bytes = self._request("GET", f"/files/{segment(file_id, 'file id')}/content", raw=True,
+                                      limit=size + DOWNLOAD_MARGIN,
+                                      deadline=self.deadline + size / TRANSFER_RATE_FLOOR)
         return result
 
     # -- jobs -------------------------------------------------------------------------------
     def create_job(self, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("POST", "/fine_tuning/jobs", json_body=body,
                                                idempotency_key=idempotency_key,
-                                               operation="create a fine-tuning job")
+                                               operation="create a fine-tuning job", creating=True)
         return result
 
     def list_jobs(self, *, metadata: dict[str, str] | None = None,

@@ -9,7 +9,28 @@ import httpx
 from reconciler.errors import ApiError, AuthError, ConnectionFailedError, NotFoundError, RateLimitError
 from reconciler.secrets import redact
 
-__all__ = ["error_class_for", "error_from_exception", "error_from_response"]
+__all__ = [
+    "AmbiguousCreateError",
+    "AnswerTooLargeError",
+    "DeadlineExceededError",
+    "error_class_for",
+    "error_from_exception",
+    "error_from_response",
+]
+
+
+class AmbiguousCreateError(ApiError):
+    """A creating POST (a job, a file) ended so that the object may or may not exist: a timeout, a
+    dropped connection or a 5xx after the request was sent. The client never re-sends it; the
+    caller looks the object up by its marks first (kinds/job/apply.py, kinds/file/apply.py)."""
+
+
+class DeadlineExceededError(ConnectionFailedError):
+    """No complete answer within the request's total deadline (a stalled or trickling server)."""
+
+
+class AnswerTooLargeError(ApiError):
+    """The answer's body is larger than the client accepts (JSON answers, file downloads)."""
 
 
 def error_class_for(status: int) -> type[ApiError]:

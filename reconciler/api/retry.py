@@ -1,5 +1,10 @@
 """When to retry a request and how long to wait: exponential backoff with full jitter, overridden by
-the server's `retry-after-ms` / `Retry-After`, and `x-should-retry` obeyed either way."""
+the server's `retry-after-ms` / `Retry-After`, and `x-should-retry` obeyed either way.
+
+Creating POSTs (a job, a file) are the exception: the Idempotency-Key they carry is not documented
+to be honoured, so a request that may have had its effect is never re-sent. Only what cannot have
+had one is retried: a 429 (rate limited before being processed) and a connection that was never
+made (`sent_nothing`). Everything else is ambiguous and left to the caller's lookup."""
 
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ __all__ = [
     "RetryInfo",
     "RetryPolicy",
     "is_retryable_exception",
+    "may_resend_create",
     "reason_for_status",
+    "sent_nothing",
     "server_delay",
     "should_retry_status",
 ]
@@ -113,3 +120,19 @@ def should_retry_status(status: int, headers: Mapping[str, str]) -> bool:
 def is_retryable_exception(exc: BaseException) -> bool:
     """Connection failures, timeouts and connections dropped mid-response."""
     return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
+
+
+def sent_nothing(exc: BaseException) -> bool:
+    """The request never left this machine: the connection could not be opened (refused, DNS,
+    TLS handshake, connect timeout) or no pooled connection became free."""
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+def may_resend_create(status: int | None, failure: BaseException | None) -> bool:
+    """Whether a creating POST that failed this way can be sent again without risking a second
+    object: a 429 is answered before the request is processed (the rate limiter runs first and a
+    rate-limited request has no effect), and a connection never made carries no request. A 5xx, a
+    408/409, a timeout or a connection dropped after sending may all follow the effect."""
+    if status is not None:
+        return status == 429
+    return failure is not None and sent_nothing(failure)

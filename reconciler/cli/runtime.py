@@ -56,6 +56,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
                out: Out | None = None) -> Iterator[Any]:
     """The API client for this run: the built-in sandbox with --sandbox, else from OPENAI_* ."""
     from reconciler.api import ApiClient
+    from reconciler.api.client import client_options_from_env
 
     with contextlib.ExitStack() as stack:
         key: str | None
@@ -87,7 +88,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
                 out.echo(out.style(f"  … {info.reason}: retrying {info.method} {info.path} in "
                                    f"{info.delay:.1f}s (attempt {info.attempt})", dim=True), err=True)
         client = ApiClient(base_url, key or admin, admin, org, project, insecure_http=insecure_http,
-                           on_retry=on_retry)
+                           on_retry=on_retry, **client_options_from_env(ctx.env))
         stack.callback(client.close)
         yield client
 

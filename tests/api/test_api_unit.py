@@ -9,14 +9,16 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from reconciler import api
 from reconciler.api import ApiClient, RetryPolicy, map_bounded
-from reconciler.api.client import check_base_url, path_template, segment
+from reconciler.api.client import MIB, check_base_url, client_options_from_env, path_template, segment
+from reconciler.api.errors import AmbiguousCreateError, AnswerTooLargeError, DeadlineExceededError
+from reconciler.api.pagination import paginate
 from reconciler.api.retry import server_delay
 from reconciler.errors import ApiError, ConfigError, RateLimitError
 
@@ -155,13 +157,99 @@ def test_final_statuses_are_not_retried(status: int) -> None:
     assert len(seen) == 1 and sleeps.delays == [] and info.value.status == status
 
 
-def test_read_timeout_and_mid_response_drop_are_retried_with_the_same_idempotency_key() -> None:
+def test_read_timeout_and_mid_response_drop_are_retried_for_reads() -> None:
     handler, seen = scripted(httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("peer closed"), OK)
     sleeps = SleepRecorder()
     client = mock_client(handler, sleeps)
-    client.create_job({"model": "m", "training_file": "file-1"}, idempotency_key="key-123")
-    assert [r.headers["idempotency-key"] for r in seen] == ["key-123"] * 3
-    assert client.stats.snapshot()["retries_by_reason"] == {"connection": 2}
+    client.get_job("ftjob-1")
+    assert len(seen) == 3 and client.stats.snapshot()["retries_by_reason"] == {"connection": 2}
+
+
+@pytest.mark.parametrize("failure", [httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("peer closed"),
+                                     httpx.WriteError("broken pipe"), error(500), error(503, {"retry-after": "1"}),
+                                     error(409), error(400, {"x-should-retry": "true"}),
+                                     httpx.Response(200, text="not json")])
+def test_a_create_that_may_have_had_its_effect_is_never_re_sent(failure: httpx.Response | Exception) -> None:
+    handler, seen = scripted(failure, OK)
+    sleeps = SleepRecorder()
+    with pytest.raises(AmbiguousCreateError, match=r"^POST /fine_tuning/jobs.*not sent again blindly"):
+        mock_client(handler, sleeps).create_job({"model": "m", "training_file": "file-1"}, idempotency_key="k")
+    assert len(seen) == 1 and sleeps.delays == []
+
+
+@pytest.mark.parametrize("failure", [error(429, {"retry-after": "2"}), httpx.ConnectError("refused"),
+                                     httpx.ConnectTimeout("slow connect")])
+def test_a_create_that_cannot_have_had_its_effect_is_retried_with_the_same_key(
+        failure: httpx.Response | Exception) -> None:
+    handler, seen = scripted(failure, OK)
+    client = mock_client(handler, SleepRecorder())
+    client._answered = True
+    assert client.create_job({"model": "m", "training_file": "file-1"}, idempotency_key="key-123")["id"] == "ftjob-1"
+    assert [r.headers["idempotency-key"] for r in seen] == ["key-123"] * 2
+
+
+def test_a_final_4xx_on_a_create_is_an_ordinary_error() -> None:
+    handler, seen = scripted(error(400, message="bad model"))
+    with pytest.raises(ApiError, match="bad model") as info:
+        mock_client(handler, SleepRecorder()).create_job({"model": "m"}, idempotency_key="k")
+    assert not isinstance(info.value, AmbiguousCreateError) and len(seen) == 1
+
+
+def test_json_answers_are_capped_and_declared_sizes_refused_before_reading() -> None:
+    big = httpx.Response(200, content=b'{"id": "' + b"x" * 3000 + b'"}')
+    handler, _ = scripted(big)
+    with pytest.raises(AnswerTooLargeError, match=r"^GET /fine_tuning/jobs/ftjob-1 → 200: the answer"):
+        mock_client(handler, SleepRecorder(), max_body=1000).get_job("ftjob-1")
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"id": "'
+        while True:
+            yield b"x" * 4096
+
+    handler, _ = scripted(httpx.Response(200, content=chunks()))  # no Content-Length: streamed and cut
+    with pytest.raises(AnswerTooLargeError, match="larger than the 1 MiB accepted"):
+        mock_client(handler, SleepRecorder(), max_body=MIB).get_job("ftjob-1")
+
+
+def test_a_large_error_body_is_cut_not_refused() -> None:
+    handler, _ = scripted(httpx.Response(400, text="e" * (3 * MIB)))
+    with pytest.raises(ApiError) as info:
+        mock_client(handler, SleepRecorder()).get_job("ftjob-1")
+    assert info.value.status == 400 and "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+def test_downloads_are_bounded_by_the_files_size() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/content"):
+            return httpx.Response(200, content=b"y" * (200 + MIB))
+        return httpx.Response(200, json={"id": "file-1", "bytes": 100})
+
+    client = ApiClient("http://127.0.0.1:1/v1", PROJECT_KEY, transport=httpx.MockTransport(handler))
+    with pytest.raises(AnswerTooLargeError, match=r"^GET /files/file-1/content → 200"):
+        client.download_file("file-1")
+    assert len(client.download_file("file-1", size=300 + MIB)) == 200 + MIB
+
+
+def test_the_body_is_read_within_the_deadline() -> None:
+    def slow() -> Iterator[bytes]:
+        yield b'{"id": '
+        while True:
+            time.sleep(0.05)
+            yield b" "
+
+    handler, _ = scripted(httpx.Response(200, content=slow()))
+    with pytest.raises(DeadlineExceededError, match=r"no complete answer within 0.3s"):
+        mock_client(handler, SleepRecorder(), deadline=0.3).get_job("ftjob-1")
+
+
+def test_options_from_the_environment() -> None:
+    assert client_options_from_env({"RECONCILER_API_DEADLINE": "2.5", "RECONCILER_API_MAX_PAGES": "7",
+                                    "RECONCILER_API_MAX_BODY_MB": "1", "RECONCILER_API_TIMEOUT": ""}) == \
+        {"deadline": 2.5, "max_pages": 7, "max_body": MIB}
+    for bad in ({"RECONCILER_API_MAX_PAGES": "1.5"}, {"RECONCILER_API_DEADLINE": "-1"},
+                {"RECONCILER_API_DEADLINE": "nan"}, {"RECONCILER_API_TIMEOUT": "soon"}):
+        with pytest.raises(ConfigError, match=r"^RECONCILER_API_\w+=.*: expected a positive"):
+            client_options_from_env(bad)
 
 
 def test_non_json_error_body_still_gives_a_one_line_message() -> None:
@@ -182,9 +270,50 @@ def test_query_strings_are_not_in_error_messages() -> None:
 def test_pagination_that_does_not_advance_is_an_error() -> None:
     page = httpx.Response(200, json={"object": "list", "data": [{"id": "a"}], "has_more": True})
     handler, seen = scripted(page)
-    with pytest.raises(ApiError, match="did not advance"):
+    with pytest.raises(ApiError, match=r"^GET /fine_tuning/jobs: pagination did not advance: cursor 'a' was already"):
         list(mock_client(handler, SleepRecorder()).list_jobs())
     assert len(seen) == 2
+
+
+def test_pagination_stops_at_the_page_bound_by_default_ten_thousand() -> None:
+    fetched: list[str | None] = []
+
+    def fetch(after: str | None) -> dict[str, object]:
+        fetched.append(after)
+        return {"object": "list", "data": [{"id": f"ftjob-{len(fetched)}"}], "has_more": True}
+
+    with pytest.raises(ApiError, match=r"^GET /fine_tuning/jobs: the listing did not end after 10000 pages"):
+        for _ in paginate(fetch, what="/fine_tuning/jobs"):
+            pass
+    assert len(fetched) == 10_000 and len(set(fetched)) == 10_000
+
+
+def test_the_clients_page_bound_is_its_own() -> None:
+    count = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal count
+        count += 1
+        return httpx.Response(200, json={"object": "list", "data": [{"id": f"ftjob-{count}"}], "has_more": True})
+
+    client = mock_client(handler, SleepRecorder(), max_pages=25)
+    with pytest.raises(ApiError, match=r"^GET /fine_tuning/jobs: the listing did not end after 25 pages"):
+        for _ in client.list_jobs():
+            pass
+    assert count == 25 and ApiClient("http://127.0.0.1:1/v1", PROJECT_KEY).max_pages == 10_000
+
+
+@pytest.mark.parametrize("item, problem", [({"object": "x"}, "no 'id'"), ({"id": 7}, "'id' is not a non-empty string"),
+                                           ({"id": ""}, "'id' is not"), ("ftjob-1", "not an object (str)"),
+                                           ({"id": "ftjob-2", "metadata": "x"}, "'metadata' of 'ftjob-2' is not")])
+def test_malformed_items_name_the_endpoint_and_index(item: object, problem: str) -> None:
+    first = httpx.Response(200, json={"object": "list", "data": [{"id": "f1"}, {"id": "f2"}], "has_more": True})
+    second = httpx.Response(200, json={"object": "list", "data": [{"id": "f3", "metadata": None}, item],
+                                       "has_more": False})
+    handler, _ = scripted(first, second)
+    with pytest.raises(ApiError, match=rf"^GET /files: malformed item 3 \(page 2, position 1\) in the listing: "
+                                       rf"{re.escape(problem)}"):
+        list(mock_client(handler, SleepRecorder()).list_files())
 
 
 def test_map_bounded_keeps_order_and_bounds_concurrency() -> None:

@@ -44,16 +44,33 @@ def test_create_whose_answer_is_lost_is_found_by_metadata_and_adopted_not_create
     assert action_of(ws.plan(), BOT) == "no-op"
 
 
-def test_create_whose_connection_drops_before_the_api_saw_it_fails_and_creates_nothing(ws: Workspace) -> None:
+def test_create_whose_connection_drops_before_the_api_saw_it_is_sent_again_once_the_lookup_finds_nothing(
+        ws: Workspace) -> None:
+    """The lookup by metadata answered and found no job: only then is the create sent again."""
     _one_job(ws)
     ws.client.fail("create_job", connection_dropped(), after_effect=False)
 
     result = ws.apply()
 
+    assert result.ok, result
+    first, second = ws.client.creates_for(BOT)
+    lookup = ws.client.one("list_jobs", lambda c: c.start > first.start)
+    assert first.outcome == "error:ConnectionFailedError" and finished_before(first, lookup)
+    assert finished_before(lookup, second) and second.outcome == "ok"
+    assert first.args == second.args  # the same body and Idempotency-Key
+    assert len(ws.client.jobs) == 1 and ws.reload().resources[BOT].id == ws.client.job_for(BOT)["id"]
+
+
+def test_create_whose_lookup_fails_is_not_sent_again(ws: Workspace) -> None:
+    _one_job(ws)
+    ws.client.fail("create_job", connection_dropped(), after_effect=False)
+    ws.client.fail("list_jobs", api_error(503, "unavailable", method="GET"), match=lambda args: bool(args["metadata"]))
+
+    result = ws.apply()
+
     assert [a for a, _ in result.failures] == [BOT]
-    assert "connection failed" in result.failures[0][1]
-    assert ws.client.jobs == {}
-    assert ws.client.count("list_jobs") == 2  # the plan's listing and the lookup after the drop
+    assert "looking for the job by its metadata failed" in result.failures[0][1]
+    assert len(ws.client.creates_for(BOT)) == 1 and ws.client.jobs == {}
     assert BOT not in ws.reload().resources
     # The next apply creates it, once.
     ws.client.reset_calls()

@@ -1,17 +1,32 @@
-"""Applying a File change: upload (checked against the planned content), delete, adopt, forget."""
+"""Applying a File change: upload (checked against the planned content), delete, adopt, forget.
+
+An upload that may have had its effect (the client raises `AmbiguousCreateError`: a timeout, a
+dropped connection, a 5xx after sending) is never re-sent blindly. The files listing is searched
+for one this run could have made: the same filename, size and purpose, uploaded since the attempt
+began (less a margin for clock skew), not already managed by any address, and with the same
+sha256 (downloaded). Found: it is the upload. The listing answered and nothing of that name and
+size is there: the upload is sent again (at most `UPLOAD_ATTEMPTS` in all). A candidate whose
+content cannot be read, or a failed listing: the change fails with one line naming the file and
+how to check it; nothing is uploaded again."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import time
 from pathlib import Path
+from typing import Any
 
-from reconciler.errors import NotFoundError, ReconcilerError
+from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file.inputs import sha256_of
 from reconciler.plan.model import Action, Change, Op, Step
 from reconciler.state import ResourceState
 
-__all__ = ["apply_file"]
+__all__ = ["UPLOAD_ATTEMPTS", "apply_file"]
+
+UPLOAD_ATTEMPTS = 3
+CLOCK_SKEW = 120  # seconds: how far the API's created_at may lag this machine's clock
 
 
 def apply_file(ctx: ApplyContext, change: Change) -> str | None:
@@ -46,8 +61,8 @@ def _upload(ctx: ApplyContext, change: Change, step: Step) -> ResourceState:
     if sha != after.get("sha256"):
         raise ReconcilerError(f"{path} changed since the plan was made (sha256 {sha[:12]}…, "
                               f"planned {str(after.get('sha256'))[:12]}…); plan again")
-    obj = ctx.client.upload_file(path, purpose=after.get("purpose") or "fine-tune",
-                                 idempotency_key=ctx.key(change.address, sha, "upload"))
+    obj = _upload_or_find(ctx, change.address, path, str(after.get("purpose") or "fine-tune"), sha,
+                          ctx.key(change.address, sha, "upload"))
     resource = ResourceState(address=change.address, kind=change.kind, id=obj["id"], inputs=dict(after),
                              digest=sha, attributes=obj, depends_on=list(change.depends_on))
     ctx.record(change.address, resource)
@@ -70,3 +85,63 @@ def _delete(ctx: ApplyContext, change: Change, step: Step, resource: ResourceSta
         ctx.record(change.address, None)
         return None
     return resource
+
+
+def _ambiguous(exc: ApiError) -> bool:
+    from reconciler.api.errors import AmbiguousCreateError
+
+    return isinstance(exc, (AmbiguousCreateError, ConnectionFailedError)) or (exc.status or 0) >= 500 \
+        or exc.status in (408, 409)
+
+
+def _upload_or_find(ctx: ApplyContext, address: str, path: Path, purpose: str, sha: str,
+                    key: str) -> dict[str, Any]:
+    size = path.stat().st_size
+    check = (f"look for {path.name!r} ({size} bytes, purpose {purpose}) in the files list (GET /files), delete "
+             "any stray copy or leave it (a file with the same name, size and content is adopted), then apply again")
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        started = time.time()
+        try:
+            return ctx.client.upload_file(path, purpose=purpose, idempotency_key=key)
+        except ApiError as exc:
+            if not _ambiguous(exc):
+                raise
+            failure = exc
+        try:
+            found, unverified = _find_uploaded(ctx, path.name, size, purpose, sha, since=started - CLOCK_SKEW)
+        except ApiError as lookup:
+            raise ReconcilerError(f"the upload of {path} may have succeeded ({failure}) and listing the "
+                                  f"files to check failed ({lookup}); not uploading it again: {check}") from None
+        if found is not None:
+            return found
+        if unverified:
+            raise ReconcilerError(f"the upload of {path} may have succeeded ({failure}) and the content of "
+                                  f"{', '.join(unverified[:3])} (same name and size) could not be read to tell; not "
+                                  f"uploading it again: {check}")
+        if attempt == UPLOAD_ATTEMPTS:
+            raise ReconcilerError(f"the upload of {path} failed {attempt} times, each time without making "
+                                  f"a file (looked up by name and size), last: {failure}")
+        ctx.note(address, f"the upload failed ({failure.status or 'connection'}) and no file was made "
+                          "(looked up by name and size): sending it again")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _find_uploaded(ctx: ApplyContext, name: str, size: int, purpose: str, sha: str, *,
+                   since: float) -> tuple[dict[str, Any] | None, list[str]]:
+    """A file this upload made (same name, size, purpose, sha256, recent, unmanaged), and the ids
+    of candidates whose content could not be read."""
+    managed = {r.id for r in ctx.state.resources.values() if r.id}
+    unverified: list[str] = []
+    candidates = [f for f in ctx.client.list_files(purpose)
+                  if f.get("filename") == name and f.get("bytes") == size and f.get("purpose", purpose) == purpose
+                  and f.get("status") not in ("error", "deleted") and f["id"] not in managed
+                  and not (isinstance(f.get("created_at"), (int, float)) and f["created_at"] < since)]
+    for obj in sorted(candidates, key=lambda f: f.get("created_at") or 0, reverse=True):
+        try:
+            content = ctx.client.download_file(obj["id"])
+        except ApiError:
+            unverified.append(str(obj["id"]))
+            continue
+        if hashlib.sha256(content).hexdigest() == sha:
+            return dict(obj), []
+    return None, unverified

@@ -1,21 +1,28 @@
 """Applying a FineTuningJob change: create (never twice), cancel, pause, resume, adopt, forget.
 
 A job is created with its address and input digest in `metadata` and an `Idempotency-Key`
-derived from (lineage, serial, address, digest): a retry, or a re-run after a crash, cannot make
-a second job; a connection lost during the create is followed by a lookup by metadata."""
+derived from (lineage, serial, address, digest). Whether the API honours that key is not
+documented, so the client never re-sends a create that may have had its effect (a timeout, a
+dropped connection, a 5xx): it raises `AmbiguousCreateError`, and this module looks the job up by
+its metadata. Found: it is the job. The lookup answered and found nothing: the create is sent
+again (at most `CREATE_ATTEMPTS` times in all). The lookup failed, or found only a cancelled job
+with the same marks: the change fails with one line, and nothing is sent again."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError
+from reconciler.api.errors import AmbiguousCreateError
+from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.job import inputs as J
 from reconciler.plan.model import Change, Op, Step
 from reconciler.state import ResourceState
 
-__all__ = ["apply_job"]
+__all__ = ["CREATE_ATTEMPTS", "apply_job"]
+
+CREATE_ATTEMPTS = 3  # creates sent for one change, each after a lookup that answered "no such job"
 
 
 def apply_job(ctx: ApplyContext, change: Change) -> str | None:
@@ -45,14 +52,7 @@ def _create(ctx: ApplyContext, change: Change) -> ResourceState:
     digest = J.inputs_digest(inputs)
     body = J.create_body(spec, change.address, digest)
     key = ctx.key(change.address, digest, "create_job")
-    try:
-        job = ctx.client.create_job(body, idempotency_key=key)
-    except ConnectionFailedError:
-        # The POST may have reached the API: look before anyone creates a second job.
-        found = _find_created(ctx, change.address, digest)
-        if found is None:
-            raise
-        job = found
+    job = _create_or_find(ctx, change.address, digest, body, key)
     settings = J.settings_from_spec(spec)
     job = J.compact_live(job)
     if type(job.get("method")) is dict:
@@ -67,11 +67,58 @@ def _create(ctx: ApplyContext, change: Change) -> ResourceState:
     return resource
 
 
-def _find_created(ctx: ApplyContext, address: str, digest: str) -> dict[str, Any] | None:
+def _ambiguous(exc: ApiError) -> bool:
+    """Whether a failed create may have made the job: the client says so, or (a client that does
+    not) the connection failed or the server erred."""
+    return isinstance(exc, (AmbiguousCreateError, ConnectionFailedError)) or (exc.status or 0) >= 500 \
+        or exc.status in (408, 409)
+
+
+def _create_or_find(ctx: ApplyContext, address: str, digest: str, body: dict[str, Any],
+                    key: str) -> dict[str, Any]:
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return ctx.client.create_job(body, idempotency_key=key)
+        except ApiError as exc:
+            if not _ambiguous(exc):
+                raise
+            failure = exc
+        # The POST may have reached the API: look before anyone creates a second job.
+        try:
+            found, cancelled = _find_created(ctx, address, digest)
+        except ApiError as lookup:
+            raise ReconcilerError(
+                f"the create may have reached the API ({failure}) and looking for the job by its "
+                f"metadata failed ({lookup}); not creating it again: run `reconciler plan` once the API "
+                f"answers (a job with metadata reconciler_address={address} is adopted, not paid for twice)"
+            ) from None
+        if found is not None:
+            return found
+        if cancelled:
+            raise ReconcilerError(
+                f"the create may have reached the API ({failure}) and a job with its marks exists "
+                f"but is cancelled ({', '.join(cancelled[:3])}); not creating another in this run: check it, "
+                "then apply again")
+        if attempt == CREATE_ATTEMPTS:
+            raise ReconcilerError(
+                f"the create failed {attempt} times, each time without making a job (looked up by "
+                f"metadata), last: {failure}")
+        ctx.note(address, f"the create failed ({failure.status or 'connection'}) and no job was made "
+                          "(looked up by metadata): sending it again")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _find_created(ctx: ApplyContext, address: str, digest: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """The live job this address and digest made (None if none), and the ids of cancelled ones."""
+    cancelled: list[str] = []
     for job in ctx.client.list_jobs(metadata={J.TAG_ADDRESS: address}):
-        if (job.get("metadata") or {}).get(J.TAG_DIGEST) == digest and job.get("status") != "cancelled":
-            return dict(job)
-    return None
+        if (job.get("metadata") or {}).get(J.TAG_DIGEST) != digest:
+            continue
+        if job.get("status") == "cancelled":
+            cancelled.append(str(job.get("id")))
+        else:
+            return dict(job), cancelled
+    return None, cancelled
 
 
 def _cancel(ctx: ApplyContext, change: Change, step: Step, resource: ResourceState | None) -> ResourceState | None:
