@@ -206,6 +206,9 @@ def render_plan(plan: Plan, style: Style = _plain) -> str:
 def iter_plan_lines(plan: Plan, style: Style = _plain) -> Iterator[str]:
     """The plan as text, one line at a time (without newlines): 10,000 changes are written as
     they are rendered instead of held as one string of every line."""
+    for warning in plan.warnings:  # what refresh had to work around (e.g. a partial listing)
+        yield style("Warning: ", fg="yellow", bold=True) + warning
+        yield ""
     yield from render_drift(plan, style)
     if plan.refresh_only:
         if not plan.drift:

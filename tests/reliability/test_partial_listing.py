@@ -115,10 +115,14 @@ def test_a_partial_job_listing_buys_nothing_again(sandbox, proxy, tmp_path: Path
     assert all(a == "no-op" for a in actions.values()), actions
     assert any(f"omitted {JOBS - 1} managed jobs that still exist" in w for w in data["warnings"]), data["warnings"]
     assert proxy.gets_by_id == JOBS - 1  # one GET per job the listing left out, no more
+    proxy.gets_by_id = 0
 
+    text = behind.ok("plan", "--no-color").stdout
+    assert f"Warning: the jobs listing omitted {JOBS - 1} managed jobs that still exist" in text, text
+    assert "No changes." in text
     behind.ok("apply", "--auto-approve")
     assert _managed_jobs(sandbox) == JOBS  # 0 duplicates
-    report("partial_listing", {"managed_jobs": JOBS, "listed": 1, "confirmed_by_id": proxy.gets_by_id,
+    report("partial_listing", {"managed_jobs": JOBS, "listed": 1, "confirmed_by_id": JOBS - 1,
                                "jobs_after_apply": _managed_jobs(sandbox), "duplicates": 0})
 
 
