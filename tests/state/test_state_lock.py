@@ -1,7 +1,9 @@
-"""The state lock between processes: fail fast naming the holder, wait, stale holders, force-unlock."""
+"""The state lock between processes: fail fast naming the holder, wait, stale holders (a free flock:
+taken over on this host, refused from another), force-unlock."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import os
@@ -15,6 +17,7 @@ import pytest
 
 from reconciler.errors import StateError, StateLockedError
 from reconciler.state import LockInfo, StateStore
+from reconciler.state import lock as lock_module
 
 HOLDER = r"""
 import sys, time
@@ -119,24 +122,148 @@ def write_lock(path: Path, **fields: object) -> dict[str, object]:
     return data
 
 
-def test_dead_holder_is_reported_but_not_removed(tmp_path: Path) -> None:
+def test_dead_holder_of_this_host_is_taken_over_and_said_so(tmp_path: Path) -> None:
+    """A lock file whose flock is free and whose holder ran here is stale: taken over, reported."""
     store = StateStore(tmp_path / "s.json")
     pid = dead_pid()
-    data = write_lock(store.lock_path, pid=pid)
+    data = write_lock(store.lock_path, pid=pid, flock=True)
+    told: list[tuple[Path, LockInfo]] = []
+    info = lock_module.acquire(store.path, store.lock_path, "plan", on_takeover=lambda p, h: told.append((p, h)))
+    try:
+        assert len(told) == 1 and told[0][1].id == data["id"] and told[0][1].pid == pid
+        current = store.lock_info()
+        assert current is not None and current.id == info.id and current.pid == os.getpid() and current.flock
+        message = lock_module.takeover_message(store.lock_path, told[0][1])
+        assert f"pid {pid}" in message and "3m ago" in message and str(data["id"]) in message and "\n" not in message
+    finally:
+        lock_module.release(store.lock_path, info)
+    assert not store.lock_path.exists()
+
+
+def test_takeover_is_logged_when_nobody_listens(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = StateStore(tmp_path / "s.json")
+    write_lock(store.lock_path, pid=os.getpid(), flock=True)  # even a live pid: the free flock decides
+    with caplog.at_level("WARNING", logger="reconciler.state.lock"), store.lock("apply"):
+        pass
+    assert any("took over a stale state lock" in r.getMessage() for r in caplog.records), caplog.records
+    assert not store.lock_path.exists()
+
+
+def test_lock_of_a_reconciler_without_flock_counts_while_its_pid_lives(tmp_path: Path) -> None:
+    """A lock written before locks were flocks: held while its pid lives, taken over once it is gone."""
+    store = StateStore(tmp_path / "s.json")
+    write_lock(store.lock_path, pid=os.getpid())
+    with pytest.raises(StateLockedError, match="If that process is gone"), store.lock("plan"):
+        pass
+    write_lock(store.lock_path, pid=dead_pid())
+    with store.lock("plan") as info:
+        assert store.lock_info() == info
+
+
+def test_holder_on_another_host_is_refused_not_taken_over(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.json")
+    data = write_lock(store.lock_path, pid=dead_pid(), host="elsewhere.example", flock=True)
     with pytest.raises(StateLockedError) as info, store.lock("plan"):
         pass
     message = str(info.value)
-    assert "no longer running" in message and f"pid {pid}" in message and "3m ago" in message
+    assert "no longer running" not in message and "another machine (elsewhere.example)" in message
     assert f"reconciler force-unlock {data['id']}" in message
-    assert store.lock_path.exists()
-
-
-def test_holder_on_another_host_is_not_called_dead(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.json")
-    write_lock(store.lock_path, pid=dead_pid(), host="elsewhere.example")
-    with pytest.raises(StateLockedError) as info, store.lock("plan"):
+    assert json.loads(store.lock_path.read_text()) == data  # untouched
+    store.force_unlock(str(data["id"]))   # what force-unlock is still for
+    with store.lock("apply"):
         pass
-    assert "no longer running" not in str(info.value) and "If that process is gone" in str(info.value)
+
+
+def test_a_sigkilled_holder_does_not_lock_out_the_next_one(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    child, lock_id = start_holder(path)
+    child.kill()
+    child.wait()
+    store = StateStore(path)
+    assert store.lock_info() is not None and store.lock_info().id == lock_id  # type: ignore[union-attr]
+    told: list[LockInfo] = []
+    info = lock_module.acquire(store.path, store.lock_path, "plan", on_takeover=lambda p, h: told.append(h))
+    lock_module.release(store.lock_path, info)
+    assert [h.pid for h in told] == [child.pid] and not store.lock_path.exists()
+
+
+def test_a_live_holder_keeps_its_lock_even_if_its_file_names_a_dead_pid(tmp_path: Path) -> None:
+    """The flock decides, not the pid written in the file."""
+    path = tmp_path / "s.json"
+    child, lock_id = start_holder(path)
+    try:
+        store = StateStore(path)
+        data = json.loads(store.lock_path.read_text())
+        data["pid"] = dead_pid()
+        store.lock_path.write_text(json.dumps(data))   # in place: same file, flock still held
+        with pytest.raises(StateLockedError), store.lock("plan"):
+            pass
+        assert store.lock_info() is not None and store.lock_info().id == lock_id  # type: ignore[union-attr]
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+
+
+RACER = r"""
+import sys
+from pathlib import Path
+from reconciler.errors import StateLockedError
+from reconciler.state import StateStore
+try:
+    with StateStore(Path(sys.argv[1])).lock("apply"):
+        print("got", flush=True)
+        sys.stdin.read()
+except StateLockedError:
+    print("locked", flush=True)
+"""
+
+
+def test_many_processes_taking_over_one_stale_lock_one_wins(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    outcomes: collections.Counter[str] = collections.Counter()
+    for _ in range(3):
+        child, _ = start_holder(path)
+        child.kill()
+        child.wait()
+        racers = [subprocess.Popen([sys.executable, "-c", RACER, str(path)], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True) for _ in range(6)]
+        answers = []
+        for racer in racers:
+            assert racer.stdout is not None
+            answers.append(racer.stdout.readline().strip())
+        for racer in racers:
+            assert racer.stdin is not None
+            racer.stdin.close()
+            racer.wait()
+        assert sorted(answers) == ["got"] + ["locked"] * 5, answers
+        outcomes.update(answers)
+        assert not (tmp_path / "s.json.lock").exists()
+    print(f"\nRELIABILITY stale_lock_takeover_races: {dict(outcomes)}")
+
+
+def test_abandon_held_locks_removes_only_our_own(tmp_path: Path) -> None:
+    mine = StateStore(tmp_path / "a.json")
+    theirs = StateStore(tmp_path / "b.json")
+    info = lock_module.acquire(mine.path, mine.lock_path, "apply")
+    other = write_lock(theirs.lock_path, host="elsewhere.example")
+    assert lock_module.abandon_held_locks() == 1
+    assert not mine.lock_path.exists() and json.loads(theirs.lock_path.read_text()) == other
+    lock_module.release(mine.lock_path, info)   # later release: nothing left to do, no error
+
+
+def test_a_lock_cut_short_while_taken_is_still_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal's exception just after the lock file appeared (before `hold` got it back)."""
+    store = StateStore(tmp_path / "s.json")
+
+    def interrupted(*args: object) -> None:
+        assert store.lock_path.exists()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lock_module, "_register", interrupted)
+    with pytest.raises(KeyboardInterrupt), store.lock("apply"):
+        pass
+    assert not store.lock_path.exists()
 
 
 def test_unreadable_lock_file_still_counts_as_held(tmp_path: Path) -> None:
