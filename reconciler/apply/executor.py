@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.api.protocols import Client
@@ -35,7 +36,35 @@ from reconciler.state import ResourceState, State, StateStore
 from reconciler.state.journal import Journal
 from reconciler.values import contains_unknown
 
-__all__ = ["Executor", "Pending", "idempotency_key"]
+__all__ = ["Executor", "Interruption", "Pending", "idempotency_key", "interrupt_running", "runs_started"]
+
+# Executors running in this process, for a signal handler to stop (no lock: a signal handler runs
+# in the main thread between bytecodes; set.add/discard and a copy to a list are atomic).
+_running: set[Executor] = set()
+_runs = [0]
+
+
+def interrupt_running() -> int:
+    """Cooperative stop of every running executor (SIGINT/SIGTERM): nothing new starts, `--wait`
+    stops waiting, the changes in flight finish and are journalled, the state is written. Returns
+    how many were running."""
+    running = list(_running)
+    for executor in running:
+        executor.interrupt()
+    return len(running)
+
+
+def runs_started() -> int:
+    """How many executors have started in this process (0: nothing was applied)."""
+    return _runs[0]
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """An apply stopped by `interrupt()`: changes it completed, and those it did not start."""
+
+    done: int
+    not_started: tuple[str, ...]
 
 _VERBS = {
     Action.CREATE: ("Creating", "Creation"), Action.REPLACE: ("Replacing", "Replacement"),
@@ -76,6 +105,8 @@ class Executor:
         self._touched: set[str] = set()  # addresses whose state this run rewrote
         self._canonical = Canonical()  # jobs trained the same way share one method/settings block
         self._journal_failure: str | None = None  # set once a journal write failed: start nothing new
+        self._stop = threading.Event()  # interrupt(): start nothing new, stop --wait
+        self.interruption: Interruption | None = None  # set when run() was interrupted
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _emit(self, kind: EventKind, address: str, verb: str = "", message: str = "", *,
@@ -137,7 +168,20 @@ class Executor:
         return idempotency_key(self.plan.lineage, self.plan.serial, address, digest, op)
 
     # -- run -------------------------------------------------------------------------------------
+    def interrupt(self) -> None:
+        """Stop cooperatively (thread- and signal-safe): schedule nothing new, stop waiting for
+        jobs; `run()` lets the changes in flight finish, journals them and writes the state."""
+        self._stop.set()
+
     def run(self) -> ApplyResult:
+        _runs[0] += 1
+        _running.add(self)
+        try:
+            return self._run()
+        finally:
+            _running.discard(self)
+
+    def _run(self) -> ApplyResult:
         self._journal = self.store.open_journal(self._state)
         if not self.store.exists():
             # A state never written has a lineage only in memory: journal it before anything is
@@ -238,7 +282,7 @@ class Executor:
             while len(outcome) < len(nodes):
                 # At most `parallelism` submitted at a time: the rest wait in the heap, not as
                 # queued futures (10,000 of those held ~20 MiB for nothing).
-                while ready and running < self.parallelism:
+                while ready and running < self.parallelism and not self._stop.is_set():
                     index = heapq.heappop(ready)
                     address = names[index]
                     change = nodes[address]
@@ -265,6 +309,8 @@ class Executor:
                     heapq.heappush(ready, index)
                 later.clear()
                 if not running:
+                    if self._stop.is_set():
+                        break  # interrupted: what was not started stays not started
                     if len(outcome) < len(nodes):  # pragma: no cover - a cycle the loader let through
                         for address in nodes:
                             outcome.setdefault(address, "skipped")
@@ -278,6 +324,13 @@ class Executor:
                 for address, future in done:
                     running -= 1
                     settle(address, future.result(), None)
+        if self._stop.is_set():
+            def real(change: Change) -> bool:
+                return change.action.is_change() or change.action is Action.PENDING
+
+            self.interruption = Interruption(
+                done=sum(1 for a, r in outcome.items() if r == "done" and real(nodes[a])),
+                not_started=tuple(a for a in nodes if a not in outcome and real(nodes[a])))
 
     # -- one change ------------------------------------------------------------------------------
     def _run_change(self, change: Change) -> str:
@@ -424,13 +477,23 @@ class Executor:
             obj, finished, status, detail = kind.poll(self._client, object_id)
             if finished:
                 return obj
+            if self._stop.is_set():
+                raise Pending(f"interrupted while waiting for {address} ({object_id}, {status}); "
+                              "the next run completes this")
             now = self.monotonic()
             self._emit(EventKind.WAITING, waiter,
                        message=f"waiting for {address} ({object_id}): {status}{detail}", elapsed=now - first)
             if deadline is not None and now >= deadline:
                 raise Pending(f"{address} is still {status} after the --timeout; the next run completes this")
-            self.sleep(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
+            self._pause(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
                                                                                 deadline - now)))
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep between polls; with the real clock, an interrupt ends the sleep at once."""
+        if self.sleep is time.sleep:
+            self._stop.wait(seconds)
+        else:
+            self.sleep(seconds)
 
     # -- after -----------------------------------------------------------------------------------
     def _refresh_untouched(self) -> None:

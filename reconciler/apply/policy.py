@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Listener
@@ -16,6 +17,9 @@ from reconciler.config.documents import SpecSet
 from reconciler.errors import PlanError, StalePlanError
 from reconciler.plan.model import Action, Plan
 from reconciler.state import State, StateStore
+
+if TYPE_CHECKING:
+    from reconciler.apply.executor import Interruption
 
 __all__ = ["ApplyOutcome", "ApplyPolicy", "Session", "apply_plan", "check_plan", "destructive_count",
            "has_work"]
@@ -46,6 +50,7 @@ class ApplyOutcome:
     applied: bool
     reason: str = ""                   # why not: "no changes", "cancelled"
     result: ApplyResult | None = None
+    interruption: Interruption | None = None  # stopped by a signal: what was done, what was not started
 
 
 def destructive_count(plan: Plan) -> int:
@@ -101,4 +106,5 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
     executor = Executor(plan, client=session.client, store=session.store, state=session.state,
                         parallelism=policy.parallelism, wait_for_jobs=policy.wait, timeout=policy.timeout,
                         poll_interval=policy.poll_interval, listener=listener)
-    return ApplyOutcome(applied=True, result=executor.run())
+    result = executor.run()
+    return ApplyOutcome(applied=True, result=result, interruption=executor.interruption)

@@ -10,7 +10,15 @@ from typing import Any
 import click
 
 from reconciler.cli import runtime
-from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
+from reconciler.cli.context import (
+    EXIT_ERROR,
+    EXIT_OK,
+    app,
+    common_options,
+    mark_interrupt_reported,
+    out,
+    signal_received,
+)
 from reconciler.cli.plan import load_plan, make_plan, plan_options, render
 from reconciler.errors import ConfigError
 
@@ -73,6 +81,23 @@ def _summary(result: Any, destroy: bool) -> str:
     return text + (f" ({', '.join(extras)})" if extras else "")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _interrupted_line(signame: str, interruption: Any, result: Any, operation: str) -> str:
+    """The one line after a SIGINT/SIGTERM stopped an apply: what happened, what was left."""
+    if interruption is None:  # the signal came as the last change finished: nothing was left
+        return (f"Interrupted ({signame}) as the {operation} finished: nothing was left undone; "
+                "the state records it all.")
+    parts = [f"{_plural(interruption.done, 'change')} done", f"{len(interruption.not_started)} not started"]
+    for items, word in ((result.failures, "failed"), (result.pending, "pending"), (result.skipped, "skipped")):
+        if items:
+            parts.append(f"{len(items)} {word}")
+    return (f"Interrupted ({signame}): {', '.join(parts)}; the state records what completed. "
+            f"Run {operation} again to continue.")
+
+
 def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
               refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool,
               timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
@@ -122,13 +147,20 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
         assert outcome.result is not None
         result = outcome.result
         state = session.state
+    interrupted = signal_received()
     if as_json:
-        o.json({"applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,
-                "forgotten": result.forgotten, "adopted": result.adopted,
-                "pending": [{"address": a, "reason": r} for a, r in result.pending],
-                "failures": [{"address": a, "message": m} for a, m in result.failures],
-                "skipped": [{"address": a, "reason": r} for a, r in result.skipped],
-                "state_serial": state.serial})
+        data: dict[str, Any] = {
+            "applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,
+            "forgotten": result.forgotten, "adopted": result.adopted,
+            "pending": [{"address": a, "reason": r} for a, r in result.pending],
+            "failures": [{"address": a, "message": m} for a, m in result.failures],
+            "skipped": [{"address": a, "reason": r} for a, r in result.skipped],
+            "state_serial": state.serial}
+        if interrupted is not None:
+            data["interrupted"] = {"signal": interrupted[0],
+                                   "not_started": list(outcome.interruption.not_started
+                                                       if outcome.interruption is not None else ())}
+        o.json(data)
     else:
         o.echo("")
         for address, note in result.notes:
@@ -145,7 +177,12 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
             for address, reason in result.skipped:
                 o.echo(f"  - {address}: {reason}", err=True)
             o.echo("The state records everything that did complete; run apply again to continue.", err=True)
-        o.echo(o.style(_summary(result, destroy), fg="green" if result.ok else "yellow", bold=True))
+        if interrupted is None:
+            o.echo(o.style(_summary(result, destroy), fg="green" if result.ok else "yellow", bold=True))
+    if interrupted is not None:
+        o.echo(_interrupted_line(interrupted[0], outcome.interruption, result, operation), err=True)
+        mark_interrupt_reported()
+        return interrupted[1]
     return EXIT_OK if result.ok else EXIT_ERROR
 
 

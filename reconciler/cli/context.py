@@ -7,8 +7,10 @@ import datetime as _dt
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_BUG = 3
+EXIT_SIGINT = 130   # 128 + SIGINT, as a shell reports a Ctrl-C
+EXIT_SIGTERM = 143  # 128 + SIGTERM, how CI cancels a job
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -184,11 +188,6 @@ def out(ctx: click.Context | None = None) -> Out:
     return Out(app(ctx).color)
 
 
-def not_built(name: str, issue: int) -> int:
-    click.echo(f"Error: `reconciler {name}` is not built yet (tracked in issue {issue}).", err=True)
-    return EXIT_ERROR
-
-
 def register_env_secrets(env: Mapping[str, str]) -> None:
     for key in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "RECONCILER_NOTIFY_SECRET"):
         register_secret(env.get(key))
@@ -214,14 +213,168 @@ def print_error(exc: ReconcilerError) -> None:
         click.echo(redact(f"Error: {exc}"), err=True)
 
 
+class Interrupted(BaseException):
+    """Raised in the main thread by the first SIGINT/SIGTERM while nothing is being applied
+    (loading, refreshing, planning, a prompt): the stack unwinds, so the state lock is released.
+    A BaseException, like KeyboardInterrupt, but not one: click turns KeyboardInterrupt into
+    `Abort` (exit 1)."""
+
+    def __init__(self, signame: str, code: int):
+        super().__init__(signame)
+        self.signame = signame
+        self.code = code
+
+
+@dataclass
+class SignalState:
+    """What the signal handler saw in this run."""
+
+    name: str = ""       # first signal received, e.g. "SIGTERM"; "" when none
+    code: int = 0        # its exit code (128 + number)
+    count: int = 0
+    reported: bool = False  # a command already printed the one line about it
+
+
+SIGNALS = SignalState()
+
+
+def signal_received() -> tuple[str, int] | None:
+    """(name, exit code) of the first SIGINT/SIGTERM this run received, if any."""
+    return (SIGNALS.name, SIGNALS.code) if SIGNALS.count else None
+
+
+def mark_interrupt_reported() -> None:
+    SIGNALS.reported = True
+
+
+def _stderr_now(text: str) -> None:
+    """Write from a signal handler: unbuffered, so never a re-entrant call into sys.stderr."""
+    try:
+        os.write(2, redact(text).encode("utf-8", errors="replace"))
+    except OSError:
+        pass
+
+
+def _running_executors() -> int:
+    """Ask the apply executors running in this process to stop scheduling (cooperative stop)."""
+    executor = sys.modules.get("reconciler.apply.executor")
+    if executor is None:
+        return 0
+    stopped: int = executor.interrupt_running()
+    return stopped
+
+
+def _changes_started() -> bool:
+    executor = sys.modules.get("reconciler.apply.executor")
+    return executor is not None and bool(executor.runs_started())
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    name = signal.Signals(signum).name
+    code = 128 + signum
+    SIGNALS.count += 1
+    if SIGNALS.count == 1:
+        SIGNALS.name, SIGNALS.code = name, code
+    else:
+        # A second signal: exit now. The state file is only ever replaced whole (temp + rename),
+        # and every finished action is already in the fsync'd journal that the next run replays.
+        lock = sys.modules.get("reconciler.state.lock")
+        released = lock.abandon_held_locks() if lock is not None else 0
+        _stderr_now(f"\nInterrupted again ({name}): exiting at once. The state file is intact; what "
+                    f"completed is in its journal, which the next run replays"
+                    f"{'; the state lock was released' if released else ''}.\n")
+        os._exit(code)
+    if _running_executors():
+        _stderr_now(f"\n{name} received: starting no new changes and waiting for the ones in flight; "
+                    f"send it again to exit at once.\n")
+        return
+    raise Interrupted(name, code)
+
+
+class _StderrNotes(logging.Handler):
+    """Warnings the core logs for the user (a stale state lock taken over): one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(redact(record.getMessage()), err=True)
+        except Exception:  # pragma: no cover - never fail a run over a note
+            pass
+
+
+_NOTES = _StderrNotes(logging.WARNING)
+NOTE_LOGGERS = ("reconciler.state.lock",)
+
+
+def _install_notes() -> None:
+    for name in NOTE_LOGGERS:
+        logger = logging.getLogger(name)
+        if _NOTES not in logger.handlers:
+            logger.addHandler(_NOTES)
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    """SIGINT and SIGTERM handled alike (main thread only; restored by the caller)."""
+    SIGNALS.name, SIGNALS.code, SIGNALS.count, SIGNALS.reported = "", 0, 0, False
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, _on_signal)
+        except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+            pass
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        try:
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        except (ValueError, OSError):  # pragma: no cover
+            pass
+
+
+def _interrupted_line(name: str) -> str:
+    if _changes_started():
+        return (f"Interrupted ({name}): stopped after the changes in flight; the state records what "
+                "completed. Run the command again to continue.")
+    return f"Interrupted ({name}): no changes were made; the state lock is released."
+
+
 def run_guarded(invoke: Callable[[], Any]) -> None:
-    """Run the CLI; map errors to exit codes. Never shows a traceback for a user mistake."""
+    """Run the CLI; map errors to exit codes. Never shows a traceback for a user mistake.
+
+    SIGTERM is handled like Ctrl-C (SIGINT): while an apply runs, the first one stops it
+    cooperatively (nothing new starts, what is in flight finishes and is recorded, the state is
+    written); otherwise it unwinds the run (the state lock is released). Exit 143 for SIGTERM, 130
+    for SIGINT. A second signal exits at once."""
     register_env_secrets(os.environ)
+    _install_notes()
+    previous = _install_signal_handlers()
+    try:
+        _run_guarded(invoke)
+    except Interrupted as exc:  # it came while a result or an error was being reported
+        click.echo(_interrupted_line(exc.signame), err=True)
+        sys.exit(exc.code)
+    finally:
+        _restore_signal_handlers(previous)
+        for name in NOTE_LOGGERS:
+            logging.getLogger(name).removeHandler(_NOTES)
+
+
+def _run_guarded(invoke: Callable[[], Any]) -> None:
     try:
         result = invoke()
+    except Interrupted as exc:
+        click.echo(_interrupted_line(exc.signame), err=True)
+        sys.exit(exc.code)
     except click.exceptions.Exit as exc:
+        _exit_after_signal()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # no handler installed (not the main thread)
+            click.echo("Interrupted.", err=True)
+            sys.exit(EXIT_SIGINT)
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
@@ -229,10 +382,11 @@ def run_guarded(invoke: Callable[[], Any]) -> None:
         sys.exit(EXIT_ERROR)  # usage errors are 1: exit 2 means "changes present"
     except ReconcilerError as exc:
         print_error(exc)
+        _exit_after_signal()
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_SIGINT)
     except BrokenPipeError:
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # a bug: say so, keep the details in a file
@@ -240,4 +394,16 @@ def run_guarded(invoke: Callable[[], Any]) -> None:
         click.echo(redact(f"reconciler: internal error ({type(exc).__name__}: {exc}). "
                           f"This is a bug; details in {path}"), err=True)
         sys.exit(EXIT_BUG)
+    _exit_after_signal()
     sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _exit_after_signal() -> None:
+    """A command that finished after a signal stopped it cooperatively exits with the signal's
+    code, having said so in one line (its own, or this one)."""
+    received = signal_received()
+    if received is None:
+        return
+    if not SIGNALS.reported:
+        click.echo(_interrupted_line(received[0]), err=True)
+    sys.exit(received[1])
