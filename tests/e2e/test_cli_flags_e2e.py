@@ -94,13 +94,26 @@ def test_two_plans_racing_for_the_lock(world):
         assert fast.returncode == 1
         assert "is locked by" in fast.stderr and f"pid {os.getpid()}" in fast.stderr
         assert "operation apply" in fast.stderr and "Traceback" not in fast.stderr
-        waiting = subprocess.Popen([*argv, "--lock-timeout", "30s"], env=env, stdout=subprocess.PIPE,
+        waiting = subprocess.Popen([*argv, "--lock-timeout", "120s"], env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
-        import time
+        # Release only once the second plan says it waits (no sleep: a loaded machine may take
+        # seconds to start it, and then it would never have had to wait).
+        import threading
 
-        time.sleep(1.0)
+        said: list[str] = []
+        told = threading.Event()
+
+        def read_stderr() -> None:
+            assert waiting.stderr is not None
+            for line in waiting.stderr:
+                said.append(line)
+                if "Waiting for the state lock" in line:
+                    told.set()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        assert told.wait(timeout=90), "".join(said)
         assert waiting.poll() is None  # still waiting for the holder
-    _out, err = waiting.communicate(timeout=60)
-    assert waiting.returncode == 0, err
-    assert "Waiting for the state lock" in err
+    assert waiting.wait(timeout=90) == 0, "".join(said)
+    reader.join(timeout=30)
     assert world.state_file.read_bytes() == before
