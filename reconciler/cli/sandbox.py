@@ -64,7 +64,9 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, late
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C and SIGTERM are how a server is stopped: a clean stop (exit 0, world saved), not the
+    # interruption of a command the CLI reports with 130/143.
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
     server.start()
     where = f" (world in {data})" if data else " (in memory)"
     click.echo(f"Sandbox listening on {server.url}{where}. Point the SDK at it: "
@@ -75,7 +77,8 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, late
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         server.stop()
     click.echo("Sandbox stopped." + (f" World saved to {data}." if data else ""))
     return 0
