@@ -66,12 +66,21 @@ def _confirm(o: Any, destroy: bool) -> bool:
 
 
 def _summary(result: Any, destroy: bool) -> str:
+    """Terraform's last line; never "complete!" when something failed or was not attempted."""
+    failed = len(result.failures) + len(result.skipped)
     if destroy:
-        head = f"Destroy complete! Resources: {result.destroyed} destroyed"
+        head = (f"Destroy complete! Resources: {result.destroyed} destroyed" if not failed else
+                f"Destroy finished with errors. Resources: {result.destroyed} destroyed")
         extra = f", {result.forgotten} forgotten (they keep existing)" if result.forgotten else ""
-        return head + extra + "."
-    text = f"Apply complete! Resources: {result.added} added, {result.changed} changed, {result.destroyed} destroyed."
+        errors = f", {len(result.failures)} failed, {len(result.skipped)} not attempted" if failed else ""
+        return head + extra + errors + "."
+    head = "Apply complete!" if not failed else "Apply finished with errors."
+    text = f"{head} Resources: {result.added} added, {result.changed} changed, {result.destroyed} destroyed."
     extras = []
+    if result.failures:
+        extras.append(f"{len(result.failures)} failed")
+    if result.skipped:
+        extras.append(f"{len(result.skipped)} not attempted")
     if result.forgotten:
         extras.append(f"{result.forgotten} forgotten")
     if result.adopted:

@@ -220,3 +220,14 @@ spec:
     state = world.state()["resources"]
     assert "FineTuningJob.bot" in state and "FineTuningJob.broken" not in state
     assert len(world.jobs()) == 1
+
+
+def test_a_failed_create_never_ends_in_apply_complete(world):
+    """The API refuses the job (an unknown model): the file that was uploaded counts as added, but
+    the last line must not say "Apply complete!" (issue 14: it did)."""
+    world.write("main.yaml", JOB_SPEC.replace("model: gpt-4o-mini", "model: gpt-nope-9"))
+    result = world.run("apply", "--auto-approve")
+    assert result.exit_code == 1, result.output
+    assert "Apply complete!" not in result.output
+    assert "Apply finished with errors. Resources: 1 added, 0 changed, 0 destroyed. (1 failed)" in result.output
+    assert world.jobs() == []
