@@ -55,9 +55,8 @@ class ApplyOutcome:
 
 def destructive_count(plan: Plan) -> int:
     """Cancels and revokes the plan would make (what --max-deletes bounds)."""
-    from reconciler.plan.model import Op
-
-    return sum(1 for c in plan.changes for s in c.steps if s.op in (Op.CANCEL_JOB, Op.REVOKE))
+    counts = plan.counts()
+    return counts["cancel_job"] + counts["revoke"]
 
 
 def check_plan(state: State, plan: Plan, policy: ApplyPolicy, *, state_written: bool) -> None:

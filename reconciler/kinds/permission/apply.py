@@ -25,8 +25,10 @@ def _grants_by_project(ctx: ApplyContext, checkpoint: str) -> dict[str, dict[str
     return {p["project_id"]: p for p in ctx.client.list_permissions(checkpoint)}
 
 
-def _steps_now(ctx: ApplyContext, change: Change, spec: dict[str, Any]) -> tuple[Step, ...]:
-    """The steps of a change planned before its checkpoint was known, computed now."""
+def _steps_now(ctx: ApplyContext, change: Change,
+               spec: dict[str, Any]) -> tuple[tuple[Step, ...], dict[str, dict[str, Any]]]:
+    """The steps of a change planned before its checkpoint was known, computed now, and the grants
+    the checkpoint has now (read once: the steps and the grants that follow use the same read)."""
     checkpoint = spec["fine_tuned_model_checkpoint"]
     wanted = list(dict.fromkeys(spec.get("project_ids") or []))
     exclusive = bool(spec.get("exclusive", False))
@@ -38,8 +40,9 @@ def _steps_now(ctx: ApplyContext, change: Change, spec: dict[str, Any]) -> tuple
                             _grants_by_project(ctx, rs.id))
     elif rs is not None:
         managed_before = set((rs.inputs or {}).get("project_ids") or [])
-    more, _, _ = grant_steps(checkpoint, wanted, exclusive, _grants_by_project(ctx, checkpoint), managed_before)
-    return (*steps, *more)
+    live = _grants_by_project(ctx, checkpoint)
+    more, _, _ = grant_steps(checkpoint, wanted, exclusive, live, managed_before)
+    return (*steps, *more), live
 
 
 def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
@@ -47,16 +50,16 @@ def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
         return _revoke_and_forget(ctx, change)
     steps = change.steps
     checkpoint = (change.after or {}).get("fine_tuned_model_checkpoint")
-    spec = None
-    if change.action is Action.PENDING or checkpoint is UNKNOWN or checkpoint is None:
-        spec = ctx.resolve_or_wait(change)
-        steps = _steps_now(ctx, change, spec)
-        checkpoint = spec["fine_tuned_model_checkpoint"]
     after = dict(change.after or {})
     observed = ctx.observed(change.address) or {}
-    live = {p["project_id"]: p for p in observed.get("permissions") or []}
-    if spec is not None or observed.get("fine_tuned_model_checkpoint") != checkpoint:
+    if change.action is Action.PENDING or checkpoint is UNKNOWN or checkpoint is None:
+        spec = ctx.resolve_or_wait(change)
+        steps, live = _steps_now(ctx, change, spec)
+        checkpoint = spec["fine_tuned_model_checkpoint"]
+    elif observed.get("fine_tuned_model_checkpoint") != checkpoint:
         live = _grants_by_project(ctx, checkpoint)
+    else:
+        live = {p["project_id"]: p for p in observed.get("permissions") or []}
     for step in steps:
         if step.op is Op.GRANT:
             missing = [p for p in step.args["project_ids"] if p not in live]
