@@ -19,7 +19,7 @@ from reconciler.kinds.legacy.kind import LEGACY
 from reconciler.kinds.permission.kind import PERMISSION
 from reconciler.state import ResourceState
 
-__all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "importable", "imported_resource", "kind_of_address",
+__all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "imported_resource", "kind_of_address",
            "resource_types"]
 
 # In the order specs document them: resources, then data sources.
@@ -57,10 +57,6 @@ def resource_types() -> Iterator[Kind]:
 def admin_kinds() -> frozenset[str]:
     """Kinds whose reads or changes need the admin key."""
     return frozenset(k.name for k in KINDS.values() if k.admin)
-
-
-def importable() -> frozenset[str]:
-    return frozenset(k.name for k in KINDS.values() if k.importable)
 
 
 def imported_resource(address: str, kind_name: str, object_id: str, attributes: Mapping[str, Any],

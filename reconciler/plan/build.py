@@ -73,10 +73,6 @@ def check_importable(address: str, kind_name: str) -> None:
 
 def kind_name(address: str, documents: Mapping[str, Document]) -> str:
     """The resource type an address has: its document's, else the one its address spells."""
-    return _kind_name(address, documents)
-
-
-def _kind_name(address: str, documents: Mapping[str, Document]) -> str:
     doc = documents.get(address)
     if doc is not None:
         return doc.type
@@ -116,7 +112,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     errors: list[PlanError] = []
 
     for address, object_id in work.imports.items():
-        name = _kind_name(address, documents)
+        name = kind_name(address, documents)
         check_importable(address, name)
         try:
             attributes = registry.get(name).read_for_import(address, object_id, walk.reads)
