@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from reconciler.errors import SpecError
+from reconciler.kinds.registry import KINDS
 
 __all__ = ["Document", "ImportBlock", "Lifecycle", "MovedBlock", "SpecSet", "display_path"]
 
@@ -52,8 +53,6 @@ class Document:
 
     @property
     def type(self) -> str:
-        from reconciler.kinds.registry import KINDS
-
         known = KINDS.get(self.kind)
         return known.type if known is not None else self.kind
 
