@@ -2,7 +2,11 @@
 
     {"format_version": 1, "lineage": "uuid4", "serial": 7, "reconciler_version": "0.1.0",
      "resources": {"FineTuningJob.support_bot": {"kind": ..., "id": ..., "inputs": {...},
-                   "digest": "...", "attributes": {...}, "depends_on": [...], "meta": {...}}}}
+                   "digest": "...", "attributes": {...}, "depends_on": [...], "meta": {...}}},
+     "api": {"base_url": "https://api.openai.com/v1", "organization": "org-…", "project": "proj_…"}}
+
+"api" (optional; states written before it load fine) is the API account the state belongs to
+(`reconciler.state.identity`).
 
 Parsing is strict: anything that is not this shape is a `StateError` naming what is wrong, so a
 damaged file is never mistaken for an empty state.
@@ -22,6 +26,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.errors import StateError
 from reconciler.sharing import Canonical, dedupe_hook
+from reconciler.state.identity import ApiIdentity
 
 __all__ = ["FORMAT_VERSION", "NonFiniteNumber", "ResourceState", "State", "new_state", "strict_numbers"]
 
@@ -95,6 +100,8 @@ class State:
     serial: int
     reconciler_version: str
     resources: dict[str, ResourceState] = field(default_factory=dict)
+    # The API account this state belongs to; None until the first write after an API answer.
+    api: ApiIdentity | None = None
     # Not persisted: how many journal entries `StateStore.load()` replayed into this state.
     recovered_from_journal: int = field(default=0, compare=False)
 
@@ -122,13 +129,16 @@ class State:
 
     # -- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format_version": self.format_version,
             "lineage": self.lineage,
             "serial": self.serial,
             "reconciler_version": self.reconciler_version,
             "resources": {a: r.to_dict() for a, r in self.resources.items()},
         }
+        if self.api is not None:
+            data["api"] = self.api.to_dict()
+        return data
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Compact (or indented) JSON with sorted keys, so diffs of the file are stable."""
@@ -141,8 +151,10 @@ class State:
         `chunk_size`: writing 10,000 resources never holds the whole document in memory."""
         dump = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                                  allow_nan=False)
-        head = {"format_version": self.format_version, "lineage": self.lineage,
-                "reconciler_version": self.reconciler_version}
+        head: dict[str, Any] = {"format_version": self.format_version, "lineage": self.lineage,
+                                "reconciler_version": self.reconciler_version}
+        if self.api is not None:  # "api" sorts first
+            head["api"] = self.api.to_dict()
         buffer = [dump(head)[:-1] + ',"resources":{']
         size = len(buffer[0])
         for i, address in enumerate(sorted(self.resources)):
@@ -183,8 +195,9 @@ class State:
             raise StateError(f"{where}: resources must be an object of address to resource")
         resources = {str(a): ResourceState.from_dict(str(a), r, where=where) for a, r in raw.items()}
         _share_common_blocks(resources.values())
-        return cls(format_version=version, lineage=lineage, serial=serial,
-                   reconciler_version=rversion, resources=resources)
+        api = data.get("api")
+        return cls(format_version=version, lineage=lineage, serial=serial, reconciler_version=rversion,
+                   resources=resources, api=None if api is None else ApiIdentity.from_dict(api, where=where))
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "state") -> State:
