@@ -20,8 +20,10 @@ The CLI maps ReconcilerError to exit code 1 and a single line; anything else is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ApiError",
@@ -62,6 +64,11 @@ class SpecError(ReconcilerError):
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
+    def order(self) -> tuple[Any, ...]:
+        """Sort key: file, line, then the text with its numbers compared as numbers (a training
+        file's "line 2: ..." before "line 10: ...")."""
+        return (self.file, self.line or 0, [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(self))])
+
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         parts = [where]
@@ -80,7 +87,7 @@ class SpecErrors(ReconcilerError):
     """Several spec errors found in one pass; all are reported, sorted by file and line."""
 
     def __init__(self, errors: Iterable[SpecError]):
-        self.errors = sorted(errors, key=lambda e: (e.file, e.line or 0, str(e)))
+        self.errors = sorted(errors, key=SpecError.order)
         super().__init__(self.summary())
 
     def summary(self) -> str:
@@ -132,6 +139,7 @@ class ApiError(ReconcilerError):
         self.request_id = request_id
         self.method = method
         self.path = path
+        self.credential: str | None = None  # set by the client on an error answer: "api_key" or "admin_key"
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

@@ -176,8 +176,7 @@ def check_lines(lines: Iterable[bytes | str], fmt: str, *, max_problems: int = M
         try:
             record = json.loads(raw)
         except ValueError as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            _add(result, RecordProblem(number, f"not valid JSON ({reason})"), max_problems)
+            _add(result, RecordProblem(number, json_problem(exc)), max_problems)
             continue
         problem = _check_record(record, fmt)
         if problem:
@@ -189,6 +188,32 @@ def check_lines(lines: Iterable[bytes | str], fmt: str, *, max_problems: int = M
             RecordProblem(0, f"has {result.examples} example(s); fine-tuning needs at least {MIN_EXAMPLES}")
         )
     return result
+
+
+_JSON_REASONS = {
+    "Invalid control character at": "control character (a raw tab or newline) inside a string",
+    "Unterminated string starting at": "a string is not closed (a missing \")",
+    "Expecting value": "a value is missing or is not JSON (strings need double quotes; true, false, null "
+                       "in lower case)",
+    "Expecting ',' delimiter": "a comma is missing between two items",
+    "Expecting ':' delimiter": "a colon is missing after a key",
+    "Expecting property name enclosed in double quotes": "a key is not in double quotes (or a comma is "
+                                                          "left before a closing brace)",
+    "Extra data": "more than one JSON value on the line (one example per line)",
+    "Invalid \\escape": "an invalid backslash escape inside a string",
+}
+
+
+def json_problem(exc: ValueError) -> str:
+    """One line about JSON that does not parse, with the column: "not valid JSON: control character
+    (a raw tab or newline) inside a string at column 17" rather than Python's "Invalid control
+    character at"."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc}"
+    reason = _JSON_REASONS.get(exc.msg)
+    if reason is None:
+        reason = next((text for key, text in _JSON_REASONS.items() if exc.msg.startswith(key)), exc.msg)
+    return f"not valid JSON: {reason} at column {exc.colno}"
 
 
 def _add(result: CheckResult, problem: RecordProblem, limit: int) -> None:

@@ -36,6 +36,7 @@ from reconciler.api.errors import (
     DeadlineExceededError,
     error_from_exception,
     error_from_response,
+    response_hint,
 )
 from reconciler.api.pagination import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, paginate
 from reconciler.api.retry import (
@@ -260,6 +261,7 @@ class ApiClient:
         insecure_http: bool = False,
         on_retry: Callable[[RetryInfo], Any] | None = None,
         rng: random.Random | None = None,
+        sources: Mapping[str, str] | None = None,
     ):
         register_secret(api_key)
         register_secret(admin_key)
@@ -269,6 +271,9 @@ class ApiClient:
         # connection is most likely a wrong URL, not a blip, and is retried once instead of six
         # times (about 17 s of backoff before a mistyped host was reported).
         self._answered = False
+        # Where the caller found the keys and the URL ("api_key" / "admin_key" / "base_url" ->
+        # e.g. "OPENAI_API_KEY"): named in the hint of a 401 or a 404 (api/errors.response_hint).
+        self.sources = dict(sources or {})
         self._api_key = _Secret(api_key)
         self._admin_key = _Secret(admin_key)
         self.organization = organization
@@ -322,6 +327,12 @@ class ApiClient:
         if not self._api_key.value:
             raise ConfigError(f"no API key: set OPENAI_API_KEY (needed to {operation})")
         return self._api_key
+
+    def _hint(self, status: int, admin: bool) -> dict[str, Any]:
+        credential = "admin_key" if admin else "api_key"
+        return {"credential": credential,
+                "hint": response_hint(status, key_source=self.sources.get(credential), base_url=self.base_url,
+                                      base_url_source=self.sources.get("base_url"))}
 
     def _request(
         self,
@@ -428,7 +439,8 @@ class ApiClient:
                     and not may_resend_create(status, failure):
                 # The object may exist now: never re-send blindly; the caller looks it up.
                 self._count_failure(retries)
-                cause = (error_from_response(method, path, response, retries=retries, elapsed=spent)
+                cause = (error_from_response(method, path, response, retries=retries, elapsed=spent,
+                                             **self._hint(response.status_code, admin))
                          if response is not None else
                          error_from_exception(method, path, failure or Exception(), retries=retries, elapsed=spent))
                 raise self._ambiguous(cause) from None
@@ -446,8 +458,8 @@ class ApiClient:
             if not retryable:
                 self._count_failure(retries)
                 if response is not None:
-                    raise error_from_response(method, path, response, retries=retries,
-                                              elapsed=spent) from None
+                    raise error_from_response(method, path, response, retries=retries, elapsed=spent,
+                                              **self._hint(response.status_code, admin)) from None
                 assert failure is not None
                 error = error_from_exception(method, path, failure, retries=retries, elapsed=spent)
                 if never_reached:

@@ -16,6 +16,7 @@ __all__ = [
     "error_class_for",
     "error_from_exception",
     "error_from_response",
+    "response_hint",
 ]
 
 
@@ -67,22 +68,35 @@ def _note(retries: int, elapsed: float) -> str:
     return f" (gave up after {retries} {'retry' if retries == 1 else 'retries'} in {elapsed:.1f}s)"
 
 
+def response_hint(status: int, *, key_source: str | None, base_url: str, base_url_source: str | None) -> str:
+    """What to check after a 401 (the variable the refused key came from) or a 404 from a base URL
+    that does not end in /v1. The sources are names the caller gives (the CLI's environment
+    variables); without one, no hint."""
+    if status == 401 and key_source:
+        return f" (the key in {key_source} was refused: check it)"
+    if status == 404 and base_url_source and not httpx.URL(base_url).path.rstrip("/").endswith("/v1"):
+        return f" (does {base_url_source} need to end in /v1?)"
+    return ""
+
+
 def error_from_response(method: str, path: str, response: httpx.Response, *, retries: int = 0,
-                        elapsed: float = 0.0) -> ApiError:
+                        elapsed: float = 0.0, hint: str = "", credential: str | None = None) -> ApiError:
     body = _error_body(response)
     message = body.get("message")
     if not isinstance(message, str) or not message.strip():
         text = response.text  # httpx decodes with errors="replace": never raises
         message = _one_line(text) if text.strip() else (response.reason_phrase or "error")
-    message = redact(_one_line(message)) + _note(retries, elapsed)
+    message = redact(_one_line(message)) + _note(retries, elapsed) + hint
     cls = error_class_for(response.status_code)
 
     def text_or_none(value: Any) -> str | None:
         return None if value is None else redact(str(value))
 
-    return cls(message, status=response.status_code, code=text_or_none(body.get("code")),
-               param=text_or_none(body.get("param")), type=text_or_none(body.get("type")),
-               request_id=response.headers.get("x-request-id"), method=method, path=path)
+    error = cls(message, status=response.status_code, code=text_or_none(body.get("code")),
+                param=text_or_none(body.get("param")), type=text_or_none(body.get("type")),
+                request_id=response.headers.get("x-request-id"), method=method, path=path)
+    error.credential = credential  # which key was sent: "api_key" or "admin_key"
+    return error
 
 
 def error_from_exception(method: str, path: str, exc: BaseException, *, retries: int = 0,

@@ -61,6 +61,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
     with contextlib.ExitStack() as stack:
         key: str | None
         admin: str | None
+        sources: dict[str, str] = {}  # named in the hint of a 401 / a 404 (which variable to check)
         if ctx.sandbox:
             from reconciler.sandbox import run_sandbox
 
@@ -75,6 +76,8 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
             admin = ctx.env.get("OPENAI_ADMIN_KEY")
             org = ctx.env.get("OPENAI_ORG_ID") or ctx.env.get("OPENAI_ORGANIZATION")
             project = ctx.env.get("OPENAI_PROJECT_ID")
+            sources = {"api_key": "OPENAI_API_KEY" if key else "OPENAI_ADMIN_KEY", "admin_key": "OPENAI_ADMIN_KEY",
+                       "base_url": "OPENAI_BASE_URL" if ctx.env.get("OPENAI_BASE_URL") else "the base URL"}
             if not key and not admin:
                 raise ConfigError("no API key: set OPENAI_API_KEY (and OPENAI_ADMIN_KEY for checkpoint "
                                   "permissions), or try it out with --sandbox")
@@ -88,7 +91,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
                 out.echo(out.style(f"  … {info.reason}: retrying {info.method} {info.path} in "
                                    f"{info.delay:.1f}s (attempt {info.attempt})", dim=True), err=True)
         client = ApiClient(base_url, key or admin, admin, org, project, insecure_http=insecure_http,
-                           on_retry=on_retry, **client_options_from_env(ctx.env))
+                           on_retry=on_retry, sources=sources, **client_options_from_env(ctx.env))
         stack.callback(client.close)
         yield client
 

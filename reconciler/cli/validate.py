@@ -40,8 +40,8 @@ def validate(as_json: bool) -> int:
     from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples
 
     errors.extend(check_grader_fields(collected.specset))
-    errors.sort(key=lambda e: (e.file, e.line or 0, str(e)))
-    warnings = sorted(collected.warnings, key=lambda e: (e.file, e.line or 0, str(e)))
+    errors.sort(key=lambda e: e.order())
+    warnings = sorted(collected.warnings, key=lambda e: e.order())
     n_docs = len(collected.specset.documents) + len(collected.specset.imports) + len(collected.specset.moved)
     n_files = len(collected.files)
     show = out()

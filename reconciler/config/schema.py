@@ -129,7 +129,16 @@ def _resolve(schema: Any, root: dict[str, Any]) -> Any:
     return schema
 
 
-def _got(value: Any, hint: bool = False) -> str:
+_NUMERIC = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+def _got(value: Any, hint: bool = False, expected: str = "") -> str:
+    if isinstance(value, str) and "a string" not in expected and (
+        (_NUMERIC.fullmatch(value.strip()) and ("integer" in expected or "number" in expected))
+        or (value.strip() in ("true", "false") and "true or false" in expected)
+    ):
+        # seed: "1": the YAML quotes made it a string; say so rather than "got '1'"
+        return f'got the string "{value}" (remove the quotes)'
     text = f"got {describe(value)}"
     if hint and isinstance(value, (int, float, bool)):
         text += f' (quote it: "{describe(value)}")'
@@ -167,7 +176,8 @@ def _translate(error: Any, root: dict[str, Any]) -> list[Problem]:
         return [Problem(path, path, f"key {describe(key)} is not allowed")]
     if v == "type":
         hint = len(path) >= 2 and path[-2] == "metadata"
-        return [Problem(path, path, f"expected {_type_phrase(error.validator_value)}, {_got(inst, hint)}")]
+        phrase = _type_phrase(error.validator_value)
+        return [Problem(path, path, f"expected {phrase}, {_got(inst, hint, phrase)}")]
     if v == "enum":
         options = ", ".join("null" if o is None else str(o) for o in error.validator_value)
         return [Problem(path, path, f"must be one of {options}; {_got(inst)}")]
@@ -283,11 +293,12 @@ def _translate_choice(error: Any, root: dict[str, Any]) -> list[Problem]:
         if not tie:
             return [p for e in best[4] for p in _translate(e, root)]
     if expected:
-        return [Problem(path, path, f"expected {expected}, {_got(inst)}")]
+        return [Problem(path, path, f"expected {expected}, {_got(inst, expected=expected)}")]
     types = []
     for b in branches:
         if isinstance(b, dict) and "type" in b:
             types.append(_type_phrase(b["type"]))
         elif isinstance(b, dict) and "const" in b:
             types.append(describe(b["const"]))
-    return [Problem(path, path, f"expected {' or '.join(types) or 'another value'}, {_got(inst)}")]
+    phrase = " or ".join(types) or "another value"
+    return [Problem(path, path, f"expected {phrase}, {_got(inst, expected=phrase)}")]
