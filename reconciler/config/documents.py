@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from reconciler.config.settings import Settings
 from reconciler.errors import SpecError
 from reconciler.kinds.registry import KINDS
 
@@ -99,6 +100,7 @@ class SpecSet:
     imports: tuple[ImportBlock, ...] = ()
     moved: tuple[MovedBlock, ...] = ()
     warnings: tuple[SpecError, ...] = ()
+    settings: Settings = field(default_factory=Settings)  # the `kind: Settings` document (not a resource)
 
     def kinds(self) -> set[str]:
         return {doc.kind for doc in self.documents.values()}

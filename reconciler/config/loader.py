@@ -24,6 +24,7 @@ from reconciler.config.documents import (
 from reconciler.config.graph import topological_order
 from reconciler.config.refs import Ref, RefSyntaxError, iter_strings, scan, substitute_vars
 from reconciler.config.schema_source import ADDRESS_PATTERN, KINDS, NAME_PATTERN, spec_def_name
+from reconciler.config.settings import SETTINGS_KIND, Settings, check_settings_document, twice
 from reconciler.config.yamlpos import RawDocument, load_file, path_key
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.kinds import registry
@@ -93,6 +94,7 @@ class _Pass:
         self.declared: dict[str, tuple[str, int]] = {}  # address -> (file, line), valid or not
         self.imports: list[ImportBlock] = []
         self.moved: list[MovedBlock] = []
+        self.settings: Settings | None = None
         self.parse_failed = False
         self.invalid: list[Document] = []  # documents with errors: still checked for bad references
 
@@ -115,7 +117,8 @@ class _Pass:
                 self.document(raws.pop(), display, base_dir)
         ordered = self.cross_checks()
         specset = SpecSet(
-            {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings)
+            {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings),
+            self.settings or Settings(),
         )
         return Collected(specset, self.errors, self.warnings, [str(p) for p in files], self.invalid)
 
@@ -161,12 +164,15 @@ class _Pass:
             self.block(value, raw, file)
             return
         kind = value.get("kind")
+        if kind == SETTINGS_KIND:
+            self.settings_document(value, raw, file)
+            return
         if "kind" not in value:
             self.add(file, raw.line, f"missing 'kind' (one of {', '.join(KINDS)})")
             return
         if not isinstance(kind, str) or kind not in KINDS:
             shown = schemas.describe(kind)
-            hint = schemas.suggest(kind, KINDS) if isinstance(kind, str) else ""
+            hint = schemas.suggest(kind, (*KINDS, SETTINGS_KIND)) if isinstance(kind, str) else ""
             self.add(file, line_of(("kind",)), f"unknown kind {shown}{hint}; kinds are {', '.join(KINDS)}")
             return
         name = value.get("name")
@@ -244,6 +250,16 @@ class _Pass:
                 positions=Positions(raw.positions),
             )
         )
+
+    def settings_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
+        settings, problems = check_settings_document(value, file, raw.line, raw.positions)
+        self.errors.extend(problems)
+        if settings is None:
+            return
+        if self.settings is not None:
+            self.errors.append(twice(self.settings, file, raw.line))
+            return
+        self.settings = settings
 
     def lifecycle_problems(self, kind: str, lifecycle: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
         spec_schema = schemas.kind_schema(kind)["$defs"]

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.config.settings import settings_document_schema
 from reconciler.kinds import registry
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
@@ -801,16 +802,19 @@ def spec_schema() -> Schema:
                 "then": {"$ref": f"#/$defs/{doc_def}"},
             }
         )
+    defs["SettingsDocument"] = settings_document_schema()
+    branches.append({"if": {"properties": {"kind": {"const": "Settings"}}, "required": ["kind"]},
+                     "then": {"$ref": "#/$defs/SettingsDocument"}})
     defs["ImportBlock"] = import_schema()
     defs["MovedBlock"] = moved_schema()
     return {
         "$schema": DIALECT,
         "$id": f"{ID_BASE}spec.schema.json",
         "title": "reconciler spec document",
-        "description": "One YAML document of a reconciler spec: a kind document, an import block or a moved block.",
+        "description": "One YAML document of a reconciler spec: a kind document, the Settings document, an import block or a moved block.",
         "type": "object",
         "anyOf": [
-            {"required": ["kind"], "properties": {"kind": {"enum": list(KINDS)}}, "allOf": branches},
+            {"required": ["kind"], "properties": {"kind": {"enum": [*KINDS, "Settings"]}}, "allOf": branches},
             {"$ref": "#/$defs/ImportBlock"},
             {"$ref": "#/$defs/MovedBlock"},
         ],

@@ -1,0 +1,194 @@
+"""The `kind: Settings` document: how this spec folder is run, not something it manages.
+
+    kind: Settings
+    name: default                 # the only name; at most one Settings document per spec folder
+    spec:
+      backend: {type: pg, schema: reconciler}     # where the state lives (default: local files)
+
+It never appears in plans or state. Its schema is one JSON Schema object whose properties are the
+sections (`backend` now; `pricing` and `budgets` are added beside it as further properties).
+Connection strings never live here: the CLI reads them from the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import SpecError, SpecErrors
+
+__all__ = [
+    "BACKEND_TYPES",
+    "SETTINGS_KIND",
+    "SETTINGS_NAME",
+    "BackendSettings",
+    "Settings",
+    "check_settings_document",
+    "find_settings",
+    "settings_from_spec",
+    "settings_spec_schema",
+]
+
+SETTINGS_KIND = "Settings"
+SETTINGS_NAME = "default"
+BACKEND_TYPES = ("local", "pg")
+SCHEMA_NAME_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
+DEFAULT_PG_SCHEMA = "reconciler"
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    type: str = "local"  # "local" (state/<workspace>.json) or "pg" (PostgreSQL)
+    schema: str = DEFAULT_PG_SCHEMA  # pg: the schema holding reconciler's tables
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: BackendSettings = field(default_factory=BackendSettings)
+    file: str | None = None  # where the document was (None: no Settings document, all defaults)
+    line: int | None = None
+    positions: dict[str, int] = field(default_factory=dict, compare=False)  # "spec.backend.type" -> line
+
+    def where(self, path: str = "") -> str:
+        """"specs/settings.yaml:4" for a field path under the document (for one-line errors)."""
+        if self.file is None:
+            return "Settings"
+        line = self.positions.get(path, self.line) if path else self.line
+        return f"{self.file}:{line}"
+
+
+def settings_spec_schema() -> dict[str, Any]:
+    """The JSON Schema of `spec`: one object, one property per section."""
+    backend = {
+        "type": "object",
+        "description": "Where the state, its history, journal, lock and drift memory live.",
+        "properties": {
+            "type": {
+                "enum": list(BACKEND_TYPES),
+                "description": "local: files under state/ (default); pg: PostgreSQL, connection "
+                "from RECONCILER_PG_CONN_STR or the PG* environment variables.",
+            },
+            "schema": {
+                "type": "string",
+                "pattern": SCHEMA_NAME_PATTERN,
+                "default": DEFAULT_PG_SCHEMA,
+                "description": "pg: the PostgreSQL schema of reconciler's tables (created when missing).",
+            },
+        },
+        "required": ["type"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "description": "How this spec folder is run (not a resource: never in plans or state).",
+        "properties": {"backend": backend},
+        "additionalProperties": False,
+    }
+
+
+def settings_document_schema() -> dict[str, Any]:
+    """The whole document: kind, name (always "default") and spec; nothing else beside them."""
+    return {
+        "type": "object",
+        "description": "The Settings document: backend (and later pricing, budgets) of this spec folder.",
+        "properties": {
+            "kind": {"const": SETTINGS_KIND},
+            "name": {"const": SETTINGS_NAME, "description": "Always default: one Settings per spec folder."},
+            "spec": settings_spec_schema(),
+        },
+        "required": ["kind", "name", "spec"],
+        "additionalProperties": False,
+    }
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(settings_document_schema())
+
+
+def _problems(doc: dict[str, Any]) -> list[Any]:
+    from reconciler.config import schema as schemas
+
+    root = settings_document_schema()
+    out: list[Any] = []
+    for error in _validator().iter_errors(doc):
+        out.extend(schemas._translate(error, root))
+    return out
+
+
+def settings_from_spec(spec: dict[str, Any], file: str, line: int, positions: dict[str, int]) -> Settings:
+    """A validated `spec` as Settings."""
+    raw = spec.get("backend") or {}
+    backend = BackendSettings(type=str(raw.get("type", "local")), schema=str(raw.get("schema", DEFAULT_PG_SCHEMA)))
+    return Settings(backend=backend, file=file, line=line, positions=dict(positions))
+
+
+_SETTINGS_LINE = re.compile(rb"^\s*(-\s*)?kind\s*:\s*[\"']?Settings[\"']?\s*(#.*)?$", re.MULTILINE)
+
+
+def check_settings_document(
+    doc: dict[str, Any], file: str, line: int, positions: dict[str, int]
+) -> tuple[Settings | None, list[SpecError]]:
+    """Validate one `kind: Settings` document (as parsed, with its key positions): Settings, or the
+    errors (file:line, field, what is wrong, did-you-mean for unknown keys)."""
+    from reconciler.config.documents import display_path
+    from reconciler.config.yamlpos import path_key
+
+    def line_of(path: tuple[Any, ...]) -> int:
+        parts = list(path)
+        while parts:
+            key = path_key(parts)
+            if key in positions:
+                return positions[key]
+            parts.pop()
+        return line
+
+    name = doc.get("name")
+    address = f"{SETTINGS_KIND}.{name}" if isinstance(name, str) else None
+    errors = [
+        SpecError(file, line_of(p.path), p.message, address, display_path(p.field) or None)
+        for p in _problems(doc)
+    ]
+    if errors:
+        return None, errors
+    return settings_from_spec(doc.get("spec") or {}, file, line, positions), []
+
+
+def find_settings(spec_dir: Path) -> Settings:
+    """The Settings document of a spec folder, read without loading the other documents (commands
+    such as `state list` choose the backend before, or without, reading the specs). Raises
+    SpecErrors when it is invalid or given twice; all defaults when there is none."""
+    from reconciler.config.loader import spec_files
+    from reconciler.config.yamlpos import load_file
+
+    found: list[Settings] = []
+    errors: list[SpecError] = []
+    for path in spec_files(spec_dir) if spec_dir.is_dir() else []:
+        try:
+            if not _SETTINGS_LINE.search(path.read_bytes()):
+                continue
+        except OSError:
+            continue
+        raws, _parse_errors = load_file(path, str(path))  # the full load reports those
+        for raw in raws:
+            if not isinstance(raw.value, dict) or raw.value.get("kind") != SETTINGS_KIND:
+                continue
+            settings, problems = check_settings_document(raw.value, str(path), raw.line, raw.positions)
+            errors.extend(problems)
+            if settings is not None:
+                if found:
+                    errors.append(twice(found[0], str(path), raw.line))
+                found.append(settings)
+    if errors:
+        raise SpecErrors(errors)
+    return found[0] if found else Settings()
+
+
+def twice(first: Settings, file: str, line: int) -> SpecError:
+    return SpecError(file, line, f"declared twice (first at {first.file}:{first.line}); a spec folder "
+                     f"holds at most one Settings document", f"{SETTINGS_KIND}.{SETTINGS_NAME}")
