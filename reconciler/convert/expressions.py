@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.convert.hcl import Expr, Literal, ObjectExpr, Template, Traversal, TupleExpr, Unsupported
 from reconciler.convert.notes import WARNING, Note
+from reconciler.convert.providers import PROVIDERS, reference_renames
 from reconciler.kinds import registry
 
 __all__ = [
@@ -24,6 +25,10 @@ __all__ = [
 # Terraform type -> spec kind (each kind names the Terraform types it converts from)
 RESOURCE_KINDS: dict[str, str] = {t: k.name for k in registry.all_kinds() if not k.data for t in k.terraform_types}
 DATA_KINDS: dict[str, str] = {t: k.name for k in registry.all_kinds() if k.data for t in k.terraform_types}
+# ... and the other providers' names for the same types (providers.py)
+for _table in PROVIDERS:
+    RESOURCE_KINDS.update({t: RESOURCE_KINDS[c] for t, c in _table.resources.items()})
+    DATA_KINDS.update({t: DATA_KINDS[c] for t, c in _table.data.items()})
 # attribute renames when a reference crosses over (Terraform name -> spec name), per data type
 _DATA_ATTR_RENAMES: dict[str, dict[str, str]] = {
     "openai_fine_tuning_checkpoint_permission": {"data": "items"},
@@ -74,12 +79,15 @@ def reference_address(tr: Traversal) -> tuple[str, str, tuple[str | int, ...]] |
         if type_ not in DATA_KINDS:
             return None
         rest = tr.steps[2:]
-        renames = _DATA_ATTR_RENAMES.get(type_, {})
+        renames = _DATA_ATTR_RENAMES.get(type_, {}) | reference_renames("data", type_)
         if rest and isinstance(rest[0], str) and rest[0] in renames:
             rest = (renames[rest[0]], *rest[1:])
         return f"{DATA_KINDS[type_]}.{name}", f"data.{type_}.{name}", rest
     if tr.root in RESOURCE_KINDS and tr.steps and isinstance(tr.steps[0], str):
         rest = tr.steps[1:]
+        renames = reference_renames("resource", tr.root)
+        if rest and isinstance(rest[0], str) and rest[0] in renames:
+            rest = (renames[rest[0]], *rest[1:])
         if tr.root == "openai_finetune" and len(rest) > 1 and rest[0] == "fine_tune":
             rest = rest[1:]  # the legacy resource nests the job's attributes under fine_tune
         return f"{RESOURCE_KINDS[tr.root]}.{tr.steps[0]}", f"{tr.root}.{tr.steps[0]}", rest

@@ -22,7 +22,9 @@ from reconciler.convert.expressions import (
     to_value,
 )
 from reconciler.convert.hcl import Attribute, Block, Body, Expr, ObjectExpr, Traversal, TupleExpr
+from reconciler.convert.normalize import normalize_body
 from reconciler.convert.notes import WARNING, Note
+from reconciler.convert.providers import NUMERIC_FIELDS, canonical_type
 
 __all__ = ["NAME_RE", "Doc", "MapContext", "map_block"]
 
@@ -84,8 +86,12 @@ def map_block(block: Block, ctx: MapContext) -> Doc | None:
     label = f"{'data source' if mode == 'data' else 'resource'} {tf_address}"
     ctx.scope.context = label
     ctx.positions = {}
-    body = block.body
     kind = (DATA_KINDS if mode == "data" else RESOURCE_KINDS)[type_]
+    canonical = canonical_type(mode, type_)
+    normalized = normalize_body(mode, canonical, block.body, label, ctx.note)
+    if normalized is None:
+        return None
+    body = normalized
 
     if not NAME_RE.match(name):
         ctx.note(block.line, f"{label} left out", f"name {name!r} does not fit the spec language "
@@ -112,16 +118,52 @@ def map_block(block: Block, ctx: MapContext) -> Doc | None:
     core = Body({k: v for k, v in body.attributes.items() if k not in skip},
                 tuple(b for b in body.blocks if b.type not in meta_blocks))
 
-    mapper = _MAPPERS[(mode, type_)]
+    mapper = _MAPPERS[(mode, canonical)]
     allowed, list_blocks, post = mapper
-    ctx.scope.path_module = "." if type_ == "openai_file" else None  # relative to the .tf folder
+    ctx.scope.path_module = "." if canonical == "openai_file" else None  # relative to the .tf folder
     try:
         spec = _body_to_dict(core, ctx, "", list_blocks, label, allowed=allowed)
     finally:
         ctx.scope.path_module = None
     doc.spec = spec
     post(doc, ctx, label)
+    _numbers(doc.spec)
+    bound = doc.spec.get("max_items")
+    if isinstance(bound, (int, float)) and not isinstance(bound, bool) and bound < 1:
+        del doc.spec["max_items"]
+        written = "limit" if "limit" in block.body.attributes else "max_items"
+        ctx.note(ctx.positions.get("max_items", doc.line), f"argument {written} of {label} left out",
+                 f"{written} = {bound} bounds nothing (max_items must be at least 1)")
+    if doc.lifecycle.get("ignore_changes") == ["all"]:
+        doc.lifecycle["ignore_changes"] = [f for f in _ignorable(kind) if f in allowed or f in doc.spec]
     return doc
+
+
+_NUMBER_RE = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _numbers(value: Any) -> None:
+    """Quoted numbers in number fields become numbers, as Terraform converts "3" for a number
+    attribute (mkdev-me 2.x types every hyperparameter as a string); "auto" stays."""
+    if isinstance(value, list):
+        for item in value:
+            _numbers(item)
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key in NUMERIC_FIELDS and isinstance(item, str) and _NUMBER_RE.match(item.strip()):
+            text = item.strip()
+            value[key] = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+        elif key != "metadata":
+            _numbers(item)
+
+
+def _ignorable(kind: str) -> list[str]:
+    """The fields of a kind's spec, in the schema's order: what `ignore_changes = all` covers."""
+    from reconciler.config import schema
+    from reconciler.config.schema_source import spec_def_name
+
+    return list(schema.kind_schema(kind)["$defs"][spec_def_name(kind)]["properties"])
 
 
 # --- generic body conversion -------------------------------------------------------------------
@@ -232,9 +274,9 @@ def _lifecycle(block: Block, ctx: MapContext, label: str) -> dict[str, Any]:
 
 def _ignore_paths(attr: Attribute, ctx: MapContext, label: str) -> list[str] | None:
     if isinstance(attr.expr, Traversal) and attr.expr.root == "all" and not attr.expr.steps:
-        ctx.note(attr.line, f"lifecycle.ignore_changes of {label} left out",
-                 "ignore_changes = all is not supported; list the fields")
-        return None
+        ctx.note(attr.line, f"lifecycle.ignore_changes of {label} written as the list of its fields",
+                 "ignore_changes = all: every argument is ignored after creation", WARNING)
+        return ["all"]  # map_block replaces it with the fields, once the spec is known
     if not isinstance(attr.expr, TupleExpr):
         ctx.note(attr.line, f"lifecycle.ignore_changes of {label} left out", "must be a list of attribute paths")
         return None
@@ -369,7 +411,6 @@ def _post_data_permissions(doc: Doc, ctx: MapContext, label: str) -> None:
     _drop(doc, ctx, label, {
         "find_one_by": "find_one_by is not supported",
         "after": "pagination is handled by reconciler (after is not needed)",
-        "limit": "pagination is handled by reconciler; use max_items to bound the result",
     })
 
 

@@ -16,6 +16,7 @@ from reconciler.convert.expressions import DATA_KINDS, RESOURCE_KINDS, Scope, Va
 from reconciler.convert.hcl import Block, Body, Traversal, parse_file
 from reconciler.convert.mapping import NAME_RE, Doc, MapContext, map_block
 from reconciler.convert.notes import WARNING, Note
+from reconciler.convert.providers import LEGACY_DATA
 from reconciler.convert.writer import ConvertError, render_file, schema_reference, write_files
 
 __all__ = ["Conversion", "SourceFile", "convert_terraform", "discover", "write_conversion"]
@@ -217,6 +218,9 @@ def _convert_block(block: Block, src: SourceFile, scope: Scope, out_dir: Path,
         type_, name = block.labels
         kinds = RESOURCE_KINDS if block.type == "resource" else DATA_KINDS
         label = f"{'data source data.' if block.type == 'data' else 'resource '}{type_}.{name}"
+        if block.type == "data" and type_ in LEGACY_DATA:
+            note(f"{label} left out", LEGACY_DATA[type_])
+            return None
         if type_ not in kinds:
             note(f"{label} left out", f"{'data source' if block.type == 'data' else 'resource'} type {type_!r} "
                  "is not managed by reconciler")

@@ -57,7 +57,6 @@ EXPECTED_UNSUPPORTED = [
     (33, "local.computed", "argument validation_file of resource openai_fine_tuning_job.partial left out"),
     (34, "'status' is not an argument", "argument status of resource openai_fine_tuning_job.partial left out"),
     (36, "dynamic blocks are not supported", "dynamic block integrations of resource"),
-    (44, "ignore_changes = all is not supported", "lifecycle.ignore_changes of resource"),
     (48, "modules are not converted", 'module "nested" block left out'),
     (52, "outputs are not converted", 'output "id" block left out'),
     (56, "data source type 'openai_something_else' is not managed", "data.openai_something_else.x left out"),
@@ -79,15 +78,19 @@ def test_unsupported_constructs_are_listed_with_lines(tmp_path: Path) -> None:
     # what could be converted is still written, and says what was left out
     text = (out / "main.yaml").read_text()
     assert "# Not converted (left out of this file):" in text
-    assert docs_by_address(out)["FineTuningJob.partial"]["spec"] == {"model": "gpt-4o-mini",
-                                                                     "training_file": "file-abc123"}
+    partial = docs_by_address(out)["FineTuningJob.partial"]
+    assert partial["spec"] == {"model": "gpt-4o-mini", "training_file": "file-abc123"}
+    # ignore_changes = all becomes the explicit list of the job's fields (a listed warning)
+    assert partial["lifecycle"]["ignore_changes"][:3] == ["model", "training_file", "validation_file"]
+    assert "status" not in partial["lifecycle"]["ignore_changes"]
+    assert any(w["line"] == 44 and "ignore_changes = all" in w["reason"] for w in report["warnings"])
 
 
 def test_summary_lines_match_the_documented_form(tmp_path: Path) -> None:
     result = run_cli("convert", "terraform", str(UNSUPPORTED), "--out", str(tmp_path / "o"))
     assert f"  {UNSUPPORTED}:12: count is not supported; resource openai_fine_tuning_job.many left out" \
         in result.stdout.splitlines()
-    assert "1 resource converted, 0 data sources, 13 items not converted." in result.stdout
+    assert "1 resource converted, 0 data sources, 12 items not converted." in result.stdout
 
 
 @pytest.mark.parametrize("source, line, fragment", [

@@ -75,7 +75,7 @@ def test_seed000_every_example(tmp_path: Path) -> None:
     assert f"{job_tf}:31: method.type is 'supervised', so the reinforcement settings" in result.stdout
     perm_tf = f"{SEED000 / 'data_fine_tuning_checkpoint_permission.tf'}"
     assert f"{perm_tf}:3: pagination is handled by reconciler" in result.stdout
-    assert f"{perm_tf}:4: pagination is handled by reconciler" in result.stdout
+    assert f"{perm_tf}:4: limit = 0 bounds nothing (max_items must be at least 1)" in result.stdout
 
 
 def test_seed001_blocks_files_and_references(tmp_path: Path) -> None:
