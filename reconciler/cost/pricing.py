@@ -1,0 +1,112 @@
+"""Training prices as data: the table shipped in the package (prices.json, each price with its source
+and date) and the overrides of the `Settings` document (`spec.pricing`).
+
+A price is per million training tokens (supervised, dpo) or per hour of training (reinforcement). A
+model or method with no price is answered with the reason, never with a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from reconciler.cost.tokens import base_model
+from reconciler.resources.models import SNAPSHOTS
+
+__all__ = ["METHODS", "Price", "PriceTable", "builtin_prices", "parse_overrides"]
+
+METHODS = ("supervised", "dpo", "reinforcement")
+_UNITS = {"per_1m_tokens": "1M tokens", "per_hour": "hour"}
+_FIELDS = {"model", "method", "per_1m_tokens", "per_hour", "source", "as_of", "checked", "also", "quality",
+           "note"}
+
+
+@dataclass(frozen=True)
+class Price:
+    model: str
+    method: str
+    usd: float
+    per: str               # "1M tokens" or "hour"
+    source: str = ""
+    as_of: str = ""
+    origin: str = "builtin"   # "builtin" (prices.json) or "settings" (an override)
+
+    @property
+    def hourly(self) -> bool:
+        return self.per == "hour"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"usd": self.usd, "per": self.per, "model": self.model, "method": self.method,
+                "source": self.source, "as_of": self.as_of, "origin": self.origin}
+
+
+def _price(entry: Mapping[str, Any], origin: str, where: str) -> Price:
+    unknown = sorted(set(entry) - _FIELDS)
+    if unknown:
+        raise ValueError(f"{where}: unknown field '{unknown[0]}' (a price has model, method, per_1m_tokens "
+                         f"or per_hour, source, as_of)")
+    model, method = entry.get("model"), entry.get("method")
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"{where}.model: must be a model name")
+    if method not in METHODS:
+        raise ValueError(f"{where}.method: must be one of {', '.join(METHODS)}")
+    units = [k for k in _UNITS if k in entry]
+    if len(units) != 1:
+        raise ValueError(f"{where}: give exactly one of per_1m_tokens (supervised, dpo) or per_hour (reinforcement)")
+    usd = entry[units[0]]
+    if isinstance(usd, bool) or not isinstance(usd, (int, float)) or usd < 0 or usd != usd or usd == float("inf"):
+        raise ValueError(f"{where}.{units[0]}: must be a number of US dollars, 0 or more")
+    if (units[0] == "per_hour") != (method == "reinforcement"):
+        raise ValueError(f"{where}: {method} is billed {'per hour' if method == 'reinforcement' else 'per token'}: "
+                         f"use {'per_hour' if method == 'reinforcement' else 'per_1m_tokens'}")
+    return Price(model, str(method), float(usd), _UNITS[units[0]], str(entry.get("source") or ""),
+                 str(entry.get("as_of") or entry.get("checked") or ""), origin)
+
+
+class PriceTable:
+    def __init__(self, prices: Iterable[Price]) -> None:
+        self._prices: dict[tuple[str, str], Price] = {}
+        for price in prices:
+            self._prices[(price.model, price.method)] = price
+
+    def with_overrides(self, overrides: Iterable[Price]) -> PriceTable:
+        return PriceTable([*self._prices.values(), *overrides])
+
+    def lookup(self, model: str, method: str) -> Price | None:
+        """The price of training `model` with `method`: a fine-tuned model is trained at its base
+        model's price; an alias at its snapshot's."""
+        name = base_model(model)
+        for candidate in (name, SNAPSHOTS.get(name, name)):
+            price = self._prices.get((candidate, method))
+            if price is not None:
+                return price
+        return None
+
+    def __iter__(self) -> Any:
+        return iter(self._prices.values())
+
+
+@lru_cache(maxsize=1)
+def builtin_prices() -> PriceTable:
+    text = resources.files("reconciler.cost").joinpath("prices.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    return PriceTable(_price(entry, "builtin", f"prices.json prices[{i}]") for i, entry in enumerate(data["prices"]))
+
+
+def parse_overrides(raw: Any, where: str = "spec.pricing") -> list[Price]:
+    """The `spec.pricing` list of a Settings document; ValueError (one line naming the field) when
+    it is malformed."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValueError(f"{where}: must be a list of prices ({{model, method, per_1m_tokens or per_hour}})")
+    prices = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where}[{i}]: must be a mapping")
+        prices.append(_price(entry, "settings", f"{where}[{i}]"))
+    return prices
