@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.pgcluster"]  # pg_cluster / pg_conninfo: a throw-away PostgreSQL per session
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "tests" / "contract"  # our own copy of the API contract: nothing outside the clone is read
 OPENAPI = CONTRACT / "openai-fine-tuning.openapi.yaml"
