@@ -28,6 +28,10 @@ def sandbox() -> None:
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Run the simulated clock X times faster than wall time.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids.")
+@click.option("--organization", default="org-sandbox", show_default=True,
+              help="The organization every answer names (openai-organization header).")
+@click.option("--project", default="proj_sandbox", show_default=True,
+              help="The project answers name (openai-project header) when the request names none.")
 @click.option("--latency-ms", type=float, default=0.0, help="Fault: added latency per request.")
 @click.option("--jitter-ms", type=float, default=0.0, help="Fault: random extra latency up to this much.")
 @click.option("--rate-429", type=float, default=0.0, help="Fault: fraction answered 429 with Retry-After.")
@@ -42,7 +46,8 @@ def sandbox() -> None:
 @click.option("--fault-path", "fault_paths", multiple=True, metavar="PREFIX",
               help="Fault: only requests whose path starts with PREFIX (repeatable).")
 @common_options
-def serve(host: str, port: int, data: Path | None, speed: float, seed: int, latency_ms: float, jitter_ms: float,
+def serve(host: str, port: int, data: Path | None, speed: float, seed: int, organization: str, project: str,
+          latency_ms: float, jitter_ms: float,
           rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
           retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
     """Serve the fine-tuning, files and checkpoint-permission API under /v1 until Ctrl-C."""
@@ -53,7 +58,8 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, late
                               "slow_rate": slow_rate, "slow_ms": slow_ms, "retry_after": retry_after,
                               "seed": fault_seed, "paths": list(fault_paths)}
     try:
-        server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed)
+        server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed,
+                         organization=organization, project=project)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 from reconciler.sandbox.faults import FaultConfig
 from reconciler.sandbox.server import Sandbox
-from reconciler.sandbox.world import World
+from reconciler.sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 
 __all__ = ["Sandbox", "SandboxHandle", "run_sandbox"]
 
@@ -70,10 +70,13 @@ class SandboxHandle:
 
 @contextlib.contextmanager
 def run_sandbox(*, data: Path | str | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
-                host: str = "127.0.0.1", port: int = 0, seed: int = 0) -> Iterator[SandboxHandle]:
-    """Start the sandbox in this process (port 0: a free port); stop it, flushing `data`, on exit."""
+                host: str = "127.0.0.1", port: int = 0, seed: int = 0, organization: str = ORGANIZATION_ID,
+                project: str = DEFAULT_PROJECT) -> Iterator[SandboxHandle]:
+    """Start the sandbox in this process (port 0: a free port); stop it, flushing `data`, on exit.
+    `organization=` / `project=` choose the account its answers name (default org-sandbox,
+    proj_sandbox)."""
     sandbox = Sandbox(data=Path(data) if data is not None else None, speed=speed, faults=faults, host=host,
-                      port=port, seed=seed)
+                      port=port, seed=seed, organization=organization, project=project)
     sandbox.start()
     try:
         yield SandboxHandle(sandbox)

@@ -19,7 +19,7 @@ from reconciler.sandbox import persist, routes
 from reconciler.sandbox.clock import SimClock
 from reconciler.sandbox.errors import ApiError
 from reconciler.sandbox.faults import Decision, FaultConfig, FaultInjector
-from reconciler.sandbox.world import DEFAULT_PROJECT, World
+from reconciler.sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 
 log = logging.getLogger(__name__)
 UNAUTHORISED_DRAIN = 64 * 1024  # the most of a body read from a client without a valid key
@@ -30,7 +30,12 @@ class Sandbox:
     """World + clock + faults + stats + optional persistence, served over HTTP."""
 
     def __init__(self, *, data: Path | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
-                 host: str = "127.0.0.1", port: int = 0, seed: int = 0, flush_interval: float = 0.2) -> None:
+                 host: str = "127.0.0.1", port: int = 0, seed: int = 0, flush_interval: float = 0.2,
+                 organization: str = ORGANIZATION_ID, project: str = DEFAULT_PROJECT) -> None:
+        # The account every answer names (openai-organization / openai-project headers); a test
+        # chooses another to show a state refused against the wrong account.
+        self.organization = organization
+        self.project = project
         self.data = Path(data) if data is not None else None
         saved = persist.load(self.data) if self.data is not None else None
         start = max(saved["sim_now"], time.time()) if saved else None
@@ -265,7 +270,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(length))
         self.send_header("x-request-id", self.request_id)
-        self.send_header("openai-organization", "org-sandbox")
+        sandbox = self.server.sandbox
+        self.send_header("openai-organization", sandbox.organization)
+        asked = self.headers.get("OpenAI-Project") if getattr(self, "headers", None) is not None else None
+        self.send_header("openai-project", asked or sandbox.project)
         self.send_header("openai-version", "2020-10-01")
         for key, value in (extra or {}).items():
             self.send_header(key, value)
