@@ -1,24 +1,82 @@
-"""The CI examples are YAML that parses, and every `reconciler …` command in them uses options
-that exist (each is run with --help appended: click rejects unknown options before --help)."""
+"""The CI examples work as written: every `run:` step (GitLab: every `script:` line) of each
+workflow runs, in order, as a bash script in a fresh clone, against the real sandbox over HTTP,
+and the outcome is checked: the plan comment written, the apply done, the state persisted (committed
+and pushed, or in PostgreSQL), the drift reports, the exit codes, the webhook sent once per change.
+
+What stands in for the CI service (none of it touches a step's text):
+- the checkout: a `git clone` of a local bare repository ("origin") into a new empty folder for
+  every run, as a runner gets; what a run leaves behind is gone unless it was pushed or stored;
+- GitHub's API: a recording `gh` on PATH; GitLab's API (notes) and the drift webhook: one HTTP
+  server on a real socket that records what it is sent; GitLab's push URL: a git `insteadOf` to
+  the bare repository;
+- secrets and variables: the sandbox's URL and keys in OPENAI_*, RECONCILER_WEBHOOK, ...
+
+The one substitution in the steps: the install step (`pip install "openai-ft-reconciler @ git+…"`)
+is not run — the test checks it names the distribution at a pinned ref, never `pip install
+reconciler` — and this virtualenv's bin/ comes first on PATH instead. `uses:` steps (checkout,
+setup-python, upload-artifact) are the runner's own and are not run.
+"""
 
 from __future__ import annotations
 
+import http.server
+import json
+import os
 import re
 import shlex
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from reconciler.cli import cli
+from tests.e2e.conftest import ADMIN_KEY, PROJECT_KEY, chat_jsonl
 
 CI = Path(__file__).resolve().parent.parent / "examples" / "ci"
 FILES = sorted(p for p in CI.rglob("*.yml"))
+GITHUB = CI / "github" / "workflows"
+GITHUB_NO_DB = CI / "github" / "without-database"
+GITLAB = CI / "gitlab" / ".gitlab-ci.yml"
+GITLAB_NO_DB = CI / "gitlab" / "without-database.gitlab-ci.yml"
+VENV_BIN = Path(sys.executable).parent
+INSTALL = re.compile(r'pip install (-q )?"openai-ft-reconciler @ git\+https://github\.com/YOUR-ORG/reconciler@v\d[\w.]*"$')
+TIMEOUT = 600  # per step: generous, the machine is shared
+
+SPECS = """\
+kind: File
+name: train
+spec:
+  path: data/train.jsonl
+---
+kind: FineTuningJob
+name: bot
+spec:
+  model: gpt-4o-mini
+  training_file: ${File.train.id}
+  suffix: bot-v1
+  method: {type: supervised}
+---
+kind: FineTuningJob
+name: other
+spec:
+  model: gpt-4o-mini
+  training_file: ${File.train.id}
+  suffix: other-v1
+  method: {type: supervised}
+"""
 
 
-def _commands(node) -> list[str]:
-    found = []
+# ---------------------------------------------------------------- static checks (no server)
+
+def _commands(node: Any) -> list[str]:
+    found: list[str] = []
     if isinstance(node, dict):
         for value in node.values():
             found += _commands(value)
@@ -36,18 +94,424 @@ def _commands(node) -> list[str]:
 
 
 def test_there_are_examples():
-    assert len(FILES) >= 5
+    assert {GITHUB / "reconciler-plan.yml", GITHUB / "reconciler-apply.yml", GITHUB / "reconciler-drift.yml",
+            GITHUB_NO_DB / "reconciler-apply.yml", GITHUB_NO_DB / "reconciler-drift.yml",
+            GITLAB, GITLAB_NO_DB} <= set(FILES)
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CI)))
 def test_ci_example_commands_exist(path):
     data = yaml.safe_load(path.read_text())
     commands = [c for c in _commands(data) if not c.startswith("reconciler state after")]
     assert commands, f"no reconciler command found in {path}"
     for command in commands:
         argv = shlex.split(command)[1:]
-        argv = [a for a in argv if not a.startswith("${{")]
+        argv = [a for a in argv if not a.startswith("${")]
         if argv[0] in ("validate",):
             argv = argv[:1]
         result = CliRunner().invoke(cli, [*argv, "--help"])
         assert result.exit_code == 0, f"{path.name}: `{command}` → {result.output}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CI)))
+def test_installs_the_distribution_at_a_pinned_ref(path):
+    text = path.read_text()
+    installs = [line.strip().lstrip("- ").removeprefix("run: ") for line in text.splitlines()
+                if "pip install" in line and not line.strip().startswith("#")]
+    assert installs, path
+    for line in installs:
+        assert INSTALL.match(line), f"{path.name}: {line!r} (never `pip install reconciler`: an unrelated package)"
+
+
+def test_github_concurrency_never_lets_another_workflow_replace_a_pending_apply():
+    """GitHub keeps one pending run per concurrency group and a newly queued run replaces it: an
+    apply's group holds applies only, and none cancels a running one."""
+    groups: dict[str, list[str]] = {}
+    for path in [*GITHUB.glob("*.yml"), *GITHUB_NO_DB.glob("*.yml")]:
+        data = yaml.safe_load(path.read_text())
+        group = data["concurrency"]["group"]
+        groups.setdefault(f"{path.parent.name}:{group}", []).append(path.name)
+        if "apply" in path.name or "sync" in path.name or "drift" in path.name:
+            assert data["concurrency"]["cancel-in-progress"] is False, path
+    for key, names in groups.items():
+        if "apply" in key:
+            assert names == ["reconciler-apply.yml"], (key, names)
+
+
+# ---------------------------------------------------------------- the world a CI run sees
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    received: list[tuple[str, dict[str, Any]]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append((self.path, json.loads(body or b"{}")))  # type: ignore[attr-defined]
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[Any]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, f"git {args}: {proc.stderr}"
+    return proc.stdout
+
+
+GH_STUB = """#!{python}
+import json, os, sys
+args = sys.argv[1:]
+body = open(args[args.index("--body-file") + 1]).read() if "--body-file" in args else None
+with open(os.environ["GH_LOG"], "a") as log:
+    log.write(json.dumps({{"args": args, "body": body}}) + "\\n")
+"""
+
+
+@dataclass
+class Run:
+    folder: Path
+    steps: list[tuple[str, int]]  # (name, exit code) of the steps run, in order
+    output: str
+
+    @property
+    def failed(self) -> bool:
+        return any(code != 0 for _, code in self.steps)
+
+    def code(self, name: str) -> int | None:
+        return next((code for step, code in self.steps if name in step), None)
+
+
+@dataclass
+class Ci:
+    root: Path
+    sandbox: Any
+    recorder: Any
+    pg_conn: str = ""
+    runs: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> Path:
+        return self.root / "origin.git"
+
+    @property
+    def hook(self) -> str:
+        return f"http://127.0.0.1:{self.recorder.server_address[1]}"
+
+    def setup(self, *, settings: str = "") -> None:
+        bin_dir = self.root / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "gh").write_text(GH_STUB.format(python=sys.executable))
+        (bin_dir / "gh").chmod(0o755)
+        gitconfig = self.root / "gitconfig"
+        gitconfig.write_text(f'[init]\n\tdefaultBranch = main\n[user]\n\tname = dev\n\temail = dev@example.invalid\n'
+                             f'[url "{self.origin}"]\n\tinsteadOf = https://oauth2:glpat-test@gitlab.test/team/specs.git\n')
+        home = self.root / "home"
+        home.mkdir()
+        keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TMPDIR", "TZ")}
+        self.env = {**keep, "PATH": f"{VENV_BIN}:{bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home),
+                    "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1", "GH_LOG": str(self.root / "gh.log"),
+                    "CI": "true"}
+        seed = self.root / "seed"
+        (seed / "specs" / "data").mkdir(parents=True)
+        (seed / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())
+        (seed / "specs" / "jobs.yaml").write_text(SPECS)
+        if settings:
+            (seed / "specs" / "settings.yaml").write_text(settings)
+        (seed / ".gitignore").write_text("state/*\n")  # as this repository's: state must be added with -f
+        git("init", "-q", "--bare", str(self.origin), env=self.env)
+        git("init", "-q", cwd=seed, env=self.env)
+        git("add", "-A", cwd=seed, env=self.env)
+        git("commit", "-q", "-m", "specs", cwd=seed, env=self.env)
+        git("push", "-q", str(self.origin), "HEAD:main", cwd=seed, env=self.env)
+
+    def secrets(self) -> dict[str, str]:
+        return {"OPENAI_API_KEY": PROJECT_KEY, "OPENAI_ADMIN_KEY": ADMIN_KEY, "RECONCILER_PG_CONN_STR": self.pg_conn,
+                "RECONCILER_NOTIFY_SECRET": "s3cret", "GITHUB_TOKEN": "ghs_test", "RECONCILER_GITLAB_TOKEN": "glpat-test"}
+
+    def base_env(self) -> dict[str, str]:
+        # The sandbox is "the OpenAI API" for the CLI: only its address differs from production.
+        return {**self.env, "OPENAI_BASE_URL": self.sandbox.base_url}
+
+    def checkout(self, *, detached: bool = False) -> Path:
+        self.runs += 1
+        folder = self.root / f"run{self.runs}"
+        git("clone", "-q", str(self.origin), str(folder), env=self.env)
+        if detached:  # GitLab checks out the commit, not the branch
+            git("checkout", "-q", "--detach", cwd=folder, env=self.env)
+        return folder
+
+    def bash(self, script: str, folder: Path, env: dict[str, str]) -> tuple[int, str]:
+        path = folder.parent / f"{folder.name}.step.sh"
+        path.write_text(script)
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)], cwd=folder, env=env,
+                              capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        return proc.returncode, f"$ {script}\n{proc.stdout}{proc.stderr}\n[exit {proc.returncode}]\n"
+
+    # -------------------------------------------------------------- GitHub Actions
+
+    def github(self, path: Path, event: dict[str, Any], variables: dict[str, str] | None = None) -> Run:
+        """Run every `run:` step of the workflow's one job in a fresh checkout, as GitHub does:
+        each step a bash script (-eo pipefail); a failed step skips the later ones except those
+        with `if: always()` / `if: failure()`."""
+        data = yaml.safe_load(path.read_text())
+        (name, job), = data["jobs"].items()
+        context = {"secrets": self.secrets(), "vars": variables or {}, "github": event}
+        if "if" in job:
+            assert _gh_condition(job["if"], context, failed=False), f"{path.name}: job {name} would not run"
+        folder = self.checkout()
+        files = {k: folder.parent / f"{folder.name}.{k.lower()}" for k in ("GITHUB_OUTPUT", "GITHUB_ENV",
+                                                                          "GITHUB_STEP_SUMMARY")}
+        for f in files.values():
+            f.touch()
+        env = {**self.base_env(), **{k: str(v) for k, v in files.items()},
+               **{k: _gh_expand(str(v), context) for k, v in (data.get("env") or {}).items()},
+               **{k: _gh_expand(str(v), context) for k, v in (job.get("env") or {}).items()}}
+        steps: list[tuple[str, int]] = []
+        output = ""
+        for step in job["steps"]:
+            if "run" not in step:
+                continue
+            script = step["run"]
+            assert "${{" not in script, f"{path.name}: an expression inside run: ({script!r}); pass it through env:"
+            label = step.get("name") or script.splitlines()[0]
+            if "pip install" in script:
+                assert INSTALL.match(script.strip()), script
+                steps.append((label, 0))  # the one substitution: this venv is first on PATH
+                continue
+            failed = any(code != 0 for _, code in steps)
+            if not _gh_condition(step.get("if", "success()"), context, failed=failed):
+                continue
+            step_env = {**env, **{k: _gh_expand(str(v), context) for k, v in (step.get("env") or {}).items()}}
+            code, text = self.bash(script, folder, step_env)
+            steps.append((label, code))
+            output += text
+        return Run(folder, steps, output)
+
+    # -------------------------------------------------------------- GitLab CI
+
+    def gitlab(self, path: Path, job_name: str, ci: dict[str, str]) -> Run:
+        """Run one job as GitLab's shell executor does: before_script and script as one bash script
+        (-eo pipefail), then after_script in a shell of its own, whatever the script's outcome."""
+        data = yaml.safe_load(path.read_text())
+        job = data[job_name]
+        default = data.get("default") or {}
+        source = ci["CI_PIPELINE_SOURCE"]
+        assert any(source in rule.get("if", "") or ("push" in rule.get("if", "") and source == "push")
+                   for rule in job.get("rules", [])), f"{job_name} has no rule for {source}"
+        folder = self.checkout(detached=True)
+        env = {**self.base_env(), **self.secrets(), **ci,
+               "CI_PROJECT_ID": "7", "CI_PROJECT_PATH": "team/specs", "CI_SERVER_HOST": "gitlab.test",
+               "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_SHORT_SHA": git("rev-parse", "--short", "HEAD", cwd=folder).strip(),
+               "CI_API_V4_URL": f"{self.hook}/api/v4"}
+        for key, value in {**(data.get("variables") or {}), **(job.get("variables") or {})}.items():
+            env[key] = re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), str(value))
+        before = job.get("before_script", default.get("before_script", []))
+        lines = []
+        for line in [*before, *job["script"]]:
+            assert isinstance(line, str), f"{path.name}: {job_name}: not a string (quote a line with ': '): {line!r}"
+            if "pip install" in line:
+                assert INSTALL.match(line.strip()), line
+                continue  # the one substitution: this venv is first on PATH
+            lines.append(line)
+        code, output = self.bash("\n".join(lines) + "\n", folder, env)
+        steps = [("script", code)]
+        after = job.get("after_script", default.get("after_script", []))
+        if after:
+            after_code, text = self.bash("\n".join(after) + "\n", folder, env)
+            steps.append(("after_script", after_code))
+            output += text
+        return Run(folder, steps, output)
+
+    # -------------------------------------------------------------- what the world shows
+
+    def jobs(self) -> dict[str, list[dict[str, Any]]]:
+        import openai
+
+        client = openai.OpenAI(base_url=self.sandbox.base_url, api_key=ADMIN_KEY, max_retries=3)
+        found: dict[str, list[dict[str, Any]]] = {}
+        for j in client.fine_tuning.jobs.list(limit=100):
+            found.setdefault((j.metadata or {}).get("reconciler_address", "?"), []).append(j.model_dump())
+        return found
+
+    def cancel_outside(self, address: str) -> None:
+        import openai
+
+        client = openai.OpenAI(base_url=self.sandbox.base_url, api_key=ADMIN_KEY, max_retries=3)
+        client.fine_tuning.jobs.cancel(self.jobs()[address][0]["id"])
+
+    def fail_job(self, address: str) -> None:
+        """The job fails on the provider's side (as a training run that hit an error)."""
+        world = self.sandbox.world
+        job_id = self.jobs()[address][0]["id"]
+        with world.lock:
+            job = dict(world.jobs.items[job_id])
+            job["error"] = {"code": "server_error", "param": None, "message": "training failed"}
+            world.jobs.items[job_id] = job
+
+    def committed(self, path: str) -> str | None:
+        proc = subprocess.run(["git", "show", f"main:{path}"], cwd=self.origin, capture_output=True, text=True,
+                              env=self.env, check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return [body for p, body in self.recorder.received if p.startswith("/hook")]
+
+
+_LOOKUP = re.compile(r"^(secrets|vars|github)((?:\.[\w-]+)+)$")
+
+
+def _gh_value(expr: str, context: dict[str, Any]) -> Any:
+    match = _LOOKUP.match(expr.strip())
+    assert match, f"unsupported expression in the examples: {expr!r}"
+    value: Any = context[match.group(1)]
+    for part in match.group(2).strip(".").split("."):
+        value = value.get(part, "") if isinstance(value, dict) else ""
+    return value
+
+
+def _gh_expand(text: str, context: dict[str, Any]) -> str:
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda m: str(_gh_value(m.group(1), context)), text)
+
+
+def _gh_condition(condition: str, context: dict[str, Any], *, failed: bool) -> bool:
+    condition = condition.strip().removeprefix("${{").removesuffix("}}").strip()
+    if condition in ("always()", "!cancelled()"):
+        return True
+    if condition == "success()":
+        return not failed
+    if condition == "failure()":
+        return failed
+    match = re.fullmatch(r"([\w.]+) == '([^']*)'", condition)
+    assert match, f"unsupported condition in the examples: {condition!r}"
+    return (not failed) and _gh_value(match.group(1), context) == match.group(2)
+
+
+def _pr(number: int = 12) -> dict[str, Any]:
+    return {"event_name": "pull_request", "ref": f"refs/pull/{number}/merge", "sha": "a" * 40,
+            "event": {"pull_request": {"number": number}}}
+
+
+def _push() -> dict[str, Any]:
+    return {"event_name": "push", "ref": "refs/heads/main", "sha": "b" * 40}
+
+
+def _schedule() -> dict[str, Any]:
+    return {"event_name": "schedule", "ref": "refs/heads/main", "sha": "c" * 40}
+
+
+@pytest.fixture
+def ci(tmp_path: Path, recorder: Any) -> Iterator[Ci]:
+    from reconciler.sandbox.testing import run_sandbox
+
+    with run_sandbox() as sandbox:
+        yield Ci(tmp_path, sandbox, recorder)
+
+
+def _ok(run: Run) -> Run:
+    assert not run.failed, run.output
+    assert "Traceback" not in run.output, run.output
+    return run
+
+
+def _one_job_each(ci: Ci) -> None:
+    jobs = ci.jobs()
+    assert sorted(jobs) == ["FineTuningJob.bot", "FineTuningJob.other"], jobs
+    assert all(len(v) == 1 for v in jobs.values()), {k: len(v) for k, v in jobs.items()}  # nobody paid twice
+
+
+def _drift_runs(ci: Ci, run_drift: Any) -> None:
+    """Drift made outside (a job cancelled by hand): reported, webhook once, exit 0 (--fail-on
+    health); the same drift next run: no second webhook; a failed job: exit 2, a webhook."""
+    ci.cancel_outside("FineTuningJob.bot")
+    first = run_drift()
+    assert not first.failed, first.output
+    for name in ("drift.xml", "drift.md", "drift.json", "report.html"):
+        assert (first.folder / name).is_file(), (name, first.output)
+    assert "FineTuningJob.bot" in (first.folder / "drift.md").read_text()
+    assert len(ci.webhooks()) == 1, first.output
+    second = run_drift()
+    assert not second.failed, second.output
+    assert len(ci.webhooks()) == 1, f"--notify fired again for the same drift\n{second.output}"
+    ci.fail_job("FineTuningJob.other")
+    third = run_drift()
+    assert third.code("rift") == 2 or third.code("script") == 2, third.output  # --fail-on health
+    assert (third.folder / "report.html").is_file(), third.output  # the later steps still ran
+    assert len(ci.webhooks()) == 2, third.output
+    assert "FineTuningJob.other" in json.dumps(ci.webhooks()[1]["new"])
+
+
+# ---------------------------------------------------------------- GitHub, state committed to git
+
+def test_github_without_database_plan_apply_drift(ci: Ci):
+    ci.setup()
+    plan = _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr()))
+    assert "FineTuningJob.bot" in (plan.folder / "plan.md").read_text()
+    assert "exitcode=2" in (plan.folder.parent / f"{plan.folder.name}.github_output").read_text()
+    comments = [json.loads(line) for line in (ci.root / "gh.log").read_text().splitlines()]
+    assert comments[-1]["args"][:3] == ["pr", "comment", "12"] and "FineTuningJob.bot" in comments[-1]["body"]
+
+    _ok(ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push()))
+    _one_job_each(ci)
+    state = ci.committed("state/default.json")
+    assert state is not None, "the state was not committed (state/* is git-ignored: git add -f)"
+    assert "FineTuningJob.bot" in state
+    # A second apply from a fresh clone reads the committed state: nothing is created twice.
+    second = _ok(ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push()))
+    assert "No changes" in second.output, second.output
+    _one_job_each(ci)
+
+    _drift_runs(ci, lambda: ci.github(GITHUB_NO_DB / "reconciler-drift.yml", _schedule(),
+                                      {"RECONCILER_WEBHOOK": f"{ci.hook}/hook"}))
+    assert ci.committed("state/default.json.drift.json") is not None
+
+
+def test_github_without_database_a_refused_push_fails_the_job(ci: Ci):
+    """The state cannot be lost silently: when the push is refused the job fails, naming why."""
+    ci.setup()
+    hook = ci.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    run = ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push())
+    assert run.code("apply") == 0, run.output
+    assert run.code("Fail if the state is not committed") == 1, run.output
+    assert "the state is not committed and pushed" in run.output
+    assert ci.committed("state/default.json") is None
+
+
+# ---------------------------------------------------------------- GitLab, state committed to git
+
+def test_gitlab_without_database_plan_apply_drift(ci: Ci):
+    ci.setup()
+    merge_request = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "5"}
+    _ok(ci.gitlab(GITLAB_NO_DB, "validate", merge_request))
+    plan = _ok(ci.gitlab(GITLAB_NO_DB, "plan", merge_request))
+    notes = [(p, body) for p, body in ci.recorder.received if p.endswith("/merge_requests/5/notes")]
+    assert len(notes) == 1 and "FineTuningJob.bot" in notes[0][1]["body"], plan.output
+    assert notes[0][0] == "/api/v4/projects/7/merge_requests/5/notes"
+
+    push = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"}
+    _ok(ci.gitlab(GITLAB_NO_DB, "apply", push))
+    _one_job_each(ci)
+    assert ci.committed("state/default.json") is not None
+    _ok(ci.gitlab(GITLAB_NO_DB, "apply", push))
+    _one_job_each(ci)
+
+    schedule = {"CI_PIPELINE_SOURCE": "schedule", "RECONCILER_WEBHOOK": f"{ci.hook}/hook"}
+    _drift_runs(ci, lambda: ci.gitlab(GITLAB_NO_DB, "drift", schedule))
