@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.convert.hcl import Attribute, Block, Body
+from reconciler.convert.hcl import Attribute, Block, Body, Literal, Template
 from reconciler.convert.providers import DROPPED, argument_aliases, file_argument
 
 __all__ = ["normalize_body"]
@@ -23,6 +23,11 @@ def normalize_body(mode: str, canonical: str, body: Body, label: str, note: Note
     attrs = dict(body.attributes)
     blocks = list(body.blocks)
     if mode == "resource" and canonical == "openai_file":
+        purpose = _literal(attrs["purpose"]) if "purpose" in attrs else None
+        if purpose is not None and purpose != "fine-tune":
+            note(attrs["purpose"].line, f"{label} left out",
+                 f"purpose {purpose!r}: reconciler manages training files (purpose fine-tune) only")
+            return None
         path_arg, filename = file_argument(set(attrs))
         if path_arg is None:
             reason = ("inline content cannot be uploaded by reconciler: write it to a .jsonl file next to "
@@ -67,3 +72,13 @@ def normalize_body(mode: str, canonical: str, body: Body, label: str, note: Note
                                                  inner.blocks), blocks[index].line)
     return Body(attrs, tuple(blocks))
 
+
+
+def _literal(attr: Attribute) -> str | None:
+    """The text of a plain string argument; None for anything computed."""
+    expr = attr.expr
+    if isinstance(expr, Literal) and isinstance(expr.value, str):
+        return expr.value
+    if isinstance(expr, Template) and all(isinstance(p, str) for p in expr.parts):
+        return "".join(str(p) for p in expr.parts)
+    return None

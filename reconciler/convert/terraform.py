@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.convert.check import drop_invalid
 from reconciler.convert.expressions import DATA_KINDS, RESOURCE_KINDS, Scope, Variable, reference_address
 from reconciler.convert.hcl import Block, Body, Traversal, parse_file
 from reconciler.convert.mapping import NAME_RE, Doc, MapContext, map_block
@@ -112,6 +113,7 @@ def convert_terraform(paths: Sequence[Path], out_dir: Path) -> Conversion:
         modules.setdefault(os.path.abspath(src.path.parent), []).append(src)
     for module_files in modules.values():
         _convert_module(module_files, conv)
+    conv.notes.extend(drop_invalid(conv.docs, out_dir))
     order = {src.display: i for i, src in enumerate(files)}
     conv.notes.sort(key=lambda n: (order.get(n.file, len(order)), n.line or 0))
     _assign_targets(conv)

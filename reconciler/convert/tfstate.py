@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.convert.expressions import RESOURCE_KINDS
 from reconciler.convert.notes import WARNING, Note
+from reconciler.convert.providers import canonical_type, reference_renames
 from reconciler.errors import StateError
 from reconciler.kinds.permission.kind import KIND as PERMISSION
 
@@ -126,6 +127,18 @@ def _unwrap_blocks(value: Any) -> Any:
     return value
 
 
+def _unmanaged(canonical: str, attrs: dict[str, Any]) -> str | None:
+    """Why the specs could not manage this object (convert left it out too), or None."""
+    if canonical != "openai_file":
+        return None
+    purpose = attrs.get("purpose")
+    if purpose not in (None, "", "fine-tune"):
+        return f"purpose {purpose!r}: reconciler manages training files (purpose fine-tune) only"
+    if attrs.get("content") and not any(attrs.get(k) for k in ("file", "file_path", "filepath")):
+        return "uploaded from inline content, which a spec cannot hold (convert leaves it out too)"
+    return None
+
+
 def scan_tfstate(path: Path) -> tuple[list[AdoptedResource], list[Note]]:
     """Every adoptable resource instance, and every one left out with the reason."""
     data = _load(path)
@@ -155,6 +168,7 @@ def scan_tfstate(path: Path) -> tuple[list[AdoptedResource], list[Note]]:
             continue
         kind = RESOURCE_KINDS[type_]
         address = f"{kind}.{name}"
+        renames = reference_renames("resource", type_)  # checkpoint_id, training_file_id, ...
         for inst in res.get("instances") or []:
             if not isinstance(inst, dict):
                 raise TerraformStateError(f"{path}: an instance of {tf_address} is not an object")
@@ -169,7 +183,11 @@ def scan_tfstate(path: Path) -> tuple[list[AdoptedResource], list[Note]]:
             if not isinstance(attrs, dict):
                 skip(tf_address, "the instance has no attributes (written with attributes_flat?)")
                 continue
-            attrs = dict(attrs)
+            attrs = {renames.get(k, k): v for k, v in attrs.items() if not (k in renames and renames[k] in attrs)}
+            unmanaged = _unmanaged(canonical_type("resource", type_), attrs)
+            if unmanaged:
+                skip(tf_address, unmanaged)
+                continue
             inputs: dict[str, Any] = {}
             if kind == PERMISSION:  # one object per checkpoint, its grants as attributes
                 object_id, attrs, inputs = _permission(attrs)

@@ -183,15 +183,19 @@ def test_method_blocks_dropped_only_when_type_is_known(tmp_path: Path) -> None:
     assert [(n.line, n.what) for n in conv.notes] == [(6, expected)]
 
 
-def test_metadata_limits_are_warned(tmp_path: Path) -> None:
+def test_metadata_over_the_limit_leaves_the_job_out(tmp_path: Path) -> None:
     pairs = "\n".join(f"    k{i} = \"v\"" for i in range(15))
     (tmp_path / "main.tf").write_text(
         'resource "openai_fine_tuning_job" "j" {\n  model = "gpt-4o-mini"\n  training_file = "file-1"\n'
         f'  metadata = {{\n    reconciler_x = "y"\n{pairs}\n  }}\n}}\n')
     conv = convert_terraform([tmp_path], tmp_path / "o")
     reasons = [n.reason for n in conv.notes if n.severity == "warning"]
-    assert any("reserved" in r for r in reasons) and any("at most 14" in r for r in reasons)
-    assert len(conv.converted[0].spec["metadata"]) == 16  # kept: the user chooses what to drop
+    assert any("reserved" in r for r in reasons) and any("at most 13" in r for r in reasons)
+    # a job the API would refuse is not written: it is listed with validate's message
+    assert conv.converted == []
+    (left_out,) = [n for n in conv.notes if n.severity == "not_converted"]
+    assert (left_out.line, left_out.what) == (1, 'resource "openai_fine_tuning_job" "j" left out')
+    assert "metadata" in left_out.reason
 
 
 def test_tfvars_values_replace_defaults_like_terraform(tmp_path: Path) -> None:
@@ -256,12 +260,17 @@ ODDITIES = [
 
 def test_oddities_never_crash_and_are_all_listed(tmp_path: Path) -> None:
     conv = convert_terraform([FIXTURES / "oddities"], tmp_path / "o")
-    listed = [(n.line, n.what) for n in conv.notes if n.severity == "not_converted"]
+    invalid = "the converted spec would not validate: "
+    listed = [(n.line, n.what) for n in conv.notes if n.severity == "not_converted" and invalid not in n.reason]
+    # what converted but would not validate is left out too, with the loader's own message
+    rejected = {n.line: n.reason.removeprefix(invalid) for n in conv.notes if invalid in n.reason}
+    assert set(rejected) == {3, 6, 40, 47}
+    assert "x.jsonl does not exist" in rejected[3]
+    assert "reference to undeclared data.FineTuningJobs.nope" in rejected[6]
+    assert "missing required field 'model'" in rejected[47]
     assert len(listed) == len(ODDITIES)
     for (line, what), (want_line, want) in zip(listed, ODDITIES):
         assert line == want_line and want in what, (line, what)
     warnings = [(n.line, n.reason) for n in conv.notes if n.severity == "warning"]
     assert (15, "data.openai_fine_tuning_jobs.nope is not declared in the converted files") in warnings
-    job = next(d for d in conv.converted if d.address == "FineTuningJob.j")
-    assert job.lifecycle == {}  # every lifecycle setting was unusable: none written
-    assert job.spec["method"] == {"type": "supervised"}  # the first block is kept
+    assert "FineTuningJob.j" not in [d.address for d in conv.converted]

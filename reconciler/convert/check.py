@@ -1,0 +1,67 @@
+"""Convert never writes an invalid spec: every converted document goes through the loader's own
+validation (schema, kind checks, training files, references) before anything is written; one that
+fails is left out and listed with its file, line and the loader's message. A document that uses a
+variable without a value is not judged here (`validate --var NAME=...` does)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from reconciler.convert.mapping import Doc
+from reconciler.convert.notes import Note
+from reconciler.convert.writer import dump_yaml
+
+__all__ = ["drop_invalid"]
+
+
+def drop_invalid(docs: dict[str, list[Doc]], out_dir: Path) -> list[Note]:
+    """Remove the documents the loader rejects (and, in turn, those that refer to them)."""
+    notes: list[Note] = []
+    for _ in range(10):  # each round can only leave out more; references settle in a few rounds
+        rejected = _rejected([d for ds in docs.values() for d in ds if d.raw is None], out_dir)
+        if not rejected:
+            break
+        for display, file_docs in docs.items():
+            for doc in list(file_docs):
+                reason = rejected.get(id(doc))
+                if reason is not None:
+                    file_docs.remove(doc)
+                    notes.append(Note(display, doc.line, f"{doc.source} left out",
+                                      f"the converted spec would not validate: {reason}"))
+    return notes
+
+
+def _rejected(docs: list[Doc], out_dir: Path) -> dict[int, str]:
+    from reconciler.config import collect_specs
+
+    with tempfile.TemporaryDirectory(prefix="reconciler-convert-") as tmp:
+        by_file: dict[str, Doc] = {}
+        for i, doc in enumerate(docs):
+            path = Path(tmp) / f"d{i:05d}.yaml"
+            path.write_text(dump_yaml(_checkable(doc, out_dir)), encoding="utf-8")
+            by_file[str(path)] = doc
+        collected = collect_specs(Path(tmp), {})
+        out: dict[int, str] = {}
+        for error in collected.errors:
+            owner = by_file.get(error.file)
+            if owner is None or id(owner) in out or "${var." in dump_yaml(owner.spec):
+                continue
+            field = f"{error.field}: " if error.field else ""
+            out[id(owner)] = f"{field}{error.message}"
+        return out
+
+
+def _checkable(doc: Doc, out_dir: Path) -> dict[str, Any]:
+    """The document as the loader would read it from out_dir: a File's relative path is made
+    absolute (the check runs in a temporary folder)."""
+    data = doc.document()
+    spec = dict(data["spec"])
+    path = spec.get("path")
+    if doc.kind == "File" and isinstance(path, str) and "${" not in path:
+        spec["path"] = os.path.abspath(Path(out_dir) / path)
+        spec["allow_outside_spec_dir"] = True
+    data["spec"] = spec
+    return data
