@@ -58,7 +58,27 @@ class AppContext:
             return Path(self.state_path)
         if self.env.get("RECONCILER_STATE"):
             return Path(self.env["RECONCILER_STATE"])
-        return Path("state") / f"{self.workspace or self.env.get('RECONCILER_WORKSPACE') or 'default'}.json"
+        return self.state_dir / f"{self.workspace_name}.json"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where local state files, the selected workspace and the migrated-backend marker live."""
+        if self.state_path:
+            return Path(self.state_path).parent
+        if self.env.get("RECONCILER_STATE"):
+            return Path(self.env["RECONCILER_STATE"]).parent
+        return Path("state")
+
+    @property
+    def workspace_name(self) -> str:
+        """-w NAME, else RECONCILER_WORKSPACE, else the one `workspace select` chose, else default."""
+        if self.workspace or self.env.get("RECONCILER_WORKSPACE"):
+            return str(self.workspace or self.env["RECONCILER_WORKSPACE"])
+        try:
+            selected = (self.state_dir / ".workspace").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            selected = ""
+        return selected or "default"
 
     @property
     def color(self) -> bool:

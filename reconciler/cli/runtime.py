@@ -33,9 +33,10 @@ def load_specs(ctx: AppContext, out: Out | None = None) -> Any:
 
 
 def store(ctx: AppContext) -> Any:
-    from reconciler.state import StateStore
+    """The state store: local files or PostgreSQL, as the Settings document says."""
+    from reconciler.cli.backend import open_store
 
-    return StateStore(ctx.state_file)
+    return open_store(ctx)
 
 
 def needs_admin(specs: Any, state: Any, plan: Any = None) -> list[str]:

@@ -23,9 +23,9 @@ lock_timeout_option = click.option(
 
 
 def _store() -> Any:
-    from reconciler.state import StateStore
+    from reconciler.cli.backend import open_store
 
-    return StateStore(app().state_file)
+    return open_store(app())
 
 
 def _load() -> tuple[Any, Any]:
