@@ -35,7 +35,8 @@ def drop_invalid(docs: dict[str, list[Doc]], out_dir: Path) -> list[Note]:
 
 
 def _rejected(docs: list[Doc], out_dir: Path) -> dict[int, str]:
-    from reconciler.config import collect_specs
+    from reconciler.config import check_training_files, collect_specs
+    from reconciler.config.grader_fields import check_grader_fields
 
     with tempfile.TemporaryDirectory(prefix="reconciler-convert-") as tmp:
         by_file: dict[str, Doc] = {}
@@ -45,9 +46,12 @@ def _rejected(docs: list[Doc], out_dir: Path) -> dict[int, str]:
             by_file[str(path)] = doc
         collected = collect_specs(Path(tmp), {})
         out: dict[int, str] = {}
-        for error in collected.errors:
+        errors = list(collected.errors)
+        if not errors:  # as `validate` does: the training data against the jobs that use it
+            errors = check_training_files(collected.specset) + check_grader_fields(collected.specset)
+        for error in errors:
             owner = by_file.get(error.file)
-            if owner is None or id(owner) in out or "${var." in dump_yaml(owner.spec):
+            if owner is None or error.severity != "error" or id(owner) in out or "${var." in dump_yaml(owner.spec):
                 continue
             field = f"{error.field}: " if error.field else ""
             out[id(owner)] = f"{field}{error.message}"

@@ -29,7 +29,7 @@ from reconciler.convert.providers import NUMERIC_FIELDS, canonical_type
 __all__ = ["NAME_RE", "Doc", "MapContext", "map_block"]
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-METADATA_MAX = 14  # 16 allowed by the API, 2 reserved for reconciler's own tags
+METADATA_MAX = 13  # 16 allowed by the API, 3 reserved for reconciler's own tags (address, digest, lineage)
 METHOD_TYPES = ("supervised", "dpo", "reinforcement")
 
 
@@ -135,7 +135,7 @@ def map_block(block: Block, ctx: MapContext) -> Doc | None:
         ctx.note(ctx.positions.get("max_items", doc.line), f"argument {written} of {label} left out",
                  f"{written} = {bound} bounds nothing (max_items must be at least 1)")
     if doc.lifecycle.get("ignore_changes") == ["all"]:
-        doc.lifecycle["ignore_changes"] = [f for f in _ignorable(kind) if f in allowed or f in doc.spec]
+        doc.lifecycle["ignore_changes"] = [f for f in _ignorable(kind) if f in allowed]
     return doc
 
 
@@ -318,7 +318,7 @@ def _post_job(doc: Doc, ctx: MapContext, label: str) -> None:
                      f"keys starting with reconciler_ are reserved ({', '.join(reserved)}); rename them", WARNING)
         if len(metadata) > METADATA_MAX:
             ctx.note(line, f"metadata of {label} kept as is",
-                     f"{len(metadata)} pairs: reconciler keeps 2 of the API's 16 for its own tags, "
+                     f"{len(metadata)} pairs: reconciler keeps 3 of the API's 16 for its own tags, "
                      f"so at most {METADATA_MAX} are allowed; remove some", WARNING)
         for key, value in list(metadata.items()):
             if isinstance(value, (int, float, bool)):
