@@ -90,7 +90,7 @@ def _job(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
                 Finding(
                     ("spec", "metadata", key),
                     f"key {key!r} is reserved: reconciler uses {RESERVED_METADATA_PREFIX}* keys "
-                    "(reconciler_address, reconciler_digest) to track the jobs it creates",
+                    "(reconciler_address, reconciler_digest, reconciler_lineage) to track the jobs it creates",
                 )
             )
     method = spec.get("method")

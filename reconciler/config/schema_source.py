@@ -25,7 +25,7 @@ REF_PATTERN = r"^\$\{[^{}]+\}$"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 ADDRESS_PATTERN = r"^(data\.)?[A-Za-z][A-Za-z0-9]*\.[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 DURATION_PATTERN = r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$"
-MAX_METADATA = 14  # 16 allowed by the API, minus reconciler_address and reconciler_digest
+MAX_METADATA = 13  # 16 allowed by the API, minus reconciler_address, reconciler_digest, reconciler_lineage
 
 # The kinds, in the order the schema and messages list them: the registry's (reconciler/kinds).
 RESOURCE_KINDS = tuple(k.name for k in registry.all_kinds() if not k.data)
@@ -477,7 +477,7 @@ def fine_tuning_job_spec() -> Schema:
                 maxLength=64,
             ),
             "metadata": metadata_schema(
-                f"Up to {MAX_METADATA} key-value pairs (the API allows 16; reconciler keeps 2 to track jobs). Keys are "
+                f"Up to {MAX_METADATA} key-value pairs (the API allows 16; reconciler keeps 3 to track jobs and whose workspace they are). Keys are "
                 "strings of at most 64 characters, values strings of at most 512 characters."
             ),
             "integrations": {

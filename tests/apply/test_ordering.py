@@ -21,7 +21,7 @@ def test_upload_finishes_before_the_job_that_uses_the_file(ws: Workspace) -> Non
     result = ws.apply(parallelism=10)
 
     assert result.ok, result
-    uploads = {c.result["filename"]: c for c in ws.client.named("upload_file")}
+    uploads = {c.args["path"].rsplit("/", 1)[-1]: c for c in ws.client.named("upload_file")}
     for address, filename in (("FineTuningJob.bot", "train.jsonl"), ("FineTuningJob.helper", "other.jsonl")):
         [create] = ws.client.creates_for(address)
         upload = uploads[filename]

@@ -1,5 +1,9 @@
 """Applying a File change: upload (checked against the planned content), delete, adopt, forget.
 
+The upload is named for its workspace: `train.jsonl` is sent as `train.reconciler-<lineage>.jsonl`
+(reconciler/resources/ownership.py), so another state on the same organisation never takes it for
+its own.
+
 An upload that may have had its effect (the client raises `AmbiguousCreateError`: a timeout, a
 dropped connection, a 5xx after sending) is never re-sent blindly. The files listing is searched
 for one this run could have made: the same filename, size and purpose, uploaded since the attempt
@@ -21,6 +25,7 @@ from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, Re
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file.inputs import sha256_of
 from reconciler.plan.model import Action, Change, Op, Step
+from reconciler.resources.ownership import marked_filename
 from reconciler.state import ResourceState
 
 __all__ = ["UPLOAD_ATTEMPTS", "apply_file"]
@@ -61,8 +66,8 @@ def _upload(ctx: ApplyContext, change: Change, step: Step) -> ResourceState:
     if sha != after.get("sha256"):
         raise ReconcilerError(f"{path} changed since the plan was made (sha256 {sha[:12]}…, "
                               f"planned {str(after.get('sha256'))[:12]}…); plan again")
-    obj = _upload_or_find(ctx, change.address, path, str(after.get("purpose") or "fine-tune"), sha,
-                          ctx.key(change.address, sha, "upload"))
+    obj = _upload_or_find(ctx, change.address, path, marked_filename(path.name, ctx.state.lineage),
+                          str(after.get("purpose") or "fine-tune"), sha, ctx.key(change.address, sha, "upload"))
     resource = ResourceState(address=change.address, kind=change.kind, id=obj["id"], inputs=dict(after),
                              digest=sha, attributes=obj, depends_on=list(change.depends_on))
     ctx.record(change.address, resource)
@@ -94,21 +99,22 @@ def _ambiguous(exc: ApiError) -> bool:
         or exc.status in (408, 409)
 
 
-def _upload_or_find(ctx: ApplyContext, address: str, path: Path, purpose: str, sha: str,
+def _upload_or_find(ctx: ApplyContext, address: str, path: Path, name: str, purpose: str, sha: str,
                     key: str) -> dict[str, Any]:
+    """Upload `path` as `name` (the filename carries our lineage mark), never twice."""
     size = path.stat().st_size
-    check = (f"look for {path.name!r} ({size} bytes, purpose {purpose}) in the files list (GET /files), delete "
+    check = (f"look for {name!r} ({size} bytes, purpose {purpose}) in the files list (GET /files), delete "
              "any stray copy or leave it (a file with the same name, size and content is adopted), then apply again")
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
         started = time.time()
         try:
-            return ctx.client.upload_file(path, purpose=purpose, idempotency_key=key)
+            return ctx.client.upload_file(path, purpose=purpose, filename=name, idempotency_key=key)
         except ApiError as exc:
             if not _ambiguous(exc):
                 raise
             failure = exc
         try:
-            found, unverified = _find_uploaded(ctx, path.name, size, purpose, sha, since=started - CLOCK_SKEW)
+            found, unverified = _find_uploaded(ctx, name, size, purpose, sha, since=started - CLOCK_SKEW)
         except ApiError as lookup:
             raise ReconcilerError(f"the upload of {path} may have succeeded ({failure}) and listing the "
                                   f"files to check failed ({lookup}); not uploading it again: {check}") from None

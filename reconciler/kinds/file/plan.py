@@ -6,8 +6,17 @@ from typing import Any
 
 from reconciler.errors import PlanError, SpecError
 from reconciler.kinds.file import inputs as F
+from reconciler.kinds.job.inputs import KIND as JOB_KIND
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
+from reconciler.resources.ownership import (
+    file_owner,
+    job_owner,
+    legacy_adoptable,
+    mark,
+    marked_filename,
+    owner_note,
+)
 from reconciler.values import UNKNOWN
 
 
@@ -43,9 +52,10 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
         if candidate is not None:
             planned(candidate["id"], candidate)
             walk.live[address] = candidate
+            older = "" if file_owner(candidate) else " (no workspace mark: uploaded by an older reconciler)"
             walk.drift.append(Drift(address, doc.type, "adopted",
                                     f"found {candidate['id']} with the same content, uploaded by an earlier "
-                                    "run that did not record it"))
+                                    f"run that did not record it{older}"))
             return Change(action=Action.ADOPT, after=inputs, reasons=(f"adopt {candidate['id']} (same sha256)",),
                           steps=(Step(Op.ADOPT, candidate["id"], {"id": candidate["id"]}),),
                           prior_id=rs.id if rs else None, **base)
@@ -66,25 +76,35 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
         planned(UNKNOWN, None)
         walk.waiting[address] = f"{address} is being re-uploaded"
         attrs = (AttrChange("sha256", recorded.get("sha256"), inputs["sha256"], forces_replacement=True),)
-        return Change(action=Action.REPLACE, before=before, after=inputs, attrs=attrs,
-                      reasons=("replacement requested with --replace",) if forced else
-                      (f"the content of {inputs['path']} changed",),
-                      steps=(Step(Op.UPLOAD, f"upload {inputs['path']} ({inputs['bytes']} bytes)",
-                                   {"path": str(F.local_path(doc, spec))}),
-                             Step(Op.DELETE_FILE, f"delete {rs.id}", {"id": rs.id})),
+        reasons = ("replacement requested with --replace",) if forced else (f"the content of {inputs['path']} changed",)
+        upload = Step(Op.UPLOAD, f"upload {inputs['path']} ({inputs['bytes']} bytes)",
+                      {"path": str(F.local_path(doc, spec))})
+        kept = used_elsewhere(walk, rs.id)
+        if kept:  # the old upload stays for the job that uses it; it only leaves our state
+            return Change(action=Action.REPLACE, before=before, after=inputs, attrs=attrs,
+                          reasons=(*reasons, f"{kept}; the old {rs.id} only leaves our state"),
+                          steps=(upload, Step(Op.FORGET, f"{rs.id} leaves state, not deleted", {"id": rs.id})),
+                          prior_id=rs.id, replace=ReplaceMode.CREATE_THEN_FORGET, **base)
+        return Change(action=Action.REPLACE, before=before, after=inputs, attrs=attrs, reasons=reasons,
+                      steps=(upload, Step(Op.DELETE_FILE, f"delete {rs.id}", {"id": rs.id})),
                       prior_id=rs.id, replace=ReplaceMode.CREATE_THEN_DESTROY, **base)
     planned(rs.id, live)
     return Change(action=Action.NOOP, before=before, after=inputs, prior_id=rs.id, **base)
 
 
 def _adoption_candidate(walk: Walk, inputs: dict[str, Any]) -> dict[str, Any] | None:
-    """An uploaded file with the same name and size that no address owns, whose content hashes the
-    same (downloaded only in that rare case: the hash is a read refresh makes when asked)."""
+    """An upload an interrupted run of this workspace made: the name carries our lineage mark (or,
+    in a state written before, is the plain name an older reconciler uploaded), the size matches,
+    no address owns it, and its content hashes the same (downloaded only in that rare case: the
+    hash is a read refresh makes when asked). Another workspace's upload is never adopted."""
     if not walk.refreshed or walk.snapshot.files is None:
         return None
+    names = {marked_filename(inputs["filename"], walk.state.lineage)}
+    if legacy_adoptable(walk.state.serial):
+        names.add(inputs["filename"])
     owned = {r.id for r in walk.state.resources.values() if r.kind == F.KIND}
     for file in sorted(walk.snapshot.files.values(), key=lambda f: -(f.get("created_at") or 0)):
-        if file["id"] in owned or file.get("filename") != inputs["filename"]:
+        if file["id"] in owned or file.get("filename") not in names:
             continue
         if file.get("bytes") != inputs["bytes"]:
             continue
@@ -93,11 +113,34 @@ def _adoption_candidate(walk: Walk, inputs: dict[str, Any]) -> dict[str, Any] | 
     return None
 
 
+def used_elsewhere(walk: Walk, file_id: str | None) -> str | None:
+    """Why `file_id` must not be deleted, or None: a job that is not ours (not in our state, not
+    carrying our lineage mark) trains on it — another workspace's, or one made by hand. Without a
+    refresh nothing is known, and the file is deleted as before."""
+    if not walk.refreshed or not file_id:
+        return None
+    ours = {r.id for r in walk.state.resources.values() if r.kind == JOB_KIND}
+    lineage = mark(walk.state.lineage)
+    users = sorted((str(j.get("id")), job_owner(j)) for j in walk.reads.all_jobs()
+                   if file_id in (j.get("training_file"), j.get("validation_file"))
+                   and j.get("id") not in ours and job_owner(j) != lineage)
+    if not users:
+        return None
+    job_id, owner = users[0]
+    more = f" and {len(users) - 1} more" if len(users) > 1 else ""
+    return f"kept: used by job {job_id}{more} {owner_note(owner)}"
+
+
 def plan_file_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
     if prevent_destroy:
         raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would delete file {rs.id}")
     live = walk.snapshot.files.get(rs.id) if walk.refreshed and walk.snapshot.files is not None else rs.attributes
     before = {**(rs.inputs or {}), "id": rs.id}
+    kept = used_elsewhere(walk, rs.id) if live else None
+    if kept:
+        return Change(address=address, kind=rs.kind, action=Action.FORGET, before=before,
+                      reasons=(f"{kept}; not in the specs, so {rs.id} only leaves our state",),
+                      steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
     if live:
         return Change(address=address, kind=rs.kind, action=Action.DELETE, before=before,
                       reasons=("not in the specs",),

@@ -18,6 +18,7 @@ from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, Re
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.job import inputs as J
 from reconciler.plan.model import Change, Op, Step
+from reconciler.resources.ownership import job_owner, mark
 from reconciler.state import ResourceState
 
 __all__ = ["CREATE_ATTEMPTS", "apply_job"]
@@ -50,7 +51,7 @@ def _create(ctx: ApplyContext, change: Change) -> ResourceState:
     spec = ctx.resolve(change)
     inputs = J.inputs_from_spec(spec)
     digest = J.inputs_digest(inputs)
-    body = J.create_body(spec, change.address, digest)
+    body = J.create_body(spec, change.address, digest, ctx.state.lineage)
     key = ctx.key(change.address, digest, "create_job")
     job = _create_or_find(ctx, change.address, digest, body, key)
     settings = J.settings_from_spec(spec)
@@ -109,10 +110,13 @@ def _create_or_find(ctx: ApplyContext, address: str, digest: str, body: dict[str
 
 
 def _find_created(ctx: ApplyContext, address: str, digest: str) -> tuple[dict[str, Any] | None, list[str]]:
-    """The live job this address and digest made (None if none), and the ids of cancelled ones."""
+    """The live job this address and digest made in this workspace (None if none), and the ids of
+    cancelled ones. A job with the same marks made by another workspace (another lineage) is not
+    this create's job."""
     cancelled: list[str] = []
+    ours = mark(ctx.state.lineage)
     for job in ctx.client.list_jobs(metadata={J.TAG_ADDRESS: address}):
-        if (job.get("metadata") or {}).get(J.TAG_DIGEST) != digest:
+        if (job.get("metadata") or {}).get(J.TAG_DIGEST) != digest or job_owner(job) != ours:
             continue
         if job.get("status") == "cancelled":
             cancelled.append(str(job.get("id")))

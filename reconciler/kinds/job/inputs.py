@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.resources.canonical import MISSING, digest, flatten, get_path
 from reconciler.resources.models import SNAPSHOTS, same_model
+from reconciler.resources.ownership import TAG_LINEAGE, mark
 from reconciler.values import UNKNOWN
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "KIND",
     "TAG_ADDRESS",
     "TAG_DIGEST",
+    "TAG_LINEAGE",
     "changed_paths",
     "compact_live",
     "create_body",
@@ -42,6 +44,7 @@ ACTIVE = frozenset({"validating_files", "queued", "running", "paused"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 TAG_ADDRESS = "reconciler_address"
 TAG_DIGEST = "reconciler_digest"
+_TAGS = (TAG_ADDRESS, TAG_DIGEST, TAG_LINEAGE)
 _DEFAULT_MARKERS = ("auto", "default")
 
 
@@ -73,8 +76,8 @@ def state_attributes(job: dict[str, Any], *, keep_method: bool = True) -> dict[s
         kept.pop("method", None)
         kept.pop("hyperparameters", None)
     metadata = kept.get("metadata")
-    if metadata and (TAG_ADDRESS in metadata or TAG_DIGEST in metadata):
-        kept["metadata"] = {k: v for k, v in metadata.items() if k not in (TAG_ADDRESS, TAG_DIGEST)}
+    if metadata and (TAG_ADDRESS in metadata or TAG_DIGEST in metadata or TAG_LINEAGE in metadata):
+        kept["metadata"] = {k: v for k, v in metadata.items() if k not in _TAGS}
     return kept
 
 
@@ -147,9 +150,10 @@ def inputs_digest(inputs: dict[str, Any]) -> str:
     return digest(inputs)
 
 
-def create_body(spec: dict[str, Any], address: str, inputs_sha: str) -> dict[str, Any]:
+def create_body(spec: dict[str, Any], address: str, inputs_sha: str, lineage: str) -> dict[str, Any]:
     """The POST body: the spec's arguments as written (the API resolves aliases itself), the
-    method in its modern form, and the two tracking tags in metadata."""
+    method in its modern form, and the three tracking tags in metadata: the address, the input
+    digest and the mark of the state's lineage (whose workspace the job is)."""
     body: dict[str, Any] = {}
     for field in CREATE_FIELDS:
         if field == "method":
@@ -158,7 +162,8 @@ def create_body(spec: dict[str, Any], address: str, inputs_sha: str) -> dict[str
         if value is not None and value != {} and value != []:
             body[field] = copy.deepcopy(value)
     body["method"] = normalise_method(spec)
-    body["metadata"] = {**(spec.get("metadata") or {}), TAG_ADDRESS: address, TAG_DIGEST: inputs_sha}
+    body["metadata"] = {**(spec.get("metadata") or {}), TAG_ADDRESS: address, TAG_DIGEST: inputs_sha,
+                        TAG_LINEAGE: mark(lineage)}
     return body
 
 

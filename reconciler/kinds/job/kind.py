@@ -74,7 +74,7 @@ class JobKind(Kind):
               planned_revokes: set[tuple[Any, Any]]) -> Change | None:
         from reconciler.kinds.job.drift import prune
 
-        return prune(finding)
+        return prune(finding, plan, snapshot)
 
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
         from reconciler.kinds.job.apply import apply_job
@@ -121,6 +121,14 @@ class JobKind(Kind):
                 updated.inputs = J.inputs_from_spec(resolved)
                 updated.digest = J.inputs_digest(updated.inputs)
                 updated.meta = {**resource.meta, "settings": J.settings_from_spec(resolved)}
+        rebound = [a.path for a in change.attrs if a.path in ("training_file", "validation_file")
+                   and not a.forces_replacement and resource.inputs]
+        resolved = spec() if rebound else None
+        if resolved is not None:
+            # The plan kept this job because its file was uploaded again with the same content:
+            # record the new id, so the job follows its File from now on.
+            ids = {p: resolved.get(p) for p in rebound if isinstance(resolved.get(p), str)}
+            updated.inputs = {**updated.inputs, **ids}
         updated.attributes = J.state_attributes(updated.attributes, keep_method=not updated.inputs)
         return updated
 

@@ -3,14 +3,18 @@ knows of the API comes from the walk's snapshot)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.config.refs import find_refs
+from reconciler.display import fmt
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds.job import inputs as J
 from reconciler.kinds.job.view import LiveJobView, duration, waiting_reason
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
+from reconciler.resources.ownership import job_owner, legacy_adoptable, mark
 from reconciler.sharing import share_equal
 from reconciler.values import UNKNOWN, contains_unknown
 
@@ -31,15 +35,57 @@ def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address:
 
 
 def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: str | None) -> dict[str, Any] | None:
+    """A job an interrupted run of this workspace made for this address and inputs: it carries our
+    lineage mark (or, in a state written before, no mark: an older reconciler made it). A job with
+    another workspace's mark is never ours, whatever its address and digest."""
     if not walk.refreshed or digest is None:
         return None
+    ours = mark(walk.state.lineage)
+    legacy = legacy_adoptable(walk.state.serial)
     found = [j for j in walk.snapshot.jobs_by_address.get(address, [])
              if (j.get("metadata") or {}).get(J.TAG_DIGEST) == digest and j["id"] != exclude
-             and j.get("status") != "cancelled"]
+             and j.get("status") != "cancelled" and (job_owner(j) == ours or (legacy and job_owner(j) is None))]
     return max(found, key=lambda j: (j.get("created_at") or 0, j["id"])) if found else None
 
 
 def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
+    rebound: list[AttrChange] = []
+    change = _plan_job(doc, spec, walk, rebound)
+    if rebound and change.action is Action.NOOP:
+        # Shown (plan JSON) and applied: the state records the new file id for the job it keeps.
+        note = "; ".join(f"{a.path} {fmt(a.before)} -> {fmt(a.after)} holds the same content: the job is kept"
+                         for a in rebound)
+        change = dataclasses.replace(change, attrs=tuple(rebound), reasons=(note, *change.reasons))
+    return change
+
+
+def _same_content(doc: Any, walk: Walk, path: str, before: Any, after: Any) -> bool:
+    """Whether a job's file input changed its id but not its content: the File was uploaded again
+    with the same bytes (deleted outside, replaced on request, re-uploaded by another state).
+    Training on the same bytes again would be paying twice for one job."""
+    if path not in FILE_FIELDS or not isinstance(before, str) or before == after:
+        return False
+    old = _recorded_sha(walk, before)
+    return old is not None and old == _wanted_sha(doc, walk, path, after)
+
+
+def _recorded_sha(walk: Walk, file_id: str) -> str | None:
+    for resource in walk.state.resources.values():
+        if resource.id == file_id and isinstance((resource.inputs or {}).get("sha256"), str):
+            return str(resource.inputs["sha256"])
+    return None
+
+
+def _wanted_sha(doc: Any, walk: Walk, path: str, after: Any) -> str | None:
+    written = doc.spec.get(path)
+    refs = find_refs(written)
+    if len(refs) == 1 and refs[0].path == ("id",) and isinstance(written, str) and written.strip() == refs[0].text:
+        sha = (walk.planned.get(refs[0].address) or {}).get("sha256")
+        return sha if isinstance(sha, str) else None
+    return _recorded_sha(walk, after) if isinstance(after, str) else None
+
+
+def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChange]) -> Change:
     address = doc.address
     lifecycle = doc.lifecycle
     inputs = J.inputs_from_spec(spec)
@@ -76,9 +122,10 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
             walk.planned[address] = _planned_attrs(inputs, candidate, address)
             walk.live[address] = candidate
             note_waiting(walk, address, candidate)
+            older = "" if job_owner(candidate) else " (no workspace mark: made by an older reconciler)"
             walk.drift.append(Drift(address, doc.type, "adopted",
                                     f"found {candidate['id']} ({candidate.get('status')}) created for this "
-                                    f"address by an earlier run that did not record it"))
+                                    f"address by an earlier run that did not record it{older}"))
             return Change(action=Action.ADOPT, reasons=(f"adopt {candidate['id']} instead of creating a duplicate",),
                           after=after, steps=(Step(Op.ADOPT, candidate["id"], {"id": candidate["id"]}),),
                           prior_id=rs.id if rs else None, **base)
@@ -100,6 +147,8 @@ def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) 
     else:
         diffs = J.mismatches_with_live(inputs, live)
     diffs = [d for d in diffs if not _ignored(d[0], lifecycle.ignore_changes)]
+    rebound.extend(AttrChange(p, b, a) for p, b, a in diffs if _same_content(doc, walk, p, b, a))
+    diffs = [d for d in diffs if d[0] not in {a.path for a in rebound}]
     forced = address in walk.replace
     cancelled_outside = status == "cancelled" and not rs.meta.get("cancelled_by")
 
