@@ -50,6 +50,7 @@ from reconciler.api.retry import (
 from reconciler.errors import ApiError, ConfigError
 from reconciler.secrets import redact, register_secret
 from reconciler.sharing import dedupe_hook
+from reconciler.state.identity import ApiIdentity
 
 __all__ = ["ApiClient", "ClientStats", "client_options_from_env"]
 
@@ -286,6 +287,12 @@ class ApiClient:
         self.stats = ClientStats()
         self.last_server_date: str | None = None  # the Date header of the last answer: the server's clock
         self.on_retry = on_retry
+        # The account behind base_url as its first successful answer reports it (`identity`), and
+        # the caller's check of it (`on_identity`, which may raise): see `_note_identity`.
+        self.identity: ApiIdentity | None = None
+        self.on_identity: Callable[[ApiIdentity], Any] | None = None
+        self._identity_error: BaseException | None = None
+        self._identity_lock = threading.Lock()
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
@@ -356,6 +363,10 @@ class ApiClient:
         `creating`: a POST that makes a paid or stored object; re-sent only when the failure
         proves it had no effect (429, connection never made), else `AmbiguousCreateError`.
         `limit`: the largest body accepted (default `max_body`); `deadline`: seconds per attempt."""
+        if self._identity_error is not None:
+            raise self._identity_error
+        if method not in ("GET", "HEAD") and self.on_identity is not None and self.identity is None:
+            self.probe_identity()
         key = self._auth(admin, operation or f"{method} {path}")
         headers = {"Authorization": f"Bearer {key.value}"}
         if idempotency_key:
@@ -418,6 +429,8 @@ class ApiClient:
                     date = response.headers.get("date")
                     if date:
                         self.last_server_date = date
+                    if self.identity is None:
+                        self._note_identity(response)
                     self._count_done(retries)
                     try:
                         return self._decode(method, path, response, raw)
@@ -480,6 +493,45 @@ class ApiClient:
             self._sleep(delay)
             slept_real += time.monotonic() - before
             slept_requested += delay
+
+    # -- which account answers -----------------------------------------------------------------
+    def _note_identity(self, response: httpx.Response) -> None:
+        """Record the account the first successful answer reports and let `on_identity` check it
+        (once, whichever thread gets there first). Should the check refuse, this call and every
+        later one raise its error before sending anything.
+
+        The API names the account in two response headers: `openai-organization` (listed among the
+        response headers in the API reference, "Debugging requests":
+        https://platform.openai.com/docs/api-reference/debugging-requests) and `openai-project`,
+        not listed there but sent with real answers beside it (httpx debug logs of real answers
+        show `('openai-organization', 'user-…'), …, ('openai-project', 'proj_…')`). A server that
+        sends neither (a proxy, another compatible API) reports only its base URL."""
+        with self._identity_lock:
+            if self._identity_error is not None:
+                raise self._identity_error
+            if self.identity is not None:
+                return
+            identity = ApiIdentity.reported(self.base_url, response.headers.get("openai-organization"),
+                                            response.headers.get("openai-project"))
+            if self.on_identity is not None:
+                try:
+                    self.on_identity(identity)
+                except BaseException as exc:
+                    self._identity_error = exc
+                    self.identity = identity
+                    raise
+            self.identity = identity
+
+    def probe_identity(self) -> ApiIdentity:
+        """The account behind base_url, asking the API (one small listing) when no answer has told
+        it yet. Called before the first request that could change anything."""
+        if self.identity is None:
+            self._request("GET", "/fine_tuning/jobs", params={"limit": 1}, admin=not self._api_key.value,
+                          operation="ask which account answers")
+        if self._identity_error is not None:
+            raise self._identity_error
+        assert self.identity is not None
+        return self.identity
 
     @staticmethod
     def _ambiguous(cause: ApiError) -> AmbiguousCreateError:

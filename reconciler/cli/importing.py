@@ -45,6 +45,7 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
         kind = kind_name(address, specs.documents)
         admin = [address] if kind in registry.admin_kinds() else []
         with runtime.api_client(ctx, admin_for=admin, insecure_http=insecure_http, out=o) as client:
+            runtime.bind_identity(client, state, str(st.path))
             attributes = read_for_import(client, address, kind, object_id)
         state.resources[address] = registry.imported_resource(address, kind, object_id, attributes, doc.depends_on)
         st.write(state)

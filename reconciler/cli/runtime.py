@@ -120,7 +120,26 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
                         out=out) as client:
             from reconciler.apply.policy import Session
 
+            bind_identity(client, state, str(st.path))
             yield Session(specs, st, state, client)
+
+
+def bind_identity(client: Any, state: Any, where: str) -> None:
+    """At the API's first answer (before anything can change: the client asks first when its first
+    request would change something), refuse an account other than the one `state` belongs to;
+    otherwise the state records the account on its next write."""
+    from reconciler.state.identity import ApiIdentity, check_identity
+
+    def on_identity(reported: ApiIdentity) -> None:
+        state.api = check_identity(state.api, reported, where=where)
+
+    client.on_identity = on_identity
+
+
+def probe_identity(client: Any) -> None:
+    """Ask which account answers now (one small read), when nothing has been read yet: a saved
+    plan or -refresh=false would otherwise meet the account only at its first change."""
+    client.probe_identity()
 
 
 def lock_wait_callback(out: Out) -> Any:

@@ -1,6 +1,7 @@
 """`reconciler state list | show | pull | rm | mv` and `reconciler force-unlock`.
 
-These commands read and edit the state file only: nothing here talks to the API.
+These commands read and edit the state file only: nothing here talks to the API, except
+`state rebind`, which asks the API which account answers (one read).
 """
 
 from __future__ import annotations
@@ -236,6 +237,45 @@ def mv(old: str, new: str, dry_run: bool, lock_timeout: str) -> int:
 
 def _interactive() -> bool:
     return sys.stdin.isatty()
+
+
+@state.command("rebind")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
+@lock_timeout_option
+@common_options
+def rebind(yes: bool, insecure_http: bool, lock_timeout: str) -> int:
+    """Bind the state to the API account that answers now (base URL, organization, project), after
+    the account really moved. Runs against another account are refused until then. Nothing in the
+    API changes; the next plan shows what the new account holds."""
+    from reconciler.cli import runtime
+
+    store = _store()
+    o = out()
+    with _lock(store, "state rebind", lock_timeout):
+        current = store.load()
+        if not store.exists():
+            raise StateError(f"no state at {store.path}: nothing to rebind (the first apply records the account)")
+        with runtime.api_client(app(), insecure_http=insecure_http, out=o) as client:
+            reported = client.probe_identity()
+        old = current.api
+        if old == reported:
+            o.echo(f"The state {store.path} is already bound to {reported.describe()}.")
+            return 0
+        o.echo(f"The state {store.path} ({len(current)} object(s)) is bound to")
+        o.echo(f"  {old.describe() if old is not None else '(no account recorded)'}")
+        o.echo(f"→ {reported.describe()}")
+        if not yes:
+            if not _interactive():
+                raise StateError("state rebind needs confirmation: not running in a terminal, so pass --yes")
+            o.echo("Objects recorded in the state that the new account does not hold will be planned as new.")
+            if not click.confirm("Bind the state to the account that answers now?", default=False):
+                o.echo("Not rebound.")
+                return 1
+        current.api = reported
+        store.write(current)
+    o.echo(f"Rebound {store.path} to {reported.describe()}. Run `reconciler plan` to see what it holds.")
+    return 0
 
 
 @click.command("force-unlock")
