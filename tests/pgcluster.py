@@ -92,7 +92,7 @@ class PgCluster:
 
     def start(self) -> None:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                   f"-c full_page_writes=off -c max_connections=200")
         done = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
                          "-o", options, "-w", "-t", str(START_TIMEOUT), "start")
         if done.returncode != 0:
