@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "output": ("reconciler.cli.show", "output", "Print attributes of managed objects."),
     "state": ("reconciler.cli.state", "state", "Inspect and edit the state (list, show, rm, mv, ...)."),
     "force-unlock": ("reconciler.cli.state", "force_unlock", "Remove a stale state lock."),
+    "workspace": ("reconciler.cli.workspace", "workspace", "Workspaces: one state each (list, new, select, delete, show)."),
     "import": ("reconciler.cli.importing", "import_", "Adopt an existing job, file or permission set."),
     "drift": ("reconciler.cli.drift", "drift", "Report drift between specs, state and the live API."),
     "sync": ("reconciler.cli.drift", "sync", "Scheduled sync: refresh, report drift, apply."),
