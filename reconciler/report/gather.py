@@ -5,6 +5,8 @@ never fatal to the report."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 import itertools
@@ -67,9 +69,20 @@ def parse_events(events: Iterable[Mapping[str, Any]]) -> tuple[Series, ...]:
     return _series(rows)
 
 
+def _result_text(content: bytes) -> str:
+    stripped = content.strip()
+    if stripped and not stripped.startswith(b"step"):
+        try:
+            return base64.b64decode(stripped, validate=True).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            pass
+    return content.decode("utf-8", errors="replace")
+
+
 def parse_result_csv(content: bytes) -> tuple[Series, ...]:
-    """Series from a job's result file (`step,train_loss,train_accuracy,valid_loss,...`)."""
-    text = content.decode("utf-8", errors="replace")
+    """Series from a job's result file (`step,train_loss,train_accuracy,valid_loss,...`). The real
+    API serves it base64-encoded (raw CSV is read too)."""
+    text = _result_text(content)
     reader = csv.DictReader(io.StringIO(text))
     rows = []
     for row in reader:

@@ -123,7 +123,8 @@ def parse_create(body: Any, *, file_purpose: Callable[[str], str | None],
     if unknown:
         raise bad_request(f"Unrecognized request argument supplied: {unknown[0]}", param=unknown[0],
                           code="unknown_parameter")
-    model = resolve_model(body.get("model"), fine_tuned_models)
+    # The real API checks the files before the model: an unknown file and an unknown model
+    # together are reported as the file.
     for param in ("training_file", "validation_file"):
         value = body.get(param)
         if value is None and param == "validation_file":
@@ -133,11 +134,11 @@ def parse_create(body: Any, *, file_purpose: Callable[[str], str | None],
                               code="missing_required_parameter")
         purpose = file_purpose(value)
         if purpose is None:
-            raise bad_request(f"Invalid file format or file not found: {param} '{value}' does not exist.",
-                              param=param, code="invalid_file_id")
+            raise bad_request(f"invalid {param}: {value}", param=param)  # code null, as the real API
         if purpose != "fine-tune":
             raise bad_request(f"File {value} has purpose '{purpose}'; fine-tuning needs purpose 'fine-tune'.",
                               param=param, code="invalid_file_purpose")
+    model = resolve_model(body.get("model"), fine_tuned_models)
     suffix = body.get("suffix")
     if suffix is not None:
         if not isinstance(suffix, str) or not suffix:

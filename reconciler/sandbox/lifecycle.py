@@ -8,6 +8,7 @@ so reading the same job at the same time always gives the same answer.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 from typing import Any
@@ -17,6 +18,7 @@ ALNUM = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ACTIVE = ("validating_files", "queued", "running", "paused")
 FINISHED = ("succeeded", "failed", "cancelled")
 KEPT_CHECKPOINTS = 3
+NO_ERROR: dict[str, Any] = {"code": None, "message": None, "param": None}
 
 
 def stable_token(*parts: object, length: int = 24) -> str:
@@ -140,25 +142,45 @@ def checkpoint_plan(job: dict[str, Any]) -> list[dict[str, Any]]:
     per_epoch = steps // epochs
     running = job["durations"][2]
     plan = []
-    name = fine_tuned_model_name(job)
     for epoch in range(max(1, epochs - KEPT_CHECKPOINTS + 1), epochs + 1):
         step = per_epoch * epoch
-        frac = step / steps
-        loss = round(1.2 * (1 - frac) + 0.05 + 0.1 * stable_fraction(job["id"], step, "loss"), 4)
-        acc = round(min(0.99, 0.55 + 0.4 * frac + 0.03 * stable_fraction(job["id"], step, "acc")), 4)
-        metrics = {"step": float(step), "train_loss": loss, "train_mean_token_accuracy": acc}
+        metrics = step_metrics(job, step, steps)
         if job.get("validation_file"):
-            metrics.update({"valid_loss": round(loss * 1.08, 4), "valid_mean_token_accuracy": round(acc * 0.97, 4),
-                            "full_valid_loss": round(loss * 1.1, 4),
-                            "full_valid_mean_token_accuracy": round(acc * 0.96, 4)})
+            metrics.update({"full_valid_loss": round(metrics["train_loss"] * 1.1, 4),
+                            "full_valid_mean_token_accuracy": round(metrics["train_mean_token_accuracy"] * 0.96, 4)})
         plan.append({
             "id": "ftckpt_" + stable_token(job["id"], "ckpt", step),
             "step_number": step,
-            "progress": running * frac,
-            "fine_tuned_model_checkpoint": f"{name}:ckpt-step-{step}",
+            "progress": running * step / steps,
+            "fine_tuned_model_checkpoint": checkpoint_name(job, step, final=step == steps),
             "metrics": metrics,
         })
     return plan
+
+
+def checkpoint_name(job: dict[str, Any], step: int, *, final: bool) -> str:
+    """The real API's naming: the last checkpoint *is* the fine-tuned model; each earlier one is
+    `ft:<base>:<org>:<suffix>:<its own id>:ckpt-step-<N>`."""
+    if final:
+        return fine_tuned_model_name(job)
+    short = stable_token(job["id"], "ckpt-model", step, length=8)
+    return f"ft:{job['model']}:{job['org_slug']}:{job.get('suffix') or ''}:{short}:ckpt-step-{step}"
+
+
+def checkpoint_names(job: dict[str, Any]) -> list[str]:
+    """Every checkpoint name the job can ever have (to find a checkpoint's job)."""
+    return [item["fine_tuned_model_checkpoint"] for item in checkpoint_plan(job)]
+
+
+def step_metrics(job: dict[str, Any], step: int, steps: int) -> dict[str, Any]:
+    """Plausible, deterministic metrics at one step (the result file's row, a checkpoint's metrics)."""
+    frac = step / steps
+    loss = round(1.2 * (1 - frac) + 0.05 + 0.1 * stable_fraction(job["id"], step, "loss"), 4)
+    acc = round(min(0.99, 0.55 + 0.4 * frac + 0.03 * stable_fraction(job["id"], step, "acc")), 4)
+    metrics: dict[str, Any] = {"step": float(step), "train_loss": loss, "train_mean_token_accuracy": acc}
+    if job.get("validation_file"):
+        metrics.update({"valid_loss": round(loss * 1.08, 4), "valid_mean_token_accuracy": round(acc * 0.97, 4)})
+    return metrics
 
 
 def checkpoints_at(job: dict[str, Any], now: float) -> list[dict[str, Any]]:
@@ -180,6 +202,9 @@ def checkpoints_at(job: dict[str, Any], now: float) -> list[dict[str, Any]]:
                 "fine_tuning_job_id": job["id"],
             })
     return out
+
+
+_EMPTY_DATA_EVENTS = ("created", "validating", "validating-v", "validated")
 
 
 def events_at(job: dict[str, Any], now: float) -> list[dict[str, Any]]:
@@ -225,17 +250,16 @@ def events_at(job: dict[str, Any], now: float) -> list[dict[str, Any]]:
         events.append((cancelled, "cancelled", "info", "Fine-tuning job cancelled", None))
     out = []
     for t, key, level, message, data in events:
-        event: dict[str, Any] = {
+        out.append({
             "object": "fine_tuning.job.event",
             "id": "ftevent-" + stable_token(job["id"], "event", key),
             "created_at": int(t),
             "level": level,
             "message": message,
+            # Real answers: `data: {}` on the creation and validation events, null on other messages.
+            "data": data if data else ({} if key in _EMPTY_DATA_EVENTS else None),
             "type": "metrics" if data else "message",
-        }
-        if data:
-            event["data"] = data
-        out.append(event)
+        })
     return out
 
 
@@ -249,8 +273,11 @@ def render_job(job: dict[str, Any], now: float) -> dict[str, Any]:
     if method_type == "reinforcement":
         method_body["grader"] = job.get("grader")
         method_body["response_format"] = job.get("response_format")
-    legacy = {k: hp[k] for k in ("batch_size", "learning_rate_multiplier", "n_epochs") if k in hp}
-    done = finished_at(job, now)
+    # The deprecated top-level copy exists for supervised jobs only; DPO and reinforcement: null.
+    legacy = ({k: hp[k] for k in ("batch_size", "learning_rate_multiplier", "n_epochs") if k in hp}
+              if method_type == "supervised" else None)
+    # A failed job keeps `finished_at: null` on the real API; cancelled and succeeded have a time.
+    done = finished_at(job, now) if status != "failed" else None
     succeeded = status == "succeeded"
     estimated = None
     if status in ("queued", "running"):
@@ -260,7 +287,8 @@ def render_job(job: dict[str, Any], now: float) -> dict[str, Any]:
         "object": "fine_tuning.job",
         "id": job["id"],
         "created_at": int(job["created_at"]),
-        "error": job["error"] if status == "failed" else None,
+        # Not failed: an error object whose fields are null, never `null` itself.
+        "error": dict(job["error"]) if status == "failed" else dict(NO_ERROR),
         "fine_tuned_model": fine_tuned_model_name(job) if succeeded else None,
         "finished_at": int(done) if done is not None else None,
         "hyperparameters": legacy,
@@ -287,9 +315,12 @@ def result_file_id(job: dict[str, Any]) -> str:
 
 
 def result_file_content(job: dict[str, Any]) -> bytes:
+    """What `GET /files/{id}/content` answers for a result file: base64 of the step-metrics CSV,
+    one row per step (valid columns empty without a validation file), as the real API does."""
+    steps = total_steps(job)
     lines = ["step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"]
-    for item in checkpoint_plan(job):
-        m = item["metrics"]
-        lines.append(f"{item['step_number']},{m['train_loss']},{m['train_mean_token_accuracy']},"
+    for step in range(1, steps + 1):
+        m = step_metrics(job, step, steps)
+        lines.append(f"{step},{m['train_loss']},{m['train_mean_token_accuracy']},"
                      f"{m.get('valid_loss', '')},{m.get('valid_mean_token_accuracy', '')}")
-    return ("\n".join(lines) + "\n").encode()
+    return base64.b64encode(("\n".join(lines) + "\n").encode())

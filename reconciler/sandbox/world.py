@@ -31,6 +31,17 @@ VALIDATING_SECONDS = 10.0
 QUEUED_SECONDS = 10.0
 RUNNING_SECONDS = 120.0
 FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+UNDOWNLOADABLE = ("assistants",)  # the real API answers 400 to a download of these
+
+
+def file_view(meta: dict[str, Any]) -> dict[str, Any]:
+    """A file as the API answers it (a world saved before `status_details` existed gets it null)."""
+    return {"status_details": None, **meta}
+
+
+def too_few_examples(check: training_data.CheckResult) -> bool:
+    return (len(check.problems) == 1 and check.problems[0].line == 0
+            and check.examples < training_data.MIN_EXAMPLES)
 
 
 def running_seconds(examples: int) -> float:
@@ -64,6 +75,7 @@ class World:
         self.permissions: dict[str, dict[str, dict[str, Any]]] = {}  # checkpoint -> perm id -> perm
         self.idempotency: dict[str, list[Any]] = {}
         self.result_files: dict[str, str] = {}  # result file id -> job id
+        self.checkpoints: dict[str, str] = {}  # checkpoint name -> job id (the final one is the model)
         self._checks: dict[tuple[str, str], training_data.CheckResult] = {}
 
     # ---- plumbing --------------------------------------------------------------------------
@@ -100,6 +112,8 @@ class World:
             self.idempotency = dict(data.get("idempotency", {}))
             self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
             self.result_files = {lifecycle.result_file_id(job): job_id for job_id, job in self.jobs.items.items()}
+            self.checkpoints = {name: job_id for job_id, job in self.jobs.items.items()
+                                for name in lifecycle.checkpoint_names(job)}
 
     def idempotent(self, key: str | None, scope: str, produce: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Same `Idempotency-Key` on the same operation: the stored answer, no new object."""
@@ -119,7 +133,7 @@ class World:
             meta = self.files.items.get(obj_id)
             if meta is None:
                 raise not_found(f"No such File object: {obj_id}", param="id")
-            return dict(meta)
+            return file_view(meta)
         return self.get_job(obj_id)
 
     # ---- files -----------------------------------------------------------------------------
@@ -138,7 +152,8 @@ class World:
         with self.lock:
             created = int(self.now())
             meta: dict[str, Any] = {"object": "file", "id": file_id, "purpose": purpose, "filename": filename,
-                                    "bytes": len(content), "created_at": created, "status": "processed"}
+                                    "bytes": len(content), "created_at": created, "status": "processed",
+                                    "status_details": None}
             if expires_after:
                 meta["expires_at"] = created + int(expires_after["seconds"])
             self.files.add(file_id, meta)
@@ -149,7 +164,7 @@ class World:
         with self.lock:
             keep = (lambda f: f["purpose"] == purpose) if purpose else None
             data, more = self.files.page(after=after, limit=limit, descending=order == "desc", keep=keep)
-            data = [dict(f) for f in data]
+            data = [file_view(f) for f in data]
         return {"object": "list", "data": data, "first_id": data[0]["id"] if data else "",
                 "last_id": data[-1]["id"] if data else "", "has_more": more}
 
@@ -163,14 +178,15 @@ class World:
         end = int(lifecycle.natural_end(job))
         content = lifecycle.result_file_content(job)
         meta = {"object": "file", "id": file_id, "purpose": "fine-tune-results", "filename": "step_metrics.csv",
-                "bytes": len(content), "created_at": end, "status": "processed"}
+                "bytes": len(content), "created_at": end, "status": "processed",
+                "status_details": None}
         return meta, job
 
     def get_file(self, file_id: str) -> dict[str, Any]:
         with self.lock:
             meta = self.files.items.get(file_id)
             if meta is not None:
-                return dict(meta)
+                return file_view(meta)
             result = self._result_file(file_id)
             if result is not None:
                 return result[0]
@@ -178,7 +194,10 @@ class World:
 
     def file_content(self, file_id: str) -> bytes:
         with self.lock:
-            if file_id in self.files.items:
+            meta = self.files.items.get(file_id)
+            if meta is not None:
+                if meta["purpose"] in UNDOWNLOADABLE:
+                    raise bad_request(f"Not allowed to download files of purpose: {meta['purpose']}")
                 return self.blobs.get(file_id)
             result = self._result_file(file_id)
             if result is not None:
@@ -194,6 +213,7 @@ class World:
         return {"object": "file", "id": file_id, "deleted": True}
 
     # ---- jobs ------------------------------------------------------------------------------
+
 
     def _check(self, file_id: str, fmt: str) -> training_data.CheckResult:
         key = (file_id, fmt)
@@ -211,7 +231,11 @@ class World:
             fmt = training_data.format_for(args["method_type"], base_of(args["model"]))
             error = None
             train = self._check(args["training_file"], fmt)
-            if not train.ok:
+            if too_few_examples(train):
+                error = {"code": "invalid_n_examples", "param": "training_file",
+                         "message": f"Training file has {train.examples} example(s), but must have at least "
+                                    f"{training_data.MIN_EXAMPLES} examples"}
+            elif not train.ok:
                 error = {"code": "invalid_training_file", "param": "training_file",
                          "message": f"The job failed due to an invalid training file. "
                                     f"Training file {args['training_file']}: {train.summary()}"}
@@ -242,6 +266,8 @@ class World:
             self.jobs.add(job_id, job)
             self.models[lifecycle.fine_tuned_model_name(job)] = job_id
             self.result_files[lifecycle.result_file_id(job)] = job_id
+            for name in lifecycle.checkpoint_names(job):
+                self.checkpoints[name] = job_id
             self.changed()
             return lifecycle.render_job(job, self.now())
 
@@ -335,11 +361,11 @@ class World:
 
     def _checkpoint_owner(self, checkpoint: str) -> str:
         """The project that owns a checkpoint (or fine-tuned model) that exists now; 404 otherwise."""
-        base = checkpoint.split(":ckpt-step-")[0]
-        job = self.job_for_model(base)
+        job_id = self.checkpoints.get(checkpoint) or self.models.get(checkpoint)
+        job = self.jobs.items.get(job_id) if job_id else None
         if job is not None:
             now = self.now()
-            if checkpoint == base:
+            if checkpoint == lifecycle.fine_tuned_model_name(job):
                 if lifecycle.status_at(job, now) == "succeeded":
                     return str(job["project"])
             elif any(c["fine_tuned_model_checkpoint"] == checkpoint for c in lifecycle.checkpoints_at(job, now)):

@@ -15,6 +15,9 @@ the client sends are validated too (`check_requests=True`).
 Known, deliberate allowances (each matches the real API, not a sandbox shortcut):
 - `paused` is added to FineTuningJob.status: the pause endpoint's own example answers it, the
   enum omits it (see tests/contract/README.md).
+- FineTuningJob.error's `code`/`message` may be null and FineTuningJob.hyperparameters may be
+  null, OpenAIFile.status_details and an event's `data` may be null: the contract's own examples and captured real
+  answers show them (docs/SANDBOX.md, fidelity table).
 - `GET /files/{id}/content` is declared as a JSON string; the real API (and the sandbox) answer
   the raw bytes, so a non-JSON body there is checked only for status 200.
 Violations are collected, not raised inside the hook: the SDK would turn an exception raised in
@@ -50,9 +53,18 @@ def load_spec() -> dict[str, Any]:
     spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     spec = copy.deepcopy(spec)
     spec["servers"] = [{"url": "/v1"}]
-    status = spec["components"]["schemas"]["FineTuningJob"]["properties"]["status"]
+    job = spec["components"]["schemas"]["FineTuningJob"]["properties"]
+    status = job["status"]
     if "paused" not in status["enum"]:
         status["enum"] = [*status["enum"], "paused"]
+    # Real answers the schema omits (docs/SANDBOX.md's fidelity table, with sources): a job that has
+    # not failed has an error object of nulls; DPO and reinforcement jobs a null top-level
+    # `hyperparameters`; a file a null `status_details`.
+    for field in ("code", "message"):
+        job["error"]["anyOf"][0]["properties"][field] = {"type": ["string", "null"]}
+    job["hyperparameters"] = {"anyOf": [job["hyperparameters"], {"type": "null"}]}
+    spec["components"]["schemas"]["OpenAIFile"]["properties"]["status_details"] = {"type": ["string", "null"]}
+    spec["components"]["schemas"]["FineTuningJobEvent"]["properties"]["data"] = {"type": ["object", "null"]}
     return spec
 
 
