@@ -40,6 +40,7 @@ class Finding:
     ignored: bool = False
     ignore_reason: str | None = None
     ignore_rule: str | None = None
+    merged: tuple[str, ...] = ()  # the categories this one finding stands for (see one_per_change)
 
     def key(self) -> str:
         return f"{self.address}|{self.category}|{self.attribute}"
@@ -158,6 +159,43 @@ def _from_plan(plan: Plan) -> Iterable[Finding]:
                               plain(a.before), plain(a.after))
 
 
+# When one change made outside reconciler shows up under several categories for the same address
+# and attribute (a grant made by hand: grant_added from the state, unmanaged_grant because no spec
+# lists it, out_of_sync because an exclusive permission's next apply revokes it), the report keeps
+# one finding: what happened, with what the others add as a note.
+_RANK = {"out_of_sync": 2, "unmanaged_job": 1, "unmanaged_grant": 1}   # else 0: what happened outside
+_NOTES = {"out_of_sync": "the next apply reverts it", "unmanaged_grant": "no spec lists it",
+          "unmanaged_job": "no spec manages it"}
+
+
+def one_per_change(findings: Iterable[Finding]) -> list[Finding]:
+    """Merge the drift findings of one (address, attribute) into one, in first-seen order; each
+    returned finding lists in `merged` the categories it stands for (its own first)."""
+    out: list[Finding] = []
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.axis != DRIFT or f.attribute == "*":
+            out.append(f)
+            continue
+        group = groups.setdefault((f.address, f.attribute), [])
+        if not group:
+            out.append(f)  # a placeholder for the group's position
+        group.append(f)
+    merged: list[Finding] = []
+    for f in out:
+        found = groups.get((f.address, f.attribute)) if f.axis == DRIFT and f.attribute != "*" else None
+        if not found or len(found) == 1:
+            merged.append(f)
+            continue
+        group = found
+        first = min(group, key=lambda g: _RANK.get(g.category, 0))
+        notes = [_NOTES[g.category] for g in sorted(group, key=lambda g: _RANK.get(g.category, 0))
+                 if g is not first and g.category in _NOTES and _NOTES[g.category] not in first.message]
+        merged.append(replace(first, message="; ".join([first.message, *dict.fromkeys(notes)]),
+                              merged=tuple(dict.fromkeys([first.category, *(g.category for g in group)]))))
+    return merged
+
+
 def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: IgnoreRules | None = None,
                  selector: dict[str, str] | None = None, include_finished: bool = False,
                  spec_dir: str = "", state_file: str = "") -> DriftReport:
@@ -166,10 +204,12 @@ def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: Ig
 
     for kind in registry.resource_types():
         findings += kind.unmanaged(plan, snapshot, specs, state, selector or {}, include_finished)
+    findings = one_per_change(findings)
     rules = rules or IgnoreRules()
     decided = []
     for f in findings:
-        rule = rules.decide(f.address, f.attribute, f.category)
+        rule = next((r for r in (rules.decide(f.address, f.attribute, c) for c in f.merged or (f.category,))
+                     if r is not None), None)
         decided.append(replace(f, ignored=True, ignore_reason=rule.reason, ignore_rule=rule.where()) if rule else f)
     decided.sort(key=lambda f: (f.ignored, f.axis != DRIFT, f.address, f.category, f.attribute))
     addresses = sorted({c.address for c in plan.changes if not c.address.startswith("data.")})

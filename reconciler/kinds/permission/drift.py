@@ -31,7 +31,7 @@ def unmanaged(plan: Plan, snapshot: Any, specs: Any) -> Iterable[Finding]:
 
 
 def prune(finding: Finding, plan: Plan, snapshot: Any, planned_revokes: set[tuple[Any, Any]]) -> Change | None:
-    if finding.category != "unmanaged_grant":
+    if "unmanaged_grant" not in (finding.merged or (finding.category,)):  # grant_added may stand for it
         return None
     change = plan.change_for(finding.address)
     checkpoint = (change.after or {}).get("fine_tuned_model_checkpoint") if change else None
