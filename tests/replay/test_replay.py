@@ -218,3 +218,31 @@ def test_cli_plan_and_drift_over_real_shapes(replay: Replay, tmp_path: Path) -> 
     failed = {h["address"] for h in plan["health"] if h["status"] == "failed"}
     assert failed == {"FineTuningJob.too_few", "FineTuningJob.dpo_failed"}
     assert all(c["action"] in ("no-op", "noop") for c in plan.get("changes", plan.get("resource_changes", [])))
+
+
+def test_cli_drift_over_real_shapes(replay: Replay, tmp_path: Path) -> None:
+    """drift: the two failed jobs are health findings with the API's own message; the running job,
+    left out of specs and state here, is reported as unmanaged; nothing else drifts."""
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    kept = {k: v for k, v in JOB_SPECS.items() if k != "running"}
+    (spec_dir / "main.yaml").write_text("\n---\n".join(
+        json.dumps({"kind": "FineTuningJob", "name": n, "spec": s}) for n, s in kept.items()), encoding="utf-8")
+    resources = {k: v for k, v in _state_dict(replay).items() if k != "FineTuningJob.running"}
+    state_file = tmp_path / "state" / "default.json"
+    state_file.parent.mkdir()
+    state_file.write_text(json.dumps({"format_version": 1, "lineage": "5f0c4c8e-2d7a-4f7e-9a51-0c1d2e3f4a5b",
+                                      "serial": 1, "reconciler_version": "0.1.0", "resources": resources}),
+                          encoding="utf-8")
+    env = {"OPENAI_BASE_URL": replay.base_url, "OPENAI_API_KEY": KEY, "OPENAI_ADMIN_KEY": ADMIN, "NO_COLOR": "1"}
+    result = CliRunner().invoke(cli, ["drift", "-C", str(spec_dir), "--state", str(state_file), "--format", "text",
+                                      "--fail-on", "any"], env=env)
+    assert result.exit_code == 2, result.output
+    text = result.output
+    assert text.splitlines()[0] == ("DRIFTED: 1 address(es) drifted (1 unmanaged job); health: 2 failed "
+                                    "(4 managed objects checked)"), text
+    assert "job ftjob-I3ZxS2477o4IhMPQqH2PMKto (running, gpt-4o-mini-2024-07-18) is not declared in any spec" in text
+    assert "FineTuningJob.too_few: job ftjob-a308vfcPA0tSNMeqFdkRDuX4 failed: Training file has 7 example(s), " \
+        "but must have at least 10 examples" in text
+    for name in ("succeeded", "dpo_queued"):
+        assert f"FineTuningJob.{name}" not in text, name  # error of nulls, null hyperparameters: no finding
