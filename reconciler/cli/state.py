@@ -137,10 +137,15 @@ def list_(patterns: tuple[str, ...], as_json: bool) -> int:
 @state.command("show")
 @click.argument("address", required=False)
 @click.option("--json", "as_json", is_flag=True, help="JSON of the resource (of the whole state without ADDRESS).")
+@click.option("--serial", type=int, default=None, metavar="N", help="A previous version (see `state history`).")
 @common_options
-def show(address: str | None, as_json: bool) -> int:
+def show(address: str | None, as_json: bool, serial: int | None) -> int:
     """Show one managed object's recorded inputs and attributes (everything without ADDRESS)."""
     store, current = _load()
+    if serial is not None:
+        from reconciler.cli.state_migrate import state_at_serial
+
+        current = state_at_serial(store, serial)
     o = out()
     if address is None:
         if as_json:
@@ -312,3 +317,12 @@ def _attach_import_terraform() -> None:
 
 
 _attach_import_terraform()
+
+
+def _attach_backend_commands() -> None:
+    from reconciler.cli.state_migrate import attach
+
+    attach(state)
+
+
+_attach_backend_commands()
