@@ -86,9 +86,11 @@ def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_std
 
 
 def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:
+    from reconciler.cli.runtime import store as state_store
     from reconciler.drift.notify import delta_since_last_run, display_url, remember, send_webhook
 
-    delta = delta_since_last_run(report, ctx.state_file)
+    backend = state_store(ctx)  # pg keeps the drift memory with the state (issue 15)
+    delta = delta_since_last_run(report, ctx.state_file, backend)
     if url and delta.changed:
         try:
             send_webhook(url, report, delta, ctx.env.get("RECONCILER_NOTIFY_SECRET"))
@@ -97,7 +99,7 @@ def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:
             o.echo(o.style(f"Warning: notification failed: {exc}", fg="yellow"), err=True)
     elif url:
         o.echo("No notification: nothing new or resolved since the last run.", err=True)
-    remember(report, ctx.state_file)
+    remember(report, ctx.state_file, backend)
 
 
 FAIL_ON = ("drift", "health", "any")

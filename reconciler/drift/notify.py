@@ -2,7 +2,8 @@
 
 The body is JSON with the new and resolved findings (the diff, not only counts), signed with
 HMAC-SHA256 over the exact body: header `X-Reconciler-Signature: sha256=<hex>`. What the last run
-saw is kept beside the state file (`<state>.drift.json`), written atomically."""
+saw is kept beside the state file (`<state>.drift.json`), written atomically, or in the state
+backend when it keeps it (pg: the drift table)."""
 
 from __future__ import annotations
 
@@ -43,20 +44,32 @@ def _load(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def delta_since_last_run(report: DriftReport, state_file: Path) -> DriftDelta:
-    before = _load(memory_path(state_file))
+def _parse(text: str | None) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(text) if text else {}
+        return {k: v for k, v in data.get("findings", {}).items()} if isinstance(data, dict) else {}
+    except ValueError:
+        return {}
+
+
+def delta_since_last_run(report: DriftReport, state_file: Path, store: Any = None) -> DriftDelta:
+    """`store`: a state backend that keeps the drift memory itself (pg: `read_drift`); else the file."""
+    before = _parse(store.read_drift()) if hasattr(store, "read_drift") else _load(memory_path(state_file))
     now = {f.key(): f.to_dict() for f in report.active()}
     new = [now[k] for k in sorted(set(now) - set(before))]
     resolved = [before[k] for k in sorted(set(before) - set(now))]
     return DriftDelta(new, resolved)
 
 
-def remember(report: DriftReport, state_file: Path) -> None:
+def remember(report: DriftReport, state_file: Path, store: Any = None) -> None:
     from reconciler.state.files import atomic_write, ensure_dir
 
+    data = {"generated_at": report.generated_at, "findings": {f.key(): f.to_dict() for f in report.active()}}
+    if hasattr(store, "write_drift"):
+        store.write_drift(json.dumps(data))
+        return
     path = memory_path(state_file)
     ensure_dir(path.parent)
-    data = {"generated_at": report.generated_at, "findings": {f.key(): f.to_dict() for f in report.active()}}
     atomic_write(path, json.dumps(data).encode("utf-8"))
 
 

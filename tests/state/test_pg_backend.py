@@ -109,3 +109,40 @@ def test_workspaces_are_separate(pg_conninfo: str) -> None:
     assert not b.exists()
     a.delete_workspace()
     assert a.workspaces() == ["b", "default"]
+
+
+class _Finding:
+    def __init__(self, key: str):
+        self._key = key
+
+    def key(self) -> str:
+        return self._key
+
+    def to_dict(self) -> dict[str, str]:
+        return {"address": self._key}
+
+
+class _Report:
+    generated_at = "2026-01-01T00:00:00Z"
+
+    def __init__(self, *keys: str):
+        self.findings = [_Finding(k) for k in keys]
+
+    def active(self) -> list[_Finding]:
+        return self.findings
+
+
+def test_drift_memory_lives_in_the_backend(store: PgStateStore, tmp_path: object) -> None:
+    """`drift --notify` fires on what is new since the last run: on pg the memory is a row, so a
+    fresh CI runner (no state folder) still knows what the last run saw."""
+    from pathlib import Path
+
+    from reconciler.drift.notify import delta_since_last_run, remember
+
+    nowhere = Path(str(tmp_path)) / "state" / "default.json"
+    first = delta_since_last_run(_Report("a"), nowhere, store)  # type: ignore[arg-type]
+    assert [f["address"] for f in first.new] == ["a"]
+    remember(_Report("a"), nowhere, store)  # type: ignore[arg-type]
+    again = delta_since_last_run(_Report("a", "b"), nowhere, store)  # type: ignore[arg-type]
+    assert [f["address"] for f in again.new] == ["b"] and not again.resolved
+    assert not nowhere.parent.exists()
