@@ -122,6 +122,8 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
                          poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
                          saved_plan=saved) as session:
+        if saved is not None or not refresh:  # nothing read yet: which account answers, before any change
+            runtime.probe_identity(session.client)
         if saved is not None:
             the_plan = saved
         else:
