@@ -131,7 +131,9 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
                                  replace=replace, refresh=refresh, refresh_only=False, destroy=destroy,
                                  parallelism=parallelism)
             if not as_json:
-                render(the_plan, "text", o)
+                from reconciler.cli.cost import estimate_plan_cost
+
+                render(the_plan, "text", o, estimate_plan_cost(ctx, session.specs, the_plan))
 
         def confirm(plan: Any) -> bool:
             if plan_file is not None or auto_approve:

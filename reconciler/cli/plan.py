@@ -98,9 +98,12 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     with runtime.session(ctx, o, "plan", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         result = make_plan(ctx, o, s.specs, s.state, s.client, targets=targets, replace=replace, refresh=refresh,
                            refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
-    render(result, fmt, o)
+    from reconciler.cli.cost import estimate_plan_cost
+
+    cost = estimate_plan_cost(ctx, s.specs, result)
+    render(result, fmt, o, cost)
     if out_file is not None:
-        save_plan(result, out_file, ctx)
+        save_plan(result, out_file, ctx, cost)
         o.echo(f"\nSaved the plan to: {out_file}\nTo perform exactly these actions, run: "
                f"reconciler apply {out_file}", err=fmt != "text")
     if detailed_exitcode and result.has_changes:
@@ -108,25 +111,26 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     return EXIT_OK
 
 
-def render(result: Any, fmt: str, o: Any) -> None:
+def render(result: Any, fmt: str, o: Any, cost: Any = None) -> None:
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json
 
-        o.echo_pieces(itertools.chain(iter_plan_json(result), ["\n"]))
+        o.echo_pieces(itertools.chain(iter_plan_json(result, cost=cost), ["\n"]))
     elif fmt == "markdown":
         from reconciler.render.markdown import render_plan_markdown
 
-        o.echo(render_plan_markdown(result))
+        o.echo(render_plan_markdown(result, cost=cost))
     else:
         from reconciler.render.text import iter_plan_lines
 
-        o.echo_pieces(line + "\n" for line in iter_plan_lines(result, o.style))
+        o.echo_pieces(line + "\n" for line in iter_plan_lines(result, o.style, cost))
 
 
-def save_plan(result: Any, path: Path, ctx: Any) -> None:
+def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None) -> None:
     from reconciler.render.json_plan import iter_plan_json
 
-    runtime.write_private(path, iter_plan_json(result, indent=1, extra={"state_file": str(ctx.state_file)}))
+    runtime.write_private(path, iter_plan_json(result, indent=1, extra={"state_file": str(ctx.state_file)},
+                                               cost=cost))
 
 
 def load_plan(path: Path) -> Any:

@@ -12,12 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from reconciler import __version__
+from reconciler.cost.estimate import PlanCost
 from reconciler.display import plain
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, ReplaceMode, Step
 from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN
 
-FORMAT_VERSION = "1.1"  # 1.1: summary counts the destructive steps (revoke, cancel_job, delete_file)
+# 1.1: summary counts the destructive steps (revoke, cancel_job, delete_file)
+# 1.2: a `cost` object per job created or replaced, and `summary.cost` (the plan's total)
+FORMAT_VERSION = "1.2"
 __all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_from_dict", "plan_to_dict"]
 
 
@@ -50,7 +53,14 @@ def _set_unknown(value: Any, path: str) -> Any:
     return value
 
 
-def change_to_dict(c: Change) -> dict[str, Any]:
+def change_to_dict(c: Change, cost: PlanCost | None = None) -> dict[str, Any]:
+    data = _change_dict(c)
+    if cost is not None and c.address in cost.by_address:
+        data["cost"] = cost.by_address[c.address].to_dict()
+    return data
+
+
+def _change_dict(c: Change) -> dict[str, Any]:
     unknown: list[str] = []
     after = _encode(c.after, "", unknown) if c.after is not None else None
     return {
@@ -72,15 +82,16 @@ def _actions(c: Change) -> list[str]:
     return [c.action.value]
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    data = _head(plan)
-    data["resource_changes"] = [change_to_dict(c) for c in plan.changes]
+def plan_to_dict(plan: Plan, cost: PlanCost | None = None) -> dict[str, Any]:
+    data = _head(plan, cost)
+    data["resource_changes"] = [change_to_dict(c, cost) for c in plan.changes]
     data.update(_tail(plan))
     data["observed"] = plain(plan.observed)
     return data
 
 
-def iter_plan_json(plan: Plan, *, indent: int = 2, extra: dict[str, Any] | None = None) -> Iterator[str]:
+def iter_plan_json(plan: Plan, *, indent: int = 2, extra: dict[str, Any] | None = None,
+                   cost: PlanCost | None = None) -> Iterator[str]:
     """`json.dumps(plan_to_dict(plan) | extra, indent=indent)`, produced piece by piece: one change
     and one observed object at a time, so a large plan is never a dict of all of them plus the whole
     text (BENCHMARKS.md has the peak it avoids). Parsing the result gives exactly plan_to_dict."""
@@ -99,12 +110,12 @@ def iter_plan_json(plan: Plan, *, indent: int = 2, extra: dict[str, Any] | None 
             opened = True
         yield (pad + "]") if opened else "[]"
 
-    head = _head(plan)
+    head = _head(plan, cost)
     first = True
     for key, value in head.items():
         yield member(key, value, first)
         first = False
-    yield from lazy("resource_changes", (dump(change_to_dict(c)) for c in plan.changes), first)
+    yield from lazy("resource_changes", (dump(change_to_dict(c, cost)) for c in plan.changes), first)
     for key, value in _tail(plan).items():
         yield member(key, value, False)
     yield "," + pad + dump("observed") + ": "
@@ -121,7 +132,10 @@ def iter_plan_json(plan: Plan, *, indent: int = 2, extra: dict[str, Any] | None 
     yield "\n}"
 
 
-def _head(plan: Plan) -> dict[str, Any]:
+def _head(plan: Plan, cost: PlanCost | None = None) -> dict[str, Any]:
+    summary: dict[str, Any] = plan.counts()
+    if cost is not None:
+        summary["cost"] = cost.summary()
     return {
         "format_version": FORMAT_VERSION,
         "reconciler_version": __version__,
@@ -134,7 +148,7 @@ def _head(plan: Plan) -> dict[str, Any]:
         "targets": list(plan.targets),
         "has_changes": plan.has_changes,
         "has_drift": bool(plan.drift),
-        "summary": plan.counts(),
+        "summary": summary,
     }
 
 

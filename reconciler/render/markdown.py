@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from reconciler.cost.estimate import PlanCost
 from reconciler.plan.model import Action, Plan
+from reconciler.render.cost import markdown_lines
 from reconciler.render.text import destructive_note, render_change, summary_line
 
 GITHUB_COMMENT_LIMIT = 65536
@@ -10,7 +12,8 @@ _ICON = {Action.CREATE: "🟢", Action.UPDATE: "🟡", Action.REPLACE: "🟣", A
          Action.FORGET: "⚪", Action.ADOPT: "🔵", Action.PENDING: "⏳"}
 
 
-def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = "reconciler plan") -> str:
+def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = "reconciler plan",
+                         cost: PlanCost | None = None) -> str:
     head = [f"### {title}", ""]
     changes = [c for c in plan.changes if c.action.is_change() or c.action is Action.PENDING]
     if not plan.has_changes:
@@ -31,6 +34,8 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
                 why = "; ".join(c.reasons) if said else why + destructive_note(c)
             why = why.replace("|", "\\|")
             head.append(f"| {_ICON.get(c.action, '')} | `{c.address}` | {c.action.value} | {why} |")
+    if cost is not None:
+        head += markdown_lines(cost)
     body: list[str] = []
     if plan.drift:
         body += ["", "<details><summary>Changes outside reconciler</summary>", "", "```"]

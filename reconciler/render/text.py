@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from reconciler.cost.estimate import PlanCost
 from reconciler.display import fmt
 from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Op, Plan
+from reconciler.render import cost as cost_lines
 from reconciler.resources.canonical import flatten
 from reconciler.values import UNKNOWN
 
@@ -199,11 +201,11 @@ def summary_line(plan: Plan) -> str:
     return text + (f" ({', '.join(extras)})" if extras else "")
 
 
-def render_plan(plan: Plan, style: Style = _plain) -> str:
-    return "\n".join(iter_plan_lines(plan, style)) + "\n"
+def render_plan(plan: Plan, style: Style = _plain, cost: PlanCost | None = None) -> str:
+    return "\n".join(iter_plan_lines(plan, style, cost)) + "\n"
 
 
-def iter_plan_lines(plan: Plan, style: Style = _plain) -> Iterator[str]:
+def iter_plan_lines(plan: Plan, style: Style = _plain, cost: PlanCost | None = None) -> Iterator[str]:
     """The plan as text, one line at a time (without newlines): 10,000 changes are written as
     they are rendered instead of held as one string of every line."""
     for warning in plan.warnings:  # what refresh had to work around (e.g. a partial listing)
@@ -238,12 +240,17 @@ def iter_plan_lines(plan: Plan, style: Style = _plain) -> Iterator[str]:
     for old, new in plan.moves:
         yield f"  # {old} has moved to {new}"
         yield ""
+    costs = cost.by_address if cost is not None else {}
     for change in sorted(shown, key=lambda c: c.address):
         yield from render_change(change, style)
+        if change.address in costs:  # a job created or replaced: what its training will cost
+            yield cost_lines.change_line(costs[change.address], style=style)
         yield ""
     if pending:
         yield from _pending_lines(pending, style)
     yield style(summary_line(plan), bold=True)
+    if cost is not None and cost.jobs:
+        yield cost_lines.total_line(cost)
 
 
 def _pending_lines(pending: list[Change], style: Style) -> list[str]:

@@ -215,6 +215,16 @@ class World:
     # ---- jobs ------------------------------------------------------------------------------
 
 
+    def _tokens(self, file_id: str, fmt: str, model: str) -> int:
+        """Training tokens per epoch, counted as OpenAI counts them (reconciler/cost/tokens.py), so
+        `trained_tokens` is what a plan estimates; bytes / 4 for a model of unknown encoding."""
+        from reconciler.cost.tokens import count_lines, encoding_for
+
+        encoding = encoding_for(base_of(model))
+        if encoding is None:
+            return int(self.files.items[file_id]["bytes"]) // 4
+        return count_lines(self.blobs.lines(file_id), fmt, encoding).tokens
+
     def _check(self, file_id: str, fmt: str) -> training_data.CheckResult:
         key = (file_id, fmt)
         if key not in self._checks:
@@ -257,7 +267,7 @@ class World:
                 "org_slug": ORG_SLUG,
                 "short": lifecycle.stable_token(job_id, "model", length=8),
                 "examples": train.examples,
-                "tokens": int(self.files.items[args["training_file"]]["bytes"]) // 4,
+                "tokens": self._tokens(args["training_file"], fmt, args["model"]) if train.ok else 0,
                 "error": error,
                 "durations": [VALIDATING_SECONDS, QUEUED_SECONDS, running_seconds(train.examples)],
                 "pauses": [],

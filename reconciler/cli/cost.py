@@ -1,0 +1,97 @@
+"""Cost in the CLI: the estimate every plan shows (`estimate_plan_cost`, called by `plan` and
+`apply` after the plan is made), and `reconciler cost`, the actual spend of managed jobs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from reconciler.cli import runtime
+from reconciler.cli.context import EXIT_OK, app, common_options, out
+
+__all__ = ["cost", "cost_cache_path", "estimate_plan_cost", "price_table"]
+
+
+def cost_cache_path(ctx: Any) -> Any:
+    """Token counts are cached beside the state: `<state dir>/.cache/token-counts.json`."""
+    return ctx.state_file.parent / ".cache" / "token-counts.json"
+
+
+def price_table(specs: Any) -> Any:
+    """prices.json with the Settings document's `spec.pricing` over it."""
+    from reconciler.cost.pricing import builtin_prices, parse_overrides
+
+    raw = getattr(getattr(specs, "settings", None), "pricing", None)
+    return builtin_prices().with_overrides(parse_overrides(list(raw) if raw else None))
+
+
+def estimate_plan_cost(ctx: Any, specs: Any, plan: Any) -> Any:
+    """The estimated training cost of the jobs `plan` creates or replaces (None when it starts no
+    training). Counting reads each training file once; a later plan finds the count in the cache."""
+    from reconciler.cost.cache import TokenCache
+    from reconciler.cost.estimate import estimate_plan
+    from reconciler.cost.files import count_training_files
+    from reconciler.cost.jobs import costed_changes
+
+    if not costed_changes(plan):
+        return None
+    counts = count_training_files(plan, specs.documents, TokenCache(cost_cache_path(ctx)))
+    return estimate_plan(plan, specs.documents, counts, price_table(specs))
+
+
+def _managed_jobs(state: Any, client: Any, refresh: bool) -> list[tuple[str, dict[str, Any]]]:
+    jobs = [(address, r) for address, r in sorted(state.resources.items()) if r.kind == "FineTuningJob" and r.id]
+    live: dict[str, dict[str, Any]] = {}
+    if refresh and jobs:
+        wanted = {r.id for _, r in jobs}
+        for job in client.list_jobs():
+            if job.get("id") in wanted:
+                live[job["id"]] = job
+    found = []
+    for address, r in jobs:
+        job = dict(r.attributes or {})
+        job.update(live.get(r.id, {}))
+        job.setdefault("id", r.id)
+        inputs = r.inputs or {}
+        job.setdefault("model", inputs.get("model"))
+        job.setdefault("method", inputs.get("method"))
+        if not job.get("metadata"):
+            job["metadata"] = inputs.get("metadata") or {}
+        found.append((address, job))
+    return found
+
+
+@click.command("cost")
+@click.option("--by", "by", metavar="KEY", default=None, help="Group by this metadata key (e.g. team).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--refresh/--no-refresh", default=True, show_default=True,
+              help="Read the jobs from the API; --no-refresh uses what the state recorded.")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION")
+@click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
+@common_options
+def cost(by: str | None, fmt: str, as_json: bool, refresh: bool, lock_timeout: str, insecure_http: bool) -> int:
+    """Actual training spend of managed jobs: trained_tokens × the price of the job's base model and
+    method (prices.json, overridden by the Settings document's spec.pricing). Changes nothing."""
+    from reconciler.cost.spend import group_spend, job_spend
+    from reconciler.render import cost as render
+
+    ctx = app()
+    o = out()
+    fmt = "json" if as_json else fmt
+    with runtime.session(ctx, o, "cost", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        prices = price_table(s.specs)
+        rows = [job_spend(address, job, prices) for address, job in _managed_jobs(s.state, s.client, refresh)]
+    groups = group_spend(rows, by) if by is not None else []
+    if fmt == "json":
+        o.echo(json.dumps(render.spend_json(rows, by, groups), indent=2))
+    elif fmt == "csv":
+        o.echo(render.spend_csv(rows, by, groups), nl=False)
+    elif fmt == "markdown":
+        o.echo(render.spend_markdown(rows, by, groups), nl=False)
+    else:
+        o.echo(render.spend_text(rows, by, groups, o.style), nl=False)
+    return EXIT_OK

@@ -1,0 +1,173 @@
+"""Cost lines of a plan (text and Markdown) and the spend report of `reconciler cost`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.cost.estimate import JobCost, PlanCost
+from reconciler.cost.spend import SpendRow
+
+__all__ = ["change_line", "markdown_lines", "money", "spend_csv", "spend_json", "spend_markdown", "spend_text",
+           "tokens_short", "total_line"]
+
+Style = Callable[..., str]
+
+
+def _plain(text: str, **_: Any) -> str:
+    return text
+
+
+def money(usd: float) -> str:
+    if 0 < usd < 0.005:
+        return "<$0.01"
+    return f"${usd:,.2f}"
+
+
+def tokens_short(n: int) -> str:
+    """1,234 / 12.3K / 1.2M"""
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}K".replace(".0K", "K")
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+def _epochs(job: JobCost) -> str:
+    return f"auto (→ {job.epochs})" if job.epochs_auto else str(job.epochs)
+
+
+def _price(job: JobCost) -> str:
+    if job.price is None:
+        return ""
+    return f"{money(job.price.usd)} / {job.price.per}"
+
+
+def describe(job: JobCost) -> str:
+    """`$0.04 = 12 examples, 1,234 tokens/epoch × auto (→ 9) epochs = 11,106 billed tokens at $3.00 / 1M tokens`"""
+    figures = ""
+    if job.tokens_per_epoch is not None and job.epochs is not None and job.billed_tokens is not None:
+        figures = (f"{job.examples:,} examples, {job.tokens_per_epoch:,} tokens/epoch × {_epochs(job)} epochs"
+                   f" = {job.billed_tokens:,} billed tokens")
+    if job.known and job.usd is not None:
+        return f"{money(job.usd)} ({figures} at {_price(job)})"
+    if job.price is not None and job.price.hourly:
+        return f"unknown: {_price(job)}, {job.reason}"
+    return f"unknown: {job.reason}" + (f" ({figures})" if figures else "")
+
+
+def change_line(job: JobCost, indent: str = "      ", style: Style = _plain) -> str:
+    return f"{indent}  {style('$', fg='cyan')} estimated cost: {describe(job)}"
+
+
+def total_line(cost: PlanCost) -> str:
+    """`Estimated training cost: $12.40 (2 jobs; 1 replacement retrains 1.2M tokens)`"""
+    n = len(cost.jobs)
+    parts = [f"{n} job{'s' if n != 1 else ''}"]
+    replacements = cost.replacements
+    if replacements:
+        retrained = sum(j.billed_tokens or 0 for j in replacements)
+        k = len(replacements)
+        verb = "retrains" if k == 1 else "retrain"
+        parts.append(f"{k} replacement{'s' if k != 1 else ''} {verb} {tokens_short(retrained)} tokens"
+                     if retrained else f"{k} replacement{'s' if k != 1 else ''}")
+    unknown = cost.unknown
+    if unknown:
+        parts.append(f"{len(unknown)} unknown: " + "; ".join(f"{j.address}: {j.reason}" for j in unknown[:3])
+                     + ("; …" if len(unknown) > 3 else ""))
+    amount = money(cost.usd) if len(unknown) < n else "unknown"
+    if unknown and len(unknown) < n:
+        amount = f"at least {amount}"
+    return f"Estimated training cost: {amount} ({'; '.join(parts)})"
+
+
+def markdown_lines(cost: PlanCost) -> list[str]:
+    """A table for the pull-request comment: one row per job created or replaced, then the total."""
+    if not cost.jobs:
+        return []
+    lines = ["", f"💲 **{total_line(cost)}**", "",
+             "| job | model | examples | tokens/epoch | epochs | billed tokens | estimated cost |",
+             "|---|---|--:|--:|--:|--:|--:|"]
+    for j in cost.jobs:
+        def num(v: int | None) -> str:
+            return f"{v:,}" if v is not None else "—"
+        epochs = _epochs(j) if j.epochs is not None else "—"
+        usd = money(j.usd) if j.usd is not None else ("unknown: " + (j.reason or "")).replace("|", "\\|")
+        lines.append(f"| `{j.address}` | {j.model} ({j.method}) | {num(j.examples)} | {num(j.tokens_per_epoch)} | "
+                     f"{epochs} | {num(j.billed_tokens)} | {usd} |")
+    return lines
+
+
+# ---- `reconciler cost`: actual spend --------------------------------------------------------------
+
+def _spend_columns(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]) -> tuple[list[str],
+                                                                                              list[list[str]]]:
+    if by is not None:
+        header = [by, "jobs", "trained tokens", "spend", "unknown"]
+        body = [[str(g[by]), str(g["jobs"]), f"{g['trained_tokens']:,}", money(g["usd"]), str(g["unknown"] or "")]
+                for g in groups]
+        return header, body
+    header = ["address", "id", "model", "method", "status", "trained tokens", "spend"]
+    body = [[r.address, r.job_id, r.model, r.method, r.status,
+             f"{r.trained_tokens:,}" if r.trained_tokens is not None else "—",
+             money(r.usd) if r.usd is not None else f"unknown: {r.reason}"] for r in rows]
+    return header, body
+
+
+def _spend_total(rows: list[SpendRow]) -> str:
+    known = sum(r.usd for r in rows if r.usd is not None)
+    unknown = sum(1 for r in rows if r.usd is None)
+    tail = f"; {unknown} unknown" if unknown else ""
+    return f"Total spend: {money(known)} ({len(rows)} job{'s' if len(rows) != 1 else ''}{tail})"
+
+
+def spend_text(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]], style: Style = _plain) -> str:
+    if not rows:
+        return "No managed jobs.\n"
+    header, body = _spend_columns(rows, by, groups)
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    numeric = {"jobs", "trained tokens", "spend", "unknown"}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if h in numeric else c.ljust(w)
+                         for c, w, h in zip(cells, widths, header, strict=True)).rstrip()
+
+    lines = [style(line(header), bold=True)] + [line(r) for r in body] + ["", style(_spend_total(rows), bold=True)]
+    return "\n".join(lines) + "\n"
+
+
+def spend_markdown(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]) -> str:
+    header, body = _spend_columns(rows, by, groups)
+    out = ["### Fine-tuning spend", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in body]
+    out += ["", f"**{_spend_total(rows)}**"]
+    return "\n".join(out) + "\n"
+
+
+def spend_csv(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if by is not None:
+        writer.writerow([by, "jobs", "trained_tokens", "usd", "unknown"])
+        for g in groups:
+            writer.writerow([g[by], g["jobs"], g["trained_tokens"], f"{g['usd']:.6f}", g["unknown"]])
+    else:
+        writer.writerow(["address", "id", "model", "method", "status", "trained_tokens", "usd", "unknown_reason"])
+        for r in rows:
+            writer.writerow([r.address, r.job_id, r.model, r.method, r.status,
+                             "" if r.trained_tokens is None else r.trained_tokens,
+                             "" if r.usd is None else f"{r.usd:.6f}", r.reason or ""])
+    return buffer.getvalue()
+
+
+def spend_json(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    known = [r.usd for r in rows if r.usd is not None]
+    data: dict[str, Any] = {"version": 1, "currency": "USD", "usd": round(sum(known), 6), "jobs": len(rows),
+                            "unknown": len(rows) - len(known), "items": [r.to_dict() for r in rows]}
+    if by is not None:
+        data["by"] = by
+        data["groups"] = groups
+    return data
