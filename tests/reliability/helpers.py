@@ -109,6 +109,14 @@ def files(sandbox) -> list[dict[str, Any]]:
     return [f.model_dump() for f in sdk(sandbox.base_url).files.list()]
 
 
+def plain_name(file: dict[str, Any]) -> str:
+    """A listed file's name without the workspace mark reconciler uploads it with
+    (`train.reconciler-<lineage>.jsonl` -> `train.jsonl`)."""
+    import re
+
+    return re.sub(r"\.reconciler-[A-Za-z0-9-]+(?=\.[A-Za-z0-9]+$|$)", "", str(file["filename"]))
+
+
 def grants(sandbox, checkpoint: str) -> list[dict[str, Any]]:
     client = sdk(sandbox.base_url)
     return [p.model_dump() for p in client.fine_tuning.checkpoints.permissions.list(checkpoint, limit=100)]

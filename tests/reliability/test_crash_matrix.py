@@ -33,7 +33,7 @@ import pytest
 from reconciler.sandbox import routes
 from reconciler.state import StateStore
 
-from .helpers import Cli, chat_jsonl, files, grants, jobs_by_address, report
+from .helpers import Cli, chat_jsonl, files, grants, jobs_by_address, plain_name, report
 
 BASE = """\
 kind: File
@@ -198,7 +198,7 @@ def _check_converged(sb, cli: Cli) -> dict[str, int]:
         assert len(live.get(address, [])) == 1, (address, found[address])
     assert not live.get("FineTuningJob.old"), found["FineTuningJob.old"]  # cancelled, not lost
     assert live["FineTuningJob.swap"][0]["user_provided_suffix"] == "swap-v2", live["FineTuningJob.swap"]
-    names = collections.Counter(f["filename"] for f in files(sb))
+    names = collections.Counter(plain_name(f) for f in files(sb))
     assert names == {"train.jsonl": 1, "extra.jsonl": 1}, names
     state = StateStore(cli.state_file).load()
     model = found["FineTuningJob.base"][0]["fine_tuned_model"]
@@ -207,7 +207,7 @@ def _check_converged(sb, cli: Cli) -> dict[str, int]:
     for address in ("FineTuningJob.base", "FineTuningJob.swap", "FineTuningJob.new"):
         assert state.resources[address].id == live[address][0]["id"], address
     assert "FineTuningJob.old" not in state.resources
-    file_ids = {f["filename"]: f["id"] for f in files(sb)}
+    file_ids = {plain_name(f): f["id"] for f in files(sb)}
     assert state.resources["File.extra"].id == file_ids["extra.jsonl"]
     assert state.resources["File.train"].id == file_ids["train.jsonl"]
     recorded = {p["project_id"] for p in state.resources["CheckpointPermission.share"].attributes["permissions"]}

@@ -22,7 +22,7 @@ import pytest
 
 from reconciler.state import StateStore
 
-from .helpers import Cli, chat_jsonl, files, grants, jobs_by_address, report
+from .helpers import Cli, chat_jsonl, files, grants, jobs_by_address, plain_name, report
 
 ACTIVE = {"validating_files", "queued", "running", "paused"}
 PROJECTS = ["proj_a", "proj_b", "proj_c", "proj_d", "proj_e"]
@@ -174,14 +174,14 @@ def _check_world(sb, cli: Cli, desired: Desired) -> dict:
         assert current[0]["training_file"] == state.resources[f"File.{spec['file']}"].id
         assert all(j["id"] == resource.id for j in active), (address, active)   # old intents cancelled
     assert wanted <= set(found)
-    names = collections.Counter(f["filename"] for f in files(sb))
+    names = collections.Counter(plain_name(f) for f in files(sb))
     assert names == {f"{n}.jsonl": 1 for n in desired.files}, names
     model = state.resources["FineTuningJob.base"].attributes["fine_tuned_model"]
     projects = collections.Counter(g["project_id"] for g in grants(sb, model))
     assert projects == {p: 1 for p in desired.projects}, (projects, desired.projects)
     expected = wanted | {f"File.{n}" for n in desired.files} | {"CheckpointPermission.share"}
     assert set(state.resources) == expected, set(state.resources) ^ expected
-    file_ids = {f["filename"]: f["id"] for f in files(sb)}
+    file_ids = {plain_name(f): f["id"] for f in files(sb)}
     for name in desired.files:
         assert state.resources[f"File.{name}"].id == file_ids[f"{name}.jsonl"]
     assert not duplicates, duplicates
