@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.e2e.conftest import JOB_SPEC, World, world  # noqa: F401  (the fixture)
+from tests.e2e.conftest import JOB_SPEC, World
 
 SPEC_4_EPOCHS = JOB_SPEC.replace("n_epochs: auto", "n_epochs: 4")
 
