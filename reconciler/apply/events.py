@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class EventKind(str, enum.Enum):
@@ -25,6 +26,9 @@ class Event:
     message: str = ""
     elapsed: float = 0.0
     object_id: str | None = None
+    # WAITING: how far the job waited on is ({status, step, total_steps, train_loss, eta_seconds},
+    # the known ones; see kinds/job/progress.py) and which job ("job": its address)
+    progress: Mapping[str, Any] | None = None
 
 
 @dataclass

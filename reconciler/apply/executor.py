@@ -83,7 +83,8 @@ class Executor:
     """Runs a plan; lends each kind's `apply` the narrow ApplyContext (reconciler/kinds/base.py)."""
 
     def __init__(self, plan: Plan, *, client: Client, store: StateStore, state: State, parallelism: int = 10,
-                 wait_for_jobs: bool = False, timeout: float | None = None, poll_interval: float = 10.0,
+                 wait_for_jobs: bool = False, wait_for_created: bool = False, timeout: float | None = None,
+                 poll_interval: float = 10.0,
                  listener: Listener | None = None, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.plan = plan
@@ -92,6 +93,7 @@ class Executor:
         self._state = state
         self.parallelism = max(1, parallelism)
         self.wait_for_jobs = wait_for_jobs
+        self.wait_for_created = wait_for_created  # --wait=jobs: until the jobs created/replaced finish
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.listener = listener or (lambda event: None)
@@ -110,8 +112,9 @@ class Executor:
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _emit(self, kind: EventKind, address: str, verb: str = "", message: str = "", *,
-              elapsed: float = 0.0, object_id: str | None = None) -> None:
-        self.listener(Event(kind, address, verb, message, elapsed, object_id))
+              elapsed: float = 0.0, object_id: str | None = None,
+              progress: Mapping[str, Any] | None = None) -> None:
+        self.listener(Event(kind, address, verb, message, elapsed, object_id, progress))
 
     # -- the ApplyContext kinds see -----------------------------------------------------------------
     @property
@@ -191,6 +194,8 @@ class Executor:
             self._apply_moves_and_imports()
             self._seed_values()
             self._schedule()
+            if self.wait_for_created and not self._stop.is_set():
+                self._wait_for_created()
             self._refresh_untouched()
             try:
                 self.store.write(self.state)
@@ -482,11 +487,74 @@ class Executor:
                               "the next run completes this")
             now = self.monotonic()
             self._emit(EventKind.WAITING, waiter,
-                       message=f"waiting for {address} ({object_id}): {status}{detail}", elapsed=now - first)
+                       message=f"waiting for {address} ({object_id}): {status}{detail}", elapsed=now - first,
+                       object_id=object_id, progress=self._progress(kind, address, obj))
             if deadline is not None and now >= deadline:
                 raise Pending(f"{address} is still {status} after the --timeout; the next run completes this")
             self._pause(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
                                                                                 deadline - now)))
+
+    def _progress(self, kind: Any, address: str, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        info = kind.progress(self._client, obj)
+        return None if info is None else {**info, "job": address}
+
+    def _wait_for_created(self) -> None:
+        """`apply --wait=jobs`: once every change ran, poll the jobs this apply created or replaced
+        (all of them each round, one read each plus a page of events) until they finish. A job that
+        fails or is cancelled, or is still running at the --timeout, fails the apply: no green CI
+        over a job that did not succeed. An interrupt stops the wait; the jobs keep running."""
+        left: dict[str, tuple[str, Any]] = {}
+        failed = {a for a, _ in self.result.failures}
+        for change in self.plan.changes:
+            kind = registry.kind_of_address(change.address)
+            if change.action not in (Action.CREATE, Action.REPLACE) or kind is None or not kind.waitable:
+                continue
+            resource = self._state.resources.get(change.address)
+            if change.address in self._touched and change.address not in failed and resource and resource.id:
+                left[change.address] = (resource.id, kind)
+        deadline = None if self.timeout is None else self._started + self.timeout
+        first = self.monotonic()
+        last: dict[str, str] = {}
+        while left and not self._stop.is_set():
+            for address, (job_id, kind) in list(left.items()):
+                if self._stop.is_set():
+                    break
+                try:
+                    obj, finished, status, detail = kind.poll(self._client, job_id)
+                except ReconcilerError as exc:
+                    del left[address]
+                    self.result.failures.append((address, f"could not read while waiting: {exc}"))
+                    self._emit(EventKind.FAILED, address, "Wait", f"could not read while waiting: {exc}")
+                    continue
+                self._emit(EventKind.WAITING, address, message=f"{status}{detail}", elapsed=self.monotonic() - first,
+                           object_id=job_id, progress=self._progress(kind, address, obj))
+                last[address] = status
+                if not finished:
+                    continue
+                del left[address]
+                current = self._state.resources.get(address)
+                if current is not None and current.id == job_id:
+                    updated = copy.copy(current)
+                    updated.attributes = obj
+                    self.record(address, updated)
+                if status != "succeeded":
+                    error = obj.get("error") if isinstance(obj.get("error"), dict) else None
+                    why = f"the job {job_id} ended {status}" + (f": {error.get('message')}" if error else "")
+                    self.result.failures.append((address, why))
+                    self._emit(EventKind.FAILED, address, "Training", why)
+            now = self.monotonic()
+            if left and deadline is not None and now >= deadline:
+                for address, (job_id, _) in left.items():
+                    why = f"{job_id} is still running after the --timeout (it keeps running; see `reconciler show`)"
+                    self.result.failures.append((address, why))
+                    self._emit(EventKind.FAILED, address, "Wait", why)
+                return
+            if left and not self._stop.is_set():
+                self._pause(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
+                                                                                    deadline - now)))
+        for address, (job_id, _) in left.items():  # interrupted: say what was not waited for
+            self.note(address, f"the wait was interrupted: {job_id} is {last.get(address, 'not read yet')} "
+                               "and keeps running")
 
     def _pause(self, seconds: float) -> None:
         """Sleep between polls; with the real clock, an interrupt ends the sleep at once."""

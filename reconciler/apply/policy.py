@@ -41,6 +41,7 @@ class ApplyPolicy:
     max_deletes: int | None = None     # refuse a plan that cancels or revokes more than this
     wait: bool = False                 # wait for jobs so pending grants complete now
     timeout: float | None = None       # with wait: give up after this many seconds
+    wait_jobs: bool = False            # --wait=jobs: also wait until the jobs created/replaced finish
     poll_interval: float = 10.0
     parallelism: int = 10
 
@@ -103,7 +104,8 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
     if on_start is not None:
         on_start()
     executor = Executor(plan, client=session.client, store=session.store, state=session.state,
-                        parallelism=policy.parallelism, wait_for_jobs=policy.wait, timeout=policy.timeout,
+                        parallelism=policy.parallelism, wait_for_jobs=policy.wait or policy.wait_jobs,
+                        wait_for_created=policy.wait_jobs, timeout=policy.timeout,
                         poll_interval=policy.poll_interval, listener=listener)
     result = executor.run()
     return ApplyOutcome(applied=True, result=result, interruption=executor.interruption)

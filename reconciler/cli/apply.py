@@ -23,13 +23,16 @@ from reconciler.cli.plan import load_plan, make_plan, plan_options, render
 from reconciler.errors import ConfigError
 
 
-def _listener(o: Any, as_json: bool) -> Any:
+def _listener(o: Any, as_json: bool, progress: Any = None) -> Any:
     from reconciler.apply.events import EventKind
 
     lock = threading.Lock()
 
     def emit(event: Any) -> None:
         if as_json:
+            return
+        if event.kind is EventKind.WAITING and progress is not None:
+            progress(event)  # --wait: one line per job (cli/progress.py)
             return
         ident = f" [id={event.object_id}]" if event.object_id else ""
         if event.kind is EventKind.START:
@@ -108,7 +111,7 @@ def _interrupted_line(signame: str, interruption: Any, result: Any, operation: s
 
 
 def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
-              refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool,
+              refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
               timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
               max_deletes: int | None = None) -> int:
     from reconciler.apply.policy import ApplyPolicy, apply_plan
@@ -118,7 +121,8 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
     operation = "destroy" if destroy else "apply"
     saved = load_plan(plan_file) if plan_file is not None else None
     policy = ApplyPolicy(saved_plan=str(plan_file) if plan_file is not None else None, max_deletes=max_deletes,
-                         wait=wait, timeout=runtime.parse_duration(timeout), parallelism=parallelism,
+                         wait=wait is not None, wait_jobs=wait == "jobs", timeout=runtime.parse_duration(timeout),
+                         parallelism=parallelism,
                          poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
                          saved_plan=saved) as session:
@@ -147,8 +151,14 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
             if not as_json:
                 o.echo("")
 
-        outcome = apply_plan(session, the_plan, policy, listener=_listener(o, as_json), confirm=confirm,
-                             on_start=starting)
+        from reconciler.cli.progress import WaitProgress
+
+        progress = WaitProgress(o.echo, live=sys.stdout.isatty(), color=o.color)
+        try:
+            outcome = apply_plan(session, the_plan, policy, listener=_listener(o, as_json, progress),
+                                 confirm=confirm, on_start=starting)
+        finally:
+            progress.close()
         if not outcome.applied:
             if outcome.reason == "cancelled":
                 return EXIT_ERROR
@@ -202,7 +212,12 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
 def apply_options(f: Any) -> Any:
     options = [
         click.option("--auto-approve", is_flag=True, help="Skip the interactive 'yes'."),
-        click.option("--wait", is_flag=True, help="Wait for jobs to finish so pending grants complete now."),
+        click.option("--wait", type=click.Choice(["grants", "jobs"]), is_flag=False, flag_value="grants",
+                     default=None, metavar="[=jobs]",
+                     help="--wait: wait for the jobs pending grants need, so the grants complete now. "
+                          "--wait=jobs: also wait until the jobs this apply creates or replaces finish "
+                          "(exit 1 if one fails). One progress line per job: status, step, train loss, "
+                          "time left."),
         click.option("--timeout", default=None, metavar="DURATION", help="With --wait: give up after e.g. 2h."),
         click.option("--poll-interval", default=None, type=float, metavar="SECONDS",
                      help="With --wait: seconds between job status reads (default 10; 1 with --sandbox)."),
@@ -221,7 +236,8 @@ def apply_options(f: Any) -> Any:
               help="Refuse a plan that would cancel or revoke more than this many objects.")
 @common_options
 def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
-          refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: bool, timeout: str | None,
+          refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
+          timeout: str | None,
           poll_interval: float | None, as_json: bool, max_deletes: int) -> int:
     """Make the world match the specs (or apply a saved plan exactly)."""
     return run_apply(plan_file=plan_file, auto_approve=auto_approve, targets=targets, replace=replace,
@@ -235,7 +251,8 @@ def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], 
 @apply_options
 @common_options
 def destroy(auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, parallelism: int,
-            lock_timeout: str, insecure_http: bool, wait: bool, timeout: str | None, poll_interval: float | None,
+            lock_timeout: str, insecure_http: bool, wait: str | None, timeout: str | None,
+            poll_interval: float | None,
             as_json: bool) -> int:
     """Cancel active managed jobs, revoke managed grants, delete uploaded files; forget finished jobs."""
     return run_apply(plan_file=None, auto_approve=auto_approve, targets=targets, replace=replace, refresh=refresh,

@@ -163,6 +163,10 @@ class Kind:
         """(object, finished, status, detail for a progress line): one read while --wait waits."""
         raise NotImplementedError
 
+    def progress(self, client: Client, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        """How far a polled object is, for --wait's progress lines (None: nothing to show)."""
+        return None
+
     # -- drift -----------------------------------------------------------------------------------------
     def unmanaged(self, plan: Plan, snapshot: Snapshot | None, specs: SpecSet, state: State,
                   selector: Mapping[str, str], include_finished: bool) -> Iterable[Finding]:

@@ -106,6 +106,11 @@ class JobKind(Kind):
         detail = f", estimated finish {time.strftime('%H:%M:%S', time.gmtime(eta))} UTC" if eta else ""
         return job, status in J.FINISHED, str(status), detail
 
+    def progress(self, client: Client, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        from reconciler.kinds.job.progress import job_progress
+
+        return job_progress(client, obj)
+
     def stored(self, resource: ResourceState) -> ResourceState:
         if resource.attributes:
             resource.attributes = J.state_attributes(resource.attributes, keep_method=not resource.inputs)
