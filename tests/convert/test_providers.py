@@ -49,6 +49,8 @@ EXPECTED = {
             "fine_tuned_model_checkpoint": "ft:gpt-4o-2024-08-06:fodoj-gmbh::BGscDbx0",
             "project_ids": ["proj_BkBLUjk3B5HZM4XD0uyuypfS"], "exclusive": False},
         "data.FineTuningJobs.all": {"max_items": 10},
+        "FineTuningJob.my_model": {"training_file": "${File.training_file.id}", "model": "gpt-3.5-turbo",
+                                   "hyperparameters": {"n_epochs": 3}},
         "data.FineTuningJobCheckpoints.example": {"fine_tuning_job_id": "ftjob-j3Ikg9y0PHP5LzSrltydhf0P",
                                                   "max_items": 20}},
     "mkdev-me/v2": {"FineTuningJob.method_example": {

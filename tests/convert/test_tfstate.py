@@ -157,3 +157,41 @@ def test_convert_group_lists_terraform() -> None:
     result = run_cli("convert", "--help")
     assert result.exit_code == 0
     assert re.search(r"^\s+terraform\s+Convert Terraform", result.stdout, re.MULTILINE), result.stdout
+
+
+@pytest.mark.parametrize("type_, attributes, address, object_id, expect", [
+    # mkdev-me: the permission's checkpoint is checkpoint_id
+    ("openai_fine_tuning_checkpoint_permission", {"id": "cp_1", "checkpoint_id": "ft:x", "project_ids": ["proj_a"]},
+     "CheckpointPermission.x", "ft:x", {"fine_tuned_model_checkpoint": "ft:x"}),
+    # skyscrapr 1.x and mkdev-me 1.x name the job resource differently
+    ("openai_finetuning_job", {"id": "ftjob-1", "training_file": "file-1", "wait": True},
+     "FineTuningJob.x", "ftjob-1", {"training_file": "file-1"}),
+    ("openai_fine_tuned_model", {"id": "ftjob-3", "training_file": "file-3"},
+     "FineTuningJob.x", "ftjob-3", {"training_file": "file-3"}),
+    # HappyPathway: openai_fine_tune with training_file_id
+    ("openai_fine_tune", {"id": "ftjob-2", "object_id": "ftjob-2", "training_file_id": "file-2"},
+     "FineTuningJob.x", "ftjob-2", {"training_file": "file-2"}),
+    ("openai_file", {"id": "file-9", "file_path": "./t.jsonl", "filename": "t.jsonl", "purpose": "fine-tune"},
+     "File.x", "file-9", {"purpose": "fine-tune"}),
+])
+def test_other_providers_state_shapes_are_adopted(type_: str, attributes: dict, address: str,  # type: ignore[type-arg]
+                                                  object_id: str, expect: dict) -> None:  # type: ignore[type-arg]
+    found = _scan_one(attributes, type_)
+    assert (found.address, found.id) == (address, object_id)
+    for key, value in expect.items():
+        assert found.attributes[key] == value
+
+
+@pytest.mark.parametrize("attributes, reason", [
+    ({"id": "file-1", "file_path": "./k.pdf", "filename": "k.pdf", "purpose": "assistants"}, "purpose 'assistants'"),
+    ({"id": "file-2", "filename": "i.jsonl", "content": "{}", "purpose": "fine-tune"}, "inline content"),
+])
+def test_files_the_specs_cannot_manage_are_not_adopted(tmp_path: Path, attributes: dict,  # type: ignore[type-arg]
+                                                       reason: str) -> None:
+    path = tmp_path / "t.tfstate"
+    path.write_text(json.dumps({"version": 4, "resources": [{
+        "mode": "managed", "type": "openai_file", "name": "x", "provider": "p",
+        "instances": [{"schema_version": 0, "attributes": attributes}]}]}))
+    found, skipped = scan_tfstate(path)
+    assert found == []
+    assert [n.what for n in skipped] == ["openai_file.x"] and reason in skipped[0].reason

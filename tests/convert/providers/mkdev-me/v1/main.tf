@@ -73,3 +73,14 @@ data "openai_fine_tuning_checkpoints" "example" {
   fine_tuning_job_id = "ftjob-j3Ikg9y0PHP5LzSrltydhf0P"
   limit              = 20
 }
+
+# examples/upload/README.md (v1.0.0): the job under its other type name; the module output it
+# trains on is replaced by the file above, and n_epochs is a string in this resource's schema
+resource "openai_fine_tuned_model" "my_model" {
+  training_file = openai_file.training_file.id
+  model         = "gpt-3.5-turbo"
+
+  hyperparameters {
+    n_epochs = "3"
+  }
+}
