@@ -81,6 +81,7 @@ PROVIDERS: tuple[ProviderTable, ...] = (
             (R, JOB): {"completion_window": "not an argument of the fine-tuning API (mkdev-me 1.x's "
                                             "openai_fine_tuned_model sends nothing for it)"},
             (R, FILE): {"project_id": "the project comes from the API key (or a Provider document)"},
+            (R, PERM): {"admin_api_key": "reconciler reads the admin key from OPENAI_ADMIN_KEY (never from a spec)"},
             (D, "openai_fine_tuning_job_checkpoints"): {"after": _AFTER},
             (D, "openai_fine_tuning_jobs"): {"after": _AFTER},
             (D, "openai_fine_tuning_checkpoint_permissions"): {"after": _AFTER},
