@@ -2,7 +2,10 @@
 
     hcl.py          parse .tf files into a typed tree with line numbers (python-hcl2's grammar)
     expressions.py  HCL expressions → spec values and ${...} references
+    providers.py    each public provider's (and version's) names for types, arguments, data sources
+    normalize.py    one provider's block → the seeds' spelling, before mapping
     mapping.py      one resource / data block → one spec document
+    check.py        what would not validate is left out (convert never writes an invalid spec)
     terraform.py    a whole configuration: modules, variables, locals, order, output files
     writer.py       YAML text and writing files
     tfstate.py      read a Terraform state (format 4) and adopt its objects into reconciler's state
