@@ -195,31 +195,60 @@ class FileCount:
                 "encoding": self.encoding, "format": self.format}
 
 
-def count_lines(lines: Iterable[bytes], fmt: str, encoding: str) -> FileCount:
-    """Count a JSONL stream (bytes lines). A line that is not JSON is skipped (validation reports
-    it; the count is only ever asked for files that passed it)."""
-    count = _counter(encoding)
-    repeated = _Repeated(count)
-    sha = hashlib.sha256()
-    size = examples = tokens = 0
+def _count_records(lines: Iterable[bytes], fmt: str, count: Count, repeated: Count) -> tuple[int, int]:
+    examples = tokens = 0
+    loads = json.loads
     for raw in lines:
-        sha.update(raw)
-        size += len(raw)
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         try:
-            record = json.loads(raw)
+            record = loads(raw)
         except ValueError:
             continue
         examples += 1
         tokens += _record_tokens(record, fmt, count, repeated)
+    return examples, tokens
+
+
+def count_lines(lines: Iterable[bytes], fmt: str, encoding: str) -> FileCount:
+    """Count a JSONL stream (bytes lines). A line that is not JSON is skipped (validation reports
+    it; the count is only ever asked for files that passed it)."""
+    count = _counter(encoding)
+    sha = hashlib.sha256()
+    size = 0
+
+    def hashed() -> Iterator[bytes]:
+        nonlocal size
+        for raw in lines:
+            sha.update(raw)
+            size += len(raw)
+            yield raw
+
+    examples, tokens = _count_records(hashed(), fmt, count, _Repeated(count))
     return FileCount(examples, tokens, sha.hexdigest(), size, encoding, fmt)
 
 
-def _read_lines(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        yield from handle
+_BLOCK = 1 << 20
 
 
 def count_file(path: Path, fmt: str, encoding: str) -> FileCount:
-    return count_lines(_read_lines(path), fmt, encoding)
+    """Count a file read in 1 MiB blocks (hashed as they come), line by line within them: memory
+    stays bounded by the block size and the longest line."""
+    count = _counter(encoding)
+    repeated = _Repeated(count)
+    sha = hashlib.sha256()
+    size = examples = tokens = 0
+    tail = b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(_BLOCK)
+            if not block:
+                break
+            sha.update(block)
+            size += len(block)
+            lines = (tail + block).split(b"\n")
+            tail = lines.pop()
+            n, t = _count_records(lines, fmt, count, repeated)
+            examples, tokens = examples + n, tokens + t
+    n, t = _count_records([tail], fmt, count, repeated)
+    return FileCount(examples + n, tokens + t, sha.hexdigest(), size, encoding, fmt)
