@@ -436,10 +436,10 @@ def _one_job_each(ci: Ci) -> None:
     assert all(len(v) == 1 for v in jobs.values()), {k: len(v) for k, v in jobs.items()}  # nobody paid twice
 
 
-def _drift_runs(ci: Ci, run_drift: Any, *, memory_pending: str = "") -> None:
+def _drift_runs(ci: Ci, run_drift: Any) -> None:
     """Drift made outside (a job cancelled by hand): reported, webhook once, exit 0 (--fail-on
-    health); the same drift next run: no second webhook; a failed job: exit 2, a webhook.
-    `memory_pending`: why a repeated webhook is a known gap (xfail, after every other check)."""
+    health); the same drift next run (a fresh clone): no second webhook, the drift memory was kept;
+    a failed job: exit 2, a webhook."""
     ci.cancel_outside("FineTuningJob.bot")
     first = run_drift()
     assert not first.failed, first.output
@@ -449,17 +449,13 @@ def _drift_runs(ci: Ci, run_drift: Any, *, memory_pending: str = "") -> None:
     assert len(ci.webhooks()) == 1, first.output
     second = run_drift()
     assert not second.failed, second.output
-    repeated = len(ci.webhooks()) - 1
-    if not memory_pending:
-        assert repeated == 0, f"--notify fired again for the same drift\n{second.output}"
+    assert len(ci.webhooks()) == 1, f"--notify fired again for the same drift\n{second.output}"
     ci.fail_job("FineTuningJob.other")
     third = run_drift()
     assert third.code("rift") == 2 or third.code("script") == 2, third.output  # --fail-on health
     assert (third.folder / "report.html").is_file(), third.output  # the later steps still ran
-    assert len(ci.webhooks()) == 2 + repeated, third.output
+    assert len(ci.webhooks()) == 2, third.output
     assert "FineTuningJob.other" in json.dumps(ci.webhooks()[-1]["new"])
-    if repeated:
-        pytest.xfail(f"--notify fired again for the same drift: {memory_pending}")
 
 
 # ---------------------------------------------------------------- GitHub, state committed to git
@@ -487,17 +483,51 @@ def test_github_without_database_plan_apply_drift(ci: Ci):
     assert ci.committed("state/default.json.drift.json") is not None
 
 
-def test_github_without_database_a_refused_push_fails_the_job(ci: Ci):
-    """The state cannot be lost silently: when the push is refused the job fails, naming why."""
-    ci.setup()
+def _apply_without_database(ci: Ci, platform: str) -> Run:
+    if platform == "github":
+        return ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push())
+    return ci.gitlab(GITLAB_NO_DB, "apply", {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"})
+
+
+def _pre_receive(ci: Ci, script: str) -> None:
     hook = ci.origin / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.write_text("#!/bin/sh\n" + script)
     hook.chmod(0o755)
-    run = ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push())
-    assert run.code("apply") == 0, run.output
-    assert run.code("Fail if the state is not committed") == 1, run.output
-    assert "the state is not committed and pushed" in run.output
+
+
+@pytest.mark.parametrize("platform", ["github", "gitlab"])
+def test_without_database_a_refused_push_fails_the_job(ci: Ci, platform: str):
+    """The state cannot be lost silently: when every push is refused the job fails, naming why."""
+    ci.setup()
+    _pre_receive(ci, "echo 'protected branch' >&2\nexit 1\n")
+    run = _apply_without_database(ci, platform)
+    assert run.failed, run.output
+    assert "the state is not committed and pushed" in run.output, run.output
     assert ci.committed("state/default.json") is None
+    _one_job_each(ci)  # the apply itself was done: only the push failed
+
+
+@pytest.mark.parametrize("platform", ["github", "gitlab"])
+def test_without_database_main_moved_during_the_apply(ci: Ci, platform: str):
+    """Someone merged while the apply ran: the first push is refused, the state is rebased onto the
+    new main and pushed; the other commit is kept."""
+    ci.setup()
+    # On the first push, main moves on (a commit made outside the quarantine of this push) and the
+    # push is refused as non-fast-forward would be.
+    _pre_receive(ci, f"""[ -f "{ci.root}/moved" ] && exit 0
+touch "{ci.root}/moved"
+g() {{ env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES git "$@"; }}
+new=$(g commit-tree -p main -m "someone else's merge" "main^{{tree}}")
+g update-ref refs/heads/main "$new"
+echo 'main moved' >&2
+exit 1
+""")
+    _ok(_apply_without_database(ci, platform))
+    assert (ci.root / "moved").exists()
+    assert ci.committed("state/default.json") is not None
+    log = git("log", "--format=%s", "main", cwd=ci.origin, env=ci.env)
+    assert "someone else's merge" in log, log
+    _one_job_each(ci)
 
 
 # ---------------------------------------------------------------- GitLab, state committed to git
@@ -541,12 +571,6 @@ def ci_pg(ci: Ci, pg_conninfo: str) -> Ci:
     return ci
 
 
-# Known gap, for the pg backend's engineer: what is missing is named in the xfail reason.
-PG_MEMORY = ("the drift memory is not kept in the pg backend yet (drift/notify.py writes <state>.drift.json "
-             "beside the state file, which a fresh clone does not have; PgStateStore.read_drift/write_drift "
-             "exist but drift --notify does not call them)")
-
-
 def _nothing_under_state(ci: Ci) -> None:
     tree = git("ls-tree", "-r", "--name-only", "main", cwd=ci.origin, env=ci.env)
     assert "state/" not in tree, tree  # the pg backend keeps it: nothing to commit
@@ -573,8 +597,7 @@ def test_github_pg_plan_apply_drift_sync(ci_pg: Ci):
     _one_job_each(ci)
     _nothing_under_state(ci)
     _drift_runs(ci, lambda: ci.github(GITHUB / "reconciler-drift.yml", _schedule(),
-                                      {"RECONCILER_WEBHOOK": f"{ci.hook}/hook"}),
-                memory_pending=PG_MEMORY)
+                                      {"RECONCILER_WEBHOOK": f"{ci.hook}/hook"}))
     _nothing_under_state(ci)
 
 
@@ -603,5 +626,5 @@ def test_gitlab_pg_plan_apply_drift(ci_pg: Ci):
     _nothing_under_state(ci)
 
     schedule = {"CI_PIPELINE_SOURCE": "schedule", "RECONCILER_WEBHOOK": f"{ci.hook}/hook"}
-    _drift_runs(ci, lambda: ci.gitlab(GITLAB, "drift", schedule), memory_pending=PG_MEMORY)
+    _drift_runs(ci, lambda: ci.gitlab(GITLAB, "drift", schedule))
     _nothing_under_state(ci)
