@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reconciler.cost.pricing import parse_overrides, pricing_schema
 from reconciler.errors import SpecError, SpecErrors
 
 __all__ = [
@@ -48,6 +49,7 @@ class BackendSettings:
 @dataclass(frozen=True)
 class Settings:
     backend: BackendSettings = field(default_factory=BackendSettings)
+    pricing: tuple[dict[str, Any], ...] = ()  # training-price overrides (reconciler/cost/pricing.py)
     file: str | None = None  # where the document was (None: no Settings document, all defaults)
     line: int | None = None
     positions: dict[str, int] = field(default_factory=dict, compare=False)  # "spec.backend.type" -> line
@@ -84,7 +86,7 @@ def settings_spec_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "How this spec folder is run (not a resource: never in plans or state).",
-        "properties": {"backend": backend},
+        "properties": {"backend": backend, "pricing": pricing_schema()},
         "additionalProperties": False,
     }
 
@@ -125,10 +127,11 @@ def settings_from_spec(spec: dict[str, Any], file: str, line: int, positions: di
     """A validated `spec` as Settings."""
     raw = spec.get("backend") or {}
     backend = BackendSettings(type=str(raw.get("type", "local")), schema=str(raw.get("schema", DEFAULT_PG_SCHEMA)))
-    return Settings(backend=backend, file=file, line=line, positions=dict(positions))
+    pricing = tuple(dict(p) for p in spec.get("pricing") or ())
+    return Settings(backend=backend, pricing=pricing, file=file, line=line, positions=dict(positions))
 
 
-_SETTINGS_LINE = re.compile(rb"^\s*(-\s*)?kind\s*:\s*[\"']?Settings[\"']?\s*(#.*)?$", re.MULTILINE)
+_SETTINGS_LINE = re.compile(rb"kind[\"']?\s*:\s*[\"']?Settings\b")  # a cheap filter; the parse decides
 
 
 def check_settings_document(
@@ -156,7 +159,15 @@ def check_settings_document(
     ]
     if errors:
         return None, errors
-    return settings_from_spec(doc.get("spec") or {}, file, line, positions), []
+    spec = doc.get("spec") or {}
+    try:  # what the schema cannot say: one price unit, the one the method is billed in
+        parse_overrides(spec.get("pricing"))
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        index = where.split("[", 1)[1].split("]", 1)[0] if "[" in where else ""
+        return None, [SpecError(file, line_of(("spec", "pricing", int(index)) if index.isdigit() else ("spec",)),
+                                message, address, where)]
+    return settings_from_spec(spec, file, line, positions), []
 
 
 def find_settings(spec_dir: Path) -> Settings:

@@ -96,3 +96,10 @@ def test_settings_in_a_file_with_other_documents(tmp_path: Path) -> None:
     specs = load_specs(tmp_path, {})
     assert specs.settings.backend.type == "pg"
     assert specs.settings.where("spec.backend.type").endswith("all.yaml:5")
+
+
+def test_find_settings_reads_flow_style_too(tmp_path: Path) -> None:
+    """The backend chosen by commands that do not load the specs is the one the loader sees."""
+    (tmp_path / "s.yaml").write_text('{"kind": "Settings", name: default, spec: {backend: {type: pg}}}\n')
+    assert find_settings(tmp_path).backend.type == "pg"
+    assert load_specs(tmp_path, {}).settings.backend.type == "pg"
