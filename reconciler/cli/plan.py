@@ -87,10 +87,13 @@ def check_uploads(specs: Any, plan: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/PLAN_JSON.md).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
               help="Output format (markdown: for a pull-request comment).")
+@click.option("--compact/--no-compact", default=None,
+              help="Group identical changes into one line each (default: above 20 changes). Destroys, "
+                   "replacements, revokes and cancels always keep their own entry.")
 @common_options
 def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, parallelism: int, lock_timeout: str,
          insecure_http: bool, out_file: Path | None, detailed_exitcode: bool, refresh_only: bool, destroy: bool,
-         as_json: bool, fmt: str | None) -> int:
+         as_json: bool, fmt: str | None, compact: bool | None) -> int:
     """Show what apply would change, without changing anything."""
     ctx = app()
     o = out()
@@ -101,7 +104,7 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     from reconciler.cli.cost import estimate_plan_cost
 
     cost = estimate_plan_cost(ctx, s.specs, result)
-    render(result, fmt, o, cost)
+    render(result, fmt, o, cost, compact=compact)
     if out_file is not None:
         save_plan(result, out_file, ctx, cost)
         o.echo(f"\nSaved the plan to: {out_file}\nTo perform exactly these actions, run: "
@@ -111,7 +114,7 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     return EXIT_OK
 
 
-def render(result: Any, fmt: str, o: Any, cost: Any = None) -> None:
+def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | None = None) -> None:
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json
 
@@ -123,7 +126,7 @@ def render(result: Any, fmt: str, o: Any, cost: Any = None) -> None:
     else:
         from reconciler.render.text import iter_plan_lines
 
-        o.echo_pieces(line + "\n" for line in iter_plan_lines(result, o.style, cost))
+        o.echo_pieces(line + "\n" for line in iter_plan_lines(result, o.style, cost, compact))
 
 
 def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None) -> None:

@@ -201,13 +201,15 @@ def summary_line(plan: Plan) -> str:
     return text + (f" ({', '.join(extras)})" if extras else "")
 
 
-def render_plan(plan: Plan, style: Style = _plain, cost: PlanCost | None = None) -> str:
-    return "\n".join(iter_plan_lines(plan, style, cost)) + "\n"
+def render_plan(plan: Plan, style: Style = _plain, cost: PlanCost | None = None, compact: bool | None = None) -> str:
+    return "\n".join(iter_plan_lines(plan, style, cost, compact)) + "\n"
 
 
-def iter_plan_lines(plan: Plan, style: Style = _plain, cost: PlanCost | None = None) -> Iterator[str]:
+def iter_plan_lines(plan: Plan, style: Style = _plain, cost: PlanCost | None = None,
+                    compact: bool | None = None) -> Iterator[str]:
     """The plan as text, one line at a time (without newlines): 10,000 changes are written as
-    they are rendered instead of held as one string of every line."""
+    they are rendered instead of held as one string of every line. `compact` (None: above
+    render/compact.COMPACT_THRESHOLD changes) groups identical non-destructive changes."""
     for warning in plan.warnings:  # what refresh had to work around (e.g. a partial listing)
         yield style("Warning: ", fg="yellow", bold=True) + warning
         yield ""
@@ -241,6 +243,19 @@ def iter_plan_lines(plan: Plan, style: Style = _plain, cost: PlanCost | None = N
         yield f"  # {old} has moved to {new}"
         yield ""
     costs = cost.by_address if cost is not None else {}
+    from reconciler.render import compact as grouping
+
+    if grouping.wants_compact(compact, len(shown)):
+        for group in grouping.groups(shown):
+            if len(group) > 1:  # never a destructive change: those are groups of one
+                yield from grouping.group_lines(group, style, _COLOURS.get(group[0].action))
+                yield ""
+                continue
+            yield from render_change(group[0], style)
+            if group[0].address in costs:
+                yield cost_lines.change_line(costs[group[0].address], style=style)
+            yield ""
+        shown = []
     for change in sorted(shown, key=lambda c: c.address):
         yield from render_change(change, style)
         if change.address in costs:  # a job created or replaced: what its training will cost
