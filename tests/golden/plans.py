@@ -248,6 +248,7 @@ class _Resource:
 @dataclass
 class _State:
     resources: dict[str, _Resource]
+    lineage: str = "5f0c4c8e-2d7a-4f7e-9a51-0c1d2e3f4a5b"
 
 
 @dataclass
