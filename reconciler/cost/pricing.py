@@ -17,7 +17,7 @@ from typing import Any
 from reconciler.cost.tokens import base_model
 from reconciler.resources.models import SNAPSHOTS
 
-__all__ = ["METHODS", "Price", "PriceTable", "builtin_prices", "parse_overrides"]
+__all__ = ["METHODS", "Price", "PriceTable", "builtin_prices", "parse_overrides", "pricing_schema"]
 
 METHODS = ("supervised", "dpo", "reinforcement")
 _UNITS = {"per_1m_tokens": "1M tokens", "per_hour": "hour"}
@@ -110,3 +110,30 @@ def parse_overrides(raw: Any, where: str = "spec.pricing") -> list[Price]:
             raise ValueError(f"{where}[{i}]: must be a mapping")
         prices.append(_price(entry, "settings", f"{where}[{i}]"))
     return prices
+
+
+def pricing_schema() -> dict[str, Any]:
+    """The JSON Schema of the Settings document's `spec.pricing` (config/settings.py uses it); what a
+    schema cannot say (one unit, the right unit for the method) `parse_overrides` checks."""
+    return {
+        "type": "array",
+        "description": "Training prices that override (or add to) the table shipped with reconciler "
+                       "(reconciler/cost/prices.json): per million training tokens for supervised and dpo, "
+                       "per hour of training for reinforcement.",
+        "items": {
+            "type": "object",
+            "required": ["model", "method"],
+            "properties": {
+                "model": {"type": "string", "minLength": 1,
+                          "description": "The base model, as a dated snapshot (gpt-4o-mini-2024-07-18) or alias."},
+                "method": {"enum": list(METHODS)},
+                "per_1m_tokens": {"type": "number", "minimum": 0, "description": "USD per million training tokens."},
+                "per_hour": {"type": "number", "minimum": 0,
+                             "description": "USD per hour of training (reinforcement)."},
+                "source": {"type": "string", "description": "Where the price comes from (a URL)."},
+                "as_of": {"type": "string", "description": "When the price was read, e.g. 2026-11-29."},
+                "note": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
+    }

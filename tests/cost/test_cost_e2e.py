@@ -115,3 +115,20 @@ def test_a_no_op_plan_counts_nothing_and_a_second_plan_reads_the_cache(world: Wo
     calls.clear()
     noop = world.ok("plan").output
     assert "No changes." in noop and "cost" not in noop.lower() and calls == []
+
+
+def test_a_settings_price_overrides_the_shipped_one(world: World) -> None:
+    world.write("main.yaml", SPEC_4_EPOCHS.replace("model: gpt-4o-mini", "model: gpt-4.1-nano"))
+    world.write("settings.yaml", """\
+        kind: Settings
+        name: default
+        spec:
+          pricing:
+            - {model: gpt-4.1-nano-2025-04-14, method: supervised, per_1m_tokens: 1.5, source: https://example.com/x}
+        """)
+    data = _plan_json(world)
+    cost = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")["cost"]
+    assert cost["price"] == {"usd": 1.5, "per": "1M tokens", "model": "gpt-4.1-nano-2025-04-14",
+                             "method": "supervised", "source": "https://example.com/x", "as_of": "",
+                             "origin": "settings"}
+    assert data["summary"]["cost"]["complete"] is True
