@@ -146,9 +146,12 @@ def f04(s: Scene) -> None:  # too few examples
         "message": "Training file has 7 example(s), but must have at least 10 examples"}
 
 
+def _sdk(s: Scene) -> openai.OpenAI:
+    return openai.OpenAI(base_url=s.sb.base_url, api_key=PROJECT_KEY, max_retries=0)
+
+
 def f05(s: Scene) -> None:  # the SDK reads the error object of nulls without raising
-    client = openai.OpenAI(base_url=s.sb.base_url, api_key=PROJECT_KEY, max_retries=0)
-    job = client.fine_tuning.jobs.retrieve(s.job("running")["id"])
+    job = _sdk(s).fine_tuning.jobs.retrieve(s.job("running")["id"])
     assert job.error is not None and job.error.code is None and job.error.message is None
 
 
@@ -325,6 +328,10 @@ def f35(s: Scene) -> None:  # the new model's event
 def f36(s: Scene) -> None:  # the final checkpoint's name is the job's fine_tuned_model
     newest = s.checkpoints("succeeded")["data"][0]
     assert newest["fine_tuned_model_checkpoint"] == s.job("succeeded")["fine_tuned_model"]
+    sdk = _sdk(s)  # the second client agrees
+    job = sdk.fine_tuning.jobs.retrieve(s.job("succeeded")["id"])
+    first = next(iter(sdk.fine_tuning.jobs.checkpoints.list(job.id)))
+    assert first.fine_tuned_model_checkpoint == job.fine_tuned_model
 
 
 def f37(s: Scene) -> None:  # earlier checkpoints: their own id, then :ckpt-step-N
@@ -364,6 +371,9 @@ def f41(s: Scene) -> None:  # the result file's content is base64
     raw, _rows = _result_csv(s)
     assert not raw.startswith(b"step")
     assert base64.b64decode(raw, validate=True).startswith(b"step,")
+    # as the cookbook reads it: files.content(...).read(), then base64.b64decode
+    sdk_raw = _sdk(s).files.content(s.job("succeeded")["result_files"][0]).read()
+    assert base64.b64decode(sdk_raw).decode("utf-8").splitlines()[0].startswith("step,train_loss")
 
 
 def f42(s: Scene) -> None:  # the CSV: its header, one row per step
@@ -390,6 +400,8 @@ def f45(s: Scene) -> None:  # downloading a purpose `assistants` file is refused
     assert r.status_code == 400
     assert _error_of(r) == {"message": "Not allowed to download files of purpose: assistants",
                             "type": "invalid_request_error", "param": None, "code": None}
+    with pytest.raises(openai.BadRequestError, match="Not allowed to download files of purpose: assistants"):
+        _sdk(s).files.content(s.files["assistants"])
 
 
 def f46(s: Scene) -> None:  # deleting a file
