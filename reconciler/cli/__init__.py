@@ -56,7 +56,9 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(spec[0])
         command: click.Command = getattr(module, spec[1])
-        return command
+        from reconciler.cli.examples import attach
+
+        return attach(command, name)  # the examples at the end of its --help
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text straight from the table: no import of the command modules.

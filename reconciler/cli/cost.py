@@ -70,7 +70,8 @@ def _managed_jobs(state: Any, client: Any, refresh: bool) -> list[tuple[str, dic
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--refresh/--no-refresh", default=True, show_default=True,
               help="Read the jobs from the API; --no-refresh uses what the state recorded.")
-@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+              help="How long to wait for the state lock held by another run (e.g. 30s).")
 @click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
 @common_options
 def cost(by: str | None, fmt: str, as_json: bool, refresh: bool, lock_timeout: str, insecure_http: bool) -> int:

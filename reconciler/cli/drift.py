@@ -42,8 +42,10 @@ def report_options(f: Any) -> Any:
                      help="Ignore rules (default: .reconcilerignore in the spec folder)."),
         click.option("--notify", metavar="URL", default=None,
                      help="POST new or resolved drift to URL, signed with RECONCILER_NOTIFY_SECRET."),
-        click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 64)),
-        click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION"),
+        click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 64),
+                     help="API reads at a time."),
+        click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+                     help="How long to wait for the state lock held by another run (e.g. 30s)."),
         click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL."),
     ]
     for option in reversed(options):

@@ -12,7 +12,8 @@ from reconciler.errors import ConfigError, StateError
 @click.command("import")
 @click.argument("address")
 @click.argument("object_id", metavar="ID")
-@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+              help="How long to wait for the state lock held by another run (e.g. 30s).")
 @click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
 @common_options
 def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool) -> int:

@@ -19,7 +19,8 @@ from reconciler.cli.context import EXIT_OK, app, common_options, out
               help="Drift ignore rules (default: .reconcilerignore in the spec folder).")
 @click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 64),
               help="Reads at a time.")
-@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+              help="How long to wait for the state lock held by another run (e.g. 30s).")
 @click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
 @common_options
 def report(html_file: Path, ignore_file: Path | None, parallelism: int, lock_timeout: str,
