@@ -94,6 +94,7 @@ class WaitProgress:
         self._rows: dict[str, Row] = {}
         self._shown: dict[str, tuple[Row, float]] = {}   # plain mode: last line printed per key
         self._live: Any = None
+        self._console_width = 200
 
     # -- plain lines ------------------------------------------------------------------------------
     def _due(self, row: Row, now: float) -> bool:
@@ -114,9 +115,12 @@ class WaitProgress:
         from rich.text import Text
 
         table = Table(box=None, show_header=True, header_style="bold" if self._color else "", pad_edge=False)
-        for name, justify in (("job", "left"), ("status", "left"), ("step", "right"), ("", "left"),
-                              ("train loss", "right"), ("elapsed", "right"), ("left", "right")):
-            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        # the figures keep their width on a narrow terminal; the job's name gives way (…)
+        for name, justify, least in (("job", "left", 0), ("status", "left", 10), ("step", "right", 7),
+                                     ("", "left", 12), ("train loss", "right", 10), ("elapsed", "right", 7),
+                                     ("left", "right", 7)):
+            table.add_column(name, justify=justify, no_wrap=True, min_width=least or None,  # type: ignore[arg-type]
+                             max_width=None if least else max(12, self._console_width - 68))
         for row in self._rows.values():
             name = row.key + (f" → {row.job}" if row.job else "")
             step = "" if row.step is None else (f"{row.step}/{row.total_steps}" if row.total_steps else str(row.step))
@@ -137,6 +141,7 @@ class WaitProgress:
 
         console = Console(file=self._stream, no_color=not self._color, force_terminal=True,
                           highlight=False, emoji=False, width=self._width)
+        self._console_width = console.width
         self._live = Live(self._table(), console=console, auto_refresh=False, transient=False,
                           redirect_stdout=True, redirect_stderr=True)
         self._live.start()
