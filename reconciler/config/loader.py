@@ -3,6 +3,7 @@ problems found at once (file, line, address, field path, message)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Mapping
@@ -10,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.addresses import instance as instance_address
+from reconciler.addresses import is_address
+from reconciler.addresses import kind_of as kind_of_address
+from reconciler.addresses import parse as parse_address
 from reconciler.config import schema as schemas
 from reconciler.config.checks import check_spec
 from reconciler.config.documents import (
@@ -22,8 +27,9 @@ from reconciler.config.documents import (
     display_path,
 )
 from reconciler.config.graph import topological_order
+from reconciler.config.instances import EACH_KEYS, Instance, expand_splats, instances_of, substitute_each
 from reconciler.config.refs import Ref, RefSyntaxError, iter_strings, scan, substitute_vars
-from reconciler.config.schema_source import ADDRESS_PATTERN, KINDS, NAME_PATTERN, spec_def_name
+from reconciler.config.schema_source import KINDS, NAME_PATTERN, spec_def_name
 from reconciler.config.settings import SETTINGS_KIND, Settings, check_settings_document, twice
 from reconciler.config.yamlpos import RawDocument, load_file, path_key
 from reconciler.errors import SpecError, SpecErrors
@@ -92,6 +98,9 @@ class _Pass:
         self.warnings: list[SpecError] = []
         self.documents: list[Document] = []
         self.declared: dict[str, tuple[str, int]] = {}  # address -> (file, line), valid or not
+        self.names: dict[str, tuple[str, int]] = {}  # Kind.name -> (file, line), instances or not
+        self.instances: dict[str, list[str]] = {}  # Kind.name of a for_each / matrix document -> keys
+        self.failed_bases: set[str] = set()  # for_each / matrix documents whose instances are unknown
         self.imports: list[ImportBlock] = []
         self.moved: list[MovedBlock] = []
         self.settings: Settings | None = None
@@ -176,19 +185,53 @@ class _Pass:
             self.add(file, line_of(("kind",)), f"unknown kind {shown}{hint}; kinds are {', '.join(KINDS)}")
             return
         name = value.get("name")
-        address = f"{kind}.{name}" if isinstance(name, str) and _matches(NAME_PATTERN, name) else None
-        if address:
-            if address in self.declared:
-                first_file, first_line = self.declared[address]
+        base = f"{kind}.{name}" if isinstance(name, str) and _matches(NAME_PATTERN, name) else None
+        if base:
+            if base in self.names:
+                first_file, first_line = self.names[base]
                 self.add(
                     file,
                     line_of(("name",)),
                     f"declared twice (first at {first_file}:{first_line}); names must be unique per kind",
-                    address,
+                    base,
                 )
                 return
-            self.declared[address] = (file, line_of(("name",)))
+            self.names[base] = (file, line_of(("name",)))
+        instances, problems = instances_of(value, self.variables)
+        for where, message in problems:
+            self.add(file, line_of(where), message, base, display_path(where))
+        if instances is None:
+            if base:
+                self.declared[base] = self.names[base]
+            self.instance(value, raw, file, base_dir, kind, base, None)
+            return
+        body = {k: v for k, v in value.items() if k not in EACH_KEYS}
+        if not base:
+            self.instance(body, raw, file, base_dir, kind, None, None)  # reports the name
+            return
+        if problems:
+            self.failed_bases.add(base)
+            return
+        self.instances[base] = [i.key for i in instances]
+        first_error = len(self.errors)
+        for each in instances:
+            address = instance_address(base, each.key)
+            self.declared[address] = self.names[base]
+            self.instance(body, raw, file, base_dir, kind, address, each)
+        # the same mistake in every instance is reported once (with the first instance's address)
+        seen: set[tuple[Any, ...]] = set()
+        kept = []
+        for error in self.errors[first_error:]:
+            mark = (error.file, error.line, error.message, error.field)
+            if mark not in seen:
+                seen.add(mark)
+                kept.append(error)
+        self.errors[first_error:] = kept
 
+    def instance(self, value: dict[str, Any], raw: RawDocument, file: str, base_dir: Path, kind: str,
+                 address: str | None, each: Instance | None) -> None:
+        """One document, or one instance of a for_each / matrix document (`each` set)."""
+        line_of = _line_finder(raw)
         substituted: set[tuple[Any, ...]] = set()
 
         def missing(path: tuple[Any, ...], var: str) -> None:
@@ -203,6 +246,15 @@ class _Pass:
             )
 
         doc = dict(value)
+        each_failed = False
+        if each is not None and isinstance(doc.get("spec"), dict):
+            def each_problem(path: tuple[Any, ...], message: str) -> None:
+                nonlocal each_failed
+                each_failed = True
+                full = ("spec",) + path
+                self.add(file, line_of(full), message, address, display_path(full))
+
+            doc["spec"] = substitute_each(doc["spec"], each, each_problem)
         if "spec" in doc and isinstance(doc["spec"], dict):
             doc["spec"] = substitute_vars(doc["spec"], self.variables, missing, lambda p: substituted.add(p))
         problems = schemas.validate(kind, doc)
@@ -211,11 +263,14 @@ class _Pass:
             problems = schemas.validate(kind, doc)
         for p in problems:
             self.add(file, line_of(p.path), p.message, address, display_path(p.field))
+        if each_failed:
+            return
         if problems:
             if address and isinstance(doc.get("spec"), dict):
                 self.invalid.append(
                     Document(
-                        kind, str(name), doc["spec"], file, raw.line, base_dir, positions=dict(raw.positions)
+                        kind, _name_of(address), doc["spec"], file, raw.line, base_dir,
+                        positions=dict(raw.positions),
                     )
                 )
             return
@@ -236,7 +291,7 @@ class _Pass:
         self.documents.append(
             Document(
                 kind=kind,
-                name=str(name),
+                name=_name_of(address),
                 spec=spec,
                 file=file,
                 line=raw.line,
@@ -343,11 +398,11 @@ class _Pass:
                     f"{key}.{k}",
                 )
                 ok = False
-            elif k != "id" and not _matches(ADDRESS_PATTERN, body[k]):
+            elif k != "id" and not is_address(body[k]):
                 self.add(
                     file,
                     line_of((key, k)),
-                    f"{body[k]!r} is not an address like FineTuningJob.name",
+                    f'{body[k]!r} is not an address like FineTuningJob.name or FineTuningJob.name["key"]',
                     None,
                     f"{key}.{k}",
                 )
@@ -369,6 +424,8 @@ class _Pass:
         for doc in self.documents + self.invalid:
             deps: list[str] = []
             ok = True
+            doc, expanded = self.expand_splats(doc)
+            ok = ok and expanded
             for path, text in iter_strings(doc.spec, ("spec",)):
                 for _token, ref in scan(text):
                     where = display_path(path)
@@ -386,7 +443,12 @@ class _Pass:
                         elif ref.address not in deps:
                             deps.append(addresses.setdefault(ref.address, ref.address))
             for i, dep in enumerate(doc.depends_on):
-                if dep not in self.declared and not self.parse_failed:
+                if dep in self.instances:  # every instance of a for_each / matrix document
+                    deps.extend(a for a in (instance_address(dep, k) for k in self.instances[dep])
+                                if a not in deps)
+                elif dep in self.failed_bases:
+                    ok = False
+                elif dep not in self.declared and not self.parse_failed:
                     self.errors.append(
                         doc.error(
                             f"depends_on[{i}]",
@@ -419,12 +481,30 @@ class _Pass:
         self.check_blocks()
         return [final[a] for a in order if a not in on_cycle]
 
+    def expand_splats(self, doc: Document) -> tuple[Document, bool]:
+        """`${Kind.name[*].attr}` → the list of every instance's reference (or the problem)."""
+        if "[*]" not in repr(doc.spec):
+            return doc, True
+        problems: list[SpecError] = []
+
+        def problem(path: tuple[Any, ...], message: str) -> None:
+            problems.append(doc.error(display_path(("spec",) + path), message))
+
+        # a document whose for_each is at fault has no instances to list (its error is reported)
+        known: dict[str, list[str]] = {**{b: [] for b in self.failed_bases}, **self.instances}
+        spec = expand_splats(doc.spec, known, problem)
+        if self.parse_failed:
+            problems = []  # the document with the instances may be in what could not be read
+        self.errors.extend(problems)
+        return dataclasses.replace(doc, spec=spec), not problems
+
     def ref_problem(self, ref: Ref) -> str | None:
+        if ref.address.endswith("[*]"):
+            return "skip"  # a [*] left after expand_splats: reported there
+        if ref.address.startswith("each."):
+            return f"{ref.text} is only known in a document with for_each or matrix"
         if ref.address not in self.declared:
-            if self.parse_failed:
-                return "skip"  # it may be in the part of a file that could not be read
-            hint = schemas.suggest(ref.address, self.declared)
-            return f"reference to undeclared {ref.address}{hint}"
+            return self.instance_problem(ref)
         kind = ref.kind
         known = registry.KINDS.get(kind)
         attrs = known.attributes if known is not None else frozenset()
@@ -435,6 +515,30 @@ class _Pass:
             hint = schemas.suggest(ref.path[0], attrs) or f"; it exposes {', '.join(sorted(attrs))}"
             return f"{kind} has no attribute {ref.path[0]!r}{hint}"
         return None
+
+    def instance_problem(self, ref: Ref) -> str | None:
+        """Why a reference names no declared address: an instance key that does not exist, a key on
+        a document without instances, no key on one with them, or an undeclared document."""
+        parsed = parse_address(ref.address)
+        base = parsed.base if parsed else ref.address
+        if base in self.failed_bases:
+            return "skip"  # its for_each / matrix is reported
+        keys = self.instances.get(base)
+        attr = ".".join(ref.path) or "id"
+        if parsed is not None and parsed.key is not None and keys is not None:
+            hint = schemas.suggest(parsed.key, keys)
+            shown = ", ".join(f'"{k}"' for k in keys[:6]) + (", ..." if len(keys) > 6 else "")
+            return f'{base} has no instance "{parsed.key}"{hint}; its keys are {shown or "none"}'
+        if parsed is not None and parsed.key is not None and base in self.declared:
+            return f"{base} has no for_each or matrix: write ${{{base}.{attr}}}"
+        if keys is not None:
+            example = instance_address(base, keys[0]) if keys else f'{base}["KEY"]'
+            return (f"{base} has instances (for_each / matrix): name one, ${{{example}.{attr}}}, "
+                    f"or all, ${{{base}[*].{attr}}}")
+        if self.parse_failed:
+            return "skip"  # it may be in the part of a file that could not be read
+        hint = schemas.suggest(base, self.names)
+        return f"reference to undeclared {base}{hint}"
 
     def check_blocks(self) -> None:
         imported: dict[str, ImportBlock] = {}
@@ -478,7 +582,7 @@ class _Pass:
                     None,
                     "moved.from",
                 )
-            if moved.from_.split(".")[:-1] != moved.to.split(".")[:-1]:
+            if kind_of_address(moved.from_) != kind_of_address(moved.to):
                 self.add(
                     moved.file,
                     moved.line,
@@ -496,6 +600,13 @@ class _Pass:
                     "moved.from",
                 )
             sources[moved.from_] = moved
+
+
+def _name_of(address: str) -> str:
+    """The Document name of an address: `sweep` or, for an instance, `sweep["key"]`."""
+    parsed = parse_address(address)
+    assert parsed is not None
+    return parsed.name if parsed.key is None else f'{parsed.name}["{parsed.key}"]'
 
 
 def _line_finder(raw: RawDocument) -> Any:

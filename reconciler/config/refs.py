@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.addresses import KEY_CHARS, KEY_MAX, kind_of
 from reconciler.values import UNKNOWN, Unknown
 
 __all__ = [
@@ -31,13 +32,16 @@ __all__ = [
 _TOKEN = re.compile(r"(\$?)\$\{([^{}]*)\}")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
 _KIND = r"(?:data\.)?[A-Za-z][A-Za-z0-9]*"
-_REF_BODY = re.compile(rf"^({_KIND})\.({_IDENT})((?:\.[A-Za-z0-9_-]+|\[\d+\])*)$")
+# an instance of a for_each / matrix document: ["key"]; every instance: [*] (expanded by the loader)
+_INSTANCE = rf'(\["{KEY_CHARS}{{1,{KEY_MAX}}}"\]|\[\*\])?'
+_REF_BODY = re.compile(rf"^({_KIND})\.({_IDENT}){_INSTANCE}((?:\.[A-Za-z0-9_-]+|\[\d+\])*)$")
 _VAR_BODY = re.compile(rf"^var\.({_IDENT})$")
 _EXACT = re.compile(r"^\$\{[^{}]*\}$")
 
 @dataclass(frozen=True)
 class Ref:
-    address: str  # "FineTuningJob.support_bot", "data.FineTuningJobs.all", or "var.NAME"
+    address: str  # "FineTuningJob.support_bot", "data.FineTuningJobs.all", 'FineTuningJob.sweep["a"]',
+    # 'FineTuningJob.sweep[*]' (only until the loader expands it) or "var.NAME"
     path: tuple[str, ...]  # attribute path: ("fine_tuned_model",), ("items", "0", "id"); () for var
     text: str  # the "${...}" as written
 
@@ -47,7 +51,7 @@ class Ref:
 
     @property
     def kind(self) -> str:
-        return self.address.rpartition(".")[0]
+        return kind_of(self.address)
 
     @property
     def var_name(self) -> str:
@@ -70,9 +74,9 @@ def parse_ref(text: str) -> Ref:
             f"{text} is not a valid reference: write ${{Kind.name.attribute}} (e.g. ${{File.train.id}}) "
             f"or ${{var.NAME}}; use $${{ for a literal ${{"
         )
-    kind, name, rest = m.groups()
+    kind, name, key, rest = m.groups()
     path = tuple(p for p in re.split(r"[.\[\]]+", rest) if p)
-    return Ref(f"{kind}.{name}", path, text)
+    return Ref(f"{kind}.{name}{key or ''}", path, text)
 
 
 def scan(text: str) -> Iterator[tuple[str, Ref | RefSyntaxError]]:

@@ -661,11 +661,20 @@ def data_checkpoints_spec() -> Schema:
             "fine_tuning_job_id": s(
                 "The fine-tuning job whose checkpoints to read; often ${FineTuningJob.x.id}.", minLength=1
             ),
+            "fine_tuning_job_ids": ref_or(
+                {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "Several jobs (a sweep: ${FineTuningJob.sweep[*].id}): select picks "
+                    "across all their checkpoints; jobs not finished yet are left out.",
+                },
+                "a list of job ids",
+            ),
             "max_items": max_items(),
             "select": select,
         },
-        ("fine_tuning_job_id",),
-        "Lists the checkpoints of a fine-tuning job and picks one.",
+        (),
+        "Lists the checkpoints of one fine-tuning job, or of several, and picks one.",
     )
 
 
@@ -732,10 +741,32 @@ def document_schema(kind: str) -> Schema:
             "spec": {"$ref": f"#/$defs/{spec_def_name(kind)}"},
             "lifecycle": {"$ref": "#/$defs/Lifecycle"},
             "depends_on": {"$ref": "#/$defs/DependsOn"},
+            **instance_fields(),
         },
         ("kind", "name", "spec"),
         f"A {kind} document.",
     )
+
+
+def instance_fields() -> Schema:
+    """for_each / matrix: one document, several instances Kind.name["key"] (config/instances.py)."""
+    scalar = {"type": ["string", "number"]}
+    return {
+        "for_each": {
+            "description": "One instance per item (a list: the item is the key) or per key (a map); "
+            'addresses Kind.name["key"]; ${each.key} and ${each.value} in the spec.',
+            "anyOf": [{"type": "array", "items": scalar}, {"type": "object"}, REF],
+        },
+        "matrix": {
+            "description": "One instance per combination of the lists (cartesian product), keyed "
+            "like lr=0.1,epochs=3; ${each.value.NAME} in the spec.",
+            "anyOf": [
+                {"type": "object", "minProperties": 1,
+                 "additionalProperties": {"anyOf": [{"type": "array", "minItems": 1, "items": scalar}, REF]}},
+                REF,
+            ],
+        },
+    }
 
 
 def spec_def_name(kind: str) -> str:

@@ -1,14 +1,21 @@
-"""data.FineTuningJobCheckpoints: a job's checkpoints, and the one `select` picks."""
+"""data.FineTuningJobCheckpoints: a job's checkpoints, or those of several jobs (a sweep:
+`fine_tuning_job_ids: ${FineTuningJob.sweep[*].id}`), and the one `select` picks.
+
+Across several jobs only the checkpoints of jobs that succeeded are candidates: a running job's
+early checkpoint never wins a grant, and a failed or cancelled job never does. The pick is known
+as soon as one job has succeeded, and moves when a better one succeeds later; `selection_reason`
+gives the plan the metric values behind such a move."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.kinds.base import DataReads
 from reconciler.kinds.data.common import DataKind, select
 from reconciler.values import UNKNOWN
 
-__all__ = ["DATA_CHECKPOINTS"]
+__all__ = ["DATA_CHECKPOINTS", "selection_reason"]
 
 _FIELDS = ("id", "fine_tuned_model_checkpoint", "step_number", "metrics", "created_at", "fine_tuning_job_id")
 
@@ -25,21 +32,77 @@ class DataCheckpoints(DataKind):
         return data_checkpoints_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_data_checkpoints
+        from reconciler.config.checks import Finding, check_data_checkpoints
 
-        return check_data_checkpoints(spec)
+        spec, findings = check_data_checkpoints(spec)
+        given = [k for k in ("fine_tuning_job_id", "fine_tuning_job_ids") if k in spec]
+        if not given:
+            findings.append(Finding(("spec",), "missing required field 'fine_tuning_job_id' (or "
+                                               "fine_tuning_job_ids for several, e.g. ${FineTuningJob.sweep[*].id})"))
+        elif len(given) == 2:
+            findings.append(Finding(("spec", "fine_tuning_job_ids"), "give fine_tuning_job_id (one job) or "
+                                                                     "fine_tuning_job_ids (several), not both"))
+        return spec, findings
 
     def read(self, address: str, spec: dict[str, Any], reads: DataReads) -> tuple[dict[str, Any], str | None]:
-        job_id = str(spec.get("fine_tuning_job_id") or spec.get("id") or "")
         limit = int(spec.get("max_items") or 1000)
-        items = reads.checkpoints(job_id)[:limit]
+        if "fine_tuning_job_ids" in spec:
+            job_ids = [str(j) for j in spec["fine_tuning_job_ids"] or []]
+            items, waiting = self._across(job_ids, reads, limit)
+            what = f"none of its {len(job_ids)} jobs has succeeded yet" if waiting else ""
+        else:
+            job_id = str(spec.get("fine_tuning_job_id") or spec.get("id") or "")
+            items = reads.checkpoints(job_id)[:limit]
+            what = f"job {job_id} has no checkpoint matching {spec.get('select')} yet"
         chosen = select(items, spec.get("select"))
-        result: dict[str, Any] = {"items": items}
+        result: dict[str, Any] = {"items": items, "selected_by": dict(spec.get("select") or {"latest": True})}
         if chosen is None:
             result.update(dict.fromkeys(_FIELDS, UNKNOWN))
-            return result, f"{address}: job {job_id} has no checkpoint matching {spec.get('select')} yet"
+            if "fine_tuning_job_ids" in spec and not what:
+                what = f"no checkpoint of its jobs matches {spec.get('select')} yet"
+            return result, f"{address}: {what}"
         result.update({f: chosen.get(f) for f in _FIELDS})
         return result, None
+
+    @staticmethod
+    def _across(job_ids: list[str], reads: DataReads, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """The checkpoints of the jobs that succeeded (at most `limit` per job), and whether none has."""
+        items: list[dict[str, Any]] = []
+        succeeded = 0
+        for job_id in dict.fromkeys(job_ids):
+            job = reads.job(job_id)
+            if job is None or job.get("status") != "succeeded":
+                continue
+            succeeded += 1
+            items.extend(reads.checkpoints(job_id)[:limit])
+        return items, succeeded == 0
+
+
+def selection_reason(planned: Mapping[str, Mapping[str, Any]], sources: Iterable[str], old: str,
+                     new: str) -> str | None:
+    """Why a checkpoint picked by `lowest` / `highest` replaced another, with both metric values
+    (for the plan of a grant that moves), when one of `sources` made the pick; else None."""
+    for source in sources:
+        result = planned.get(source)
+        how = (result or {}).get("selected_by") or {}
+        items = (result or {}).get("items")
+        order = "lowest" if "lowest" in how else "highest" if "highest" in how else None
+        if order is None or not isinstance(items, list):
+            continue
+        metric = how[order]
+        by_name = {c.get("fine_tuned_model_checkpoint"): c for c in items if isinstance(c, Mapping)}
+        if new not in by_name:
+            continue
+
+        if old in by_name:
+            return f"{order} {metric}: {_shown(by_name[new], metric)} beats {_shown(by_name[old], metric)}"
+        return f"{order} {metric}: {_shown(by_name[new], metric)}; the previous checkpoint is no longer a candidate"
+    return None
+
+
+def _shown(checkpoint: Mapping[str, Any], metric: str) -> str:
+    value = (checkpoint.get("metrics") or {}).get(metric)
+    return f"{value} ({checkpoint.get('fine_tuning_job_id')}, step {checkpoint.get('step_number')})"
 
 
 DATA_CHECKPOINTS = DataCheckpoints()
