@@ -80,9 +80,14 @@ def output(name: str | None, as_json: bool, raw: bool) -> int:
                 text = "  ".join(f"{k}={json.dumps(v)}" for k, v in values.items())
                 o.echo(f"{address.ljust(width)}  {text}")
         return EXIT_OK
-    parts = name.split(".")
-    address = ".".join(parts[:3] if parts[0] == "data" else parts[:2])
-    path = parts[len(address.split(".")):]
+    if '"]' in name:  # an instance, Kind.name["key"] (the key may hold dots), then the path
+        address, _, rest = name.partition('"]')
+        address += '"]'
+        path = [p for p in rest.split(".") if p]
+    else:
+        parts = name.split(".")
+        address = ".".join(parts[:3] if parts[0] == "data" else parts[:2])
+        path = parts[len(address.split(".")):]
     resource = state.resources.get(address)
     if resource is None:
         raise ConfigError(f"{address} is not in the state {app().state_file}"

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from reconciler.addresses import is_address, kind_of
 from reconciler.cli.context import Out, app, common_options, out
 from reconciler.errors import StateError
 
@@ -215,15 +216,15 @@ def mv(old: str, new: str, dry_run: bool, lock_timeout: str) -> int:
     """Rename a managed object's address (for a renamed spec document); nothing changes in the API."""
     store = _store()
     o = out()
-    if not ADDRESS.match(new):
-        raise StateError(f"{new!r} is not an address like Kind.name")
+    if not ADDRESS.match(new) and not is_address(new):
+        raise StateError(f"{new!r} is not an address like Kind.name or Kind.name[\"key\"]")
     with _lock(store, "state mv", lock_timeout):
         current = store.load()
         _missing(current, [old], store)
         if new in current.resources:
             raise StateError(f"cannot move {old} to {new}: {new} is already in the state")
         resource = current.resources[old]
-        new_kind = new.rsplit(".", 1)[0]
+        new_kind = kind_of(new)
         if new_kind != resource.kind:
             raise StateError(f"cannot move {old} to {new}: {old} is a {resource.kind}, not a {new_kind}")
         if dry_run:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from reconciler.addresses import expand_bases, kind_of
 from reconciler.config.documents import Document, SpecSet
 from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
@@ -102,6 +103,10 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     options = options or PlanOptions()
     work = working_state(specs, state)
     documents = dict(specs.documents)
+    known = [*documents, *work.resources]
+    # `Kind.name` of a for_each / matrix document stands for all its instances
+    options = dataclasses.replace(options, targets=tuple(expand_bases(options.targets, known)),
+                                  replace=tuple(expand_bases(options.replace, known)))
     for address in (*options.targets, *options.replace):
         if address not in documents and address not in work.resources:
             hint = _did_you_mean(address, [*documents, *work.resources])
@@ -140,6 +145,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
             except MissingRead as need:
                 # Finish the walk to learn every read this round lacks; the next round has them.
                 missing.add(need.read)
+                missing.update(need.more)
                 walk.planned.pop(address, None)
                 continue
             except PlanError as error:
@@ -181,12 +187,13 @@ def _did_you_mean(address: str, known: list[str]) -> str:
     `FineTuningJob.` prefix alone makes every job look alike), else the same name of another kind."""
     import difflib
 
-    kind, _, name = address.rpartition(".")
-    same_kind = {a.rpartition(".")[2]: a for a in known if a.rpartition(".")[0] == kind}
+    kind = kind_of(address)
+    name = address[len(kind) + 1:]  # with its instance key, if any (keys may hold dots)
+    same_kind = {a[len(kind) + 1:]: a for a in known if kind_of(a) == kind}
     close = difflib.get_close_matches(name, list(same_kind), n=1, cutoff=0.6)
     if close:
         return f" (did you mean {same_kind[close[0]]!r}?)"
-    other_kind = [a for a in known if a.rpartition(".")[2] == name]  # the name right, the kind wrong
+    other_kind = [a for a in known if a[len(kind_of(a)) + 1:] == name]  # the name right, the kind wrong
     return f" (did you mean {other_kind[0]!r}?)" if other_kind else ""
 
 

@@ -32,9 +32,10 @@ class Read(NamedTuple):
 class MissingRead(Exception):
     """The snapshot does not hold `read`: refresh must read it, then plan again."""
 
-    def __init__(self, read: Read):
+    def __init__(self, read: Read, *more: Read):
         super().__init__(f"not read yet: {read.op}{read.args}")
         self.read = read
+        self.more = more  # further reads known to be missing (one round reads them all)
 
 
 _NOTHING: Mapping[Any, Any] = MappingProxyType({})

@@ -175,12 +175,23 @@ def checkpoint_names(job: dict[str, Any]) -> list[str]:
 def step_metrics(job: dict[str, Any], step: int, steps: int) -> dict[str, Any]:
     """Plausible, deterministic metrics at one step (the result file's row, a checkpoint's metrics)."""
     frac = step / steps
-    loss = round(1.2 * (1 - frac) + 0.05 + 0.1 * stable_fraction(job["id"], step, "loss"), 4)
+    loss = round(1.2 * (1 - frac) + 0.05 + lr_penalty(job) + 0.1 * stable_fraction(job["id"], step, "loss"), 4)
     acc = round(min(0.99, 0.55 + 0.4 * frac + 0.03 * stable_fraction(job["id"], step, "acc")), 4)
     metrics: dict[str, Any] = {"step": float(step), "train_loss": loss, "train_mean_token_accuracy": acc}
     if job.get("validation_file"):
         metrics.update({"valid_loss": round(loss * 1.08, 4), "valid_mean_token_accuracy": round(acc * 0.97, 4)})
     return metrics
+
+
+def lr_penalty(job: dict[str, Any]) -> float:
+    """Extra loss for a learning-rate multiplier away from the method's default (none for "auto"), so
+    that a sweep has a deterministic winner: 0.3 per e-fold, larger than the 0.1 of per-job noise
+    once the multipliers differ by more than ~40 %."""
+    lr = (job.get("hyperparameters") or {}).get("learning_rate_multiplier")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
+        return 0.0
+    default = 1.8 if job.get("method_type") == "supervised" else 1.0
+    return round(0.3 * abs(math.log(lr / default)), 4)
 
 
 def checkpoints_at(job: dict[str, Any], now: float) -> list[dict[str, Any]]:

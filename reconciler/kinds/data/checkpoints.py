@@ -67,14 +67,22 @@ class DataCheckpoints(DataKind):
     @staticmethod
     def _across(job_ids: list[str], reads: DataReads, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """The checkpoints of the jobs that succeeded (at most `limit` per job), and whether none has."""
+        from reconciler.plan.snapshot import MissingRead
+
         items: list[dict[str, Any]] = []
         succeeded = 0
+        missing: list[MissingRead] = []  # every job's missing read is asked for in one round
         for job_id in dict.fromkeys(job_ids):
-            job = reads.job(job_id)
-            if job is None or job.get("status") != "succeeded":
-                continue
-            succeeded += 1
-            items.extend(reads.checkpoints(job_id)[:limit])
+            try:
+                job = reads.job(job_id)
+                if job is None or job.get("status") != "succeeded":
+                    continue
+                succeeded += 1
+                items.extend(reads.checkpoints(job_id)[:limit])
+            except MissingRead as need:
+                missing.append(need)
+        if missing:
+            raise MissingRead(missing[0].read, *(n.read for n in missing[1:]))
         return items, succeeded == 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.errors import PlanError
+from reconciler.kinds.data.checkpoints import selection_reason
 from reconciler.kinds.permission.grants import grant_steps, move_steps
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
@@ -84,6 +85,9 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
         attrs.append(AttrChange("fine_tuned_model_checkpoint", rs.id, checkpoint, forces_replacement=True))
         action = Action.REPLACE
         reasons = [f"the checkpoint changed from {rs.id} to {checkpoint}"]
+        why = selection_reason(walk.planned, doc.depends_on, str(rs.id), checkpoint)  # a sweep's new winner
+        if why:
+            reasons.append(why)
         managed_before: set[str] = set()
     else:
         _record_drift(walk, address, doc.type, rs, live)
