@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config.settings import settings_document_schema
+from reconciler.expr.conditions import condition_list_schema
+from reconciler.policy.document import POLICY_KIND, policy_document_schema
 from reconciler.kinds import registry
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
@@ -666,7 +668,7 @@ def data_checkpoints_spec() -> Schema:
                     "type": "array",
                     "items": {"type": "string", "minLength": 1},
                     "description": "Several jobs (a sweep: ${FineTuningJob.sweep[*].id}): select picks "
-                    "across all their checkpoints; jobs not finished yet are left out.",
+                    "across the checkpoints of those that succeeded, once all have ended.",
                 },
                 "a list of job ids",
             ),
@@ -717,6 +719,8 @@ def common_defs() -> dict[str, Schema]:
                     "default": False,
                     "description": "On replace, create the new object before removing the old one.",
                 },
+                "precondition": condition_list_schema("precondition"),
+                "postcondition": condition_list_schema("postcondition"),
             },
             description="Terraform-style lifecycle rules.",
         ),
@@ -836,6 +840,9 @@ def spec_schema() -> Schema:
     defs["SettingsDocument"] = settings_document_schema()
     branches.append({"if": {"properties": {"kind": {"const": "Settings"}}, "required": ["kind"]},
                      "then": {"$ref": "#/$defs/SettingsDocument"}})
+    defs["PolicyDocument"] = policy_document_schema()
+    branches.append({"if": {"properties": {"kind": {"const": POLICY_KIND}}, "required": ["kind"]},
+                     "then": {"$ref": "#/$defs/PolicyDocument"}})
     defs["ImportBlock"] = import_schema()
     defs["MovedBlock"] = moved_schema()
     return {
@@ -845,7 +852,7 @@ def spec_schema() -> Schema:
         "description": "One YAML document of a reconciler spec: a kind document, the Settings document, an import block or a moved block.",
         "type": "object",
         "anyOf": [
-            {"required": ["kind"], "properties": {"kind": {"enum": [*KINDS, "Settings"]}}, "allOf": branches},
+            {"required": ["kind"], "properties": {"kind": {"enum": [*KINDS, "Settings", POLICY_KIND]}}, "allOf": branches},
             {"$ref": "#/$defs/ImportBlock"},
             {"$ref": "#/$defs/MovedBlock"},
         ],

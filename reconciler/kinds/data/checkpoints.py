@@ -1,10 +1,11 @@
 """data.FineTuningJobCheckpoints: a job's checkpoints, or those of several jobs (a sweep:
 `fine_tuning_job_ids: ${FineTuningJob.sweep[*].id}`), and the one `select` picks.
 
-Across several jobs only the checkpoints of jobs that succeeded are candidates: a running job's
-early checkpoint never wins a grant, and a failed or cancelled job never does. The pick is known
-as soon as one job has succeeded, and moves when a better one succeeds later; `selection_reason`
-gives the plan the metric values behind such a move."""
+Across several jobs the pick waits until every one of them has ended (a running job's checkpoint
+might still beat the current best), and only the checkpoints of jobs that succeeded are
+candidates. A job added to the sweep later makes the pick wait again (the grant stays where it
+is meanwhile) and it moves when the new job wins; `selection_reason` gives the plan the metric
+values behind such a move."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from reconciler.values import UNKNOWN
 
 __all__ = ["DATA_CHECKPOINTS", "selection_reason"]
 
+_ENDED = frozenset({"succeeded", "failed", "cancelled"})
 _FIELDS = ("id", "fine_tuned_model_checkpoint", "step_number", "metrics", "created_at", "fine_tuning_job_id")
 
 
@@ -48,8 +50,10 @@ class DataCheckpoints(DataKind):
         limit = int(spec.get("max_items") or 1000)
         if "fine_tuning_job_ids" in spec:
             job_ids = [str(j) for j in spec["fine_tuning_job_ids"] or []]
-            items, waiting = self._across(job_ids, reads, limit)
-            what = f"none of its {len(job_ids)} jobs has succeeded yet" if waiting else ""
+            items, what = self._across(job_ids, reads, limit)
+            if what:
+                return {"items": items, **dict.fromkeys(_FIELDS, UNKNOWN)}, f"{address}: {what}"
+            what = f"no checkpoint of its {len(job_ids)} jobs matches {spec.get('select')}"
         else:
             job_id = str(spec.get("fine_tuning_job_id") or spec.get("id") or "")
             items = reads.checkpoints(job_id)[:limit]
@@ -58,24 +62,29 @@ class DataCheckpoints(DataKind):
         result: dict[str, Any] = {"items": items, "selected_by": dict(spec.get("select") or {"latest": True})}
         if chosen is None:
             result.update(dict.fromkeys(_FIELDS, UNKNOWN))
-            if "fine_tuning_job_ids" in spec and not what:
-                what = f"no checkpoint of its jobs matches {spec.get('select')} yet"
             return result, f"{address}: {what}"
         result.update({f: chosen.get(f) for f in _FIELDS})
         return result, None
 
     @staticmethod
-    def _across(job_ids: list[str], reads: DataReads, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        """The checkpoints of the jobs that succeeded (at most `limit` per job), and whether none has."""
+    def _across(job_ids: list[str], reads: DataReads, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """The checkpoints of the jobs that succeeded (at most `limit` per job) once every job has
+        ended, else why the pick waits: a sweep's winner is chosen when the sweep is complete, so a
+        grant never goes to a checkpoint a job still running is about to beat."""
         from reconciler.plan.snapshot import MissingRead
 
         items: list[dict[str, Any]] = []
+        running: list[str] = []
         succeeded = 0
         missing: list[MissingRead] = []  # every job's missing read is asked for in one round
         for job_id in dict.fromkeys(job_ids):
             try:
                 job = reads.job(job_id)
-                if job is None or job.get("status") != "succeeded":
+                status = (job or {}).get("status")
+                if status not in _ENDED:
+                    running.append(job_id)
+                    continue
+                if status != "succeeded":
                     continue
                 succeeded += 1
                 items.extend(reads.checkpoints(job_id)[:limit])
@@ -83,7 +92,12 @@ class DataCheckpoints(DataKind):
                 missing.append(need)
         if missing:
             raise MissingRead(missing[0].read, *(n.read for n in missing[1:]))
-        return items, succeeded == 0
+        if running:
+            shown = ", ".join(running[:3]) + (f" and {len(running) - 3} more" if len(running) > 3 else "")
+            return items, f"{len(running)} of its {len(job_ids)} jobs have not finished ({shown})"
+        if not succeeded:
+            return items, f"none of its {len(job_ids)} jobs succeeded"
+        return items, None
 
 
 def selection_reason(planned: Mapping[str, Mapping[str, Any]], sources: Iterable[str], old: str,
