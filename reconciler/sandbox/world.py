@@ -214,7 +214,6 @@ class World:
 
     # ---- jobs ------------------------------------------------------------------------------
 
-
     def _tokens(self, file_id: str, fmt: str, model: str) -> int:
         """Training tokens per epoch, counted as OpenAI counts them (reconciler/cost/tokens.py), so
         `trained_tokens` is what a plan estimates; bytes / 4 for a model of unknown encoding."""
