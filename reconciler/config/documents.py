@@ -34,6 +34,8 @@ class Lifecycle:
     prevent_destroy: bool = False
     ignore_changes: tuple[str, ...] = ()  # attribute paths under spec, e.g. "suffix", "metadata.team"
     create_before_destroy: bool = False
+    preconditions: tuple[Any, ...] = ()  # reconciler.expr.conditions.Condition: checked before planning it
+    postconditions: tuple[Any, ...] = ()  # checked against the live object: false holds back dependents
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class SpecSet:
     moved: tuple[MovedBlock, ...] = ()
     warnings: tuple[SpecError, ...] = ()
     settings: Settings = field(default_factory=Settings)  # the `kind: Settings` document (not a resource)
+    policies: tuple[Any, ...] = ()  # `kind: Policy` documents (reconciler/policy/document.py; not resources)
 
     def kinds(self) -> set[str]:
         return {doc.kind for doc in self.documents.values()}

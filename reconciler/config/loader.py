@@ -33,7 +33,9 @@ from reconciler.config.schema_source import KINDS, NAME_PATTERN, spec_def_name
 from reconciler.config.settings import SETTINGS_KIND, Settings, check_settings_document, twice
 from reconciler.config.yamlpos import RawDocument, load_file, path_key
 from reconciler.errors import SpecError, SpecErrors
+from reconciler.expr.conditions import compile_conditions
 from reconciler.kinds import registry
+from reconciler.policy.document import POLICY_KIND, check_policy_document
 
 __all__ = ["Collected", "collect_specs", "load_specs", "spec_files"]
 
@@ -53,9 +55,10 @@ class Collected:
 
 
 @functools.lru_cache(maxsize=256)
-def _lifecycle(prevent_destroy: bool, ignore_changes: tuple[str, ...], create_before_destroy: bool) -> Lifecycle:
+def _lifecycle(prevent_destroy: bool, ignore_changes: tuple[str, ...], create_before_destroy: bool,
+               preconditions: tuple[Any, ...] = (), postconditions: tuple[Any, ...] = ()) -> Lifecycle:
     """Lifecycles are frozen values; documents with the same one share it."""
-    return Lifecycle(prevent_destroy, ignore_changes, create_before_destroy)
+    return Lifecycle(prevent_destroy, ignore_changes, create_before_destroy, preconditions, postconditions)
 
 def spec_files(spec_dir: Path) -> list[Path]:
     """*.yaml / *.yml under spec_dir, recursively, sorted; hidden folders and files are skipped."""
@@ -104,6 +107,7 @@ class _Pass:
         self.imports: list[ImportBlock] = []
         self.moved: list[MovedBlock] = []
         self.settings: Settings | None = None
+        self.policies: dict[str, Any] = {}  # Policy.name -> Policy (reconciler/policy/document.py)
         self.parse_failed = False
         self.invalid: list[Document] = []  # documents with errors: still checked for bad references
 
@@ -127,7 +131,7 @@ class _Pass:
         ordered = self.cross_checks()
         specset = SpecSet(
             {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings),
-            self.settings or Settings(),
+            self.settings or Settings(), tuple(self.policies.values()),
         )
         return Collected(specset, self.errors, self.warnings, [str(p) for p in files], self.invalid)
 
@@ -173,6 +177,9 @@ class _Pass:
             self.block(value, raw, file)
             return
         kind = value.get("kind")
+        if kind == POLICY_KIND:
+            self.policy_document(value, raw, file)
+            return
         if kind == SETTINGS_KIND:
             self.settings_document(value, raw, file)
             return
@@ -285,9 +292,11 @@ class _Pass:
             self.add(file, line_of(path), message, address, display_path(path))
         if registry.get(kind).local_file:
             failed = self.check_path(spec, base_dir, file, line_of, address) or failed
-        if failed or lifecycle_problems:
-            return
         lifecycle = doc.get("lifecycle") or {}
+        conditions, condition_errors = compile_conditions(lifecycle, file, line_of, address)
+        self.errors.extend(condition_errors)
+        if failed or lifecycle_problems or condition_errors:
+            return
         self.documents.append(
             Document(
                 kind=kind,
@@ -300,11 +309,24 @@ class _Pass:
                     bool(lifecycle.get("prevent_destroy", False)),
                     tuple(lifecycle.get("ignore_changes", ())),
                     bool(lifecycle.get("create_before_destroy", False)),
+                    conditions["precondition"], conditions["postcondition"],
                 ),
                 depends_on=tuple(doc.get("depends_on", ())),
                 positions=Positions(raw.positions),
             )
         )
+
+    def policy_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
+        policy, problems = check_policy_document(value, file, raw.line, raw.positions, tuple(KINDS))
+        self.errors.extend(problems)
+        if policy is None:
+            return
+        first = self.policies.get(policy.address)
+        if first is not None:
+            self.add(file, raw.line, f"declared twice (first at {first.file}:{first.line}); policy names must "
+                     "be unique", policy.address)
+            return
+        self.policies[policy.address] = policy
 
     def settings_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
         settings, problems = check_settings_document(value, file, raw.line, raw.positions)

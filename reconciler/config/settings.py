@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.cost.pricing import parse_overrides, pricing_schema
 from reconciler.errors import SpecError, SpecErrors
+from reconciler.policy.budgets import Budgets, budgets_from_spec, budgets_schema
 
 __all__ = [
     "BACKEND_TYPES",
@@ -50,6 +51,7 @@ class BackendSettings:
 class Settings:
     backend: BackendSettings = field(default_factory=BackendSettings)
     pricing: tuple[dict[str, Any], ...] = ()  # training-price overrides (reconciler/cost/pricing.py)
+    budgets: Budgets = field(default_factory=Budgets)  # limits per apply (reconciler/policy/budgets.py)
     file: str | None = None  # where the document was (None: no Settings document, all defaults)
     line: int | None = None
     positions: dict[str, int] = field(default_factory=dict, compare=False)  # "spec.backend.type" -> line
@@ -86,7 +88,7 @@ def settings_spec_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "How this spec folder is run (not a resource: never in plans or state).",
-        "properties": {"backend": backend, "pricing": pricing_schema()},
+        "properties": {"backend": backend, "pricing": pricing_schema(), "budgets": budgets_schema()},
         "additionalProperties": False,
     }
 
@@ -128,7 +130,9 @@ def settings_from_spec(spec: dict[str, Any], file: str, line: int, positions: di
     raw = spec.get("backend") or {}
     backend = BackendSettings(type=str(raw.get("type", "local")), schema=str(raw.get("schema", DEFAULT_PG_SCHEMA)))
     pricing = tuple(dict(p) for p in spec.get("pricing") or ())
-    return Settings(backend=backend, pricing=pricing, file=file, line=line, positions=dict(positions))
+    budgets = budgets_from_spec(spec.get("budgets"), file, positions.get("spec.budgets", line))
+    return Settings(backend=backend, pricing=pricing, budgets=budgets, file=file, line=line,
+                    positions=dict(positions))
 
 
 _SETTINGS_LINE = re.compile(rb"kind[\"']?\s*:\s*[\"']?Settings\b")  # a cheap filter; the parse decides

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from reconciler.errors import SpecError
@@ -43,6 +43,15 @@ def _environment() -> Any:
 
 
 _lock = threading.Lock()  # the lark parser behind celpy.Environment is not documented thread-safe
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> tuple[Any, Any]:
+    """(parse tree, program) of a source; the same rule on 1,000 instances is compiled once."""
+    with _lock:
+        env = _environment()
+        tree = env.compile(source)
+        return tree, env.program(tree)
 
 
 @dataclass(frozen=True)
@@ -83,10 +92,7 @@ def compile_expression(source: Any, names: Iterable[str], where: Where) -> Expre
     if not isinstance(source, str) or not source.strip():
         raise where.error("expected a CEL expression (a non-empty string), e.g. object.spec.n_epochs <= 4")
     try:
-        with _lock:
-            env = _environment()
-            tree = env.compile(source)
-            program = env.program(tree)
+        tree, program = _compiled(source)
     except CELParseError as exc:
         raise where.error(f"CEL syntax error in {source!r}: {_parse_message(exc, source)}") from None
     except Exception as exc:  # lark raises a few of its own
