@@ -17,8 +17,8 @@ from typing import Any
 
 from reconciler.config.settings import settings_document_schema
 from reconciler.expr.conditions import condition_list_schema
-from reconciler.policy.document import POLICY_KIND, policy_document_schema
 from reconciler.kinds import registry
+from reconciler.policy.document import POLICY_KIND, policy_document_schema
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
