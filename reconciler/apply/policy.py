@@ -7,9 +7,9 @@ decides whether and what to apply is here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Listener
@@ -44,6 +44,8 @@ class ApplyPolicy:
     wait_jobs: bool = False            # --wait=jobs: also wait until the jobs created/replaced finish
     poll_interval: float = 10.0
     parallelism: int = 10
+    policies: Any = None               # the plan's PolicyReport (overrides applied): a deny refuses
+    overrides: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # address -> records
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ def check_plan(state: State, plan: Plan, policy: ApplyPolicy, *, state_written: 
                 f"{policy.saved_plan} is stale: it was made against state serial {plan.serial} "
                 f"(lineage {plan.lineage[:8]}…), the state is now at serial {state.serial} "
                 f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
+    if policy.policies is not None and policy.policies.denied:
+        from reconciler.policy.render import refusal
+
+        raise PlanError(refusal(policy.policies))
     if policy.max_deletes is not None and not plan.destroy:
         deletes = destructive_count(plan)
         if deletes > policy.max_deletes:
@@ -103,9 +109,28 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
         return ApplyOutcome(applied=False, reason="cancelled")
     if on_start is not None:
         on_start()
-    executor = Executor(plan, client=session.client, store=session.store, state=session.state,
+    store = session.store if not policy.overrides else _StampingStore(session.store, policy.overrides)
+    executor = Executor(plan, client=session.client, store=store, state=session.state,  # type: ignore[arg-type]
                         parallelism=policy.parallelism, wait_for_jobs=policy.wait or policy.wait_jobs,
                         wait_for_created=policy.wait_jobs, timeout=policy.timeout,
                         poll_interval=policy.poll_interval, listener=listener)
     result = executor.run()
     return ApplyOutcome(applied=True, result=result, interruption=executor.interruption)
+
+
+class _StampingStore:
+    """The session's store, writing the policy overrides of this apply into the objects' meta as
+    the executor writes the state (reconciler/policy/overrides.py)."""
+
+    def __init__(self, store: StateStore, records: Mapping[str, list[dict[str, Any]]]):
+        self._store = store
+        self._records = records
+
+    def write(self, state: State, *args: Any, **kwargs: Any) -> Any:
+        from reconciler.policy.overrides import stamp
+
+        stamp(state.resources, self._records, state.serial + 1)
+        return self._store.write(state, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)

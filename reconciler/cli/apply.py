@@ -113,7 +113,8 @@ def _interrupted_line(signame: str, interruption: Any, result: Any, operation: s
 def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
               refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
               timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
-              max_deletes: int | None = None) -> int:
+              max_deletes: int | None = None, policy_overrides: tuple[str, ...] = (),
+              reason: str | None = None) -> int:
     from reconciler.apply.policy import ApplyPolicy, apply_plan
 
     ctx = app()
@@ -128,16 +129,22 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
                          saved_plan=saved) as session:
         if saved is not None or not refresh:  # nothing read yet: which account answers, before any change
             runtime.probe_identity(session.client)
+        from reconciler.cli.cost import estimate_plan_cost
+        from reconciler.cli.policy import apply_overrides, check_policies
+
         if saved is not None:
             the_plan = saved
+            policies = check_policies(session.specs, the_plan, estimate_plan_cost(ctx, session.specs, the_plan))
+            policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
         else:
             the_plan = make_plan(ctx, o, session.specs, session.state, session.client, targets=targets,
                                  replace=replace, refresh=refresh, refresh_only=False, destroy=destroy,
                                  parallelism=parallelism)
+            cost = estimate_plan_cost(ctx, session.specs, the_plan)
+            policies = check_policies(session.specs, the_plan, cost)
+            policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
             if not as_json:
-                from reconciler.cli.cost import estimate_plan_cost
-
-                render(the_plan, "text", o, estimate_plan_cost(ctx, session.specs, the_plan))
+                render(the_plan, "text", o, cost, policies=policies)
 
         def confirm(plan: Any) -> bool:
             if plan_file is not None or auto_approve:
@@ -234,16 +241,22 @@ def apply_options(f: Any) -> Any:
 @apply_options
 @click.option("--max-deletes", default=10, show_default=True, type=click.IntRange(0),
               help="Refuse a plan that would cancel or revoke more than this many objects.")
+@click.option("--policy-override", "policy_overrides", multiple=True, metavar="RULE",
+              help="Proceed although RULE (Policy.NAME or budgets.KEY) denies; needs --reason. "
+                   "Recorded in the state with who and why (repeatable).")
+@click.option("--reason", default=None, metavar="TEXT", help="Why the --policy-override is justified.")
 @common_options
 def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
           refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
           timeout: str | None,
-          poll_interval: float | None, as_json: bool, max_deletes: int) -> int:
+          poll_interval: float | None, as_json: bool, max_deletes: int, policy_overrides: tuple[str, ...],
+          reason: str | None) -> int:
     """Make the world match the specs (or apply a saved plan exactly)."""
     return run_apply(plan_file=plan_file, auto_approve=auto_approve, targets=targets, replace=replace,
                      refresh=refresh, parallelism=parallelism, lock_timeout=lock_timeout,
                      insecure_http=insecure_http, wait=wait, timeout=timeout, destroy=False, as_json=as_json,
-                     poll_interval=poll_interval, max_deletes=max_deletes)
+                     poll_interval=poll_interval, max_deletes=max_deletes, policy_overrides=policy_overrides,
+                     reason=reason)
 
 
 @click.command("destroy")

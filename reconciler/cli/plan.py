@@ -104,9 +104,12 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     from reconciler.cli.cost import estimate_plan_cost
 
     cost = estimate_plan_cost(ctx, s.specs, result)
-    render(result, fmt, o, cost, compact=compact)
+    from reconciler.cli.policy import check_policies
+
+    policies = check_policies(s.specs, result, cost)
+    render(result, fmt, o, cost, compact=compact, policies=policies)
     if out_file is not None:
-        save_plan(result, out_file, ctx, cost)
+        save_plan(result, out_file, ctx, cost, policies)
         o.echo(f"\nSaved the plan to: {out_file}\nTo perform exactly these actions, run: "
                f"reconciler apply {out_file}", err=fmt != "text")
     if detailed_exitcode and result.has_changes:
@@ -114,26 +117,36 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     return EXIT_OK
 
 
-def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | None = None) -> None:
+def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | None = None,
+           policies: Any = None) -> None:
+    """The plan in `fmt`; `policies` (a PolicyReport) adds every policy and budget result: a
+    `policies` array in JSON (only when there are results), a table in Markdown, lines in text."""
+    from reconciler.policy.render import iter_policy_lines, policy_markdown
+
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json
 
-        o.echo_pieces(itertools.chain(iter_plan_json(result, cost=cost), ["\n"]))
+        extra = {"policies": policies.to_list()} if policies is not None and policies.results else None
+        o.echo_pieces(itertools.chain(iter_plan_json(result, cost=cost, extra=extra), ["\n"]))
     elif fmt == "markdown":
         from reconciler.render.markdown import render_plan_markdown
 
-        o.echo(render_plan_markdown(result, cost=cost))
+        o.echo(render_plan_markdown(result, cost=cost) + (policy_markdown(policies) if policies is not None else ""))
     else:
         from reconciler.render.text import iter_plan_lines
 
-        o.echo_pieces(line + "\n" for line in iter_plan_lines(result, o.style, cost, compact))
+        o.echo_pieces(line + "\n" for line in itertools.chain(
+            iter_plan_lines(result, o.style, cost, compact),
+            iter_policy_lines(policies, o.style) if policies is not None else ()))
 
 
-def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None) -> None:
+def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any = None) -> None:
     from reconciler.render.json_plan import iter_plan_json
 
-    runtime.write_private(path, iter_plan_json(result, indent=1, extra={"state_file": str(ctx.state_file)},
-                                               cost=cost))
+    extra: dict[str, Any] = {"state_file": str(ctx.state_file)}
+    if policies is not None and policies.results:
+        extra["policies"] = policies.to_list()  # shown by `show`; apply evaluates the policies again
+    runtime.write_private(path, iter_plan_json(result, indent=1, extra=extra, cost=cost))
 
 
 def load_plan(path: Path) -> Any:

@@ -33,13 +33,16 @@ def _rows(report: PolicyReport) -> list[tuple[str, str, str, str]]:
     """(outcome, rule, object(s), text): failures one by one, passes one row per rule."""
     rows: list[tuple[str, str, str, str]] = []
     passes: dict[str, list[str]] = {}
+    details: dict[str, str] = {}
     for r in report.results:
         if r.passed:
             passes.setdefault(r.rule, []).append(r.address)
+            if r.detail:
+                details[r.rule] = r.detail  # a budget: how far the plan is from it
     for rule, addresses in passes.items():
         shown = ", ".join(addresses[:_SHOWN])
         more = f" and {len(addresses) - _SHOWN} more" if len(addresses) > _SHOWN else ""
-        rows.append(("pass", rule, shown + more, ""))
+        rows.append(("pass", rule, shown + more, details.get(rule, "")))
     for r in report.results:
         if not r.passed:
             rows.append((r.outcome, r.rule, r.address, _text(r)))
