@@ -178,7 +178,7 @@ class State:
             raise StateError(
                 f"{where}: state format_version {version} is newer than this reconciler supports "
                 f"({FORMAT_VERSION}); it was written by reconciler "
-                f"{data.get('reconciler_version', 'of a newer version')!s}: upgrade reconciler")
+                f"{_one_line(data.get('reconciler_version', 'of a newer version'))}: upgrade reconciler")
         if version < 1:
             raise StateError(f"{where}: invalid format_version {version}")
         lineage = data.get("lineage")
@@ -226,6 +226,15 @@ class State:
         except ValueError as exc:  # NaN / Infinity: not JSON, and could not be written back
             raise StateError(f"{where}: not valid JSON: {exc}") from None
         return cls.from_dict(data, where=where)
+
+
+def _one_line(value: Any) -> str:
+    """A value from the file shown inside a one-line error: a plain version as written, anything
+    else (a line break, a control character, a non-string, a very long text) quoted and shortened."""
+    if isinstance(value, str) and value.isprintable() and len(value) <= 40:
+        return value
+    shown = repr(value)  # escapes line breaks and control characters, in strings inside lists too
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _share_common_blocks(resources: Iterable[ResourceState]) -> None:
