@@ -49,6 +49,7 @@ class Document:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     depends_on: tuple[str, ...] = ()  # explicit depends_on + every address referenced in spec
     positions: Mapping[str, int] = field(default_factory=dict)  # "spec.method.type" -> line
+    provider: str | None = None  # top-level `provider: NAME` (config/providers.py); None: the default
 
     @property
     def address(self) -> str:
@@ -104,6 +105,7 @@ class SpecSet:
     warnings: tuple[SpecError, ...] = ()
     settings: Settings = field(default_factory=Settings)  # the `kind: Settings` document (not a resource)
     policies: tuple[Any, ...] = ()  # `kind: Policy` documents (reconciler/policy/document.py; not resources)
+    providers: Mapping[str, Any] = field(default_factory=dict)  # name -> config.providers.Provider
 
     def kinds(self) -> set[str]:
         return {doc.kind for doc in self.documents.values()}

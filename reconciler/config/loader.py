@@ -15,6 +15,7 @@ from reconciler.addresses import instance as instance_address
 from reconciler.addresses import is_address
 from reconciler.addresses import kind_of as kind_of_address
 from reconciler.addresses import parse as parse_address
+from reconciler.config import providers as provider_docs
 from reconciler.config import schema as schemas
 from reconciler.config.checks import check_spec
 from reconciler.config.documents import (
@@ -108,6 +109,7 @@ class _Pass:
         self.moved: list[MovedBlock] = []
         self.settings: Settings | None = None
         self.policies: dict[str, Any] = {}  # Policy.name -> Policy (reconciler/policy/document.py)
+        self.providers: dict[str, Any] = {}  # Provider name -> config.providers.Provider
         self.parse_failed = False
         self.invalid: list[Document] = []  # documents with errors: still checked for bad references
 
@@ -129,9 +131,10 @@ class _Pass:
             while raws:
                 self.document(raws.pop(), display, base_dir)
         ordered = self.cross_checks()
+        self.check_provider_choices(ordered)
         specset = SpecSet(
             {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings),
-            self.settings or Settings(), tuple(self.policies.values()),
+            self.settings or Settings(), tuple(self.policies.values()), {n: p for n, p in self.providers.items() if p is not None},
         )
         return Collected(specset, self.errors, self.warnings, [str(p) for p in files], self.invalid)
 
@@ -182,6 +185,9 @@ class _Pass:
             return
         if kind == SETTINGS_KIND:
             self.settings_document(value, raw, file)
+            return
+        if kind == provider_docs.PROVIDER_KIND:
+            self.provider_document(value, raw, file)
             return
         if "kind" not in value:
             self.add(file, raw.line, f"missing 'kind' (one of {', '.join(KINDS)})")
@@ -253,6 +259,10 @@ class _Pass:
             )
 
         doc = dict(value)
+        provider, provider_error = provider_docs.check_provider_choice(
+            doc.pop("provider", None), file, line_of(("provider",)), address)
+        if provider_error is not None:
+            self.errors.append(provider_error)
         each_failed = False
         if each is not None and isinstance(doc.get("spec"), dict):
             def each_problem(path: tuple[Any, ...], message: str) -> None:
@@ -313,6 +323,7 @@ class _Pass:
                 ),
                 depends_on=tuple(doc.get("depends_on", ())),
                 positions=Positions(raw.positions),
+                provider=provider,
             )
         )
 
@@ -327,6 +338,31 @@ class _Pass:
                      "be unique", policy.address)
             return
         self.policies[policy.address] = policy
+
+    def provider_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
+        provider, problems = provider_docs.check_provider_document(value, file, raw.line, _line_finder(raw))
+        self.errors.extend(problems)
+        if provider is None:
+            if isinstance(value.get("name"), str):  # its users are not reported again as unknown
+                self.providers.setdefault(value["name"], None)
+            return
+        first = self.providers.get(provider.name)
+        if provider.name in self.providers:
+            where = f" (first at {first.file}:{first.line})" if first is not None else ""
+            self.add(file, raw.line, f"declared twice{where}; provider names must "
+                     "be unique", provider.address)
+            return
+        self.providers[provider.name] = provider
+
+    def check_provider_choices(self, documents: list[Document]) -> None:
+        """Every `provider: NAME` names a Provider document (`default` may stay implicit)."""
+        for doc in documents:
+            name = doc.provider
+            if name is None or name in self.providers or name == provider_docs.DEFAULT_PROVIDER:
+                continue
+            line = doc.positions.get("provider", doc.line)
+            declared = {n: p for n, p in self.providers.items() if p is not None}
+            self.errors.append(provider_docs.unknown_provider(name, declared, doc.file, line, doc.address))
 
     def settings_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
         settings, problems = check_settings_document(value, file, raw.line, raw.positions)
@@ -491,6 +527,7 @@ class _Pass:
                     doc.lifecycle,
                     tuple(deps),
                     doc.positions,
+                    doc.provider,
                 )
                 edges[doc.address] = deps
         order, cycles = topological_order(list(final), edges)

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.config.providers import PROVIDER_KIND, provider_choice_schema, provider_document_schema
 from reconciler.config.settings import settings_document_schema
 from reconciler.expr.conditions import condition_list_schema
 from reconciler.kinds import registry
@@ -745,6 +746,7 @@ def document_schema(kind: str) -> Schema:
             "spec": {"$ref": f"#/$defs/{spec_def_name(kind)}"},
             "lifecycle": {"$ref": "#/$defs/Lifecycle"},
             "depends_on": {"$ref": "#/$defs/DependsOn"},
+            "provider": provider_choice_schema(),
             **instance_fields(),
         },
         ("kind", "name", "spec"),
@@ -843,6 +845,9 @@ def spec_schema() -> Schema:
     defs["PolicyDocument"] = policy_document_schema()
     branches.append({"if": {"properties": {"kind": {"const": POLICY_KIND}}, "required": ["kind"]},
                      "then": {"$ref": "#/$defs/PolicyDocument"}})
+    defs["ProviderDocument"] = provider_document_schema()
+    branches.append({"if": {"properties": {"kind": {"const": PROVIDER_KIND}}, "required": ["kind"]},
+                     "then": {"$ref": "#/$defs/ProviderDocument"}})
     defs["ImportBlock"] = import_schema()
     defs["MovedBlock"] = moved_schema()
     return {
@@ -852,7 +857,7 @@ def spec_schema() -> Schema:
         "description": "One YAML document of a reconciler spec: a kind document, the Settings document, an import block or a moved block.",
         "type": "object",
         "anyOf": [
-            {"required": ["kind"], "properties": {"kind": {"enum": [*KINDS, "Settings", POLICY_KIND]}}, "allOf": branches},
+            {"required": ["kind"], "properties": {"kind": {"enum": [*KINDS, "Settings", POLICY_KIND, PROVIDER_KIND]}}, "allOf": branches},
             {"$ref": "#/$defs/ImportBlock"},
             {"$ref": "#/$defs/MovedBlock"},
         ],

@@ -1,0 +1,188 @@
+"""`kind: Provider` documents: the API identities (profiles) one spec folder talks to.
+
+    kind: Provider
+    name: team_b                      # the profile name resources choose with `provider: team_b`
+    spec:
+      api_key_env: TEAM_B_OPENAI_KEY  # the variable holding the project key (never the key itself)
+      admin_key_env: OPENAI_ADMIN_KEY # optional: for checkpoint permissions
+      organization: org-…             # optional: sent as OpenAI-Organization
+      project: proj_…                 # optional: sent as OpenAI-Project
+      base_url: https://api.openai.com/v1   # optional (default: OPENAI_BASE_URL, else the public API)
+
+A resource document chooses one with a top-level `provider: NAME` beside `spec:`. Omitted, it is
+`default`: the Provider named `default` when there is one, otherwise today's client built from the
+OPENAI_* environment variables. Like Settings and Policy documents, a Provider is not a resource:
+it never appears in plans or state. Only names of variables live here; the CLI reads their values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.errors import SpecError
+
+__all__ = [
+    "DEFAULT_PROVIDER",
+    "PROVIDER_FIELDS",
+    "PROVIDER_KIND",
+    "Provider",
+    "check_provider_choice",
+    "check_provider_document",
+    "provider_of",
+    "unknown_provider",
+]
+
+PROVIDER_KIND = "Provider"
+DEFAULT_PROVIDER = "default"
+PROVIDER_FIELDS = ("api_key_env", "admin_key_env", "organization", "project", "base_url")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One API identity, as declared (variable names, not values)."""
+
+    name: str
+    api_key_env: str | None = None
+    admin_key_env: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    base_url: str | None = None
+    file: str | None = None   # None: the implicit default (the OPENAI_* environment)
+    line: int | None = None
+    positions: Mapping[str, int] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{PROVIDER_KIND}.{self.name}"
+
+    def where(self, field: str | None = None) -> str:
+        """`specs/providers.yaml:4` for the document, or for one of its spec fields."""
+        if self.file is None:
+            return "the environment"
+        line = (self.positions or {}).get(f"spec.{field}", self.line) if field else self.line
+        return f"{self.file}:{line}"
+
+
+def _suggest(word: str, options: tuple[str, ...] | list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_provider_document(doc: dict[str, Any], file: str, line: int,
+                            line_of: Callable[[tuple[Any, ...]], int]) -> tuple[Provider | None, list[SpecError]]:
+    """Validate one `kind: Provider` document: the Provider, or its errors (each one line: file:line,
+    address, field, what is wrong, what to do)."""
+    errors: list[SpecError] = []
+    name = doc.get("name")
+    address = f"{PROVIDER_KIND}.{name}" if isinstance(name, str) else None
+
+    def err(path: tuple[Any, ...], field: str | None, message: str) -> None:
+        errors.append(SpecError(file, line_of(path) if path else line, message, address, field))
+
+    for key in doc:
+        if key not in ("kind", "name", "spec"):
+            err((key,), str(key), f"unknown field {key!r} in a Provider document (it holds kind, name and spec)"
+                + _suggest(str(key), ["name", "spec"]))
+    if not isinstance(name, str) or not _NAME.match(name):
+        err(("name",), "name", "a Provider needs a name of letters, digits, _ and - (the profile resources "
+            "choose with provider: NAME)")
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        err(("spec",), "spec", "a Provider needs a spec mapping with at least api_key_env")
+        return None, errors
+    for key, value in spec.items():
+        field = f"spec.{key}"
+        if key not in PROVIDER_FIELDS:
+            err(("spec", key), field, f"unknown field {key!r}{_suggest(str(key), PROVIDER_FIELDS)}; a Provider's "
+                f"spec has {', '.join(PROVIDER_FIELDS)}")
+        elif not isinstance(value, str) or not value.strip():
+            err(("spec", key), field, "expected a non-empty string")
+        elif key.endswith("_env") and not _ENV_NAME.match(value):
+            hint = (" (it looks like a key: write the NAME of the variable that holds it, never the key)"
+                    if value.startswith("sk-") else "")
+            err(("spec", key), field, f"must name an environment variable (letters, digits and _){hint}")
+        elif key == "base_url" and not _URL.match(value):
+            err(("spec", key), field, "must be an http(s) URL such as https://api.openai.com/v1")
+        elif key == "project" and not value.startswith("proj_"):
+            err(("spec", key), field, "a project id starts with proj_")
+    if "api_key_env" not in spec and "admin_key_env" not in spec:
+        err(("spec",), "spec.api_key_env", "missing required field 'api_key_env' (the variable holding this "
+            "profile's project key)")
+    if errors:
+        return None, errors
+    assert isinstance(name, str)
+    positions = {f"spec.{k}": line_of(("spec", k)) for k in spec}
+    return Provider(name, spec.get("api_key_env"), spec.get("admin_key_env"), spec.get("organization"),
+                    spec.get("project"), spec.get("base_url"), file, line, positions), []
+
+
+def check_provider_choice(value: Any, file: str, line: int, address: str | None) -> tuple[str | None, SpecError | None]:
+    """A resource document's top-level `provider:` (None when omitted), or its error."""
+    if value is None:
+        return None, None
+    if not isinstance(value, str) or not _NAME.match(value):
+        return None, SpecError(file, line, "provider must be the name of a Provider document", address, "provider")
+    return value, None
+
+
+def unknown_provider(name: str, providers: Mapping[str, Provider], file: str, line: int,
+                     address: str) -> SpecError:
+    """`provider: team_c` naming no Provider document (with did-you-mean)."""
+    declared = sorted(providers)
+    if not declared:
+        known = "there are no Provider documents (add a kind: Provider document named " f"{name!r})"
+    else:
+        known = f"declared: {', '.join(declared)}"
+    return SpecError(file, line, f"unknown provider {name!r}{_suggest(name, declared)}; {known}", address,
+                     "provider")
+
+
+def provider_of(doc: Any) -> str:
+    """The profile a document (or a state resource's meta) belongs to: `default` when unnamed."""
+    chosen = getattr(doc, "provider", None)
+    return chosen if isinstance(chosen, str) and chosen else DEFAULT_PROVIDER
+
+
+def provider_choice_schema() -> dict[str, Any]:
+    """The top-level `provider:` of a resource document (JSON Schema, for editors)."""
+    return {"type": "string", "pattern": _NAME.pattern,
+            "description": "The Provider document (API identity: key, organization, project) this object "
+            "lives in; default when omitted."}
+
+
+def provider_document_schema() -> dict[str, Any]:
+    """The whole `kind: Provider` document (JSON Schema, for editors; the loader checks it itself)."""
+    text = {"type": "string", "minLength": 1}
+    env = {"type": "string", "pattern": _ENV_NAME.pattern}
+    return {
+        "type": "object",
+        "description": "An API identity (profile) resources choose with provider: NAME.",
+        "properties": {
+            "kind": {"const": PROVIDER_KIND},
+            "name": {"type": "string", "pattern": _NAME.pattern, "description": "The profile name."},
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "api_key_env": {**env, "description": "The environment variable holding the project key."},
+                    "admin_key_env": {**env, "description": "The environment variable holding the admin key "
+                                      "(checkpoint permissions)."},
+                    "organization": {**text, "description": "Sent as OpenAI-Organization."},
+                    "project": {"type": "string", "pattern": "^proj_", "description": "Sent as OpenAI-Project."},
+                    "base_url": {**text, "description": "The API's base URL (default: OPENAI_BASE_URL, else "
+                                 "https://api.openai.com/v1)."},
+                },
+                "anyOf": [{"required": ["api_key_env"]}, {"required": ["admin_key_env"]}],
+                "additionalProperties": False,
+            },
+        },
+        "required": ["kind", "name", "spec"],
+        "additionalProperties": False,
+    }
