@@ -48,7 +48,7 @@ def _lock(store: Any, operation: str, lock_timeout: str) -> Any:
 
 
 def _matches(address: str, patterns: tuple[str, ...]) -> bool:
-    return not patterns or any(address == p or address.startswith(p + ".") for p in patterns)
+    return not patterns or any(address == p or address.startswith((p + ".", p + "[\"")) for p in patterns)
 
 
 def _missing(state: Any, addresses: list[str], store: Any) -> None:

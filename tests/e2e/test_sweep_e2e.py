@@ -8,9 +8,11 @@ lifecycle.lr_penalty), so lr=1.8 beats lr=1.0, which beats lr=0.5, whatever the 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from tests.e2e.conftest import World
@@ -63,11 +65,22 @@ def test_sweep_picks_the_best_and_moves_the_grant_when_a_better_job_finishes(swe
     assert _lr_of(w, first) == 1.0
     w.finish_jobs()
     w.ok("plan", "--detailed-exitcode")  # nothing to do once the sweep is applied
+    # instance addresses (keys with dots) in the commands that take one
+    job_id = state['FineTuningJob.sweep["lr=0.5,epochs=1"]']["id"]
+    assert w.ok("output", 'FineTuningJob.sweep["lr=0.5,epochs=1"].id', "--raw").output.strip() == job_id
+    listed = w.ok("state", "list", "FineTuningJob.sweep").output
+    assert listed.count("FineTuningJob.sweep[") == 6, listed
+    targeted = w.ok("plan", "--no-color", "--target", "FineTuningJob.sweep").output
+    assert "No changes." in targeted, targeted
+    typo = w.run("plan", "--target", 'FineTuningJob.sweep["lr=0.5,epochs=4"]')
+    assert typo.exit_code == 1 and "did you mean 'FineTuningJob.sweep[\"lr=0.5,epochs=" in typo.output, typo.output
 
     # a better learning rate: only its three instances are new; nothing else is touched
     specs = w.specs / "specs.yaml"
     specs.write_text(specs.read_text().replace("lr: [0.5, 1.0]", "lr: [0.5, 1.0, 1.8]"))
     planned = w.ok("plan", "--no-color", "--detailed-exitcode", code=2).output
+    as_json = json.loads(w.ok("plan", "--json", "--detailed-exitcode", code=2).output)
+    jsonschema.validate(as_json, json.loads((ROOT / "reconciler" / "render" / "schema" / "plan.schema.json").read_text()))
     assert "Plan: 3 to add, 0 to change, 0 to destroy." in planned, planned
     assert planned.count("will be created") == 3 and 'FineTuningJob.sweep["lr=1.8,epochs=2"]' in planned
     w.ok("apply", "--auto-approve")
