@@ -2,7 +2,8 @@
 by `plan` and `apply`), who overrides a deny (`override_author`), and `reconciler policy test FILE
 --fixtures DIR`, which runs policies against fixture objects like `conftest verify`.
 
-A fixture is a YAML file (one or more documents) in DIR:
+A fixture is a YAML file (one or more documents) or a JSON file in DIR (JSON fixtures can sit in a
+spec folder: the loader reads only *.yaml / *.yml):
 
     name: too_many_epochs                 # optional; the file name and index otherwise
     object: {kind: FineTuningJob, action: create, spec: {model: gpt-4o, ...}, cost: {usd: 12.5}}
@@ -94,7 +95,7 @@ def _fixtures(folder: Path) -> list[tuple[str, str, int, dict[str, Any]]]:
         raise ConfigError(f"{folder}: no such folder (give the fixtures folder with --fixtures DIR)")
     found = []
     problems: list[SpecError] = []
-    for path in spec_files(folder):
+    for path in sorted([*spec_files(folder), *folder.rglob("*.json")], key=lambda p: p.as_posix()):
         raws, errors = load_file(path, str(path))
         problems.extend(errors)
         for i, raw in enumerate(raws):
@@ -113,7 +114,7 @@ def _fixtures(folder: Path) -> list[tuple[str, str, int, dict[str, Any]]]:
     if problems:
         raise SpecErrors(problems)
     if not found:
-        raise ConfigError(f"{folder}: holds no fixture (*.yaml with object and expect)")
+        raise ConfigError(f"{folder}: holds no fixture (*.yaml or *.json with object and expect)")
     return found
 
 

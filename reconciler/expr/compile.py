@@ -15,6 +15,8 @@ from reconciler.errors import SpecError
 __all__ = ["Expression", "Where", "compile_expression"]
 
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+_TYPE_NAMES = frozenset({"bool", "bytes", "double", "duration", "int", "list", "map", "null_type", "string",
+                         "timestamp", "type", "uint"})  # CEL's type denotations: type(x) == string
 _BOOLEAN_RELATIONS = frozenset({"relation_lt", "relation_le", "relation_gt", "relation_ge", "relation_eq",
                                 "relation_ne", "relation_in"})
 _NON_BOOLEAN = {"addition_add": "a sum", "addition_sub": "a difference", "multiplication_mul": "a product",
@@ -97,7 +99,7 @@ def compile_expression(source: Any, names: Iterable[str], where: Where) -> Expre
         raise where.error(f"CEL syntax error in {source!r}: {_parse_message(exc, source)}") from None
     except Exception as exc:  # lark raises a few of its own
         raise where.error(f"CEL syntax error in {source!r}: {type(exc).__name__}: {exc}") from None
-    unknown = sorted(_identifiers(tree) - set(allowed))
+    unknown = sorted(_identifiers(tree) - set(allowed) - _TYPE_NAMES)
     if unknown:
         raise where.error(f"unknown name {unknown[0]!r} in {source!r}; an expression here can read "
                           f"{_join(allowed)}")

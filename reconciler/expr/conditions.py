@@ -8,7 +8,7 @@
         - condition: self.metrics.valid_loss < 0.5
           error_message: the model is not good enough to share
 
-A precondition reads `object` and `plan`; a postcondition also `self`, the live object (a job's
+A precondition reads `object` (kind, address, action, spec resolved, inputs); a postcondition also `self`, the live object (a job's
 status, fine_tuned_model, trained_tokens, and `metrics`, those of its final checkpoint).
 """
 
@@ -24,7 +24,7 @@ from reconciler.expr.compile import Expression, Where, compile_expression
 __all__ = ["CONDITION_KEYS", "Condition", "compile_conditions", "condition_list_schema"]
 
 CONDITION_KEYS = ("precondition", "postcondition")
-_NAMES = {"precondition": ("object", "plan"), "postcondition": ("object", "self")}
+_NAMES = {"precondition": ("object",), "postcondition": ("object", "self")}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Condition:
 
 
 def condition_list_schema(which: str) -> dict[str, Any]:
-    reads = "object and plan" if which == "precondition" else "object and self (the live object)"
+    reads = "object" if which == "precondition" else "object and self (the live object)"
     return {
         "type": "array",
         "description": f"{which.capitalize()}s: CEL conditions over {reads}, each with the message shown "

@@ -23,6 +23,7 @@ from reconciler.config.documents import Document, SpecSet
 from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
+from reconciler.plan.conditions import apply_conditions
 from reconciler.plan.model import Change, Plan
 from reconciler.plan.snapshot import MissingRead, Read, Snapshot
 from reconciler.plan.walk import Walk, WorkingState
@@ -134,6 +135,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
 
     scope = _closure(options.targets, documents, work) if options.targets else None
     changes: list[Change] = []
+    holds: dict[str, str] = {}  # held back by a lifecycle condition: address -> why (plan/conditions.py)
     if not options.destroy:
         for address, doc in documents.items():
             if scope is not None and address not in scope:
@@ -142,6 +144,8 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
             spec = resolve(doc.spec, resolver)
             try:
                 change = registry.get(doc.kind).plan(doc, spec, walk, resolver.reasons)
+                if doc.lifecycle.preconditions or doc.lifecycle.postconditions or holds:
+                    change = apply_conditions(doc, spec, change, walk, holds)
             except MissingRead as need:
                 # Finish the walk to learn every read this round lacks; the next round has them.
                 missing.add(need.read)
