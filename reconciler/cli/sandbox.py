@@ -32,6 +32,9 @@ def sandbox() -> None:
               help="The organization every answer names (openai-organization header).")
 @click.option("--project", default="proj_sandbox", show_default=True,
               help="The project answers name (openai-project header) when the request names none.")
+@click.option("--project-key", "project_keys", multiple=True, metavar="KEY=PROJECT",
+              help="Scope KEY to PROJECT as the real API does (repeatable): a project key sees only its "
+                   "project's jobs and files; other non-admin keys are refused.")
 @click.option("--latency-ms", type=float, default=0.0, help="Fault: added latency per request.")
 @click.option("--jitter-ms", type=float, default=0.0, help="Fault: random extra latency up to this much.")
 @click.option("--rate-429", type=float, default=0.0, help="Fault: fraction answered 429 with Retry-After.")
@@ -47,10 +50,11 @@ def sandbox() -> None:
               help="Fault: only requests whose path starts with PREFIX (repeatable).")
 @common_options
 def serve(host: str, port: int, data: Path | None, speed: float, seed: int, organization: str, project: str,
-          latency_ms: float, jitter_ms: float,
+          project_keys: tuple[str, ...], latency_ms: float, jitter_ms: float,
           rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
           retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
     """Serve the fine-tuning, files and checkpoint-permission API under /v1 until Ctrl-C."""
+    from reconciler.sandbox.projects import parse_project_key
     from reconciler.sandbox.server import Sandbox
 
     faults: dict[str, Any] = {"latency_ms": latency_ms, "jitter_ms": jitter_ms, "rate_429": rate_429,
@@ -58,8 +62,12 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, orga
                               "slow_rate": slow_rate, "slow_ms": slow_ms, "retry_after": retry_after,
                               "seed": fault_seed, "paths": list(fault_paths)}
     try:
+        keys = dict(parse_project_key(text) for text in project_keys)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--project-key") from None
+    try:
         server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed,
-                         organization=organization, project=project)
+                         organization=organization, project=project, project_keys=keys)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:

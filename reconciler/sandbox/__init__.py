@@ -11,7 +11,7 @@ See docs/SANDBOX.md.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,12 +71,15 @@ class SandboxHandle:
 @contextlib.contextmanager
 def run_sandbox(*, data: Path | str | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
                 host: str = "127.0.0.1", port: int = 0, seed: int = 0, organization: str = ORGANIZATION_ID,
-                project: str = DEFAULT_PROJECT) -> Iterator[SandboxHandle]:
+                project: str = DEFAULT_PROJECT,
+                project_keys: Mapping[str, str] | None = None) -> Iterator[SandboxHandle]:
     """Start the sandbox in this process (port 0: a free port); stop it, flushing `data`, on exit.
     `organization=` / `project=` choose the account its answers name (default org-sandbox,
-    proj_sandbox)."""
+    proj_sandbox). `project_keys` maps keys to projects: the sandbox is then scoped as the real API
+    (sandbox/projects.py)."""
     sandbox = Sandbox(data=Path(data) if data is not None else None, speed=speed, faults=faults, host=host,
-                      port=port, seed=seed, organization=organization, project=project)
+                      port=port, seed=seed, organization=organization, project=project,
+                      project_keys=project_keys)
     sandbox.start()
     try:
         yield SandboxHandle(sandbox)

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from reconciler.sandbox.errors import ApiError, bad_request
 from reconciler.sandbox.graders import validate_grader
 from reconciler.sandbox.multipart import parse_multipart
+from reconciler.sandbox.projects import check_file, check_job, check_job_files, job_filter
 from reconciler.sandbox.world import DEFAULT_PROJECT, World
 
 ADMIN_PREFIX = "sk-admin-"
@@ -124,23 +125,27 @@ def upload_file(world: World, req: Request) -> dict[str, Any]:
     filename = file_part.filename or "upload.jsonl"
     return world.idempotent(req.headers.get("idempotency-key"), "POST /files",
                             lambda: world.upload_file(filename=filename, purpose=purpose, content=file_part.data,
-                                                      expires_after=expires))
+                                                      expires_after=expires, project=job_filter(req)))
 
 
 def list_files(world: World, req: Request) -> dict[str, Any]:
     return world.list_files(purpose=req.q("purpose"), limit=req.int_q("limit", 10000, 1, 10000),
-                            order=req.enum_q("order", "desc", ("asc", "desc")), after=req.q("after"))
+                            order=req.enum_q("order", "desc", ("asc", "desc")), after=req.q("after"),
+                            project=job_filter(req))
 
 
 def get_file(world: World, req: Request) -> dict[str, Any]:
+    check_file(world, req, req.params["file_id"])
     return world.get_file(req.params["file_id"])
 
 
 def delete_file(world: World, req: Request) -> dict[str, Any]:
+    check_file(world, req, req.params["file_id"])
     return world.delete_file(req.params["file_id"])
 
 
 def file_content(world: World, req: Request) -> tuple[bytes, str]:
+    check_file(world, req, req.params["file_id"])
     return world.file_content(req.params["file_id"]), "application/octet-stream"
 
 
@@ -148,6 +153,7 @@ def file_content(world: World, req: Request) -> tuple[bytes, str]:
 
 def create_job(world: World, req: Request) -> dict[str, Any]:
     body = req.json()
+    check_job_files(world, req, body)
     return world.idempotent(req.headers.get("idempotency-key"), "POST /fine_tuning/jobs",
                             lambda: world.create_job(body, project=req.project))
 
@@ -167,30 +173,36 @@ def _metadata_filter(req: Request) -> dict[str, str] | bool | None:
 
 def list_jobs(world: World, req: Request) -> dict[str, Any]:
     return world.list_jobs(after=req.q("after"), limit=req.int_q("limit", 20, 1, 100),
-                           metadata=_metadata_filter(req))
+                           metadata=_metadata_filter(req), project=job_filter(req))
 
 
 def get_job(world: World, req: Request) -> dict[str, Any]:
+    check_job(world, req, req.params["job_id"])
     return world.get_job(req.params["job_id"])
 
 
 def cancel_job(world: World, req: Request) -> dict[str, Any]:
+    check_job(world, req, req.params["job_id"])
     return world.cancel_job(req.params["job_id"])
 
 
 def pause_job(world: World, req: Request) -> dict[str, Any]:
+    check_job(world, req, req.params["job_id"])
     return world.pause_job(req.params["job_id"])
 
 
 def resume_job(world: World, req: Request) -> dict[str, Any]:
+    check_job(world, req, req.params["job_id"])
     return world.resume_job(req.params["job_id"])
 
 
 def list_events(world: World, req: Request) -> dict[str, Any]:
+    check_job(world, req, req.params["job_id"])
     return world.list_events(req.params["job_id"], after=req.q("after"), limit=req.int_q("limit", 20, 1, 100))
 
 
 def list_checkpoints(world: World, req: Request) -> dict[str, Any]:
+    check_job(world, req, req.params["job_id"])
     return world.list_checkpoints(req.params["job_id"], after=req.q("after"),
                                   limit=req.int_q("limit", 10, 1, 100))
 

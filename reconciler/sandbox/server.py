@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from reconciler.sandbox import persist, routes
 from reconciler.sandbox.clock import SimClock
 from reconciler.sandbox.errors import ApiError
 from reconciler.sandbox.faults import Decision, FaultConfig, FaultInjector
+from reconciler.sandbox.projects import ProjectKeys
 from reconciler.sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 
 log = logging.getLogger(__name__)
@@ -31,11 +33,13 @@ class Sandbox:
 
     def __init__(self, *, data: Path | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
                  host: str = "127.0.0.1", port: int = 0, seed: int = 0, flush_interval: float = 0.2,
-                 organization: str = ORGANIZATION_ID, project: str = DEFAULT_PROJECT) -> None:
+                 organization: str = ORGANIZATION_ID, project: str = DEFAULT_PROJECT,
+                 project_keys: Mapping[str, str] | None = None) -> None:
         # The account every answer names (openai-organization / openai-project headers); a test
         # chooses another to show a state refused against the wrong account.
         self.organization = organization
         self.project = project
+        self.projects = ProjectKeys(project_keys)  # key -> project: scoped as the real API (projects.py)
         self.data = Path(data) if data is not None else None
         saved = persist.load(self.data) if self.data is not None else None
         start = max(saved["sim_now"], time.time()) if saved else None
@@ -154,6 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self.request_id = "req_" + secrets.token_hex(16)
+        self.key_project: str | None = None  # the project of this request's key (scoped sandbox)
         sandbox = self.server.sandbox
         split = urlsplit(self.path)
         path = split.path
@@ -216,6 +221,11 @@ class _Handler(BaseHTTPRequestHandler):
                                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
         req.api_key = key
         req.project = self.headers.get("OpenAI-Project") or DEFAULT_PROJECT
+        projects = self.server.sandbox.projects
+        if projects.scoped and not req.is_admin:
+            req.project = projects.project_for(key, self.headers.get("OpenAI-Project"))
+            req.extra["scoped"] = True
+            self.key_project = req.project
 
     def _unread_body(self) -> None:
         """Answering without the body: a small declared one is read and dropped (the connection
@@ -273,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         self.send_header("openai-organization", sandbox.organization)
         asked = self.headers.get("OpenAI-Project") if getattr(self, "headers", None) is not None else None
-        self.send_header("openai-project", asked or sandbox.project)
+        self.send_header("openai-project", getattr(self, "key_project", None) or asked or sandbox.project)
         self.send_header("openai-version", "2020-10-01")
         for key, value in (extra or {}).items():
             self.send_header(key, value)

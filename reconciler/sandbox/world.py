@@ -36,7 +36,9 @@ UNDOWNLOADABLE = ("assistants",)  # the real API answers 400 to a download of th
 
 def file_view(meta: dict[str, Any]) -> dict[str, Any]:
     """A file as the API answers it (a world saved before `status_details` existed gets it null)."""
-    return {"status_details": None, **meta}
+    view = {"status_details": None, **meta}
+    view.pop("_project", None)  # the project a scoped sandbox keeps (sandbox/projects.py), not shown
+    return view
 
 
 def too_few_examples(check: training_data.CheckResult) -> bool:
@@ -139,7 +141,7 @@ class World:
     # ---- files -----------------------------------------------------------------------------
 
     def upload_file(self, *, filename: str, purpose: str, content: bytes,
-                    expires_after: dict[str, Any] | None = None) -> dict[str, Any]:
+                    expires_after: dict[str, Any] | None = None, project: str | None = None) -> dict[str, Any]:
         if purpose not in FILE_PURPOSES:
             raise bad_request(f"'{purpose}' is not one of {', '.join(FILE_PURPOSES)} - 'purpose'",
                               param="purpose", code="invalid_value")
@@ -156,14 +158,20 @@ class World:
                                     "status_details": None}
             if expires_after:
                 meta["expires_at"] = created + int(expires_after["seconds"])
+            if project is not None:
+                meta["_project"] = project
             self.files.add(file_id, meta)
             self.changed()
-            return dict(meta)
+            return file_view(meta)
 
-    def list_files(self, *, purpose: str | None, limit: int, order: str, after: str | None) -> dict[str, Any]:
+    def list_files(self, *, purpose: str | None, limit: int, order: str, after: str | None,
+                   project: str | None = None) -> dict[str, Any]:
+        """`project`: only that project's files (a scoped sandbox's project key)."""
         with self.lock:
             keep = (lambda f: f["purpose"] == purpose) if purpose else None
-            data, more = self.files.page(after=after, limit=limit, descending=order == "desc", keep=keep)
+            scoped = (lambda f: f.get("_project") == project and (keep is None or keep(f))) if project else None
+            data, more = self.files.page(after=after, limit=limit, descending=order == "desc",
+                                         keep=scoped or keep)
             data = [file_view(f) for f in data]
         return {"object": "list", "data": data, "first_id": data[0]["id"] if data else "",
                 "last_id": data[-1]["id"] if data else "", "has_more": more}
@@ -292,9 +300,12 @@ class World:
             return lifecycle.render_job(self._job(job_id), self.now())
 
     def list_jobs(self, *, after: str | None, limit: int,
-                  metadata: dict[str, str] | bool | None = False) -> dict[str, Any]:
-        """`metadata` False: no filter; None: jobs without metadata; a dict: all pairs must match."""
+                  metadata: dict[str, str] | bool | None = False, project: str | None = None) -> dict[str, Any]:
+        """`metadata` False: no filter; None: jobs without metadata; a dict: all pairs must match.
+        `project`: only that project's jobs (a scoped sandbox's project key)."""
         def keep(job: dict[str, Any]) -> bool:
+            if project is not None and job.get("project") != project:
+                return False
             if metadata is False:
                 return True
             if metadata is None:
@@ -304,7 +315,8 @@ class World:
 
         with self.lock:
             now = self.now()
-            data, more = self.jobs.page(after=after, limit=limit, keep=None if metadata is False else keep)
+            data, more = self.jobs.page(after=after, limit=limit,
+                                        keep=None if metadata is False and project is None else keep)
             return {"object": "list", "data": [lifecycle.render_job(j, now) for j in data], "has_more": more}
 
     def _replace(self, job: dict[str, Any], **changes: Any) -> dict[str, Any]:
