@@ -311,7 +311,7 @@ class _BasicAuthGate(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
         headers["Authorization"] = f"Bearer {PROJECT_KEY}"
-        answer = httpx.request(self.command, self.upstream + self.path, content=body, headers=headers, timeout=30)
+        answer = httpx.request(self.command, self.upstream + self.path, content=body, headers=headers, timeout=120)
         self.send_response(answer.status_code)
         for key, value in answer.headers.items():
             if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
@@ -341,4 +341,5 @@ def test_userinfo_in_the_base_url_is_never_stored(sandbox: SandboxHandle, tmp_pa
         server.shutdown()
         server.server_close()
     # the same account without the userinfo (and on another port) is not a mismatch
-    assert Cli(tmp_path, sandbox.base_url).run("plan", "--detailed-exitcode").returncode == 0
+    again = Cli(tmp_path, sandbox.base_url).run("plan", "--detailed-exitcode")
+    assert again.returncode == 0, (again.stdout, again.stderr)
