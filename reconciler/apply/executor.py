@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.api.profiles import acting_for, mark_profile
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Event, EventKind, Listener
 from reconciler.config.refs import find_refs, resolve
@@ -130,6 +131,7 @@ class Executor:
         return self._lock
 
     def record(self, address: str, resource: ResourceState | None) -> None:
+        resource = mark_profile(self._client, address, resource)  # meta.provider (issue 16)
         if resource is not None:
             resource = registry.by_type(resource.kind).stored(resource)
         assert self._journal is not None
@@ -381,7 +383,8 @@ class Executor:
         return "done"
 
     def _dispatch(self, change: Change) -> str | None:
-        return registry.by_type(change.kind).apply(self, change)
+        with acting_for(self._client, change.address):  # its provider profile's client (issue 16)
+            return registry.by_type(change.kind).apply(self, change)
 
     # -- resolving references ----------------------------------------------------------------------
     def resolve(self, change: Change) -> dict[str, Any]:

@@ -116,12 +116,25 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
         state = st.load()
         if state.recovered_from_journal:
             out.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted run.", err=True)
-        with api_client(ctx, admin_for=needs_admin(specs, state, saved_plan), insecure_http=insecure_http,
-                        out=out) as client:
+        from reconciler.cli.providers import open_clients
+
+        # one client per provider profile (cli/providers.py), or the one from OPENAI_* as before
+        profiles = specs if saved_plan is None else _profiles_for_saved_plan(ctx)
+        with open_clients(ctx, profiles, state, str(st.path), admin_for=needs_admin(specs, state, saved_plan),
+                          insecure_http=insecure_http, out=out) as client:
             from reconciler.apply.policy import Session
 
-            bind_identity(client, state, str(st.path))
             yield Session(specs, st, state, client)
+
+
+def _profiles_for_saved_plan(ctx: AppContext) -> Any:
+    """A saved plan holds no `provider:` choices: the spec folder's say which profile each address
+    uses (none when there is no folder: the state's records and the default)."""
+    from reconciler.config import SpecSet
+
+    if not ctx.dir.is_dir():
+        return SpecSet({})
+    return load_specs(ctx)
 
 
 def bind_identity(client: Any, state: Any, where: str) -> None:

@@ -24,7 +24,7 @@ from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
 from reconciler.plan.conditions import apply_conditions
-from reconciler.plan.model import Change, Plan
+from reconciler.plan.model import Action, Change, Plan
 from reconciler.plan.snapshot import MissingRead, Read, Snapshot
 from reconciler.plan.walk import Walk, WorkingState
 from reconciler.state import ResourceState, State
@@ -113,7 +113,8 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
             hint = _did_you_mean(address, [*documents, *work.resources])
             raise PlanError(f"{address} is neither declared in the specs nor in the state{hint}")
     now = options.now if options.now is not None else (snapshot.server_time or clock())
-    walk = Walk(state=work, snapshot=snapshot, now=now, replace=frozenset(options.replace))
+    moved = _provider_moves(documents, work)  # another provider profile: a replace (issue 16)
+    walk = Walk(state=work, snapshot=snapshot, now=now, replace=frozenset(options.replace) | frozenset(moved))
     missing: set[Read] = set()
     errors: list[PlanError] = []
 
@@ -155,6 +156,8 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
             except PlanError as error:
                 errors.append(error)
                 continue
+            if address in moved:
+                change = _provider_reason(change, moved[address], requested=address in options.replace)
             if address in work.imports:
                 change = dataclasses.replace(
                     change, reasons=(f"imported {work.imports[address]} (import block)", *change.reasons))
@@ -184,6 +187,31 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
                 destroy=options.destroy, targets=tuple(options.targets), created_at=clock(),
                 refreshed=snapshot.refreshed, observed=dict(walk.live),
                 moves=tuple(work.moves), imports=dict(work.imports))
+
+
+def _provider_moves(documents: Mapping[str, Document], work: WorkingState) -> dict[str, str]:
+    """address -> "provider changed: a → b" for managed objects whose document now names another
+    provider profile than the state recorded (`meta.provider`; none recorded: default). An object
+    cannot move between projects: it is made again in the new one."""
+    moves = {}
+    for address, doc in documents.items():
+        resource = work.resources.get(address)
+        if resource is None or not resource.id:
+            continue
+        old = (resource.meta or {}).get("provider") or "default"
+        new = doc.provider or "default"
+        if old != new:
+            moves[address] = f"provider changed: {old} → {new}"
+    return moves
+
+
+def _provider_reason(change: Change, reason: str, *, requested: bool) -> Change:
+    """The replace's reason names the provider move (the kind saw it as a forced replacement)."""
+    if change.action is not Action.REPLACE:
+        return change  # a kind that has nothing to move (a grant is the organisation's): unchanged
+    forced = "replacement requested with --replace"
+    reasons = [r for r in change.reasons if requested or r != forced]
+    return dataclasses.replace(change, reasons=(reason, *reasons))
 
 
 def _did_you_mean(address: str, known: list[str]) -> str:

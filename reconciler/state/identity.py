@@ -143,3 +143,34 @@ def check_identity(recorded: ApiIdentity | None, reported: ApiIdentity, *, where
             "nothing was changed. Point OPENAI_BASE_URL / the API key at the state's account, or, "
             "if the account really moved, run `reconciler state rebind`")
     return recorded.filled_from(reported)
+
+
+# -- several providers (issue 16): the default keeps the top-level "api", the others a map beside it ----------
+
+PROFILES_KEY = "provider_apis"   # {"team_b": {"base_url": …, "organization": …, "project": …}, …}
+DEFAULT_PROFILE = "default"
+
+
+def profiles_from_dict(data: Any, *, where: str = "state") -> dict[str, ApiIdentity]:
+    """The state's `provider_apis` map (absent: empty), each entry as strict as `api`."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise StateError(f"{where}: {PROFILES_KEY} must be an object of provider name to api identity")
+    return {str(name): ApiIdentity.from_dict(value, where=f"{where}: {PROFILES_KEY}.{name}")
+            for name, value in data.items()}
+
+
+def profiles_to_dict(identities: dict[str, ApiIdentity]) -> dict[str, Any]:
+    return {name: identities[name].to_dict() for name in sorted(identities)}
+
+
+def check_profile_identity(state: Any, profile: str, reported: ApiIdentity, *, where: str) -> None:
+    """`check_identity` for one provider profile: the default profile's identity is the state's
+    top-level `api` (states written before profiles keep working); another profile's is its entry
+    in `state.provider_apis`. Raises IdentityMismatchError, else records what was learnt."""
+    if profile == DEFAULT_PROFILE:
+        state.api = check_identity(state.api, reported, where=where)
+        return
+    known = state.provider_apis.get(profile)
+    state.provider_apis[profile] = check_identity(known, reported, where=f"{where} (provider {profile})")

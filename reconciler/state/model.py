@@ -26,7 +26,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.errors import StateError
 from reconciler.sharing import Canonical, dedupe_hook
-from reconciler.state.identity import ApiIdentity
+from reconciler.state.identity import PROFILES_KEY, ApiIdentity, profiles_from_dict, profiles_to_dict
 
 __all__ = ["FORMAT_VERSION", "NonFiniteNumber", "ResourceState", "State", "new_state", "strict_numbers"]
 
@@ -102,6 +102,8 @@ class State:
     resources: dict[str, ResourceState] = field(default_factory=dict)
     # The API account this state belongs to; None until the first write after an API answer.
     api: ApiIdentity | None = None
+    # The accounts of the other provider profiles (issue 16), by profile name; the default's is `api`.
+    provider_apis: dict[str, ApiIdentity] = field(default_factory=dict)
     # Not persisted: how many journal entries `StateStore.load()` replayed into this state.
     recovered_from_journal: int = field(default=0, compare=False)
 
@@ -138,6 +140,8 @@ class State:
         }
         if self.api is not None:
             data["api"] = self.api.to_dict()
+        if self.provider_apis:
+            data[PROFILES_KEY] = profiles_to_dict(self.provider_apis)
         return data
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -155,6 +159,8 @@ class State:
                                 "reconciler_version": self.reconciler_version}
         if self.api is not None:  # "api" sorts first
             head["api"] = self.api.to_dict()
+        if self.provider_apis:  # sorts before "reconciler_version" and "resources"
+            head[PROFILES_KEY] = profiles_to_dict(self.provider_apis)
         buffer = [dump(head)[:-1] + ',"resources":{']
         size = len(buffer[0])
         for i, address in enumerate(sorted(self.resources)):
@@ -197,7 +203,8 @@ class State:
         _share_common_blocks(resources.values())
         api = data.get("api")
         return cls(format_version=version, lineage=lineage, serial=serial, reconciler_version=rversion,
-                   resources=resources, api=None if api is None else ApiIdentity.from_dict(api, where=where))
+                   resources=resources, api=None if api is None else ApiIdentity.from_dict(api, where=where),
+                   provider_apis=profiles_from_dict(data.get(PROFILES_KEY), where=where))
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "state") -> State:

@@ -1,0 +1,152 @@
+"""The API clients of a run with provider profiles (`kind: Provider` documents, config/providers.py):
+one client per profile, built from the variables each Provider names (read here, in the CLI, and
+never printed), behind `api.profiles.ProfileClients`. Without Provider documents or `provider:`
+choices nothing changes: the one client from the OPENAI_* environment (runtime.api_client)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from reconciler.cli.context import AppContext, Out
+from reconciler.config.providers import DEFAULT_PROVIDER, Provider
+from reconciler.errors import ConfigError
+from reconciler.secrets import register_secret
+
+__all__ = ["open_clients", "profiles_of", "uses_profiles"]
+
+SANDBOX_KEY_PREFIX = "sk-sandbox-profile-"
+
+
+def profiles_of(specs: Any, state: Any) -> dict[str, str]:
+    """address -> profile: the document's `provider:` (default when omitted); for an address only the
+    state holds (to be destroyed), the profile the state recorded."""
+    found = {address: doc.provider or DEFAULT_PROVIDER for address, doc in specs.documents.items()}
+    for address, resource in state.resources.items():
+        if address not in found:
+            found[address] = (resource.meta or {}).get("provider") or DEFAULT_PROVIDER
+    return found
+
+
+def uses_profiles(specs: Any, state: Any) -> bool:
+    return bool(specs.providers) or any(p != DEFAULT_PROVIDER for p in profiles_of(specs, state).values())
+
+
+def _owners(state: Any) -> dict[str, str]:
+    """object id -> profile, as the state recorded (objects of a profile no listing shows any more)."""
+    return {r.id: (r.meta or {}).get("provider") or DEFAULT_PROVIDER for r in state.resources.values() if r.id}
+
+
+def _undeclared(name: str, providers: Mapping[str, Provider], addresses: list[str]) -> ConfigError:
+    declared = ", ".join(sorted(providers)) or "none"
+    return ConfigError(f"{addresses[0]} is recorded in provider {name!r}, which no Provider document declares "
+                       f"(declared: {declared}): add a kind: Provider document named {name!r} so it can be "
+                       "reached, or remove it from the state with `reconciler state rm`")
+
+
+@contextlib.contextmanager
+def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_for: list[str],
+                 insecure_http: bool, out: Out | None) -> Iterator[Any]:
+    """The run's client: one per profile the specs and the state use, each identity checked against
+    the state's (`state/identity.py`), or today's single client when no profile is used."""
+    from reconciler.cli import runtime
+
+    if not uses_profiles(specs, state):
+        with runtime.api_client(ctx, admin_for=admin_for, insecure_http=insecure_http, out=out) as client:
+            runtime.bind_identity(client, state, where)
+            yield client
+        return
+
+    from reconciler.api import ApiClient
+    from reconciler.api.client import client_options_from_env
+    from reconciler.api.profiles import ProfileClients
+    from reconciler.state.identity import check_profile_identity
+
+    profile_of = profiles_of(specs, state)
+    providers: Mapping[str, Provider] = specs.providers
+    used: dict[str, list[str]] = {}
+    for address, name in sorted(profile_of.items()):
+        used.setdefault(name, []).append(address)
+    for name, addresses in used.items():
+        if name not in providers and name != DEFAULT_PROVIDER:
+            raise _undeclared(name, providers, addresses)
+    admin_needed = {profile_of.get(a, DEFAULT_PROVIDER) for a in admin_for}
+
+    with contextlib.ExitStack() as stack:
+        handle = None
+        if ctx.sandbox:
+            from reconciler.sandbox import run_sandbox
+
+            keys = {SANDBOX_KEY_PREFIX + n: (providers[n].project or f"proj_{n}") for n in used if n in providers}
+            keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"
+            world = ctx.state_file.parent / "sandbox-world.json"
+            speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or runtime.SANDBOX_SPEED)
+            handle = stack.enter_context(run_sandbox(data=world, speed=speed, project_keys=keys))
+        # Every key first: a missing variable is refused before any client exists, let alone a request.
+        settings: dict[str, dict[str, Any]] = {}
+        for name in sorted(used):
+            if name in providers:
+                settings[name] = _provider_settings(ctx, providers[name], name in admin_needed, used[name], handle)
+        clients: dict[str, Any] = {}
+        admins: set[str] = set()
+        for name in sorted(used):
+            if name not in providers:  # the implicit default: today's client from OPENAI_*
+                client = stack.enter_context(runtime.api_client(
+                    ctx, admin_for=[a for a in admin_for if profile_of.get(a) == name],
+                    insecure_http=insecure_http, out=out))
+                if ctx.sandbox or ctx.env.get("OPENAI_ADMIN_KEY"):
+                    admins.add(name)
+            else:
+                s = settings[name]
+                client = ApiClient(s["base_url"], s["key"] or s["admin"], s["admin"], s["organization"],
+                                   s["project"], insecure_http=insecure_http, sources=s["sources"],
+                                   **client_options_from_env(ctx.env))
+                stack.callback(client.close)
+                if s["admin"]:
+                    admins.add(name)
+            client.on_identity = _binder(state, name, where, check_profile_identity)
+            clients[name] = client
+        yield ProfileClients(clients, profile_of, owners=_owners(state), admins=admins)
+
+
+def _binder(state: Any, name: str, where: str, check: Any) -> Any:
+    def on_identity(reported: Any) -> None:
+        check(state, name, reported, where=where)
+
+    return on_identity
+
+
+def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, addresses: list[str],
+                       handle: Any) -> dict[str, Any]:
+    """One profile's key, admin key, base URL, organization and project; a variable it needs that is
+    unset is one line naming the variable and where the Provider says so (never a value)."""
+    from reconciler.cli import runtime
+
+    if handle is not None:
+        return {"base_url": handle.base_url, "key": SANDBOX_KEY_PREFIX + provider.name,
+                "admin": runtime.SANDBOX_ADMIN_KEY, "organization": None,
+                "project": provider.project or f"proj_{provider.name}", "sources": {}}
+    key = ctx.env.get(provider.api_key_env) if provider.api_key_env else None
+    admin = ctx.env.get(provider.admin_key_env) if provider.admin_key_env else None
+    if provider.api_key_env and not key:
+        raise ConfigError(f"{provider.where('api_key_env')}: {provider.address}: {provider.api_key_env} is not set "
+                          f"(api_key_env; needed by {addresses[0]}"
+                          f"{f' and {len(addresses) - 1} more' if len(addresses) > 1 else ''}): export it with "
+                          "this project's API key; nothing was sent")
+    if admin_needed and not admin:
+        variable = provider.admin_key_env
+        where = provider.where("admin_key_env") if variable else provider.where()
+        raise ConfigError(f"{where}: {provider.address}: checkpoint permissions need an admin key: "
+                          + (f"{variable} is not set (admin_key_env)" if variable else
+                             "add admin_key_env naming the variable that holds it")
+                          + "; nothing was sent")
+    register_secret(key)
+    register_secret(admin)
+    base_url = provider.base_url or ctx.env.get("OPENAI_BASE_URL") or runtime.DEFAULT_BASE_URL
+    sources = {"api_key": provider.api_key_env or provider.admin_key_env or "the Provider's key",
+               "admin_key": provider.admin_key_env or "admin_key_env",
+               "base_url": f"{provider.address}'s base_url" if provider.base_url else
+               ("OPENAI_BASE_URL" if ctx.env.get("OPENAI_BASE_URL") else "the base URL")}
+    return {"base_url": base_url, "key": key, "admin": admin, "organization": provider.organization,
+            "project": provider.project, "sources": sources}

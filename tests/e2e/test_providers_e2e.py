@@ -1,0 +1,252 @@
+"""Provider profiles (issue 16): two OpenAI projects in one repository, against one sandbox that
+scopes by project (reconciler/sandbox/projects.py), driving the real CLI over HTTP.
+
+Each key sees only its own project (counted per project through the sandbox); plan reads each
+project once with its own key; apply creates each file and job in its own project; drift and
+destroy touch only their own project; moving an object to the other provider is a visible replace.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.sandbox.testing import SandboxHandle, run_sandbox
+
+from .conftest import chat_jsonl
+
+KEY_A = "sk-proj-team-a-e2e-0123456789"
+KEY_B = "sk-proj-team-b-e2e-0123456789"
+ADMIN = "sk-admin-org-e2e-0123456789"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "teams"
+
+PROVIDERS = """\
+kind: Provider
+name: team_a
+spec:
+  api_key_env: TEAM_A_OPENAI_KEY
+  admin_key_env: OPENAI_ADMIN_KEY
+  project: proj_team_a
+---
+kind: Provider
+name: team_b
+spec:
+  api_key_env: TEAM_B_OPENAI_KEY
+  admin_key_env: OPENAI_ADMIN_KEY
+  project: proj_team_b
+"""
+
+
+def team_specs(bot_provider: str = "team_a", extra: str = "") -> str:
+    return textwrap.dedent(f"""\
+    kind: File
+    name: a_train
+    provider: team_a
+    spec: {{path: data/a.jsonl}}
+    ---
+    kind: FineTuningJob
+    name: bot
+    provider: {bot_provider}
+    spec:
+      model: gpt-4o-mini
+      training_file: ${{File.{'a' if bot_provider == 'team_a' else 'b'}_train.id}}
+      suffix: bot
+    ---
+    kind: File
+    name: b_train
+    provider: team_b
+    spec: {{path: data/b.jsonl}}
+    ---
+    kind: FineTuningJob
+    name: sql
+    provider: team_b
+    spec:
+      model: gpt-4o-mini
+      training_file: ${{File.b_train.id}}
+      suffix: sql
+    """) + extra
+
+
+class Teams:
+    def __init__(self, sandbox: SandboxHandle, root: Path):
+        self.sandbox = sandbox
+        self.root = root
+        self.runner = CliRunner()
+        self.specs = root / "specs"
+        self.state_file = root / "state" / "default.json"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {"OPENAI_BASE_URL": self.sandbox.base_url, "TEAM_A_OPENAI_KEY": KEY_A, "TEAM_B_OPENAI_KEY": KEY_B,
+               "OPENAI_ADMIN_KEY": ADMIN, "NO_COLOR": "1", "OPENAI_API_KEY": ""}
+        env.update(extra)
+        return env
+
+    def write(self, name: str, text: str) -> None:
+        path = self.specs / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def run(self, *args: str, **env: str) -> Result:
+        argv = ["-C", str(self.specs), "--state", str(self.state_file), *args]
+        return self.runner.invoke(cli, argv, env=self.env(**env), catch_exceptions=False)
+
+    def ok(self, *args: str, code: int = 0) -> Result:
+        result = self.run(*args)
+        assert result.exit_code == code, f"exit {result.exit_code}\n{result.output}"
+        assert "Traceback" not in result.output
+        return result
+
+    def seen_by(self, key: str, what: str = "fine_tuning/jobs") -> list[dict[str, Any]]:
+        """What one key sees through the sandbox's HTTP API (its project only)."""
+        with httpx.Client(base_url=self.sandbox.base_url, headers={"Authorization": f"Bearer {key}"},
+                          timeout=60) as c:
+            answer = c.get(f"/{what}", params={"limit": 100} if "jobs" in what else {})
+            assert answer.status_code == 200, answer.text
+            return list(answer.json()["data"])
+
+    def content(self, key: str, file_id: str) -> str:
+        with httpx.Client(base_url=self.sandbox.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
+            return c.get(f"/files/{file_id}/content").text
+
+    def jobs_per_project(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for job in self.sandbox.world.jobs.items.values():
+            counts[job["project"]] = counts.get(job["project"], 0) + 1
+        return counts
+
+    def active(self, key: str) -> list[str]:
+        return sorted(j["user_provided_suffix"] or "" for j in self.seen_by(key)
+                      if j["status"] not in ("cancelled", "failed"))
+
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads(self.state_file.read_text()))
+
+
+@pytest.fixture
+def teams(tmp_path: Path) -> Iterator[Teams]:
+    with run_sandbox(project_keys={KEY_A: "proj_team_a", KEY_B: "proj_team_b"}) as sandbox:
+        t = Teams(sandbox, tmp_path)
+        (t.specs / "data").mkdir(parents=True)
+        (t.specs / "data" / "a.jsonl").write_text(chat_jsonl(topic="billing"))
+        (t.specs / "data" / "b.jsonl").write_text(chat_jsonl(topic="sql"))
+        t.write("providers.yaml", PROVIDERS)
+        t.write("specs.yaml", team_specs())
+        yield t
+
+
+def test_plan_apply_drift_destroy_each_touch_only_their_own_project(teams: Teams) -> None:
+    plan = teams.ok("plan", "--detailed-exitcode", code=2).output
+    assert "4 to add" in plan
+    stats = teams.sandbox.stats()
+    # refresh read each project once: one job listing and one file listing per key
+    assert stats.get("GET /v1/fine_tuning/jobs") == 2 and stats.get("GET /v1/files") == 2, stats
+
+    teams.ok("apply", "--auto-approve")
+    assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 1}
+    assert teams.active(KEY_A) == ["bot"] and teams.active(KEY_B) == ["sql"]
+    assert [teams.content(KEY_A, f["id"]) for f in teams.seen_by(KEY_A, "files")] == [chat_jsonl(topic="billing")]
+    assert [teams.content(KEY_B, f["id"]) for f in teams.seen_by(KEY_B, "files")] == [chat_jsonl(topic="sql")]
+    state = teams.state()
+    assert state["resources"]["FineTuningJob.bot"]["meta"]["provider"] == "team_a"
+    assert state["resources"]["FineTuningJob.sql"]["meta"]["provider"] == "team_b"
+    assert state["provider_apis"]["team_a"]["project"] == "proj_team_a"
+    assert state["provider_apis"]["team_b"]["project"] == "proj_team_b"
+
+    again = teams.ok("plan", "--detailed-exitcode").output
+    assert "No changes" in again
+
+    # drift: an object made by hand in team B's project is reported as team B's, nothing in A's
+    with httpx.Client(base_url=teams.sandbox.base_url, headers={"Authorization": f"Bearer {KEY_B}"}) as c:
+        b_file = teams.seen_by(KEY_B, "files")[0]["id"]
+        made = c.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": b_file,
+                                                 "suffix": "byhand"})
+        assert made.status_code == 200, made.text
+    drift = teams.run("drift")
+    assert "Traceback" not in drift.output
+    assert made.json()["id"] in drift.output
+    assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 2}  # drift changed nothing
+
+    # destroy team B's part only: drop its documents; A's job is untouched, B's are cancelled
+    teams.write("specs.yaml", team_specs().split("---\nkind: File\nname: b_train")[0])
+    destroy_b = teams.ok("apply", "--auto-approve").output
+    assert "FineTuningJob.sql" in destroy_b, destroy_b
+    assert teams.active(KEY_A) == ["bot"]
+    assert teams.active(KEY_B) == ["byhand"]  # ours cancelled, the hand-made one left alone
+    assert len(teams.seen_by(KEY_B, "files")) == 1  # kept: the hand-made job trains on it (forgotten)
+    assert "File.b_train" not in teams.state()["resources"]
+    assert len(teams.seen_by(KEY_A, "files")) == 1
+    assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 2}  # nothing created twice
+
+    teams.ok("destroy", "--auto-approve")
+    assert teams.active(KEY_A) == [] and teams.seen_by(KEY_A, "files") == []
+    assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 2}
+
+
+def test_moving_a_job_to_another_provider_is_a_visible_replace(teams: Teams) -> None:
+    teams.ok("apply", "--auto-approve")
+    teams.write("specs.yaml", team_specs(bot_provider="team_b"))
+    plan = teams.ok("plan", "--detailed-exitcode", code=2).output
+    assert "provider changed: team_a → team_b" in plan
+    assert "must be replaced" in plan or "replace" in plan.lower()
+    teams.ok("apply", "--auto-approve")
+    assert teams.active(KEY_A) == []                  # the old job was cancelled in team A's project
+    assert teams.active(KEY_B) == ["bot", "sql"]      # and made again in team B's
+    assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 2}
+    assert teams.state()["resources"]["FineTuningJob.bot"]["meta"]["provider"] == "team_b"
+    assert "No changes" in teams.ok("plan", "--detailed-exitcode").output
+
+
+def test_unset_key_variable_is_named_before_any_request(teams: Teams) -> None:
+    result = teams.run("plan", TEAM_B_OPENAI_KEY="")
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "providers.yaml:11" in lines[0] and "TEAM_B_OPENAI_KEY is not set" in lines[0]
+    assert KEY_A not in result.output and ADMIN not in result.output
+    assert teams.sandbox.stats() == {}
+
+
+def test_unknown_provider_is_one_line_with_did_you_mean(teams: Teams) -> None:
+    teams.write("specs.yaml", team_specs().replace("provider: team_b", "provider: team_bb"))
+    result = teams.run("plan")
+    assert result.exit_code == 1
+    assert "specs.yaml:16: File.b_train: provider: unknown provider 'team_bb' (did you mean 'team_b'?)" in result.output
+    assert "Traceback" not in result.output
+    assert teams.sandbox.stats() == {}
+
+
+def test_a_state_from_before_profiles_keeps_working(teams: Teams) -> None:
+    """No Provider documents: today's env client; the state has no provider marks."""
+    (teams.specs / "providers.yaml").unlink()
+    teams.write("specs.yaml", "kind: File\nname: a_train\nspec: {path: data/a.jsonl}\n")
+    with run_sandbox() as plain:
+        result = teams.runner.invoke(cli, ["-C", str(teams.specs), "--state", str(teams.state_file), "apply",
+                                           "--auto-approve"],
+                                     env={"OPENAI_BASE_URL": plain.base_url, "OPENAI_API_KEY": "sk-x",
+                                          "NO_COLOR": "1"}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    state = teams.state()
+    assert "provider_apis" not in state and "provider" not in state["resources"]["File.a_train"].get("meta", {})
+
+
+def test_examples_teams_applies_on_the_sandbox(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "teams")
+    with run_sandbox(project_keys={KEY_A: "proj_team_a", KEY_B: "proj_team_b"}) as sandbox:
+        env = {"OPENAI_BASE_URL": sandbox.base_url, "TEAM_A_OPENAI_KEY": KEY_A, "TEAM_B_OPENAI_KEY": KEY_B,
+               "OPENAI_ADMIN_KEY": ADMIN, "NO_COLOR": "1"}
+        argv = ["-C", str(tmp_path / "teams"), "--state", str(tmp_path / "state.json")]
+        result = CliRunner().invoke(cli, [*argv, "apply", "--auto-approve"], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        projects = sorted(j["project"] for j in sandbox.world.jobs.items.values())
+        assert projects == ["proj_team_a", "proj_team_b"]
+        again = CliRunner().invoke(cli, [*argv, "plan", "--detailed-exitcode"], env=env, catch_exceptions=False)
+        assert again.exit_code == 0, again.output
