@@ -63,7 +63,8 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
 
     refuse_empty_specs(ctx, specs, state, destroy=False)  # an empty folder is a mistake, not "drift everywhere"
     rules = load_ignore_rules(ignore_file or (ctx.dir / FILENAME))
-    plan, snapshot = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism))
+    plan, snapshot = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism),
+                                      full_listing="drift reports jobs no spec manages")
     if applies:
         check_uploads(specs, plan)  # sync uploads what it plans: the same checks as apply
     report = build_report(plan, snapshot, specs, state, rules=rules, selector=_selector(selectors),

@@ -1,7 +1,7 @@
 """Refresh: every read of the API a plan needs, made here and nowhere else.
 
-`refresh_and_plan` reads in bulk (every job page by page — never one GET per job —, every file
-page by page, and one permission list per managed checkpoint, concurrently with a bound) into an
+`refresh_and_plan` reads in bulk (this workspace's jobs page by page — never one GET per job; every
+job of the organisation only when plan/listing.py says why —, every file page by page, and one permission list per managed checkpoint, concurrently with a bound) into an
 immutable `Snapshot`, then calls the pure planner. When the planner reports reads the snapshot did
 not hold (a data source's checkpoints, the grants of a checkpoint that became known during the
 walk, a file's content hash), they are read — concurrently — and the plan is made again with the
@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -23,6 +24,7 @@ from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
 from reconciler.kinds.job.inputs import compact_live
 from reconciler.plan.build import PlanOptions, plan, working_state
+from reconciler.plan.listing import MAX_UNMARKED, JobScope, job_scope
 from reconciler.plan.model import Plan
 from reconciler.plan.snapshot import Read, Snapshot
 from reconciler.plan.walk import WorkingState
@@ -33,19 +35,27 @@ __all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_im
            "refresh_and_plan"]
 
 DEFAULTS = PlanOptions()
+log = logging.getLogger("reconciler.refresh")   # --debug shows why every job was listed, or not
 MAX_ROUNDS = 8   # each round reads what the previous one found it needs: references chain this deep
 
 
 def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, options: PlanOptions = DEFAULTS, *,
                      content_digest: Callable[[str], str | None] | None = None,
-                     clock: Callable[[], float] = time.time) -> tuple[Plan, Snapshot | None]:
+                     clock: Callable[[], float] = time.time,
+                     full_listing: str | None = None) -> tuple[Plan, Snapshot | None]:
     """The plan and the snapshot it was made from (drift reports look for unmanaged objects
-    there; None when nothing was refreshed)."""
+    there; None when nothing was refreshed). Only this workspace's jobs are listed unless
+    `full_listing` says why every job of the organisation is needed (plan/listing.py)."""
     work = working_state(specs, state)
     if options.refresh and reader is not None:
         jobs, files, checkpoints = _needs(specs, work)
+        scope = job_scope(specs, work, recovered=getattr(state, "recovered_from_journal", 0),
+                          full_listing=full_listing)
+        if jobs:
+            log.debug("job listing: %s: %s", "every job" if scope.complete else "filtered", scope.reason)
         snapshot = refresh(reader, need_jobs=jobs, need_files=files, checkpoints=checkpoints,
-                           parallelism=options.parallelism, clock=clock)
+                           parallelism=options.parallelism, clock=clock, scope=scope)
+        snapshot = widen(reader, work, snapshot)
         check_listing_sanity(work, snapshot)
         snapshot = confirm_missing(reader, work, snapshot, options.parallelism)
         if not options.destroy:
@@ -148,6 +158,31 @@ def check_listing_sanity(work: WorkingState, snapshot: Snapshot) -> None:
                             "was changed. If they really are gone, remove them with `reconciler state rm`.")
 
 
+def _managed_jobs(work: WorkingState) -> set[str]:
+    return {r.id for r in work.resources.values()
+            if "jobs" in registry.by_type(r.kind).listings and r.id and not (r.meta or {}).get("deleting")}
+
+
+def _missing_jobs(work: WorkingState, listed: Mapping[str, Any]) -> list[str]:
+    return sorted(j for j in _managed_jobs(work) if j not in listed)
+
+
+def widen(reader: Reader, work: WorkingState, snapshot: Snapshot) -> Snapshot:
+    """A filtered job listing that misses more than a few managed jobs (made before workspace
+    marks, or a listing that lost them) is replaced by the listing of every job; the few that
+    remain missing are then read by id (`confirm_missing`), as with any listing."""
+    if snapshot.jobs is None or snapshot.jobs_complete:
+        return snapshot
+    missing = _missing_jobs(work, snapshot.jobs)
+    if not missing or (len(missing) <= MAX_UNMARKED and any(j in snapshot.jobs for j in _managed_jobs(work))):
+        return snapshot
+    log.debug("job listing: every job: the filtered listing omits %d managed job(s)%s (made before workspace "
+              "marks?)", len(missing), f", more than {MAX_UNMARKED} to read one by one"
+              if len(missing) > MAX_UNMARKED else ", all it should show")
+    return Snapshot.of(jobs=_list_jobs(reader), files=snapshot.files, permissions=snapshot.permissions,
+                       reads=snapshot.reads, server_time=snapshot.server_time, warnings=snapshot.warnings)
+
+
 MAX_CONFIRM = 500   # managed objects missing from a listing that are confirmed one by one
 
 
@@ -186,20 +221,23 @@ def confirm_missing(reader: Reader, work: WorkingState, snapshot: Snapshot, para
     if files is not None:
         files.update(found.get("files", {}))
     return Snapshot.of(jobs=jobs, files=files, permissions=snapshot.permissions, reads=snapshot.reads,
-                       server_time=snapshot.server_time, warnings=(*snapshot.warnings, *notes))
+                       server_time=snapshot.server_time, warnings=(*snapshot.warnings, *notes),
+                       jobs_complete=snapshot.jobs_complete)
 
 
 # -- reading ---------------------------------------------------------------------------------------
 
-def _list_jobs(reader: Reader) -> dict[str, dict[str, Any]]:
-    """Every job, compacted; jobs trained the same way share one `method` block."""
+def _list_jobs(reader: Reader, scope: JobScope | None = None) -> dict[str, dict[str, Any]]:
+    """Every job (or those `scope` filters on, one listing per filter), compacted; jobs trained
+    the same way share one `method` block."""
     canonical = Canonical()
     jobs: dict[str, dict[str, Any]] = {}
-    for listed in reader.list_jobs(page_size=100):
-        job = compact_live(listed)
-        if type(job.get("method")) is dict:
-            job["method"] = canonical(job["method"])
-        jobs[job["id"]] = job
+    for metadata in (None,) if scope is None or scope.filters is None else scope.filters:
+        for listed in reader.list_jobs(metadata=metadata, page_size=100):
+            job = compact_live(listed)
+            if type(job.get("method")) is dict:
+                job["method"] = canonical(job["method"])
+            jobs[job["id"]] = job
     return jobs
 
 
@@ -216,7 +254,8 @@ def _permissions_task(reader: Reader, checkpoint: str, recorded: Any) -> tuple[s
 
 
 def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: Mapping[str, Any],
-            parallelism: int = 10, clock: Callable[[], float] | None = None) -> Snapshot:
+            parallelism: int = 10, clock: Callable[[], float] | None = None,
+            scope: JobScope | None = None) -> Snapshot:
     """Bulk reads, all at once: every job page and every file page, and the permissions of
     `checkpoints` (known from the state, so they need not wait for the job list). The job pages
     follow one another (each needs the previous cursor) while the permission lists fill the other
@@ -228,7 +267,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
 
     tasks: list[Callable[[], Any]] = []
     if need_jobs:
-        tasks.append(lambda: ("jobs", _list_jobs(reader)))
+        tasks.append(lambda: ("jobs", _list_jobs(reader, scope)))
     if need_files:
         tasks.append(lambda: ("files", {f["id"]: f for f in reader.list_files(purpose="fine-tune")}))
     bulk = len(tasks)
@@ -247,7 +286,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
         server_time = clock()
     return Snapshot.of(jobs=listed.get("jobs"), files=listed.get("files"),
                        permissions=dict(zip(wanted, (value for _, value in results[bulk:]))),
-                       server_time=server_time)
+                       server_time=server_time, jobs_complete=scope is None or scope.complete)
 
 
 _EMPTY: dict[str, Any] = {"permissions": [], "permissions_query": [], "checkpoints": [], "jobs": [],

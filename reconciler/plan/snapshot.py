@@ -51,12 +51,13 @@ class Snapshot:
     refreshed: bool = True                           # False with --refresh=false: state only
     warnings: tuple[str, ...] = ()                   # what refresh had to work around, for the plan
     jobs_by_address: Mapping[str, list[Obj]] = field(default_factory=lambda: _NOTHING, repr=False)
+    jobs_complete: bool = True                       # False: `jobs` holds only this workspace's jobs
 
     @classmethod
     def of(cls, *, jobs: Mapping[str, Obj] | None = None, files: Mapping[str, Obj] | None = None,
            permissions: Mapping[str, list[Obj]] | None = None, reads: Mapping[Read, Any] | None = None,
            server_time: float | None = None, refreshed: bool = True,
-           warnings: tuple[str, ...] = ()) -> Snapshot:
+           warnings: tuple[str, ...] = (), jobs_complete: bool = True) -> Snapshot:
         """A snapshot over these values, indexed (jobs by the address tag reconciler gives them)."""
         by_address: dict[str, list[Obj]] = {}
         for job in (jobs or {}).values():
@@ -65,7 +66,7 @@ class Snapshot:
                 by_address.setdefault(address, []).append(job)
         return cls(jobs=_frozen(jobs), files=_frozen(files), permissions=_frozen(permissions) or _NOTHING,
                    reads=_frozen(reads) or _NOTHING, server_time=server_time, refreshed=refreshed,
-                   warnings=warnings, jobs_by_address=MappingProxyType(by_address))
+                   warnings=warnings, jobs_by_address=MappingProxyType(by_address), jobs_complete=jobs_complete)
 
     def with_reads(self, found: Mapping[Read, Any]) -> Snapshot:
         """A new snapshot that also holds `found` (grant lists join `permissions`)."""
@@ -125,7 +126,7 @@ class SnapshotReads:
         return dict(self._get(Read("job", (job_id,))))
 
     def all_jobs(self) -> Iterable[Obj]:
-        if self.snapshot.jobs is not None:
+        if self.snapshot.jobs is not None and self.snapshot.jobs_complete:
             return self.snapshot.jobs.values()
         return list(self._get(Read("jobs")))
 

@@ -374,8 +374,15 @@ class _Handler(BaseHTTPRequestHandler):
             result = {}
         elif path == "/_sandbox/clock" and method == "GET":
             result = {"now": sandbox.clock.now(), "speed": sandbox.clock.speed}
+        elif path == "/_sandbox/history" and method == "POST":
+            from reconciler.sandbox.history import add_history
+
+            try:
+                result = add_history(sandbox.world, data.get("jobs", 0))
+            except ValueError as exc:
+                raise ApiError(400, str(exc), param="jobs") from None
         elif path in ("/_sandbox/advance", "/_sandbox/faults", "/_sandbox/stats", "/_sandbox/stats/reset",
-                      "/_sandbox/clock"):
+                      "/_sandbox/clock", "/_sandbox/history"):
             raise ApiError(405, f"Method {method} is not allowed on {path}.", code="method_not_allowed")
         else:
             raise ApiError(404, f"Invalid URL ({method} {path})", code="unknown_url")

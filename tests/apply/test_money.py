@@ -64,7 +64,7 @@ def test_create_whose_connection_drops_before_the_api_saw_it_is_sent_again_once_
 def test_create_whose_lookup_fails_is_not_sent_again(ws: Workspace) -> None:
     _one_job(ws)
     ws.client.fail("create_job", connection_dropped(), after_effect=False)
-    ws.client.fail("list_jobs", api_error(503, "unavailable", method="GET"), match=lambda args: bool(args["metadata"]))
+    ws.client.fail("list_jobs", api_error(503, "unavailable", method="GET"), match=lambda args: "reconciler_address" in args["metadata"])
 
     result = ws.apply()
 
@@ -83,7 +83,7 @@ def test_a_lost_answer_for_a_job_cancelled_meanwhile_is_not_adopted(ws: Workspac
     _one_job(ws)
     ws.client.fail("create_job", connection_dropped(), after_effect=True)
     ws.client.before("list_jobs", lambda args: [ws.client.set_status(j, "cancelled") for j in list(ws.client.jobs)],
-                     match=lambda args: bool(args["metadata"]))
+                     match=lambda args: "reconciler_address" in args["metadata"])
 
     result = ws.apply()
 
