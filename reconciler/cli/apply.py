@@ -20,6 +20,7 @@ from reconciler.cli.context import (
     signal_received,
 )
 from reconciler.cli.plan import load_plan, make_plan, plan_options, render
+from reconciler.cli.wait_option import WaitCommand
 from reconciler.errors import ConfigError
 
 
@@ -235,7 +236,7 @@ def apply_options(f: Any) -> Any:
     return f
 
 
-@click.command("apply")
+@click.command("apply", cls=WaitCommand)
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @plan_options
 @apply_options
@@ -259,7 +260,7 @@ def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], 
                      reason=reason)
 
 
-@click.command("destroy")
+@click.command("destroy", cls=WaitCommand)
 @plan_options
 @apply_options
 @common_options
