@@ -131,12 +131,12 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
         if saved is not None or not refresh:  # nothing read yet: which account answers, before any change
             runtime.probe_identity(session.client)
         from reconciler.cli.cost import estimate_plan_cost
-        from reconciler.cli.policy import apply_overrides, check_policies
+        from reconciler.cli.policy import apply_overrides, check_policies, saved_policies
 
         if saved is not None:
             the_plan = saved
-            policies = check_policies(session.specs, the_plan, estimate_plan_cost(ctx, session.specs, the_plan))
-            policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
+            # a saved plan is applied without reading the specs: its own policy results decide
+            policies, policy = apply_overrides(saved_policies(plan_file), the_plan, policy, policy_overrides, reason)
         else:
             the_plan = make_plan(ctx, o, session.specs, session.state, session.client, targets=targets,
                                  replace=replace, refresh=refresh, refresh_only=False, destroy=destroy,

@@ -21,7 +21,7 @@ import click
 
 from reconciler.cli.context import EXIT_ERROR, EXIT_OK, common_options, out
 
-__all__ = ["apply_overrides", "check_policies", "override_author", "policy"]
+__all__ = ["apply_overrides", "check_policies", "override_author", "policy", "saved_policies"]
 
 _OUTCOMES = ("pass", "warn", "deny")
 
@@ -46,6 +46,19 @@ def apply_overrides(report: Any, plan: Any, apply_policy: Any, names: tuple[str,
     overrides = resolve_overrides(names, reason, override_author() if names else "", at, report)
     report = report.with_overrides(overrides)
     return report, dataclasses.replace(apply_policy, policies=report, overrides=override_records(report, plan))
+
+
+def saved_policies(path: Path | None) -> Any:
+    """The policy results a saved plan was made with (its `policies` array; none when absent)."""
+    from reconciler.policy.engine import PolicyReport
+
+    if path is None:
+        return PolicyReport()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return PolicyReport()  # load_plan has already refused a file it cannot read
+    return PolicyReport.from_list(data.get("policies") if isinstance(data, dict) else None)
 
 
 def override_author() -> str:

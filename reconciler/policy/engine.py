@@ -83,6 +83,20 @@ class PolicyReport:
     def to_list(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.results]
 
+    @classmethod
+    def from_list(cls, items: Any) -> PolicyReport:
+        """The `policies` array of a saved plan (overrides made at plan time are not kept: an
+        override is given to the apply that acts on it)."""
+        results = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            results.append(PolicyResult(str(item.get("rule")), str(item.get("address")),
+                                        str(item.get("enforcement", "deny")), bool(item.get("passed")),
+                                        str(item.get("message", "")), str(item.get("where", "")),
+                                        str(item.get("detail") or "")))
+        return cls(tuple(results))
+
 
 def _checked(change: Change) -> bool:
     return change.action.is_change() or change.action is Action.PENDING

@@ -157,3 +157,18 @@ def test_a_rule_failing_at_evaluation_stops_before_any_change(world):
            "evaluate: no such member in mapping: 'hyperparameters'" in result.output
     assert "Traceback" not in result.output
     assert _jobs_created(world) == 0 and world.sandbox.stats().get("POST /v1/files", 0) == 0
+
+
+def test_a_saved_plan_keeps_its_denies(world, tmp_path):
+    world.write("specs.yaml", JOB_SPEC)
+    world.write("policy.yaml", DENY_EPOCHS % "deny")
+    saved = tmp_path / "plan.json"
+    world.ok("plan", "--out", str(saved))
+    assert json.loads(saved.read_text())["policies"][0]["outcome"] == "deny"
+    refused = world.run("apply", str(saved))
+    assert refused.exit_code == 1
+    assert "refusing to apply: Policy.fixed_epochs denies FineTuningJob.bot" in refused.output
+    assert _jobs_created(world) == 0
+    world.ok("apply", str(saved), "--policy-override", "fixed_epochs", "--reason", "one-off")
+    assert _jobs_created(world) == 1
+    assert world.state()["resources"]["FineTuningJob.bot"]["meta"]["policy_overrides"][0]["reason"] == "one-off"
