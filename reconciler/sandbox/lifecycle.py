@@ -13,6 +13,8 @@ import hashlib
 import math
 from typing import Any
 
+from reconciler.cost.epochs import auto_epochs
+
 INF = math.inf
 ALNUM = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ACTIVE = ("validating_files", "queued", "running", "paused")
@@ -109,7 +111,8 @@ def resolved_hyperparameters(job: dict[str, Any]) -> dict[str, Any]:
     examples = max(1, int(job.get("examples") or 1))
     hp = dict(job["hyperparameters"])
     auto = {
-        "n_epochs": 3,
+        # As the real API resolves it (the cookbook's rule, shared with the plan's cost estimate).
+        "n_epochs": auto_epochs(examples),
         "batch_size": max(1, min(32, examples // 100)),
         "learning_rate_multiplier": 1.8 if job["method_type"] == "supervised" else 1.0,
         "beta": 0.1,

@@ -467,6 +467,12 @@ def f53(s: Scene) -> None:  # a checkpoint that is not the model can be shared t
     assert r.status_code == 200, r.text
 
 
+def f54(s: Scene) -> None:  # n_epochs "auto" resolved from the number of examples (12: 100 // 12 = 8)
+    job = s.job("succeeded")
+    assert job["method"]["supervised"]["hyperparameters"]["n_epochs"] == 8 == job["hyperparameters"]["n_epochs"]
+    assert s.checkpoints("succeeded")["data"][0]["step_number"] % 8 == 0
+
+
 ROWS: dict[str, Callable[[Scene], None]] = {
     name.upper(): fn for name, fn in sorted(globals().items()) if len(name) == 3 and name[0] == "f"
     and name[1:].isdigit() and callable(fn)
