@@ -13,6 +13,7 @@ Safety rules (the API spends money):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import threading
@@ -30,7 +31,7 @@ from reconciler.errors import ReconcilerError, StateError
 from reconciler.kinds import registry
 from reconciler.kinds.base import Pending
 from reconciler.kinds.data.common import ClientReads, DataKind
-from reconciler.plan.model import Action, Change, Plan
+from reconciler.plan.model import Action, Change, Op, Plan, ReplaceMode
 from reconciler.resolver import Resolver
 from reconciler.sharing import Canonical, share_equal
 from reconciler.state import ResourceState, State, StateStore
@@ -75,6 +76,12 @@ _VERBS = {
 }
 
 
+# The steps of a create-before-destroy replacement that wait for its dependents: deleting the old
+# upload (recorded as deposed meanwhile: kinds/file/apply.py). A job's cancel is not deferred: its
+# dependents are grants, often pending until the new job ends, and the old job would run on unpaid.
+_DEPOSED_OPS = (Op.DELETE_FILE,)
+
+
 def idempotency_key(lineage: str, serial: int, address: str, digest: str, op: str) -> str:
     raw = f"reconciler:{lineage}:{serial}:{address}:{digest}:{op}"
     return "rc-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
@@ -110,6 +117,9 @@ class Executor:
         self._journal_failure: str | None = None  # set once a journal write failed: start nothing new
         self._stop = threading.Event()  # interrupt(): start nothing new, stop --wait
         self.interruption: Interruption | None = None  # set when run() was interrupted
+        # what each data source in the plan depends on: a resource reached through one records the
+        # managed addresses behind it too (Terraform's state does), for destroy order
+        self._data_deps = {c.address: c.depends_on for c in plan.changes if c.address.startswith("data.")}
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _emit(self, kind: EventKind, address: str, verb: str = "", message: str = "", *,
@@ -134,6 +144,10 @@ class Executor:
         resource = mark_profile(self._client, address, resource)  # meta.provider (issue 16)
         if resource is not None:
             resource = registry.by_type(resource.kind).stored(resource)
+            reached = self._reached(resource.depends_on)
+            if reached != list(resource.depends_on):
+                resource = copy.copy(resource)
+                resource.depends_on = reached
         assert self._journal is not None
         with self._lock:
             self._touched.add(address)
@@ -236,17 +250,55 @@ class Executor:
             # What references see: the object as read, never a copy of it (see the kind's view).
             self.values[change.address] = registry.by_type(change.kind).view(change, live)
 
-    def _dependencies(self, change: Change, addresses: set[str]) -> set[str]:
+    def _dependencies(self, change: Change, addresses: set[str], destroyed_first: Mapping[str, set[str]]) -> set[str]:
         if change.action in (Action.DELETE, Action.FORGET):
-            # Destroy dependents first: revoke grants before cancelling the job they came from.
-            return {c.address for c in self.plan.changes
-                    if c.action in (Action.DELETE, Action.FORGET) and c.address != change.address
-                    and change.address in self._state_deps(c.address)}
+            return destroyed_first.get(change.address, set())
         return {d for d in change.depends_on if d in addresses}
 
-    def _state_deps(self, address: str) -> list[str]:
-        resource = self._state.resources.get(address)
-        return list(resource.depends_on) if resource is not None else []
+    def _destroy_dependents(self) -> dict[str, set[str]]:
+        """Destroy dependents first: for each address destroyed, the destroyed addresses that depend
+        on it by the state, directly or through anything between (revoke the grant on a checkpoint
+        read through a data source before cancelling the job it came from)."""
+        gone = [c.address for c in self.plan.changes if c.action in (Action.DELETE, Action.FORGET)]
+        chosen = set(gone)
+        first: dict[str, set[str]] = {}
+        for address in gone:
+            for dep in self._state_deps(address):
+                if dep in chosen and dep != address:
+                    first.setdefault(dep, set()).add(address)
+        return first
+
+    def _state_deps(self, address: str) -> set[str]:
+        """What `address` depends on by the state, transitively: a grant recorded against a data
+        source whose job is also recorded behind another resource still goes before that job."""
+        found: set[str] = set()
+        todo = list(self._state.resources[address].depends_on) if address in self._state.resources else []
+        while todo:
+            dep = todo.pop()
+            if dep in found:
+                continue
+            found.add(dep)
+            resource = self._state.resources.get(dep)
+            todo.extend(resource.depends_on if resource is not None else self._data_deps.get(dep, ()))
+        return found
+
+    def _reached(self, depends_on: list[str]) -> list[str]:
+        """`depends_on` plus the managed addresses reached through the data sources in it."""
+        if not any(d in self._data_deps for d in depends_on):
+            return list(depends_on)
+        out = list(depends_on)
+        todo = [d for d in depends_on if d in self._data_deps]
+        seen = set(todo)
+        while todo:
+            for dep in self._data_deps[todo.pop()]:
+                if dep in seen:
+                    continue
+                seen.add(dep)
+                if dep in self._data_deps:
+                    todo.append(dep)
+                elif dep not in out:
+                    out.append(dep)
+        return out
 
     def _schedule(self) -> None:
         """Run every change once its dependencies have an outcome, in plan order, up to
@@ -258,7 +310,9 @@ class Executor:
 
         nodes = {c.address: c for c in self.plan.changes}
         addresses = set(nodes)
-        deps = {a: self._dependencies(c, addresses) for a, c in nodes.items()}
+        destroyed_first = self._destroy_dependents()
+        deps = {a: self._dependencies(c, addresses, destroyed_first) for a, c in nodes.items()}
+        deposed = self._split_deposed(nodes, deps)
         position = {a: i for i, a in enumerate(nodes)}
         names = list(nodes)
         dependents: dict[str, list[str]] = {a: [] for a in nodes}
@@ -302,14 +356,24 @@ class Executor:
                         self._emit(EventKind.SKIPPED, address, message=why)
                         settle(address, "skipped", index)
                         continue
-                    broken = [d for d in deps[address] if outcome[d] in ("failed", "skipped")]
+                    broken = [d for d in deps[address] if outcome[d] in ("failed", "skipped")
+                              or (address in deposed and outcome[d] == "pending")]
+                    if broken and address in deposed:
+                        if outcome[address[:-len(" (deposed)")]] != "done":  # nothing new: the old one stays
+                            settle(address, "skipped", index)
+                            continue
+                        why = (f"the old {change.prior_id} is kept (recorded; the next apply deletes it): "
+                               f"{', '.join(sorted(broken))} did not complete")
+                        self.note(change.address, why)
+                        settle(address, "skipped", index)
+                        continue
                     if broken and (change.action.is_change() or change.action is Action.PENDING):
                         why = f"not attempted: {', '.join(sorted(broken))} did not complete"
                         self.result.skipped.append((address, why))
                         self._emit(EventKind.SKIPPED, address, message=why)
                         settle(address, "skipped", index)
                         continue
-                    future = pool.submit(self._run_change, change)
+                    future = pool.submit(self._run_deposed if address in deposed else self._run_change, change)
                     running += 1
                     future.add_done_callback(functools.partial(_put_done, finished, address))
                 for index in later:
@@ -335,9 +399,69 @@ class Executor:
             def real(change: Change) -> bool:
                 return change.action.is_change() or change.action is Action.PENDING
 
+            for key in deposed:  # not started: the deposed object stays recorded in the state
+                outcome.setdefault(key, "skipped")
+
             self.interruption = Interruption(
                 done=sum(1 for a, r in outcome.items() if r == "done" and real(nodes[a])),
                 not_started=tuple(a for a in nodes if a not in outcome and real(nodes[a])))
+
+    def _split_deposed(self, nodes: dict[str, Change], deps: dict[str, set[str]]) -> set[str]:
+        """A create-before-destroy replacement whose dependents change too (a File re-upload and the
+        job training on the old file): its destroy steps become a node of their own that runs after
+        those dependents (Terraform destroys the deposed object after its dependents were
+        replaced), so the old job never loses its file before its successor exists. Returns the
+        keys of the new nodes (`<address> (deposed)`); `nodes` and `deps` are extended in place."""
+        changed = {a for a, c in nodes.items() if c.action.is_change() or c.action is Action.PENDING}
+        direct: dict[str, set[str]] = {}
+        for address, needed in deps.items():
+            if nodes[address].action not in (Action.DELETE, Action.FORGET):
+                for d in needed:
+                    direct.setdefault(d, set()).add(address)
+        keys: set[str] = set()
+        for address, change in list(nodes.items()):
+            if change.action is not Action.REPLACE or change.replace is not ReplaceMode.CREATE_THEN_DESTROY:
+                continue
+            tail = tuple(s for s in change.steps if s.op in _DEPOSED_OPS)
+            head = tuple(s for s in change.steps if s.op not in _DEPOSED_OPS)
+            dependents = self._dependents_through_data(address, direct, nodes) & changed
+            if not tail or not head or not dependents:
+                continue
+            key = f"{address} (deposed)"
+            nodes[address] = dataclasses.replace(change, steps=head)
+            nodes[key] = dataclasses.replace(change, steps=tail)
+            deps[key] = {address, *dependents}
+            keys.add(key)
+        return keys
+
+    @staticmethod
+    def _dependents_through_data(address: str, direct: Mapping[str, set[str]],
+                                 nodes: Mapping[str, Change]) -> set[str]:
+        found: set[str] = set()
+        todo = list(direct.get(address, ()))
+        while todo:
+            dependent = todo.pop()
+            if dependent in found:
+                continue
+            found.add(dependent)
+            if dependent.startswith("data.") or nodes[dependent].action is Action.NOOP:
+                todo.extend(direct.get(dependent, ()))  # a reader in between: what reads it depends too
+        return found
+
+    def _run_deposed(self, change: Change) -> str:
+        """The destroy steps of a create-before-destroy replacement, run after its dependents."""
+        start = self.monotonic()
+        self._emit(EventKind.START, change.address, "Destroying deposed", object_id=change.prior_id)
+        try:
+            self._dispatch(change)
+        except ReconcilerError as exc:
+            why = f"the old {change.prior_id} could not be removed (recorded; the next apply retries): {exc}"
+            self.result.failures.append((change.address, why))
+            self._emit(EventKind.FAILED, change.address, "Destroying deposed", why)
+            return "failed"
+        self._emit(EventKind.DONE, change.address, "Destruction", elapsed=self.monotonic() - start,
+                   object_id=change.prior_id)
+        return "done"
 
     # -- one change ------------------------------------------------------------------------------
     def _run_change(self, change: Change) -> str:
@@ -581,6 +705,9 @@ class Executor:
                 resource, dict(live), change, functools.partial(self._resolved_or_none, change))
             # Read back unchanged (the usual case): keep the recorded objects, not equal copies.
             updated.attributes = share_equal(updated.attributes, resource.attributes)
+            # a state written before data-source dependencies were followed learns them here
+            updated.depends_on = self._reached(list(change.depends_on)) if change.depends_on \
+                else updated.depends_on
             with self._lock:
                 self._state.resources[change.address] = updated
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.errors import ApiError
 from tests.apply.fake_client import finished_before
 from tests.apply.harness import action_of, actions, reversed_plan, steps_of
 from tests.apply.workspace import Workspace, file_doc, job_doc, permission_doc
@@ -154,10 +155,6 @@ def test_replace_with_create_before_destroy_creates_first_then_cancels(ws: Works
     assert ws.reload().resources["FineTuningJob.bot"].id == create.result["id"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "destroy ordering only follows the state's direct depends_on: a grant that reaches its job "
-    "through a data source (permission -> data.FineTuningJobCheckpoints -> job) records only the "
-    "data source, so the job is cancelled before the grant on its checkpoint is revoked"))
 def test_destroy_revokes_a_grant_reached_through_a_data_source_before_cancelling_its_job(ws: Workspace) -> None:
     ws.client.create_status = "running"
     ws.data("train")
@@ -184,11 +181,6 @@ spec:
     assert [c.method for c in ws.client.mutations()] == ["delete_permission", "cancel_job", "delete_file"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a File replacement uploads the new content and deletes the old file inside one change, before "
-    "the job that trains on the old file is replaced: with create_before_destroy the old job, meant "
-    "to keep running until its successor exists, loses its training file first (Terraform destroys "
-    "the deposed object only after its dependents were replaced)"))
 def test_old_file_is_deleted_only_after_the_job_trained_on_it_was_replaced(ws: Workspace) -> None:
     ws.client.create_status = "running"
     ws.data("train")
@@ -206,3 +198,83 @@ def test_old_file_is_deleted_only_after_the_job_trained_on_it_was_replaced(ws: W
     assert result.ok, result
     assert [c.method for c in ws.client.mutations()] == ["upload_file", "create_job", "cancel_job", "delete_file"]
     assert ws.client.one("cancel_job").args == {"job_id": old_job}
+
+
+class Crash(BaseException):
+    """The process dies here: nothing after it runs, the journal keeps what was recorded."""
+
+
+def _file_and_cbd_job(ws: Workspace) -> tuple[str, str]:
+    ws.client.create_status = "running"
+    ws.data("train")
+    ws.write("main", file_doc("train"), job_doc("bot", create_before_destroy=True))
+    assert ws.apply().ok
+    old_file = ws.client.one("upload_file").result["id"]
+    old_job: str = ws.client.job_for("FineTuningJob.bot")["id"]
+    ws.client.reset_calls()
+    ws.data("train", examples=5)
+    ws.reload()
+    return old_file, old_job
+
+
+def test_old_file_is_kept_and_recorded_when_the_replacement_job_fails_then_deleted_next_run(ws: Workspace) -> None:
+    old_file, old_job = _file_and_cbd_job(ws)
+    ws.client.fail("create_job", lambda: ApiError("invalid training file", status=400))
+
+    result = ws.apply(ws.plan())
+
+    assert not result.ok and [a for a, _ in result.failures] == ["FineTuningJob.bot"], result
+    assert "delete_file" not in [c.method for c in ws.client.mutations()]  # the old job still trains on it
+    assert old_file in ws.client.files and ws.client.jobs[old_job]["status"] == "running"
+    recorded = ws.on_disk()["resources"]["File.train"]
+    assert recorded["id"] != old_file and recorded["meta"]["deposed"] == [old_file]  # not lost
+    ws.client.reset_calls()
+
+    ws.reload()
+    plan = ws.plan()
+    assert action_of(plan, "FineTuningJob.bot") == "replace"
+    assert steps_of(plan, "File.train") == []  # the old job still uses it: not planned for deletion yet
+    result = ws.apply(plan)
+
+    assert result.ok, result
+    assert [c.method for c in ws.client.mutations()] == ["create_job", "cancel_job"]
+    ws.client.reset_calls()
+
+    ws.reload()  # the old job is replaced now: the old file goes
+    plan = ws.plan()
+    assert (action_of(plan, "File.train"), steps_of(plan, "File.train")) == ("update", ["delete_file"])
+    assert ws.apply(plan).ok
+    assert [c.method for c in ws.client.mutations()] == ["delete_file"]
+    assert ws.client.one("delete_file").args == {"file_id": old_file}
+    assert "meta" not in ws.on_disk()["resources"]["File.train"]
+    ws.reload()
+    assert {action_of(ws.plan(), a) for a in ("File.train", "FineTuningJob.bot")} == {"no-op"}
+    assert len(ws.client.jobs) == 2
+
+
+def test_a_crash_between_the_upload_and_the_old_files_delete_loses_no_file(ws: Workspace) -> None:
+    old_file, old_job = _file_and_cbd_job(ws)
+
+    def die(args: dict[str, object]) -> None:
+        raise Crash()
+
+    ws.client.before("create_job", die, times=1)
+    with pytest.raises(Crash):
+        ws.apply(ws.plan(), parallelism=1)
+    assert [c.method for c in ws.client.mutations()] == ["upload_file", "create_job"]
+    assert len(ws.client.jobs) == 1  # died before the create had its effect
+    ws.client.reset_calls()
+
+    state = ws.reload()  # the journal is replayed
+    assert state.resources["File.train"].meta["deposed"] == [old_file]
+    result = ws.apply(ws.plan())
+
+    assert result.ok, result
+    assert [c.method for c in ws.client.mutations()] == ["create_job", "cancel_job"]  # once: no second job
+    assert ws.client.jobs[old_job]["status"] == "cancelled"
+    ws.client.reset_calls()
+    ws.reload()
+    assert ws.apply(ws.plan()).ok  # the old job is replaced now: the old file goes
+    assert [c.method for c in ws.client.mutations()] == ["delete_file"]
+    assert ws.client.one("delete_file").args == {"file_id": old_file}
+    assert len(ws.client.jobs) == 2 and set(ws.client.files) == {ws.reload().resources["File.train"].id}

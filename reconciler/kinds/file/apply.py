@@ -24,11 +24,13 @@ from typing import Any
 from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file.inputs import sha256_of
-from reconciler.plan.model import Action, Change, Op, Step
+from reconciler.plan.model import Action, Change, Op, ReplaceMode, Step
 from reconciler.resources.ownership import marked_filename
 from reconciler.state import ResourceState
 
-__all__ = ["UPLOAD_ATTEMPTS", "apply_file"]
+__all__ = ["DEPOSED", "UPLOAD_ATTEMPTS", "apply_file"]
+
+DEPOSED = "deposed"  # meta: ids of earlier uploads of this address not deleted yet (a re-upload's old file)
 
 UPLOAD_ATTEMPTS = 3
 CLOCK_SKEW = 120  # seconds: how far the API's created_at may lag this machine's clock
@@ -68,15 +70,24 @@ def _upload(ctx: ApplyContext, change: Change, step: Step) -> ResourceState:
                               f"planned {str(after.get('sha256'))[:12]}…); plan again")
     obj = _upload_or_find(ctx, change.address, path, marked_filename(path.name, ctx.state.lineage),
                           str(after.get("purpose") or "fine-tune"), sha, ctx.key(change.address, sha, "upload"))
+    # A re-upload: the old file is deleted later (after the jobs trained on it were replaced, see
+    # the executor's deposed nodes); until then the state names it, so no crash loses track of it.
+    before = ctx.state.resources.get(change.address)
+    old = [i for i in (before.meta.get(DEPOSED) or []) if isinstance(i, str)] if before is not None else []
+    if change.replace is ReplaceMode.CREATE_THEN_DESTROY and change.prior_id and change.prior_id not in old:
+        old.append(change.prior_id)
     resource = ResourceState(address=change.address, kind=change.kind, id=obj["id"], inputs=dict(after),
-                             digest=sha, attributes=obj, depends_on=list(change.depends_on))
+                             digest=sha, attributes=obj, depends_on=list(change.depends_on),
+                             meta={DEPOSED: old} if old else {})
     ctx.record(change.address, resource)
     ctx.remember(change, obj)
     return resource
 
 
 def _delete(ctx: ApplyContext, change: Change, step: Step, resource: ResourceState | None) -> ResourceState | None:
-    if change.action is Action.DELETE and resource is not None:
+    # a destroy deletes the recorded file last; an old upload it still names (deposed) goes first
+    gone = change.action is Action.DELETE and (resource is None or resource.id == step.args["id"])
+    if gone and resource is not None:
         # Write-ahead: if this run dies after the DELETE but before recording it, the next plan
         # knows the file may be gone by our own hand (see plan.refresh.check_listing_sanity).
         marked = copy.copy(resource)
@@ -86,9 +97,16 @@ def _delete(ctx: ApplyContext, change: Change, step: Step, resource: ResourceSta
         ctx.client.delete_file(step.args["id"])
     except NotFoundError:
         pass
-    if change.action is Action.DELETE:
+    if gone:
         ctx.record(change.address, None)
         return None
+    current = ctx.state.resources.get(change.address)
+    if current is not None and step.args["id"] in current.meta.get(DEPOSED, ()):
+        left = [i for i in current.meta[DEPOSED] if i != step.args["id"]]
+        cleared = copy.copy(current)
+        cleared.meta = {k: v for k, v in current.meta.items() if k != DEPOSED} | ({DEPOSED: left} if left else {})
+        ctx.record(change.address, cleared)
+        return cleared
     return resource
 
 

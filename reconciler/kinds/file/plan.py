@@ -86,10 +86,30 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
                           steps=(upload, Step(Op.FORGET, f"{rs.id} leaves state, not deleted", {"id": rs.id})),
                           prior_id=rs.id, replace=ReplaceMode.CREATE_THEN_FORGET, **base)
         return Change(action=Action.REPLACE, before=before, after=inputs, attrs=attrs, reasons=reasons,
-                      steps=(upload, Step(Op.DELETE_FILE, f"delete {rs.id}", {"id": rs.id})),
+                      steps=(upload, Step(Op.DELETE_FILE, f"delete {rs.id}", {"id": rs.id}),
+                             *_deposed_steps(walk, rs)),
                       prior_id=rs.id, replace=ReplaceMode.CREATE_THEN_DESTROY, **base)
     planned(rs.id, live)
+    leftover = _deposed_steps(walk, rs)
+    if leftover:  # an earlier re-upload's old file, not deleted yet (its run stopped first)
+        return Change(action=Action.UPDATE, before=before, after=inputs, prior_id=rs.id, steps=leftover,
+                      reasons=(f"the old upload {', '.join(s.args['id'] for s in leftover)} of an earlier "
+                               "re-upload was not deleted yet",), **base)
     return Change(action=Action.NOOP, before=before, after=inputs, prior_id=rs.id, **base)
+
+
+def _deposed_steps(walk: Walk, rs: Any) -> tuple[Step, ...]:
+    """Delete steps for the earlier uploads of this address a re-upload left to delete later
+    (state meta `deposed`, kinds/file/apply.py), unless a job of ours still trains on one (its
+    replacement did not happen yet), another's job uses it, or it is gone already."""
+    ids = [i for i in (rs.meta or {}).get("deposed") or () if isinstance(i, str)]
+    if not ids:
+        return ()
+    ours = {(r.inputs or {}).get(k) for r in walk.state.resources.values() if r.kind == JOB_KIND
+            for k in ("training_file", "validation_file")}
+    files = walk.snapshot.files if walk.refreshed else None
+    return tuple(Step(Op.DELETE_FILE, f"delete {i} (the old upload)", {"id": i}) for i in ids
+                 if i not in ours and not used_elsewhere(walk, i) and (files is None or i in files))
 
 
 def _adoption_candidate(walk: Walk, inputs: dict[str, Any]) -> dict[str, Any] | None:
@@ -144,7 +164,8 @@ def plan_file_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: boo
     if live:
         return Change(address=address, kind=rs.kind, action=Action.DELETE, before=before,
                       reasons=("not in the specs",),
-                      steps=(Step(Op.DELETE_FILE, f"delete {rs.id}", {"id": rs.id}),), prior_id=rs.id)
+                      steps=(*_deposed_steps(walk, rs), Step(Op.DELETE_FILE, f"delete {rs.id}", {"id": rs.id})),
+                      prior_id=rs.id)
     return Change(address=address, kind=rs.kind, action=Action.FORGET, before=before,
                   reasons=(f"not in the specs; {rs.id} no longer exists",),
                   steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
