@@ -53,7 +53,19 @@ def _validator(kind: str) -> Any:
 
 
 def validate(kind: str, document: dict[str, Any]) -> list[Problem]:
-    """Every problem of a whole document (kind, name, spec, lifecycle, depends_on) against its kind."""
+    """Every problem of a whole document (kind, name, spec, lifecycle, depends_on) against its kind.
+
+    The compiled validator (reconciler/config/compiled) answers first; only a document it rejects
+    goes through jsonschema, whose errors make the messages (so they are the same either way)."""
+    from reconciler.config.compiled import validator
+
+    fast = validator(kind)
+    if fast is not None:
+        try:
+            fast(document)
+            return []
+        except Exception:  # invalid (or a value it cannot judge): jsonschema says what and where
+            pass
     root = kind_schema(kind)
     problems: list[Problem] = []
     for error in _validator(kind).iter_errors(document):
