@@ -116,9 +116,15 @@ def revoke(ctx: ApplyContext, address: str, step: Step) -> None:
         for other in list(ctx.state.resources.values()):
             if other.kind != KIND or other.id != checkpoint or other.address == address:
                 continue
-            grants = (other.attributes or {}).get("permissions") or []
+            # What this run read of it (a grant made by hand since the last run is there, not yet in
+            # the state): recorded now without the revoked grant. Left untouched, the end of the
+            # apply would record that read as it was, and the next drift would report the grant
+            # `sync --prune` just revoked as "removed outside reconciler".
+            observed = ctx.observed(other.address) or {}
+            base = observed if observed.get("fine_tuned_model_checkpoint") == checkpoint else other.attributes or {}
+            grants = base.get("permissions") or []
             if any(g.get("id") == permission_id for g in grants):
                 updated = copy.copy(other)
-                updated.attributes = {**other.attributes,
+                updated.attributes = {**(other.attributes or {}), **base,
                                       "permissions": [g for g in grants if g.get("id") != permission_id]}
                 ctx.record(other.address, updated)

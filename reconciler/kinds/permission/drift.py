@@ -43,4 +43,7 @@ def prune(finding: Finding, plan: Plan, snapshot: Any, planned_revokes: set[tupl
                   action=Action.DELETE, reasons=("--prune: grant not listed in any spec",),
                   steps=(Step(Op.REVOKE, f"revoke {finding.after} on {checkpoint} (unlisted)",
                               {"checkpoint": checkpoint, "permission_id": grant["id"], "project_id": finding.after}),),
-                  prior_id=grant["id"])
+                  prior_id=grant["id"],
+                  # after the owning set's own change: what that records of the checkpoint's grants
+                  # comes first, and the revoke then takes this grant out of it (apply.revoke)
+                  depends_on=(finding.address,))
