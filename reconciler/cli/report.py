@@ -25,18 +25,24 @@ from reconciler.cli.context import EXIT_OK, app, common_options, out
 @common_options
 def report(html_file: Path, ignore_file: Path | None, parallelism: int, lock_timeout: str,
            insecure_http: bool) -> int:
-    """Write an HTML report of the workspace: jobs, training curves, checkpoints and their grants,
-    drift and health. Changes nothing. Exit 0 when the page was written, 1 on error."""
+    """Write an HTML report of the workspace: jobs (with what each cost: the spend of a finished job,
+    the estimate of one still to train), training curves, checkpoints and their grants, drift and
+    health. Changes nothing. Exit 0 when the page was written, 1 on error."""
+    from reconciler.cli.cost import cost_cache_path, price_table
     from reconciler.cli.drift import _build
+    from reconciler.cost.cache import TokenCache
+    from reconciler.report.costs import estimate_jobs
     from reconciler.report.gather import gather
     from reconciler.report.html import render_html
 
     ctx = app()
     o = out()
     with runtime.session(ctx, o, "report", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        prices = price_table(s.specs)
         plan, snapshot, drift = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism, selectors=(),
                                        include_finished=False, ignore_file=ignore_file)
-        data = gather(plan, snapshot, drift, s.state, s.client, parallelism=parallelism)
+        data = gather(plan, snapshot, drift, s.state, s.client, parallelism=parallelism, prices=prices,
+                      estimates=estimate_jobs(plan, s.specs.documents, prices, TokenCache(cost_cache_path(ctx))))
     runtime.write_private(html_file, render_html(data))
     o.echo(f"Wrote {html_file}: {len(data.jobs)} job(s); {data.summary}", err=True)
     return EXIT_OK

@@ -16,8 +16,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.api.parallel import map_bounded
+from reconciler.cost.estimate import JobCost
+from reconciler.cost.pricing import PriceTable
 from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Action, Plan
+from reconciler.report.costs import job_cost, total
 from reconciler.report.model import KNOWN_SERIES, Checkpoint, FindingRow, Grant, JobReport, Report, Series
 
 __all__ = ["gather", "parse_events", "parse_result_csv"]
@@ -88,18 +91,6 @@ def parse_result_csv(content: bytes) -> tuple[Series, ...]:
     for row in reader:
         rows.append({_CSV_NAMES.get((k or "").strip(), (k or "").strip()): v for k, v in row.items()})
     return _series(rows)
-
-
-def _cost(job: Mapping[str, Any]) -> str | None:
-    """A cost only when the API reported one (`usage_metrics` with a cost figure): never estimated."""
-    usage = job.get("usage_metrics")
-    if not isinstance(usage, Mapping):
-        return None
-    for key, value in usage.items():
-        number = _number(value)
-        if "cost" in str(key).lower() and number is not None:
-            return f"{number:,.2f}" if "usd" in str(key).lower() or key == "cost" else f"{key}: {number:g}"
-    return None
 
 
 def _method(job: Mapping[str, Any]) -> str:
@@ -253,8 +244,10 @@ def _job_objects(plan: Plan, snapshot: Any, state: Any) -> list[tuple[str, str |
 
 
 def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, parallelism: int = 10,
-           now: float | None = None) -> Report:
-    """The report of one workspace. `drift` is the DriftReport of the same refresh."""
+           now: float | None = None, prices: PriceTable | None = None,
+           estimates: Mapping[str, JobCost] | None = None) -> Report:
+    """The report of one workspace. `drift` is the DriftReport of the same refresh. With `prices`
+    (and `estimates` from report.costs.estimate_jobs) each job carries its cost."""
     generated = time.time()
     clock = now if now is not None else (getattr(snapshot, "server_time", None) or generated)
     entries = _job_objects(plan, snapshot, state)
@@ -271,7 +264,8 @@ def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, pa
             address=address, id=job_id, status=str(job.get("status") or "unknown"),
             model=str(job.get("model") or ""), method=_method(job),
             created_at=_time(job.get("created_at")), finished_at=_time(job.get("finished_at")),
-            trained_tokens=_int(job.get("trained_tokens")), cost=_cost(job),
+            trained_tokens=_int(job.get("trained_tokens")),
+            cost=job_cost(address, job, prices, (estimates or {}).get(address)),
             fine_tuned_model=job.get("fine_tuned_model") if isinstance(job.get("fine_tuned_model"), str) else None,
             error=_error(job), curves_source=source, series=series,
             checkpoints=_checkpoints(job, raw, grants, selected), notes=tuple(notes)))
@@ -279,4 +273,5 @@ def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, pa
                      for f in drift.findings)
     return Report(generated_at=generated, now=float(clock), spec_dir=drift.spec_dir, state_file=drift.state_file,
                   summary=drift.summary_line(), in_sync=drift.in_sync, healthy=not drift.has_errors,
-                  jobs=tuple(jobs), findings=findings, warnings=tuple(plan.warnings))
+                  jobs=tuple(jobs), findings=findings, warnings=tuple(plan.warnings),
+                  cost_total=total(j.cost for j in jobs) if any(j.cost for j in jobs) else None)

@@ -10,9 +10,18 @@ import time
 from collections.abc import Iterable, Sequence
 
 from reconciler import __version__
-from reconciler.report.model import ACCURACY_SERIES, LOSS_SERIES, Checkpoint, JobReport, Report, Series
+from reconciler.report.model import (
+    ACCURACY_SERIES,
+    LOSS_SERIES,
+    Checkpoint,
+    Cost,
+    CostTotal,
+    JobReport,
+    Report,
+    Series,
+)
 
-__all__ = ["points_budget", "render_html"]
+__all__ = ["cost_total_line", "money", "points_budget", "render_html"]
 
 LABELS = {
     "train_loss": "train loss", "valid_loss": "valid loss", "full_valid_loss": "full valid loss",
@@ -154,6 +163,36 @@ def _table(head: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]], cls: 
             f"<tbody>{body}</tbody></table></div>")
 
 
+def money(usd: float) -> str:
+    return "<$0.01" if 0 < usd < 0.005 else f"${usd:,.2f}"
+
+
+def _cost_cell(cost: Cost | None) -> str:
+    """`$1.23 spent`, `$1.23 estimate` or `unknown` with the reason (the detail also as a tooltip)."""
+    if cost is None:
+        return "—"
+    if cost.usd is None:
+        return (f'<span class="cost unknown" title="{e(cost.detail)}">unknown</span> '
+                f'<span class="muted-text">({e(cost.detail)})</span>')
+    return (f'<span class="cost {e(cost.kind)}" data-usd="{cost.usd:.6f}" title="{e(cost.detail)}">'
+            f'<span class="n">{e(money(cost.usd))}</span> '
+            f'<span class="muted-text">{e(cost.kind)}</span></span>')
+
+
+def _cost_fact(cost: Cost) -> str:
+    if cost.usd is None:
+        return f"unknown: {e(cost.detail)}"
+    return f"{e(money(cost.usd))} {e(cost.kind)} ({e(cost.detail)})"
+
+
+def cost_total_line(total: CostTotal) -> str:
+    """`Total cost: $1.23 (1 spent, 2 estimated; 1 unknown)`"""
+    parts = [f"{n} {label}" for n, label in ((total.spent, "spent"), (total.estimated, "estimated")) if n]
+    head = ", ".join(parts) or "no known figure"
+    tail = f"; {total.unknown} unknown" if total.unknown else ""
+    return f"Total cost: {money(total.usd)} ({head}{tail})"
+
+
 def _jobs_table(report: Report) -> str:
     with_cost = any(j.cost for j in report.jobs)
     head = ["address", "id", "status", "model", "method", "age", "trained tokens"] + (["cost"] if with_cost else [])
@@ -163,11 +202,14 @@ def _jobs_table(report: Report) -> str:
                  _status(j.status), e(j.model or "—"), e(j.method or "—"), e(age(report.now, j.created_at)),
                  f'<span class="n">{e(f"{j.trained_tokens:,}" if j.trained_tokens is not None else "—")}</span>']
         if with_cost:
-            cells.append(f'<span class="n">{e(j.cost or "—")}</span>')
+            cells.append(_cost_cell(j.cost))
         rows.append(("", cells))
     if not rows:
         return '<p class="empty">No fine-tuning jobs in this workspace.</p>'
-    return _table(head, rows, "jobs labelled", labelled=True)
+    total = (f'<p class="total" id="cost-total" data-usd="{report.cost_total.usd:.6f}">'
+             f'{e(cost_total_line(report.cost_total))}</p>'
+             if report.cost_total is not None else "")
+    return _table(head, rows, "jobs labelled", labelled=True) + total
 
 
 def _findings(report: Report) -> str:
@@ -205,7 +247,7 @@ def _job(report: Report, j: JobReport, limit: int) -> str:
              ("created", e(when(j.created_at))), ("finished", e(when(j.finished_at))),
              ("trained tokens", e(f"{j.trained_tokens:,}" if j.trained_tokens is not None else "—"))]
     if j.cost:
-        facts.append(("cost", e(j.cost)))
+        facts.append(("cost", _cost_fact(j.cost)))
     if j.fine_tuned_model:
         facts.append(("fine-tuned model", f"<code>{e(j.fine_tuned_model)}</code>"))
     dl = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in facts)
@@ -278,6 +320,7 @@ path.dots{stroke-dasharray:none}table.checkpoints td:nth-child(3) code{white-spa
 .legend .key.s-full_valid_loss,.legend .key.s-full_valid_mean_token_accuracy{border-color:var(--c3);
 border-top-style:dotted}
 .legend .last{color:var(--muted);font-variant-numeric:tabular-nums}
+.total{font-weight:600;margin:.5em 0}.cost.unknown{color:var(--warn)}
 .source,.empty,.note{color:var(--muted);font-size:.85rem;margin:.4em 0}.error{color:var(--bad);margin:.4em 0}
 footer{color:var(--muted);font-size:.8rem;margin:24px 0 8px}
 @media (max-width:600px){main{padding:10px}body{font-size:14px}article.job{padding:10px}
@@ -303,7 +346,10 @@ def render_html(report: Report, *, points_per_series: int | None = None) -> str:
     drift = [f for f in report.findings if f.axis == "drift" and not f.ignored]
     health = [f for f in report.findings if f.axis == "health" and not f.ignored]
     cards = [(str(len(report.jobs)), "jobs"), *((str(n), s) for s, n in sorted(counts.items())),
-             (f"{tokens:,}", "trained tokens"), (str(len(drift)), "drift findings"),
+             (f"{tokens:,}", "trained tokens"),
+             *([(money(report.cost_total.usd), "cost" + (" (some unknown)" if report.cost_total.unknown else ""))]
+               if report.cost_total is not None else []),
+             (str(len(drift)), "drift findings"),
              (str(len(health)), "health findings")]
     banner_cls = "banner" + ("" if report.in_sync else " drifted") + ("" if report.healthy else " unhealthy")
     warnings = "".join(f'<p class="note">{e(w)}</p>' for w in report.warnings)

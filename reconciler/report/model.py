@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Checkpoint", "FindingRow", "Grant", "JobReport", "Report", "Series"]
+__all__ = ["Checkpoint", "Cost", "CostTotal", "FindingRow", "Grant", "JobReport", "Report", "Series"]
 
 # Series names as the API's metrics events carry them, in the order the legend shows them.
 LOSS_SERIES = ("train_loss", "valid_loss", "full_valid_loss")
@@ -42,6 +42,24 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What one job cost: `spent` (trained_tokens × price), `estimate` (the plan's counting of its
+    training file) or `unknown` (usd None, `detail` says why)."""
+
+    kind: str
+    usd: float | None
+    detail: str = ""                           # how the figure was reached, or why it is unknown
+
+
+@dataclass(frozen=True)
+class CostTotal:
+    usd: float                                 # the known figures added up
+    spent: int = 0
+    estimated: int = 0
+    unknown: int = 0
+
+
+@dataclass(frozen=True)
 class JobReport:
     address: str
     id: str | None
@@ -51,7 +69,7 @@ class JobReport:
     created_at: float | None = None
     finished_at: float | None = None
     trained_tokens: int | None = None
-    cost: str | None = None                    # only when the API reported one; never estimated
+    cost: Cost | None = None                   # None: no price table was given
     fine_tuned_model: str | None = None
     error: str | None = None
     curves_source: str = ""                    # "events", "result file", "" (none)
@@ -82,3 +100,4 @@ class Report:
     jobs: tuple[JobReport, ...] = ()
     findings: tuple[FindingRow, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    cost_total: CostTotal | None = None        # None: no job has a cost

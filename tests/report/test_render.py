@@ -7,7 +7,7 @@ import re
 
 from reconciler.report.gather import parse_events, parse_result_csv
 from reconciler.report.html import points_budget, render_html
-from reconciler.report.model import Checkpoint, FindingRow, Grant, JobReport, Report, Series
+from reconciler.report.model import Checkpoint, Cost, FindingRow, Grant, JobReport, Report, Series
 
 EVIL = "<script>alert('x')</script>&\""
 
@@ -74,7 +74,7 @@ def test_long_runs_are_thinned_to_the_budget() -> None:
 
 
 def test_page_is_self_contained() -> None:
-    job = _job(series=(_curve("train_loss"),), cost="12.50")
+    job = _job(series=(_curve("train_loss"),), cost=Cost("spent", 12.5, "3,840 trained tokens"))
     page = render_html(_report((job,)))
     assert not re.search(r"<script|<link|src=|url\(|@import", page)
     assert not re.search(r"https?://", page)

@@ -131,6 +131,9 @@ def test_report_html_in_a_real_browser(world: World, tmp_path: Path) -> None:
     assert "valid_loss" in re.findall(r'<path class="curve s-([a-z_]+)"', articles["job-FineTuningJob-sql"])
     assert "selected by data.FineTuningJobCheckpoints.best" in articles["job-FineTuningJob-sql"]
     assert "proj_analytics</code>" in articles["job-FineTuningJob-sql"]
+    costs = re.findall(r'<td data-label="cost">(.*?)</td>', dom, re.S)  # both finished: spend, in dollars
+    assert "<th>cost</th>" in dom and len(costs) == 2 and all("spent" in c and "$" in c for c in costs), costs
+    assert re.search(r'id="cost-total"[^>]*>Total cost: \$[0-9.,]+ \(2 spent\)<', dom)
     drift = re.search(r'<section id="drift">(.*?)</section>', dom, re.S)
     assert drift is not None and "proj_intruder" in drift.group(1) and "CheckpointPermission.share_best" in drift.group(1)
 
