@@ -12,6 +12,7 @@ import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, app, common_options, out
+from reconciler.cli.wait_option import WAIT_VALUES, WaitCommand
 
 FORMATS = ("text", "markdown", "json", "junit")
 _SUFFIX = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".xml": "junit", ".txt": "text"}
@@ -153,17 +154,20 @@ def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], inclu
     return drift_exit_code(report, fail_on)
 
 
-@click.command("sync")
+@click.command("sync", cls=WaitCommand)
 @report_options
 @click.option("--prune", is_flag=True, help="Also cancel unmanaged active jobs and revoke grants no spec lists.")
 @click.option("--max-deletes", default=5, show_default=True, type=click.IntRange(0),
               help="Refuse to apply a plan that would cancel or revoke more than this.")
-@click.option("--wait", is_flag=True, help="Wait for jobs to finish so pending grants complete now.")
+@click.option("--wait", type=click.Choice(WAIT_VALUES), is_flag=False, flag_value="grants", default=None,
+              metavar="[=jobs]", help="--wait: wait for jobs to finish so pending grants complete now. "
+                                      "--wait=jobs: also wait until the jobs this sync creates or replaces "
+                                      "finish (exit 1 if one fails).")
 @click.option("--timeout", default=None, metavar="DURATION", help="With --wait: give up after e.g. 2h.")
 @common_options
 def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
          ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
-         prune: bool, max_deletes: int, wait: bool, timeout: str | None) -> int:
+         prune: bool, max_deletes: int, wait: str | None, timeout: str | None) -> int:
     """The scheduled job in one command: refresh, report drift, apply (auto-approved).
     With --prune also remove what no spec declares. Exit 0 when the apply succeeded, 1 otherwise."""
     from reconciler.apply.policy import ApplyPolicy, apply_plan
@@ -172,7 +176,8 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
 
     ctx = app()
     o = out()
-    policy = ApplyPolicy(max_deletes=max_deletes, wait=wait, timeout=runtime.parse_duration(timeout),
+    policy = ApplyPolicy(max_deletes=max_deletes, wait=wait is not None, wait_jobs=wait == "jobs",
+                         timeout=runtime.parse_duration(timeout),
                          parallelism=parallelism, poll_interval=1.0 if ctx.sandbox else 10.0)
     with runtime.session(ctx, o, "sync", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         plan, snapshot, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,

@@ -74,6 +74,23 @@ def test_a_missing_plan_file_after_wait_is_one_line(fast_world: World) -> None:
     assert "nope.json" in result.output and fast_world.jobs() == []
 
 
+@pytest.mark.parametrize(("args", "waits_for"), [
+    (["--wait=jobs"], "jobs"),
+    (["--wait", "jobs"], "jobs"),
+    (["--wait"], "grants"),
+    (["--wait=grants"], "grants"),
+])
+def test_sync_takes_the_same_wait_spellings(fast_world: World, args: list[str], waits_for: str) -> None:
+    fast_world.write("main.yaml", JOB_SPEC)
+
+    result = fast_world.ok("sync", *args, "--timeout", "600s")
+
+    assert "Sync complete!" in result.output, result.output
+    assert len(fast_world.jobs()) == 1
+    status = fast_world.state()["resources"]["FineTuningJob.bot"]["attributes"]["status"]
+    assert (status == "succeeded") == (waits_for == "jobs"), result.output
+
+
 @pytest.mark.parametrize(("argv", "expected"), [
     (["--wait"], ["--wait=grants"]),
     (["--wait", "plan.json"], ["--wait=grants", "plan.json"]),
