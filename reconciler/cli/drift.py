@@ -188,6 +188,11 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
         if prune:
             plan = dataclasses.replace(plan, changes=plan.changes + tuple(
                 prune_changes(report, plan, s.specs, snapshot)))
+        from reconciler.cli.cost import estimate_plan_cost
+        from reconciler.cli.policy import check_policies
+
+        # a scheduled sync obeys the policies and budgets as apply does (no override: a person gives one)
+        policy = dataclasses.replace(policy, policies=check_policies(s.specs, plan, estimate_plan_cost(ctx, s.specs, plan)))
         outcome = apply_plan(s, plan, policy, listener=_listener(o, False), on_start=lambda: o.echo(""))
         if not outcome.applied:
             o.echo("\nNothing to apply.")

@@ -172,3 +172,12 @@ def test_a_saved_plan_keeps_its_denies(world, tmp_path):
     world.ok("apply", str(saved), "--policy-override", "fixed_epochs", "--reason", "one-off")
     assert _jobs_created(world) == 1
     assert world.state()["resources"]["FineTuningJob.bot"]["meta"]["policy_overrides"][0]["reason"] == "one-off"
+
+
+def test_sync_obeys_a_deny(world):
+    world.write("specs.yaml", JOB_SPEC)
+    world.write("policy.yaml", DENY_EPOCHS % "deny")
+    result = world.run("sync")
+    assert result.exit_code == 1, result.output
+    assert "refusing to apply: Policy.fixed_epochs denies FineTuningJob.bot" in result.output
+    assert _jobs_created(world) == 0
