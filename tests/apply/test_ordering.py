@@ -278,3 +278,41 @@ def test_a_crash_between_the_upload_and_the_old_files_delete_loses_no_file(ws: W
     assert [c.method for c in ws.client.mutations()] == ["delete_file"]
     assert ws.client.one("delete_file").args == {"file_id": old_file}
     assert len(ws.client.jobs) == 2 and set(ws.client.files) == {ws.reload().resources["File.train"].id}
+
+
+@pytest.mark.parametrize(("deposed", "deleted"), [
+    (["OLD"], ["OLD"]),                # an old upload left to delete: the next plan deletes it
+    (["OLD", "OLD_GONE"], ["OLD"]),    # one already gone: nothing to delete for it
+    (["JOB_FILE"], []),                # a job of ours still trains on it: kept for now
+    ("OLD", []),                       # not a list (a hand-edited state): ignored, never split into letters
+    ([1, None, ""], []),
+    ([], []),
+])
+def test_the_plan_deletes_a_recorded_old_upload_only_when_nothing_of_ours_uses_it(
+        ws: Workspace, deposed: object, deleted: list[str]) -> None:
+    ws.client.create_status = "running"
+    ws.data("train")
+    ws.data("other")
+    ws.write("main", file_doc("train"), job_doc("bot"))
+    assert ws.apply().ok
+    ids = {"JOB_FILE": ws.client.one("upload_file").result["id"], "OLD_GONE": "file-gone"}
+    ids["OLD"] = ws.client.upload_file(ws.specs / "data" / "other.jsonl", purpose="fine-tune",
+                                       filename="other.jsonl", idempotency_key="k")["id"]
+    state = ws.reload()
+    state.resources["File.train"].meta = {
+        "deposed": [ids.get(i, i) if isinstance(i, str) else i for i in deposed] if isinstance(deposed, list)
+        else deposed}
+    ws.store.write(state)
+    ws.reload()
+    ws.client.reset_calls()
+
+    plan = ws.plan()
+
+    expected = [ids[i] for i in deleted]
+    change = plan.change_for("File.train")
+    assert change is not None
+    assert [s.args["id"] for s in change.steps] == expected
+    assert action_of(plan, "File.train") == ("update" if expected else "no-op")
+    assert ws.apply(plan).ok
+    assert [c.args["file_id"] for c in ws.client.named("delete_file")] == expected
+    assert all(i not in ws.client.files for i in expected) and ids["JOB_FILE"] in ws.client.files

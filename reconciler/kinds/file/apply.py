@@ -73,7 +73,8 @@ def _upload(ctx: ApplyContext, change: Change, step: Step) -> ResourceState:
     # A re-upload: the old file is deleted later (after the jobs trained on it were replaced, see
     # the executor's deposed nodes); until then the state names it, so no crash loses track of it.
     before = ctx.state.resources.get(change.address)
-    old = [i for i in (before.meta.get(DEPOSED) or []) if isinstance(i, str)] if before is not None else []
+    recorded = before.meta.get(DEPOSED) if before is not None else None
+    old = [i for i in recorded if isinstance(i, str) and i] if isinstance(recorded, list) else []
     if change.replace is ReplaceMode.CREATE_THEN_DESTROY and change.prior_id and change.prior_id not in old:
         old.append(change.prior_id)
     resource = ResourceState(address=change.address, kind=change.kind, id=obj["id"], inputs=dict(after),
@@ -101,7 +102,7 @@ def _delete(ctx: ApplyContext, change: Change, step: Step, resource: ResourceSta
         ctx.record(change.address, None)
         return None
     current = ctx.state.resources.get(change.address)
-    if current is not None and step.args["id"] in current.meta.get(DEPOSED, ()):
+    if current is not None and isinstance(current.meta.get(DEPOSED), list) and step.args["id"] in current.meta[DEPOSED]:
         left = [i for i in current.meta[DEPOSED] if i != step.args["id"]]
         cleared = copy.copy(current)
         cleared.meta = {k: v for k, v in current.meta.items() if k != DEPOSED} | ({DEPOSED: left} if left else {})

@@ -102,7 +102,8 @@ def _deposed_steps(walk: Walk, rs: Any) -> tuple[Step, ...]:
     """Delete steps for the earlier uploads of this address a re-upload left to delete later
     (state meta `deposed`, kinds/file/apply.py), unless a job of ours still trains on one (its
     replacement did not happen yet), another's job uses it, or it is gone already."""
-    ids = [i for i in (rs.meta or {}).get("deposed") or () if isinstance(i, str)]
+    recorded = (rs.meta or {}).get("deposed")
+    ids = [i for i in recorded if isinstance(i, str) and i] if isinstance(recorded, list) else []
     if not ids:
         return ()
     ours = {(r.inputs or {}).get(k) for r in walk.state.resources.values() if r.kind == JOB_KIND
