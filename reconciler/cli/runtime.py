@@ -4,6 +4,7 @@ or the built-in sandbox, the specs and the state store."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SANDBOX_PROJECT_KEY = "sk-sandbox-project-key"
 SANDBOX_ADMIN_KEY = "sk-admin-sandbox-key"
 SANDBOX_SPEED = 60.0
+_PROVIDER_DOC = re.compile(rb"^kind[\"']?\s*:\s*[\"']?Provider\b", re.MULTILINE)
 
 
 def load_specs(ctx: AppContext, out: Out | None = None) -> Any:
@@ -131,10 +133,22 @@ def _profiles_for_saved_plan(ctx: AppContext) -> Any:
     """A saved plan holds no `provider:` choices: the spec folder's say which profile each address
     uses (none when there is no folder: the state's records and the default)."""
     from reconciler.config import SpecSet
+    from reconciler.errors import ReconcilerError
 
     if not ctx.dir.is_dir():
         return SpecSet({})
-    return load_specs(ctx)
+    try:
+        return load_specs(ctx)
+    except ReconcilerError as exc:
+        # A saved plan applies without usable specs (they may have moved on, or be broken) unless
+        # they declare providers: then which project each create goes to is not known.
+        from reconciler.config.loader import spec_files
+
+        if not any(_PROVIDER_DOC.search(path.read_bytes()) for path in spec_files(ctx.dir)):
+            return SpecSet({})
+        raise ConfigError(f"the spec folder declares Provider documents but cannot be loaded ({exc}); a saved "
+                          "plan takes each object's provider from it: fix the specs, then apply the plan "
+                          "again") from None
 
 
 def bind_identity(client: Any, state: Any, where: str) -> None:
