@@ -250,3 +250,28 @@ def test_examples_teams_applies_on_the_sandbox(tmp_path: Path) -> None:
         assert projects == ["proj_team_a", "proj_team_b"]
         again = CliRunner().invoke(cli, [*argv, "plan", "--detailed-exitcode"], env=env, catch_exceptions=False)
         assert again.exit_code == 0, again.output
+
+
+def test_each_profile_identity_is_checked_like_the_default(tmp_path: Path) -> None:
+    """team_b's key answering for another project than the state recorded for team_b: refused in
+    one line before anything is changed (a state planned against the wrong project would create
+    every job again)."""
+    unpinned = PROVIDERS.replace("  project: proj_team_a\n", "").replace("  project: proj_team_b\n", "")
+    with run_sandbox(project_keys={KEY_A: "proj_team_a", KEY_B: "proj_team_b"}) as first:
+        teams = Teams(first, tmp_path)
+        (teams.specs / "data").mkdir(parents=True)
+        (teams.specs / "data" / "a.jsonl").write_text(chat_jsonl(topic="billing"))
+        (teams.specs / "data" / "b.jsonl").write_text(chat_jsonl(topic="sql"))
+        teams.write("providers.yaml", unpinned)
+        teams.write("specs.yaml", team_specs())
+        teams.ok("apply", "--auto-approve")
+        assert teams.state()["provider_apis"]["team_b"]["project"] == "proj_team_b"
+    with run_sandbox(project_keys={KEY_A: "proj_team_a", KEY_B: "proj_elsewhere"}) as second:
+        teams.sandbox = second
+        result = teams.run("apply", "--auto-approve")
+        assert result.exit_code == 1, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1, result.output
+        assert "(provider team_b)" in lines[0] and "proj_elsewhere" in lines[0] and "state rebind" in lines[0]
+        assert not any(k.startswith("POST") for k in second.stats()), second.stats()
+        assert second.world.jobs.items == {}
