@@ -256,7 +256,7 @@ class ApiClient:
         max_items: int = DEFAULT_MAX_ITEMS,
         max_retries: int = 6,
         max_retry_time: float = 120.0,
-        pool_size: int = 16,
+        pool_size: int = 32,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], Any] = time.sleep,
         insecure_http: bool = False,
@@ -287,6 +287,10 @@ class ApiClient:
         self.stats = ClientStats()
         self.last_server_date: str | None = None  # the Date header of the last answer: the server's clock
         self.on_retry = on_retry
+        # Told of every answer (status or None, seconds, headers): refresh's adaptive read limit
+        # (reconciler.api.parallel.AdaptiveLimit) follows latency, 429s and the rate-limit headers.
+        self.observer: Callable[[int | None, float, Mapping[str, str] | None], Any] | None = None
+        self.pacer: Callable[[], Any] | None = None  # waits for the limit's turn before a retry is sent
         # The account behind base_url as its first successful answer reports it (`identity`), and
         # the caller's check of it (`on_identity`, which may raise): see `_note_identity`.
         self.identity: ApiIdentity | None = None
@@ -420,6 +424,9 @@ class ApiClient:
             finally:
                 _deadline.at = None
             duration = time.monotonic() - attempt_start
+            if self.observer is not None:
+                self.observer(response.status_code if response is not None else None, duration,
+                              response.headers if response is not None else None)
             if response is not None:
                 self._answered = True
                 request_id = response.headers.get("x-request-id")
@@ -491,6 +498,8 @@ class ApiClient:
                 self.on_retry(info)
             before = time.monotonic()
             self._sleep(delay)
+            if self.pacer is not None:
+                self.pacer()
             slept_real += time.monotonic() - before
             slept_requested += delay
 

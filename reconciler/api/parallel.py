@@ -1,19 +1,173 @@
-"""Bounded concurrency for independent API calls (refresh reads, parallel actions)."""
+"""Bounded concurrency for independent API calls (refresh reads, parallel actions), and the
+adaptive bound reads use.
+
+`AdaptiveLimit` is AIMD, as TCP's congestion window: it starts at the configured parallelism, adds
+one slot per window of answers that came back fast and without a 429, halves on a 429 (once per
+round trip, however many answers in flight report it) and cuts by a fifth when the latency climbs
+well above the best seen. The rate-limit headers steer it too: `x-ratelimit-remaining-requests`
+running out (answered with `x-ratelimit-reset-requests` and `x-ratelimit-limit-requests`) spaces
+request starts by the time the server needs to grant one more, and a 429's `Retry-After` holds
+every new request until then — instead of each worker finding the wall for itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["map_bounded"]
+__all__ = ["AdaptiveLimit", "map_bounded", "parse_reset"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
+CEILING = 32          # the most reads in flight however fast the answers (the client's pool holds 32)
+RISING = 2.0          # latency above this many times the best seen (plus SLACK) counts as congestion
+SLACK = 0.05          # seconds: jitter on a fast local server is not congestion
+MAX_HOLD = 60.0       # never hold new requests longer than this on one header
 
-def map_bounded(fn: Callable[[T], R], items: Iterable[T], max_workers: int) -> list[R]:
-    """`[fn(x) for x in items]` with at most `max_workers` calls at a time, results in input order.
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?")
+
+
+def parse_reset(text: str | None) -> float | None:
+    """OpenAI's reset durations ("1s", "6m0s", "20ms", "1h2m3.5s", or plain seconds) in seconds."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    found = _DURATION.fullmatch(text)
+    if not found or not any(found.groups()):
+        return None
+    h, m, s, ms = (float(g) if g else 0.0 for g in found.groups())
+    return h * 3600 + m * 60 + s + ms / 1000
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(float(text)) if text is not None else None
+    except ValueError:
+        return None
+
+
+class AdaptiveLimit:
+    """How many reads may be in flight now (see the module docstring). Thread-safe: workers call
+    `acquire`/`release` around each call, the API client reports every answer to `observe`."""
+
+    def __init__(self, start: int, *, ceiling: int = CEILING, floor: int = 1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.start = max(1, start)
+        self.ceiling = max(self.start, ceiling)
+        self.floor = max(1, min(floor, self.start))
+        self.limit = float(self.start)
+        self.peak = self.start
+        self.lowest = self.start
+        self.answers = 0
+        self.throttled = 0            # 429s seen
+        self.paced = False            # the remaining-requests header ever spaced the starts
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._hold_until = 0.0        # no new request before this (a 429's Retry-After)
+        self._spacing = 0.0           # seconds between request starts (the budget ran out)
+        self._next_start = 0.0
+        self._best: float | None = None
+        self._last_cut = float("-inf")
+
+    @property
+    def level(self) -> int:
+        return max(self.floor, int(self.limit))
+
+    def acquire(self) -> None:
+        with self._cond:
+            while True:
+                now = self._clock()
+                ready = max(self._hold_until, self._next_start)
+                if now < ready:
+                    self._cond.wait(ready - now)
+                    continue
+                if self._in_flight < self.level:
+                    break
+                self._cond.wait(0.5)
+            self._in_flight += 1
+            if self._spacing:
+                self._next_start = now + self._spacing
+
+    def pace(self) -> None:
+        """Before a retry (the caller holds its slot already): wait out a 429's hold and take a
+        turn in the spacing, so retries do not race the paced starts for the refilled budget."""
+        with self._cond:
+            while True:
+                now = self._clock()
+                ready = max(self._hold_until, self._next_start)
+                if now >= ready:
+                    break
+                self._cond.wait(ready - now)
+            if self._spacing:
+                self._next_start = now + self._spacing
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify_all()
+
+    def observe(self, status: int | None, seconds: float, headers: Mapping[str, str] | None) -> None:
+        """One answer (status None: no answer, a connection error) that took `seconds`."""
+        headers = headers or {}
+        with self._cond:
+            now = self._clock()
+            self.answers += 1
+            round_trip = max(self._best or 0.0, 0.05)
+            remaining = _int(headers.get("x-ratelimit-remaining-requests"))
+            allowed = _int(headers.get("x-ratelimit-limit-requests"))
+            reset = parse_reset(headers.get("x-ratelimit-reset-requests"))
+            if status == 429:
+                self.throttled += 1
+                if now - self._last_cut > 2 * round_trip:
+                    self.limit = max(float(self.floor), self.limit / 2)
+                    self._last_cut = now
+                wait = parse_reset(headers.get("retry-after-ms"))
+                wait = wait / 1000 if wait is not None else parse_reset(headers.get("retry-after"))
+                if wait is None and allowed and reset:
+                    wait = reset / allowed
+                if wait:
+                    self._hold_until = max(self._hold_until, now + min(wait, MAX_HOLD))
+            elif status is not None and status < 500:
+                if self._best is None or seconds < self._best:
+                    self._best = seconds
+                if seconds > RISING * (self._best or 0.0) + SLACK:
+                    if now - self._last_cut > 2 * round_trip:
+                        self.limit = max(float(self.floor), self.limit * 0.8)
+                        self._last_cut = now
+                elif remaining is None or remaining > self._in_flight:
+                    self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
+            if remaining is not None and allowed and reset is not None:
+                # the budget refills at `allowed` per `reset` (when empty): once fewer requests are
+                # left than are in flight, start them no faster than it refills
+                used = max(1, allowed - remaining)
+                per_request = min(reset / used, MAX_HOLD)
+                self._spacing = per_request if remaining <= max(self._in_flight, 1) else 0.0
+                self.paced = self.paced or bool(self._spacing)
+            self.peak = max(self.peak, self.level)
+            self.lowest = min(self.lowest, self.level)
+            self._cond.notify_all()
+
+    def summary(self) -> str:
+        return (f"read concurrency: started at {self.start}, ranged {self.lowest}-{self.peak}, ended at {self.level} "
+                f"({self.answers} answers, {self.throttled} rate-limited"
+                f"{', paced by x-ratelimit-remaining-requests' if self.paced else ''})")
+
+
+def map_bounded(fn: Callable[[T], R], items: Iterable[T], max_workers: int,
+                limit: AdaptiveLimit | None = None) -> list[R]:
+    """`[fn(x) for x in items]` with at most `max_workers` calls at a time (or as many as `limit`
+    allows at each moment), results in input order.
 
     Every call runs to completion; if any raised, the first error in input order is re-raised
     after all others have finished (so no call is left running behind the caller's back).
@@ -21,6 +175,17 @@ def map_bounded(fn: Callable[[T], R], items: Iterable[T], max_workers: int) -> l
     items = list(items)
     if not items:
         return []
+    if limit is not None:
+        inner = fn
+
+        def fn(item: T) -> R:
+            limit.acquire()
+            try:
+                return inner(item)
+            finally:
+                limit.release()
+
+        max_workers = limit.ceiling
     workers = max(1, min(max_workers, len(items)))
     if workers == 1:
         results: list[R] = []
@@ -42,3 +207,21 @@ def map_bounded(fn: Callable[[T], R], items: Iterable[T], max_workers: int) -> l
         if error is not None:
             raise error
     return [future.result() for future in futures]
+
+
+def observing(reader: Any, limit: AdaptiveLimit) -> Callable[[], None]:
+    """Let `reader` (an ApiClient, or anything with an `observer` attribute) report its answers to
+    `limit`; returns the call that undoes it. A reader without one is simply not observed."""
+    if not hasattr(reader, "observer"):
+        return lambda: None
+    previous = reader.observer, getattr(reader, "pacer", None)
+    reader.observer = limit.observe
+    if hasattr(reader, "pacer"):
+        reader.pacer = limit.pace
+
+    def undo() -> None:
+        reader.observer = previous[0]
+        if hasattr(reader, "pacer"):
+            reader.pacer = previous[1]
+
+    return undo

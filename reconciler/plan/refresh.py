@@ -263,7 +263,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
 
     `checkpoints` maps each checkpoint to the grants last recorded for it (or None): grants read
     back unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints)."""
-    from reconciler.api.parallel import map_bounded
+    from reconciler.api.parallel import AdaptiveLimit, map_bounded, observing
 
     tasks: list[Callable[[], Any]] = []
     if need_jobs:
@@ -275,7 +275,16 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
     for checkpoint in wanted:
         tasks.append(functools.partial(_permissions_task, reader, checkpoint, checkpoints[checkpoint]))
     workers = max(1, bulk, parallelism if wanted else bulk)
-    results = map_bounded(lambda task: task(), tasks, workers)
+    if wanted and workers > 1:
+        limit = AdaptiveLimit(max(workers, parallelism))
+        undo = observing(reader, limit)
+        try:
+            results = map_bounded(lambda task: task(), tasks, workers, limit)
+        finally:
+            undo()
+        log.debug("%s", limit.summary())
+    else:
+        results = map_bounded(lambda task: task(), tasks, workers)
     listed = dict(results[:bulk])
     server_time = None
     server_date = getattr(reader, "last_server_date", None)
@@ -298,7 +307,7 @@ def fetch(reader: Reader | None, reads: Iterable[Read], parallelism: int,
     """Make `reads`, concurrently. A read of an object that does not exist answers the error, which
     the planner raises where it needs the value. Without a reader every read answers nothing (the
     planner then sees empty lists, as a plan with no API does)."""
-    from reconciler.api.parallel import map_bounded
+    from reconciler.api.parallel import AdaptiveLimit, map_bounded, observing
 
     wanted = sorted(set(reads))
     if reader is None:
@@ -311,7 +320,16 @@ def fetch(reader: Reader | None, reads: Iterable[Read], parallelism: int,
         except NotFoundError as exc:
             return exc
 
-    return dict(zip(wanted, map_bounded(one, wanted, max(1, parallelism))))
+    if parallelism <= 1 or len(wanted) <= 1:
+        return dict(zip(wanted, map_bounded(one, wanted, max(1, parallelism))))
+    limit = AdaptiveLimit(parallelism)
+    undo = observing(reader, limit)
+    try:
+        answers = map_bounded(one, wanted, parallelism, limit)
+    finally:
+        undo()
+    log.debug("%s", limit.summary())
+    return dict(zip(wanted, answers))
 
 
 def _read(reader: Reader, read: Read, digest: Callable[[str], str | None]) -> Any:

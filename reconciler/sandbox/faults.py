@@ -1,4 +1,5 @@
-"""Fault injection: latency, 429 with Retry-After, 500, 503, dropped connections, slow answers.
+"""Fault injection: latency, 429 with Retry-After, 500, 503, dropped connections, slow answers,
+and a rate limit (`rpm`: requests per minute, answered as the real API does, see `RateLimit`).
 
 Decisions come from one seeded random generator, drawn in request order, so a sequential test
 reproduces the same run. Control endpoints (`/_sandbox/...`) are never faulted.
@@ -6,13 +7,16 @@ reproduces the same run. Control endpoints (`/_sandbox/...`) are never faulted.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 KEYS = ("latency_ms", "jitter_ms", "rate_429", "rate_500", "rate_503", "drop_rate", "slow_rate", "slow_ms",
-        "retry_after", "seed", "paths")
+        "retry_after", "seed", "paths", "rpm")
 
 
 @dataclass
@@ -28,6 +32,7 @@ class FaultConfig:
     retry_after: float = 1.0
     seed: int = 0
     paths: list[str] = field(default_factory=list)
+    rpm: float = 0.0           # requests per minute (0: no limit); the bucket holds a minute's worth
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
@@ -69,16 +74,65 @@ class Decision:
     slow_s: float = 0.0        # handle, then wait this long before answering
 
 
+class RateLimit:
+    """Requests per minute as the real API enforces them: a bucket of `rpm` requests, refilled
+    continuously at rpm/60 per second. Every answer tells x-ratelimit-limit-requests, -remaining-
+    requests and -reset-requests (the time until the bucket is full again); a request that finds it
+    empty is answered 429 with Retry-After (the time until one more request is allowed)."""
+
+    def __init__(self, rpm: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rpm = rpm
+        self.rate = rpm / 60.0
+        self._clock = clock
+        self._tokens = float(rpm)
+        self._at = clock()
+        self.refused = 0
+
+    def take(self) -> tuple[bool, dict[str, str]]:
+        """Whether this request may go ahead, and the headers its answer carries (under the
+        injector's lock)."""
+        now = self._clock()
+        self._tokens = min(self.rpm, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        ok = self._tokens >= 1
+        if ok:
+            self._tokens -= 1
+        else:
+            self.refused += 1
+        full_in = (self.rpm - self._tokens) / self.rate
+        headers = {"x-ratelimit-limit-requests": str(int(self.rpm)),
+                   "x-ratelimit-remaining-requests": str(int(self._tokens)),
+                   "x-ratelimit-reset-requests": f"{full_in:.3f}s"}
+        if not ok:
+            wait = (1 - self._tokens) / self.rate
+            headers.update({"Retry-After": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))})
+        return ok, headers
+
+
 class FaultInjector:
     def __init__(self, config: FaultConfig | None = None) -> None:
         self._lock = threading.Lock()
         self.config = config or FaultConfig()
         self._rng = random.Random(self.config.seed)
+        self._limit = RateLimit(self.config.rpm) if self.config.rpm else None
 
     def set(self, config: FaultConfig) -> None:
         with self._lock:
             self.config = config
             self._rng = random.Random(config.seed)
+            self._limit = RateLimit(config.rpm) if config.rpm else None
+
+    def rate(self, path: str) -> tuple[bool, dict[str, str]]:
+        """The rate limit's verdict on one request to `path` (always yes without `rpm`)."""
+        with self._lock:
+            cfg = self.config
+            if self._limit is None or (cfg.paths and not any(path.startswith(p) for p in cfg.paths)):
+                return True, {}
+            return self._limit.take()
+
+    def refused(self) -> int:
+        with self._lock:
+            return self._limit.refused if self._limit is not None else 0
 
     def decide(self, path: str) -> Decision:
         with self._lock:

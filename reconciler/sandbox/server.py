@@ -170,6 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
             template, handler, params, known = routes.match(self.command, path)
             sandbox.count(f"{self.command} {template or '<unknown>'}")
             decision = sandbox.faults.decide(path) if known else Decision()
+            allowed, limit_headers = sandbox.faults.rate(path) if known else (True, {})
             req = routes.Request(method=self.command, path=path, params=params,
                                  query=parse_qs(split.query, keep_blank_values=True),
                                  headers={k.lower(): v for k, v in self.headers.items()}, body=b"")
@@ -184,6 +185,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body(routes.body_limit(self.command, path))
             if decision.delay_s:
                 time.sleep(decision.delay_s)
+            if not allowed:
+                sandbox.count("429 rate limit")
+                self._send_error(ApiError(429, "Rate limit reached for requests (rpm set on the sandbox). Please "
+                                               f"try again in {limit_headers['retry-after-ms']}ms.",
+                                          type="requests", code="rate_limit_exceeded", headers=limit_headers))
+                return
             if decision.status is not None:
                 self._injected(decision.status, sandbox)
                 return
@@ -199,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
                 payload, ctype = json.dumps(result).encode(), "application/json"
             if decision.slow_s:
                 time.sleep(decision.slow_s)
-            self._send(200, payload, ctype, drop=decision.drop)
+            self._send(200, payload, ctype, drop=decision.drop, extra=limit_headers or None)
         except ApiError as exc:
             self._send_error(exc)
         except _BodyTooLarge as exc:

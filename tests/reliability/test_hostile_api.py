@@ -270,8 +270,7 @@ def test_a_failed_lookup_after_an_ambiguous_create_stops_and_the_next_run_adopts
     create, posts = _create_then(lambda h, upstream: h.drop())
 
     def intercept(h: Handler) -> bool:
-        if broken.is_set() and h.command == "GET" and h.route == JOBS and any(k.startswith("metadata[")
-                                                                              for k in h.query):
+        if broken.is_set() and h.command == "GET" and h.route == JOBS and "metadata[reconciler_address]" in h.query:
             h.answer_json(503, {"error": {"message": "unavailable", "type": "server_error", "param": None,
                                           "code": None}}, {"x-should-retry": "false"})
             return True
@@ -318,8 +317,9 @@ def test_a_dropped_upload_answer_is_found_by_name_size_and_content(sandbox: Any,
 # -- unbounded reads --------------------------------------------------------------------------
 
 def _listing(h: Handler) -> bool:
-    """The plan's listing of all jobs (not a lookup by metadata)."""
-    return h.command == "GET" and h.route == JOBS and not any(k.startswith("metadata[") for k in h.query)
+    """The plan's listing of jobs (this workspace's: filtered on the lineage mark; not the lookup
+    of one create by its address tag)."""
+    return h.command == "GET" and h.route == JOBS and "metadata[reconciler_address]" not in h.query
 
 
 def test_endless_pagination_stops_at_the_page_bound(sandbox: Any, tmp_path: Path) -> None:
