@@ -9,7 +9,8 @@ per profile and routes every call:
   uploads and listings go to that address's profile;
 - a call about one object (read, cancel, pause, download, delete) goes to the profile the object
   was listed in or created by (or the state recorded); an object no profile has listed is looked
-  up in each profile in turn (a 404 from one is not an answer for the others);
+  up in the acting profile inside a change, otherwise in each profile in turn (a 404 from one is
+  not an answer for the others);
 - permission calls use the acting profile's admin key, else the first profile that has one (an
   admin key manages permissions across the organisation).
 
@@ -83,8 +84,8 @@ class ProfileClients:
         if known is not None and known in self.clients:
             return call(self.clients[known])
         acting = self._acting()
-        order = [acting] if acting is not None else []
-        order += [p for p in self._ordered() if p not in order]
+        # inside a change: its own project only (as the real key would see it); else each in turn
+        order = [acting] if acting is not None else self._ordered()
         error: NotFoundError | None = None
         for profile in order:
             try:

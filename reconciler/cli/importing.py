@@ -45,10 +45,15 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
             raise StateError(f"{object_id} is already managed as {owner}; use `reconciler state mv` to rename")
         kind = kind_name(address, specs.documents)
         admin = [address] if kind in registry.admin_kinds() else []
-        with runtime.api_client(ctx, admin_for=admin, insecure_http=insecure_http, out=o) as client:
-            runtime.bind_identity(client, state, str(st.path))
+        from reconciler.api.profiles import acting_for, mark_profile
+        from reconciler.cli.providers import open_clients
+
+        # the document's provider profile reads it (and the state records that profile)
+        with open_clients(ctx, specs, state, str(st.path), admin_for=admin, insecure_http=insecure_http,
+                          out=o) as client, acting_for(client, address):
             attributes = read_for_import(client, address, kind, object_id)
-        state.resources[address] = registry.imported_resource(address, kind, object_id, attributes, doc.depends_on)
+            imported = registry.imported_resource(address, kind, object_id, attributes, doc.depends_on)
+            state.resources[address] = mark_profile(client, address, imported)
         st.write(state)
     o.echo(o.style(f"{address}: Import successful!", fg="green", bold=True) + f" [id={object_id}]")
     o.echo("The object is now managed. Run `reconciler plan` to see how it differs from its spec.")

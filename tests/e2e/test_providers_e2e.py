@@ -275,3 +275,19 @@ def test_each_profile_identity_is_checked_like_the_default(tmp_path: Path) -> No
         assert "(provider team_b)" in lines[0] and "proj_elsewhere" in lines[0] and "state rebind" in lines[0]
         assert not any(k.startswith("POST") for k in second.stats()), second.stats()
         assert second.world.jobs.items == {}
+
+
+def test_import_reads_with_the_documents_provider_and_records_it(teams: Teams) -> None:
+    teams.ok("apply", "--auto-approve")
+    b_file = next(f["id"] for f in teams.seen_by(KEY_B, "files"))
+    with httpx.Client(base_url=teams.sandbox.base_url, headers={"Authorization": f"Bearer {KEY_B}"}) as c:
+        made = c.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": b_file,
+                                                 "suffix": "legacy"}).json()
+    extra = ("---\nkind: FineTuningJob\nname: legacy\nprovider: {p}\nspec:\n  model: gpt-4o-mini\n"
+             "  training_file: " + b_file + "\n  suffix: legacy\n")
+    teams.write("specs.yaml", team_specs(extra=extra.format(p="team_a")))
+    wrong = teams.run("import", "FineTuningJob.legacy", made["id"])
+    assert wrong.exit_code == 1 and "does not exist" in wrong.output  # team A's key cannot see it
+    teams.write("specs.yaml", team_specs(extra=extra.format(p="team_b")))
+    teams.ok("import", "FineTuningJob.legacy", made["id"])
+    assert teams.state()["resources"]["FineTuningJob.legacy"]["meta"]["provider"] == "team_b"

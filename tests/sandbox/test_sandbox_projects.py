@@ -106,3 +106,14 @@ def test_parse_project_key(text: str, ok: bool) -> None:
     else:
         with pytest.raises(ValueError, match="KEY=proj_ID"):
             parse_project_key(text)
+
+
+def test_serve_refuses_a_malformed_project_key_in_one_line() -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    result = CliRunner().invoke(cli, ["sandbox", "serve", "--port", "0", "--project-key", "sk-secret-abc"])
+    assert result.exit_code == 1  # a usage error (exit 1: 2 means changes), before anything listens
+    assert "--project-key" in result.output and "KEY=proj_ID" in result.output
+    assert "sk-secret-abc" not in result.output  # never the whole key
