@@ -14,9 +14,9 @@ port at all on a loopback host (the sandbox and local proxies listen on a new po
 `openai-project` response headers; `None` when it sends none. A field `None` on either side is
 unknown, not different: it never causes a refusal, and a known value fills it in.
 
-This is the identity of the one provider reconciler talks to today. Issue 16 (`kind: Provider`
-documents) keeps this key for the default provider and adds a map of provider name to the same
-three fields beside it; `ApiIdentity` and `check_identity` are meant to serve both.
+With provider profiles (`kind: Provider` documents, issue 16) this key stays the default
+profile's, and `provider_apis` beside it maps every other profile's name to the same three fields;
+`check_profile_identity` checks each the same way (docs/SPEC.md, "Providers").
 """
 
 from __future__ import annotations
