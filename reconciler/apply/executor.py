@@ -262,10 +262,24 @@ class Executor:
         gone = [c.address for c in self.plan.changes if c.action in (Action.DELETE, Action.FORGET)]
         chosen = set(gone)
         first: dict[str, set[str]] = {}
+        reached = {address: self._state_deps(address) for address in gone}
         for address in gone:
-            for dep in self._state_deps(address):
+            for dep in reached[address]:
                 if dep in chosen and dep != address:
                     first.setdefault(dep, set()).add(address)
+        # A state written before data sources were followed names only the data source, and a
+        # destroy plan does not read it again: what reads through one it cannot follow goes before
+        # everything else destroyed (unless that depends on it), as what it read may be any of them.
+        blind = [a for a in gone if any(d.startswith("data.") and d not in self._data_deps
+                                        and d not in self._state.resources for d in reached[a])]
+        if blind:
+            blind_set = set(blind)
+            for other in gone:
+                if other in blind_set:
+                    continue
+                for address in blind:
+                    if address not in reached[other]:
+                        first.setdefault(other, set()).add(address)
         return first
 
     def _state_deps(self, address: str) -> set[str]:

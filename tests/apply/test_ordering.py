@@ -316,3 +316,35 @@ def test_the_plan_deletes_a_recorded_old_upload_only_when_nothing_of_ours_uses_i
     assert ws.apply(plan).ok
     assert [c.args["file_id"] for c in ws.client.named("delete_file")] == expected
     assert all(i not in ws.client.files for i in expected) and ids["JOB_FILE"] in ws.client.files
+
+
+def test_destroy_from_a_state_that_names_only_the_data_source_still_revokes_first(ws: Workspace) -> None:
+    """A state written before data-source dependencies were recorded: the grant names only
+    data.FineTuningJobCheckpoints.latest, which a destroy plan does not read again."""
+    ws.client.create_status = "running"
+    ws.data("train")
+    ws.write("main", file_doc("train"), job_doc("bot"), """
+kind: data.FineTuningJobCheckpoints
+name: latest
+spec:
+  fine_tuning_job_id: ${FineTuningJob.bot.id}
+""", permission_doc("share", "${data.FineTuningJobCheckpoints.latest.fine_tuned_model_checkpoint}", ["proj_a"]))
+    assert ws.apply().ok
+    job = ws.client.job_for("FineTuningJob.bot")["id"]
+    ws.client.checkpoints[job] = [{"id": "ftckpt-1", "object": "fine_tuning.job.checkpoint", "step_number": 10,
+                                   "fine_tuned_model_checkpoint": CKPT, "fine_tuning_job_id": job,
+                                   "metrics": {}, "created_at": 1}]
+    ws.reload()
+    assert ws.apply().ok
+    state = ws.reload()
+    assert state.resources["CheckpointPermission.share"].depends_on == \
+        ["data.FineTuningJobCheckpoints.latest", "FineTuningJob.bot"]  # recorded as Terraform does
+    state.resources["CheckpointPermission.share"].depends_on = ["data.FineTuningJobCheckpoints.latest"]
+    ws.store.write(state)
+    ws.reload()
+    ws.client.reset_calls()
+
+    result = ws.apply(ws.plan(destroy=True), parallelism=1)
+
+    assert result.ok, result
+    assert [c.method for c in ws.client.mutations()] == ["delete_permission", "cancel_job", "delete_file"]
