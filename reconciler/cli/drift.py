@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,20 +72,25 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
     return plan, snapshot, report
 
 
-def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_stdout: bool = False) -> None:
-    from reconciler.render.drift import RENDERERS, render_text
+def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_stdout: bool = False,
+          spend: Any = None, cost: bool | None = None) -> None:
+    """Print and write the report; `spend` goes in the forms `cost` (--cost/--no-cost) asks for."""
+    from reconciler.render.drift import render, spend_wanted
 
-    renderers: dict[str, Callable[[Any], str]] = RENDERERS  # type: ignore[assignment]
     for path in outputs:
         kind = _SUFFIX.get(path.suffix.lower(), fmt)
-        text = renderers[kind](report)
-        runtime.write_private(path, text)
+        runtime.write_private(path, render(kind, report, spend if spend_wanted(kind, cost) else None))
     if quiet_stdout:
         return
-    if fmt == "text":
-        o.echo(render_text(report, o.style), nl=False)
-    else:
-        o.echo(renderers[fmt](report), nl=False)
+    o.echo(render(fmt, report, spend if spend_wanted(fmt, cost) else None, o.style), nl=False)
+
+
+def _spend(s: Any, snapshot: Any, key: str) -> Any:
+    """What the managed jobs spent, from the jobs this refresh read (no extra request)."""
+    from reconciler.cli.cost import price_table
+    from reconciler.cost.spend_summary import managed_jobs, spend_summary
+
+    return spend_summary(managed_jobs(s.state, snapshot), price_table(s.specs), key)
 
 
 def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:
@@ -126,19 +130,26 @@ def drift_exit_code(report: Any, fail_on: str) -> int:
                    "health (a managed job failed or timed out), or any of them. Use any in scheduled CI.")
 @click.option("--emit-ignore", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write an ignore file that accepts every current finding (a baseline).")
+@click.option("--cost/--no-cost", "cost", default=None,
+              help="What managed jobs spent (trained_tokens × price). Default: in the JSON and Markdown forms "
+                   "(what a scheduled CI job keeps and posts), not in text; --cost adds it to text, --no-cost "
+                   "leaves it out everywhere. Never in JUnit.")
+@click.option("--cost-by", "cost_by", default="team", show_default=True, metavar="KEY",
+              help="Group the spend by this metadata key (the total alone when no managed job has it).")
 @common_options
 def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
           ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
-          fail_on: str, emit_ignore: Path | None) -> int:
+          fail_on: str, emit_ignore: Path | None, cost: bool | None, cost_by: str) -> int:
     """Report drift between the specs, the state and the live API; change nothing.
     Exit 0 in sync, 2 drifted, 1 on error. Failed jobs are reported as health, not drift: they
     exit 2 only with --fail-on health or --fail-on any (what a scheduled CI job should use)."""
     ctx = app()
     o = out()
     with runtime.session(ctx, o, "drift", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
-        _, _, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism, selectors=selectors,
-                              include_finished=include_finished, ignore_file=ignore_file)
-    _emit(report, fmt, outputs, o)
+        _, snapshot, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,
+                                     selectors=selectors, include_finished=include_finished, ignore_file=ignore_file)
+        spend = _spend(s, snapshot, cost_by) if cost is not False else None
+    _emit(report, fmt, outputs, o, spend=spend, cost=cost)
     if emit_ignore is not None:
         from reconciler.drift.ignore import IgnoreRule, dump_ignore_rules
 

@@ -20,7 +20,7 @@ from reconciler.plan.model import Action, Plan
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: an optional `spend` object (render/drift.py)
 DRIFT = "drift"
 HEALTH = "health"
 

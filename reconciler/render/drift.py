@@ -1,6 +1,10 @@
 """Drift reports in four forms: text (terminal), Markdown (PR/issue comment), JSON (machines,
 schema in render/schema/drift.schema.json) and JUnit XML (CI dashboards: one test case per
-address, drift as a failure, a failed job as an error)."""
+address, drift as a failure, a failed job as an error).
+
+Text, Markdown and JSON can carry a spend summary (cost/spend_summary.py); `render` decides per
+form: JSON and Markdown carry it unless told not to (what a scheduled CI job keeps and posts), text
+only when asked (`drift --cost`), JUnit never (spend is not a test outcome)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from reconciler.cost.spend_summary import SpendSummary
 from reconciler.drift.findings import DRIFT, HEALTH, DriftReport, Finding
+from reconciler.render.cost import money
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, _fit
 
 Style = Callable[..., str]
@@ -31,7 +37,83 @@ def _by_address(findings: list[Finding]) -> dict[str, list[Finding]]:
     return grouped
 
 
-def render_text(report: DriftReport, style: Style = _plain) -> str:
+# ---- spend ----------------------------------------------------------------------------------------
+
+SPEND_BY_DEFAULT = frozenset({"json", "markdown"})
+SPEND_FORMS = frozenset({"text", "json", "markdown"})
+
+
+def spend_wanted(kind: str, cost: bool | None) -> bool:
+    """Whether the `kind` form carries spend: `cost` as given (--cost / --no-cost), else by default
+    in JSON and Markdown only. JUnit never does."""
+    return kind in SPEND_FORMS and (cost if cost is not None else kind in SPEND_BY_DEFAULT)
+
+
+def spend_total_line(spend: SpendSummary) -> str:
+    """`Spend so far: $1.23 (3 jobs, 12,345 trained tokens; 1 unknown: no price for x (supervised))`"""
+    jobs = len(spend.rows)
+    head = f"Spend so far: {money(spend.usd)} ({jobs} managed job{'s' if jobs != 1 else ''}"
+    if spend.trained_tokens:
+        head += f", {spend.trained_tokens:,} trained tokens"
+    reasons = spend.unknown_reasons()
+    if reasons:
+        detail = "; ".join(f"{n} × {r}" if n > 1 else r for r, n in sorted(reasons.items()))
+        head += f"; {spend.unknown} unknown: {detail}"
+    return head + ")"
+
+
+def _spend_rows(spend: SpendSummary) -> tuple[list[str], list[list[str]]]:
+    header = [spend.by or "", "jobs", "trained tokens", "spend", "unknown"]
+    body = [[str(g[spend.by or ""]), str(g["jobs"]), f"{g['trained_tokens']:,}", money(g["usd"]),
+             str(g["unknown"] or "")] for g in spend.groups]
+    return header, body
+
+
+def spend_text(spend: SpendSummary, style: Style = _plain) -> list[str]:
+    lines = ["", style(f"Spend (managed jobs, trained_tokens × price{f', by {spend.by}' if spend.by else ''}):",
+                       bold=True)]
+    if spend.by:
+        header, body = _spend_rows(spend)
+        widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+
+        def line(cells: list[str]) -> str:
+            return "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                    for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+        lines += [style(line(header), dim=True)] + [line(r) for r in body]
+    lines.append(f"  {spend_total_line(spend)}")
+    return lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")
+
+
+def spend_markdown(spend: SpendSummary) -> list[str]:
+    lines = ["", f"**{spend_total_line(spend)}**"]
+    if spend.by:
+        header, body = _spend_rows(spend)
+        lines += ["", "| " + " | ".join(header) + " |", "|---|---:|---:|---:|---:|"]
+        lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in body]
+    return lines
+
+
+def render(kind: str, report: DriftReport, spend: SpendSummary | None = None, style: Style = _plain) -> str:
+    """The report in the `kind` form, with `spend` when given (the caller asks `spend_wanted`)."""
+    if kind == "text":
+        return render_text(report, style, spend=spend)
+    if kind == "markdown":
+        return render_markdown(report, spend=spend)
+    if kind == "json":
+        return render_json(report, spend=spend)
+    if kind == "junit":
+        return render_junit(report)
+    raise ValueError(f"unknown drift report format {kind!r}")
+
+
+# ---- the forms ------------------------------------------------------------------------------------
+
+def render_text(report: DriftReport, style: Style = _plain, *, spend: SpendSummary | None = None) -> str:
     colour = "green" if report.in_sync else "yellow"
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(report.generated_at))
     lines = [style(report.summary_line(), fg=colour, bold=True),
@@ -56,16 +138,21 @@ def render_text(report: DriftReport, style: Style = _plain) -> str:
         for f in ignored:
             lines.append(f"  - {f.address}: {f.category.replace('_', ' ')}: {f.message} "
                          f"[ignored: {f.ignore_reason} ({f.ignore_rule})]")
+    if spend is not None:
+        lines += spend_text(spend, style)
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT,
+                    spend: SpendSummary | None = None) -> str:
     icon = "✅" if report.in_sync else "⚠️"
     head = [f"### {icon} reconciler drift report", "", f"**{report.summary_line()}**", ""]
     if report.active():
         head += ["| address | finding | |", "|---|---|---|"]
         for f in report.active():
             head.append(f"| `{f.address}` | {f.category.replace('_', ' ')} | {'drift' if f.axis == DRIFT else 'health'} |")
+    if spend is not None:
+        head += spend_markdown(spend)[1 if head[-1] == "" else 0:]
     body: list[str] = []
     for title, items in (("Drift details", report.active(DRIFT)), ("Health details", report.active(HEALTH)),
                          ("Ignored findings", [f for f in report.findings if f.ignored])):
@@ -80,8 +167,11 @@ def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT) -
     return _fit("\n".join(head), body, limit)
 
 
-def render_json(report: DriftReport) -> str:
-    return json.dumps(report.to_dict(), indent=2, default=str)
+def render_json(report: DriftReport, *, spend: SpendSummary | None = None) -> str:
+    data = report.to_dict()
+    if spend is not None:
+        data["spend"] = spend.to_dict()
+    return json.dumps(data, indent=2, default=str)
 
 
 def render_junit(report: DriftReport) -> str:
