@@ -1,15 +1,14 @@
 """The sandbox's organisation: files, jobs, checkpoint permissions, idempotency keys.
 
-One lock guards everything. Job records are replaced, never mutated in place (copy on write), so a
-snapshot for persistence is a cheap shallow copy taken under the lock and serialised outside it.
-Lists keep ids in creation order plus an id -> position index, so a page costs O(page), not
-O(world).
+One readers-writer lock (rwlock.py) guards everything: reads share it, writes hold it alone. Job
+records are replaced, never mutated in place (copy on write), so a snapshot for persistence is a
+cheap shallow copy taken under the lock and serialised outside it. Lists keep ids in creation
+order plus an id -> position index, so a page costs O(page), not O(world).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from reconciler.sandbox.jobspec import parse_create
 from reconciler.sandbox.models import base_of
 from reconciler.sandbox.paging import OrderedStore, slice_page
 from reconciler.sandbox.persist import BlobStore
+from reconciler.sandbox.rwlock import RWLock
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class _FineTunedModels:
 class World:
     def __init__(self, *, clock: SimClock, blobs: BlobStore, seed: int = 0,
                  on_change: Callable[[], None] | None = None) -> None:
-        self.lock = threading.RLock()
+        self.lock = RWLock()  # reads share it (`with self.lock.read():`), writes hold it alone
         self.clock = clock
         self.blobs = blobs
         self.seed = seed
@@ -93,7 +93,7 @@ class World:
         self.on_change()
 
     def snapshot(self) -> dict[str, Any]:
-        with self.lock:
+        with self.lock.read():
             return {
                 "sim_now": self.now(),
                 "seed": self.seed,
@@ -167,7 +167,7 @@ class World:
     def list_files(self, *, purpose: str | None, limit: int, order: str, after: str | None,
                    project: str | None = None) -> dict[str, Any]:
         """`project`: only that project's files (a scoped sandbox's project key)."""
-        with self.lock:
+        with self.lock.read():
             keep = (lambda f: f["purpose"] == purpose) if purpose else None
             scoped = (lambda f: f.get("_project") == project and (keep is None or keep(f))) if project else None
             data, more = self.files.page(after=after, limit=limit, descending=order == "desc",
@@ -191,7 +191,7 @@ class World:
         return meta, job
 
     def get_file(self, file_id: str) -> dict[str, Any]:
-        with self.lock:
+        with self.lock.read():
             meta = self.files.items.get(file_id)
             if meta is not None:
                 return file_view(meta)
@@ -201,7 +201,7 @@ class World:
         raise not_found(f"No such File object: {file_id}", param="id")
 
     def file_content(self, file_id: str) -> bytes:
-        with self.lock:
+        with self.lock.read():
             meta = self.files.items.get(file_id)
             if meta is not None:
                 if meta["purpose"] in UNDOWNLOADABLE:
@@ -296,7 +296,7 @@ class World:
         return job
 
     def get_job(self, job_id: str) -> dict[str, Any]:
-        with self.lock:
+        with self.lock.read():
             return lifecycle.render_job(self._job(job_id), self.now())
 
     def list_jobs(self, *, after: str | None, limit: int,
@@ -313,7 +313,7 @@ class World:
             have = job.get("metadata") or {}
             return all(have.get(k) == v for k, v in metadata.items())  # type: ignore[union-attr]
 
-        with self.lock:
+        with self.lock.read():
             now = self.now()
             data, more = self.jobs.page(after=after, limit=limit,
                                         keep=None if metadata is False and project is None else keep)
@@ -363,13 +363,13 @@ class World:
             return lifecycle.render_job(job, now)
 
     def list_events(self, job_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
-        with self.lock:
+        with self.lock.read():
             events = lifecycle.events_at(self._job(job_id), self.now())
         events.reverse()  # newest first
         return {"object": "list", **slice_page(events, after, limit, with_ids=False)}
 
     def list_checkpoints(self, job_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
-        with self.lock:
+        with self.lock.read():
             checkpoints = lifecycle.checkpoints_at(self._job(job_id), self.now())
         checkpoints.reverse()  # newest first
         return {"object": "list", **slice_page(checkpoints, after, limit, with_ids=True)}
@@ -396,7 +396,7 @@ class World:
 
     def list_permissions(self, checkpoint: str, *, project_id: str | None, after: str | None, limit: int,
                          order: str) -> dict[str, Any]:
-        with self.lock:
+        with self.lock.read():
             self._checkpoint_owner(checkpoint)
             perms = list(self.permissions.get(checkpoint, {}).values())
         if order == "descending":
