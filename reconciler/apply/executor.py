@@ -438,7 +438,7 @@ class Executor:
                 continue
             tail = tuple(s for s in change.steps if s.op in _DEPOSED_OPS)
             head = tuple(s for s in change.steps if s.op not in _DEPOSED_OPS)
-            dependents = self._dependents_through_data(address, direct, nodes) & changed
+            dependents = self._dependents_through_data(address, direct) & changed
             if not tail or not head or not dependents:
                 continue
             key = f"{address} (deposed)"
@@ -449,8 +449,7 @@ class Executor:
         return keys
 
     @staticmethod
-    def _dependents_through_data(address: str, direct: Mapping[str, set[str]],
-                                 nodes: Mapping[str, Change]) -> set[str]:
+    def _dependents_through_data(address: str, direct: Mapping[str, set[str]]) -> set[str]:
         found: set[str] = set()
         todo = list(direct.get(address, ()))
         while todo:
@@ -458,8 +457,8 @@ class Executor:
             if dependent in found:
                 continue
             found.add(dependent)
-            if dependent.startswith("data.") or nodes[dependent].action is Action.NOOP:
-                todo.extend(direct.get(dependent, ()))  # a reader in between: what reads it depends too
+            if dependent.startswith("data."):
+                todo.extend(direct.get(dependent, ()))  # a data source in between: what reads it depends too
         return found
 
     def _run_deposed(self, change: Change) -> str:
