@@ -40,7 +40,8 @@ def test_wait_jobs_waits_until_each_created_job_finishes_with_progress_lines(fas
     for address in ("FineTuningJob.bot", "FineTuningJob.bot2"):
         lines = _lines(result.output, address)
         assert lines[-1].startswith(f"{address}: Training succeeded after "), lines
-        assert re.search(r"step 36/36, train loss \d\.\d{4}$", lines[-1]), lines
+        # 12 examples, batch 1, "auto" epochs = 8 (the cookbook's rule, docs/SANDBOX.md F54)
+        assert re.search(r"step 96/96, train loss \d\.\d{4}$", lines[-1]), lines
         waiting = [line for line in lines if "Still waiting..." in line]
         assert waiting, lines
         # one line per change of status or step: never two identical facts in a row
