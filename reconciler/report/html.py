@@ -168,13 +168,13 @@ def money(usd: float) -> str:
 
 
 def _cost_cell(cost: Cost | None) -> str:
-    """`$1.23 spent`, `$1.23 estimate` or `unknown` with the reason (the detail also as a tooltip)."""
+    """`$1.23 spent`, `$1.23 estimate` or `unknown` with the reason (how a figure was reached is in
+    the job's own section: not repeated here, a page of 1,000 jobs stays small)."""
     if cost is None:
         return "—"
     if cost.usd is None:
-        return (f'<span class="cost unknown" title="{e(cost.detail)}">unknown</span> '
-                f'<span class="muted-text">({e(cost.detail)})</span>')
-    return (f'<span class="cost {e(cost.kind)}" data-usd="{cost.usd:.6f}" title="{e(cost.detail)}">'
+        return f'<span class="cost unknown">unknown</span> <span class="muted-text">({e(cost.detail)})</span>'
+    return (f'<span class="cost {e(cost.kind)}" data-usd="{cost.usd:.6f}">'
             f'<span class="n">{e(money(cost.usd))}</span> '
             f'<span class="muted-text">{e(cost.kind)}</span></span>')
 
