@@ -6,6 +6,7 @@ metadata (`reconciler_lineage`), and the jobs list filters on metadata (`metadat
 refresh lists only this workspace's jobs — unless something needs the whole organisation:
 
 - a caller that reports objects no spec manages (`reconciler drift`) asks for every job;
+- import blocks adopt objects made elsewhere, which carry no mark of this workspace;
 - an interrupted run was replayed from the journal in a state an older reconciler may have
   written: what it made may carry no mark, and adoption must see it;
 - jobs to create in such a state: an unmarked job an older reconciler made for the same address
@@ -51,6 +52,9 @@ def job_scope(specs: SpecSet, work: WorkingState, *, recovered: int = 0,
     """How to list jobs for a plan of `specs` against `work` (see the module docstring)."""
     if full_listing:
         return JobScope(None, full_listing)
+    if work.imports:
+        return JobScope(None, f"{len(work.imports)} import block(s): what they adopt was made elsewhere and "
+                              "carries no mark of this workspace")
     legacy = legacy_adoptable(work.serial)
     if recovered and legacy:
         return JobScope(None, f"an interrupted run was replayed from the journal ({recovered} action(s)); "
@@ -58,13 +62,21 @@ def job_scope(specs: SpecSet, work: WorkingState, *, recovered: int = 0,
     ours = {TAG_LINEAGE: mark(work.lineage)}
     filters = [ours]
     reason = f"only this workspace's jobs (metadata[{TAG_LINEAGE}]={ours[TAG_LINEAGE]})"
-    if legacy:
-        creates = sorted(doc.address for doc in specs.documents.values()
-                         if doc.type == JOB_KIND and doc.address not in work.resources)
-        if len(creates) > MAX_ADDRESS_LISTINGS:
+    # Jobs to create: a job of the same address is adopted (an unmarked one, in a state written
+    # before) or, with another workspace's mark, shown on the create and, in a new state, refused
+    # (the state may have been lost: plan/elsewhere.py).
+    creates = sorted(doc.address for doc in specs.documents.values()
+                     if doc.type == JOB_KIND and doc.address not in work.resources)
+    if len(creates) > MAX_ADDRESS_LISTINGS:
+        if legacy:
             return JobScope(None, f"{len(creates)} jobs to create in a state written before: an unmarked "
                                   "job an older reconciler made for one of them must be seen to be adopted")
-        filters += [{TAG_ADDRESS: address} for address in creates]
-        if creates:
-            reason += f", and the jobs tagged with the {len(creates)} address(es) to create (unmarked ones may be adopted)"
+        if not work.resources:
+            return JobScope(None, f"{len(creates)} jobs to create in a new state: jobs another workspace "
+                                  "made for these addresses (a lost state) must be seen before any is bought")
+        creates = []  # a state that manages objects: the other workspaces' jobs are not looked up
+    filters += [{TAG_ADDRESS: address} for address in creates]
+    if creates:
+        reason += (f", and the jobs tagged with the {len(creates)} address(es) to create "
+                   f"({'unmarked ones may be adopted' if legacy else 'another workspace may hold them'})")
     return JobScope(tuple(filters), reason)
