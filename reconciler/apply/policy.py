@@ -46,6 +46,7 @@ class ApplyPolicy:
     parallelism: int = 10
     policies: Any = None               # the plan's PolicyReport (overrides applied): a deny refuses
     overrides: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # address -> records
+    allow_other_workspaces: bool = False  # a new state may create jobs another workspace holds (plan/elsewhere.py)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
     from reconciler.apply.executor import Executor
 
     check_plan(session.state, plan, policy, state_written=session.store.exists())
+    if not policy.allow_other_workspaces:
+        from reconciler.plan.elsewhere import lost_state_refusal
+
+        refusal = lost_state_refusal(plan, fresh=not session.state.resources, where=_where(session.store))
+        if refusal is not None:
+            raise PlanError(refusal)
     if not has_work(session.state, plan, policy):
         return ApplyOutcome(applied=False, reason="no changes")
     if confirm is not None and plan.has_changes and not confirm(plan):
@@ -116,6 +123,19 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
                         poll_interval=policy.poll_interval, listener=listener)
     result = executor.run()
     return ApplyOutcome(applied=True, result=result, interruption=executor.interruption)
+
+
+def _where(store: StateStore) -> str:
+    """The state's file as the user names it (relative to the working folder when inside it)."""
+    from pathlib import Path
+
+    path = getattr(store, "path", None)
+    if path is None:
+        return "the state"
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class _StampingStore:

@@ -115,7 +115,7 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
               refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
               timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
               max_deletes: int | None = None, policy_overrides: tuple[str, ...] = (),
-              reason: str | None = None) -> int:
+              reason: str | None = None, allow_other_workspaces: bool = False) -> int:
     from reconciler.apply.policy import ApplyPolicy, apply_plan
 
     ctx = app()
@@ -124,7 +124,7 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
     saved = load_plan(plan_file) if plan_file is not None else None
     policy = ApplyPolicy(saved_plan=str(plan_file) if plan_file is not None else None, max_deletes=max_deletes,
                          wait=wait is not None, wait_jobs=wait == "jobs", timeout=runtime.parse_duration(timeout),
-                         parallelism=parallelism,
+                         parallelism=parallelism, allow_other_workspaces=allow_other_workspaces,
                          poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
                          saved_plan=saved) as session:
@@ -246,18 +246,21 @@ def apply_options(f: Any) -> Any:
               help="Proceed although RULE (Policy.NAME or budgets.KEY) denies; needs --reason. "
                    "Recorded in the state with who and why (repeatable).")
 @click.option("--reason", default=None, metavar="TEXT", help="Why the --policy-override is justified.")
+@click.option("--allow-other-workspaces", is_flag=True,
+              help="In a new state, create jobs although another workspace holds live jobs at the same "
+                   "addresses (a second workspace on purpose, not a lost state).")
 @common_options
 def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
           refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
           timeout: str | None,
           poll_interval: float | None, as_json: bool, max_deletes: int, policy_overrides: tuple[str, ...],
-          reason: str | None) -> int:
+          reason: str | None, allow_other_workspaces: bool) -> int:
     """Make the world match the specs (or apply a saved plan exactly)."""
     return run_apply(plan_file=plan_file, auto_approve=auto_approve, targets=targets, replace=replace,
                      refresh=refresh, parallelism=parallelism, lock_timeout=lock_timeout,
                      insecure_http=insecure_http, wait=wait, timeout=timeout, destroy=False, as_json=as_json,
                      poll_interval=poll_interval, max_deletes=max_deletes, policy_overrides=policy_overrides,
-                     reason=reason)
+                     reason=reason, allow_other_workspaces=allow_other_workspaces)
 
 
 @click.command("destroy", cls=WaitCommand)

@@ -98,6 +98,21 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class Elsewhere:
+    """A live object of another workspace (another lineage's mark) that holds the address a change
+    creates: after a lost state this is the object the create would pay for a second time."""
+
+    workspace: str     # the other lineage's mark
+    id: str
+    status: str | None = None
+    files: tuple[tuple[str, str], ...] = ()   # (training_file | validation_file, file id) it trains on
+
+    def note(self, address: str, kind_noun: str = "job") -> str:
+        return (f"{address} also exists in workspace {self.workspace[:8]} as {self.id}: "
+                f"this creates a second paid {kind_noun}")
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     address: str
     kind: str
@@ -113,6 +128,7 @@ class Change:
     pending: str | None = None                # why it waits (PENDING, or part of an UPDATE)
     prior_id: str | None = None               # the id in state before this change
     replace: ReplaceMode | None = None        # set exactly when action is REPLACE
+    elsewhere: tuple[Elsewhere, ...] = ()     # a create: live objects of another workspace at this address
 
     @property
     def name(self) -> str:

@@ -14,13 +14,25 @@ from typing import Any
 from reconciler import __version__
 from reconciler.cost.estimate import PlanCost
 from reconciler.display import plain
-from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, Plan, ReplaceMode, Step
+from reconciler.plan.model import (
+    Action,
+    AttrChange,
+    Change,
+    Drift,
+    Elsewhere,
+    Health,
+    Op,
+    Plan,
+    ReplaceMode,
+    Step,
+)
 from reconciler.resources.canonical import MISSING
 from reconciler.values import UNKNOWN
 
 # 1.1: summary counts the destructive steps (revoke, cancel_job, delete_file)
 # 1.2: a `cost` object per job created or replaced, and `summary.cost` (the plan's total)
-FORMAT_VERSION = "1.2"
+# 1.3: `other_workspaces` on a create whose address another workspace's live object holds
+FORMAT_VERSION = "1.3"
 __all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_from_dict", "plan_to_dict"]
 
 
@@ -55,6 +67,9 @@ def _set_unknown(value: Any, path: str) -> Any:
 
 def change_to_dict(c: Change, cost: PlanCost | None = None) -> dict[str, Any]:
     data = _change_dict(c)
+    if c.elsewhere:
+        data["other_workspaces"] = [{"workspace": e.workspace, "id": e.id, "status": e.status,
+                                     "files": dict(e.files), "message": e.note(c.address)} for e in c.elsewhere]
     if cost is not None and c.address in cost.by_address:
         data["cost"] = cost.by_address[c.address].to_dict()
     return data
@@ -187,7 +202,9 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
                                    a.get("forces_replacement", False)) for a in c.get("changed") or ()),
             steps=steps, config=c.get("config"), depends_on=tuple(c.get("depends_on") or ()),
             create_before_destroy=bool(c.get("create_before_destroy")), pending=c.get("pending"),
-            prior_id=c.get("prior_id"), replace=mode))
+            prior_id=c.get("prior_id"), replace=mode,
+            elsewhere=tuple(Elsewhere(e["workspace"], e["id"], e.get("status"), tuple((e.get("files") or {}).items()))
+                            for e in c.get("other_workspaces") or ())))
     return Plan(
         lineage=data["lineage"], serial=data["serial"], changes=tuple(changes),
         drift=tuple(Drift(d["address"], d["kind"], d["what"], d["message"], d.get("before"), d.get("after"))

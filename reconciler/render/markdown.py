@@ -22,6 +22,10 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
         head.append(f"**{summary_line(plan)}**")
     if plan.drift:
         head.append(f"\n⚠️ {len(plan.drift)} change(s) made outside reconciler since the last apply.")
+    held = sum(1 for c in plan.changes if c.elsewhere)
+    if held:
+        head.append(f"\n❗ {held} object(s) to create already exist in another workspace (a lost state?): "
+                    "each create pays again.")
     if plan.health:
         head.append(f"\n❗ {len(plan.health)} managed object(s) need attention (failed or cancelled jobs).")
     if changes:
@@ -32,6 +36,8 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
                 # "create" alone would hide a revoke: show every reason, or say it
                 said = any(word in r for r in c.reasons for word in ("revoke", "cancel", "delete"))
                 why = "; ".join(c.reasons) if said else why + destructive_note(c)
+            if c.elsewhere:  # not only in the collapsed details: the second payment is in the table
+                why += "; " + "; ".join(f"❗ {e.note(c.address)}" for e in c.elsewhere)
             why = why.replace("|", "\\|")
             head.append(f"| {_ICON.get(c.action, '')} | `{c.address}` | {c.action.value} | {why} |")
     if cost is not None:

@@ -12,7 +12,7 @@ from reconciler.display import fmt
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds.job import inputs as J
 from reconciler.kinds.job.view import LiveJobView, duration, waiting_reason
-from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, ReplaceMode, Step
+from reconciler.plan.model import Action, AttrChange, Change, Drift, Elsewhere, Health, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
 from reconciler.resources.ownership import job_owner, legacy_adoptable, mark
 from reconciler.sharing import share_equal
@@ -46,6 +46,24 @@ def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: s
              if (j.get("metadata") or {}).get(J.TAG_DIGEST) == digest and j["id"] != exclude
              and j.get("status") != "cancelled" and (job_owner(j) == ours or (legacy and job_owner(j) is None))]
     return max(found, key=lambda j: (j.get("created_at") or 0, j["id"])) if found else None
+
+
+# A job in these states cost nothing more and trains nothing: creating another is not paying twice.
+_SPENT = ("cancelled", "failed")
+
+
+def other_workspaces(walk: Walk, address: str) -> tuple[Elsewhere, ...]:
+    """Live jobs for `address` that carry another workspace's mark (not cancelled or failed): a
+    create at this address pays for the same job again, which after a lost state is never meant."""
+    if not walk.refreshed:
+        return ()
+    ours = mark(walk.state.lineage)
+    found = [j for j in walk.snapshot.jobs_by_address.get(address, [])
+             if job_owner(j) not in (None, ours) and j.get("status") not in _SPENT]
+    found.sort(key=lambda j: (j.get("created_at") or 0, j["id"]))
+    return tuple(Elsewhere(str(job_owner(j)), j["id"], j.get("status"),
+                           tuple((k, j[k]) for k in FILE_FIELDS if isinstance(j.get(k), str) and j[k]))
+                 for j in found)
 
 
 def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
@@ -113,7 +131,7 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         walk.planned[address] = _planned_attrs(inputs, None, address)
         walk.waiting[address] = f"{address} is not created yet"
         return Change(action=Action.CREATE, reasons=(reason,), before=None, after=after, steps=tuple(steps),
-                      prior_id=prior, **base)
+                      prior_id=prior, elsewhere=other_workspaces(walk, address), **base)
 
     # Not in state: create, or adopt a job an interrupted run already made.
     if rs is None or live is None:
