@@ -223,9 +223,13 @@ def test_second_signal_exits_at_once_and_the_next_run_converges(tmp_path):
     with run_sandbox() as sb:
         cli = Cli(tmp_path, sb.base_url)
         cli.ok("apply", "--auto-approve", "--target", "File.train")
+        # The plan is made before the answers slow down: its reads (the workspace's listing and one
+        # lookup per job to create, by address tag) would otherwise each take 25 s too.
+        saved = tmp_path / "creates.plan.json"
+        cli.ok("plan", "--out", str(saved))
         sb.set_faults(**slow_answers)
         store = StateStore(cli.state_file)
-        run = Watched(cli.popen("apply", "--auto-approve", "--parallelism", "2"))
+        run = Watched(cli.popen("apply", "--auto-approve", "--parallelism", "2", str(saved)))
         run.wait_for(r"FineTuningJob\.job\d+: Creating\.\.\.")
         os.kill(run.proc.pid, signal.SIGTERM)
         run.wait_for(r"SIGTERM received: starting no new changes", "err")
