@@ -270,7 +270,10 @@ def test_a_failed_lookup_after_an_ambiguous_create_stops_and_the_next_run_adopts
     create, posts = _create_then(lambda h, upstream: h.drop())
 
     def intercept(h: Handler) -> bool:
-        if broken.is_set() and h.command == "GET" and h.route == JOBS and "metadata[reconciler_address]" in h.query:
+        # only the lookup after the dropped create fails: the plan's own lookups by address tag
+        # (one per job to create) come before any POST and must answer
+        if (broken.is_set() and posts and h.command == "GET" and h.route == JOBS
+                and "metadata[reconciler_address]" in h.query):
             h.answer_json(503, {"error": {"message": "unavailable", "type": "server_error", "param": None,
                                           "code": None}}, {"x-should-retry": "false"})
             return True
