@@ -363,6 +363,9 @@ class Ci:
         with world.lock:
             job = dict(world.jobs.items[job_id])
             job["error"] = {"code": "server_error", "param": None, "message": "training failed"}
+            # failed now, not once its file validation would have ended (the sandbox fails a job with
+            # an error when validation ends; a quick run could still be inside that window)
+            job["durations"] = [0.0, *job["durations"][1:]]
             world.jobs.items[job_id] = job
 
     def committed(self, path: str) -> str | None:
