@@ -69,6 +69,9 @@ def _prefix(addresses: list[str]) -> str:
     for address in addresses[1:]:  # the longest common start, character by character
         while not address.startswith(prefix):
             prefix = prefix[:-1]
+    bracket = prefix.find("[")
+    if bracket != -1:  # instance keys are listed whole, never cut inside one
+        prefix = prefix[:bracket + 1]
     kind_end = addresses[0].find(".") + 1
     return prefix if len(prefix) > kind_end else addresses[0][:kind_end]
 
@@ -89,15 +92,20 @@ def group_lines(group: list[Change], style: Callable[..., str], colour: str | No
         notes.insert(0, f"changing {', '.join(sorted({a.path for a in first.attrs}))}")
     addresses = [c.address for c in group]
     prefix = _prefix(addresses)
-    head = (f"{style(first.action.symbol.rjust(3), fg=colour, bold=True)} {len(group)} × {prefix}… "
+    by_key = prefix.endswith("[")  # instances of one document: Kind.name["k1", "k2", ...]
+    shown = prefix + ("…]" if by_key else "…")
+    head = (f"{style(first.action.symbol.rjust(3), fg=colour, bold=True)} {len(group)} × {shown} "
             f"{_HEADLINE[first.action]}" + (f" ({', '.join(notes)})" if notes else ""))
-    return [head, *_wrapped([a[len(prefix):] or a for a in addresses], "      " + prefix + "{")]
+    if by_key:
+        names = [a[len(prefix):].removesuffix("]") for a in addresses]
+        return [head, *_wrapped(names, "      " + prefix, "]")]
+    return [head, *_wrapped([a[len(prefix):] or a for a in addresses], "      " + prefix + "{", "}")]
 
 
-def _wrapped(names: list[str], opening: str) -> Iterator[str]:
+def _wrapped(names: list[str], opening: str, closing: str) -> Iterator[str]:
     line = opening
     for i, name in enumerate(names):
-        piece = name + (", " if i < len(names) - 1 else "}")
+        piece = name + (", " if i < len(names) - 1 else closing)
         if len(line) + len(piece) > _WRAP and line.strip():
             yield line.rstrip()
             line = "      " + " " * (len(opening) - 6)

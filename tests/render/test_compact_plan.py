@@ -75,3 +75,16 @@ def test_compact_text_groups_creates_and_keeps_every_destructive_change_with_its
 def test_identical_creates_say_so():
     text = render_plan(plan_of(job("a"), job("b")), compact=True)
     assert "+ 2 × FineTuningJob.… will be created (model gpt-4.1-mini, method supervised, identical)" in text
+
+
+def test_instances_of_one_document_list_their_keys_whole():
+    """A matrix's instance keys share a start ("lr=0.5,epochs=…"): the group is cut at the `[`, never
+    inside a key, and the keys are listed as written (found trying the sweep example)."""
+    keys = [f"lr={lr},epochs={e}" for lr in (0.5, 1.0) for e in (1, 2, 3)]
+    changes = [job(f'sweep["{k}"]', epochs=int(k[-1]), lr=float(k[3:6])) for k in keys]
+    text = render_plan(plan_of(*changes), compact=True)
+    head = next(x for x in text.splitlines() if "×" in x)
+    assert head.startswith("  + 6 × FineTuningJob.sweep[…] will be created ("), head
+    listed = text.split(head, 1)[1]
+    assert 'FineTuningJob.sweep["lr=0.5,epochs=1", "lr=0.5,epochs=2",' in listed, listed
+    assert '"lr=1.0,epochs=3"]' in listed and "{" not in listed.split("Plan:")[0], listed
