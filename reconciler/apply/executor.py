@@ -32,7 +32,7 @@ from reconciler.kinds import registry
 from reconciler.kinds.base import Pending
 from reconciler.kinds.data.common import ClientReads, DataKind
 from reconciler.plan.model import Action, Change, Op, Plan, ReplaceMode
-from reconciler.resolver import Resolver
+from reconciler.resolver import Resolver, condensed
 from reconciler.sharing import Canonical, share_equal
 from reconciler.state import ResourceState, State, StateStore
 from reconciler.state.journal import Journal
@@ -540,7 +540,7 @@ class Executor:
         resolver = Resolver(values, waiting)
         spec = resolve(change.config or {}, resolver)
         if contains_unknown(spec):
-            raise Pending("; ".join(resolver.reasons) or "a referenced value is not known yet")
+            raise Pending("; ".join(condensed(resolver.reasons)) or "a referenced value is not known yet")
         return dict(spec)
 
     def resolve_or_wait(self, change: Change) -> dict[str, Any]:

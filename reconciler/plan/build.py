@@ -27,6 +27,7 @@ from reconciler.plan.conditions import apply_conditions
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.plan.snapshot import MissingRead, Read, Snapshot
 from reconciler.plan.walk import Walk, WorkingState
+from reconciler.resolver import condensed
 from reconciler.state import ResourceState, State
 
 __all__ = ["Incomplete", "PlanOptions", "check_importable", "kind_name", "plan",
@@ -144,7 +145,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
             resolver = walk.resolver()
             spec = resolve(doc.spec, resolver)
             try:
-                change = registry.get(doc.kind).plan(doc, spec, walk, resolver.reasons)
+                change = registry.get(doc.kind).plan(doc, spec, walk, condensed(resolver.reasons))
                 if doc.lifecycle.preconditions or doc.lifecycle.postconditions or holds:
                     change = apply_conditions(doc, spec, change, walk, holds)
             except MissingRead as need:
