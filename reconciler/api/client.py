@@ -14,7 +14,6 @@ and items of a listing. Creating POSTs are never re-sent when they may have had 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import random
 import threading
@@ -48,6 +47,7 @@ from reconciler.api.retry import (
     should_retry_status,
 )
 from reconciler.errors import ApiError, ConfigError
+from reconciler.hosts import is_loopback
 from reconciler.secrets import redact, register_secret
 from reconciler.sharing import dedupe_hook
 from reconciler.state.identity import ApiIdentity
@@ -179,16 +179,6 @@ def path_template(path: str) -> str:
     return "/".join("{id}" if i > 1 and parts[i - 1] in _COLLECTIONS else p for i, p in enumerate(parts))
 
 
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_base_url(base_url: str, *, insecure_http: bool = False) -> httpx.URL:
     try:
         url = httpx.URL(base_url)
@@ -196,7 +186,7 @@ def check_base_url(base_url: str, *, insecure_http: bool = False) -> httpx.URL:
         raise ConfigError(f"invalid API base URL {base_url!r}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigError(f"invalid API base URL {redact(base_url)!r}: expected https://HOST/v1")
-    if url.scheme == "http" and not _is_loopback(url.host) and not insecure_http:
+    if url.scheme == "http" and not is_loopback(url.host) and not insecure_http:
         raise ConfigError(f"refusing to send API keys over plain http to {url.host}: use an https:// "
                           f"base URL (plain http is only allowed for localhost)")
     return url

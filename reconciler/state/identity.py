@@ -21,12 +21,12 @@ profile's, and `provider_apis` beside it maps every other profile's name to the 
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.errors import StateError
+from reconciler.hosts import is_loopback
 
 __all__ = ["ApiIdentity", "IdentityMismatchError", "check_identity", "differences", "normalise_base_url"]
 
@@ -36,16 +36,6 @@ _FIELDS = ("base_url", "organization", "project")
 
 class IdentityMismatchError(StateError):
     """The API answering is not the one the state was made against."""
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def normalise_base_url(url: str) -> str:
@@ -64,7 +54,7 @@ def normalise_base_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     if ":" in host:  # IPv6
         host = f"[{host}]"
-    if port is not None and (port == _DEFAULT_PORTS.get(scheme) or _is_loopback(host)):
+    if port is not None and (port == _DEFAULT_PORTS.get(scheme) or is_loopback(host)):
         port = None
     path = parts.path.rstrip("/")
     netloc = host if port is None else f"{host}:{port}"
