@@ -25,7 +25,7 @@ from typing import Any
 
 from reconciler.errors import StateError
 from reconciler.state.files import PRIVATE_MODE, fsync_dir
-from reconciler.state.model import NonFiniteNumber, ResourceState, parse_resource_entry, strict_numbers
+from reconciler.state.model import NonFiniteNumber, ResourceState, State, parse_resource_entry, strict_numbers
 
 __all__ = ["Journal", "JournalEntry", "read_journal"]
 
@@ -237,3 +237,28 @@ class Journal:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def replay(state: State, entries: list[JournalEntry], where: str, *, ahead_hint: str = "") -> State:
+    """`state` with the journal's finished actions folded in (both backends). A journal of another
+    lineage, or one for a later serial, is refused; one for an earlier serial was already folded in
+    by a write that crashed before clearing it. `ahead_hint` ends the later-serial message."""
+    if not entries:
+        return state
+    base = entries[0]
+    if base.lineage != state.lineage:
+        raise StateError(f"{where}: the journal belongs to another state (lineage {base.lineage}, "
+                         f"the state's is {state.lineage}); nothing was changed")
+    if base.serial > state.serial:
+        raise StateError(f"{where}: the journal applies to serial {base.serial} but the state is at "
+                         f"serial {state.serial}{ahead_hint}")
+    if base.serial < state.serial:
+        return state
+    done = [e for e in entries if e.address]  # a begin line records no action
+    for entry in done:
+        if entry.resource is None:
+            state.resources.pop(entry.address, None)
+        else:
+            state.resources[entry.address] = entry.resource
+    state.recovered_from_journal = len(done)
+    return state

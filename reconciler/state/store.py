@@ -21,7 +21,7 @@ from reconciler import __version__
 from reconciler.errors import StateError
 from reconciler.state import lock as _lock
 from reconciler.state.files import atomic_write, ensure_dir, fsync_dir, keep_backup, remove_orphaned_temps
-from reconciler.state.journal import Journal, read_journal
+from reconciler.state.journal import Journal, read_journal, replay
 from reconciler.state.lock import LockInfo
 from reconciler.state.model import FORMAT_VERSION, State, new_state
 
@@ -116,25 +116,7 @@ class StateStore:
         else:
             self._disk = None
             return new_state()
-        if not entries:
-            return state
-        base = entries[0]
-        if base.lineage != state.lineage:
-            raise StateError(f"{self.journal_path}: the journal belongs to another state (lineage "
-                             f"{base.lineage}, the state's is {state.lineage}); nothing was changed")
-        if base.serial > state.serial:
-            raise StateError(f"{self.journal_path}: the journal applies to serial {base.serial} but "
-                             f"the state is at serial {state.serial} (restored from a backup?)")
-        if base.serial < state.serial:
-            return state  # already folded in by a write that crashed before removing it
-        entries = [e for e in entries if e.address]  # a begin line records no action
-        for entry in entries:
-            if entry.resource is None:
-                state.resources.pop(entry.address, None)
-            else:
-                state.resources[entry.address] = entry.resource
-        state.recovered_from_journal = len(entries)
-        return state
+        return replay(state, entries, str(self.journal_path), ahead_hint=" (restored from a backup?)")
 
     def load_backup(self) -> State:
         return self._read_file(self.backup_path)

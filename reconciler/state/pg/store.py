@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.errors import StateError
+from reconciler.state.journal import replay
 from reconciler.state.lock import LockInfo
 from reconciler.state.model import FORMAT_VERSION, State, new_state
 from reconciler.state.pg import lock as _lock
@@ -122,25 +123,7 @@ class PgStateStore:
             state = new_state(entries[0].lineage)
         else:
             return new_state()
-        if not entries:
-            return state
-        base = entries[0]
-        if base.lineage != state.lineage:
-            raise StateError(f"{self.journal_path}: the journal belongs to another state (lineage {base.lineage}, "
-                             f"the state's is {state.lineage}); nothing was changed")
-        if base.serial > state.serial:
-            raise StateError(f"{self.journal_path}: the journal applies to serial {base.serial} but the state "
-                             f"is at serial {state.serial}")
-        if base.serial < state.serial:
-            return state
-        done = [e for e in entries if e.address]
-        for entry in done:
-            if entry.resource is None:
-                state.resources.pop(entry.address, None)
-            else:
-                state.resources[entry.address] = entry.resource
-        state.recovered_from_journal = len(done)
-        return state
+        return replay(state, entries, str(self.journal_path))
 
     def load_serial(self, serial: int) -> State:
         """A previous version (`state show --serial N`)."""
