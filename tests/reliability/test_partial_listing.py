@@ -52,7 +52,9 @@ class _Proxy(BaseHTTPRequestHandler):
         data = answer.content
         if self.partial and self.command == "GET" and path == "/v1/fine_tuning/jobs" and answer.status_code == 200:
             page = answer.json()
-            page["data"] = page["data"][:1]
+            # a gone job is gone from listings too: otherwise the job the proxy keeps (the first, and
+            # jobs created in one second list in any order) could be the gone one, listed as alive
+            page["data"] = [job for job in page["data"] if job.get("id") not in self.gone][:1]
             page["has_more"] = False
             data = json.dumps(page).encode()
         self.send_response(answer.status_code)
