@@ -9,6 +9,7 @@ MAX_NODES values), as are nesting depth and file size. Every problem becomes a S
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,9 @@ class _Builder:
         self.strings: dict[str, str] = {} if strings is None else strings
         self.constructor = yaml.constructor.SafeConstructor()  # only its scalar helpers are used
 
-    def build(self, node: yaml.Node, path: tuple[Any, ...], depth: int) -> Any:
+    def build(self, node: yaml.Node, path: str, depth: int) -> Any:
+        """`path` is the positions key of `node` ("" for the document, "spec.method.type" below:
+        the same text path_key gives, built one step at a time)."""
         self.count += 1
         if self.count > MAX_NODES:
             raise _Fail(
@@ -79,8 +82,9 @@ class _Builder:
                 raise _Fail(node.start_mark.line + 1, f"tag {_tag_text(node.tag)} is not allowed")
             items = []
             for i, child in enumerate(node.value):
-                self.positions.setdefault(path_key(path + (i,)), child.start_mark.line + 1)
-                items.append(self.build(child, path + (i,), depth + 1))
+                key = sys.intern(f"{path}.{i}" if path else str(i))
+                self.positions.setdefault(key, child.start_mark.line + 1)
+                items.append(self.build(child, key, depth + 1))
             return items
         if isinstance(node, yaml.MappingNode):
             if node.tag != _CORE + "map":
@@ -113,7 +117,7 @@ class _Builder:
             return node.value
         raise _Fail(line, f"tag {_tag_text(tag)} is not allowed")
 
-    def mapping(self, node: yaml.MappingNode, path: tuple[Any, ...], depth: int) -> dict[str, Any]:
+    def mapping(self, node: yaml.MappingNode, path: str, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         seen: dict[str, int] = {}
         merged: list[tuple[yaml.Node, yaml.Node]] = []
@@ -130,14 +134,16 @@ class _Builder:
             if key in seen:
                 raise _Fail(line, f"duplicate key {key!r} (first at line {seen[key]})")
             seen[key] = line
-            self.positions[path_key(path + (key,))] = line
-            result[key] = self.build(value_node, path + (key,), depth + 1)
+            where = sys.intern(f"{path}.{key}" if path else key)
+            self.positions[where] = line
+            result[key] = self.build(value_node, where, depth + 1)
         for key_node, value_node in merged:  # explicit keys win over merged ones
             key = self.key(key_node)
             if key in result:
                 continue
-            self.positions.setdefault(path_key(path + (key,)), key_node.start_mark.line + 1)
-            result[key] = self.build(value_node, path + (key,), depth + 1)
+            where = sys.intern(f"{path}.{key}" if path else key)
+            self.positions.setdefault(where, key_node.start_mark.line + 1)
+            result[key] = self.build(value_node, where, depth + 1)
         return result
 
     @staticmethod
@@ -169,7 +175,7 @@ def _documents(loader: Any, file: str, documents: list[RawDocument], errors: lis
             continue  # an empty document (`---` alone)
         builder = _Builder(strings)
         try:
-            value = builder.build(node, (), 0)
+            value = builder.build(node, "", 0)
         except _Fail as fail:
             errors.append(SpecError(file, fail.line, fail.message))
             continue
@@ -207,11 +213,28 @@ def _nesting_bound(text: str) -> int:
     return 2 * block + most
 
 
+_DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|\Z)", re.MULTILINE)
+
+
+def _coarse_bound(text: str) -> int:
+    """A looser bound than _nesting_bound, from C-speed string methods only: a line's block width
+    (indentation plus indicators, + 1) is at most its length + 1, and a document's flow depth at
+    most its count of `[` and `{` (documents split where _nesting_bound resets its count)."""
+    block = max(map(len, text.split("\n"))) + 1
+    starts = [m.start() for m in _DOCUMENT_MARKER.finditer(text)] + [len(text)]
+    flow, begin = 0, 0
+    for end in starts:
+        part = text[begin:end]
+        flow = max(flow, part.count("[") + part.count("{"))
+        begin = end
+    return 2 * block + flow
+
+
 def _shallow(text: str) -> bool:
-    """True when the fast loader can compose `text` safely: the cheap bound says so, or libyaml's
+    """True when the fast loader can compose `text` safely: a cheap bound says so, or libyaml's
     (iterative) event scan finds no more than _FAST_MAX_NESTING levels - stopping as soon as it
     does, so a deep file costs little here too."""
-    if _nesting_bound(text) <= _FAST_MAX_NESTING:
+    if _coarse_bound(text) <= _FAST_MAX_NESTING or _nesting_bound(text) <= _FAST_MAX_NESTING:
         return True
     if _FAST_LOADER is None:
         return False

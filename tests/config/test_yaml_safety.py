@@ -100,3 +100,18 @@ def test_error_after_good_documents_keeps_them() -> None:
 def test_nan_is_refused() -> None:
     docs, errors = load_text("a: .nan\n", "n.yaml")
     assert not docs and "finite" in errors[0].message
+
+
+def test_the_coarse_nesting_bound_is_never_below_the_exact_one() -> None:
+    """_shallow trusts _coarse_bound alone when it is small: it must bound what _nesting_bound does
+    (which bounds the real depth), on every shape of text, document markers and line breaks included."""
+    import random
+
+    from reconciler.config.yamlpos import _coarse_bound, _nesting_bound
+
+    rnd = random.Random(19)
+    pieces = ["---", "...", "\n", " ", "[", "{", "-", ":", "?", "a", "\r", "\t", "--- ", "]", "...\n", "\f"]
+    texts = ["", "a", "---", "[" * 600, "---\n" + "[" * 300 + "\n---\n" + "{" * 300]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 80))) for _ in range(5000)]
+    for text in texts:
+        assert _coarse_bound(text) >= _nesting_bound(text), repr(text)
