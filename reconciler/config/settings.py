@@ -18,7 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.cost.pricing import parse_overrides, pricing_schema
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.policy.budgets import Budgets, budgets_from_spec, budgets_schema
 
@@ -64,6 +63,14 @@ class Settings:
         return f"{self.file}:{line}"
 
 
+def _pricing() -> Any:
+    """The pricing module (its tables and token counting are loaded only when a Settings document
+    is checked)."""
+    from reconciler.cost import pricing
+
+    return pricing
+
+
 def settings_spec_schema() -> dict[str, Any]:
     """The JSON Schema of `spec`: one object, one property per section."""
     backend = {
@@ -88,7 +95,7 @@ def settings_spec_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "How this spec folder is run (not a resource: never in plans or state).",
-        "properties": {"backend": backend, "pricing": pricing_schema(), "budgets": budgets_schema()},
+        "properties": {"backend": backend, "pricing": _pricing().pricing_schema(), "budgets": budgets_schema()},
         "additionalProperties": False,
     }
 
@@ -165,7 +172,7 @@ def check_settings_document(
         return None, errors
     spec = doc.get("spec") or {}
     try:  # what the schema cannot say: one price unit, the one the method is billed in
-        parse_overrides(spec.get("pricing"))
+        _pricing().parse_overrides(spec.get("pricing"))
     except ValueError as exc:
         where, _, message = str(exc).partition(": ")
         index = where.split("[", 1)[1].split("]", 1)[0] if "[" in where else ""

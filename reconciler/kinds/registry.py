@@ -5,7 +5,7 @@ docs/ARCHITECTURE.md ("Adding a kind") has the steps."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import PlanError
 from reconciler.kinds.base import Kind
@@ -17,7 +17,9 @@ from reconciler.kinds.file.kind import FILE
 from reconciler.kinds.job.kind import JOB
 from reconciler.kinds.legacy.kind import LEGACY
 from reconciler.kinds.permission.kind import PERMISSION
-from reconciler.state import ResourceState
+
+if TYPE_CHECKING:  # the state package (locks, journal) is not needed to validate specs
+    from reconciler.state import ResourceState
 
 __all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "imported_resource", "kind_of_address",
            "resource_types"]
@@ -62,6 +64,8 @@ def admin_kinds() -> frozenset[str]:
 def imported_resource(address: str, kind_name: str, object_id: str, attributes: Mapping[str, Any],
                       depends_on: Iterable[str]) -> ResourceState:
     """A state record for an object taken over by `import` (inputs recorded once the spec matches)."""
+    from reconciler.state import ResourceState
+
     kind = get(kind_name)
     return ResourceState(address=address, kind=kind.type, id=object_id,
                          inputs=kind.imported_inputs(object_id, attributes), digest="",
