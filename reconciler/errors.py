@@ -64,6 +64,10 @@ class SpecError(ReconcilerError):
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickling would call SpecError(str(self)); the spec cache stores warnings
+        return (type(self), (self.file, self.line, self.message, self.address, self.field, self.severity))
+
     def order(self) -> tuple[Any, ...]:
         """Sort key: file, line, then the text with its numbers compared as numbers (a training
         file's "line 2: ..." before "line 10: ...")."""

@@ -3,9 +3,16 @@ port (see reconciler.sandbox.testing)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Every CLI run of the suite (in-process or a subprocess, which inherits this) caches loaded spec
+# sets in one throw-away folder, never in the user's ~/.cache: the cache is on, as for users, so
+# every test that edits a spec and runs again also checks that an edit is never served stale.
+os.environ.setdefault("RECONCILER_CACHE_DIR", tempfile.mkdtemp(prefix="reconciler-test-cache-"))
 
 pytest_plugins = ["tests.pgcluster"]  # pg_cluster / pg_conninfo: a throw-away PostgreSQL per session
 

@@ -70,6 +70,31 @@ class AppContext:
         return Path("state")
 
     @property
+    def cache_dir(self) -> Path | None:
+        """Where loaded spec sets are cached (config/cache.py): RECONCILER_CACHE_DIR (`off`: no
+        cache), else $XDG_CACHE_HOME/reconciler, else ~/.cache/reconciler (as pip and black)."""
+        chosen = self.env.get("RECONCILER_CACHE_DIR")
+        if chosen is not None:
+            return None if chosen.strip().lower() in ("", "off", "0", "false", "no") else Path(chosen)
+        base = self.env.get("XDG_CACHE_HOME")
+        if base and Path(base).is_absolute():
+            return Path(base) / "reconciler"
+        try:
+            return Path.home() / ".cache" / "reconciler"
+        except RuntimeError:  # no home directory known
+            return None
+
+    def load_collected(self) -> Any:
+        """collect_specs for this run's folder and variables, through the spec cache."""
+        from reconciler.config import collect_specs
+        from reconciler.config.cache import CacheOutcome
+
+        outcome = CacheOutcome()
+        collected = collect_specs(self.dir, self.variables(), self.cache_dir, outcome)
+        logging.getLogger("reconciler.specs").debug("spec cache: %s", outcome.status)
+        return collected
+
+    @property
     def workspace_name(self) -> str:
         """-w NAME, else RECONCILER_WORKSPACE, else the one `workspace select` chose, else default."""
         if self.workspace or self.env.get("RECONCILER_WORKSPACE"):
@@ -91,13 +116,13 @@ class AppContext:
     def variables(self) -> dict[str, str]:
         """Variables for ${var.NAME}: RECONCILER_VAR_NAME from the environment, then var files
         (YAML mappings), then --var KEY=VALUE, later ones winning."""
-        import yaml
-
         values: dict[str, str] = {}
         for key, value in self.env.items():
             if key.startswith("RECONCILER_VAR_"):
                 values[key[len("RECONCILER_VAR_"):]] = value
         for path in self.var_files:
+            import yaml  # only for var files: a cached spec set is read without the YAML parser
+
             try:
                 with open(path, encoding="utf-8") as fh:
                     loaded = yaml.safe_load(fh) or {}

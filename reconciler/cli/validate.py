@@ -31,10 +31,10 @@ def validate(as_json: bool) -> int:
     """Check every spec file (and the training data of every File); report all errors at once.
 
     Exit 0 when valid (warnings do not fail), 1 on any error."""
-    from reconciler.config import check_training_files, collect_specs
+    from reconciler.config import check_training_files
 
     ctx = app()
-    collected = collect_specs(ctx.dir, ctx.variables())
+    collected = ctx.load_collected()
     errors = list(collected.errors)
     errors.extend(check_training_files(_without_files_of_invalid_jobs(collected)))
     from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples

@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.addresses import instance as instance_address
 from reconciler.addresses import is_address
@@ -17,6 +17,7 @@ from reconciler.addresses import kind_of as kind_of_address
 from reconciler.addresses import parse as parse_address
 from reconciler.config import providers as provider_docs
 from reconciler.config import schema as schemas
+from reconciler.config.cache import CacheOutcome, cached_collect
 from reconciler.config.checks import check_spec
 from reconciler.config.documents import (
     Document,
@@ -32,7 +33,9 @@ from reconciler.config.instances import EACH_KEYS, Instance, expand_splats, inst
 from reconciler.config.refs import Ref, RefSyntaxError, iter_strings, scan, substitute_vars
 from reconciler.config.schema_source import KINDS, NAME_PATTERN, spec_def_name
 from reconciler.config.settings import SETTINGS_KIND, Settings, check_settings_document, twice
-from reconciler.config.yamlpos import RawDocument, load_file, path_key
+
+if TYPE_CHECKING:
+    from reconciler.config.yamlpos import RawDocument
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.expr.conditions import compile_conditions
 from reconciler.kinds import registry
@@ -72,9 +75,10 @@ def spec_files(spec_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
-def load_specs(spec_dir: Path, variables: Mapping[str, Any]) -> SpecSet:
+def load_specs(spec_dir: Path, variables: Mapping[str, Any], cache_dir: Path | None = None,
+               outcome: CacheOutcome | None = None) -> SpecSet:
     """Load and validate every spec file; raise SpecErrors (with `.warnings`) on any error."""
-    collected = collect_specs(spec_dir, variables)
+    collected = collect_specs(spec_dir, variables, cache_dir, outcome)
     if collected.errors:
         exc = SpecErrors(collected.errors)
         exc.warnings = tuple(collected.warnings)  # type: ignore[attr-defined]
@@ -82,15 +86,34 @@ def load_specs(spec_dir: Path, variables: Mapping[str, Any]) -> SpecSet:
     return collected.specset
 
 
-def collect_specs(spec_dir: Path, variables: Mapping[str, Any]) -> Collected:
-    """Like load_specs, but returns the documents that are valid together with all problems."""
+def collect_specs(spec_dir: Path, variables: Mapping[str, Any], cache_dir: Path | None = None,
+                  outcome: CacheOutcome | None = None) -> Collected:
+    """Like load_specs, but returns the documents that are valid together with all problems.
+
+    With `cache_dir`, a clean load of unchanged files is read back from there (config/cache.py);
+    `outcome.status` then says what the cache did."""
     spec_dir = Path(spec_dir)
     if not spec_dir.is_dir():
         what = "is not a folder" if spec_dir.exists() else "no such folder"
         return Collected(
             SpecSet({}), [SpecError(str(spec_dir), None, f"{what} (give the spec folder with -C DIR)")]
         )
-    return _Pass(spec_dir, variables).run()
+    if cache_dir is None:
+        return _Pass(spec_dir, variables).run()
+    files = spec_files(spec_dir)
+    return cached_collect(spec_dir, variables, Path(cache_dir), files,
+                          lambda: _Pass(spec_dir, variables).run(files),
+                          lambda collected: _paths_still_ok(spec_dir, variables, collected), outcome)
+
+
+def _paths_still_ok(spec_dir: Path, variables: Mapping[str, Any], collected: Collected) -> bool:
+    """The loader's checks of every File's path, again (the file may be gone since it was cached)."""
+    checker = _Pass(spec_dir, variables)
+    for doc in collected.specset.documents.values():
+        if registry.get(doc.kind).local_file and checker.check_path(
+                doc.spec, doc.base_dir, doc.file, lambda _path: doc.line, doc.address):
+            return False
+    return True
 
 
 class _Pass:
@@ -115,8 +138,10 @@ class _Pass:
 
     # --- one file, one document ---
 
-    def run(self) -> Collected:
-        files = spec_files(self.spec_dir)
+    def run(self, files: list[Path] | None = None) -> Collected:
+        from reconciler.config.yamlpos import load_file  # the YAML parser: not needed on a cache hit
+
+        files = spec_files(self.spec_dir) if files is None else files
         for path in files:
             if self.outside_link(path):
                 continue
@@ -669,6 +694,8 @@ def _name_of(address: str) -> str:
 
 
 def _line_finder(raw: RawDocument) -> Any:
+    from reconciler.config.yamlpos import path_key
+
     def line_of(path: tuple[Any, ...]) -> int:
         parts = list(path)
         while parts:

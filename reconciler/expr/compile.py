@@ -63,6 +63,12 @@ class Expression:
     names: tuple[str, ...]
     _program: Any = field(repr=False, compare=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (config/cache.py) as its source and compiled again when read: the CEL program is
+        # celpy's internals, and the source compiled when it was stored (same code: the cache is
+        # keyed by it)
+        return (_recompiled, (self.source, self.where, self.names))
+
     def evaluate(self, activation: Mapping[str, Any]) -> bool:
         """True or False; a SpecError naming the rule when it fails to evaluate or is not boolean."""
         from celpy import celtypes
@@ -84,6 +90,10 @@ class Expression:
             raise self.where.error(f"{self.source!r} gave {_describe(result)}, not true or false; a rule must be "
                                    "a comparison or another boolean expression")
         return bool(result)
+
+
+def _recompiled(source: str, where: Where, names: tuple[str, ...]) -> Expression:
+    return Expression(source, where, names, _compiled(source)[1])
 
 
 def compile_expression(source: Any, names: Iterable[str], where: Where) -> Expression:
