@@ -16,9 +16,10 @@ used again only when everything the load read is unchanged:
 
 A load with errors is never stored (its messages come from a full pass). A miss, an unreadable
 or corrupt entry, or a result that cannot be stored are never errors: the load simply runs. The
-entries are pickles, so the cache belongs in a folder only this user writes (the CLI uses
-`$RECONCILER_CACHE_DIR`, else `$XDG_CACHE_HOME/reconciler`, else `~/.cache/reconciler`, like pip
-or black); at most MAX_SLOTS entries are kept, the least recently used go first.
+entries are pickles read by an unpickler that builds only the spec set's own classes (_ALLOWED), so
+a planted entry cannot run code. The CLI keeps them in `$RECONCILER_CACHE_DIR`, else
+`$XDG_CACHE_HOME/reconciler`, else `~/.cache/reconciler` (like pip or black); at most MAX_SLOTS
+entries are kept, the least recently used go first.
 """
 
 from __future__ import annotations
@@ -101,10 +102,36 @@ def _fingerprints(spec_dir: Path, files: list[Path]) -> list[tuple[str, str]] | 
     return out
 
 
+# What a stored spec set is made of. Reading builds nothing else: a pickle naming any other callable
+# (os.system, subprocess, any function of reconciler's) is refused as a miss, so an entry planted
+# in the cache folder cannot run code, only describe a spec set - whose spec files must still hash
+# to what is on disk before it is used.
+_ALLOWED = frozenset({
+    ("reconciler.config.loader", "Collected"),
+    ("reconciler.config.documents", "Document"), ("reconciler.config.documents", "ImportBlock"),
+    ("reconciler.config.documents", "Lifecycle"), ("reconciler.config.documents", "MovedBlock"),
+    ("reconciler.config.documents", "Positions"), ("reconciler.config.documents", "SpecSet"),
+    ("reconciler.config.settings", "Settings"), ("reconciler.config.settings", "BackendSettings"),
+    ("reconciler.config.providers", "Provider"),
+    ("reconciler.policy.budgets", "Budgets"), ("reconciler.policy.document", "Policy"),
+    ("reconciler.expr.compile", "Where"), ("reconciler.expr.compile", "_recompiled"),
+    ("reconciler.expr.conditions", "Condition"),
+    ("reconciler.errors", "SpecError"),
+    ("array", "array"), ("array", "_array_reconstructor"), ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"),
+})
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a spec set")
+        return super().find_class(module, name)
+
+
 def _read(slot: Path) -> dict[str, Any] | None:
     try:
         with open(slot, "rb") as fh:
-            entry = pickle.load(fh)
+            entry = _Unpickler(fh).load()
     except Exception:  # missing, truncated, written by other code: a miss, never an error
         return None
     if not isinstance(entry, dict) or entry.get("format") != FORMAT:

@@ -264,3 +264,27 @@ def test_the_cli_says_what_the_cache_did_and_can_be_turned_off(tmp_path: Path) -
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert list((xdg / "reconciler").glob("specs-*.pickle"))  # $XDG_CACHE_HOME/reconciler by default
+
+
+class _Planted:
+    """Unpickles as a call of os.system: what an entry planted in a shared cache folder would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_entry_cannot_run_code(tmp_path: Path) -> None:
+    specs, cache = _folder(tmp_path), tmp_path / "cache"
+    stored, _ = _load(specs, cache)
+    [slot] = cache.glob("specs-*.pickle")
+    entry = pickle.loads(slot.read_bytes())
+    marker = tmp_path / "ran"
+    entry["collected"] = _Planted(marker)  # the right files, so only the unpickler stands in the way
+    slot.write_bytes(pickle.dumps(entry))
+    collected, status = _load(specs, cache)
+    assert not marker.exists()
+    assert status == "miss (first load); stored"
+    assert collected == stored
