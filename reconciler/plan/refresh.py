@@ -276,7 +276,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
         tasks.append(functools.partial(_permissions_task, reader, checkpoint, checkpoints[checkpoint]))
     workers = max(1, bulk, parallelism if wanted else bulk)
     if wanted and workers > 1:
-        limit = AdaptiveLimit(max(workers, parallelism))
+        limit = AdaptiveLimit(max(workers, parallelism), cpu_clock=time.process_time)
         undo = observing(reader, limit)
         try:
             results = map_bounded(lambda task: task(), tasks, workers, limit)
@@ -322,7 +322,7 @@ def fetch(reader: Reader | None, reads: Iterable[Read], parallelism: int,
 
     if parallelism <= 1 or len(wanted) <= 1:
         return dict(zip(wanted, map_bounded(one, wanted, max(1, parallelism))))
-    limit = AdaptiveLimit(parallelism)
+    limit = AdaptiveLimit(parallelism, cpu_clock=time.process_time)
     undo = observing(reader, limit)
     try:
         answers = map_bounded(one, wanted, parallelism, limit)

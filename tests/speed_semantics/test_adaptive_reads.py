@@ -71,6 +71,65 @@ def test_an_exhausted_budget_spaces_the_starts() -> None:
     assert first == pytest.approx(clock.now + 0.1)   # 600 per minute: one every 0.1 s
 
 
+class CpuClock:
+    """This process's CPU seconds, advanced by the test: `rate` CPU seconds per wall second."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.rate = 0.0
+        self.used = 0.0
+        self.at = clock.now
+
+    def __call__(self) -> float:
+        self.used += (self.clock.now - self.at) * self.rate
+        self.at = self.clock.now
+        return self.used
+
+
+@pytest.mark.parametrize(("cpu_rate", "level", "peak"), [
+    (0.1, 32, 32),     # answers leave the CPU idle (a real API's round trips): grow to the ceiling
+    (0.6, 32, 32),
+    (0.95, 2, 13),     # a core's worth: more threads only contend for the GIL - down to 2 after the
+                       # first window (0.2 s, which grew it from 10 to 13), no growth after
+    (1.3, 2, 13),      # more than a core (kernel time, C code without the GIL): the same
+])
+def test_a_cpu_bound_process_holds_the_limit_down(cpu_rate: float, level: int, peak: int) -> None:
+    clock = Clock()
+    cpu = CpuClock(clock)
+    cpu.rate = cpu_rate
+    limit = AdaptiveLimit(10, clock=clock, cpu_clock=cpu)
+    for _ in range(2000):
+        clock.now += 0.005                   # fast answers: 200 a second
+        limit.observe(200, 0.002, {})
+    assert (limit.level, limit.peak) == (level, peak)
+    assert ("CPU-bound" in limit.summary()) is (cpu_rate >= 0.85)
+
+
+def test_the_limit_grows_again_once_the_cpu_is_idle() -> None:
+    clock = Clock()
+    cpu = CpuClock(clock)
+    limit = AdaptiveLimit(10, clock=clock, cpu_clock=cpu)
+    cpu.rate = 1.0
+    for _ in range(400):
+        clock.now += 0.005
+        limit.observe(200, 0.002, {})
+    assert limit.level == 2
+    cpu.rate = 0.2                           # the answers slowed: the wire is the wait again
+    for _ in range(1000):
+        clock.now += 0.005
+        limit.observe(200, 0.002, {})
+    assert limit.level > 10
+
+
+def test_without_a_cpu_clock_the_limit_ignores_cpu() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(10, ceiling=16, clock=clock)
+    for _ in range(2000):
+        clock.now += 0.005
+        limit.observe(200, 0.002, {})
+    assert limit.level == 16 and limit.cpu_bound_windows == 0
+
+
 @pytest.mark.parametrize(("tokens", "ok"), [(600, True), (0, False)])
 def test_sandbox_rate_limit_headers(tokens: int, ok: bool) -> None:
     clock = Clock()
