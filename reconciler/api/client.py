@@ -230,6 +230,27 @@ class ClientStats:
                     "max_retries_in_one_call": self.max_retries_in_one_call}
 
 
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _Client(httpx.Client):
+    """httpx's client without a cookie jar. The API sets load-balancer cookies (`__cf_bm`) that
+    nothing here needs, and storing them from every answer cost a tenth of each request's CPU
+    (1,000 permission lists in a refresh)."""
+
+    _none = _NoCookies()
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return self._none
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        pass
+
+
 class ApiClient:
     def __init__(
         self,
@@ -296,7 +317,7 @@ class ApiClient:
         if project:
             headers["OpenAI-Project"] = project
         limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
-        self._http = httpx.Client(
+        self._http = _Client(
             base_url=self.base_url + "/",
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -304,6 +325,17 @@ class ApiClient:
             transport=transport if transport is not None else _deadline_transport(limits),
             follow_redirects=False,
         )
+
+    def _url(self, relative: str, params: Mapping[str, Any] | None) -> httpx.URL:
+        """base_url + relative + the encoded params, parsed once: build_request given a relative
+        path and params parses three URLs (relative, joined, with params), a quarter of a read's
+        CPU. The same URL: the base ends in "/" and httpx joins by appending the relative path."""
+        text = f"{self.base_url}/{relative}"
+        if params:
+            query = str(httpx.QueryParams(params))
+            if query:
+                text += "?" + query
+        return httpx.URL(text)
 
     def __repr__(self) -> str:
         keys = f"api_key={'set' if self._api_key else 'unset'}, admin_key={'set' if self._admin_key else 'unset'}"
@@ -391,7 +423,7 @@ class ApiClient:
                         response = self._exchange(request, method, path, body_limit, ends_at,
                                                    attempt_deadline, creating)
                 else:
-                    request = self._http.build_request(method, url, params=params, json=json_body,
+                    request = self._http.build_request(method, self._url(url, params), json=json_body,
                                                        headers=headers)
                     response = self._exchange(request, method, path, body_limit, ends_at,
                                                    attempt_deadline, creating)
