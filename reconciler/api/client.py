@@ -147,8 +147,14 @@ class _DeadlineBackend:
         self._inner.sleep(seconds)
 
 
-def _deadline_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(limits=limits)
+def _deadline_transport(limits: httpx.Limits, *, tls: bool = True) -> httpx.HTTPTransport:
+    """httpx's transport with per-read deadlines. `tls=False` (a plain-http base URL: the sandbox,
+    a loopback proxy) skips loading the CA bundle, 50-70 ms per client: its TLS context trusts no
+    certificate at all, so were an https URL ever requested it would fail closed, never unverified."""
+    import ssl
+
+    verify: ssl.SSLContext | bool = True if tls else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    transport = httpx.HTTPTransport(limits=limits, verify=verify)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if backend is not None:  # else (another httpcore) the body loop's own deadline check remains
@@ -322,7 +328,7 @@ class ApiClient:
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=limits,
-            transport=transport if transport is not None else _deadline_transport(limits),
+            transport=transport if transport is not None else _deadline_transport(limits, tls=url.scheme == "https"),
             follow_redirects=False,
         )
 
