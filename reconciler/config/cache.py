@@ -9,6 +9,8 @@ used again only when everything the load read is unchanged:
 - the slot's name hashes the folder as given and resolved, the working directory, the variables,
   the Python version and the code (reconciler's version and every file of the package: size and
   mtime), so another folder, another `--var` or an upgrade never meet this entry;
+- the first load of a folder only notes the slot (storing costs about a fifth of a load, which a
+  fresh CI runner would pay on every run and never read back); the next one stores the result;
 - inside, the list of spec files and the sha256 of each one's bytes must match what is on disk
   now (a file added, removed, renamed or edited is a miss), every spec file must still resolve
   inside the folder, and every File's `path` is checked again as the loader checks it (a training
@@ -200,14 +202,22 @@ def cached_collect(
                 pass
             return collected
         outcome.status = "miss (a File's path changed on disk)"
+    elif entry is None:
+        outcome.status = "miss (first load)"
     else:
-        outcome.status = "miss (first load)" if entry is None else "miss (spec files changed)"
+        outcome.status = "miss (loaded once before)" if entry.get("files") is None else "miss (spec files changed)"
     collected = collect()
     if collected.errors:
         outcome.status += "; not stored (the specs have errors)"
         return collected
     if _fingerprints(spec_dir, files) != fingerprints:  # edited while it loaded: which text won?
         outcome.status += "; not stored (a spec file changed while it was read)"
+        return collected
+    if entry is None:
+        # The first load of this folder here only notes it: storing costs a fifth of a load, and
+        # a fresh CI runner (an empty cache, every run) would pay that and never read it back.
+        problem = _write(cache_dir, slot, {"format": FORMAT, "files": None})
+        outcome.status += f"; not noted ({problem})" if problem else "; noted (stored from the next load on)"
         return collected
     problem = _write(cache_dir, slot, {"format": FORMAT, "files": fingerprints, "collected": collected})
     outcome.status += f"; not stored ({problem})" if problem else "; stored"

@@ -42,6 +42,12 @@ def _load(specs: Path, cache: Path, variables: dict[str, str] | None = None) -> 
     return collected, outcome.status
 
 
+def _prime(specs: Path, cache: Path, variables: dict[str, str] | None = None) -> None:
+    """Two loads: the first notes the folder, the second stores it."""
+    assert _load(specs, cache, variables)[1] == "miss (first load); noted (stored from the next load on)"
+    assert _load(specs, cache, variables)[1] == "miss (loaded once before); stored"
+
+
 def _fresh(specs: Path, variables: dict[str, str] | None = None) -> object:
     return collect_specs(specs, variables or {"suffix": "a"})
 
@@ -49,10 +55,14 @@ def _fresh(specs: Path, variables: dict[str, str] | None = None) -> object:
 def test_an_unchanged_folder_is_read_back_and_equals_a_full_load(tmp_path: Path) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
     first, status = _load(specs, cache)
-    assert status == "miss (first load); stored"
+    assert status == "miss (first load); noted (stored from the next load on)"
+    [slot] = cache.glob("specs-*.pickle")
+    assert slot.stat().st_size < 200  # a note, not the spec set
     second, status = _load(specs, cache)
+    assert status == "miss (loaded once before); stored"
+    third, status = _load(specs, cache)
     assert status == "hit"
-    assert second == first == _fresh(specs)
+    assert third == second == first == _fresh(specs)
     assert second.specset.documents["FineTuningJob.bot"].spec["suffix"] == "a"  # type: ignore[attr-defined]
 
 
@@ -88,7 +98,7 @@ CHANGES: list[tuple[str, Callable[[Path], None], str]] = [
 def test_a_changed_spec_file_is_a_miss(tmp_path: Path, what: str, change: Callable[[Path], None],
                                        expected: str) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
-    _load(specs, cache)
+    _prime(specs, cache)
     change(specs)
     collected, status = _load(specs, cache)
     assert status == expected, what
@@ -98,7 +108,7 @@ def test_a_changed_spec_file_is_a_miss(tmp_path: Path, what: str, change: Callab
 def test_a_removed_spec_file_is_a_miss(tmp_path: Path) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
     _add(specs)
-    _load(specs, cache)
+    _prime(specs, cache)
     (specs / "more.yaml").unlink()
     collected, status = _load(specs, cache)
     assert status == "miss (spec files changed); stored"
@@ -107,16 +117,16 @@ def test_a_removed_spec_file_is_a_miss(tmp_path: Path) -> None:
 
 def test_other_variables_never_meet_the_entry(tmp_path: Path) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
-    _load(specs, cache, {"suffix": "a"})
+    _prime(specs, cache, {"suffix": "a"})
     collected, status = _load(specs, cache, {"suffix": "b"})
-    assert status == "miss (first load); stored"
+    assert status == "miss (first load); noted (stored from the next load on)"
     assert collected.specset.documents["FineTuningJob.bot"].spec["suffix"] == "b"  # type: ignore[attr-defined]
     assert _load(specs, cache, {"suffix": "a"})[1] == "hit"  # each has its own slot
 
 
 def test_a_training_file_deleted_since_is_a_miss_and_reported(tmp_path: Path) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
-    _load(specs, cache)
+    _prime(specs, cache)
     (specs / "data" / "train.jsonl").unlink()
     collected, status = _load(specs, cache)
     assert status == "miss (a File's path changed on disk); not stored (the specs have errors)"
@@ -125,7 +135,7 @@ def test_a_training_file_deleted_since_is_a_miss_and_reported(tmp_path: Path) ->
 
 def test_a_spec_file_turned_into_a_link_outside_is_a_miss_and_refused(tmp_path: Path) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
-    _load(specs, cache)
+    _prime(specs, cache)
     outside = tmp_path / "outside.yaml"
     outside.write_text((specs / "main.yaml").read_text())
     (specs / "main.yaml").unlink()
@@ -147,9 +157,9 @@ def test_a_load_with_errors_is_not_stored(tmp_path: Path) -> None:
 
 def test_new_code_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
-    _load(specs, cache)
+    _prime(specs, cache)
     monkeypatch.setattr(spec_cache, "_code_fingerprint", "an upgrade")
-    assert _load(specs, cache)[1] == "miss (first load); stored"
+    assert _load(specs, cache)[1] == "miss (first load); noted (stored from the next load on)"
 
 
 def test_the_code_fingerprint_changes_when_a_package_file_does(tmp_path: Path) -> None:
@@ -171,11 +181,11 @@ def test_the_code_fingerprint_changes_when_a_package_file_does(tmp_path: Path) -
 @pytest.mark.parametrize("garbage", [b"", b"not a pickle", pickle.dumps({"format": 0}), pickle.dumps([1, 2])])
 def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path, garbage: bytes) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
-    _load(specs, cache)
+    _prime(specs, cache)
     [slot] = cache.glob("specs-*.pickle")
     slot.write_bytes(garbage)
     collected, status = _load(specs, cache)
-    assert status == "miss (first load); stored"
+    assert status == "miss (first load); noted (stored from the next load on)"
     assert collected == _fresh(specs)
 
 
@@ -184,7 +194,7 @@ def test_an_unwritable_cache_folder_is_not_an_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     collected, status = _load(specs, blocker / "cache")  # a file where the folder would go
-    assert status.startswith("miss (first load); not stored (cannot write")
+    assert status.startswith("miss (first load); not noted (cannot write")
     assert collected == _fresh(specs)
 
 
@@ -223,6 +233,7 @@ def test_every_example_reads_back_equal(tmp_path: Path, folder: Path) -> None:
     first, status = _load(specs, tmp_path / "cache", {})
     if first.errors:  # type: ignore[attr-defined]
         pytest.skip("needs variables")
+    _, status = _load(specs, tmp_path / "cache", {})
     assert status.endswith("stored"), status
     second, status = _load(specs, tmp_path / "cache", {})
     assert status == "hit"
@@ -243,9 +254,11 @@ def test_the_cli_says_what_the_cache_did_and_can_be_turned_off(tmp_path: Path) -
     env = {"RECONCILER_CACHE_DIR": str(cache), "RECONCILER_VAR_suffix": "a"}
     first = _cli(specs, env, "validate")
     assert first.returncode == 0, first.stderr
-    assert "spec cache: miss (first load); stored" in first.stderr
+    assert "spec cache: miss (first load); noted (stored from the next load on)" in first.stderr
     second = _cli(specs, env, "validate")
-    assert "spec cache: hit" in second.stderr and second.stdout == first.stdout
+    assert "spec cache: miss (loaded once before); stored" in second.stderr
+    again = _cli(specs, env, "validate")
+    assert "spec cache: hit" in again.stderr and again.stdout == second.stdout == first.stdout
     _edit(specs)
     third = _cli(specs, env, "validate")
     assert "spec cache: miss (spec files changed); stored" in third.stderr
@@ -278,6 +291,7 @@ class _Planted:
 
 def test_a_planted_entry_cannot_run_code(tmp_path: Path) -> None:
     specs, cache = _folder(tmp_path), tmp_path / "cache"
+    _prime(specs, cache)
     stored, _ = _load(specs, cache)
     [slot] = cache.glob("specs-*.pickle")
     entry = pickle.loads(slot.read_bytes())
@@ -286,5 +300,5 @@ def test_a_planted_entry_cannot_run_code(tmp_path: Path) -> None:
     slot.write_bytes(pickle.dumps(entry))
     collected, status = _load(specs, cache)
     assert not marker.exists()
-    assert status == "miss (first load); stored"
+    assert status == "miss (first load); noted (stored from the next load on)"
     assert collected == stored
