@@ -248,7 +248,7 @@ class _Client(httpx.Client):
 
     _none = _NoCookies()
 
-    @property  # type: ignore[override]
+    @property
     def cookies(self) -> httpx.Cookies:
         return self._none
 

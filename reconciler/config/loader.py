@@ -101,9 +101,10 @@ def collect_specs(spec_dir: Path, variables: Mapping[str, Any], cache_dir: Path 
     if cache_dir is None:
         return _Pass(spec_dir, variables).run()
     files = spec_files(spec_dir)
-    return cached_collect(spec_dir, variables, Path(cache_dir), files,
-                          lambda: _Pass(spec_dir, variables).run(files),
-                          lambda collected: _paths_still_ok(spec_dir, variables, collected), outcome)
+    collected: Collected = cached_collect(spec_dir, variables, Path(cache_dir), files,
+                                          lambda: _Pass(spec_dir, variables).run(files),
+                                          lambda found: _paths_still_ok(spec_dir, variables, found), outcome)
+    return collected
 
 
 def _paths_still_ok(spec_dir: Path, variables: Mapping[str, Any], collected: Collected) -> bool:
@@ -111,7 +112,7 @@ def _paths_still_ok(spec_dir: Path, variables: Mapping[str, Any], collected: Col
     checker = _Pass(spec_dir, variables)
     for doc in collected.specset.documents.values():
         if registry.get(doc.kind).local_file and checker.check_path(
-                doc.spec, doc.base_dir, doc.file, lambda _path: doc.line, doc.address):
+                doc.spec, doc.base_dir, doc.file, lambda _path, line=doc.line: line, doc.address):
             return False
     return True
 

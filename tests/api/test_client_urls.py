@@ -23,7 +23,7 @@ class _Echo(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         type(self).seen.append((self.path, self.headers.get("Cookie")))
         body = json.dumps({"object": "list", "data": [], "has_more": False}).encode()
         self.send_response(200)

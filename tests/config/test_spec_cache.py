@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import collect_specs
 from reconciler.config import cache as spec_cache
+from reconciler.config import collect_specs
 from reconciler.config.cache import MAX_SLOTS, CacheOutcome
 
 ROOT = Path(__file__).resolve().parents[2]
