@@ -175,10 +175,13 @@ def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], inclu
                                       "--wait=jobs: also wait until the jobs this sync creates or replaces "
                                       "finish (exit 1 if one fails).")
 @click.option("--timeout", default=None, metavar="DURATION", help="With --wait: give up after e.g. 2h.")
+@click.option("--allow-other-workspaces", is_flag=True,
+              help="Let a new state create jobs whose addresses another workspace's live jobs hold (a second "
+                   "workspace on purpose). Without it a sync from a lost or new state refuses, sending nothing.")
 @common_options
 def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
          ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
-         prune: bool, max_deletes: int, wait: str | None, timeout: str | None) -> int:
+         prune: bool, max_deletes: int, wait: str | None, timeout: str | None, allow_other_workspaces: bool) -> int:
     """The scheduled job in one command: refresh, report drift, apply (auto-approved).
     With --prune also remove what no spec declares. Exit 0 when the apply succeeded, 1 otherwise."""
     from reconciler.apply.policy import ApplyPolicy, apply_plan
@@ -189,7 +192,8 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
     o = out()
     policy = ApplyPolicy(max_deletes=max_deletes, wait=wait is not None, wait_jobs=wait == "jobs",
                          timeout=runtime.parse_duration(timeout),
-                         parallelism=parallelism, poll_interval=1.0 if ctx.sandbox else 10.0)
+                         parallelism=parallelism, poll_interval=1.0 if ctx.sandbox else 10.0,
+                         allow_other_workspaces=allow_other_workspaces)
     with runtime.session(ctx, o, "sync", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         plan, snapshot, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,
                                         selectors=selectors, include_finished=include_finished,

@@ -132,3 +132,22 @@ def test_a_second_workspace_on_purpose_creates_its_own_with_the_flag_and_shows_t
     assert len(_jobs(world)) == 6                   # its own three, the first's three untouched
     assert "No changes." in other.ok("plan").output
     assert "No changes." in world.ok("plan").output
+
+
+def test_a_scheduled_sync_after_a_lost_state_refuses_and_takes_the_flag_too(world, tmp_path):
+    """sync applies auto-approved on a schedule: from a lost state it refuses like apply, sending
+    nothing, and its message's `--allow-other-workspaces` is an option sync accepts."""
+    ids = _applied(world)
+    _lose_state(world)
+    world.sandbox.reset_stats()
+    refused = world.run("sync")
+    assert refused.exit_code == 1 and "Traceback" not in refused.output, refused.output
+    assert "is new, but 3 jobs" in refused.output and "--allow-other-workspaces" in refused.output
+    assert _writes(world) == {}, _writes(world)
+    assert len(_jobs(world)) == 3
+
+    other = World(world.sandbox, tmp_path / "second")
+    shutil.copytree(world.specs, other.specs)
+    other.ok("sync", "--allow-other-workspaces")
+    assert len(_jobs(world)) == 6                   # a second workspace on purpose: its own three
+    assert sorted(j["id"] for j in _jobs(world) if j["id"] in ids.values()) == sorted(ids.values())
