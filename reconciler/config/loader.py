@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.addresses import base_of, is_address
 from reconciler.addresses import instance as instance_address
-from reconciler.addresses import is_address
 from reconciler.addresses import kind_of as kind_of_address
 from reconciler.addresses import parse as parse_address
 from reconciler.config import providers as provider_docs
@@ -530,8 +530,8 @@ class _Pass:
                 if dep in self.instances:  # every instance of a for_each / matrix document
                     deps.extend(a for a in (instance_address(dep, k) for k in self.instances[dep])
                                 if a not in deps)
-                elif dep in self.failed_bases:
-                    ok = False
+                elif dep in self.failed_bases or base_of(dep) in self.failed_bases:
+                    ok = False  # its for_each / matrix is reported
                 elif dep not in self.declared and not self.parse_failed:
                     self.errors.append(
                         doc.error(

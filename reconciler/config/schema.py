@@ -123,7 +123,8 @@ _TYPES = {
 
 _PATTERNS = {
     NAME_PATTERN: "must start with a letter or _ and hold only letters, digits, _ and - (at most 64 characters)",
-    ADDRESS_PATTERN: "is not an address like FineTuningJob.name or data.FineTuningJobs.name",
+    ADDRESS_PATTERN: 'is not an address like FineTuningJob.name, FineTuningJob.name["key"] or '
+                     "data.FineTuningJobs.name",
     DURATION_PATTERN: 'is not a duration like "2h", "90m", "1h30m" or "3600s"',
     REF_PATTERN: "is not a reference ${Kind.name.attribute}",
 }

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.addresses import KEY_CHARS, KEY_MAX
 from reconciler.config.providers import PROVIDER_KIND, provider_choice_schema, provider_document_schema
 from reconciler.config.settings import settings_document_schema
 from reconciler.expr.conditions import condition_list_schema
@@ -26,7 +27,11 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://reconciler.dev/schema/"
 REF_PATTERN = r"^\$\{[^{}]+\}$"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
-ADDRESS_PATTERN = r"^(data\.)?[A-Za-z][A-Za-z0-9]*\.[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+# Kind.name, data.Kind.name, or one instance of a for_each / matrix document: Kind.name["key"]
+# (reconciler/addresses.py holds the key's rules).
+# "$" is escaped in the key's class: fastjsonschema turns every bare "$" of a pattern into \Z.
+ADDRESS_PATTERN = (r"^(data\.)?[A-Za-z][A-Za-z0-9]*\.[A-Za-z_][A-Za-z0-9_-]{0,63}"
+                   rf'(\["{KEY_CHARS.replace("$", chr(92) + "$")}{{1,{KEY_MAX}}}"\])?$')
 DURATION_PATTERN = r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$"
 MAX_METADATA = 13  # 16 allowed by the API, minus reconciler_address, reconciler_digest, reconciler_lineage
 
@@ -729,7 +734,8 @@ def common_defs() -> dict[str, Schema]:
             "type": "array",
             "uniqueItems": True,
             "items": {"type": "string", "pattern": ADDRESS_PATTERN},
-            "description": "Extra dependencies (addresses Kind.name) beyond those implied by references.",
+            "description": "Extra dependencies (addresses Kind.name, or Kind.name[\"key\"] for one instance) "
+                           "beyond those implied by references.",
         },
     }
 

@@ -86,6 +86,17 @@ def test_depends_on_a_whole_sweep_and_instances_of_data_sources(spec_dir) -> Non
         'FineTuningJob.sweep["a"]', 'FineTuningJob.sweep["b"]')
 
 
+def test_depends_on_one_instance(spec_dir) -> None:
+    """depends_on names one instance as a reference does; before, the schema's address pattern
+    refused `FineTuningJob.sweep["a"]` and only the whole sweep could be waited for."""
+    text = job("for_each: [a, b]\n") + (
+        "---\nkind: data.FineTuningJobs\nname: after\ndepends_on: ['FineTuningJob.sweep[\"a\"]']\nspec: {}\n")
+    specs = load(spec_dir, text)
+    assert specs.documents["data.FineTuningJobs.after"].depends_on == ('FineTuningJob.sweep["a"]',)
+    order = list(specs.documents)
+    assert order.index('FineTuningJob.sweep["a"]') < order.index("data.FineTuningJobs.after")
+
+
 def test_moved_and_import_take_instance_addresses(spec_dir) -> None:
     text = job("for_each: [x]\n") + (
         '---\nmoved: {from: FineTuningJob.old, to: \'FineTuningJob.sweep["x"]\'}\n'
@@ -141,6 +152,14 @@ def test_moved_and_import_take_instance_addresses(spec_dir) -> None:
      "value: give it as the whole value of the field, not inside other text"),
     (job("for_each: [a]\n") + "---\nmoved: {from: 'FineTuningJob.x[\"a\"]', to: 'File.y[\"a\"]'}\n",
      "s.yaml:12: moved.to: moved to undeclared File.y[\"a\"]: declare the new address"),
+    (job("for_each: [a, b]\n") + "---\nkind: data.FineTuningJobs\nname: after\n"
+     "depends_on: ['FineTuningJob.sweep[\"c\"]']\nspec: {}\n",
+     "s.yaml:14: data.FineTuningJobs.after: depends_on[0]: depends on undeclared FineTuningJob.sweep[\"c\"] "
+     "(did you mean 'FineTuningJob.sweep[\"b\"]'?)"),
+    (job("for_each: [a]\n") + "---\nkind: data.FineTuningJobs\nname: after\n"
+     "depends_on: ['FineTuningJob.sweep[a]']\nspec: {}\n",
+     "s.yaml:14: data.FineTuningJobs.after: depends_on[0]: 'FineTuningJob.sweep[a]' is not an address like "
+     "FineTuningJob.name, FineTuningJob.name[\"key\"] or data.FineTuningJobs.name"),
 ])
 def test_bad_input_is_one_line_with_file_and_line(spec_dir, text: str, expected: str) -> None:
     root = spec_dir({"s.yaml": text, **EXTRA})
