@@ -79,10 +79,11 @@ def code_fingerprint() -> str:
 def _slot(cache_dir: Path, spec_dir: Path, variables: Mapping[str, Any]) -> Path:
     try:
         resolved = str(spec_dir.resolve())
-    except (OSError, RuntimeError):
-        resolved = ""
+        cwd = os.getcwd()
+    except (OSError, RuntimeError):  # e.g. the working folder was deleted under us
+        resolved, cwd = "", ""
     key = json.dumps(
-        [code_fingerprint(), str(spec_dir), resolved, os.getcwd(),
+        [code_fingerprint(), str(spec_dir), resolved, cwd,
          sorted((str(k), repr(v)) for k, v in variables.items())],
         sort_keys=True,
     )
