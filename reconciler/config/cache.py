@@ -8,7 +8,8 @@ used again only when everything the load read is unchanged:
 
 - the slot's name hashes the folder as given and resolved, the working directory, the variables,
   the Python version and the code (reconciler's version and every file of the package: size and
-  mtime), so another folder, another `--var` or an upgrade never meet this entry;
+  mtime; the YAML, JSON Schema and CEL libraries' main files), so another folder, another `--var`
+  or an upgrade never meet this entry;
 - the first load of a folder only notes the slot (storing costs about a fifth of a load, which a
   fresh CI runner would pay on every run and never read back); the next one stores the result;
 - inside, the list of spec files and the sha256 of each one's bytes must match what is on disk
@@ -27,6 +28,7 @@ entries are kept, the least recently used go first.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import pickle
@@ -52,11 +54,14 @@ class CacheOutcome:
 
 
 _code_fingerprint: str | None = None
+# What parses and validates besides our code: a new version of one may read a spec differently.
+_DEPENDENCIES = ("yaml", "jsonschema", "fastjsonschema", "celpy")
 
 
 def code_fingerprint() -> str:
     """reconciler's version and the size and mtime of every file of the package (a checkout being
-    edited, or an upgrade, is new code)."""
+    edited, or an upgrade, is new code), and where the YAML, JSON Schema and CEL libraries live
+    with their files' size and mtime."""
     global _code_fingerprint
     if _code_fingerprint is None:
         import reconciler
@@ -72,6 +77,15 @@ def code_fingerprint() -> str:
                 except OSError:
                     continue
                 digest.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        for module in _DEPENDENCIES:  # an upgrade rewrites the package's files (not imported here)
+            found = importlib.util.find_spec(module)
+            origin = found.origin if found is not None else None
+            try:
+                found_st = os.stat(origin) if origin else None
+            except OSError:
+                found_st = None
+            size, mtime = (found_st.st_size, found_st.st_mtime_ns) if found_st is not None else (None, None)
+            digest.update(f"{module}\0{origin}\0{size}\0{mtime}\n".encode())
         _code_fingerprint = digest.hexdigest()
     return _code_fingerprint
 

@@ -302,3 +302,24 @@ def test_a_planted_entry_cannot_run_code(tmp_path: Path) -> None:
     assert not marker.exists()
     assert status == "miss (first load); noted (stored from the next load on)"
     assert collected == stored
+
+
+def test_the_code_fingerprint_covers_the_parsing_and_validating_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new PyYAML, jsonschema, fastjsonschema or cel-python may read a spec differently: where
+    each lives (and its main file's size and mtime) is part of the key, found without importing it."""
+    import importlib.util
+
+    monkeypatch.setattr(spec_cache, "_code_fingerprint", None)
+    before = spec_cache.code_fingerprint()
+    real = importlib.util.find_spec
+
+    def moved(name: str, *args: object) -> object:
+        found = real(name, *args)  # type: ignore[arg-type]
+        if name == "jsonschema" and found is not None:
+            found = importlib.util.spec_from_file_location(name, found.origin + ".upgraded")  # type: ignore[operator]
+        return found
+
+    monkeypatch.setattr(importlib.util, "find_spec", moved)
+    monkeypatch.setattr(spec_cache, "_code_fingerprint", None)
+    assert spec_cache.code_fingerprint() != before
+    assert set(spec_cache._DEPENDENCIES) == {"yaml", "jsonschema", "fastjsonschema", "celpy"}
