@@ -695,18 +695,9 @@ def _name_of(address: str) -> str:
 
 
 def _line_finder(raw: RawDocument) -> Any:
-    from reconciler.config.yamlpos import path_key
+    from reconciler.config.yamlpos import line_finder
 
-    def line_of(path: tuple[Any, ...]) -> int:
-        parts = list(path)
-        while parts:
-            key = path_key(parts)
-            if key in raw.positions:
-                return raw.positions[key]
-            parts.pop()
-        return raw.line
-
-    return line_of
+    return line_finder(raw.positions, raw.line)
 
 
 def _matches(pattern: str, text: str) -> bool:

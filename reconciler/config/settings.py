@@ -151,16 +151,9 @@ def check_settings_document(
     """Validate one `kind: Settings` document (as parsed, with its key positions): Settings, or the
     errors (file:line, field, what is wrong, did-you-mean for unknown keys)."""
     from reconciler.config.documents import display_path
-    from reconciler.config.yamlpos import path_key
+    from reconciler.config.yamlpos import line_finder
 
-    def line_of(path: tuple[Any, ...]) -> int:
-        parts = list(path)
-        while parts:
-            key = path_key(parts)
-            if key in positions:
-                return positions[key]
-            parts.pop()
-        return line
+    line_of = line_finder(positions, line)
 
     name = doc.get("name")
     address = f"{SETTINGS_KIND}.{name}" if isinstance(name, str) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ import yaml
 
 from reconciler.errors import SpecError
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "RawDocument", "load_file", "load_text", "path_key"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "RawDocument", "line_finder", "load_file", "load_text",
+           "path_key"]
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 10_000
@@ -42,6 +44,22 @@ def path_key(parts: tuple[Any, ...] | list[Any]) -> str:
     """("spec", "integrations", 0, "type") -> "spec.integrations.0.type" (the positions key)."""
     # Interned: every document of a kind has the same paths; 10,000 copies each cost megabytes.
     return sys.intern(".".join(str(p) for p in parts))
+
+
+def line_finder(positions: Mapping[str, int], default: int) -> Callable[[Sequence[Any]], int]:
+    """`line_of(path)`: the line of the nearest recorded field at or above `path` (a tuple such as
+    ("spec", "method", "type")), else `default` (the document's line)."""
+
+    def line_of(path: Sequence[Any]) -> int:
+        parts = list(path)
+        while parts:
+            key = path_key(parts)
+            if key in positions:
+                return positions[key]
+            parts.pop()
+        return default
+
+    return line_of
 
 
 class _Fail(Exception):

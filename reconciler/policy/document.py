@@ -55,15 +55,9 @@ def check_policy_document(doc: Mapping[str, Any], file: str, line: int, position
     """A compiled Policy, or every problem of the document (one line each, file:line)."""
     from reconciler.config.documents import display_path
     from reconciler.config.schema import describe, suggest
+    from reconciler.config.yamlpos import line_finder
 
-    def at(*path: str | int) -> int:
-        parts = [str(p) for p in path]
-        while parts:
-            key = ".".join(parts)
-            if key in positions:
-                return positions[key]
-            parts.pop()
-        return line
+    line_of = line_finder(positions, line)
 
     name = doc.get("name")
     address = f"{POLICY_KIND}.{name}" if isinstance(name, str) else None
@@ -71,7 +65,7 @@ def check_policy_document(doc: Mapping[str, Any], file: str, line: int, position
 
     def error(where: tuple[str | int, ...], message: str) -> None:
         field = display_path(where) or None
-        errors.append(SpecError(file, at(*where), message, address, field))
+        errors.append(SpecError(file, line_of(where), message, address, field))
 
     for key in doc:
         if key not in _TOP:
@@ -106,7 +100,7 @@ def check_policy_document(doc: Mapping[str, Any], file: str, line: int, position
     rule: Expression | None = None
     if "rule" in spec:
         try:
-            rule = compile_expression(spec["rule"], POLICY_NAMES, Where(file, at("spec", "rule"), address,
+            rule = compile_expression(spec["rule"], POLICY_NAMES, Where(file, line_of(("spec", "rule")), address,
                                                                         "spec.rule"))
         except SpecError as exc:
             errors.append(exc)
