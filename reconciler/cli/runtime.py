@@ -4,7 +4,6 @@ or the built-in sandbox, the specs and the state store."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,14 +25,7 @@ _PROVIDER_DOC = re.compile(rb"^kind[\"']?\s*:\s*[\"']?Provider\b", re.MULTILINE)
 
 
 def load_specs(ctx: AppContext, out: Out | None = None) -> Any:
-    from reconciler.config import load_specs as _load
-    from reconciler.config.cache import CacheOutcome
-
-    outcome = CacheOutcome()
-    try:
-        specs = _load(ctx.dir, ctx.variables(), ctx.cache_dir, outcome)
-    finally:
-        logging.getLogger("reconciler.specs").debug("spec cache: %s", outcome.status)
+    specs = ctx.load_collected().specset_or_raise()
     if out is not None:
         for warning in specs.warnings:
             out.echo(out.style("Warning: ", fg="yellow", bold=True) + str(warning), err=True)

@@ -56,6 +56,14 @@ class Collected:
     files: list[str] = field(default_factory=list)
     invalid: list[Document] = field(default_factory=list)  # documents with errors (spec as written)
 
+    def specset_or_raise(self) -> SpecSet:
+        """The spec set, or SpecErrors (with `.warnings`) when anything was wrong."""
+        if self.errors:
+            exc = SpecErrors(self.errors)
+            exc.warnings = tuple(self.warnings)  # type: ignore[attr-defined]
+            raise exc
+        return self.specset
+
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,15 +83,9 @@ def spec_files(spec_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
-def load_specs(spec_dir: Path, variables: Mapping[str, Any], cache_dir: Path | None = None,
-               outcome: CacheOutcome | None = None) -> SpecSet:
+def load_specs(spec_dir: Path, variables: Mapping[str, Any]) -> SpecSet:
     """Load and validate every spec file; raise SpecErrors (with `.warnings`) on any error."""
-    collected = collect_specs(spec_dir, variables, cache_dir, outcome)
-    if collected.errors:
-        exc = SpecErrors(collected.errors)
-        exc.warnings = tuple(collected.warnings)  # type: ignore[attr-defined]
-        raise exc
-    return collected.specset
+    return collect_specs(spec_dir, variables).specset_or_raise()
 
 
 def collect_specs(spec_dir: Path, variables: Mapping[str, Any], cache_dir: Path | None = None,
