@@ -93,9 +93,9 @@ def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
 
 # -- a deadline on every socket operation -------------------------------------------------------
 # httpx's timeouts are per operation: a server that trickles one byte every 20 s never trips a
-# 30 s read timeout. The client's network backend wraps every stream so each read, write and
-# connect waits at most what is left of the current attempt's deadline (a thread-local: httpx
-# runs a sync request in the caller's thread).
+# 30 s read timeout. The transport (api/wire.py) bounds every connect, write and read by what is
+# left of the current attempt's deadline (a thread-local: httpx runs a sync request in the
+# caller's thread).
 _deadline = threading.local()
 
 
@@ -107,59 +107,17 @@ def _left(timeout: float | None) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-class _DeadlineStream:
-    def __init__(self, inner: Any):
-        self._inner = inner
+def _wire_transport(pool_size: int, *, tls: bool) -> httpx.BaseTransport:
+    """HTTP/1.1 over `http.client` (api/wire.py: a third of httpx's own transport's CPU per
+    request). `tls=False` (a plain-http base URL: the sandbox, a loopback proxy) builds no TLS
+    context at all (loading the CA bundle costs 50-70 ms per client): an https URL could then
+    never be reached, let alone unverified. An https base URL gets the context httpx itself builds
+    (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR)."""
+    from reconciler.api.wire import WireTransport
 
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data: bytes = self._inner.read(max_bytes, _left(timeout))
-        return data
+    return WireTransport(ssl_context=httpx.create_ssl_context() if tls else None, max_keepalive=pool_size,
+                         deadline_left=_left)
 
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> _DeadlineStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend:
-    def __init__(self, inner: Any):
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> _DeadlineStream:
-        return _DeadlineStream(self._inner.connect_tcp(host, port, timeout=_left(timeout),
-                                                       local_address=local_address, socket_options=socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> _DeadlineStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout=_left(timeout),
-                                                               socket_options=socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _deadline_transport(limits: httpx.Limits, *, tls: bool = True) -> httpx.HTTPTransport:
-    """httpx's transport with per-read deadlines. `tls=False` (a plain-http base URL: the sandbox,
-    a loopback proxy) skips loading the CA bundle, 50-70 ms per client: its TLS context trusts no
-    certificate at all, so were an https URL ever requested it would fail closed, never unverified."""
-    import ssl
-
-    verify: ssl.SSLContext | bool = True if tls else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    transport = httpx.HTTPTransport(limits=limits, verify=verify)
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if backend is not None:  # else (another httpcore) the body loop's own deadline check remains
-        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return transport
 
 # RFC 3986 pchar minus "+": what may stay literal in one path segment (":" in checkpoint names).
 _SEGMENT_SAFE = ":@!$&'()*,;=-._~"
@@ -328,7 +286,7 @@ class ApiClient:
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=limits,
-            transport=transport if transport is not None else _deadline_transport(limits, tls=url.scheme == "https"),
+            transport=transport if transport is not None else _wire_transport(pool_size, tls=url.scheme == "https"),
             follow_redirects=False,
         )
 
