@@ -75,7 +75,8 @@ _ENV_OPTIONS: dict[str, tuple[str, type]] = {
 def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """`ApiClient` keyword arguments from RECONCILER_API_TIMEOUT (seconds per read),
     RECONCILER_API_DEADLINE (seconds per request), RECONCILER_API_MAX_PAGES (pages per listing)
-    and RECONCILER_API_MAX_BODY_MB (largest JSON answer); ConfigError for a bad value."""
+    and RECONCILER_API_MAX_BODY_MB (largest JSON answer), and the proxies of HTTP_PROXY /
+    HTTPS_PROXY / ALL_PROXY / NO_PROXY (api/proxies.py); ConfigError for a bad value."""
     options: dict[str, Any] = {}
     for name, (option, kind) in _ENV_OPTIONS.items():
         text = env.get(name)
@@ -88,6 +89,11 @@ def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if value is None or not value > 0 or value != value or value == float("inf"):
             raise ConfigError(f"{name}={text!r:.40}: expected a positive {'whole ' if kind is int else ''}number")
         options[option] = int(value * MIB) if option == "max_body" else value
+    from reconciler.api.proxies import proxy_patterns
+
+    proxies = proxy_patterns(env)
+    if proxies:
+        options["proxies"] = proxies
     return options
 
 
@@ -117,6 +123,18 @@ def _wire_transport(pool_size: int, *, tls: bool) -> httpx.BaseTransport:
 
     return WireTransport(ssl_context=httpx.create_ssl_context() if tls else None, max_keepalive=pool_size,
                          deadline_left=_left)
+
+
+def _proxy_transport(pattern: str, proxy: str, limits: httpx.Limits) -> httpx.BaseTransport:
+    """httpx's transport through `proxy` (CONNECT for https); a proxy it cannot use is a ConfigError."""
+    variable = f"{pattern.split('://')[0].upper()}_PROXY"
+    try:
+        return httpx.HTTPTransport(proxy=proxy, limits=limits)
+    except ImportError:
+        raise ConfigError(f"{variable}: a {proxy.split('://')[0]} proxy needs the socksio package "
+                          "(pip install 'httpx[socks]')") from None
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ConfigError(f"{variable}: not a proxy URL httpx can use ({redact(str(exc))})") from None
 
 
 # RFC 3986 pchar minus "+": what may stay literal in one path segment (":" in checkpoint names).
@@ -238,6 +256,7 @@ class ApiClient:
         on_retry: Callable[[RetryInfo], Any] | None = None,
         rng: random.Random | None = None,
         sources: Mapping[str, str] | None = None,
+        proxies: Mapping[str, str | None] | None = None,
     ):
         register_secret(api_key)
         register_secret(admin_key)
@@ -281,6 +300,15 @@ class ApiClient:
         if project:
             headers["OpenAI-Project"] = project
         limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+        # `proxies` (api/proxies.py: httpx mount patterns) go through httpx's own transport, which
+        # speaks to proxies (CONNECT for https); a loopback base URL is never proxied.
+        mounts: dict[str, httpx.BaseTransport | None] | None = None
+        for proxy in (proxies or {}).values():
+            if proxy and "@" in proxy:  # http://user:password@host: the password is a secret
+                register_secret(httpx.URL(proxy if "://" in proxy else f"http://{proxy}").password or None)
+        if proxies and transport is None and not is_loopback(url.host):
+            mounts = {pattern: None if proxy is None else _proxy_transport(pattern, proxy, limits)
+                      for pattern, proxy in proxies.items()}
         self._http = _Client(
             base_url=self.base_url + "/",
             headers=headers,
@@ -288,6 +316,7 @@ class ApiClient:
             limits=limits,
             transport=transport if transport is not None else _wire_transport(pool_size, tls=url.scheme == "https"),
             follow_redirects=False,
+            mounts=mounts,
         )
 
     def _url(self, relative: str, params: Mapping[str, Any] | None) -> httpx.URL:
