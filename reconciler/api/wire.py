@@ -220,6 +220,12 @@ class WireTransport(httpx.BaseTransport):
         except TimeoutError as exc:
             connection.close()
             raise httpx.WriteTimeout(str(exc) or "timed out sending the request") from None
+        except (ValueError, http.client.HTTPException):
+            # a header http.client refuses (a line break in a key or an id): its message quotes the
+            # value, which may be the key, so it is not repeated
+            connection.close()
+            raise httpx.LocalProtocolError("a request header is not valid HTTP (a line break or control "
+                                           "character in a key, an id or a header value?)") from None
         except OSError as exc:
             connection.close()
             raise httpx.WriteError(str(exc) or type(exc).__name__) from None
@@ -241,7 +247,10 @@ class WireTransport(httpx.BaseTransport):
         def release(reusable: bool) -> None:
             self._checkin(key, connection, reusable)
 
-        return httpx.Response(response.status, headers=response.getheaders(),
+        # http.client decodes header bytes as ISO-8859-1: encoding them back gives httpx the bytes
+        # the server sent (str values would have to be ASCII)
+        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.getheaders()]
+        return httpx.Response(response.status, headers=headers,
                               stream=_Body(response, release),
                               extensions={"http_version": b"HTTP/1.0" if response.version == 10 else b"HTTP/1.1",
                                           "reason_phrase": response.reason.encode("ascii", "replace")})

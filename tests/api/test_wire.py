@@ -324,3 +324,24 @@ def test_tls_is_verified(serve: Callable[..., RawServer], certificate: tuple[Pat
         for _ in range(3):
             assert http.get(server.url + "/v1/x").json() == {"ok": True}
     assert (server.connections, len(server.requests)) == (1, 3)  # (the refused handshake is not counted)
+
+
+def test_odd_bytes_in_answer_headers_are_kept_as_sent(serve: Callable[..., RawServer]) -> None:
+    body = b'{"object": "list", "data": [], "has_more": false}'
+    server = serve(lambda conn, head, s: conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Odd: caf\xe9\r\nx-request-id: req_\xff1\r\n\r\n%s"
+        % (len(body), body)) or True)
+    api = ApiClient(server.url + "/v1", "sk-proj-test")
+    assert list(api.list_files()) == []
+    with client() as http:
+        assert http.get(server.url + "/v1/files").headers.raw[1] == (b"X-Odd", b"caf\xe9")
+
+
+def test_a_key_with_a_line_break_is_one_error_without_the_key(serve: Callable[..., RawServer]) -> None:
+    from reconciler.errors import ApiError
+
+    server = serve(lambda conn, head, s: conn.sendall(answer()) or True)
+    api = ApiClient(server.url + "/v1", "sk-proj-abc\nInjected: yes", max_retries=0)
+    with pytest.raises(ApiError, match="not valid HTTP") as caught:
+        list(api.list_files())
+    assert "sk-proj-abc" not in str(caught.value) and server.requests == []
