@@ -92,6 +92,10 @@ class _Connection(http.client.HTTPConnection):
         if self.sock is None:
             return False
         try:
+            if hasattr(select, "poll"):  # any descriptor number (select() stops at 1024)
+                poller = select.poll()
+                poller.register(self.sock, select.POLLIN)
+                return not poller.poll(0)
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):
             return False

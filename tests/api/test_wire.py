@@ -345,3 +345,24 @@ def test_a_key_with_a_line_break_is_one_error_without_the_key(serve: Callable[..
     with pytest.raises(ApiError, match="not valid HTTP") as caught:
         list(api.list_files())
     assert "sk-proj-abc" not in str(caught.value) and server.requests == []
+
+
+def test_keep_alive_with_descriptors_past_1024(serve: Callable[..., RawServer]) -> None:
+    """The idle check polls: select() refuses descriptors from 1024 on, and a process holding many
+    files (a big spec folder, a pool of connections) would open a new connection per request."""
+    import os
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip(f"the descriptor limit here is {soft}")
+    server = serve(lambda conn, head, s: conn.sendall(answer()) or True)
+    held = [os.dup(0) for _ in range(1100)]
+    try:
+        with client() as http:
+            for _ in range(5):
+                assert http.get(server.url + "/v1/x").json() == {"ok": True}
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert server.connections == 1
