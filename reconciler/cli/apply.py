@@ -126,8 +126,18 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
                          wait=wait is not None, wait_jobs=wait == "jobs", timeout=runtime.parse_duration(timeout),
                          parallelism=parallelism, allow_other_workspaces=allow_other_workspaces,
                          poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
+    saved_check = None
+    if plan_file is not None:
+        from reconciler.cli.providers import check_saved_plan_providers, recorded_providers
+
+        recorded = recorded_providers(plan_file)
+
+        def saved_check(specs: Any, state: Any) -> None:
+            check_saved_plan_providers(plan_file, saved, recorded, specs, state,
+                                       ctx.dir if ctx.dir.is_dir() else None)
+
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
-                         saved_plan=saved) as session:
+                         saved_plan=saved, saved_check=saved_check) as session:
         if saved is not None or not refresh:  # nothing read yet: which account answers, before any change
             runtime.probe_identity(session.client)
         from reconciler.cli.cost import estimate_plan_cost

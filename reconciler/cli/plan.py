@@ -109,7 +109,9 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     policies = check_policies(s.specs, result, cost)
     render(result, fmt, o, cost, compact=compact, policies=policies)
     if out_file is not None:
-        save_plan(result, out_file, ctx, cost, policies)
+        from reconciler.cli.providers import saved_plan_providers
+
+        save_plan(result, out_file, ctx, cost, policies, providers=saved_plan_providers(s.specs, s.state, result))
         o.echo(f"\nSaved the plan to: {out_file}\nTo perform exactly these actions, run: "
                f"reconciler apply {out_file}", err=fmt != "text")
     if detailed_exitcode and result.has_changes:
@@ -140,10 +142,13 @@ def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | N
             iter_policy_lines(policies, o.style) if policies is not None else ()))
 
 
-def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any = None) -> None:
+def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any = None,
+              providers: dict[str, Any] | None = None) -> None:
     from reconciler.render.json_plan import iter_plan_json
 
     extra: dict[str, Any] = {"state_file": str(ctx.state_file)}
+    if providers is not None:  # which profile each change goes to (cli/providers.py checks it at apply)
+        extra["providers"] = providers
     if policies is not None and policies.results:
         extra["policies"] = policies.to_list()  # shown by `show`; apply evaluates the policies again
     runtime.write_private(path, iter_plan_json(result, indent=1, extra=extra, cost=cost))

@@ -14,7 +14,7 @@ from reconciler.config.providers import DEFAULT_PROVIDER, Provider
 from reconciler.errors import ConfigError
 from reconciler.secrets import register_secret
 
-__all__ = ["open_clients", "profiles_of", "uses_profiles"]
+__all__ = ["check_saved_plan_providers", "open_clients", "profiles_of", "saved_plan_providers", "uses_profiles"]
 
 SANDBOX_KEY_PREFIX = "sk-sandbox-profile-"
 
@@ -150,3 +150,89 @@ def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, 
                ("OPENAI_BASE_URL" if ctx.env.get("OPENAI_BASE_URL") else "the base URL")}
     return {"base_url": base_url, "key": key, "admin": admin, "organization": provider.organization,
             "project": provider.project, "sources": sources}
+
+
+# -- saved plans ---------------------------------------------------------------------------------
+# A saved plan records which provider profile each of its changes goes to and what each profile
+# was (variable names, project, organization, base URL: never a key), and `apply PLANFILE` refuses
+# when the spec folder it runs beside says otherwise. Without it, a plan made with `provider:
+# team_a` and applied from another folder (or after Provider.team_a moved to another project) would
+# create its jobs with whatever the folder there says: the default OPENAI_* project, or another one.
+SAVED_KEY = "providers"
+_RECORDED = ("base_url", "organization", "project", "api_key_env", "admin_key_env")
+
+
+def _record(provider: Provider) -> dict[str, str | None]:
+    return {field: getattr(provider, field) for field in _RECORDED}
+
+
+def _planned_addresses(plan: Any) -> list[str]:
+    return sorted({c.address for c in plan.actionable} | set(plan.imports) | {new for _old, new in plan.moves})
+
+
+def saved_plan_providers(specs: Any, state: Any, plan: Any) -> dict[str, Any] | None:
+    """What a saved plan records of the profiles (None when none is used: nothing is recorded)."""
+    if not uses_profiles(specs, state):
+        return None
+    profile_of = profiles_of(specs, state)
+    addresses = {address: profile_of.get(address, DEFAULT_PROVIDER) for address in _planned_addresses(plan)}
+    providers: Mapping[str, Provider] = specs.providers
+    return {"addresses": addresses,
+            "profiles": {name: _record(providers[name]) for name in sorted(set(addresses.values()))
+                         if name in providers}}
+
+
+def recorded_providers(path: Any) -> Any:
+    """The `providers` a saved plan file records (None when it records none)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # load_plan has already refused a file it cannot read
+    return data.get(SAVED_KEY) if isinstance(data, dict) else None
+
+
+def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: Any, state: Any,
+                               folder: Any) -> None:
+    """Refuse (StalePlanError, one line) a saved plan whose changes the spec folder here would send
+    to another profile than the plan was made with, or whose profiles changed since."""
+    from reconciler.errors import StalePlanError
+
+    profile_of = profiles_of(specs, state)
+    providers: Mapping[str, Provider] = specs.providers
+    if not isinstance(recorded, dict):
+        # made without profiles (or by a version that did not record them): the folder here must
+        # not route any of its changes to a profile
+        moved = [(a, profile_of[a]) for a in _planned_addresses(plan)
+                 if profile_of.get(a, DEFAULT_PROVIDER) != DEFAULT_PROVIDER]
+        if moved:
+            address, name = moved[0]
+            raise StalePlanError(f"{plan_file.name}: made without provider profiles (or by an older version), but "
+                                 f"the spec folder here ({folder}) puts {address} in provider {name!r}: make a "
+                                 "new plan")
+        return
+    addresses = recorded.get("addresses")
+    addresses = addresses if isinstance(addresses, dict) else {}
+    for address, name in sorted(addresses.items()):
+        now = profile_of.get(address, DEFAULT_PROVIDER)
+        if now != name:
+            where = f"the spec folder here ({folder})" if folder is not None else "no spec folder here"
+            raise StalePlanError(f"{plan_file.name}: {address} was planned in provider {name!r}, but {where} puts "
+                                 f"it in {now!r}: apply the plan beside the specs it was made from, or make a new "
+                                 "plan")
+    profiles = recorded.get("profiles")
+    profiles = profiles if isinstance(profiles, dict) else {}
+    for name, then in sorted(profiles.items()):
+        provider = providers.get(name)
+        if provider is None:
+            raise StalePlanError(f"{plan_file.name}: planned with Provider.{name}, which the spec folder here "
+                                 f"({folder}) does not declare: apply the plan beside the specs it was made "
+                                 "from, or make a new plan")
+        now_record = _record(provider)
+        changed = [f for f in _RECORDED if isinstance(then, dict) and then.get(f) != now_record[f]]
+        if changed:
+            field = changed[0]
+            raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "
+                                 f"plan was made ({field}: {then.get(field)!r} → {now_record[field]!r}): make a "
+                                 "new plan")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +99,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
 
 @contextlib.contextmanager
 def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, insecure_http: bool,
-            saved_plan: Any = None) -> Iterator[Session]:
+            saved_plan: Any = None, saved_check: Callable[[Any, Any], None] | None = None) -> Iterator[Session]:
     """Load the specs (nothing is sent when they are invalid), take the state lock for the whole
     operation, load the state, and open the API client (or the built-in sandbox).
 
@@ -120,6 +120,8 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
 
         # one client per provider profile (cli/providers.py), or the one from OPENAI_* as before
         profiles = specs if saved_plan is None else _profiles_for_saved_plan(ctx)
+        if saved_check is not None:  # the saved plan's profiles are still the folder's (cli/providers.py)
+            saved_check(profiles, state)
         with open_clients(ctx, profiles, state, str(st.path), admin_for=needs_admin(specs, state, saved_plan),
                           insecure_http=insecure_http, out=out) as client:
             from reconciler.apply.policy import Session

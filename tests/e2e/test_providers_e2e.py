@@ -293,3 +293,39 @@ def test_import_reads_with_the_documents_provider_and_records_it(teams: Teams) -
     teams.write("specs.yaml", team_specs(extra=extra.format(p="team_b")))
     teams.ok("import", "FineTuningJob.legacy", made["id"])
     assert teams.state()["resources"]["FineTuningJob.legacy"]["meta"]["provider"] == "team_b"
+
+
+def test_a_saved_plan_goes_only_to_the_projects_it_was_made_for(teams: Teams, tmp_path: Path) -> None:
+    """A saved plan records each change's profile and each profile's settings (never a key):
+    applied beside no specs, or after a Provider moved to another project, it is refused before
+    any request; beside the specs it was made from, it applies into the planned projects."""
+    plan_file = tmp_path / "plan.json"
+    teams.ok("plan", "--out", str(plan_file))
+    saved = json.loads(plan_file.read_text())
+    assert saved["providers"]["addresses"] == {"File.a_train": "team_a", "File.b_train": "team_b",
+                                               "FineTuningJob.bot": "team_a", "FineTuningJob.sql": "team_b"}
+    assert saved["providers"]["profiles"]["team_b"]["project"] == "proj_team_b"
+    assert KEY_A not in plan_file.read_text() and ADMIN not in plan_file.read_text()
+    teams.sandbox.reset_stats()
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    lost = teams.runner.invoke(cli, ["-C", str(elsewhere), "--state", str(teams.state_file), "apply", str(plan_file)],
+                               env=teams.env(OPENAI_API_KEY=KEY_A), catch_exceptions=False)
+    assert lost.exit_code == 1, lost.output
+    assert "File.a_train was planned in provider 'team_a', but the spec folder here" in lost.output
+    assert "puts it in 'default'" in lost.output and "Traceback" not in lost.output
+
+    teams.write("providers.yaml", PROVIDERS.replace("project: proj_team_b", "project: proj_team_c"))
+    moved = teams.run("apply", str(plan_file))
+    assert moved.exit_code == 1, moved.output
+    assert "Provider.team_b changed since the plan was made (project: 'proj_team_b' → 'proj_team_c')" in moved.output
+    assert "providers.yaml:" in moved.output
+
+    assert teams.jobs_per_project() == {} and teams.sandbox.world.files.items == {}
+    assert not any(call.startswith(("POST", "DELETE")) for call in teams.sandbox.stats()), teams.sandbox.stats()
+
+    teams.write("providers.yaml", PROVIDERS)
+    teams.ok("apply", str(plan_file))
+    assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 1}
+    assert teams.active(KEY_A) == ["bot"] and teams.active(KEY_B) == ["sql"]
