@@ -62,6 +62,14 @@ class _FineTunedModels:
         return job is not None and lifecycle.status_at(job, self.world.now()) == "succeeded"
 
 
+def _metadata_pairs(job: dict[str, Any]) -> list[tuple[str, str]]:
+    """A job's metadata pairs: the tags its listing filter (`metadata[key]=value`) is served from."""
+    metadata = job.get("metadata")
+    if not isinstance(metadata, dict):
+        return []
+    return [(k, v) for k, v in metadata.items() if isinstance(k, str) and isinstance(v, str)]
+
+
 class World:
     def __init__(self, *, clock: SimClock, blobs: BlobStore, seed: int = 0,
                  on_change: Callable[[], None] | None = None) -> None:
@@ -72,7 +80,7 @@ class World:
         self.on_change = on_change or (lambda: None)
         self.counter = 0
         self.files = OrderedStore()
-        self.jobs = OrderedStore()
+        self.jobs = OrderedStore(tags=_metadata_pairs)
         self.models: dict[str, str] = {}  # fine-tuned model name -> job id
         self.permissions: dict[str, dict[str, dict[str, Any]]] = {}  # checkpoint -> perm id -> perm
         self.idempotency: dict[str, list[Any]] = {}
@@ -109,7 +117,7 @@ class World:
             self.seed = data.get("seed", self.seed)
             self.counter = data["counter"]
             self.files = OrderedStore.restore(data["files"])
-            self.jobs = OrderedStore.restore(data["jobs"])
+            self.jobs = OrderedStore.restore(data["jobs"], tags=_metadata_pairs)
             self.permissions = {ck: dict(perms) for ck, perms in data["permissions"].items()}
             self.idempotency = dict(data.get("idempotency", {}))
             self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
@@ -315,8 +323,9 @@ class World:
 
         with self.lock.read():
             now = self.now()
+            among = self.jobs.candidates(metadata.items()) if isinstance(metadata, dict) and metadata else None
             data, more = self.jobs.page(after=after, limit=limit,
-                                        keep=None if metadata is False and project is None else keep)
+                                        keep=None if metadata is False and project is None else keep, among=among)
             return {"object": "list", "data": [lifecycle.render_job(j, now) for j in data], "has_more": more}
 
     def _replace(self, job: dict[str, Any], **changes: Any) -> dict[str, Any]:
