@@ -179,8 +179,10 @@ def widen(reader: Reader, work: WorkingState, snapshot: Snapshot) -> Snapshot:
     log.debug("job listing: every job: the filtered listing omits %d managed job(s)%s (made before workspace "
               "marks?)", len(missing), f", more than {MAX_UNMARKED} to read one by one"
               if len(missing) > MAX_UNMARKED else ", all it should show")
-    return Snapshot.of(jobs=_list_jobs(reader), files=snapshot.files, permissions=snapshot.permissions,
-                       reads=snapshot.reads, server_time=snapshot.server_time, warnings=snapshot.warnings)
+    jobs = _list_jobs(reader)
+    return Snapshot.of(jobs=jobs, files=snapshot.files, permissions=snapshot.permissions,
+                       reads=snapshot.reads, server_time=snapshot.server_time, warnings=snapshot.warnings,
+                       listed_in=_listed_in(reader, jobs, snapshot.files))
 
 
 MAX_CONFIRM = 500   # managed objects missing from a listing that are confirmed one by one
@@ -222,7 +224,7 @@ def confirm_missing(reader: Reader, work: WorkingState, snapshot: Snapshot, para
         files.update(found.get("files", {}))
     return Snapshot.of(jobs=jobs, files=files, permissions=snapshot.permissions, reads=snapshot.reads,
                        server_time=snapshot.server_time, warnings=(*snapshot.warnings, *notes),
-                       jobs_complete=snapshot.jobs_complete)
+                       jobs_complete=snapshot.jobs_complete, listed_in=_listed_in(reader, jobs, files))
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -295,7 +297,23 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
         server_time = clock()
     return Snapshot.of(jobs=listed.get("jobs"), files=listed.get("files"),
                        permissions=dict(zip(wanted, (value for _, value in results[bulk:]))),
-                       server_time=server_time, jobs_complete=scope is None or scope.complete)
+                       server_time=server_time, jobs_complete=scope is None or scope.complete,
+                       listed_in=_listed_in(reader, listed.get("jobs"), listed.get("files")))
+
+
+def _listed_in(reader: Reader, *listings: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """object id -> profile, for the objects a profile-routing reader (api/profiles.py) listed."""
+    from reconciler.api.profiles import ProfileClients
+
+    if not isinstance(reader, ProfileClients):
+        return None
+    found: dict[str, str] = {}
+    for listing in listings:
+        for object_id in listing or ():
+            profile = reader.owner(object_id)
+            if profile is not None:
+                found[object_id] = profile
+    return found
 
 
 _EMPTY: dict[str, Any] = {"permissions": [], "permissions_query": [], "checkpoints": [], "jobs": [],

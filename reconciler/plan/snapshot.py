@@ -52,12 +52,16 @@ class Snapshot:
     warnings: tuple[str, ...] = ()                   # what refresh had to work around, for the plan
     jobs_by_address: Mapping[str, list[Obj]] = field(default_factory=lambda: _NOTHING, repr=False)
     jobs_complete: bool = True                       # False: `jobs` holds only this workspace's jobs
+    # object id -> the provider profile whose listing showed it (api/profiles.py; empty with one
+    # client): an interrupted run's object is adopted only by an address of that profile
+    listed_in: Mapping[str, str] = field(default_factory=lambda: _NOTHING, repr=False)
 
     @classmethod
     def of(cls, *, jobs: Mapping[str, Obj] | None = None, files: Mapping[str, Obj] | None = None,
            permissions: Mapping[str, list[Obj]] | None = None, reads: Mapping[Read, Any] | None = None,
            server_time: float | None = None, refreshed: bool = True,
-           warnings: tuple[str, ...] = (), jobs_complete: bool = True) -> Snapshot:
+           warnings: tuple[str, ...] = (), jobs_complete: bool = True,
+           listed_in: Mapping[str, str] | None = None) -> Snapshot:
         """A snapshot over these values, indexed (jobs by the address tag reconciler gives them)."""
         by_address: dict[str, list[Obj]] = {}
         for job in (jobs or {}).values():
@@ -66,7 +70,8 @@ class Snapshot:
                 by_address.setdefault(address, []).append(job)
         return cls(jobs=_frozen(jobs), files=_frozen(files), permissions=_frozen(permissions) or _NOTHING,
                    reads=_frozen(reads) or _NOTHING, server_time=server_time, refreshed=refreshed,
-                   warnings=warnings, jobs_by_address=MappingProxyType(by_address), jobs_complete=jobs_complete)
+                   warnings=warnings, jobs_by_address=MappingProxyType(by_address), jobs_complete=jobs_complete,
+                   listed_in=_frozen(listed_in) or _NOTHING)
 
     def with_reads(self, found: Mapping[Read, Any]) -> Snapshot:
         """A new snapshot that also holds `found` (grant lists join `permissions`)."""
@@ -78,6 +83,11 @@ class Snapshot:
             else:
                 reads[read] = value
         return replace(self, reads=MappingProxyType(reads), permissions=MappingProxyType(permissions))
+
+    def listed_for(self, object_id: str, profile: str) -> bool:
+        """Whether `object_id` may belong to an address of `profile`: listed in that profile's
+        project, or the listing did not say (one client)."""
+        return self.listed_in.get(object_id, profile) == profile
 
     def job(self, job_id: str | None) -> Obj | None:
         return self.jobs.get(job_id) if self.jobs is not None and job_id is not None else None

@@ -329,3 +329,21 @@ def test_a_saved_plan_goes_only_to_the_projects_it_was_made_for(teams: Teams, tm
     teams.ok("apply", str(plan_file))
     assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 1}
     assert teams.active(KEY_A) == ["bot"] and teams.active(KEY_B) == ["sql"]
+
+
+def test_an_unrecorded_job_is_adopted_only_by_an_address_of_its_own_project(teams: Teams) -> None:
+    """An interrupted run's job (made, not recorded) is adopted by its address, but not after the
+    document moved to another provider: the job sits in the old project, and adopting it would
+    keep it where the specs no longer say (listed in team A's project, planned for team B)."""
+    teams.ok("apply", "--auto-approve")
+    job_id = teams.state()["resources"]["FineTuningJob.bot"]["id"]
+    teams.ok("state", "rm", "FineTuningJob.bot")  # what a crash between create and record leaves
+    same_project = teams.ok("plan", "--detailed-exitcode", code=2).output
+    assert f"adopt {job_id}" in same_project, same_project
+
+    moved = team_specs().replace("name: bot\nprovider: team_a", "name: bot\nprovider: team_b")
+    assert moved != team_specs()
+    teams.write("specs.yaml", moved)  # same inputs (same training file id): the same digest
+    other_project = teams.ok("plan", "--detailed-exitcode", code=2).output
+    assert f"adopt {job_id}" not in other_project, other_project
+    assert "FineTuningJob.bot" in other_project and "1 to add" in other_project, other_project

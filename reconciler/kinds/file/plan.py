@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.config.providers import DEFAULT_PROVIDER
 from reconciler.errors import PlanError, SpecError
 from reconciler.kinds.file import inputs as F
 from reconciler.kinds.job.inputs import KIND as JOB_KIND
@@ -48,7 +49,7 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
         walk.planned[address] = attrs
 
     if rs is None or live is None:
-        candidate = _adoption_candidate(walk, inputs)
+        candidate = _adoption_candidate(walk, inputs, getattr(doc, "provider", None) or DEFAULT_PROVIDER)
         if candidate is not None:
             planned(candidate["id"], candidate)
             walk.live[address] = candidate
@@ -113,7 +114,7 @@ def _deposed_steps(walk: Walk, rs: Any) -> tuple[Step, ...]:
                  if i not in ours and not used_elsewhere(walk, i) and (files is None or i in files))
 
 
-def _adoption_candidate(walk: Walk, inputs: dict[str, Any]) -> dict[str, Any] | None:
+def _adoption_candidate(walk: Walk, inputs: dict[str, Any], profile: str = DEFAULT_PROVIDER) -> dict[str, Any] | None:
     """An upload an interrupted run of this workspace made: the name carries our lineage mark (or,
     in a state written before, is the plain name an older reconciler uploaded), the size matches,
     no address owns it, and its content hashes the same (downloaded only in that rare case: the
@@ -125,8 +126,8 @@ def _adoption_candidate(walk: Walk, inputs: dict[str, Any]) -> dict[str, Any] | 
         names.add(inputs["filename"])
     owned = {r.id for r in walk.state.resources.values() if r.kind == F.KIND}
     for file in sorted(walk.snapshot.files.values(), key=lambda f: -(f.get("created_at") or 0)):
-        if file["id"] in owned or file.get("filename") not in names:
-            continue
+        if file["id"] in owned or file.get("filename") not in names or not walk.snapshot.listed_for(file["id"], profile):
+            continue  # (another profile's project: a job of this address could not train on it)
         if file.get("bytes") != inputs["bytes"]:
             continue
         if walk.reads.file_sha256(file["id"]) == inputs["sha256"]:

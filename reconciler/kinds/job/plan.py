@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.config.providers import DEFAULT_PROVIDER
 from reconciler.config.refs import find_refs
 from reconciler.display import fmt
 from reconciler.errors import NotFoundError, PlanError
@@ -34,17 +35,21 @@ def _planned_attrs(inputs: dict[str, Any], live: dict[str, Any] | None, address:
     return LiveJobView(live, inputs.get("suffix"))
 
 
-def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: str | None) -> dict[str, Any] | None:
+def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: str | None,
+                        profile: str = DEFAULT_PROVIDER) -> dict[str, Any] | None:
     """A job an interrupted run of this workspace made for this address and inputs: it carries our
     lineage mark (or, in a state written before, no mark: an older reconciler made it). A job with
-    another workspace's mark is never ours, whatever its address and digest."""
+    another workspace's mark is never ours, whatever its address and digest; nor is one listed in
+    another provider profile's project than the address's (the run that made it sent it there
+    before the document moved: adopting it would keep the job where the specs no longer say)."""
     if not walk.refreshed or digest is None:
         return None
     ours = mark(walk.state.lineage)
     legacy = legacy_adoptable(walk.state.serial)
     found = [j for j in walk.snapshot.jobs_by_address.get(address, [])
              if (j.get("metadata") or {}).get(J.TAG_DIGEST) == digest and j["id"] != exclude
-             and j.get("status") != "cancelled" and (job_owner(j) == ours or (legacy and job_owner(j) is None))]
+             and j.get("status") != "cancelled" and (job_owner(j) == ours or (legacy and job_owner(j) is None))
+             and walk.snapshot.listed_for(j["id"], profile)]
     return max(found, key=lambda j: (j.get("created_at") or 0, j["id"])) if found else None
 
 
@@ -135,7 +140,8 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
 
     # Not in state: create, or adopt a job an interrupted run already made.
     if rs is None or live is None:
-        candidate = _adoption_candidate(walk, address, digest, rs.id if rs else None)
+        candidate = _adoption_candidate(walk, address, digest, rs.id if rs else None,
+                                        getattr(doc, "provider", None) or DEFAULT_PROVIDER)
         if candidate is not None:
             walk.planned[address] = _planned_attrs(inputs, candidate, address)
             walk.live[address] = candidate
