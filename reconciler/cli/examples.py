@@ -32,7 +32,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "state push": ("reconciler state push backup.json",),
     "state history": ("reconciler state history", "reconciler state history --json"),
     "state migrate": ("RECONCILER_PG_CONN_STR=postgresql://… reconciler state migrate --to pg",),
-    "state rebind": ("reconciler state rebind --yes",),
+    "state rebind": ("reconciler state rebind --yes", "reconciler state rebind --provider team_b --yes"),
     "state import-terraform": ("reconciler -C specs state import-terraform terraform.tfstate",),
     "workspace list": ("reconciler workspace list",),
     "workspace new": ("reconciler workspace new staging",),

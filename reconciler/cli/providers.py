@@ -236,3 +236,36 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
             raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "
                                  f"plan was made ({field}: {then.get(field)!r} → {now_record[field]!r}): make a "
                                  "new plan")
+
+
+def probe_profile_identity(ctx: AppContext, specs: Any, name: str, *, insecure_http: bool,
+                           out: Out | None) -> Any:
+    """The account one provider profile's key reaches now (one small read; `state rebind
+    --provider`), with the client open_clients would build for it."""
+    from reconciler.api import ApiClient
+    from reconciler.api.client import client_options_from_env
+    from reconciler.cli import runtime
+    from reconciler.config.providers import _suggest
+
+    providers: Mapping[str, Provider] = specs.providers
+    if name not in providers:
+        raise ConfigError(f"no Provider document named {name!r} in {ctx.dir}{_suggest(name, sorted(providers))} "
+                          f"(declared: {', '.join(sorted(providers)) or 'none'})")
+    provider = providers[name]
+    with contextlib.ExitStack() as stack:
+        handle = None
+        if ctx.sandbox:
+            from reconciler.sandbox import run_sandbox
+
+            keys = {SANDBOX_KEY_PREFIX + name: provider.project or f"proj_{name}",
+                    runtime.SANDBOX_PROJECT_KEY: "proj_sandbox"}
+            world = ctx.state_file.parent / "sandbox-world.json"
+            handle = stack.enter_context(run_sandbox(data=world, speed=runtime.SANDBOX_SPEED, project_keys=keys))
+        s = _provider_settings(ctx, provider, False, [provider.address], handle)
+        if not (s["key"] or s["admin"]):
+            raise ConfigError(f"{provider.where()}: {provider.address} names no key variable (api_key_env or "
+                              "admin_key_env): nothing to ask the API with")
+        client = ApiClient(s["base_url"], s["key"] or s["admin"], s["admin"], s["organization"], s["project"],
+                           insecure_http=insecure_http, sources=s["sources"], **client_options_from_env(ctx.env))
+        stack.callback(client.close)
+        return client.probe_identity()

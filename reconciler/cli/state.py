@@ -247,28 +247,43 @@ def _interactive() -> bool:
 
 @state.command("rebind")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--provider", "provider", default=None, metavar="NAME",
+              help="Rebind one provider profile (a kind: Provider document of the spec folder) instead of "
+                   "the default OPENAI_* account.")
 @click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL.")
 @lock_timeout_option
 @common_options
-def rebind(yes: bool, insecure_http: bool, lock_timeout: str) -> int:
+def rebind(yes: bool, provider: str | None, insecure_http: bool, lock_timeout: str) -> int:
     """Bind the state to the API account that answers now (base URL, organization, project), after
     the account really moved. Runs against another account are refused until then. Nothing in the
-    API changes; the next plan shows what the new account holds."""
+    API changes; the next plan shows what the new account holds. With --provider NAME, the account
+    that Provider's key reaches, for the objects of that profile."""
     from reconciler.cli import runtime
+    from reconciler.config.providers import DEFAULT_PROVIDER
 
     store = _store()
     o = out()
+    profile = provider if provider not in (None, DEFAULT_PROVIDER) else None
+    specs = runtime.load_specs(app(), o) if profile is not None else None  # before the lock, like plan
     with _lock(store, "state rebind", lock_timeout):
         current = store.load()
         if not store.exists():
             raise StateError(f"no state at {store.path}: nothing to rebind (the first apply records the account)")
-        with runtime.api_client(app(), insecure_http=insecure_http, out=o) as client:
-            reported = client.probe_identity()
-        old = current.api
+        if profile is not None:
+            from reconciler.cli.providers import probe_profile_identity
+
+            reported = probe_profile_identity(app(), specs, profile, insecure_http=insecure_http, out=o)
+            old = current.provider_apis.get(profile)
+        else:
+            with runtime.api_client(app(), insecure_http=insecure_http, out=o) as client:
+                reported = client.probe_identity()
+            old = current.api
         if old == reported:
-            o.echo(f"The state {store.path} is already bound to {reported.describe()}.")
+            o.echo(f"The state {store.path}{' for provider ' + profile if profile else ''} is already bound to "
+                   f"{reported.describe()}.")
             return 0
-        o.echo(f"The state {store.path} ({len(current)} object(s)) is bound to")
+        o.echo(f"The state {store.path} ({len(current)} object(s)){' for provider ' + profile if profile else ''} "
+               "is bound to")
         o.echo(f"  {old.describe() if old is not None else '(no account recorded)'}")
         o.echo(f"→ {reported.describe()}")
         if not yes:
@@ -278,9 +293,13 @@ def rebind(yes: bool, insecure_http: bool, lock_timeout: str) -> int:
             if not click.confirm("Bind the state to the account that answers now?", default=False):
                 o.echo("Not rebound.")
                 return 1
-        current.api = reported
+        if profile is not None:
+            current.provider_apis[profile] = reported
+        else:
+            current.api = reported
         store.write(current)
-    o.echo(f"Rebound {store.path} to {reported.describe()}. Run `reconciler plan` to see what it holds.")
+    which = f" (provider {profile})" if profile is not None else ""
+    o.echo(f"Rebound {store.path}{which} to {reported.describe()}. Run `reconciler plan` to see what it holds.")
     return 0
 
 

@@ -120,9 +120,11 @@ def differences(recorded: ApiIdentity | None, reported: ApiIdentity) -> list[str
             and getattr(recorded, name) != getattr(reported, name)]
 
 
-def check_identity(recorded: ApiIdentity | None, reported: ApiIdentity, *, where: str) -> ApiIdentity:
+def check_identity(recorded: ApiIdentity | None, reported: ApiIdentity, *, where: str,
+                   profile: str | None = None) -> ApiIdentity:
     """The identity to record from now on, or `IdentityMismatchError` (one line naming both
-    identities and the way out) when the API is another account than the state's."""
+    identities and the way out) when the API is another account than the state's. `profile`: a
+    provider profile's identity (the way out names it)."""
     if recorded is None:
         return reported
     differ = differences(recorded, reported)
@@ -130,8 +132,11 @@ def check_identity(recorded: ApiIdentity | None, reported: ApiIdentity, *, where
         raise IdentityMismatchError(
             f"{where} belongs to {recorded.describe()}, but the API now answering is "
             f"{reported.describe()} (another {' and '.join(d.replace('_', ' ') for d in differ)}): "
-            "nothing was changed. Point OPENAI_BASE_URL / the API key at the state's account, or, "
-            "if the account really moved, run `reconciler state rebind`")
+            "nothing was changed. "
+            + ("Point OPENAI_BASE_URL / the API key at the state's account, or, if the account really "
+               "moved, run `reconciler state rebind`" if profile is None else
+               f"Point Provider.{profile}'s key and base URL at the state's account, or, if it really "
+               f"moved, run `reconciler state rebind --provider {profile}`"))
     return recorded.filled_from(reported)
 
 
@@ -163,4 +168,5 @@ def check_profile_identity(state: Any, profile: str, reported: ApiIdentity, *, w
         state.api = check_identity(state.api, reported, where=where)
         return
     known = state.provider_apis.get(profile)
-    state.provider_apis[profile] = check_identity(known, reported, where=f"{where} (provider {profile})")
+    state.provider_apis[profile] = check_identity(known, reported, where=f"{where} (provider {profile})",
+                                                  profile=profile)

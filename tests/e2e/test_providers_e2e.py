@@ -274,9 +274,27 @@ def test_each_profile_identity_is_checked_like_the_default(tmp_path: Path) -> No
         assert result.exit_code == 1, result.output
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert len(lines) == 1, result.output
-        assert "(provider team_b)" in lines[0] and "proj_elsewhere" in lines[0] and "state rebind" in lines[0]
+        assert "(provider team_b)" in lines[0] and "proj_elsewhere" in lines[0]
+        assert "run `reconciler state rebind --provider team_b`" in lines[0]
         assert not any(k.startswith("POST") for k in second.stats()), second.stats()
         assert second.world.jobs.items == {}
+
+        # the way out the line names: team_b's account moved on purpose. The default rebind would
+        # not help (and team_a is untouched); --provider team_b asks team_b's key and records it
+        unknown = teams.run("state", "rebind", "--provider", "team_c", "--yes")
+        assert unknown.exit_code == 1 and "no Provider document named 'team_c'" in unknown.output
+        assert "did you mean 'team_a'" in unknown.output or "did you mean 'team_b'" in unknown.output
+        rebound = teams.ok("state", "rebind", "--provider", "team_b", "--yes").output
+        assert "Rebound" in rebound and "(provider team_b)" in rebound and "proj_elsewhere" in rebound
+        state = teams.state()
+        assert state["provider_apis"]["team_b"]["project"] == "proj_elsewhere"
+        assert state["provider_apis"]["team_a"]["project"] == "proj_team_a"
+        assert "already bound" in teams.ok("state", "rebind", "--provider", "team_b", "--yes").output
+        # past the identity check, the next guard speaks: this new world holds none of the jobs
+        after = teams.run("plan")
+        assert after.exit_code == 1 and "belongs to" not in after.output, after.output
+        assert "listed no fine-tuning jobs at all while the state manages 2" in after.output, after.output
+        assert not any(k.startswith("POST") for k in second.stats()), second.stats()
 
 
 def test_import_reads_with_the_documents_provider_and_records_it(teams: Teams) -> None:
