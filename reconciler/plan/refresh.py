@@ -141,21 +141,37 @@ def _predicted_reads(specs: SpecSet, work: WorkingState, snapshot: Snapshot) -> 
 def check_listing_sanity(work: WorkingState, snapshot: Snapshot) -> None:
     """A listing that is suddenly empty is an alert, never "everything was deleted": a wrong key,
     project or base URL looks exactly like that, and acting on it would re-create (and pay for)
-    every job."""
+    every job. With provider profiles each profile's part of the listing is checked too: one
+    profile's wrong key hides behind the others' objects in the merged listing."""
     for listing, listed, noun in (("jobs", snapshot.jobs, "fine-tuning jobs"),
                                   ("files", snapshot.files, "files")):
         # an object a killed run was deleting (a write-ahead mark) may rightly be gone: not evidence
-        managed = [r.id for r in work.resources.values()
+        managed = [r for r in work.resources.values()
                    if listing in registry.by_type(r.kind).listings and r.id
                    and not (r.meta or {}).get("deleting")]
         if listed is None or not managed:
             continue
-        visible = sum(1 for object_id in managed if object_id in listed)
-        if visible == 0 and (not listed or len(managed) >= 3):
-            what = "listed no " + noun + " at all" if not listed else f"shows none of the {len(managed)} managed {noun}"
-            raise PlanError(f"refusing to plan: the API {what} while the state manages {len(managed)}. "
-                            "This usually means a wrong key, project or base URL rather than deletion; nothing "
-                            "was changed. If they really are gone, remove them with `reconciler state rm`.")
+        _refuse_if_hidden([r.id for r in managed if r.id], listed, noun, "")
+        if not snapshot.listed_in:
+            continue
+        by_profile: dict[str, list[str]] = {}
+        for r in managed:
+            if r.id:
+                by_profile.setdefault((r.meta or {}).get("provider") or "default", []).append(r.id)
+        if set(by_profile) == {"default"}:
+            continue  # one profile: the whole listing's check above was its check
+        for profile, ids in sorted(by_profile.items()):
+            in_profile = {i for i in listed if snapshot.listed_in.get(i) == profile}
+            _refuse_if_hidden(ids, in_profile, noun, f" for provider {profile}")
+
+
+def _refuse_if_hidden(managed: list[str], listed: Mapping[str, Any] | set[str], noun: str, who: str) -> None:
+    visible = sum(1 for object_id in managed if object_id in listed)
+    if visible == 0 and (not listed or len(managed) >= 3):
+        what = "listed no " + noun + " at all" if not listed else f"shows none of the {len(managed)} managed {noun}"
+        raise PlanError(f"refusing to plan: the API {what}{who} while the state manages {len(managed)}. "
+                        "This usually means a wrong key, project or base URL rather than deletion; nothing "
+                        "was changed. If they really are gone, remove them with `reconciler state rm`.")
 
 
 def _managed_jobs(work: WorkingState) -> set[str]:

@@ -365,3 +365,30 @@ def test_an_unrecorded_job_is_adopted_only_by_an_address_of_its_own_project(team
     other_project = teams.ok("plan", "--detailed-exitcode", code=2).output
     assert f"adopt {job_id}" not in other_project, other_project
     assert "FineTuningJob.bot" in other_project and "1 to add" in other_project, other_project
+
+
+def test_one_profiles_empty_listing_is_refused_though_the_others_list_theirs(tmp_path: Path) -> None:
+    """team_b's key now reaches an empty project, and no account is recorded to tell (a state from
+    before identities, a gateway that sends none): the merged listing still shows team_a's job, so
+    only a per-profile check sees that team_b's part is empty. Without it, team_b's job read by id
+    404s in the wrong project, counts as gone, and is planned (and paid for) again."""
+    key_c = "sk-proj-team-c-e2e-0123456789"
+    with run_sandbox(project_keys={KEY_A: "proj_team_a", KEY_B: "proj_team_b", key_c: "proj_empty"}) as sandbox:
+        teams = Teams(sandbox, tmp_path)
+        (teams.specs / "data").mkdir(parents=True)
+        (teams.specs / "data" / "a.jsonl").write_text(chat_jsonl(topic="billing"))
+        (teams.specs / "data" / "b.jsonl").write_text(chat_jsonl(topic="sql"))
+        teams.write("providers.yaml", PROVIDERS.replace("  project: proj_team_b\n", ""))
+        teams.write("specs.yaml", team_specs())
+        teams.ok("apply", "--auto-approve")
+        state = teams.state()
+        del state["provider_apis"]["team_b"]
+        teams.state_file.write_text(json.dumps(state))
+        sandbox.reset_stats()
+
+        result = teams.run("plan", TEAM_B_OPENAI_KEY=key_c)
+        assert result.exit_code == 1, result.output
+        assert ("refusing to plan: the API listed no fine-tuning jobs at all for provider team_b while the state "
+                "manages 1") in result.output, result.output
+        assert teams.jobs_per_project() == {"proj_team_a": 1, "proj_team_b": 1}
+        assert "No changes" in teams.ok("plan").output  # the right key: nothing to do
