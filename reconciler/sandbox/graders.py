@@ -52,6 +52,31 @@ def _content_part_ok(part: Any) -> bool:
     return False
 
 
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+
+def _number(value: Any, *, whole: bool = False) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
+
+
+def _check_sampling_params(params: Any, where: str) -> None:
+    """`score_model.sampling_params` as the contract's GraderScoreModel types it (each field a
+    number, an integer or one of the reasoning efforts, or null): the validate endpoint echoes the
+    grader, and the echo must match the contract."""
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        raise bad_request(f"'{where}.sampling_params' must be an object.", param=f"{where}.sampling_params")
+    checks = {"seed": lambda v: _number(v, whole=True), "top_p": _number, "temperature": _number,
+              "max_completions_tokens": lambda v: _number(v, whole=True) and v >= 1,
+              "reasoning_effort": lambda v: v in REASONING_EFFORTS}
+    for key, ok in checks.items():
+        value = params.get(key)
+        if value is not None and not ok(value):
+            raise bad_request(f"Invalid '{where}.sampling_params.{key}': {value!r:.60}.",
+                              param=f"{where}.sampling_params.{key}")
+
+
 def validate_grader(grader: Any, where: str = "grader", *, nested: bool = False) -> dict[str, Any]:
     """Return the grader unchanged if valid; raise a 400 naming the offending field otherwise."""
     if not isinstance(grader, dict):
@@ -87,9 +112,10 @@ def validate_grader(grader: Any, where: str = "grader", *, nested: bool = False)
         _need_str(grader, "model", where)
         _check_input_items(grader.get("input"), where)
         if kind == "score_model":
+            _check_sampling_params(grader.get("sampling_params"), where)
             rng = grader.get("range")
             if rng is not None and (not isinstance(rng, list) or len(rng) != 2
-                                    or not all(isinstance(x, (int, float)) for x in rng) or rng[0] >= rng[1]):
+                                    or not all(_number(x) for x in rng) or rng[0] >= rng[1]):
                 raise bad_request(f"'{where}.range' must be [min, max] with min < max.", param=f"{where}.range")
         else:
             labels = grader.get("labels")

@@ -323,3 +323,35 @@ def test_missing_api_key_is_a_config_error(sandbox: Any) -> None:
     client = ApiClient(sandbox.base_url, None, ADMIN_KEY)
     with pytest.raises(ConfigError, match="no API key: set OPENAI_API_KEY"):
         client.get_job("ftjob-1")
+
+
+SCORE = {"type": "score_model", "name": "judge", "model": "gpt-4o-mini",
+         "input": [{"role": "user", "content": "Rate {{sample.output_text}}"}]}
+
+
+@pytest.mark.parametrize(("sampling_params", "refused"), [
+    ({"seed": 3, "top_p": 0.5, "temperature": 0, "max_completions_tokens": 10, "reasoning_effort": "low"}, None),
+    ({"seed": None, "reasoning_effort": None}, None),
+    ({"seed": {"x": 1}}, "sampling_params.seed"),          # found by the hostile-request fuzz test
+    ({"seed": 1.5}, "sampling_params.seed"),
+    ({"seed": True}, "sampling_params.seed"),
+    ({"top_p": "1"}, "sampling_params.top_p"),
+    ({"max_completions_tokens": 0}, "sampling_params.max_completions_tokens"),
+    ({"reasoning_effort": "extreme"}, "sampling_params.reasoning_effort"),
+    ("fast", "sampling_params"),
+])
+def test_score_model_sampling_params_as_the_contract_types_them(client: ApiClient, sampling_params: object,
+                                                                refused: str | None) -> None:
+    """The validate endpoint echoes the grader: what it accepts must match the contract's
+    GraderScoreModel (checked on every answer by the contract tests)."""
+    grader = {**SCORE, "sampling_params": sampling_params}
+    if refused is None:
+        assert client.validate_grader(grader)["grader"]["sampling_params"] == sampling_params
+    else:
+        with pytest.raises(ApiError, match=refused):
+            client.validate_grader(grader)
+
+
+def test_a_score_range_of_booleans_is_refused(client: ApiClient) -> None:
+    with pytest.raises(ApiError, match="range"):
+        client.validate_grader({**SCORE, "range": [False, True]})
