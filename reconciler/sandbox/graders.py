@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.sandbox.errors import bad_request
@@ -67,9 +68,10 @@ def _check_sampling_params(params: Any, where: str) -> None:
         return
     if not isinstance(params, dict):
         raise bad_request(f"'{where}.sampling_params' must be an object.", param=f"{where}.sampling_params")
-    checks = {"seed": lambda v: _number(v, whole=True), "top_p": _number, "temperature": _number,
-              "max_completions_tokens": lambda v: _number(v, whole=True) and v >= 1,
-              "reasoning_effort": lambda v: v in REASONING_EFFORTS}
+    checks: dict[str, Callable[[Any], bool]] = {
+        "seed": lambda v: _number(v, whole=True), "top_p": _number, "temperature": _number,
+        "max_completions_tokens": lambda v: _number(v, whole=True) and v >= 1,
+        "reasoning_effort": lambda v: v in REASONING_EFFORTS}
     for key, ok in checks.items():
         value = params.get(key)
         if value is not None and not ok(value):
