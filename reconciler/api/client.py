@@ -318,6 +318,12 @@ class ApiClient:
             follow_redirects=False,
             mounts=mounts,
         )
+        # which proxy variable (if any) the base URL goes through: named when nothing answers
+        self.proxy_variable: str | None = None
+        if mounts:
+            route = getattr(self._http, "_transport_for_url", None)
+            if route is None or route(url) is not self._http._transport:
+                self.proxy_variable = "HTTPS_PROXY / ALL_PROXY" if url.scheme == "https" else "HTTP_PROXY / ALL_PROXY"
 
     def _url(self, relative: str, params: Mapping[str, Any] | None) -> httpx.URL:
         """base_url + relative + the encoded params, parsed once: build_request given a relative
@@ -498,8 +504,11 @@ class ApiClient:
                 assert failure is not None
                 error = error_from_exception(method, path, failure, retries=retries, elapsed=spent)
                 if never_reached:
-                    error = type(error)(f"{error.message}; nothing has answered at {self.base_url} yet: check "
-                                        "OPENAI_BASE_URL (or --sandbox)", method=method, path=path)
+                    through = f" through the proxy ({self.proxy_variable})" if self.proxy_variable else ""
+                    check = f"the proxy ({self.proxy_variable}) and OPENAI_BASE_URL" if self.proxy_variable else \
+                        "OPENAI_BASE_URL (or --sandbox)"
+                    error = type(error)(f"{error.message}; nothing has answered at {self.base_url}{through} yet: "
+                                        f"check {check}", method=method, path=path)
                 raise error from None
             retries += 1
             with self.stats._lock:

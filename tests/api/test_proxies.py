@@ -122,3 +122,19 @@ def test_a_proxy_httpx_cannot_use_is_one_line(env: dict[str, str], message: str)
         pytest.skip("socksio is installed here: a socks proxy is usable")
     with pytest.raises(ConfigError, match=message):
         ApiClient("https://api.example.test/v1", "sk-proj-test", **client_options_from_env(env))
+
+
+def test_a_proxy_nothing_answers_at_is_named() -> None:
+    from reconciler.errors import ApiError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"HTTPS_PROXY": f"http://127.0.0.1:{port}", "NO_PROXY": "internal.example.test"}
+    proxied = ApiClient("https://api.example.test/v1", "sk-proj-test", max_retries=1, sleep=lambda s: None,
+                        **client_options_from_env(env))
+    assert proxied.proxy_variable == "HTTPS_PROXY / ALL_PROXY"
+    with pytest.raises(ApiError, match=r"through the proxy \(HTTPS_PROXY / ALL_PROXY\) yet: check the proxy"):
+        list(proxied.list_files())
+    exempt = ApiClient("https://internal.example.test/v1", "sk-proj-test", **client_options_from_env(env))
+    assert exempt.proxy_variable is None
