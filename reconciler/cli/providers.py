@@ -217,10 +217,12 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
     for address, name in sorted(addresses.items()):
         now = profile_of.get(address, DEFAULT_PROVIDER)
         if now != name:
-            where = f"the spec folder here ({folder})" if folder is not None else "no spec folder here"
-            raise StalePlanError(f"{plan_file.name}: {address} was planned in provider {name!r}, but {where} puts "
-                                 f"it in {now!r}: apply the plan beside the specs it was made from, or make a new "
-                                 "plan")
+            if folder is not None:
+                why = f"the spec folder here ({folder}) puts it in {now!r}"
+            else:
+                why = f"there is no spec folder here to say which project it goes to (it would go to {now!r})"
+            raise StalePlanError(f"{plan_file.name}: {address} was planned in provider {name!r}, but {why}: apply "
+                                 "the plan beside the specs it was made from (-C DIR), or make a new plan")
     profiles = recorded.get("profiles")
     profiles = profiles if isinstance(profiles, dict) else {}
     for name, then in sorted(profiles.items()):
@@ -228,7 +230,7 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
         if provider is None:
             raise StalePlanError(f"{plan_file.name}: planned with Provider.{name}, which the spec folder here "
                                  f"({folder}) does not declare: apply the plan beside the specs it was made "
-                                 "from, or make a new plan")
+                                 "from (-C DIR), or make a new plan")
         now_record = _record(provider)
         changed = [f for f in _RECORDED if isinstance(then, dict) and then.get(f) != now_record[f]]
         if changed:

@@ -79,3 +79,10 @@ def test_apply_refuses_a_plan_the_folder_would_send_elsewhere(recorded: Any, her
         with pytest.raises(StalePlanError, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
             run()
         assert "\n" not in str(caught.value) and str(caught.value).startswith("plan.json: ")
+
+
+def test_no_spec_folder_here_is_said_so() -> None:
+    with pytest.raises(StalePlanError, match=r"there is no spec folder here to say which project it goes to "
+                                             r"\(it would go to 'default'\): apply the plan beside the specs it "
+                                             r"was made from \(-C DIR\)"):
+        check_saved_plan_providers(Path("plan.json"), plan("FineTuningJob.x"), RECORD, specs({}), state(), None)
