@@ -37,8 +37,41 @@ def estimate_plan_cost(ctx: Any, specs: Any, plan: Any) -> Any:
 
     if not costed_changes(plan):
         return None
-    counts = count_training_files(plan, specs.documents, TokenCache(cost_cache_path(ctx)))
+    counts = count_training_files(plan, specs.documents, TokenCache(cost_cache_path(ctx)),
+                                  count_many=lambda requests: count_in_child(ctx, requests))
     return estimate_plan(plan, specs.documents, counts, price_table(specs))
+
+
+def count_in_child(ctx: Any, requests: Any) -> Any:
+    """Token counts made by `python -m reconciler.cost.count_worker` (the tokenizer's ~67 MiB stay
+    in that process: cost/count_worker.py). Should the child not run or not answer as expected, the
+    files are counted here instead, as before."""
+    import logging
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import reconciler
+    from reconciler.cost.files import count_in_process
+    from reconciler.cost.tokens import FileCount
+
+    log = logging.getLogger("reconciler.cost")
+    package_root = str(Path(reconciler.__file__).resolve().parent.parent)
+    env = dict(ctx.env)
+    env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        done = subprocess.run([sys.executable, "-m", "reconciler.cost.count_worker"],
+                              input=json.dumps([list(r) for r in requests]), capture_output=True, text=True,
+                              env=env, check=False)
+        # (Ctrl-C or SIGTERM to this process raises Interrupted here, and subprocess.run kills the child)
+        answers = json.loads(done.stdout) if done.returncode == 0 else None
+        if isinstance(answers, list) and len(answers) == len(requests):
+            return [FileCount(**a["count"]) if "count" in a else str(a["error"]) for a in answers]
+        log.debug("token counting child: exit %s, %s", done.returncode, done.stderr.strip()[-300:])
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        log.debug("token counting child failed (%s): counting here", exc)
+    return count_in_process(requests)
 
 
 def _managed_jobs(state: Any, client: Any, refresh: bool) -> list[tuple[str, dict[str, Any]]]:

@@ -4,7 +4,7 @@ planner itself reads nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,32 +13,46 @@ from reconciler.cost.jobs import CountKey, costed_changes, job_inputs
 from reconciler.cost.tokens import FileCount, count_file
 from reconciler.plan.model import Plan
 
-__all__ = ["count_training_files"]
+__all__ = ["count_in_process", "count_training_files"]
+
+# [(path, format, encoding)] -> for each, its FileCount or the line saying why it was not counted
+CountMany = Callable[[Sequence[tuple[str, str, str]]], list["FileCount | str"]]
 
 
-def count_training_files(plan: Plan, documents: Mapping[str, Any],
-                         cache: TokenCache | None = None) -> dict[CountKey, FileCount | str]:
-    """Each training file's count, or one line saying why it could not be counted."""
+def count_in_process(requests: Sequence[tuple[str, str, str]]) -> list[FileCount | str]:
+    results: list[FileCount | str] = []
+    for path, fmt, encoding in requests:
+        try:
+            results.append(count_file(Path(path), fmt, encoding))
+        except OSError as exc:
+            results.append(f"cannot read {path}: {exc.strerror or exc}")
+    return results
+
+
+def count_training_files(plan: Plan, documents: Mapping[str, Any], cache: TokenCache | None = None,
+                         count_many: CountMany = count_in_process) -> dict[CountKey, FileCount | str]:
+    """Each training file's count, or one line saying why it could not be counted. The files the
+    cache does not hold are counted by `count_many`, all at once (the CLI counts them in a child
+    process: cost/count_worker.py)."""
     keys = []
     for change in costed_changes(plan):
         inputs = job_inputs(change, documents)
         if inputs.key is not None and inputs.key not in keys:
             keys.append(inputs.key)
     counts: dict[CountKey, FileCount | str] = {}
+    missing: list[CountKey] = []
     for key in keys:
-        path = Path(key.path)
-        cached = cache.get(path, key.encoding, key.format) if cache is not None else None
+        cached = cache.get(Path(key.path), key.encoding, key.format) if cache is not None else None
         if cached is not None:
             counts[key] = cached
-            continue
-        try:
-            count = count_file(path, key.format, key.encoding)
-        except OSError as exc:
-            counts[key] = f"cannot read {path}: {exc.strerror or exc}"
-            continue
-        counts[key] = count
-        if cache is not None:
-            cache.put(path, count)
+        else:
+            missing.append(key)
+    if missing:
+        found = count_many([(key.path, key.format, key.encoding) for key in missing])
+        for key, count in zip(missing, found, strict=True):
+            counts[key] = count
+            if cache is not None and isinstance(count, FileCount):
+                cache.put(Path(key.path), count)
     if cache is not None:
         cache.save()
     return counts

@@ -95,16 +95,16 @@ def test_cost_groups_by_a_metadata_key_in_every_format(world: World) -> None:
 
 def test_a_no_op_plan_counts_nothing_and_a_second_plan_reads_the_cache(world: World,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import reconciler.cost.files as files
+    import reconciler.cli.cost as cli_cost
 
     calls: list[str] = []
-    real = files.count_file
+    real = cli_cost.count_in_child
 
-    def counting(path: Any, fmt: str, encoding: str) -> Any:
-        calls.append(str(path))
-        return real(path, fmt, encoding)
+    def counting(ctx: Any, requests: Any) -> Any:  # the files counted (in the child process)
+        calls.extend(str(path) for path, _fmt, _encoding in requests)
+        return real(ctx, requests)
 
-    monkeypatch.setattr(files, "count_file", counting)
+    monkeypatch.setattr(cli_cost, "count_in_child", counting)
     world.write("main.yaml", SPEC_4_EPOCHS)
     first = world.ok("plan").output
     second = world.ok("plan").output

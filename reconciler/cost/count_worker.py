@@ -1,0 +1,41 @@
+"""Token counting in a child process: `python -m reconciler.cost.count_worker` reads a JSON list of
+`[path, format, encoding]` on stdin and writes one JSON list of results on stdout, each
+`{"count": FileCount}` or `{"error": "cannot read PATH: reason"}`.
+
+Why a child: the tokenizer (bpe-openai's Rust extension) holds its tables for the life of the
+process — about 67 MiB of resident memory for o200k_base that is never given back. Counted in the
+planning process, it sat under everything an apply builds after it (the first apply of 10,000 jobs
+peaked at 225 MiB instead of ~170). Only training files the token cache (cost/cache.py) does not
+hold are counted, so most plans start no child at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from reconciler.cost.tokens import count_file
+
+__all__ = ["count_each"]
+
+
+def count_each(requests: list[Any]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for path, fmt, encoding in requests:
+        try:
+            results.append({"count": count_file(Path(path), fmt, encoding).to_dict()})
+        except OSError as exc:
+            results.append({"error": f"cannot read {path}: {exc.strerror or exc}"})
+    return results
+
+
+def main() -> int:
+    requests = json.loads(sys.stdin.read())
+    json.dump(count_each(requests), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
