@@ -19,7 +19,7 @@ from reconciler.cli.context import (
     out,
     signal_received,
 )
-from reconciler.cli.plan import load_plan, make_plan, plan_options, render
+from reconciler.cli.plan import load_saved_plan, make_plan, plan_options, render
 from reconciler.cli.wait_option import WaitCommand
 from reconciler.errors import ConfigError
 
@@ -121,19 +121,17 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
     ctx = app()
     o = out()
     operation = "destroy" if destroy else "apply"
-    saved = load_plan(plan_file) if plan_file is not None else None
+    saved, extras = load_saved_plan(plan_file) if plan_file is not None else (None, {})
     policy = ApplyPolicy(saved_plan=str(plan_file) if plan_file is not None else None, max_deletes=max_deletes,
                          wait=wait is not None, wait_jobs=wait == "jobs", timeout=runtime.parse_duration(timeout),
                          parallelism=parallelism, allow_other_workspaces=allow_other_workspaces,
                          poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
     saved_check = None
     if plan_file is not None:
-        from reconciler.cli.providers import check_saved_plan_providers, recorded_providers
-
-        recorded = recorded_providers(plan_file)
+        from reconciler.cli.providers import SAVED_KEY, check_saved_plan_providers
 
         def saved_check(specs: Any, state: Any) -> None:
-            check_saved_plan_providers(plan_file, saved, recorded, specs, state,
+            check_saved_plan_providers(plan_file, saved, extras.get(SAVED_KEY), specs, state,
                                        ctx.dir if ctx.dir.is_dir() else None)
 
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
@@ -146,7 +144,7 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
         if saved is not None:
             the_plan = saved
             # a saved plan is applied without reading the specs: its own policy results decide
-            policies, policy = apply_overrides(saved_policies(plan_file), the_plan, policy, policy_overrides, reason)
+            policies, policy = apply_overrides(saved_policies(extras.get("policies")), the_plan, policy, policy_overrides, reason)
         else:
             the_plan = make_plan(ctx, o, session.specs, session.state, session.client, targets=targets,
                                  replace=replace, refresh=refresh, refresh_only=False, destroy=destroy,

@@ -154,7 +154,17 @@ def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any
     runtime.write_private(path, iter_plan_json(result, indent=1, extra=extra, cost=cost))
 
 
+# What a saved plan file holds beside the plan itself, read with it (cli/apply.py): the policy
+# results it was made with and the provider profiles of its changes.
+SAVED_EXTRAS = ("policies", "providers")
+
+
 def load_plan(path: Path) -> Any:
+    return load_saved_plan(path)[0]
+
+
+def load_saved_plan(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one read."""
     from reconciler.errors import StateError
     from reconciler.render.json_plan import FORMAT_VERSION, plan_from_dict
 
@@ -175,6 +185,6 @@ def load_plan(path: Path) -> Any:
     if str(data.get("format_version", "")).split(".")[0] != FORMAT_VERSION.split(".")[0]:
         raise StateError(f"{path}: plan format {data.get('format_version')} is not supported by this version")
     try:
-        return plan_from_dict(data)
+        return plan_from_dict(data), {key: data[key] for key in SAVED_EXTRAS if key in data}
     except (KeyError, TypeError, ValueError) as exc:
         raise StateError(f"{path}: damaged plan file ({type(exc).__name__}: {exc})") from None

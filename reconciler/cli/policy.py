@@ -48,17 +48,12 @@ def apply_overrides(report: Any, plan: Any, apply_policy: Any, names: tuple[str,
     return report, dataclasses.replace(apply_policy, policies=report, overrides=override_records(report, plan))
 
 
-def saved_policies(path: Path | None) -> Any:
-    """The policy results a saved plan was made with (its `policies` array; none when absent)."""
+def saved_policies(saved: Any) -> Any:
+    """The policy results a saved plan was made with (its `policies` array, as load_saved_plan
+    read it; none when absent)."""
     from reconciler.policy.engine import PolicyReport
 
-    if path is None:
-        return PolicyReport()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return PolicyReport()  # load_plan has already refused a file it cannot read
-    return PolicyReport.from_list(data.get("policies") if isinstance(data, dict) else None)
+    return PolicyReport.from_list(saved if isinstance(saved, list) else None)
 
 
 def override_author() -> str:

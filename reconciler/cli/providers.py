@@ -182,17 +182,6 @@ def saved_plan_providers(specs: Any, state: Any, plan: Any) -> dict[str, Any] | 
                          if name in providers}}
 
 
-def recorded_providers(path: Any) -> Any:
-    """The `providers` a saved plan file records (None when it records none)."""
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # load_plan has already refused a file it cannot read
-    return data.get(SAVED_KEY) if isinstance(data, dict) else None
-
-
 def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: Any, state: Any,
                                folder: Any) -> None:
     """Refuse (StalePlanError, one line) a saved plan whose changes the spec folder here would send
