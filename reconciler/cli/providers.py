@@ -58,8 +58,6 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
             yield client
         return
 
-    from reconciler.api import ApiClient
-    from reconciler.api.client import client_options_from_env
     from reconciler.api.profiles import ProfileClients
     from reconciler.state.identity import check_profile_identity
 
@@ -74,15 +72,7 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
     admin_needed = {profile_of.get(a, DEFAULT_PROVIDER) for a in admin_for}
 
     with contextlib.ExitStack() as stack:
-        handle = None
-        if ctx.sandbox:
-            from reconciler.sandbox import run_sandbox
-
-            keys = {SANDBOX_KEY_PREFIX + n: (providers[n].project or f"proj_{n}") for n in used if n in providers}
-            keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"
-            world = ctx.state_file.parent / "sandbox-world.json"
-            speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or runtime.SANDBOX_SPEED)
-            handle = stack.enter_context(run_sandbox(data=world, speed=speed, project_keys=keys))
+        handle = _sandbox(ctx, stack, [providers[n] for n in used if n in providers])
         # Every key first: a missing variable is refused before any client exists, let alone a request.
         settings: dict[str, dict[str, Any]] = {}
         for name in sorted(used):
@@ -98,16 +88,40 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
                 if ctx.sandbox or ctx.env.get("OPENAI_ADMIN_KEY"):
                     admins.add(name)
             else:
-                s = settings[name]
-                client = ApiClient(s["base_url"], s["key"] or s["admin"], s["admin"], s["organization"],
-                                   s["project"], insecure_http=insecure_http, sources=s["sources"],
-                                   **client_options_from_env(ctx.env))
-                stack.callback(client.close)
-                if s["admin"]:
+                client = _profile_client(ctx, stack, settings[name], insecure_http)
+                if settings[name]["admin"]:
                     admins.add(name)
             client.on_identity = _binder(state, name, where, check_profile_identity)
             clients[name] = client
         yield ProfileClients(clients, profile_of, owners=_owners(state), admins=admins)
+
+
+def _sandbox(ctx: AppContext, stack: contextlib.ExitStack, providers: list[Provider]) -> Any:
+    """With --sandbox, the built-in sandbox with one project per Provider (its key is
+    SANDBOX_KEY_PREFIX + name) beside the default one; None otherwise."""
+    if not ctx.sandbox:
+        return None
+    from reconciler.cli import runtime
+    from reconciler.sandbox import run_sandbox
+
+    keys = {SANDBOX_KEY_PREFIX + p.name: (p.project or f"proj_{p.name}") for p in providers}
+    keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"
+    world = ctx.state_file.parent / "sandbox-world.json"
+    speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or runtime.SANDBOX_SPEED)
+    return stack.enter_context(run_sandbox(data=world, speed=speed, project_keys=keys))
+
+
+def _profile_client(ctx: AppContext, stack: contextlib.ExitStack, settings: dict[str, Any],
+                    insecure_http: bool) -> Any:
+    """One Provider's client from its `_provider_settings`, closed with `stack`."""
+    from reconciler.api import ApiClient
+    from reconciler.api.client import client_options_from_env
+
+    client = ApiClient(settings["base_url"], settings["key"] or settings["admin"], settings["admin"],
+                       settings["organization"], settings["project"], insecure_http=insecure_http,
+                       sources=settings["sources"], **client_options_from_env(ctx.env))
+    stack.callback(client.close)
+    return client
 
 
 def _binder(state: Any, name: str, where: str, check: Any) -> Any:
@@ -229,13 +243,9 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
                                  "new plan")
 
 
-def probe_profile_identity(ctx: AppContext, specs: Any, name: str, *, insecure_http: bool,
-                           out: Out | None) -> Any:
+def probe_profile_identity(ctx: AppContext, specs: Any, name: str, *, insecure_http: bool) -> Any:
     """The account one provider profile's key reaches now (one small read; `state rebind
     --provider`), with the client open_clients would build for it."""
-    from reconciler.api import ApiClient
-    from reconciler.api.client import client_options_from_env
-    from reconciler.cli import runtime
     from reconciler.config.providers import _suggest
 
     providers: Mapping[str, Provider] = specs.providers
@@ -244,19 +254,8 @@ def probe_profile_identity(ctx: AppContext, specs: Any, name: str, *, insecure_h
                           f"(declared: {', '.join(sorted(providers)) or 'none'})")
     provider = providers[name]
     with contextlib.ExitStack() as stack:
-        handle = None
-        if ctx.sandbox:
-            from reconciler.sandbox import run_sandbox
-
-            keys = {SANDBOX_KEY_PREFIX + name: provider.project or f"proj_{name}",
-                    runtime.SANDBOX_PROJECT_KEY: "proj_sandbox"}
-            world = ctx.state_file.parent / "sandbox-world.json"
-            handle = stack.enter_context(run_sandbox(data=world, speed=runtime.SANDBOX_SPEED, project_keys=keys))
-        s = _provider_settings(ctx, provider, False, [provider.address], handle)
-        if not (s["key"] or s["admin"]):
+        settings = _provider_settings(ctx, provider, False, [provider.address], _sandbox(ctx, stack, [provider]))
+        if not (settings["key"] or settings["admin"]):
             raise ConfigError(f"{provider.where()}: {provider.address} names no key variable (api_key_env or "
                               "admin_key_env): nothing to ask the API with")
-        client = ApiClient(s["base_url"], s["key"] or s["admin"], s["admin"], s["organization"], s["project"],
-                           insecure_http=insecure_http, sources=s["sources"], **client_options_from_env(ctx.env))
-        stack.callback(client.close)
-        return client.probe_identity()
+        return _profile_client(ctx, stack, settings, insecure_http).probe_identity()

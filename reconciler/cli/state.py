@@ -272,7 +272,7 @@ def rebind(yes: bool, provider: str | None, insecure_http: bool, lock_timeout: s
         if profile is not None:
             from reconciler.cli.providers import probe_profile_identity
 
-            reported = probe_profile_identity(app(), specs, profile, insecure_http=insecure_http, out=o)
+            reported = probe_profile_identity(app(), specs, profile, insecure_http=insecure_http)
             old = current.provider_apis.get(profile)
         else:
             with runtime.api_client(app(), insecure_http=insecure_http, out=o) as client:
