@@ -53,8 +53,7 @@ def count_in_child(ctx: Any, requests: Any) -> Any:
     from pathlib import Path
 
     import reconciler
-    from reconciler.cost.files import count_in_process
-    from reconciler.cost.tokens import FileCount
+    from reconciler.cost.tokens import FileCount, count_in_process
 
     log = logging.getLogger("reconciler.cost")
     package_root = str(Path(reconciler.__file__).resolve().parent.parent)

@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from reconciler.cost.tokens import count_file
+from reconciler.cost.tokens import FileCount, count_in_process
 
 __all__ = ["count_each"]
 
 
 def count_each(requests: list[Any]) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
-    for path, fmt, encoding in requests:
-        try:
-            results.append({"count": count_file(Path(path), fmt, encoding).to_dict()})
-        except OSError as exc:
-            results.append({"error": f"cannot read {path}: {exc.strerror or exc}"})
-    return results
+    """count_in_process's answers as JSON: {"count": FileCount} or {"error": line}."""
+    return [{"count": found.to_dict()} if isinstance(found, FileCount) else {"error": found}
+            for found in count_in_process([tuple(r) for r in requests])]
 
 
 def main() -> int:

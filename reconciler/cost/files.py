@@ -10,23 +10,13 @@ from typing import Any
 
 from reconciler.cost.cache import TokenCache
 from reconciler.cost.jobs import CountKey, costed_changes, job_inputs
-from reconciler.cost.tokens import FileCount, count_file
+from reconciler.cost.tokens import FileCount, count_in_process
 from reconciler.plan.model import Plan
 
-__all__ = ["count_in_process", "count_training_files"]
+__all__ = ["count_training_files"]
 
 # [(path, format, encoding)] -> for each, its FileCount or the line saying why it was not counted
 CountMany = Callable[[Sequence[tuple[str, str, str]]], list["FileCount | str"]]
-
-
-def count_in_process(requests: Sequence[tuple[str, str, str]]) -> list[FileCount | str]:
-    results: list[FileCount | str] = []
-    for path, fmt, encoding in requests:
-        try:
-            results.append(count_file(Path(path), fmt, encoding))
-        except OSError as exc:
-            results.append(f"cannot read {path}: {exc.strerror or exc}")
-    return results
 
 
 def count_training_files(plan: Plan, documents: Mapping[str, Any], cache: TokenCache | None = None,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +36,7 @@ __all__ = [
     "FileCount",
     "base_model",
     "count_file",
+    "count_in_process",
     "count_lines",
     "count_record",
     "encoding_for",
@@ -252,3 +253,14 @@ def count_file(path: Path, fmt: str, encoding: str) -> FileCount:
             examples, tokens = examples + n, tokens + t
     n, t = _count_records([tail], fmt, count, repeated)
     return FileCount(examples + n, tokens + t, sha.hexdigest(), size, encoding, fmt)
+
+
+def count_in_process(requests: Sequence[tuple[str, str, str]]) -> list[FileCount | str]:
+    """count_file for each (path, format, encoding), or the line saying why it could not be read."""
+    results: list[FileCount | str] = []
+    for path, fmt, encoding in requests:
+        try:
+            results.append(count_file(Path(path), fmt, encoding))
+        except OSError as exc:
+            results.append(f"cannot read {path}: {exc.strerror or exc}")
+    return results

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler.cli.cost import count_in_child
-from reconciler.cost.files import count_in_process
+from reconciler.cost.tokens import count_in_process
 
 from .test_tokens import EXAMPLE_FILES, EXAMPLES
 
