@@ -10,7 +10,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from reconciler.cli.context import AppContext, Out
-from reconciler.config.providers import DEFAULT_PROVIDER, Provider
+from reconciler.config.providers import (
+    DEFAULT_PROVIDER,
+    PROVIDER_FIELDS,
+    Provider,
+    declared_profile,
+    recorded_profile,
+)
 from reconciler.errors import ConfigError
 from reconciler.secrets import register_secret
 
@@ -22,10 +28,10 @@ SANDBOX_KEY_PREFIX = "sk-sandbox-profile-"
 def profiles_of(specs: Any, state: Any) -> dict[str, str]:
     """address -> profile: the document's `provider:` (default when omitted); for an address only the
     state holds (to be destroyed), the profile the state recorded."""
-    found = {address: doc.provider or DEFAULT_PROVIDER for address, doc in specs.documents.items()}
+    found = {address: declared_profile(doc) for address, doc in specs.documents.items()}
     for address, resource in state.resources.items():
         if address not in found:
-            found[address] = (resource.meta or {}).get("provider") or DEFAULT_PROVIDER
+            found[address] = recorded_profile(resource)
     return found
 
 
@@ -35,7 +41,7 @@ def uses_profiles(specs: Any, state: Any) -> bool:
 
 def _owners(state: Any) -> dict[str, str]:
     """object id -> profile, as the state recorded (objects of a profile no listing shows any more)."""
-    return {r.id: (r.meta or {}).get("provider") or DEFAULT_PROVIDER for r in state.resources.values() if r.id}
+    return {r.id: recorded_profile(r) for r in state.resources.values() if r.id}
 
 
 def _undeclared(name: str, providers: Mapping[str, Provider], addresses: list[str]) -> ConfigError:
@@ -173,11 +179,10 @@ def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, 
 # team_a` and applied from another folder (or after Provider.team_a moved to another project) would
 # create its jobs with whatever the folder there says: the default OPENAI_* project, or another one.
 SAVED_KEY = "providers"
-_RECORDED = ("base_url", "organization", "project", "api_key_env", "admin_key_env")
 
 
 def _record(provider: Provider) -> dict[str, str | None]:
-    return {field: getattr(provider, field) for field in _RECORDED}
+    return {field: getattr(provider, field) for field in PROVIDER_FIELDS}
 
 
 def _planned_addresses(plan: Any) -> list[str]:
@@ -235,7 +240,7 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
                                  f"({folder}) does not declare: apply the plan beside the specs it was made "
                                  "from (-C DIR), or make a new plan")
         now_record = _record(provider)
-        changed = [f for f in _RECORDED if isinstance(then, dict) and then.get(f) != now_record[f]]
+        changed = [f for f in PROVIDER_FIELDS if isinstance(then, dict) and then.get(f) != now_record[f]]
         if changed:
             field = changed[0]
             raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "

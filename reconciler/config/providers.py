@@ -38,6 +38,19 @@ __all__ = [
 PROVIDER_KIND = "Provider"
 DEFAULT_PROVIDER = "default"
 PROVIDER_FIELDS = ("api_key_env", "admin_key_env", "organization", "project", "base_url")
+
+
+def declared_profile(doc: Any) -> str:
+    """The provider profile a document names (`provider:`), the default when it names none."""
+    return doc.provider or DEFAULT_PROVIDER
+
+
+def recorded_profile(resource: Any) -> str:
+    """The provider profile the state recorded an object in (`meta.provider`), the default when none
+    was recorded (a state from before profiles)."""
+    return (resource.meta or {}).get("provider") or DEFAULT_PROVIDER
+
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from reconciler.addresses import expand_bases, kind_of
 from reconciler.config.documents import Document, SpecSet
+from reconciler.config.providers import declared_profile, recorded_profile
 from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
@@ -199,8 +200,8 @@ def _provider_moves(documents: Mapping[str, Document], work: WorkingState) -> di
         resource = work.resources.get(address)
         if resource is None or not resource.id:
             continue
-        old = (resource.meta or {}).get("provider") or "default"
-        new = doc.provider or "default"
+        old = recorded_profile(resource)
+        new = declared_profile(doc)
         if old != new:
             moves[address] = f"provider changed: {old} → {new}"
     return moves

@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.api.protocols import Reader
 from reconciler.config.documents import SpecSet
+from reconciler.config.providers import DEFAULT_PROVIDER, recorded_profile
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
 from reconciler.kinds.job.inputs import compact_live
@@ -157,8 +158,8 @@ def check_listing_sanity(work: WorkingState, snapshot: Snapshot) -> None:
         by_profile: dict[str, list[str]] = {}
         for r in managed:
             if r.id:
-                by_profile.setdefault((r.meta or {}).get("provider") or "default", []).append(r.id)
-        if set(by_profile) == {"default"}:
+                by_profile.setdefault(recorded_profile(r), []).append(r.id)
+        if set(by_profile) == {DEFAULT_PROVIDER}:
             continue  # one profile: the whole listing's check above was its check
         for profile, ids in sorted(by_profile.items()):
             in_profile = {i for i in listed if snapshot.listed_in.get(i) == profile}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.providers import DEFAULT_PROVIDER
+from reconciler.config.providers import DEFAULT_PROVIDER, declared_profile
 from reconciler.errors import PlanError, SpecError
 from reconciler.kinds.file import inputs as F
 from reconciler.kinds.job.inputs import KIND as JOB_KIND
@@ -49,7 +49,7 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
         walk.planned[address] = attrs
 
     if rs is None or live is None:
-        candidate = _adoption_candidate(walk, inputs, getattr(doc, "provider", None) or DEFAULT_PROVIDER)
+        candidate = _adoption_candidate(walk, inputs, declared_profile(doc))
         if candidate is not None:
             planned(candidate["id"], candidate)
             walk.live[address] = candidate

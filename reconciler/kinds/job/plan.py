@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.config.providers import DEFAULT_PROVIDER
+from reconciler.config.providers import DEFAULT_PROVIDER, declared_profile
 from reconciler.config.refs import find_refs
 from reconciler.display import fmt
 from reconciler.errors import NotFoundError, PlanError
@@ -141,7 +141,7 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
     # Not in state: create, or adopt a job an interrupted run already made.
     if rs is None or live is None:
         candidate = _adoption_candidate(walk, address, digest, rs.id if rs else None,
-                                        getattr(doc, "provider", None) or DEFAULT_PROVIDER)
+                                        declared_profile(doc))
         if candidate is not None:
             walk.planned[address] = _planned_attrs(inputs, candidate, address)
             walk.live[address] = candidate
