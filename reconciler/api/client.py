@@ -48,7 +48,7 @@ from reconciler.api.retry import (
 )
 from reconciler.errors import ApiError, ConfigError
 from reconciler.hosts import is_loopback
-from reconciler.secrets import redact, register_secret
+from reconciler.secrets import redact, register_secret, register_url_secrets
 from reconciler.sharing import dedupe_hook
 from reconciler.state.identity import ApiIdentity
 
@@ -304,8 +304,8 @@ class ApiClient:
         # speaks to proxies (CONNECT for https); a loopback base URL is never proxied.
         mounts: dict[str, httpx.BaseTransport | None] | None = None
         for proxy in (proxies or {}).values():
-            if proxy and "@" in proxy:  # http://user:password@host: the password is a secret
-                register_secret(httpx.URL(proxy if "://" in proxy else f"http://{proxy}").password or None)
+            if proxy and "@" in proxy:  # http://user:password@host: a credential, in any encoding
+                register_url_secrets(proxy)
         if proxies and transport is None and not is_loopback(url.host):
             mounts = {pattern: None if proxy is None else _proxy_transport(pattern, proxy, limits)
                       for pattern, proxy in proxies.items()}

@@ -106,6 +106,9 @@ def test_a_proxy_password_is_a_secret() -> None:
     options = client_options_from_env({"HTTPS_PROXY": f"http://me:hunter2-proxy@127.0.0.1:{port}"})
     ApiClient("https://api.example.test/v1", "sk-proj-test", **options)
     assert "hunter2-proxy" not in redact("failed via http://me:hunter2-proxy@127.0.0.1")
+    encoded = client_options_from_env({"HTTPS_PROXY": f"http://me:s3cret%40proxy@127.0.0.1:{port}"})
+    ApiClient("https://api.example.test/v1", "sk-proj-test", **encoded)
+    assert "s3cret" not in redact("as written s3cret%40proxy, decoded s3cret@proxy")
     assert isinstance(httpx.URL("http://me:hunter2-proxy@h").password, str)
 
 
