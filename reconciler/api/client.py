@@ -299,7 +299,6 @@ class ApiClient:
             headers["OpenAI-Organization"] = organization
         if project:
             headers["OpenAI-Project"] = project
-        limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
         # `proxies` (api/proxies.py: httpx mount patterns) go through httpx's own transport, which
         # speaks to proxies (CONNECT for https); a loopback base URL is never proxied.
         mounts: dict[str, httpx.BaseTransport | None] | None = None
@@ -307,13 +306,13 @@ class ApiClient:
             if proxy and "@" in proxy:  # http://user:password@host: a credential, in any encoding
                 register_url_secrets(proxy)
         if proxies and transport is None and not is_loopback(url.host):
+            limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
             mounts = {pattern: None if proxy is None else _proxy_transport(pattern, proxy, limits)
                       for pattern, proxy in proxies.items()}
         self._http = _Client(
             base_url=self.base_url + "/",
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=limits,
             transport=transport if transport is not None else _wire_transport(pool_size, tls=url.scheme == "https"),
             follow_redirects=False,
             mounts=mounts,

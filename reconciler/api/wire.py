@@ -120,8 +120,9 @@ class _Body(httpx.SyncByteStream):
         except TimeoutError as exc:
             raise httpx.ReadTimeout(str(exc) or "timed out reading the answer") from None
         except http.client.IncompleteRead as exc:
+            missing = f"{exc.expected} bytes missing" if exc.expected is not None else "chunked body cut short"
             raise httpx.RemoteProtocolError(f"peer closed connection without sending complete message body "
-                                            f"({exc.partial and len(exc.partial)} bytes read)") from None
+                                            f"({missing})") from None
         except (http.client.HTTPException, ValueError) as exc:
             raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from None
         except OSError as exc:
@@ -147,14 +148,16 @@ class WireTransport(httpx.BaseTransport):
         self._closed = False
 
     def _checkout(self, key: tuple[str, str, int]) -> _Connection | None:
-        with self._lock:
-            idle = self._idle.get(key)
-            while idle:
+        """A pooled connection still open (checked outside the lock: one poll per reuse)."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(key)
+                if not idle:
+                    return None
                 connection = idle.pop()
-                if connection.idle_and_open():
-                    return connection
-                connection.close()
-        return None
+            if connection.idle_and_open():
+                return connection
+            connection.close()
 
     def _checkin(self, key: tuple[str, str, int], connection: _Connection, reusable: bool) -> None:
         if reusable and not self._closed:
