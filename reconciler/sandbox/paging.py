@@ -30,10 +30,12 @@ class OrderedStore:
         if obj_id not in self.index:
             self.index[obj_id] = len(self.order)
             self.order.append(obj_id)
-            if self._tags is not None:
-                for tag in self._tags(obj):
-                    self.tagged.setdefault(tag, []).append(self.index[obj_id])
+            self._tag(obj, self.index[obj_id])
         self.items[obj_id] = obj
+
+    def _tag(self, obj: dict[str, Any], position: int) -> None:
+        for tag in self._tags(obj) if self._tags is not None else ():
+            self.tagged.setdefault(tag, []).append(position)
 
     def candidates(self, tags: Iterable[Hashable]) -> list[int]:
         """Positions of the objects that may carry every one of `tags` (the fewest of the lists;
@@ -80,11 +82,10 @@ class OrderedStore:
         store.order = list(data["order"])
         store.index = {obj_id: i for i, obj_id in enumerate(store.order)}
         store.items = dict(data["items"])
-        if tags is not None:
-            for position, obj_id in enumerate(store.order):
-                obj = store.items.get(obj_id)
-                for tag in tags(obj) if obj is not None else ():
-                    store.tagged.setdefault(tag, []).append(position)
+        for position, obj_id in enumerate(store.order if tags is not None else ()):
+            obj = store.items.get(obj_id)
+            if obj is not None:  # (a tombstone carries no tags)
+                store._tag(obj, position)
         return store
 
 
