@@ -7,7 +7,14 @@ counted) on two source trees, e.g. before and after token counting moved to a ch
 Wall and peak RSS from bench/_measure.py (RUSAGE_CHILDREN: the largest process of the command,
 the counting child included). Six pairs, the order swapped every pair; the median of new/old.
 """
-import os, subprocess, sys, tempfile, time, statistics, resource, json
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
 trees = {"old": "/tmp/ab-old", "new": "/tmp/ab-new"}
 rows = []
 for i in range(6):
