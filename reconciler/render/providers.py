@@ -29,7 +29,8 @@ def provider_lines(reviews: Iterable[ProviderReview], style: Callable[..., str] 
     for r in reviews:
         colour = {"new": "green", "changed": "yellow"}.get(r.status)
         note = {"new": ", new: the state has never reached it", "changed": ", changed"}.get(r.status, "")
-        yield style(f"  {_MARK[r.status]} {r.address} ({r.where}{note})", fg=colour) if colour else f"  {_MARK[r.status]} {r.address}"
+        head = f"  {_MARK[r.status]} {r.address} ({r.where}{note})"
+        yield style(head, fg=colour) if colour else head
         yield f"      base_url:      {r.base_url} ({_SOURCE.get(r.base_url_source, r.base_url_source)})"
         yield f"      keys from:     {_keys(r)}"
         if r.organization or r.project:
