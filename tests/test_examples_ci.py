@@ -175,11 +175,41 @@ def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
 
 
 GH_STUB = """#!{python}
-import json, os, sys
+# A recording `gh`: `pr comment N --body-file F` adds a comment as the workflow token's user;
+# `api [--method M] PATH [--paginate] [--jq EXPR] [-F body=@FILE]` lists (through the real jq,
+# as gh's --jq) or edits the comments kept in $GH_LOG.comments.
+import json, os, subprocess, sys
 args = sys.argv[1:]
+store = os.environ["GH_LOG"] + ".comments"
+comments = json.load(open(store)) if os.path.exists(store) else []
 body = open(args[args.index("--body-file") + 1]).read() if "--body-file" in args else None
+out = ""
+if args[:2] == ["pr", "comment"]:
+    comments.append({{"id": 1000 + len(comments), "issue": int(args[2]), "user": {{"login": "github-actions[bot]"}},
+                      "body": body}})
+elif args[0] == "api":
+    method = args[args.index("--method") + 1] if "--method" in args else "GET"
+    path = next(a for a in args[1:] if a.startswith("repos/"))
+    fields = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "-F")
+    if "body" in fields and fields["body"].startswith("@"):
+        body = open(fields["body"][1:]).read()
+    parts = path.split("/")
+    if method == "GET" and parts[-1] == "comments":
+        listed = [c for c in comments if c["issue"] == int(parts[-2])]
+        out = json.dumps(listed)
+        if "--jq" in args:
+            out = subprocess.run(["jq", "-r", args[args.index("--jq") + 1]], input=out, text=True,
+                                 capture_output=True, check=True).stdout
+    elif method == "PATCH" and parts[-2] == "comments":
+        found = [c for c in comments if c["id"] == int(parts[-1])]
+        if not found:
+            sys.exit("gh: Not Found (HTTP 404)")
+        found[0]["body"] = body
+        out = json.dumps(found[0])
+json.dump(comments, open(store, "w"))
 with open(os.environ["GH_LOG"], "a") as log:
     log.write(json.dumps({{"args": args, "body": body}}) + "\\n")
+sys.stdout.write(out)
 """
 
 
@@ -242,7 +272,10 @@ class Ci:
         git("push", "-q", str(self.origin), "HEAD:main", cwd=seed, env=self.env)
 
     def secrets(self) -> dict[str, str]:
+        # the read-only credentials of plan jobs are keys like the others to the sandbox
         return {"OPENAI_API_KEY": PROJECT_KEY, "OPENAI_ADMIN_KEY": ADMIN_KEY, "RECONCILER_PG_CONN_STR": self.pg_conn,
+                "OPENAI_READ_KEY": PROJECT_KEY, "OPENAI_READ_ADMIN_KEY": ADMIN_KEY,
+                "RECONCILER_PG_PLAN_CONN_STR": self.pg_conn,
                 "RECONCILER_NOTIFY_SECRET": "s3cret", "GITHUB_TOKEN": "ghs_test", "RECONCILER_GITLAB_TOKEN": "glpat-test"}
 
     def base_env(self) -> dict[str, str]:
@@ -281,6 +314,7 @@ class Ci:
         for f in files.values():
             f.touch()
         env = {**self.base_env(), **{k: str(v) for k, v in files.items()},
+               "GITHUB_REPOSITORY": "team/specs",
                **{k: _gh_expand(str(v), context) for k, v in (data.get("env") or {}).items()},
                **{k: _gh_expand(str(v), context) for k, v in (job.get("env") or {}).items()}}
         steps: list[tuple[str, int]] = []
@@ -484,6 +518,35 @@ def test_github_without_database_plan_apply_drift(ci: Ci):
     _drift_runs(ci, lambda: ci.github(GITHUB_NO_DB / "reconciler-drift.yml", _schedule(),
                                       {"RECONCILER_WEBHOOK": f"{ci.hook}/hook"}))
     assert ci.committed("state/default.json.drift.json") is not None
+
+
+def test_github_plan_comment_is_found_by_its_own_marker(ci: Ci):
+    """`gh pr comment --edit-last` edited the token's last comment, whichever workflow wrote it. The
+    plan comment is found by our marker among the comments the workflow's token wrote: another
+    workflow's comment and a person's comment that copies the marker are left alone."""
+    ci.setup()
+    marker = "<!-- reconciler-plan:default -->"
+    others = [{"id": 1, "issue": 12, "user": {"login": "github-actions[bot]"}, "body": "## Coverage: 93%"},
+              {"id": 2, "issue": 12, "user": {"login": "mallory"}, "body": marker + "\nplease approve"},
+              {"id": 3, "issue": 99, "user": {"login": "github-actions[bot]"}, "body": marker + "\nanother PR"}]
+    store = ci.root / "gh.log.comments"
+    store.write_text(json.dumps(others))
+    _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr()))
+    first = json.loads(store.read_text())
+    assert first[:3] == others and len(first) == 4, first
+    ours = first[3]
+    assert ours["user"]["login"] == "github-actions[bot]" and ours["body"].startswith(marker + "\n### reconciler plan")
+
+    (ci.root / "seed" / "specs" / "jobs.yaml").write_text(SPECS.replace("other-v1", "other-v2"))
+    git("commit", "-q", "-am", "suffix", cwd=ci.root / "seed", env=ci.env)
+    git("push", "-q", str(ci.origin), "HEAD:main", cwd=ci.root / "seed", env=ci.env)
+    _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr()))
+    second = json.loads(store.read_text())
+    assert second[:3] == others and len(second) == 4, second  # edited in place, nothing else touched
+    assert second[3]["id"] == ours["id"] and "other-v2" in second[3]["body"]
+    calls = [json.loads(line)["args"] for line in (ci.root / "gh.log").read_text().splitlines()]
+    assert ["api", "--method", "PATCH", "repos/team/specs/issues/comments/1003", "-F", "body=@comment.md"] in calls
+    assert not any("--edit-last" in call for call in calls)
 
 
 def _apply_without_database(ci: Ci, platform: str) -> Run:
