@@ -177,12 +177,12 @@ def test_only_jobs_in_the_protected_environment_get_keys_that_write():
             for variable, value in (job.get("env") or {}).items():
                 if variable in WRITE_SECRETS:
                     wanted = variable if writes else READ_SECRETS[variable]
-                    assert value == "${{ secrets.%s }}" % wanted, (where, variable, value)
+                    assert value == "${{ secrets." + wanted + " }}", (where, variable, value)
         elif not writes and any(c.split()[1] in ("plan", "drift") for c in commands):
             # GitLab: the project's variables are the protected write ones; these jobs map the read ones
             mapped = job.get("variables") or {}
             for variable in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY"):
-                assert mapped.get(variable) == "${%s}" % READ_SECRETS[variable], (where, variable, mapped)
+                assert mapped.get(variable) == "${" + READ_SECRETS[variable] + "}", (where, variable, mapped)
 
 
 def _minutes(text: str) -> float:

@@ -99,7 +99,13 @@ def _notify(ctx: Any, o: Any, url: str | None, report: Any, *, required: bool = 
     2xx: after a failed delivery the memory is left as it was, so the next run sends the same news
     again. `required` (--fail-on notify): the failure is an error line, not a warning."""
     from reconciler.cli.runtime import store as state_store
-    from reconciler.drift.notify import delta_since_last_run, display_url, remember, remember_unsent, send_webhook
+    from reconciler.drift.notify import (
+        delta_since_last_run,
+        display_url,
+        remember,
+        remember_unsent,
+        send_webhook,
+    )
 
     backend = state_store(ctx)  # the pg backend keeps the drift memory with the state
     delta = delta_since_last_run(report, ctx.state_file, backend)

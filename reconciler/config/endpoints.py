@@ -21,13 +21,24 @@ connection string or a webhook URL as a bearer token, even to an allowed URL.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["PLATFORMS", "NOT_A_KEY", "Platform", "UrlPrefix", "allowed_by", "key_problem", "not_a_key_variable",
-           "parse_prefix", "parse_prefixes", "url_problem"]
+__all__ = [
+    "NOT_A_KEY",
+    "PLATFORMS",
+    "Platform",
+    "UrlPrefix",
+    "allowed_by",
+    "key_problem",
+    "not_a_key_variable",
+    "parse_prefix",
+    "parse_prefixes",
+    "url_problem",
+]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
@@ -139,6 +150,11 @@ def allowed_by(url: str, prefixes: Iterable[UrlPrefix]) -> UrlPrefix | None:
     return next((p for p in prefixes if p.allows(url)), None)
 
 
+@functools.cache
+def _public(platform: str) -> tuple[UrlPrefix, ...]:
+    return tuple(parse_prefix(p) for p in PLATFORMS[platform].public_endpoints)
+
+
 def url_problem(url: str, platform: str, operator: Iterable[UrlPrefix]) -> str | None:
     """Why a spec's base URL may not receive keys (None: it may): neither one of the platform's
     public endpoints nor under a prefix the operator allows."""
@@ -146,8 +162,7 @@ def url_problem(url: str, platform: str, operator: Iterable[UrlPrefix]) -> str |
         parse_prefix(url, wildcard=False)
     except ValueError as exc:
         return f"{url} {exc}"
-    public = tuple(parse_prefix(p) for p in PLATFORMS[platform].public_endpoints)
-    if allowed_by(url, public + tuple(operator)) is not None:
+    if allowed_by(url, _public(platform) + tuple(operator)) is not None:
         return None
     return (f"{url} is not an allowed base URL: API keys are sent only to {', '.join(PLATFORMS[platform].public_endpoints)}, "
             "OPENAI_BASE_URL and the prefixes the operator lists in RECONCILER_ALLOWED_BASE_URLS (set outside the "

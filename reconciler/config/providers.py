@@ -12,7 +12,9 @@
 A resource document chooses one with a top-level `provider: NAME` beside `spec:`. Omitted, it is
 `default`: the Provider named `default` when there is one, otherwise today's client built from the
 OPENAI_* environment variables. Like Settings and Policy documents, a Provider is not a resource:
-it never appears in plans or state. Only names of variables live here; the CLI reads their values.
+nothing is created for it and the state holds no record of it, but every plan shows it for review
+(plan/providers.py). Only names of variables live here; the CLI reads their values, and a
+base_url is used only where the operator allows it (config/endpoints.py).
 """
 
 from __future__ import annotations
@@ -206,7 +208,9 @@ def provider_document_schema() -> dict[str, Any]:
                     "organization": {**text, "description": "Sent as OpenAI-Organization."},
                     "project": {"type": "string", "pattern": "^proj_", "description": "Sent as OpenAI-Project."},
                     "base_url": {**text, "description": "The API's base URL (default: OPENAI_BASE_URL, else "
-                                 "https://api.openai.com/v1)."},
+                                 "https://api.openai.com/v1); used only when it is the public endpoint, under "
+                                 "OPENAI_BASE_URL, or under a prefix the operator lists in "
+                                 "RECONCILER_ALLOWED_BASE_URLS."},
                 },
                 "anyOf": [{"required": ["api_key_env"]}, {"required": ["admin_key_env"]}],
                 "additionalProperties": False,

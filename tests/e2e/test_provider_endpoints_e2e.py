@@ -9,6 +9,7 @@ real sandbox stands in for an allowed gateway.
 from __future__ import annotations
 
 import http.server
+import importlib.resources
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import jsonschema
 import pytest
 
 from reconciler.sandbox.testing import run_sandbox
@@ -251,6 +253,9 @@ def test_every_plan_form_shows_the_providers(repo: Repo) -> None:
         assert "**Providers: where this run sends API keys** (⚠️ 1 new or changed" in md.stdout
         assert f"| 🆕 | `Provider.default` | `{sandbox.base_url}` (OPENAI_BASE_URL) | `TEAM_KEY` | - / - |" in md.stdout
         as_json = repo.run("plan", "--json", **env)
+        schema = json.loads((importlib.resources.files("reconciler") / "render" / "schema" / "plan.schema.json")
+                            .read_text())
+        jsonschema.validate(json.loads(as_json.stdout), schema)
         documents = json.loads(as_json.stdout)["provider_documents"]
         assert [(d["address"], d["base_url"], d["api_key_env"], d["status"]) for d in documents] == \
             [("Provider.default", sandbox.base_url, "TEAM_KEY", "new")]
