@@ -142,8 +142,7 @@ def repo(tmp_path: Path) -> Repo:
     ("TEAM_KEY", (["validate"], ["plan"]))])
 def test_an_unallowed_base_url_gets_no_request_from_validate_plan_apply_or_drift(
         repo: Repo, recorder: str, key_env: str, commands: tuple[list[str], ...]) -> None:
-    """The issue's reproduction: a PR adds Provider.default pointing at its own server with the CI's
-    admin key. Every command refuses in one line naming the document's base_url, and the server
+    """A pull request adds Provider.default pointing at its own server with the CI's admin key. Every command refuses in one line naming the document's base_url, and the server
     never sees a request carrying a credential."""
     repo.write(_provider(f"{recorder}/v1", api_key_env=key_env))
     for command in commands:
@@ -163,8 +162,8 @@ def _validate_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_the_operator_allows_a_base_url_from_outside_the_specs(repo: Repo, recorder: str) -> None:
-    """RECONCILER_ALLOWED_BASE_URLS lets the keys go there (the recorder now sees them: the test
-    above would have seen them too), and the plan names the Provider and where its keys go."""
+    """RECONCILER_ALLOWED_BASE_URLS lets the keys go there (the recorder sees them: the test above
+    would have seen them too); blanks around the comma-separated prefixes do not matter."""
     repo.write(_provider(f"{recorder}/v1"))
     assert repo.run("validate", RECONCILER_ALLOWED_BASE_URLS=f"{recorder}/v1").returncode == 0
     result = repo.run("plan", RECONCILER_ALLOWED_BASE_URLS=f" https://other.example/v1 , {recorder}/v1")
