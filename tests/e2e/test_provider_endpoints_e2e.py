@@ -262,7 +262,8 @@ def test_every_plan_form_shows_the_providers(repo: Repo) -> None:
         assert "Providers (where this run sends API keys):" in text
         assert "+ Provider.default (" in text and "new: the state has never reached it" in text
         assert "keys from:     TEAM_KEY (api_key_env)" in text
-        assert repo.run("apply", "--auto-approve", **env).returncode == 0
+        applied = repo.run("apply", "--auto-approve", **env)
+        assert applied.returncode == 0 and "+ Provider.default (" in applied.stdout  # what a person confirms
         after = repo.run("plan", **env).stdout
         assert "  Provider.default (" in after and "new:" not in after
         assert "(⚠️" not in repo.run("plan", "--format", "markdown", **env).stdout
@@ -276,6 +277,31 @@ def test_a_providers_unreachable_url_is_named_not_openai_base_url(repo: Repo) ->
     assert "nothing has answered at" in line
     assert "check Provider.default's base_url (" in line and "providers.yaml:5)" in line
     assert "OPENAI_BASE_URL" not in line
+
+
+def test_an_allowed_url_cannot_redirect_the_keys_elsewhere(repo: Repo, recorder: str) -> None:
+    """An allowed gateway answering 307 to another host: not followed, so no key reaches it."""
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", f"{recorder}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        repo.write(_provider(gateway))
+        result = repo.run("plan", RECONCILER_ALLOWED_BASE_URLS=gateway)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Recorder.seen == []
 
 
 def test_the_plan_section_escapes_what_the_spec_wrote() -> None:
