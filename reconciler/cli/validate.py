@@ -40,7 +40,7 @@ def validate(as_json: bool) -> int:
     from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples
 
     errors.extend(check_grader_fields(collected.specset))
-    from reconciler.cli.providers import provider_problems  # where keys may go: the operator's say
+    from reconciler.cli.endpoints import provider_problems  # where keys may go: the operator's say
 
     errors.extend(provider_problems(ctx, collected.specset.providers.values()))
     errors.sort(key=lambda e: e.order())
