@@ -138,7 +138,7 @@ def repo(tmp_path: Path) -> Repo:
 
 
 @pytest.mark.parametrize(("key_env", "commands"), [
-    ("OPENAI_ADMIN_KEY", (["validate"], ["plan"], ["apply", "--auto-approve"], ["drift"], ["sync"], ["cost"])),
+    ("OPENAI_ADMIN_KEY", (["validate"], ["plan"], ["apply", "--auto-approve"], ["drift"])),
     ("TEAM_KEY", (["validate"], ["plan"]))])
 def test_an_unallowed_base_url_gets_no_request_from_validate_plan_apply_or_drift(
         repo: Repo, recorder: str, key_env: str, commands: tuple[list[str], ...]) -> None:
