@@ -138,18 +138,126 @@ def test_github_concurrency_never_lets_another_workflow_replace_a_pending_apply(
             assert names == ["reconciler-apply.yml"], (key, names)
 
 
+WRITE_SECRETS = ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "RECONCILER_PG_CONN_STR")
+READ_SECRETS = {"OPENAI_API_KEY": "OPENAI_READ_KEY", "OPENAI_ADMIN_KEY": "OPENAI_READ_ADMIN_KEY",
+                "RECONCILER_PG_CONN_STR": "RECONCILER_PG_PLAN_CONN_STR"}
+PROTECTED = "reconciler-apply"
+
+
+def _github_jobs() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in [*GITHUB.glob("*.yml"), *GITHUB_NO_DB.glob("*.yml")]:
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            yield f"{path.parent.name}/{path.name}:{name}", job
+
+
+def _gitlab_jobs() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in (GITLAB, GITLAB_NO_DB):
+        for name, job in yaml.safe_load(path.read_text()).items():
+            if isinstance(job, dict) and "script" in job:
+                yield f"{path.name}:{name}", job
+
+
+def _changes_things(commands: list[str]) -> bool:
+    return any(c.split()[1] in ("apply", "sync", "destroy") for c in commands)
+
+
+def test_only_jobs_in_the_protected_environment_get_keys_that_write():
+    """Plan and drift jobs run with read-only credentials; the keys that can create jobs (and the
+    database role that can write the state) reach only apply and sync, in the protected
+    environment reconciler-apply, which pull and merge requests cannot use."""
+    jobs = list(_github_jobs()) + list(_gitlab_jobs())
+    assert len(jobs) >= 11
+    for where, job in jobs:
+        commands = _commands(job)
+        writes = _changes_things(commands)
+        environment = job.get("environment")
+        environment = environment.get("name") if isinstance(environment, dict) else environment
+        assert (environment == PROTECTED) is writes, (where, environment, commands)
+        if "steps" in job:  # GitHub: which secret each variable is
+            for variable, value in (job.get("env") or {}).items():
+                if variable in WRITE_SECRETS:
+                    wanted = variable if writes else READ_SECRETS[variable]
+                    assert value == "${{ secrets." + wanted + " }}", (where, variable, value)
+        elif not writes and any(c.split()[1] in ("plan", "drift") for c in commands):
+            # GitLab: the project's variables are the protected write ones; these jobs map the read ones
+            mapped = job.get("variables") or {}
+            for variable in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY"):
+                assert mapped.get(variable) == "${" + READ_SECRETS[variable] + "}", (where, variable, mapped)
+
+
+def _minutes(text: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)([smh])", text.strip()).groups()  # type: ignore[union-attr]
+    return int(number) * {"s": 1 / 60, "m": 1, "h": 60}[unit]
+
+
+def test_every_lock_wait_fits_in_its_jobs_timeout():
+    """A lock wait must end before the job's own timeout (else the job dies mid-run, naming
+    nothing) and never runs in GitLab's after_script, whose timeout is 5 minutes by default."""
+    for where, job in [*_github_jobs(), *_gitlab_jobs()]:
+        if all(c.split()[1] == "validate" for c in _commands(job)):
+            continue  # takes no lock
+        assert "timeout-minutes" in job or "timeout" in job, f"{where}: no explicit timeout"
+        limit = job["timeout-minutes"] if "timeout-minutes" in job else _minutes(job["timeout"])
+        waits = [_minutes(m) for m in re.findall(r"--lock-timeout (\d+[smh])\b", json.dumps(job.get("script", job.get("steps"))))]
+        assert sum(waits) + 10 <= limit, (where, waits, limit)
+        after = " ".join(job.get("after_script") or [])
+        assert "reconciler" not in after, f"{where}: after_script runs reconciler (5-minute limit)"
+
+
 # ---------------------------------------------------------------- the world a CI run sees
 
+TOKEN_USER = 42  # the user GitLab's API answers for RECONCILER_GITLAB_TOKEN
+
+
 class Recorder(http.server.BaseHTTPRequestHandler):
+    """The drift webhook and GitLab's API: every POST and PUT is recorded; merge request notes are
+    kept (`server.notes`), listed and edited as GitLab does, written by the token's user."""
+
     received: list[tuple[str, dict[str, Any]]]
 
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.received.append((self.path, json.loads(body or b"{}")))  # type: ignore[attr-defined]
-        self.send_response(201)
+    def _answer(self, status: int, data: Any) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"{}")
+        self.wfile.write(body)
+
+    def _body(self) -> dict[str, Any]:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data: dict[str, Any] = json.loads(body or b"{}")
+        self.server.received.append((self.path, data))  # type: ignore[attr-defined]
+        return data
+
+    def do_POST(self) -> None:
+        data = self._body()
+        notes: list[dict[str, Any]] = self.server.notes  # type: ignore[attr-defined]
+        if self.path.endswith("/notes"):
+            note = {"id": 500 + len(notes), "path": self.path, "author": {"id": TOKEN_USER}, "body": data.get("body")}
+            notes.append(note)
+            self._answer(201, note)
+            return
+        self._answer(201, {})
+
+    def do_PUT(self) -> None:
+        data = self._body()
+        path, _, note_id = self.path.rpartition("/")
+        found = [n for n in self.server.notes if n["path"] == path and str(n["id"]) == note_id]  # type: ignore[attr-defined]
+        if not found:
+            self._answer(404, {"message": "404 Not found"})
+            return
+        found[0]["body"] = data.get("body")
+        self._answer(200, found[0])
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path == "/api/v4/user":
+            self._answer(200, {"id": TOKEN_USER, "username": "project_7_bot"})
+        elif path.endswith("/notes"):
+            listed = [n for n in self.server.notes if n["path"] == path]  # type: ignore[attr-defined]
+            self._answer(200, list(reversed(listed)))  # sort=desc
+        else:
+            self._answer(404, {"message": "404 Not found"})
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -159,6 +267,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 def recorder() -> Iterator[Any]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     server.received = []  # type: ignore[attr-defined]
+    server.notes = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -175,11 +284,41 @@ def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
 
 
 GH_STUB = """#!{python}
-import json, os, sys
+# A recording `gh`: `pr comment N --body-file F` adds a comment as the workflow token's user;
+# `api [--method M] PATH [--paginate] [--jq EXPR] [-F body=@FILE]` lists (through the real jq,
+# as gh's --jq) or edits the comments kept in $GH_LOG.comments.
+import json, os, subprocess, sys
 args = sys.argv[1:]
+store = os.environ["GH_LOG"] + ".comments"
+comments = json.load(open(store)) if os.path.exists(store) else []
 body = open(args[args.index("--body-file") + 1]).read() if "--body-file" in args else None
+out = ""
+if args[:2] == ["pr", "comment"]:
+    comments.append({{"id": 1000 + len(comments), "issue": int(args[2]), "user": {{"login": "github-actions[bot]"}},
+                      "body": body}})
+elif args[0] == "api":
+    method = args[args.index("--method") + 1] if "--method" in args else "GET"
+    path = next(a for a in args[1:] if a.startswith("repos/"))
+    fields = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "-F")
+    if "body" in fields and fields["body"].startswith("@"):
+        body = open(fields["body"][1:]).read()
+    parts = path.split("/")
+    if method == "GET" and parts[-1] == "comments":
+        listed = [c for c in comments if c["issue"] == int(parts[-2])]
+        out = json.dumps(listed)
+        if "--jq" in args:
+            out = subprocess.run(["jq", "-r", args[args.index("--jq") + 1]], input=out, text=True,
+                                 capture_output=True, check=True).stdout
+    elif method == "PATCH" and parts[-2] == "comments":
+        found = [c for c in comments if c["id"] == int(parts[-1])]
+        if not found:
+            sys.exit("gh: Not Found (HTTP 404)")
+        found[0]["body"] = body
+        out = json.dumps(found[0])
+json.dump(comments, open(store, "w"))
 with open(os.environ["GH_LOG"], "a") as log:
     log.write(json.dumps({{"args": args, "body": body}}) + "\\n")
+sys.stdout.write(out)
 """
 
 
@@ -242,7 +381,10 @@ class Ci:
         git("push", "-q", str(self.origin), "HEAD:main", cwd=seed, env=self.env)
 
     def secrets(self) -> dict[str, str]:
+        # the read-only credentials of plan jobs are keys like the others to the sandbox
         return {"OPENAI_API_KEY": PROJECT_KEY, "OPENAI_ADMIN_KEY": ADMIN_KEY, "RECONCILER_PG_CONN_STR": self.pg_conn,
+                "OPENAI_READ_KEY": PROJECT_KEY, "OPENAI_READ_ADMIN_KEY": ADMIN_KEY,
+                "RECONCILER_PG_PLAN_CONN_STR": self.pg_conn,
                 "RECONCILER_NOTIFY_SECRET": "s3cret", "GITHUB_TOKEN": "ghs_test", "RECONCILER_GITLAB_TOKEN": "glpat-test"}
 
     def base_env(self) -> dict[str, str]:
@@ -281,6 +423,7 @@ class Ci:
         for f in files.values():
             f.touch()
         env = {**self.base_env(), **{k: str(v) for k, v in files.items()},
+               "GITHUB_REPOSITORY": "team/specs",
                **{k: _gh_expand(str(v), context) for k, v in (data.get("env") or {}).items()},
                **{k: _gh_expand(str(v), context) for k, v in (job.get("env") or {}).items()}}
         steps: list[tuple[str, int]] = []
@@ -486,6 +629,35 @@ def test_github_without_database_plan_apply_drift(ci: Ci):
     assert ci.committed("state/default.json.drift.json") is not None
 
 
+def test_github_plan_comment_is_found_by_its_own_marker(ci: Ci):
+    """`gh pr comment --edit-last` edited the token's last comment, whichever workflow wrote it. The
+    plan comment is found by our marker among the comments the workflow's token wrote: another
+    workflow's comment and a person's comment that copies the marker are left alone."""
+    ci.setup()
+    marker = "<!-- reconciler-plan:default -->"
+    others = [{"id": 1, "issue": 12, "user": {"login": "github-actions[bot]"}, "body": "## Coverage: 93%"},
+              {"id": 2, "issue": 12, "user": {"login": "mallory"}, "body": marker + "\nplease approve"},
+              {"id": 3, "issue": 99, "user": {"login": "github-actions[bot]"}, "body": marker + "\nanother PR"}]
+    store = ci.root / "gh.log.comments"
+    store.write_text(json.dumps(others))
+    _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr()))
+    first = json.loads(store.read_text())
+    assert first[:3] == others and len(first) == 4, first
+    ours = first[3]
+    assert ours["user"]["login"] == "github-actions[bot]" and ours["body"].startswith(marker + "\n### reconciler plan")
+
+    (ci.root / "seed" / "specs" / "jobs.yaml").write_text(SPECS.replace("other-v1", "other-v2"))
+    git("commit", "-q", "-am", "suffix", cwd=ci.root / "seed", env=ci.env)
+    git("push", "-q", str(ci.origin), "HEAD:main", cwd=ci.root / "seed", env=ci.env)
+    _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr()))
+    second = json.loads(store.read_text())
+    assert second[:3] == others and len(second) == 4, second  # edited in place, nothing else touched
+    assert second[3]["id"] == ours["id"] and "other-v2" in second[3]["body"]
+    calls = [json.loads(line)["args"] for line in (ci.root / "gh.log").read_text().splitlines()]
+    assert ["api", "--method", "PATCH", "repos/team/specs/issues/comments/1003", "-F", "body=@comment.md"] in calls
+    assert not any("--edit-last" in call for call in calls)
+
+
 def _apply_without_database(ci: Ci, platform: str) -> Run:
     if platform == "github":
         return ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push())
@@ -553,6 +725,31 @@ def test_gitlab_without_database_plan_apply_drift(ci: Ci):
 
     schedule = {"CI_PIPELINE_SOURCE": "schedule", "RECONCILER_WEBHOOK": f"{ci.hook}/hook"}
     _drift_runs(ci, lambda: ci.gitlab(GITLAB_NO_DB, "drift", schedule))
+
+
+def test_gitlab_plan_note_is_found_by_its_own_marker(ci: Ci):
+    """One note per merge request, updated on every push: found by our marker among the token
+    user's notes; another bot's note and a person's note that copies the marker are left alone."""
+    ci.setup()
+    marker = "<!-- reconciler-plan:default -->"
+    path = "/api/v4/projects/7/merge_requests/5/notes"
+    others = [{"id": 1, "path": path, "author": {"id": 7}, "body": marker + "\nplease approve"},
+              {"id": 2, "path": path, "author": {"id": TOKEN_USER}, "body": "## Coverage: 93%"},
+              {"id": 3, "path": "/api/v4/projects/7/merge_requests/6/notes", "author": {"id": TOKEN_USER},
+               "body": marker + "\nanother MR"}]
+    ci.recorder.notes.extend(json.loads(json.dumps(others)))
+    merge_request = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "5"}
+    _ok(ci.gitlab(GITLAB_NO_DB, "plan", merge_request))
+    assert ci.recorder.notes[:3] == others and len(ci.recorder.notes) == 4
+    ours = ci.recorder.notes[3]
+    assert ours["body"].startswith(marker + "\n### reconciler plan") and "other-v1" in ours["body"]
+
+    (ci.root / "seed" / "specs" / "jobs.yaml").write_text(SPECS.replace("other-v1", "other-v2"))
+    git("commit", "-q", "-am", "suffix", cwd=ci.root / "seed", env=ci.env)
+    git("push", "-q", str(ci.origin), "HEAD:main", cwd=ci.root / "seed", env=ci.env)
+    _ok(ci.gitlab(GITLAB_NO_DB, "plan", merge_request))
+    assert ci.recorder.notes[:3] == others and len(ci.recorder.notes) == 4, ci.recorder.notes
+    assert ci.recorder.notes[3]["id"] == ours["id"] and "other-v2" in ci.recorder.notes[3]["body"]
 
 
 # ---------------------------------------------------------------- the pg backend (recommended)

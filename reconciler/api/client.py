@@ -504,8 +504,11 @@ class ApiClient:
                 error = error_from_exception(method, path, failure, retries=retries, elapsed=spent)
                 if never_reached:
                     through = f" through the proxy ({self.proxy_variable})" if self.proxy_variable else ""
-                    check = f"the proxy ({self.proxy_variable}) and OPENAI_BASE_URL" if self.proxy_variable else \
-                        "OPENAI_BASE_URL (or --sandbox)"
+                    # where the URL came from: OPENAI_BASE_URL, or a Provider document's base_url
+                    source = self.sources.get("base_url")
+                    named = source if source and source != "the base URL" else "OPENAI_BASE_URL"
+                    check = f"the proxy ({self.proxy_variable}) and {named}" if self.proxy_variable else \
+                        f"{named} (or --sandbox)"
                     error = type(error)(f"{error.message}; nothing has answered at {self.base_url}{through} yet: "
                                         f"check {check}", method=method, path=path)
                 raise error from None

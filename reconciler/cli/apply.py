@@ -136,6 +136,9 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
 
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
                          saved_plan=saved, saved_check=saved_check) as session:
+        from reconciler.cli.providers import provider_reviews
+
+        reviews = provider_reviews(ctx, session.specs, session.state, session.client)  # before any account is learnt
         if saved is not None or not refresh:  # nothing read yet: which account answers, before any change
             runtime.probe_identity(session.client)
         from reconciler.cli.cost import estimate_plan_cost
@@ -153,7 +156,7 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
             policies = check_policies(session.specs, the_plan, cost)
             policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
             if not as_json:
-                render(the_plan, "text", o, cost, policies=policies)
+                render(the_plan, "text", o, cost, policies=policies, providers=reviews)
 
         def confirm(plan: Any) -> bool:
             if plan_file is not None or auto_approve:

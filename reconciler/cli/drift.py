@@ -93,41 +93,78 @@ def _spend(s: Any, snapshot: Any, key: str) -> Any:
     return spend_summary(managed_jobs(s.state, snapshot), price_table(s.specs), key)
 
 
-def _notify(ctx: Any, o: Any, url: str | None, report: Any) -> None:
+def _notify(ctx: Any, o: Any, url: str | None, report: Any, *, required: bool = False) -> bool:
+    """Send what is new or resolved since the last run, then remember this run's findings; False
+    when the webhook did not take them. A finding counts as notified only once the webhook answered
+    2xx: after a failed delivery the memory is left as it was, so the next run sends the same news
+    again. `required` (--fail-on notify): the failure is an error line, not a warning."""
     from reconciler.cli.runtime import store as state_store
-    from reconciler.drift.notify import delta_since_last_run, display_url, remember, send_webhook
+    from reconciler.drift.notify import (
+        delta_since_last_run,
+        display_url,
+        remember,
+        remember_unsent,
+        send_webhook,
+    )
 
-    backend = state_store(ctx)  # pg keeps the drift memory with the state (issue 15)
+    backend = state_store(ctx)  # the pg backend keeps the drift memory with the state
     delta = delta_since_last_run(report, ctx.state_file, backend)
     if url and delta.changed:
         try:
             send_webhook(url, report, delta, ctx.env.get("RECONCILER_NOTIFY_SECRET"))
-            o.echo(f"Notified {display_url(url)}: {len(delta.new)} new, {len(delta.resolved)} resolved.", err=True)
-        except Exception as exc:  # a notification failure is reported, never fatal to the report
-            o.echo(o.style(f"Warning: notification failed: {exc}", fg="yellow"), err=True)
+        except Exception as exc:  # reported; the findings stay unsent for the next run
+            said = (f"notification failed: {exc}; {len(delta.new)} new and {len(delta.resolved)} resolved "
+                    "finding(s) stay unsent and are sent again by the next run")
+            o.echo(o.style(f"Error: {said}", fg="red") if required else o.style(f"Warning: {said}", fg="yellow"),
+                   err=True)
+            remember_unsent(delta, ctx.state_file, backend)
+            return False
+        o.echo(f"Notified {display_url(url)}: {len(delta.new)} new, {len(delta.resolved)} resolved.", err=True)
     elif url:
         o.echo("No notification: nothing new or resolved since the last run.", err=True)
     remember(report, ctx.state_file, backend)
+    return True
 
 
-FAIL_ON = ("drift", "health", "any")
+FAIL_ON = ("drift", "health", "any", "notify")
+_REPORT_AXES = ("drift", "health", "any")
 
 
-def drift_exit_code(report: Any, fail_on: str) -> int:
+def _fail_on(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]:
+    """--fail-on, repeated or comma-separated: drift, health, any (what in the report fails the
+    run; drift when none is named) and notify (a webhook delivery that failed)."""
+    chosen: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if part not in FAIL_ON:
+                raise click.BadParameter(f"{part!r} is not one of {', '.join(FAIL_ON)} (repeat the option or "
+                                         "separate them with commas)")
+            chosen.append(part)
+    if not any(c in _REPORT_AXES for c in chosen):
+        chosen.insert(0, "drift")
+    return tuple(dict.fromkeys(chosen))
+
+
+def drift_exit_code(report: Any, fail_on: str | tuple[str, ...]) -> int:
     """2 when the report shows what `fail_on` names, else 0. drift: changes outside reconciler or
-    specs not applied (the default, as before); health: a managed job that failed or ran past
+    specs not applied (the default); health: a managed job that failed or ran past
     cancel_after_timeout (ignored findings never count); any: either."""
     drifted = not report.in_sync
     unhealthy = bool(report.has_errors)
-    failing = {"drift": drifted, "health": unhealthy, "any": drifted or unhealthy}[fail_on]
+    named = (fail_on,) if isinstance(fail_on, str) else fail_on
+    axes = {"drift": drifted, "health": unhealthy, "any": drifted or unhealthy}
+    failing = any(axes[name] for name in named if name in axes)
     return EXIT_CHANGES if failing else EXIT_OK
 
 
 @click.command("drift")
 @report_options
-@click.option("--fail-on", "fail_on", type=click.Choice(FAIL_ON), default="drift", show_default=True,
-              help="What makes the exit code 2: drift (changes outside reconciler, specs not applied), "
-                   "health (a managed job failed or timed out), or any of them. Use any in scheduled CI.")
+@click.option("--fail-on", "fail_on", multiple=True, callback=_fail_on, metavar="drift|health|any[,notify]",
+              help="What makes the exit code 2: drift (changes outside reconciler, specs not applied; the "
+                   "default), health (a managed job failed or timed out), or any of them. Use any in scheduled "
+                   "CI. Add notify (--fail-on any,notify) to exit 1 when the --notify webhook did not take the "
+                   "news (it is sent again by the next run either way).")
 @click.option("--emit-ignore", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write an ignore file that accepts every current finding (a baseline).")
 @click.option("--cost/--no-cost", "cost", default=None,
@@ -139,7 +176,7 @@ def drift_exit_code(report: Any, fail_on: str) -> int:
 @common_options
 def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
           ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
-          fail_on: str, emit_ignore: Path | None, cost: bool | None, cost_by: str) -> int:
+          fail_on: tuple[str, ...], emit_ignore: Path | None, cost: bool | None, cost_by: str) -> int:
     """Report drift between the specs, the state and the live API; change nothing.
     Exit 0 in sync, 2 drifted, 1 on error. Failed jobs are reported as health, not drift: they
     exit 2 only with --fail-on health or --fail-on any (what a scheduled CI job should use)."""
@@ -161,7 +198,9 @@ def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], inclu
             rules, "Generated by `reconciler drift --emit-ignore`: each finding below was accepted as it was.\n"
                    "Replace each reason with the real one; delete the rules you do not want."))
         o.echo(f"Wrote {len(rules)} ignore rule(s) to {emit_ignore}.", err=True)
-    _notify(ctx, o, notify, report)
+    delivered = _notify(ctx, o, notify, report, required="notify" in fail_on)
+    if not delivered and "notify" in fail_on:
+        return EXIT_ERROR
     return drift_exit_code(report, fail_on)
 
 
@@ -175,13 +214,17 @@ def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], inclu
                                       "--wait=jobs: also wait until the jobs this sync creates or replaces "
                                       "finish (exit 1 if one fails).")
 @click.option("--timeout", default=None, metavar="DURATION", help="With --wait: give up after e.g. 2h.")
+@click.option("--fail-on", "fail_on", type=click.Choice(["notify"]), default=None,
+              help="notify: exit 1 when the --notify webhook did not take the news (the sync still applies; "
+                   "the news is sent again by the next run either way).")
 @click.option("--allow-other-workspaces", is_flag=True,
               help="Let a new state create jobs whose addresses another workspace's live jobs hold (a second "
                    "workspace on purpose). Without it a sync from a lost or new state refuses, sending nothing.")
 @common_options
 def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
          ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
-         prune: bool, max_deletes: int, wait: str | None, timeout: str | None, allow_other_workspaces: bool) -> int:
+         prune: bool, max_deletes: int, wait: str | None, timeout: str | None, fail_on: str | None,
+         allow_other_workspaces: bool) -> int:
     """The scheduled job in one command: refresh, report drift, apply (auto-approved).
     With --prune also remove what no spec declares. Exit 0 when the apply succeeded, 1 otherwise."""
     from reconciler.apply.policy import ApplyPolicy, apply_plan
@@ -199,7 +242,7 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
                                         selectors=selectors, include_finished=include_finished,
                                         ignore_file=ignore_file, applies=True)
         _emit(report, fmt, outputs, o)
-        _notify(ctx, o, notify, report)
+        delivered = _notify(ctx, o, notify, report, required=fail_on == "notify")
         if prune:
             plan = dataclasses.replace(plan, changes=plan.changes + tuple(
                 prune_changes(report, plan, s.specs, snapshot)))
@@ -211,7 +254,7 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
         outcome = apply_plan(s, plan, policy, listener=_listener(o, False), on_start=lambda: o.echo(""))
         if not outcome.applied:
             o.echo("\nNothing to apply.")
-            return EXIT_OK
+            return EXIT_ERROR if not delivered and fail_on == "notify" else EXIT_OK
         assert outcome.result is not None
         result = outcome.result
     o.echo("")
@@ -221,7 +264,7 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
         o.echo(f"  ✗ {address}: {message}", err=True)
     o.echo(o.style(_summary(result, False).replace("Apply", "Sync"), bold=True,
                    fg="green" if result.ok else "yellow"))
-    return EXIT_OK if result.ok else EXIT_ERROR
+    return EXIT_OK if result.ok and (delivered or fail_on != "notify") else EXIT_ERROR
 
 
 __all__ = ["drift", "sync"]

@@ -99,6 +99,9 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     o = out()
     fmt = "json" if as_json else (fmt or "text")
     with runtime.session(ctx, o, "plan", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        from reconciler.cli.providers import provider_reviews
+
+        reviews = provider_reviews(ctx, s.specs, s.state, s.client)  # before refresh records any account
         result = make_plan(ctx, o, s.specs, s.state, s.client, targets=targets, replace=replace, refresh=refresh,
                            refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
     from reconciler.cli.cost import estimate_plan_cost
@@ -107,7 +110,7 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     from reconciler.cli.policy import check_policies
 
     policies = check_policies(s.specs, result, cost)
-    render(result, fmt, o, cost, compact=compact, policies=policies)
+    render(result, fmt, o, cost, compact=compact, policies=policies, providers=reviews)
     if out_file is not None:
         from reconciler.cli.providers import saved_plan_providers
 
@@ -120,24 +123,31 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
 
 
 def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | None = None,
-           policies: Any = None) -> None:
+           policies: Any = None, providers: Any = ()) -> None:
     """The plan in `fmt`; `policies` (a PolicyReport) adds every policy and budget result: a
-    `policies` array in JSON (only when there are results), a table in Markdown, lines in text."""
+    `policies` array in JSON (only when there are results), a table in Markdown, lines in text.
+    `providers` (plan/providers.py reviews) shows where the run sends API keys: a
+    `provider_documents` array in JSON, a table in Markdown, lines before the plan in text."""
     from reconciler.policy.render import iter_policy_lines, policy_markdown
 
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json
 
-        extra = {"policies": policies.to_list()} if policies is not None and policies.results else None
-        o.echo_pieces(itertools.chain(iter_plan_json(result, cost=cost, extra=extra), ["\n"]))
+        extra: dict[str, Any] = {"policies": policies.to_list()} if policies is not None and policies.results else {}
+        if providers:
+            extra["provider_documents"] = [r.to_dict() for r in providers]
+        o.echo_pieces(itertools.chain(iter_plan_json(result, cost=cost, extra=extra or None), ["\n"]))
     elif fmt == "markdown":
         from reconciler.render.markdown import render_plan_markdown
 
-        o.echo(render_plan_markdown(result, cost=cost) + (policy_markdown(policies) if policies is not None else ""))
+        o.echo(render_plan_markdown(result, cost=cost, providers=providers)
+               + (policy_markdown(policies) if policies is not None else ""))
     else:
+        from reconciler.render.providers import provider_lines
         from reconciler.render.text import iter_plan_lines
 
         o.echo_pieces(line + "\n" for line in itertools.chain(
+            provider_lines(providers, o.style),
             iter_plan_lines(result, o.style, cost, compact),
             iter_policy_lines(policies, o.style) if policies is not None else ()))
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from reconciler.cli.context import AppContext, Out
+from reconciler.cli.endpoints import refuse_provider_problems
 from reconciler.config.providers import (
     DEFAULT_PROVIDER,
     PROVIDER_FIELDS,
@@ -20,7 +21,8 @@ from reconciler.config.providers import (
 from reconciler.errors import ConfigError
 from reconciler.secrets import register_secret
 
-__all__ = ["check_saved_plan_providers", "open_clients", "profiles_of", "saved_plan_providers", "uses_profiles"]
+__all__ = ["check_saved_plan_providers", "open_clients", "profiles_of", "provider_reviews", "saved_plan_providers",
+           "uses_profiles"]
 
 SANDBOX_KEY_PREFIX = "sk-sandbox-profile-"
 
@@ -69,6 +71,7 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
 
     profile_of = profiles_of(specs, state)
     providers: Mapping[str, Provider] = specs.providers
+    refuse_provider_problems(ctx, providers.values())
     used: dict[str, list[str]] = {}
     for address, name in sorted(profile_of.items()):
         used.setdefault(name, []).append(address)
@@ -166,10 +169,29 @@ def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, 
     base_url = provider.base_url or ctx.env.get("OPENAI_BASE_URL") or runtime.DEFAULT_BASE_URL
     sources = {"api_key": provider.api_key_env or provider.admin_key_env or "the Provider's key",
                "admin_key": provider.admin_key_env or "admin_key_env",
-               "base_url": f"{provider.address}'s base_url" if provider.base_url else
+               "base_url": f"{provider.address}'s base_url ({provider.where('base_url')})" if provider.base_url else
                ("OPENAI_BASE_URL" if ctx.env.get("OPENAI_BASE_URL") else "the base URL")}
     return {"base_url": base_url, "key": key, "admin": admin, "organization": provider.organization,
             "project": provider.project, "sources": sources}
+
+
+def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tuple[Any, ...]:
+    """Where this run sends keys, per Provider document (plan/providers.py), for the plan to show:
+    computed before the run's first answer records any account in the state."""
+    from reconciler.cli import runtime
+    from reconciler.plan.providers import review_providers
+
+    providers: Mapping[str, Provider] = specs.providers
+    if not providers:
+        return ()
+    if ctx.sandbox:
+        default, source = str(getattr(client, "base_url", "the sandbox")), "sandbox"
+    elif ctx.env.get("OPENAI_BASE_URL"):
+        default, source = ctx.env["OPENAI_BASE_URL"], "OPENAI_BASE_URL"
+    else:
+        default, source = runtime.DEFAULT_BASE_URL, "default"
+    return review_providers(providers, state, profiles_of(specs, state), default_base_url=default,
+                            default_source=source)
 
 
 # -- saved plans ---------------------------------------------------------------------------------
@@ -258,6 +280,7 @@ def probe_profile_identity(ctx: AppContext, specs: Any, name: str, *, insecure_h
         raise ConfigError(f"no Provider document named {name!r} in {ctx.dir}{_suggest(name, sorted(providers))} "
                           f"(declared: {', '.join(sorted(providers)) or 'none'})")
     provider = providers[name]
+    refuse_provider_problems(ctx, [provider])
     with contextlib.ExitStack() as stack:
         settings = _provider_settings(ctx, provider, False, [provider.address], _sandbox(ctx, stack, [provider]))
         if not (settings["key"] or settings["admin"]):

@@ -40,6 +40,9 @@ def validate(as_json: bool) -> int:
     from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples
 
     errors.extend(check_grader_fields(collected.specset))
+    from reconciler.cli.endpoints import provider_problems  # where keys may go: the operator's say
+
+    errors.extend(provider_problems(ctx, collected.specset.providers.values()))
     errors.sort(key=lambda e: e.order())
     warnings = sorted(collected.warnings, key=lambda e: e.order())
     n_docs = len(collected.specset.documents) + len(collected.specset.imports) + len(collected.specset.moved)

@@ -12,7 +12,9 @@
 A resource document chooses one with a top-level `provider: NAME` beside `spec:`. Omitted, it is
 `default`: the Provider named `default` when there is one, otherwise today's client built from the
 OPENAI_* environment variables. Like Settings and Policy documents, a Provider is not a resource:
-it never appears in plans or state. Only names of variables live here; the CLI reads their values.
+nothing is created for it and the state holds no record of it, but every plan shows it for review
+(plan/providers.py). Only names of variables live here; the CLI reads their values, and a
+base_url is used only where the operator allows it (config/endpoints.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.config.endpoints import not_a_key_variable, parse_prefix
 from reconciler.errors import SpecError
 
 __all__ = [
@@ -53,7 +56,14 @@ def recorded_profile(resource: Any) -> str:
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
+
+
+def _url_problem(value: str) -> str | None:
+    try:
+        parse_prefix(value, wildcard=False)
+    except ValueError as exc:
+        return f"it {exc}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,11 @@ class Provider:
     @property
     def address(self) -> str:
         return f"{PROVIDER_KIND}.{self.name}"
+
+    @property
+    def platform(self) -> str:
+        """The platform type whose endpoints and key shapes apply (config/endpoints.py PLATFORMS)."""
+        return "openai"
 
     def where(self, field: str | None = None) -> str:
         """`specs/providers.yaml:4` for the document, or for one of its spec fields."""
@@ -122,8 +137,11 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
             hint = (" (it looks like a key: write the NAME of the variable that holds it, never the key)"
                     if value.startswith("sk-") else "")
             err(("spec", key), field, f"must name an environment variable (letters, digits and _){hint}")
-        elif key == "base_url" and not _URL.match(value):
-            err(("spec", key), field, "must be an http(s) URL such as https://api.openai.com/v1")
+        elif key.endswith("_env") and not_a_key_variable(value):
+            err(("spec", key), field, f"{value} holds {not_a_key_variable(value)}, not an API key: name the "
+                "variable that holds this profile's key")
+        elif key == "base_url" and (problem := _url_problem(value)):
+            err(("spec", key), field, f"must be an http(s) URL such as https://api.openai.com/v1 ({problem})")
         elif key == "project" and not value.startswith("proj_"):
             err(("spec", key), field, "a project id starts with proj_")
     if "api_key_env" not in spec and "admin_key_env" not in spec:
@@ -190,7 +208,9 @@ def provider_document_schema() -> dict[str, Any]:
                     "organization": {**text, "description": "Sent as OpenAI-Organization."},
                     "project": {"type": "string", "pattern": "^proj_", "description": "Sent as OpenAI-Project."},
                     "base_url": {**text, "description": "The API's base URL (default: OPENAI_BASE_URL, else "
-                                 "https://api.openai.com/v1)."},
+                                 "https://api.openai.com/v1); used only when it is the public endpoint, under "
+                                 "OPENAI_BASE_URL, or under a prefix the operator lists in "
+                                 "RECONCILER_ALLOWED_BASE_URLS."},
                 },
                 "anyOf": [{"required": ["api_key_env"]}, {"required": ["admin_key_env"]}],
                 "additionalProperties": False,

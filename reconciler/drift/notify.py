@@ -3,7 +3,8 @@
 The body is JSON with the new and resolved findings (the diff, not only counts), signed with
 HMAC-SHA256 over the exact body: header `X-Reconciler-Signature: sha256=<hex>`. What the last run
 saw is kept beside the state file (`<state>.drift.json`), written atomically, or in the state
-backend when it keeps it (pg: the drift table)."""
+backend when it keeps it (pg: the drift table). Findings count as told only once the webhook
+answered 2xx: a failed delivery leaves them to the next run (`remember_unsent`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from reconciler.drift.findings import DriftReport
 from reconciler.errors import ApiError
 from reconciler.secrets import register_url_secrets
 
-__all__ = ["DriftDelta", "delta_since_last_run", "display_url", "remember", "send_webhook", "sign"]
+__all__ = ["DriftDelta", "delta_since_last_run", "display_url", "remember", "remember_unsent", "send_webhook",
+           "sign"]
 
 
 @dataclass(frozen=True)
@@ -36,41 +38,75 @@ def memory_path(state_file: Path) -> Path:
     return state_file.with_name(state_file.name + ".drift.json")
 
 
-def _load(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {k: v for k, v in data.get("findings", {}).items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+def _key(finding: dict[str, Any]) -> str:
+    """`Finding.key()` of a finding's dict form."""
+    return f"{finding.get('address')}|{finding.get('category')}|{finding.get('attribute')}"
 
 
-def _parse(text: str | None) -> dict[str, dict[str, Any]]:
+def _parse(text: str | None) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(findings last delivered, new findings whose delivery failed) from the memory's text."""
     try:
         data = json.loads(text) if text else {}
-        return {k: v for k, v in data.get("findings", {}).items()} if isinstance(data, dict) else {}
     except ValueError:
-        return {}
+        return {}, {}
+    if not isinstance(data, dict):
+        return {}, {}
+
+    def mapping(key: str) -> dict[str, dict[str, Any]]:
+        value = data.get(key)
+        return {k: v for k, v in value.items() if isinstance(v, dict)} if isinstance(value, dict) else {}
+
+    return mapping("findings"), mapping("unsent")
+
+
+def _read(state_file: Path, store: Any) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    if hasattr(store, "read_drift"):
+        return _parse(store.read_drift())
+    try:
+        return _parse(memory_path(state_file).read_text(encoding="utf-8"))
+    except OSError:
+        return {}, {}
 
 
 def delta_since_last_run(report: DriftReport, state_file: Path, store: Any = None) -> DriftDelta:
-    """`store`: a state backend that keeps the drift memory itself (pg: `read_drift`); else the file."""
-    before = _parse(store.read_drift()) if hasattr(store, "read_drift") else _load(memory_path(state_file))
+    """What is new or resolved since the findings last delivered. `store`: a state backend that
+    keeps the drift memory itself (pg: `read_drift`); else the file beside the state.
+
+    A finding whose delivery failed and that is gone by now was never told: it is sent as new and
+    resolved at once, so the news of what happened in between is not lost."""
+    before, unsent = _read(state_file, store)
     now = {f.key(): f.to_dict() for f in report.active()}
-    new = [now[k] for k in sorted(set(now) - set(before))]
-    resolved = [before[k] for k in sorted(set(before) - set(now))]
+    missed = {k: v for k, v in unsent.items() if k not in now and k not in before}
+    new = [now[k] for k in sorted(set(now) - set(before))] + [missed[k] for k in sorted(missed)]
+    resolved = [before[k] for k in sorted(set(before) - set(now))] + [missed[k] for k in sorted(missed)]
     return DriftDelta(new, resolved)
 
 
-def remember(report: DriftReport, state_file: Path, store: Any = None) -> None:
+def _write(data: dict[str, Any], state_file: Path, store: Any) -> None:
     from reconciler.state.files import atomic_write, ensure_dir
 
-    data = {"generated_at": report.generated_at, "findings": {f.key(): f.to_dict() for f in report.active()}}
     if hasattr(store, "write_drift"):
         store.write_drift(json.dumps(data))
         return
     path = memory_path(state_file)
     ensure_dir(path.parent)
     atomic_write(path, json.dumps(data).encode("utf-8"))
+
+
+def remember(report: DriftReport, state_file: Path, store: Any = None) -> None:
+    """This run's findings are the ones delivered (or nobody asked to be told): the next run's
+    news is measured from them."""
+    _write({"generated_at": report.generated_at, "findings": {f.key(): f.to_dict() for f in report.active()}},
+           state_file, store)
+
+
+def remember_unsent(delta: DriftDelta, state_file: Path, store: Any = None) -> None:
+    """A delivery failed: the findings last delivered stay as they were (so the next run sends the
+    same news again), and the new findings it carried are kept as unsent, so one that is gone by
+    the next run is still told (`delta_since_last_run`)."""
+    before, unsent = _read(state_file, store)
+    unsent.update({_key(f): f for f in delta.new})
+    _write({"findings": before, "unsent": unsent}, state_file, store)
 
 
 def display_url(url: str) -> str:

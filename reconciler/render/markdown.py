@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reconciler.cost.estimate import PlanCost
 from reconciler.plan.model import Action, Plan
+from reconciler.plan.providers import ProviderReview
 from reconciler.render.cost import markdown_lines
+from reconciler.render.providers import provider_markdown
 from reconciler.render.text import destructive_note, render_change, summary_line
 
 GITHUB_COMMENT_LIMIT = 65536
@@ -13,7 +17,8 @@ _ICON = {Action.CREATE: "🟢", Action.UPDATE: "🟡", Action.REPLACE: "🟣", A
 
 
 def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = "reconciler plan",
-                         cost: PlanCost | None = None) -> str:
+                         cost: PlanCost | None = None, providers: Sequence[ProviderReview] = ()) -> str:
+    """`providers`: where the run sends API keys, a table right under the summary (never cut)."""
     head = [f"### {title}", ""]
     changes = [c for c in plan.changes if c.action.is_change() or c.action is Action.PENDING]
     if not plan.has_changes:
@@ -28,6 +33,7 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
                     "each create pays again.")
     if plan.health:
         head.append(f"\n❗ {len(plan.health)} managed object(s) need attention (failed or cancelled jobs).")
+    head += provider_markdown(providers)
     if changes:
         head += ["", "| | address | action | why |", "|---|---|---|---|"]
         for c in sorted(changes, key=lambda c: c.address):

@@ -1,9 +1,11 @@
 """The pg backend's tables (created when missing, idempotently, under a transaction-level
-advisory lock so that two first runs do not race)."""
+advisory lock so that two first runs do not race). When they all exist nothing is created, so a
+role without CREATE rights (a plan job's read-only role: docs/STATE.md) can connect."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 __all__ = ["DDL_LOCK", "create_tables", "lock_key"]
@@ -29,9 +31,17 @@ TABLES = (
 )
 
 
+TABLE_NAMES = tuple(re.search(r"\{s\}\.(\w+)", statement).group(1)  # type: ignore[union-attr]
+                    for statement in TABLES)
+
+
 def create_tables(conn: Any, schema: str) -> None:
     from psycopg import sql
 
+    present = conn.execute("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+                           (schema, list(TABLE_NAMES))).fetchone()[0]
+    if present == len(TABLE_NAMES):
+        return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
