@@ -1,51 +1,124 @@
-"""reconciler/plan/elsewhere.py, table-driven without a server: which plans a new state refuses
-(a job to create that another workspace's live job holds) and what the one line says."""
+"""reconciler/plan/elsewhere.py, table-driven without a server: which creates are refused (a job of
+this workspace and folder, made under another lineage, holds the address) and what the one line
+says; and reconciler/plan/folders.py: which plans from another spec folder are refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from reconciler.plan.elsewhere import lost_state_refusal
-from reconciler.plan.model import Action, Change, Elsewhere, Plan
+from reconciler.plan.elsewhere import collision_refusal, held_here
+from reconciler.plan.folders import folder_refusal
+from reconciler.plan.model import Action, Change, Elsewhere, Op, Plan, Step
+from reconciler.state.model import Owner
 
-OTHER = Elsewhere("1a2b3c4d-0000-4000-8000-000000000000", "ftjob-1", "running", (("training_file", "file-9"),))
+LINEAGE = "1a2b3c4d-0000-4000-8000-000000000000"
+FILES = (("training_file", "file-9"),)
+OTHER = Elsewhere(LINEAGE, "ftjob-1", "running", FILES)                      # a lineage-only mark
+PROD = Elsewhere(LINEAGE, "ftjob-1", "running", FILES, name="prod", folder="specs")
+STAGING = Elsewhere(LINEAGE, "ftjob-1", "running", FILES, name="staging", folder="specs")
+TEAM_A = Elsewhere(LINEAGE, "ftjob-1", "running", FILES, name="prod", folder="teams/a")
+CLONE = Elsewhere(LINEAGE, "ftjob-1", "running", FILES, name="prod", folder="github.com/acme/ml//specs")
+OTHER_REPO = Elsewhere(LINEAGE, "ftjob-1", "running", FILES, name="prod", folder="github.com/acme/web//specs")
+ME = Owner("prod", "specs")
 CONFIG = {"training_file": "${File.train.id}"}
 
 
-def _job(name: str, action: Action = Action.CREATE, elsewhere: tuple[Elsewhere, ...] = (OTHER,)) -> Change:
+def _job(name: str, action: Action = Action.CREATE, elsewhere: tuple[Elsewhere, ...] = (PROD,)) -> Change:
     return Change(f"FineTuningJob.{name}", "FineTuningJob", action, config=CONFIG, elsewhere=elsewhere)
 
 
 CASES = [
     # (id, changes, fresh, destroy, refused, expected fragments)
-    ("lost state, one job", [_job("bot")], True, False, True,
-     ["state/default.json is new, but 1 job with this address belongs to workspace 1a2b3c4d "
-      "(FineTuningJob.bot: ftjob-1)", "`reconciler import File.train file-9`; "
-      "`reconciler import FineTuningJob.bot ftjob-1`", "state/default.json.backup", "--allow-other-workspaces"]),
-    ("lost state, three jobs", [_job("a"), _job("b"), _job("c")], True, False, True,
-     ["3 jobs with these addresses belong", "FineTuningJob.a: ftjob-1, FineTuningJob.b: ftjob-1",
-      "and likewise for each"]),
-    ("seven jobs: five named", [_job(str(i)) for i in range(7)], True, False, True, [", and 2 more)"]),
-    ("a state that manages objects: annotation only", [_job("bot")], False, False, False, []),
+    ("lost state of this workspace, one job", [_job("bot")], True, False, True,
+     ["state/prod.json is new, but workspace prod already has 1 job at this address "
+      "(FineTuningJob.bot: ftjob-1; made under lineage 1a2b3c4d)", "`reconciler import File.train file-9`; "
+      "`reconciler import FineTuningJob.bot ftjob-1`", "state/prod.json.backup", "--allow-other-workspaces"]),
+    ("a pushed state of another lineage: refused too", [_job("bot")], False, False, True,
+     ["state/prod.json (lineage new) does not manage them, but workspace prod already has 1 job",
+      "a state pushed, migrated or restored over the one that made them?", "--allow-other-workspaces"]),
+    ("three jobs", [_job("a"), _job("b"), _job("c")], True, False, True,
+     ["3 jobs at these addresses", "FineTuningJob.a: ftjob-1, FineTuningJob.b: ftjob-1", "and likewise for each"]),
+    ("seven jobs: five named", [_job(str(i)) for i in range(7)], True, False, True, [", and 2 more;"]),
+    ("a sibling workspace of the folder", [_job("bot", elsewhere=(STAGING,))], True, False, False, []),
+    ("a sibling workspace, state not new", [_job("bot", elsewhere=(STAGING,))], False, False, False, []),
+    ("another folder reusing the address", [_job("bot", elsewhere=(TEAM_A,))], True, False, False, []),
+    # this run's folder knows no remote: a folder of the same path in any repository may be its own
+    ("a repository's folder of the same path", [_job("bot", elsewhere=(OTHER_REPO,))], True, False, True, []),
+    ("a clone that knows its remote, one that does not", [_job("bot", elsewhere=(CLONE,))], True, False, True,
+     ["workspace prod already has 1 job"]),
+    ("sibling first, then this workspace's", [_job("bot", elsewhere=(STAGING, PROD))], False, False, True,
+     ["1 job at this address"]),
+    ("lineage-only mark, new state (as before)", [_job("bot", elsewhere=(OTHER,))], True, False, True,
+     ["state/prod.json is new, but workspace 1a2b3c4d already has 1 job"]),
+    ("lineage-only mark, state not new: shown only", [_job("bot", elsewhere=(OTHER,))], False, False, False, []),
     ("nothing held elsewhere", [_job("bot", elsewhere=())], True, False, False, []),
     ("an adoption is not a create", [_job("bot", Action.ADOPT)], True, False, False, []),
     ("destroy", [_job("bot")], True, True, False, []),
-    ("a file held elsewhere is not refused", [Change("File.train", "File", Action.CREATE, elsewhere=(OTHER,))],
+    ("a file held elsewhere is not refused", [Change("File.train", "File", Action.CREATE, elsewhere=(PROD,))],
      True, False, False, []),
 ]
 
 
 @pytest.mark.parametrize(("changes", "fresh", "destroy", "refused", "fragments"),
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_lost_state_refusal(changes, fresh, destroy, refused, fragments):
+def test_collision_refusal(changes, fresh, destroy, refused, fragments):
     plan = Plan(lineage="new", serial=0, changes=tuple(changes), destroy=destroy)
-    line = lost_state_refusal(plan, fresh=fresh, where="state/default.json")
+    line = collision_refusal(plan, owner=ME, fresh=fresh, where="state/prod.json")
     assert (line is not None) == refused, line
     for fragment in fragments:
         assert fragment in (line or ""), line
     assert line is None or "\n" not in line
 
 
+def test_folders_of_the_same_path_in_two_repositories_are_two_folders():
+    plan = Plan("new", 0, (_job("bot", elsewhere=(OTHER_REPO,)),))
+    mine = Owner("prod", "github.com/acme/ml//specs")
+    assert collision_refusal(plan, owner=mine, fresh=True, where="state/prod.json") is None
+    plan = Plan("new", 0, (_job("bot", elsewhere=(CLONE,)),))
+    assert collision_refusal(plan, owner=mine, fresh=True, where="state/prod.json") is not None
+
+
 def test_a_pg_state_is_not_told_to_restore_a_backup_file():
-    line = lost_state_refusal(Plan("new", 0, (_job("bot"),)), fresh=True, where="pg:reconciler/default")
+    line = collision_refusal(Plan("new", 0, (_job("bot"),)), owner=ME, fresh=True, where="pg:reconciler/prod")
     assert line is not None and ".backup" not in line and "the pg history" in line
+
+
+@pytest.mark.parametrize(("known", "fresh", "held"), [
+    ({LINEAGE: "staging"}, True, False),   # the lineage of the staging state beside this one
+    ({LINEAGE: "prod"}, True, True),       # this workspace's own lineage (a restored copy?)
+    ({}, True, True),                      # nobody's: perhaps this workspace's lost state
+    ({}, False, False),
+])
+def test_a_lineage_only_mark_is_named_by_the_workspace_states(known, fresh, held):
+    assert held_here(OTHER, ME, fresh=fresh, workspace_of=known.get) is held
+
+
+def _taking(*ops: Op, action: Action = Action.DELETE) -> Plan:
+    return Plan("l", 1, (Change("File.train", "File", action, steps=tuple(Step(op) for op in ops)),))
+
+
+@pytest.mark.parametrize(("plan", "recorded", "current", "refused"), [
+    (_taking(Op.DELETE_FILE), "specs", "examples/supervised", True),
+    (_taking(Op.FORGET, action=Action.FORGET), "specs", "examples/supervised", True),
+    (_taking(Op.REVOKE, action=Action.UPDATE), "specs", "examples/supervised", True),
+    (_taking(Op.UPLOAD, action=Action.CREATE), "specs", "examples/supervised", False),
+    (_taking(Op.DELETE_FILE), "specs", "specs", False),
+    (_taking(Op.DELETE_FILE), None, "specs", False),                       # a state written before
+    (_taking(Op.DELETE_FILE), "github.com/acme/ml//specs", "specs", False),  # a clone without a remote
+    (_taking(Op.DELETE_FILE), "github.com/acme/ml//specs", "github.com/acme/web//specs", True),
+])
+def test_folder_refusal(plan, recorded, current, refused):
+    line = folder_refusal(plan, recorded=recorded, current=current, where="state/default.json")
+    assert (line is not None) == refused, line
+    if line is not None:
+        assert "\n" not in line and "--allow-other-folder" in line
+        assert f"spec folder {recorded.rpartition('//')[2]}" in line
+
+
+def test_the_folder_refusal_names_both_folders_and_what_it_takes():
+    line = folder_refusal(_taking(Op.DELETE_FILE, Op.REVOKE, Op.REVOKE), recorded="specs",
+                          current="github.com/acme/ml//examples/supervised", where="state/default.json")
+    assert line == ("state/default.json belongs to spec folder specs, but this plan is made from "
+                    "examples/supervised (github.com/acme/ml) and would destroy 1 and revoke 2 grants of its "
+                    "objects: give this folder a workspace of its own (-w NAME), or, to move the state to "
+                    "examples/supervised (github.com/acme/ml) on purpose, run with --allow-other-folder")
