@@ -68,7 +68,12 @@ def test_named_workspaces_of_one_folder_apply_without_flags_and_a_lost_one_is_re
     cli.ok("apply", "--auto-approve", "-w", "staging")
     plan = cli.ok("plan", "-w", "prod", "--no-color", codes=(0,)).stdout
     assert "! FineTuningJob.bot0 also exists in workspace staging of folder specs as ftjob-" in plan, plan
+    # staging's state is kept where its own pipeline keeps it (another runner's artifact): prod
+    # knows staging's jobs by the name in their marks alone
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "state" / "staging.json").rename(tmp_path / "elsewhere" / "staging.json")
     cli.ok("apply", "--auto-approve", "-w", "prod")   # no flag: another workspace of the folder
+    (tmp_path / "elsewhere" / "staging.json").rename(tmp_path / "state" / "staging.json")
 
     staging, prod = cli.state_of("staging"), cli.state_of("prod")
     ids = {w: {s["resources"][a]["id"] for a in ADDRESSES} for w, s in (("staging", staging), ("prod", prod))}
