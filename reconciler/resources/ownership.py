@@ -32,6 +32,10 @@ TAG_LINEAGE = "reconciler_lineage"
 TAG_WORKSPACE = "reconciler_workspace"
 _MAX_VALUE = 512    # the API's limit on a metadata value
 _REPO_SEP = "//"   # `REPO//PATH`, as Terraform names a module's subfolder in a repository
+# What a mark read back may hold: a workspace name as `workspace new` allows, a folder of path
+# characters. Anything else (markup, control characters) is not one of ours and is never shown.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_FOLDER = re.compile(r"[\w .~@/+:,=-]{1,500}")
 FILE_MARK = ".reconciler-"
 _SAFE = re.compile(r"[A-Za-z0-9-]{1,64}")
 _MARKED = re.compile(r"^(?P<stem>.+)\.reconciler-(?P<mark>[A-Za-z0-9-]{1,64})(?P<ext>\.[A-Za-z0-9]{1,16})?$")
@@ -95,7 +99,9 @@ def job_workspace(job: Mapping[str, Any]) -> Owner | None:
     if not isinstance(value, str):
         return None
     workspace, colon, folder = value.partition(":")
-    return Owner(workspace, folder) if colon and workspace and folder else None
+    if not colon or not _NAME.fullmatch(workspace) or not _FOLDER.fullmatch(folder):
+        return None  # not a mark we write: nothing of it reaches a message
+    return Owner(workspace, folder)
 
 
 def _split(folder: str) -> tuple[str, str]:

@@ -80,6 +80,9 @@ def test_the_job_metadata_stays_within_the_api_limits() -> None:
     ("prod:github.com/acme/ml//examples/x", Owner("prod", "github.com/acme/ml//examples/x")),
     ("prod:C:/work/specs", Owner("prod", "C:/work/specs")),   # the first colon ends the name
     ("prod", None), (":specs", None), ("prod:", None), (7, None), (None, None),
+    # what a message would show raw (markup, control characters) is not a mark of ours
+    ("prod:<img src=https://evil.example/p.png>", None), ("prod:a|b", None), ("prod:specs\u0001", None),
+    ("pr od:specs", None), ("prod:`x`", None),
 ])
 def test_job_workspace(value: object, owner: Owner | None) -> None:
     assert job_workspace({"metadata": {"reconciler_workspace": value}}) == owner
