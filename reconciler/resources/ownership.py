@@ -25,8 +25,8 @@ from typing import Any
 from reconciler.state.model import Owner
 
 __all__ = ["FILE_MARK", "TAG_LINEAGE", "TAG_WORKSPACE", "file_owner", "folder_identity", "folder_name",
-           "job_owner", "job_workspace", "legacy_adoptable", "mark", "marked_filename", "owner_note",
-           "normalise_remote", "owner_tag", "same_folder"]
+           "job_owner", "job_workspace", "legacy_adoptable", "mark", "marked_filename", "normalise_remote",
+           "owner_note", "owner_tag", "same_folder"]
 
 TAG_LINEAGE = "reconciler_lineage"
 TAG_WORKSPACE = "reconciler_workspace"
