@@ -122,3 +122,38 @@ def test_the_folder_refusal_names_both_folders_and_what_it_takes():
                     "examples/supervised (github.com/acme/ml) and would destroy 1 and revoke 2 grants of its "
                     "objects: give this folder a workspace of its own (-w NAME), or, to move the state to "
                     "examples/supervised (github.com/acme/ml) on purpose, run with --allow-other-folder")
+
+
+def _listed(job_id: str, address: str, **marks: str) -> dict[str, object]:
+    return {"id": job_id, "status": "running", "created_at": 1, "training_file": "file-9",
+            "metadata": {"reconciler_address": address, **marks}}
+
+
+def test_which_live_jobs_a_create_shows_as_held_elsewhere() -> None:
+    """kinds/job/plan.py other_workspaces: another lineage's live jobs at the address, with the
+    workspace and folder their marks name; never ours, a spent one, or one the state manages."""
+    from reconciler.kinds.job.plan import other_workspaces
+    from reconciler.plan.snapshot import Snapshot
+    from reconciler.plan.walk import Walk, WorkingState
+    from reconciler.state import ResourceState
+
+    ours = "5f0c4c8e-2d7a-4f7e-9a51-0c1d2e3f4a5b"
+    jobs = {j["id"]: j for j in (
+        _listed("ftjob-staging", "FineTuningJob.bot", reconciler_lineage=LINEAGE,
+                reconciler_workspace="staging:specs"),
+        _listed("ftjob-old", "FineTuningJob.bot", reconciler_lineage=LINEAGE),
+        _listed("ftjob-ours", "FineTuningJob.bot", reconciler_lineage=ours),
+        {**_listed("ftjob-failed", "FineTuningJob.bot", reconciler_lineage=LINEAGE), "status": "failed"},
+        # imported into this state (at another address, after `state mv`): managed, never elsewhere
+        _listed("ftjob-imported", "FineTuningJob.bot", reconciler_lineage=LINEAGE,
+                reconciler_workspace="prod:specs"),
+    )}
+    state = WorkingState(ours, 3, {"FineTuningJob.renamed": ResourceState(
+        "FineTuningJob.renamed", "FineTuningJob", id="ftjob-imported")})
+    walk = Walk(state, Snapshot.of(jobs=jobs), now=0.0)
+    found = other_workspaces(walk, "FineTuningJob.bot")
+    assert [(e.id, e.name, e.folder) for e in found] == [("ftjob-old", None, None),
+                                                        ("ftjob-staging", "staging", "specs")]
+    assert found[1].note("FineTuningJob.bot") == ("FineTuningJob.bot also exists in workspace staging of folder "
+                                                   "specs as ftjob-staging: this creates a second paid job")
+    assert found[0].who == LINEAGE[:8]

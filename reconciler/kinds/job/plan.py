@@ -60,16 +60,17 @@ _SPENT = ("cancelled", "failed")
 def other_workspaces(walk: Walk, address: str) -> tuple[Elsewhere, ...]:
     """Live jobs for `address` that carry another workspace's mark (not cancelled or failed): a
     create at this address pays for the same job again, which after a lost state is never meant.
-    Not counted: a job the state manages, and the jobs of a lineage one of its jobs carries (an
-    imported job of a lost state brings that lineage's history with it)."""
+    Not counted: a job the state manages (an imported job of another lineage, perhaps recorded at
+    another address after `state mv`)."""
     if not walk.refreshed:
         return ()
     ours = mark(walk.state.lineage)
     found = [j for j in walk.snapshot.jobs_by_address.get(address, [])
              if job_owner(j) not in (None, ours) and j.get("status") not in _SPENT]
     if found:
-        known = _known_lineages(walk)
-        found = [j for j in found if job_owner(j) not in known]
+        if walk.managed_job_ids is None:
+            walk.managed_job_ids = frozenset(r.id for r in walk.state.resources.values() if r.kind == J.KIND and r.id)
+        found = [j for j in found if j["id"] not in walk.managed_job_ids]
     found.sort(key=lambda j: (j.get("created_at") or 0, j["id"]))
     others = []
     for j in found:
@@ -79,16 +80,6 @@ def other_workspaces(walk: Walk, address: str) -> tuple[Elsewhere, ...]:
                                 name=marked.workspace if marked else None,
                                 folder=marked.folder if marked else None))
     return tuple(others)
-
-
-def _known_lineages(walk: Walk) -> set[str | None]:
-    """Our lineage's mark and those of the live jobs the state manages."""
-    known: set[str | None] = {mark(walk.state.lineage)}
-    for resource in walk.state.resources.values():
-        live = walk.snapshot.job(resource.id) if resource.kind == J.KIND and resource.id else None
-        if live is not None:
-            known.add(job_owner(live))
-    return known
 
 
 def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
