@@ -55,7 +55,7 @@ def report_options(f: Any) -> Any:
 
 def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism: int, selectors: tuple[str, ...],
            include_finished: bool, ignore_file: Path | None, applies: bool = False) -> tuple[Any, Any, Any]:
-    from reconciler.cli.plan import check_uploads, refuse_empty_specs
+    from reconciler.cli.plan import check_uploads, name_other_workspaces, refuse_empty_specs
     from reconciler.drift import build_report, load_ignore_rules
     from reconciler.drift.ignore import FILENAME
     from reconciler.plan.build import PlanOptions
@@ -67,6 +67,7 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
                                       full_listing="drift reports jobs no spec manages")
     if applies:
         check_uploads(specs, plan)  # sync uploads what it plans: the same checks as apply
+        plan = name_other_workspaces(ctx, plan)
     report = build_report(plan, snapshot, specs, state, rules=rules, selector=_selector(selectors),
                           include_finished=include_finished, spec_dir=str(ctx.dir), state_file=str(ctx.state_file))
     return plan, snapshot, report

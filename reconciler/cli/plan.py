@@ -48,7 +48,15 @@ def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets:
                           refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
     result = build_plan(specs, state, client, options)
     check_uploads(specs, result)
-    return result
+    return name_other_workspaces(ctx, result)
+
+
+def name_other_workspaces(ctx: Any, plan: Any) -> Any:
+    """The plan with a name for every job an older reconciler marked with a lineage only, when a
+    workspace's state here has that lineage (plan/elsewhere.py)."""
+    from reconciler.plan.elsewhere import name_lineages
+
+    return name_lineages(plan, runtime.workspace_of(ctx))
 
 
 def refuse_other_folder(session: Any, plan: Any) -> None:

@@ -15,6 +15,7 @@ only (what older versions did)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
@@ -23,7 +24,7 @@ from reconciler.plan.model import Action, Change, Elsewhere, Plan
 from reconciler.resources.ownership import same_folder
 from reconciler.state.model import Owner
 
-__all__ = ["ALLOW_FLAG", "collision_refusal", "held_here"]
+__all__ = ["ALLOW_FLAG", "collision_refusal", "held_here", "name_lineages"]
 
 ALLOW_FLAG = "--allow-other-workspaces"
 _SHOWN = 5   # jobs named in the refusal; the rest are counted
@@ -47,11 +48,27 @@ def held_here(other: Elsewhere, owner: Owner | None, *, fresh: bool,
     """Whether `other` is a job of the workspace and folder this run acts as, made under another
     lineage: creating the address again would pay twice for one workspace's job."""
     if other.name is not None and owner is not None:
-        return other.name == owner.workspace and same_folder(other.folder or "", owner.folder)
+        # a name found for a lineage-only mark comes without a folder: it may be this one
+        return other.name == owner.workspace and (other.folder is None or same_folder(other.folder, owner.folder))
     sibling = workspace_of(other.workspace) if workspace_of is not None else None
     if sibling is not None and owner is not None and sibling != owner.workspace:
         return False  # a lineage-only mark of another workspace's state beside this one
     return fresh
+
+
+def name_lineages(plan: Plan, workspace_of: Callable[[str], str | None]) -> Plan:
+    """`plan` with the workspace's name on each job marked with a lineage only (an older
+    reconciler's) whose lineage a workspace's state has: the plan names `staging`, not `081feefa`.
+    `workspace_of` is asked only when such a job is there."""
+    def named(other: Elsewhere) -> Elsewhere:
+        name = workspace_of(other.workspace) if other.name is None else None
+        return dataclasses.replace(other, name=name) if name is not None else other
+
+    if not any(e.name is None for c in plan.changes for e in c.elsewhere):
+        return plan
+    changes = tuple(dataclasses.replace(c, elsewhere=tuple(named(e) for e in c.elsewhere)) if c.elsewhere else c
+                    for c in plan.changes)
+    return dataclasses.replace(plan, changes=changes)
 
 
 def collision_refusal(plan: Plan, *, owner: Owner | None, fresh: bool, where: str,

@@ -4,9 +4,11 @@ says; and reconciler/plan/folders.py: which plans from another spec folder are r
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from reconciler.plan.elsewhere import collision_refusal, held_here
+from reconciler.plan.elsewhere import collision_refusal, held_here, name_lineages
 from reconciler.plan.folders import folder_refusal
 from reconciler.plan.model import Action, Change, Elsewhere, Op, Plan, Step
 from reconciler.state.model import Owner
@@ -157,3 +159,26 @@ def test_which_live_jobs_a_create_shows_as_held_elsewhere() -> None:
     assert found[1].note("FineTuningJob.bot") == ("FineTuningJob.bot also exists in workspace staging of folder "
                                                    "specs as ftjob-staging: this creates a second paid job")
     assert found[0].who == LINEAGE[:8]
+
+
+def test_a_lineage_only_mark_is_named_in_the_plan_when_a_state_has_its_lineage() -> None:
+    asked: list[str] = []
+
+    def workspace_of(lineage: str) -> str | None:
+        asked.append(lineage)
+        return {LINEAGE: "staging"}.get(lineage)
+
+    unknown = Elsewhere("0" * 36, "ftjob-2", "running")
+    plan = Plan("new", 0, (_job("bot", elsewhere=(OTHER, PROD, unknown)), _job("other", elsewhere=())))
+    named = name_lineages(plan, workspace_of)
+    assert [(e.name, e.folder) for e in named.changes[0].elsewhere] == [("staging", None), ("prod", "specs"),
+                                                                        (None, None)]
+    assert named.changes[0].elsewhere[0].note("FineTuningJob.bot").startswith(
+        "FineTuningJob.bot also exists in workspace staging as ftjob-1")
+    assert collision_refusal(Plan("new", 0, (_job("bot", elsewhere=named.changes[0].elsewhere[:1]),)),
+                             owner=ME, fresh=True, where="state/prod.json") is None   # staging's: goes on
+    # a name found for this very workspace (another state file named prod): refused, folder unknown
+    assert held_here(dataclasses.replace(OTHER, name="prod"), ME, fresh=False)
+    asked.clear()
+    assert name_lineages(Plan("new", 0, (_job("bot", elsewhere=(PROD,)),)), workspace_of).changes[0].elsewhere == (PROD,)
+    assert asked == []                                   # no state read when every job names its workspace

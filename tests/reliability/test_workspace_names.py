@@ -154,7 +154,7 @@ def test_jobs_marked_by_an_older_reconciler_are_still_told_apart(sandbox, tmp_pa
         refused.stdout + refused.stderr, refused
     # The lineage of the staging state beside prod: staging's job, not prod's: prod goes on.
     plan = cli.ok("plan", "-w", "prod", "--no-color").stdout
-    assert f"! FineTuningJob.bot0 also exists in workspace {lineage[:8]} as {old}" in plan, plan
+    assert f"! FineTuningJob.bot0 also exists in workspace staging as {old}" in plan, plan  # named, not 1a2b3c4d
     cli.ok("apply", "--auto-approve", "-w", "prod")
     assert old not in {r["id"] for r in cli.state_of("prod")["resources"].values()}  # never adopted
     assert len(_jobs(sandbox)) == 1 + JOBS
