@@ -182,3 +182,22 @@ def test_a_lineage_only_mark_is_named_in_the_plan_when_a_state_has_its_lineage()
     asked.clear()
     assert name_lineages(Plan("new", 0, (_job("bot", elsewhere=(PROD,)),)), workspace_of).changes[0].elsewhere == (PROD,)
     assert asked == []                                   # no state read when every job names its workspace
+
+
+def test_a_saved_plan_keeps_the_names_and_the_json_schema_allows_them() -> None:
+    """`plan --out` then `apply FILE`: the refusal decides on the saved plan's names and folders."""
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from reconciler.render.json_plan import plan_from_dict, plan_to_dict
+
+    plan = Plan("new", 0, (_job("bot", elsewhere=(PROD, STAGING, OTHER)),))
+    data = json.loads(json.dumps(plan_to_dict(plan)))
+    schema = json.loads((Path(__file__).resolve().parents[2] / "reconciler" / "render" / "schema"
+                         / "plan.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    back = plan_from_dict(data)
+    assert back.changes[0].elsewhere == (PROD, STAGING, OTHER)
+    assert collision_refusal(back, owner=ME, fresh=False, where="state/prod.json") is not None
