@@ -16,6 +16,7 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconciler.apply.policy import Session
+    from reconciler.state.model import Owner
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SANDBOX_PROJECT_KEY = "sk-sandbox-project-key"
@@ -130,7 +131,7 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
             yield Session(specs, st, state, client)
 
 
-def owner(ctx: AppContext, st: Any) -> Any:
+def owner(ctx: AppContext, st: Any) -> Owner:
     """Who this run acts as: the workspace (a local state named by --state / RECONCILER_STATE is
     the workspace its file names) and the spec folder (resources/ownership.py folder_identity)."""
     from reconciler.resources.ownership import folder_identity
