@@ -201,3 +201,24 @@ def test_a_saved_plan_keeps_the_names_and_the_json_schema_allows_them() -> None:
     back = plan_from_dict(data)
     assert back.changes[0].elsewhere == (PROD, STAGING, OTHER)
     assert collision_refusal(back, owner=ME, fresh=False, where="state/prod.json") is not None
+
+
+@pytest.mark.parametrize(("serial", "managed", "full"), [
+    (0, False, True),    # a new state: every job is listed, the creates' holders must be seen
+    (0, True, True),     # a hand-made state, never written, that manages something: the same
+    (4, True, True),     # written before: unmarked jobs of an older reconciler must be seen too
+])
+def test_many_creates_list_every_job_so_a_holder_is_never_missed(tmp_path, serial, managed, full) -> None:
+    """plan/listing.py: more creates than are looked up by address one by one (10) list every job,
+    whatever the state, so a create another lineage of this workspace holds is always seen."""
+    from reconciler.config import load_specs
+    from reconciler.plan.listing import MAX_ADDRESS_LISTINGS, job_scope
+    from reconciler.plan.walk import WorkingState
+    from reconciler.state import ResourceState
+
+    (tmp_path / "jobs.yaml").write_text("---\n".join(
+        f"kind: FineTuningJob\nname: j{i}\nspec: {{model: gpt-4o-mini, training_file: file-1}}\n"
+        for i in range(MAX_ADDRESS_LISTINGS + 1)))
+    resources = {"File.x": ResourceState("File.x", "File", id="file-x")} if managed else {}
+    scope = job_scope(load_specs(tmp_path, {}), WorkingState("l", serial, resources))
+    assert scope.complete is full, scope.reason
