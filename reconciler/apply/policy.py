@@ -15,6 +15,8 @@ from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Listener
 from reconciler.config.documents import SpecSet
 from reconciler.errors import PlanError, StalePlanError
+from reconciler.plan.elsewhere import collision_refusal
+from reconciler.plan.folders import folder_refusal
 from reconciler.plan.model import Action, Plan
 from reconciler.state import State, StateStore
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from reconciler.apply.executor import Interruption
 
 __all__ = ["ApplyOutcome", "ApplyPolicy", "Session", "apply_plan", "check_plan", "destructive_count",
-           "has_work"]
+           "has_work", "where_of"]
 
 
 @dataclass
@@ -46,7 +48,10 @@ class ApplyPolicy:
     parallelism: int = 10
     policies: Any = None               # the plan's PolicyReport (overrides applied): a deny refuses
     overrides: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # address -> records
-    allow_other_workspaces: bool = False  # a new state may create jobs another workspace holds (plan/elsewhere.py)
+    allow_other_workspaces: bool = False  # create jobs this workspace holds under another lineage (plan/elsewhere.py)
+    allow_other_folder: bool = False   # take away objects of a state applied from another folder (plan/folders.py)
+    # The workspace whose state has this lineage, for jobs marked with a lineage only (plan/elsewhere.py)
+    workspace_of: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,10 +109,15 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
     from reconciler.apply.executor import Executor
 
     check_plan(session.state, plan, policy, state_written=session.store.exists())
+    state, where = session.state, where_of(session.store)
+    owner = state.owner
+    if not policy.allow_other_folder:
+        refusal = folder_refusal(plan, recorded=state.folder, current=owner.folder if owner else None, where=where)
+        if refusal is not None:
+            raise PlanError(refusal)
     if not policy.allow_other_workspaces:
-        from reconciler.plan.elsewhere import lost_state_refusal
-
-        refusal = lost_state_refusal(plan, fresh=not session.state.resources, where=_where(session.store))
+        refusal = collision_refusal(plan, owner=owner, fresh=not state.resources, where=where,
+                                    workspace_of=policy.workspace_of)
         if refusal is not None:
             raise PlanError(refusal)
     if not has_work(session.state, plan, policy):
@@ -116,6 +126,8 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
         return ApplyOutcome(applied=False, reason="cancelled")
     if on_start is not None:
         on_start()
+    if owner is not None:
+        state.folder = owner.folder  # recorded by the executor's write: where this state is applied from
     store = session.store if not policy.overrides else _StampingStore(session.store, policy.overrides)
     executor = Executor(plan, client=session.client, store=store, state=session.state,  # type: ignore[arg-type]
                         parallelism=policy.parallelism, wait_for_jobs=policy.wait or policy.wait_jobs,
@@ -125,7 +137,7 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
     return ApplyOutcome(applied=True, result=result, interruption=executor.interruption)
 
 
-def _where(store: StateStore) -> str:
+def where_of(store: StateStore) -> str:
     """The state's file as the user names it (relative to the working folder when inside it)."""
     from pathlib import Path
 

@@ -19,7 +19,7 @@ from reconciler.cli.context import (
     out,
     signal_received,
 )
-from reconciler.cli.plan import load_saved_plan, make_plan, plan_options, render
+from reconciler.cli.plan import FOLDER_FLAG, FOLDER_HELP, load_saved_plan, make_plan, plan_options, render
 from reconciler.cli.wait_option import WaitCommand
 from reconciler.errors import ConfigError
 
@@ -115,7 +115,8 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
               refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
               timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
               max_deletes: int | None = None, policy_overrides: tuple[str, ...] = (),
-              reason: str | None = None, allow_other_workspaces: bool = False) -> int:
+              reason: str | None = None, allow_other_workspaces: bool = False,
+              allow_other_folder: bool = False) -> int:
     from reconciler.apply.policy import ApplyPolicy, apply_plan
 
     ctx = app()
@@ -125,6 +126,7 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
     policy = ApplyPolicy(saved_plan=str(plan_file) if plan_file is not None else None, max_deletes=max_deletes,
                          wait=wait is not None, wait_jobs=wait == "jobs", timeout=runtime.parse_duration(timeout),
                          parallelism=parallelism, allow_other_workspaces=allow_other_workspaces,
+                         allow_other_folder=allow_other_folder, workspace_of=runtime.workspace_of(ctx),
                          poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
     saved_check = None
     if plan_file is not None:
@@ -241,6 +243,7 @@ def apply_options(f: Any) -> Any:
         click.option("--poll-interval", default=None, type=float, metavar="SECONDS",
                      help="With --wait: seconds between job status reads (default 10; 1 with --sandbox)."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+        click.option(FOLDER_FLAG, "allow_other_folder", is_flag=True, help=FOLDER_HELP),
     ]
     for option in reversed(options):
         f = option(f)
@@ -258,20 +261,21 @@ def apply_options(f: Any) -> Any:
                    "Recorded in the state with who and why (repeatable).")
 @click.option("--reason", default=None, metavar="TEXT", help="Why the --policy-override is justified.")
 @click.option("--allow-other-workspaces", is_flag=True,
-              help="In a new state, create jobs although another workspace holds live jobs at the same "
-                   "addresses (a second workspace on purpose, not a lost state).")
+              help="Create jobs although this workspace of this folder holds live jobs at the same addresses "
+                   "under another state lineage (a lost, pushed or restored state): a second copy on purpose.")
 @common_options
 def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
           refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
           timeout: str | None,
           poll_interval: float | None, as_json: bool, max_deletes: int, policy_overrides: tuple[str, ...],
-          reason: str | None, allow_other_workspaces: bool) -> int:
+          reason: str | None, allow_other_workspaces: bool, allow_other_folder: bool) -> int:
     """Make the world match the specs (or apply a saved plan exactly)."""
     return run_apply(plan_file=plan_file, auto_approve=auto_approve, targets=targets, replace=replace,
                      refresh=refresh, parallelism=parallelism, lock_timeout=lock_timeout,
                      insecure_http=insecure_http, wait=wait, timeout=timeout, destroy=False, as_json=as_json,
                      poll_interval=poll_interval, max_deletes=max_deletes, policy_overrides=policy_overrides,
-                     reason=reason, allow_other_workspaces=allow_other_workspaces)
+                     reason=reason, allow_other_workspaces=allow_other_workspaces,
+                     allow_other_folder=allow_other_folder)
 
 
 @click.command("destroy", cls=WaitCommand)
@@ -281,8 +285,9 @@ def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], 
 def destroy(auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, parallelism: int,
             lock_timeout: str, insecure_http: bool, wait: str | None, timeout: str | None,
             poll_interval: float | None,
-            as_json: bool) -> int:
+            as_json: bool, allow_other_folder: bool) -> int:
     """Cancel active managed jobs, revoke managed grants, delete uploaded files; forget finished jobs."""
     return run_apply(plan_file=None, auto_approve=auto_approve, targets=targets, replace=replace, refresh=refresh,
                      parallelism=parallelism, lock_timeout=lock_timeout, insecure_http=insecure_http, wait=wait,
-                     timeout=timeout, destroy=True, as_json=as_json, poll_interval=poll_interval)
+                     timeout=timeout, destroy=True, as_json=as_json, poll_interval=poll_interval,
+                     allow_other_folder=allow_other_folder)

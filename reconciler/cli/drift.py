@@ -55,7 +55,7 @@ def report_options(f: Any) -> Any:
 
 def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism: int, selectors: tuple[str, ...],
            include_finished: bool, ignore_file: Path | None, applies: bool = False) -> tuple[Any, Any, Any]:
-    from reconciler.cli.plan import check_uploads, refuse_empty_specs
+    from reconciler.cli.plan import check_uploads, name_other_workspaces, refuse_empty_specs
     from reconciler.drift import build_report, load_ignore_rules
     from reconciler.drift.ignore import FILENAME
     from reconciler.plan.build import PlanOptions
@@ -67,6 +67,7 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
                                       full_listing="drift reports jobs no spec manages")
     if applies:
         check_uploads(specs, plan)  # sync uploads what it plans: the same checks as apply
+        plan = name_other_workspaces(ctx, plan)
     report = build_report(plan, snapshot, specs, state, rules=rules, selector=_selector(selectors),
                           include_finished=include_finished, spec_dir=str(ctx.dir), state_file=str(ctx.state_file))
     return plan, snapshot, report
@@ -218,13 +219,17 @@ def drift(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], inclu
               help="notify: exit 1 when the --notify webhook did not take the news (the sync still applies; "
                    "the news is sent again by the next run either way).")
 @click.option("--allow-other-workspaces", is_flag=True,
-              help="Let a new state create jobs whose addresses another workspace's live jobs hold (a second "
-                   "workspace on purpose). Without it a sync from a lost or new state refuses, sending nothing.")
+              help="Create jobs although this workspace of this folder holds live jobs at the same addresses under "
+                   "another state lineage (a second copy on purpose). Without it a sync from a lost, pushed or "
+                   "restored state refuses, sending nothing.")
+@click.option("--allow-other-folder", "allow_other_folder", is_flag=True,
+              help="Go on although the state was applied from another spec folder and this sync would destroy, "
+                   "revoke or forget its objects.")
 @common_options
 def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], include_finished: bool,
          ignore_file: Path | None, notify: str | None, parallelism: int, lock_timeout: str, insecure_http: bool,
          prune: bool, max_deletes: int, wait: str | None, timeout: str | None, fail_on: str | None,
-         allow_other_workspaces: bool) -> int:
+         allow_other_workspaces: bool, allow_other_folder: bool) -> int:
     """The scheduled job in one command: refresh, report drift, apply (auto-approved).
     With --prune also remove what no spec declares. Exit 0 when the apply succeeded, 1 otherwise."""
     from reconciler.apply.policy import ApplyPolicy, apply_plan
@@ -236,7 +241,8 @@ def sync(fmt: str, outputs: tuple[Path, ...], selectors: tuple[str, ...], includ
     policy = ApplyPolicy(max_deletes=max_deletes, wait=wait is not None, wait_jobs=wait == "jobs",
                          timeout=runtime.parse_duration(timeout),
                          parallelism=parallelism, poll_interval=1.0 if ctx.sandbox else 10.0,
-                         allow_other_workspaces=allow_other_workspaces)
+                         allow_other_workspaces=allow_other_workspaces, allow_other_folder=allow_other_folder,
+                         workspace_of=runtime.workspace_of(ctx))
     with runtime.session(ctx, o, "sync", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         plan, snapshot, report = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism,
                                         selectors=selectors, include_finished=include_finished,

@@ -12,6 +12,12 @@ import click
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_CHANGES, EXIT_OK, app, common_options, out
 
+# The flag reconciler/plan/folders.py names in its refusal (FOLDER_FLAG), spelled here so that
+# `--help` loads no planner module.
+FOLDER_FLAG = "--allow-other-folder"
+FOLDER_HELP = ("Go on although the state was applied from another spec folder and this plan would destroy, "
+               "revoke or forget its objects (moving the state to this folder on purpose).")
+
 
 def plan_options(f: Any) -> Any:
     options = [
@@ -42,7 +48,28 @@ def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets:
                           refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
     result = build_plan(specs, state, client, options)
     check_uploads(specs, result)
-    return result
+    return name_other_workspaces(ctx, result)
+
+
+def name_other_workspaces(ctx: Any, plan: Any) -> Any:
+    """The plan with a name for every job an older reconciler marked with a lineage only, when a
+    workspace's state here has that lineage (plan/elsewhere.py)."""
+    from reconciler.plan.elsewhere import name_lineages
+
+    return name_lineages(plan, runtime.workspace_of(ctx))
+
+
+def refuse_other_folder(session: Any, plan: Any) -> None:
+    """A plan from another spec folder than the state's that takes anything away (plan/folders.py)."""
+    from reconciler.apply.policy import where_of
+    from reconciler.errors import PlanError
+    from reconciler.plan.folders import folder_refusal
+
+    owner = session.state.owner
+    refusal = folder_refusal(plan, recorded=session.state.folder, current=owner.folder if owner else None,
+                             where=where_of(session.store))
+    if refusal is not None:
+        raise PlanError(refusal)
 
 
 def refuse_empty_specs(ctx: Any, specs: Any, state: Any, *, destroy: bool) -> None:
@@ -87,13 +114,14 @@ def check_uploads(specs: Any, plan: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/PLAN_JSON.md).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
               help="Output format (markdown: for a pull-request comment).")
+@click.option(FOLDER_FLAG, "allow_other_folder", is_flag=True, help=FOLDER_HELP)
 @click.option("--compact/--no-compact", default=None,
               help="Group identical changes into one line each (default: above 20 changes). Destroys, "
                    "replacements, revokes and cancels always keep their own entry.")
 @common_options
 def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, parallelism: int, lock_timeout: str,
          insecure_http: bool, out_file: Path | None, detailed_exitcode: bool, refresh_only: bool, destroy: bool,
-         as_json: bool, fmt: str | None, compact: bool | None) -> int:
+         as_json: bool, fmt: str | None, compact: bool | None, allow_other_folder: bool) -> int:
     """Show what apply would change, without changing anything."""
     ctx = app()
     o = out()
@@ -104,6 +132,8 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
         reviews = provider_reviews(ctx, s.specs, s.state, s.client)  # before refresh records any account
         result = make_plan(ctx, o, s.specs, s.state, s.client, targets=targets, replace=replace, refresh=refresh,
                            refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
+        if not allow_other_folder:
+            refuse_other_folder(s, result)
     from reconciler.cli.cost import estimate_plan_cost
 
     cost = estimate_plan_cost(ctx, s.specs, result)

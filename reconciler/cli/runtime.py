@@ -16,6 +16,7 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconciler.apply.policy import Session
+    from reconciler.state.model import Owner
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SANDBOX_PROJECT_KEY = "sk-sandbox-project-key"
@@ -114,6 +115,7 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
     st = store(ctx)
     with st.lock(operation, wait=parse_duration(lock_timeout) or 0.0, on_wait=lock_wait_callback(out)):
         state = st.load()
+        state.owner = owner(ctx, st)
         if state.recovered_from_journal:
             out.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted run.", err=True)
         from reconciler.cli.providers import open_clients
@@ -127,6 +129,34 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
             from reconciler.apply.policy import Session
 
             yield Session(specs, st, state, client)
+
+
+def owner(ctx: AppContext, st: Any) -> Owner:
+    """Who this run acts as: the workspace (a local state named by --state / RECONCILER_STATE is
+    the workspace its file names) and the spec folder (resources/ownership.py folder_identity)."""
+    from reconciler.resources.ownership import folder_identity
+    from reconciler.state.model import Owner
+
+    named = getattr(st, "backend", "local") == "local" and (ctx.state_path or ctx.env.get("RECONCILER_STATE"))
+    workspace = Path(ctx.state_file).stem if named else ctx.workspace_name
+    return Owner(workspace, folder_identity(ctx.dir, Path.cwd()))
+
+
+def workspace_of(ctx: AppContext) -> Callable[[str], str | None]:
+    """The workspace whose state (in this backend) has a lineage mark: read, on the first call,
+    from every workspace's state; for jobs an older reconciler marked with the lineage only."""
+    from reconciler.cli.workspace import lineages
+
+    found: dict[str, str] = {}
+    read = False
+
+    def lookup(lineage_mark: str) -> str | None:
+        nonlocal read
+        if not read:
+            found.update(lineages(ctx))
+            read = True
+        return found.get(lineage_mark)
+    return lookup
 
 
 def _profiles_for_saved_plan(ctx: AppContext) -> Any:

@@ -48,6 +48,23 @@ def _names(ctx: AppContext) -> list[str]:
     return sorted(found)
 
 
+def lineages(ctx: AppContext) -> dict[str, str]:
+    """The lineage mark (resources/ownership.py) of every workspace's state -> its name. A state
+    that cannot be read is left out: it names no workspace."""
+    from reconciler.errors import ReconcilerError
+    from reconciler.resources.ownership import mark
+
+    found: dict[str, str] = {}
+    for name in _names(ctx):
+        try:
+            store = _store(ctx, name)
+            if store.exists():
+                found[mark(store.load().lineage)] = name
+        except (ReconcilerError, OSError):
+            continue
+    return found
+
+
 def _select(ctx: AppContext, name: str) -> None:
     from reconciler.state.files import atomic_write, ensure_dir
 

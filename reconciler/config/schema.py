@@ -218,7 +218,8 @@ def _translate(error: Any, root: dict[str, Any]) -> list[Problem]:
                     path,
                     path,
                     f"has {n} pairs; at most {error.validator_value} are allowed "
-                    "(the API allows 16, reconciler keeps 2 to track jobs)",
+                    f"(the API allows 16, reconciler keeps {16 - error.validator_value} to track jobs "
+                    "and whose workspace and folder they are)",
                 )
             ]
         return [Problem(path, path, f"has {n} entries; at most {error.validator_value} are allowed")]

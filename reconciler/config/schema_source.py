@@ -33,7 +33,7 @@ NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 ADDRESS_PATTERN = (r"^(data\.)?[A-Za-z][A-Za-z0-9]*\.[A-Za-z_][A-Za-z0-9_-]{0,63}"
                    rf'(\["{KEY_CHARS.replace("$", chr(92) + "$")}{{1,{KEY_MAX}}}"\])?$')
 DURATION_PATTERN = r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$"
-MAX_METADATA = 13  # 16 allowed by the API, minus reconciler_address, reconciler_digest, reconciler_lineage
+MAX_METADATA = 12  # 16 allowed by the API, minus reconciler_address, _digest, _lineage and _workspace
 
 # The kinds, in the order the schema and messages list them: the registry's (reconciler/kinds).
 RESOURCE_KINDS = tuple(k.name for k in registry.all_kinds() if not k.data)
@@ -485,7 +485,7 @@ def fine_tuning_job_spec() -> Schema:
                 maxLength=64,
             ),
             "metadata": metadata_schema(
-                f"Up to {MAX_METADATA} key-value pairs (the API allows 16; reconciler keeps 3 to track jobs and whose workspace they are). Keys are "
+                f"Up to {MAX_METADATA} key-value pairs (the API allows 16; reconciler keeps 4 to track jobs and whose workspace and folder they are). Keys are "
                 "strings of at most 64 characters, values strings of at most 512 characters."
             ),
             "integrations": {

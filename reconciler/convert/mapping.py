@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.config.schema_source import MAX_METADATA
 from reconciler.convert.expressions import (
     DATA_KINDS,
     RESOURCE_KINDS,
@@ -29,7 +30,7 @@ from reconciler.convert.providers import NUMERIC_FIELDS, canonical_type
 __all__ = ["NAME_RE", "Doc", "MapContext", "map_block"]
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-METADATA_MAX = 13  # 16 allowed by the API, 3 reserved for reconciler's own tags (address, digest, lineage)
+METADATA_MAX = MAX_METADATA  # 16 allowed by the API, less reconciler's own tags (address, digest, lineage, workspace)
 METHOD_TYPES = ("supervised", "dpo", "reinforcement")
 
 
@@ -318,7 +319,7 @@ def _post_job(doc: Doc, ctx: MapContext, label: str) -> None:
                      f"keys starting with reconciler_ are reserved ({', '.join(reserved)}); rename them", WARNING)
         if len(metadata) > METADATA_MAX:
             ctx.note(line, f"metadata of {label} kept as is",
-                     f"{len(metadata)} pairs: reconciler keeps 3 of the API's 16 for its own tags, "
+                     f"{len(metadata)} pairs: reconciler keeps {16 - METADATA_MAX} of the API's 16 for its own tags, "
                      f"so at most {METADATA_MAX} are allowed; remove some", WARNING)
         for key, value in list(metadata.items()):
             if isinstance(value, (int, float, bool)):

@@ -63,18 +63,17 @@ def job_scope(specs: SpecSet, work: WorkingState, *, recovered: int = 0,
     filters = [ours]
     reason = f"only this workspace's jobs (metadata[{TAG_LINEAGE}]={ours[TAG_LINEAGE]})"
     # Jobs to create: a job of the same address is adopted (an unmarked one, in a state written
-    # before) or, with another workspace's mark, shown on the create and, in a new state, refused
-    # (the state may have been lost: plan/elsewhere.py).
+    # before) or, with another workspace's mark, shown on the create and, when its mark is this
+    # very workspace's (a lost or replaced state), refused: plan/elsewhere.py.
     creates = sorted(doc.address for doc in specs.documents.values()
                      if doc.type == JOB_KIND and doc.address not in work.resources)
     if len(creates) > MAX_ADDRESS_LISTINGS:
         if legacy:
             return JobScope(None, f"{len(creates)} jobs to create in a state written before: an unmarked "
                                   "job an older reconciler made for one of them must be seen to be adopted")
-        if not work.resources:
-            return JobScope(None, f"{len(creates)} jobs to create in a new state: jobs another workspace "
-                                  "made for these addresses (a lost state) must be seen before any is bought")
-        creates = []  # a state that manages objects: the other workspaces' jobs are not looked up
+        return JobScope(None, f"{len(creates)} jobs to create in a state never written: jobs another state "
+                              "of this workspace made for these addresses (a lost or replaced state) must be "
+                              "seen before any is bought")
     filters += [{TAG_ADDRESS: address} for address in creates]
     if creates:
         reason += (f", and the jobs tagged with the {len(creates)} address(es) to create "

@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.resources.ownership import folder_name
+
 
 class Action(str, enum.Enum):
     NOOP = "no-op"
@@ -106,9 +108,20 @@ class Elsewhere:
     id: str
     status: str | None = None
     files: tuple[tuple[str, str], ...] = ()   # (training_file | validation_file, file id) it trains on
+    name: str | None = None     # the workspace's name and spec folder its mark says (None: a mark
+    folder: str | None = None   # of the lineage only, made by an older reconciler)
+
+    @property
+    def who(self) -> str:
+        """The workspace as a message names it: `staging`, `default of folder teams/a` (a
+        folder as `ownership.folder_name` shows it), or the lineage's first
+        characters for a job marked by an older reconciler."""
+        if self.name is None:
+            return self.workspace[:8]
+        return self.name if self.folder is None else f"{self.name} of folder {folder_name(self.folder)}"
 
     def note(self, address: str, kind_noun: str = "job") -> str:
-        return (f"{address} also exists in workspace {self.workspace[:8]} as {self.id}: "
+        return (f"{address} also exists in workspace {self.who} as {self.id}: "
                 f"this creates a second paid {kind_noun}")
 
 

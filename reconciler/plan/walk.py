@@ -41,6 +41,7 @@ class Walk:
     health: list[Health] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     live: dict[str, dict[str, Any]] = field(default_factory=dict)  # address -> refreshed attributes
+    managed_job_ids: frozenset[str] | None = None  # the state's job ids, once asked (kinds/job/plan.py)
     reads: SnapshotReads = field(init=False)
 
     def __post_init__(self) -> None:

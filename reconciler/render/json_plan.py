@@ -69,7 +69,9 @@ def change_to_dict(c: Change, cost: PlanCost | None = None) -> dict[str, Any]:
     data = _change_dict(c)
     if c.elsewhere:
         data["other_workspaces"] = [{"workspace": e.workspace, "id": e.id, "status": e.status,
-                                     "files": dict(e.files), "message": e.note(c.address)} for e in c.elsewhere]
+                                     "files": dict(e.files), "message": e.note(c.address),
+                                     **({"name": e.name, "folder": e.folder} if e.name is not None else {})}
+                                    for e in c.elsewhere]
     if cost is not None and c.address in cost.by_address:
         data["cost"] = cost.by_address[c.address].to_dict()
     return data
@@ -203,7 +205,8 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             steps=steps, config=c.get("config"), depends_on=tuple(c.get("depends_on") or ()),
             create_before_destroy=bool(c.get("create_before_destroy")), pending=c.get("pending"),
             prior_id=c.get("prior_id"), replace=mode,
-            elsewhere=tuple(Elsewhere(e["workspace"], e["id"], e.get("status"), tuple((e.get("files") or {}).items()))
+            elsewhere=tuple(Elsewhere(e["workspace"], e["id"], e.get("status"), tuple((e.get("files") or {}).items()),
+                                      name=e.get("name"), folder=e.get("folder"))
                             for e in c.get("other_workspaces") or ())))
     return Plan(
         lineage=data["lineage"], serial=data["serial"], changes=tuple(changes),

@@ -29,8 +29,8 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
         head.append(f"\n⚠️ {len(plan.drift)} change(s) made outside reconciler since the last apply.")
     held = sum(1 for c in plan.changes if c.elsewhere)
     if held:
-        head.append(f"\n❗ {held} object(s) to create already exist in another workspace (a lost state?): "
-                    "each create pays again.")
+        head.append(f"\n❗ {held} object(s) to create already exist in another workspace or folder: each "
+                    "create pays again (apply refuses the ones of this very workspace: a lost or replaced state).")
     if plan.health:
         head.append(f"\n❗ {len(plan.health)} managed object(s) need attention (failed or cancelled jobs).")
     head += provider_markdown(providers)

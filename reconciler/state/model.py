@@ -6,7 +6,8 @@
      "api": {"base_url": "https://api.openai.com/v1", "organization": "org-…", "project": "proj_…"}}
 
 "api" (optional; states written before it load fine) is the API account the state belongs to
-(`reconciler.state.identity`).
+(`reconciler.state.identity`). "folder" (optional likewise) is the spec folder the state was last
+applied from, as `reconciler.resources.ownership.folder_identity` names it.
 
 Parsing is strict: anything that is not this shape is a `StateError` naming what is wrong, so a
 damaged file is never mistaken for an empty state.
@@ -28,9 +29,18 @@ from reconciler.errors import StateError
 from reconciler.sharing import Canonical, dedupe_hook
 from reconciler.state.identity import PROFILES_KEY, ApiIdentity, profiles_from_dict, profiles_to_dict
 
-__all__ = ["FORMAT_VERSION", "NonFiniteNumber", "ResourceState", "State", "new_state", "strict_numbers"]
+__all__ = ["FORMAT_VERSION", "NonFiniteNumber", "Owner", "ResourceState", "State", "new_state", "strict_numbers"]
 
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who a run acts as: the workspace's name and the spec folder's identity. Every job it
+    creates carries both (reconciler/resources/ownership.py); a state records the folder."""
+
+    workspace: str
+    folder: str
 
 
 @dataclass(slots=True)
@@ -104,8 +114,12 @@ class State:
     api: ApiIdentity | None = None
     # The accounts of the other provider profiles (issue 16), by profile name; the default's is `api`.
     provider_apis: dict[str, ApiIdentity] = field(default_factory=dict)
+    # The spec folder this state was last applied from (`ownership.folder_identity`); None until then.
+    folder: str | None = None
     # Not persisted: how many journal entries `StateStore.load()` replayed into this state.
     recovered_from_journal: int = field(default=0, compare=False)
+    # Not persisted: the workspace and folder this run acts as, set by the CLI; marks what it creates.
+    owner: Owner | None = field(default=None, compare=False)
 
     # -- convenience -----------------------------------------------------------------------
     def get(self, address: str) -> ResourceState | None:
@@ -142,6 +156,8 @@ class State:
             data["api"] = self.api.to_dict()
         if self.provider_apis:
             data[PROFILES_KEY] = profiles_to_dict(self.provider_apis)
+        if self.folder is not None:
+            data["folder"] = self.folder
         return data
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -161,6 +177,8 @@ class State:
             head["api"] = self.api.to_dict()
         if self.provider_apis:  # sorts before "reconciler_version" and "resources"
             head[PROFILES_KEY] = profiles_to_dict(self.provider_apis)
+        if self.folder is not None:  # sorts before "format_version"
+            head["folder"] = self.folder
         buffer = [dump(head)[:-1] + ',"resources":{']
         size = len(buffer[0])
         for i, address in enumerate(sorted(self.resources)):
@@ -202,9 +220,12 @@ class State:
         resources = {str(a): ResourceState.from_dict(str(a), r, where=where) for a, r in raw.items()}
         _share_common_blocks(resources.values())
         api = data.get("api")
+        folder = data.get("folder")
+        if folder is not None and (not isinstance(folder, str) or not folder):
+            raise StateError(f"{where}: folder must be a non-empty string")
         return cls(format_version=version, lineage=lineage, serial=serial, reconciler_version=rversion,
                    resources=resources, api=None if api is None else ApiIdentity.from_dict(api, where=where),
-                   provider_apis=profiles_from_dict(data.get(PROFILES_KEY), where=where))
+                   provider_apis=profiles_from_dict(data.get(PROFILES_KEY), where=where), folder=folder)
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "state") -> State:

@@ -69,7 +69,7 @@ CASES = [
         job("seed: three  #<"),
         "spec.seed: expected an integer from 0 to 2147483647, got 'three'",
     ),
-    ("metadata too many", job(meta(14)), "spec.metadata: has 14 pairs; at most 13 are allowed"),
+    ("metadata too many", job(meta(13)), "spec.metadata: has 13 pairs; at most 12 are allowed"),
     ("metadata key too long", job("metadata:  #<\n  " + "k" * 65 + ": v"), "is longer than 64 characters"),
     (
         "metadata value too long",

@@ -190,7 +190,7 @@ def test_metadata_over_the_limit_leaves_the_job_out(tmp_path: Path) -> None:
         f'  metadata = {{\n    reconciler_x = "y"\n{pairs}\n  }}\n}}\n')
     conv = convert_terraform([tmp_path], tmp_path / "o")
     reasons = [n.reason for n in conv.notes if n.severity == "warning"]
-    assert any("reserved" in r for r in reasons) and any("at most 13" in r for r in reasons)
+    assert any("reserved" in r for r in reasons) and any("at most 12" in r for r in reasons)
     # a job the API would refuse is not written: it is listed with validate's message
     assert conv.converted == []
     (left_out,) = [n for n in conv.notes if n.severity == "not_converted"]

@@ -18,7 +18,9 @@ APPLYABLE = ["specs", "examples/supervised", "examples/dpo", "examples/reinforce
 @pytest.mark.parametrize("folder", APPLYABLE)
 def test_example_applies_on_the_sandbox_and_is_then_clean(folder, tmp_path):
     runner = CliRunner()
-    base = ["-C", str(ROOT / folder), "--state", str(tmp_path / "default.json"), "--sandbox"]
+    # each example in a workspace of its own, as its README says (`-w example-NAME`)
+    workspace = "default" if folder == "specs" else f"example-{Path(folder).name}"
+    base = ["-C", str(ROOT / folder), "--state", str(tmp_path / f"{workspace}.json"), "--sandbox"]
     env = {"NO_COLOR": "1", "RECONCILER_SANDBOX_SPEED": "1000"}
     applied = runner.invoke(cli, [*base, "apply", "--auto-approve", "--wait", "--poll-interval", "0.2",
                                   "--timeout", "60s"], env=env)

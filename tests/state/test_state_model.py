@@ -75,6 +75,8 @@ def test_state_helpers() -> None:
          '{"A.b": {"kind": "A", "inputs": [1]}}}', "inputs must be an object"),
         ('{"format_version": 1, "lineage": "x", "serial": 1, "resources": '
          '{"A.b": {"kind": "A", "depends_on": [1]}}}', "depends_on"),
+        ('{"format_version": 1, "lineage": "x", "serial": 1, "folder": 3}', "folder must be a non-empty string"),
+        ('{"format_version": 1, "lineage": "x", "serial": 1, "folder": ""}', "folder must be a non-empty string"),
     ],
 )
 def test_bad_shapes_are_one_line_state_errors(text: str, fragment: str) -> None:
@@ -106,3 +108,21 @@ def test_streamed_json_is_byte_for_byte_to_json():
         assert b"".join(state.iter_json(chunk_size)) == state.to_json().encode("utf-8")
     empty = new_state("lineage-x")
     assert b"".join(empty.iter_json()) == empty.to_json().encode("utf-8")
+    state.folder = "github.com/acme/ml//examples/supervised"
+    for chunk_size in (1, 1 << 20):
+        assert b"".join(state.iter_json(chunk_size)) == state.to_json().encode("utf-8")
+
+
+def test_the_spec_folder_is_kept_and_a_state_without_one_still_loads() -> None:
+    """`folder` (the spec folder a state was last applied from) is optional: older states lack it.
+    The run's owner is never written."""
+    from reconciler.state.model import Owner
+
+    state = new_state("lineage-x")
+    assert "folder" not in state.to_dict()
+    state.folder = "examples/supervised"
+    state.owner = Owner("prod", "specs")
+    data = json.loads(state.to_json())
+    assert data["folder"] == "examples/supervised" and "owner" not in data and "prod" not in state.to_json()
+    back = State.from_json(state.to_json())
+    assert back.folder == "examples/supervised" and back.owner is None

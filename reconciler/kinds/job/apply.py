@@ -51,7 +51,7 @@ def _create(ctx: ApplyContext, change: Change) -> ResourceState:
     spec = ctx.resolve(change)
     inputs = J.inputs_from_spec(spec)
     digest = J.inputs_digest(inputs)
-    body = J.create_body(spec, change.address, digest, ctx.state.lineage)
+    body = J.create_body(spec, change.address, digest, ctx.state.lineage, ctx.state.owner)
     key = ctx.key(change.address, digest, "create_job")
     job = _create_or_find(ctx, change.address, digest, body, key)
     settings = J.settings_from_spec(spec)

@@ -15,7 +15,8 @@ from typing import Any
 
 from reconciler.resources.canonical import MISSING, digest, flatten, get_path
 from reconciler.resources.models import SNAPSHOTS, same_model
-from reconciler.resources.ownership import TAG_LINEAGE, mark
+from reconciler.resources.ownership import TAG_LINEAGE, TAG_WORKSPACE, mark, owner_tag
+from reconciler.state.model import Owner
 from reconciler.values import UNKNOWN
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "TAG_ADDRESS",
     "TAG_DIGEST",
     "TAG_LINEAGE",
+    "TAG_WORKSPACE",
     "changed_paths",
     "compact_live",
     "create_body",
@@ -44,7 +46,7 @@ ACTIVE = frozenset({"validating_files", "queued", "running", "paused"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 TAG_ADDRESS = "reconciler_address"
 TAG_DIGEST = "reconciler_digest"
-_TAGS = (TAG_ADDRESS, TAG_DIGEST, TAG_LINEAGE)
+_TAGS = (TAG_ADDRESS, TAG_DIGEST, TAG_LINEAGE, TAG_WORKSPACE)
 _DEFAULT_MARKERS = ("auto", "default")
 
 
@@ -76,7 +78,7 @@ def state_attributes(job: dict[str, Any], *, keep_method: bool = True) -> dict[s
         kept.pop("method", None)
         kept.pop("hyperparameters", None)
     metadata = kept.get("metadata")
-    if metadata and (TAG_ADDRESS in metadata or TAG_DIGEST in metadata or TAG_LINEAGE in metadata):
+    if metadata and any(tag in metadata for tag in _TAGS):
         kept["metadata"] = {k: v for k, v in metadata.items() if k not in _TAGS}
     return kept
 
@@ -150,10 +152,12 @@ def inputs_digest(inputs: dict[str, Any]) -> str:
     return digest(inputs)
 
 
-def create_body(spec: dict[str, Any], address: str, inputs_sha: str, lineage: str) -> dict[str, Any]:
+def create_body(spec: dict[str, Any], address: str, inputs_sha: str, lineage: str,
+                owner: Owner | None = None) -> dict[str, Any]:
     """The POST body: the spec's arguments as written (the API resolves aliases itself), the
-    method in its modern form, and the three tracking tags in metadata: the address, the input
-    digest and the mark of the state's lineage (whose workspace the job is)."""
+    method in its modern form, and the tracking tags in metadata: the address, the input digest,
+    the mark of the state's lineage, and (when the run knows it) the workspace's name and spec
+    folder: whose workspace the job is."""
     body: dict[str, Any] = {}
     for field in CREATE_FIELDS:
         if field == "method":
@@ -164,6 +168,8 @@ def create_body(spec: dict[str, Any], address: str, inputs_sha: str, lineage: st
     body["method"] = normalise_method(spec)
     body["metadata"] = {**(spec.get("metadata") or {}), TAG_ADDRESS: address, TAG_DIGEST: inputs_sha,
                         TAG_LINEAGE: mark(lineage)}
+    if owner is not None:
+        body["metadata"][TAG_WORKSPACE] = owner_tag(owner)
     return body
 
 

@@ -15,7 +15,7 @@ from reconciler.kinds.job import inputs as J
 from reconciler.kinds.job.view import LiveJobView, duration, waiting_reason
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Elsewhere, Health, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
-from reconciler.resources.ownership import job_owner, legacy_adoptable, mark
+from reconciler.resources.ownership import job_owner, job_workspace, legacy_adoptable, mark
 from reconciler.sharing import share_equal
 from reconciler.values import UNKNOWN, contains_unknown
 
@@ -59,16 +59,27 @@ _SPENT = ("cancelled", "failed")
 
 def other_workspaces(walk: Walk, address: str) -> tuple[Elsewhere, ...]:
     """Live jobs for `address` that carry another workspace's mark (not cancelled or failed): a
-    create at this address pays for the same job again, which after a lost state is never meant."""
+    create at this address pays for the same job again, which after a lost state is never meant.
+    Not counted: a job the state manages (an imported job of another lineage, perhaps recorded at
+    another address after `state mv`)."""
     if not walk.refreshed:
         return ()
     ours = mark(walk.state.lineage)
     found = [j for j in walk.snapshot.jobs_by_address.get(address, [])
              if job_owner(j) not in (None, ours) and j.get("status") not in _SPENT]
+    if found:
+        if walk.managed_job_ids is None:
+            walk.managed_job_ids = frozenset(r.id for r in walk.state.resources.values() if r.kind == J.KIND and r.id)
+        found = [j for j in found if j["id"] not in walk.managed_job_ids]
     found.sort(key=lambda j: (j.get("created_at") or 0, j["id"]))
-    return tuple(Elsewhere(str(job_owner(j)), j["id"], j.get("status"),
-                           tuple((k, j[k]) for k in FILE_FIELDS if isinstance(j.get(k), str) and j[k]))
-                 for j in found)
+    others = []
+    for j in found:
+        marked = job_workspace(j)
+        others.append(Elsewhere(str(job_owner(j)), j["id"], j.get("status"),
+                                tuple((k, j[k]) for k in FILE_FIELDS if isinstance(j.get(k), str) and j[k]),
+                                name=marked.workspace if marked else None,
+                                folder=marked.folder if marked else None))
+    return tuple(others)
 
 
 def plan_job(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
