@@ -37,8 +37,8 @@ def _path(node: Any) -> Path | None:
     child = node.children[0]
     data = getattr(child, "data", None)
     if data == "primary":
-        inner = child.children[0] if child.children else None
-        if getattr(inner, "data", None) == "ident" and inner.children:
+        inner: Any = child.children[0] if child.children else None
+        if inner is not None and getattr(inner, "data", None) == "ident" and inner.children:
             return (str(inner.children[0]),)
         return None
     if data == "member_dot" and len(child.children) == 2:
