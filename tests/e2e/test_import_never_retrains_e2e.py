@@ -95,6 +95,20 @@ def test_a_wandb_job_imports_without_being_retrained(world):
     assert job["status"] == "succeeded"
 
 
+def test_an_import_block_takes_a_wandb_job_over_without_a_replacement(world):
+    world.write("specs.yaml", WANDB)
+    world.ok("apply", "--auto-approve")
+    job_id = world.state()["resources"]["FineTuningJob.tracked"]["id"]
+    world.ok("state", "rm", "FineTuningJob.tracked")
+    world.write("imports.yaml", f"import:\n  to: FineTuningJob.tracked\n  id: {job_id}\n")
+    plan = world.ok("plan", "--detailed-exitcode", code=2)
+    assert "Plan: 0 to add, 0 to change, 0 to destroy. (1 to import)" in plan.output, plan.output
+    world.ok("apply", "--auto-approve")
+    assert_no_changes(world)
+    assert [j["id"] for j in world.jobs()] == [job_id]
+    assert world.sandbox.stats().get("POST /v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel", 0) == 0
+
+
 # -- state import-terraform ---------------------------------------------------------------------
 
 PROVIDER = 'provider["registry.terraform.io/jianyuan/openai"]'
