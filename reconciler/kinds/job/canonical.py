@@ -42,21 +42,26 @@ _HYPERPARAMETER_KEYS = frozenset({
 
 
 def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, dict | list) and not value)
+    return value is None or (type(value) in _CONTAINERS and not value)
+
+
+_CONTAINERS = (dict, list, tuple)  # what specs, states and JSON answers hold (exact types: fast)
 
 
 def _pruned(value: Any) -> Any:
     """Mappings without their null, empty and "auto" (hyperparameter) entries, all the way down;
     list items keep their place (each pruned)."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict:
         out = {}
         for key, item in value.items():
             item = _pruned(item)
-            if _empty(item) or (isinstance(item, str) and item in _DEFAULT_MARKERS and key in _HYPERPARAMETER_KEYS):
+            if _empty(item) or (item in _DEFAULT_MARKERS and key in _HYPERPARAMETER_KEYS
+                                and isinstance(item, str)):
                 continue
             out[key] = item
         return out
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         return [_pruned(v) for v in value]
     return value
 
@@ -83,17 +88,17 @@ def canonical_field(field: str, value: Any, spec: Mapping[str, Any] | None = Non
     `hyperparameters`)."""
     if field == "method":
         return normalise_method(spec if spec is not None else {"method": value})
-    if field in ("validation_file", "suffix") and value == "":
+    if value is None:
         return MISSING
-    if field == "model" and isinstance(value, str):
-        return SNAPSHOTS.get(value, value)
-    if field == "metadata" and isinstance(value, Mapping):
+    if type(value) is str:
+        if not value and field in ("validation_file", "suffix"):
+            return MISSING
+        return SNAPSHOTS.get(value, value) if field == "model" else value
+    if field == "metadata" and isinstance(value, dict):
         value = {k: v for k, v in value.items() if k not in TRACKING_TAGS}
-    if field == "integrations" and isinstance(value, list | tuple):
+    elif field == "integrations" and type(value) in _CONTAINERS:
         value = [_pruned(item) for item in value]
-    if _empty(value):
-        return MISSING
-    return value
+    return MISSING if _empty(value) else value
 
 
 def canonical_inputs(spec: Mapping[str, Any]) -> dict[str, Any]:
