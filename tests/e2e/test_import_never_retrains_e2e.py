@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import World
+from tests.e2e.test_providers_e2e import teams
+
+__all__ = ["teams"]  # the fixture: two provider profiles on one sandbox, a key per project
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ["specs", "examples/supervised", "examples/dpo", "examples/reinforcement",
@@ -107,6 +110,23 @@ def test_an_import_block_takes_a_wandb_job_over_without_a_replacement(world):
     assert_no_changes(world)
     assert [j["id"] for j in world.jobs()] == [job_id]
     assert world.sandbox.stats().get("POST /v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel", 0) == 0
+
+
+@pytest.mark.slow
+def test_the_teams_example_imports_into_each_provider_without_a_change(teams):
+    """examples/teams: two provider profiles, each object read back through its own project's key."""
+    shutil.rmtree(teams.specs)
+    shutil.copytree(ROOT / "examples" / "teams", teams.specs)
+    teams.ok("apply", "--auto-approve")
+    creates = teams.sandbox.stats().get("POST /v1/fine_tuning/jobs", 0)
+    reimport_everything(teams)
+    assert_no_changes(teams)
+    teams.sandbox.advance(3600)
+    teams.ok("apply", "--auto-approve")
+    reimport_everything(teams)
+    assert_no_changes(teams)
+    teams.ok("apply", "--auto-approve")
+    assert teams.sandbox.stats().get("POST /v1/fine_tuning/jobs", 0) == creates
 
 
 # -- state import-terraform ---------------------------------------------------------------------
