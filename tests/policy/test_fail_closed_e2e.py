@@ -148,3 +148,22 @@ def test_validate_warns_on_a_rule_that_reads_a_field_that_may_be_absent(world):
         "and the rule then fails to evaluate, which denies that change; say what absent means with "
         "has(object.spec.suffix) && … or !has(object.spec.suffix) || …"]
     assert sum(world.sandbox.stats().values()) == 0
+
+
+def test_policy_test_reads_fixtures_as_a_plan_is_read(world, tmp_path):
+    """`policy test`: a null in a fixture is absent, and a rule that fails to evaluate on it gives
+    the rule's enforcement (not an error that stops the run)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("kind: Policy\nname: bare\nspec:\n  match: [FineTuningJob]\n  rule: object.cost.usd < 20.0\n"
+                     "  message: m\n---\nkind: Policy\nname: guarded\nspec:\n  match: [FineTuningJob]\n"
+                     "  rule: '!has(object.cost.usd) || object.cost.usd < 20.0'\n  message: m\n  enforcement: warn\n")
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    (fixtures / "unknown.json").write_text(json.dumps({
+        "name": "unknown cost", "object": {"kind": "FineTuningJob", "cost": {"usd": None, "unknown_reason": "x"}},
+        "expect": {"Policy.bare": "deny", "Policy.guarded": "pass"}}))
+    (fixtures / "known.json").write_text(json.dumps({
+        "name": "known cost", "object": {"kind": "FineTuningJob", "cost": {"usd": 25.0}},
+        "expect": {"Policy.bare": "deny", "Policy.guarded": "warn"}}))
+    result = world.ok("policy", "test", str(rules), "--fixtures", str(fixtures))
+    assert "2 passed, 0 failed" in result.output, result.output
