@@ -140,19 +140,21 @@ def _expected(expect: Any, file: str, line: int) -> str | dict[str, str]:
 
 
 def _run_fixture(policies: list[Any], fixture: dict[str, Any]) -> dict[str, str]:
-    """rule -> outcome (pass / warn / deny) of every policy matching the fixture's object."""
-    from reconciler.policy.engine import _ZERO_COST
+    """rule -> outcome (pass / warn / deny) of every policy matching the fixture's object, read as
+    a plan's object is: null values absent, a rule that fails to evaluate failing."""
+    from reconciler.expr import known_only
+    from reconciler.policy.engine import NO_TRAINING_COST, ZERO_PLAN_COST, rule_result
 
-    obj = {"kind": "", "type": "", "address": "", "name": "", "action": "create", "spec": {}, "inputs": {},
-           "cost": None, **fixture["object"]}
+    obj = known_only({"kind": "", "type": "", "address": "", "name": "", "action": "create", "spec": {},
+                      "inputs": {}, "cost": dict(NO_TRAINING_COST), **fixture["object"]})
     raw_plan = fixture.get("plan") or {}
-    plan = {"counts": {}, "new_jobs": 0, "replacements": 0, "destroy": False, **raw_plan,
-            "cost": {**_ZERO_COST, **(raw_plan.get("cost") or {})}}
+    plan = known_only({"counts": {}, "new_jobs": 0, "replacements": 0, "destroy": False, **raw_plan,
+                       "cost": {**ZERO_PLAN_COST, **(raw_plan.get("cost") or {})}})
     results = {}
     for p in policies:
         if p.matches(str(obj.get("kind")), str(obj.get("type") or obj.get("kind"))):
-            passed = p.rule.evaluate({"object": obj, "plan": plan})
-            results[p.address] = "pass" if passed else p.enforcement
+            result = rule_result(p, str(obj.get("address") or ""), {"object": obj, "plan": plan})
+            results[p.address] = "pass" if result.passed else p.enforcement
     return results
 
 

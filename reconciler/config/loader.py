@@ -40,6 +40,7 @@ from reconciler.errors import SpecError, SpecErrors
 from reconciler.expr.conditions import compile_conditions
 from reconciler.kinds import registry
 from reconciler.policy.document import POLICY_KIND, check_policy_document
+from reconciler.policy.nullable import nullable_warnings
 
 __all__ = ["Collected", "collect_specs", "load_specs", "spec_files"]
 
@@ -366,6 +367,8 @@ class _Pass:
                      "be unique", policy.address)
             return
         self.policies[policy.address] = policy
+        required = {kind: registry.get(kind).spec_schema().get("required", ()) for kind in policy.match}
+        self.warnings.extend(nullable_warnings(policy, required))
 
     def provider_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
         provider, problems = provider_docs.check_provider_document(value, file, raw.line, _line_finder(raw))

@@ -8,6 +8,6 @@ Every error is a `SpecError`: one line `file:line: Address: field: message`.
 """
 
 from reconciler.expr.compile import Expression, Where, compile_expression
-from reconciler.expr.values import to_cel
+from reconciler.expr.values import known_only, to_cel
 
-__all__ = ["Expression", "Where", "compile_expression", "to_cel"]
+__all__ = ["Expression", "Where", "compile_expression", "known_only", "to_cel"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.errors import SpecError
 
-__all__ = ["Expression", "Where", "compile_expression"]
+__all__ = ["Expression", "Where", "compile_expression", "parse_tree"]
 
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _TYPE_NAMES = frozenset({"bool", "bytes", "double", "duration", "int", "list", "map", "null_type", "string",
@@ -90,6 +90,11 @@ class Expression:
             raise self.where.error(f"{self.source!r} gave {_describe(result)}, not true or false; a rule must be "
                                    "a comparison or another boolean expression")
         return bool(result)
+
+
+def parse_tree(source: str) -> Any:
+    """The parse tree of a source that compiles (from the same cache as its program)."""
+    return _compiled(source)[0]
 
 
 def _recompiled(source: str, where: Where, names: tuple[str, ...]) -> Expression:

@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.values import UNKNOWN
 
-__all__ = ["plain", "to_cel"]
+__all__ = ["known_only", "plain", "to_cel"]
 
 
 def plain(value: Any) -> Any:
@@ -33,3 +33,19 @@ def to_cel(activation: Mapping[str, Any]) -> dict[str, Any]:
     from celpy.adapter import json_to_cel
 
     return {name: json_to_cel(plain(value)) for name, value in activation.items()}
+
+
+def known_only(value: Any) -> Any:
+    """`plain(value)` with every mapping entry whose value is not known (null, UNKNOWN) left out,
+    so that CEL's `has(a.b)` is the one test of whether a value is known. Items of lists stay in
+    place (as null): leaving them out would shift the others."""
+    value = plain(value)
+    return _without_nulls(value)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value

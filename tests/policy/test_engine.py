@@ -7,14 +7,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from reconciler.errors import ConfigError, SpecError
+from reconciler.errors import ConfigError
 from reconciler.kinds.registry import KINDS
 from reconciler.plan.model import Action, Change, Plan, ReplaceMode
 from reconciler.policy.budgets import Budgets
 from reconciler.policy.document import check_policy_document
-from reconciler.policy.engine import evaluate
+from reconciler.policy.engine import PolicyReport, evaluate
 from reconciler.policy.overrides import override_records, resolve_overrides, stamp
 from reconciler.policy.render import iter_policy_lines, refusal
+from reconciler.values import UNKNOWN
 
 
 def policy(name: str, rule: str, enforcement: str = "deny", match: tuple[str, ...] = ("FineTuningJob",)):
@@ -42,13 +43,27 @@ def make(*items):
     return plan, {c.address: d for c, d in items}
 
 
+def costed(usd: float | None, reason: str | None = None):
+    """A job's estimate as the engine reads cost/estimate.JobCost: usd, reason and to_dict()."""
+    return SimpleNamespace(usd=usd, reason=reason,
+                           to_dict=lambda: {"version": 1, "usd": usd, "billed_tokens": None if usd is None else 1000,
+                                            "unknown_reason": reason})
+
+
 class Cost:  # the two things the engine reads of cost/estimate.PlanCost
-    def __init__(self, usd: float, unknown: int = 0, per_job: dict[str, float] | None = None):
+    def __init__(self, usd: float, unknown: int = 0, per_job: dict[str, float | None] | None = None,
+                 reasons: dict[str, str] | None = None):
         self._usd, self._unknown = usd, unknown
-        self.by_address = {a: SimpleNamespace(to_dict=lambda u=u: {"usd": u}) for a, u in (per_job or {}).items()}
+        self.by_address = {a: costed(u, (reasons or {}).get(a)) for a, u in (per_job or {}).items()}
 
     def summary(self):
         return {"usd": self._usd, "unknown": self._unknown, "jobs": len(self.by_address)}
+
+
+def gone(name: str, kind: str = "FineTuningJob", action: Action = Action.DELETE, **inputs):
+    """A change removing an object the specs no longer hold (no document): the state's inputs."""
+    change = Change(f"{kind}.{name}", kind, action, before={**inputs, "id": f"id-{name}"})
+    return change, None
 
 
 MINI = 'object.spec.model.startsWith("gpt-4o-mini")'
@@ -77,10 +92,55 @@ CASES = [
      {("budgets.max_new_jobs", "plan"): "pass"}),
     ("max_replacements", [job("a", Action.REPLACE)], [], Budgets(max_replacements=0), None,
      {("budgets.max_replacements", "plan"): "deny"}),
-    ("max_cost_per_apply", [job("a")], [], Budgets(max_cost_per_apply=10.0), Cost(12.4),
-     {("budgets.max_cost_per_apply", "plan"): "deny"}),
-    ("no cost counts zero", [job("a")], [], Budgets(max_cost_per_apply=10.0), None,
-     {("budgets.max_cost_per_apply", "plan"): "pass"}),
+    ("max_cost_per_apply", [job("a")], [], Budgets(max_cost_per_apply=10.0),
+     Cost(12.4, per_job={"FineTuningJob.a": 12.4}), {("budgets.max_cost_per_apply", "plan"): "deny"}),
+    ("max_cost_per_apply within", [job("a")], [], Budgets(max_cost_per_apply=10.0),
+     Cost(2.0, per_job={"FineTuningJob.a": 2.0}), {("budgets.max_cost_per_apply", "plan"): "pass"}),
+    # a cost budget fails closed: a job of unknown cost is denied by name
+    ("unknown cost denies the job", [job("a"), job("b")], [], Budgets(max_cost_per_apply=10.0),
+     Cost(1.0, 1, per_job={"FineTuningJob.a": 1.0, "FineTuningJob.b": None}, reasons={"FineTuningJob.b": "no price"}),
+     {("budgets.max_cost_per_apply", "plan"): "pass", ("budgets.max_cost_per_apply", "FineTuningJob.b"): "deny"}),
+    ("no estimate is an unknown cost", [job("a")], [], Budgets(max_cost_per_apply=10.0), None,
+     {("budgets.max_cost_per_apply", "plan"): "pass", ("budgets.max_cost_per_apply", "FineTuningJob.a"): "deny"}),
+    ("unknown_cost: allow", [job("a")], [], Budgets(max_cost_per_apply=10.0, unknown_cost="allow"),
+     Cost(0.0, 1, per_job={"FineTuningJob.a": None}), {("budgets.max_cost_per_apply", "plan"): "pass"}),
+    ("an unknown cost without a cost budget", [job("a")], [], Budgets(max_new_jobs=3),
+     Cost(0.0, 1, per_job={"FineTuningJob.a": None}), {("budgets.max_new_jobs", "plan"): "pass"}),
+    ("a replaced job of unknown cost", [job("a", Action.REPLACE)], [], Budgets(max_cost_per_apply=1.0),
+     Cost(0.0, 1, per_job={"FineTuningJob.a": None}),
+     {("budgets.max_cost_per_apply", "plan"): "pass", ("budgets.max_cost_per_apply", "FineTuningJob.a"): "deny"}),
+    ("deletes and forgets cost nothing", [gone("a", model="gpt-4o-mini-2024-07-18"),
+                                          gone("b", action=Action.FORGET, model="gpt-4o-mini-2024-07-18")], [],
+     Budgets(max_cost_per_apply=0.0), None, {("budgets.max_cost_per_apply", "plan"): "pass"}),
+    # rules evaluate per change: a delete or forget reads the prior spec
+    ("delete reads the prior spec", [gone("a", model="gpt-4o-mini-2024-07-18"),
+                                     gone("b", action=Action.FORGET, model="gpt-4o-2024-08-06")],
+     [policy("mini", MINI)], Budgets(), None,
+     {("Policy.mini", "FineTuningJob.a"): "pass", ("Policy.mini", "FineTuningJob.b"): "deny"}),
+    ("a grant's delete reads its prior projects",
+     [gone("g", "CheckpointPermission", fine_tuned_model_checkpoint="ft:x", project_ids=["proj_a"])],
+     [policy("org", 'object.spec.project_ids.all(p, p.startsWith("proj_"))', match=("CheckpointPermission",))],
+     Budgets(), None, {("Policy.org", "CheckpointPermission.g"): "pass"}),
+    # an evaluation error fails that change only, under the rule's enforcement
+    ("an error denies its change only", [job("a", suffix="x"), job("b")],
+     [policy("short", "object.spec.suffix.size() < 5")], Budgets(), None,
+     {("Policy.short", "FineTuningJob.a"): "pass", ("Policy.short", "FineTuningJob.b"): "deny"}),
+    ("an error on a warn rule warns", [job("a")], [policy("short", "object.spec.suffix.size() < 5", "warn")],
+     Budgets(), None, {("Policy.short", "FineTuningJob.a"): "warn"}),
+    # cost: usd absent when unknown (has() tests it), 0 for changes that start no training
+    ("unknown usd is absent", [job("a"), job("b"), gone("c", model="m")],
+     [policy("cheap", "has(object.cost.usd) && object.cost.usd < 1.0")], Budgets(),
+     Cost(0.5, 1, per_job={"FineTuningJob.a": 0.5, "FineTuningJob.b": None}),
+     {("Policy.cheap", "FineTuningJob.a"): "pass", ("Policy.cheap", "FineTuningJob.b"): "deny",
+      ("Policy.cheap", "FineTuningJob.c"): "pass"}),
+    ("the README's cost rule fails closed", [job("a"), gone("c", model="m")], [policy("cheap", "object.cost.usd < 20.0")],
+     Budgets(), Cost(0.0, 1, per_job={"FineTuningJob.a": None}),
+     {("Policy.cheap", "FineTuningJob.a"): "deny", ("Policy.cheap", "FineTuningJob.c"): "pass"}),
+    ("inputs known after apply are absent", [(Change("FineTuningJob.a", "FineTuningJob", Action.CREATE,
+                                                     after={"model": "m", "training_file": UNKNOWN}),
+                                              SimpleNamespace(kind="FineTuningJob", spec={"model": "m"}))],
+     [policy("t", "!has(object.inputs.training_file)")], Budgets(), Cost(1.0, per_job={"FineTuningJob.a": 1.0}),
+     {("Policy.t", "FineTuningJob.a"): "pass"}),
 ]
 
 
@@ -93,15 +153,38 @@ def test_results(items, policies, budgets, cost, expected):
 
 
 def test_budget_detail_names_unknown_costs():
-    plan, documents = make(job("a"))
-    [result] = evaluate(plan, documents, [], Budgets(max_cost_per_apply=1.0), Cost(2.0, unknown=1)).results
-    assert result.detail == "estimated $2.00, the budget is $1.00 (1 job of unknown cost not counted)"
+    plan, documents = make(job("a"), job("b"))
+    cost = Cost(2.0, unknown=1, per_job={"FineTuningJob.a": 2.0, "FineTuningJob.b": None},
+                reasons={"FineTuningJob.b": "file-abc is not a File in these specs: its tokens cannot be counted"})
+    total, unknown = evaluate(plan, documents, [], Budgets(max_cost_per_apply=1.0), cost).results
+    assert total.detail == "estimated $2.00, the budget is $1.00 (1 job of unknown cost not counted)"
+    assert (unknown.address, unknown.outcome) == ("FineTuningJob.b", "deny")
+    assert unknown.detail.startswith("file-abc is not a File in these specs: its tokens cannot be counted; "
+                                     "the budget is $1.00")
+    assert refusal(PolicyReport((unknown,))).startswith(
+        "refusing to apply: budgets.max_cost_per_apply denies FineTuningJob.b: the job's training cost is unknown")
+    [allowed] = evaluate(plan, documents, [], Budgets(max_cost_per_apply=5.0, unknown_cost="allow"), cost).results
+    assert allowed.passed and allowed.detail.endswith("not counted, allowed by unknown_cost: allow)")
 
 
-def test_a_rule_failing_at_evaluation_raises_its_line():
-    plan, documents = make(job("a"))
-    with pytest.raises(SpecError, match=r"^specs/policy.yaml:7: Policy.bad: spec.rule: .*failed to evaluate"):
-        evaluate(plan, documents, [policy("bad", "object.spec.nope == 1")], Budgets())
+def test_a_rule_failing_at_evaluation_denies_that_change_with_the_cel_message():
+    plan, documents = make(job("a"), gone("b", model="gpt-4o-mini-2024-07-18"))
+    report = evaluate(plan, documents, [policy("bad", "object.spec.nope == 1")], Budgets())
+    failed, removed = report.results
+    assert (failed.address, failed.outcome) == ("FineTuningJob.a", "deny")
+    assert failed.detail == ("rule failed to evaluate: no such member in mapping: 'nope' (a value that is not "
+                             "known, or not written, is absent: test it with has())")
+    assert (removed.address, removed.outcome) == ("FineTuningJob.b", "deny")
+    assert "specs/policy.yaml:7" in refusal(report)
+
+
+def test_a_delete_sees_the_prior_spec_without_its_id():
+    from reconciler.policy.engine import object_activation
+
+    change, _ = gone("a", model="gpt-4o-mini-2024-07-18", suffix=None)
+    data = object_activation(change, None, None)
+    assert data["spec"] == {"model": "gpt-4o-mini-2024-07-18"}
+    assert data["action"] == "delete" and data["cost"]["usd"] == 0.0
 
 
 def test_override_refusal_and_records():

@@ -25,7 +25,7 @@ kind: Policy
 name: owner
 spec:
   match: [FineTuningJob]
-  rule: '"team" in object.spec.metadata'
+  rule: 'has(object.spec.metadata) && "team" in object.spec.metadata'
   message: every job names its team in metadata
 """
 
@@ -147,14 +147,17 @@ def test_bad_input_is_one_line_before_any_request(world):
         (world.specs / name).unlink()
 
 
-def test_a_rule_failing_at_evaluation_stops_before_any_change(world):
+def test_a_rule_failing_at_evaluation_denies_its_change_before_any_change(world):
     world.write("specs.yaml", JOB_SPEC)
     world.write("policy.yaml", "kind: Policy\nname: p\nspec:\n  match: [FineTuningJob]\n"
                                "  rule: object.spec.hyperparameters.n_epochs <= 3\n  message: m\n")
     result = world.run("apply", "--auto-approve")
     assert result.exit_code == 1
-    assert "policy.yaml:5: Policy.p: spec.rule: 'object.spec.hyperparameters.n_epochs <= 3' failed to " \
-           "evaluate: no such member in mapping: 'hyperparameters'" in result.output
+    assert "policy.yaml:5: Policy.p: spec.rule: reads object.spec.hyperparameters without has()" in result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: refusing to apply: Policy.p denies FineTuningJob.bot: m: rule failed to "
+                           "evaluate: no such member in mapping: 'hyperparameters'"), last
+    assert "policy.yaml:5)" in last
     assert "Traceback" not in result.output
     assert _jobs_created(world) == 0 and world.sandbox.stats().get("POST /v1/files", 0) == 0
 

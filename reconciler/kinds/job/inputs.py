@@ -13,8 +13,16 @@ import copy
 import sys
 from typing import Any
 
+from reconciler.kinds.job.canonical import (
+    CREATE_FIELDS,
+    TAG_ADDRESS,
+    TAG_DIGEST,
+    TRACKING_TAGS,
+    canonical_inputs,
+    normalise_method,
+)
 from reconciler.resources.canonical import MISSING, digest, flatten, get_path
-from reconciler.resources.models import SNAPSHOTS, same_model
+from reconciler.resources.models import same_model
 from reconciler.resources.ownership import TAG_LINEAGE, TAG_WORKSPACE, mark, owner_tag
 from reconciler.state.model import Owner
 from reconciler.values import UNKNOWN
@@ -34,20 +42,16 @@ __all__ = [
     "inputs_digest",
     "inputs_from_spec",
     "is_active",
+    "live_inputs",
     "mismatches_with_live",
     "settings_from_spec",
     "state_attributes",
 ]
 
 KIND = "FineTuningJob"
-CREATE_FIELDS = ("model", "training_file", "validation_file", "seed", "suffix", "metadata",
-                 "integrations", "method")
 ACTIVE = frozenset({"validating_files", "queued", "running", "paused"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
-TAG_ADDRESS = "reconciler_address"
-TAG_DIGEST = "reconciler_digest"
-_TAGS = (TAG_ADDRESS, TAG_DIGEST, TAG_LINEAGE, TAG_WORKSPACE)
-_DEFAULT_MARKERS = ("auto", "default")
+_TAGS = TRACKING_TAGS
 
 
 _NOT_KEPT = frozenset({"object", "usage_metrics", "shared_with_openai"})
@@ -87,58 +91,9 @@ def is_active(status: str | None) -> bool:
     return status in ACTIVE
 
 
-def _strip_defaults(value: Any) -> Any:
-    """Drop "auto"/"default" hyperparameters and empty blocks: writing them is the same as not."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            item = _strip_defaults(item)
-            if item is None or item == {} or (isinstance(item, str) and item in _DEFAULT_MARKERS
-                                               and key in _HYPERPARAMETER_KEYS):
-                continue
-            out[key] = item
-        return out
-    if isinstance(value, list):
-        return [_strip_defaults(v) for v in value]
-    return value
-
-
-_HYPERPARAMETER_KEYS = frozenset({
-    "batch_size", "learning_rate_multiplier", "n_epochs", "beta", "compute_multiplier",
-    "eval_interval", "eval_samples", "reasoning_effort",
-})
-
-
-def normalise_method(spec: dict[str, Any]) -> dict[str, Any]:
-    """One method block: the deprecated top-level `hyperparameters` move into
-    method.supervised.hyperparameters; the sub-blocks that do not match `type` are dropped."""
-    method = spec.get("method") or {}  # not mutated: the result is built afresh below
-    kind = method.get("type") or "supervised"
-    legacy = spec.get("hyperparameters")
-    block = method.get(kind) or {}
-    if legacy and kind == "supervised" and not block.get("hyperparameters"):
-        block = {**block, "hyperparameters": legacy}
-    result: dict[str, Any] = {"type": kind}
-    block = _strip_defaults(block)
-    if block:
-        result[kind] = block
-    return result
-
-
 def inputs_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The canonical create arguments of a (reference-resolved) job spec. May hold UNKNOWN."""
-    inputs: dict[str, Any] = {}
-    for field in CREATE_FIELDS:
-        if field == "method":
-            inputs["method"] = normalise_method(spec)
-            continue
-        value = spec.get(field)
-        if value is None or value == {} or value == []:
-            continue
-        if field == "model" and isinstance(value, str):
-            value = SNAPSHOTS.get(value, value)
-        inputs[field] = value  # `spec` is a fresh resolve() copy: no need to copy again
-    return inputs
+    return canonical_inputs(spec)
 
 
 def settings_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -174,9 +129,13 @@ def create_body(spec: dict[str, Any], address: str, inputs_sha: str, lineage: st
 
 
 def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(path, before, after) for each leaf that differs; UNKNOWN after counts as a change."""
-    old = dict(flatten(before))
-    new = dict(flatten(after))
+    """(path, before, after) for each leaf that differs; UNKNOWN after counts as a change. Both
+    sides are compared in the canonical form (a state recorded by an older version may hold what
+    it now spells absent)."""
+    if before == after:
+        return []  # the common case, 10,000 unchanged jobs: a state never records UNKNOWN
+    old = dict(flatten(canonical_inputs(before)))
+    new = dict(flatten(canonical_inputs(after)))
     changes = []
     for path in sorted(set(old) | set(new)):
         a, b = old.get(path, MISSING), new.get(path, MISSING)
@@ -196,12 +155,20 @@ def _suffix_of(fine_tuned_model: str | None) -> Any:
     return parts[3] if len(parts) >= 5 and parts[3] else None
 
 
+def live_inputs(job: dict[str, Any]) -> dict[str, Any]:
+    """A live job's create arguments in the canonical form (the suffix aside: the API keeps it only
+    inside `fine_tuned_model`)."""
+    return canonical_inputs({k: v for k, v in job.items() if k in CREATE_FIELDS or k == "hyperparameters"})
+
+
 def mismatches_with_live(inputs: dict[str, Any], job: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """For a job adopted without recorded inputs (import): the spec's inputs that the live job
-    contradicts. Lenient where the API fills in: "auto" and omitted values match anything, an
-    alias matches its snapshot, the suffix is only known once the model exists."""
+    contradicts, both in the canonical form. Lenient where the API fills in: "auto" and omitted
+    values match anything, an alias matches its snapshot, the suffix is only known once the model
+    exists."""
     problems: list[tuple[str, Any, Any]] = []
-    for path, want in flatten(inputs):
+    live = live_inputs(job)
+    for path, want in flatten(canonical_inputs(inputs)):
         if want is UNKNOWN:
             problems.append((path, MISSING, UNKNOWN))
             continue
@@ -210,14 +177,9 @@ def mismatches_with_live(inputs: dict[str, Any], job: dict[str, Any]) -> list[tu
             if have is not MISSING and have != want:
                 problems.append((path, have, want))
             continue
-        if path.startswith("metadata."):
-            have = get_path(job.get("metadata") or {}, path[len("metadata."):])
-        elif path.startswith("method."):
-            have = get_path(job.get("method") or {}, path[len("method."):])
-            if have is MISSING and path.startswith("method.supervised.hyperparameters."):
-                have = get_path(job.get("hyperparameters") or {}, path.rsplit(".", 1)[1])
-        else:
-            have = get_path(job, path)
+        have = get_path(live, path)
+        if have is MISSING and path.startswith("method.supervised.hyperparameters."):
+            have = get_path(job.get("hyperparameters") or {}, path.rsplit(".", 1)[1])
         if path == "model":
             if not same_model(want, have if isinstance(have, str) else None):
                 problems.append((path, have, want))

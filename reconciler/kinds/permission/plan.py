@@ -104,13 +104,22 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
             # Everything wanted is granted already (by hand or an interrupted run): take it into state.
             return Change(action=Action.ADOPT, after=after, reasons=("all listed projects are already granted",),
                           steps=(Step(Op.ADOPT, checkpoint, {"id": checkpoint}),), **base)
-        if (rs.inputs or {}).get("project_ids") != wanted or (rs.inputs or {}).get("exclusive") != exclusive:
+        if not same_settings(rs.inputs or {}, wanted, exclusive):
             return Change(action=Action.UPDATE, before=before, after=after, reasons=("settings changed",),
                           steps=(), prior_id=rs.id, **base)
         return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
     return Change(action=action, before=before, after=after, attrs=tuple(attrs), steps=tuple(steps),
                   reasons=tuple(reasons), prior_id=rs.id if rs else None,
                   replace=ReplaceMode.DESTROY_THEN_CREATE if action is Action.REPLACE else None, **base)
+
+
+def same_settings(recorded: dict[str, Any], wanted: list[Any], exclusive: bool) -> bool:
+    """Whether the recorded inputs say what the spec says. The projects are a set (the API keeps
+    no order); an `exclusive` the state never recorded (a set taken over by `import`, which reads
+    only the grants) is the spec's: there is nothing it could differ from."""
+    if set(recorded.get("project_ids") or []) != set(wanted):
+        return False
+    return "exclusive" not in recorded or bool(recorded.get("exclusive")) == exclusive
 
 
 def plan_permission_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
