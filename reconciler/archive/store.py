@@ -111,4 +111,6 @@ class ArchiveDir:
         return sha
 
     def put_bytes(self, relative: str, data: bytes, *, source: str) -> str:
-        return self.put(relative, lambda sink: sink.write(data) and None, source=source)
+        def produce(sink: BinaryIO) -> None:
+            sink.write(data)
+        return self.put(relative, produce, source=source)

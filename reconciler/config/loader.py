@@ -408,7 +408,7 @@ class _Pass:
     def lifecycle_problems(self, kind: str, lifecycle: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
         spec_schema = schemas.kind_schema(kind)["$defs"]
         fields = spec_schema[spec_def_name(kind)]["properties"]
-        out = []
+        out: list[tuple[tuple[Any, ...], str]] = []
         if lifecycle.get("delete_model_on_destroy") and registry.get(kind).type != "FineTuningJob":
             out.append((("lifecycle", "delete_model_on_destroy"),
                         f"only a FineTuningJob has a fine-tuned model to delete; a {kind} has none"))
