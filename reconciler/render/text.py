@@ -37,8 +37,8 @@ _HEADLINE = {
 LEGEND = [
     ("+", "create", Action.CREATE),
     ("~", "update in-place", Action.UPDATE),
-    ("-", "destroy (cancel an active job, revoke, delete a file; a finished job is only forgotten)",
-     Action.DELETE),
+    ("-", "destroy (cancel an active job, revoke, delete a file; a finished job is only forgotten, "
+          "unless delete_model_on_destroy deletes its model)", Action.DELETE),
     ("-/+", "destroy and then create replacement", Action.REPLACE),
     ("+/-", "create replacement and then destroy", Action.REPLACE),
     ("=", "adopt an object made by an interrupted run", Action.ADOPT),
