@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
@@ -152,7 +152,7 @@ def segment(value: str, what: str = "id") -> str:
     return quote(value, safe=_SEGMENT_SAFE)
 
 
-_COLLECTIONS = ("jobs", "files", "checkpoints", "permissions")
+_COLLECTIONS = ("jobs", "files", "checkpoints", "permissions", "models")
 
 
 def path_template(path: str) -> str:
@@ -381,12 +381,15 @@ class ApiClient:
         creating: bool = False,
         limit: int | None = None,
         deadline: float | None = None,
+        sink: BinaryIO | None = None,
     ) -> Any:
         """One API call: attempts until success, a final answer, or the retry budget is spent.
 
         `creating`: a POST that makes a paid or stored object; re-sent only when the failure
         proves it had no effect (429, connection never made), else `AmbiguousCreateError`.
-        `limit`: the largest body accepted (default `max_body`); `deadline`: seconds per attempt."""
+        `limit`: the largest body accepted (default `max_body`); `deadline`: seconds per attempt;
+        `sink`: a successful body is written there as it streams (emptied before each attempt), not
+        held in memory."""
         if self._identity_error is not None:
             raise self._identity_error
         if method not in ("GET", "HEAD") and self.on_identity is not None and self.identity is None:
@@ -411,6 +414,9 @@ class ApiClient:
             failure: BaseException | None = None
             ends_at = attempt_start + attempt_deadline
             _deadline.at = ends_at
+            if sink is not None:
+                sink.seek(0)
+                sink.truncate()
             try:
                 with self.stats._lock:
                     self.stats.requests += 1
@@ -424,7 +430,7 @@ class ApiClient:
                     request = self._http.build_request(method, self._url(url, params), json=json_body,
                                                        headers=headers)
                     response = self._exchange(request, method, path, body_limit, ends_at,
-                                                   attempt_deadline, creating)
+                                                   attempt_deadline, creating, sink)
             except httpx.TransportError as exc:
                 if time.monotonic() >= ends_at - 0.05 and isinstance(exc, httpx.TimeoutException):
                     self._count_failure(retries)
@@ -584,9 +590,10 @@ class ApiClient:
         return ApiClient._ambiguous(late) if creating else late
 
     def _exchange(self, request: httpx.Request, method: str, path: str, limit: int, ends_at: float,
-                  seconds: float, creating: bool) -> httpx.Response:
+                  seconds: float, creating: bool, sink: BinaryIO | None = None) -> httpx.Response:
         """Send and read the answer within `limit` bytes and the deadline; the body is streamed so
-        neither a huge nor a trickling answer is held or waited for beyond its bound."""
+        neither a huge nor a trickling answer is held or waited for beyond its bound (with a
+        `sink`, a successful body goes there chunk by chunk)."""
         response = self._http.send(request, stream=True)
         try:
             if not response.is_success:
@@ -603,7 +610,10 @@ class ApiClient:
                         chunks.append(chunk[: len(chunk) - (size - limit)])
                         break
                     raise self._too_large(method, path, response, limit, "is larger")
-                chunks.append(chunk)
+                if sink is not None and response.is_success:
+                    sink.write(chunk)
+                else:
+                    chunks.append(chunk)
                 if time.monotonic() > ends_at:
                     raise self._late(method, path, seconds, creating)
             response._content = b"".join(chunks)
@@ -694,6 +704,23 @@ class ApiClient:
         result: bytes = self._request("GET", f"/files/{segment(file_id, 'file id')}/content", raw=True,
                                       limit=size + DOWNLOAD_MARGIN,
                                       deadline=self.deadline + size / TRANSFER_RATE_FLOOR)
+        return result
+
+    def download_file_to(self, file_id: str, sink: BinaryIO, *, size: int | None = None) -> int:
+        """Stream the file's content into `sink` (bounded like `download_file`, never held in
+        memory); the number of bytes written."""
+        if size is None:
+            known = self.get_file(file_id).get("bytes")
+            size = known if isinstance(known, int) and known >= 0 else self.max_body
+        self._request("GET", f"/files/{segment(file_id, 'file id')}/content", raw=True, sink=sink,
+                      limit=size + DOWNLOAD_MARGIN, deadline=self.deadline + size / TRANSFER_RATE_FLOOR)
+        return sink.tell()
+
+    # -- models -----------------------------------------------------------------------------
+    def delete_model(self, model: str) -> dict[str, Any]:
+        """Delete a fine-tuned model (`DELETE /models/{model}`): it stops serving for good."""
+        result: dict[str, Any] = self._request("DELETE", f"/models/{segment(model, 'model')}",
+                                               operation="delete a fine-tuned model")
         return result
 
     # -- jobs -------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from reconciler.errors import NotFoundError
 
@@ -130,6 +130,9 @@ class ProfileClients:
     def download_file(self, file_id: str) -> bytes:
         return self._by_id(file_id, lambda c: c.download_file(file_id))  # type: ignore[no-any-return]
 
+    def download_file_to(self, file_id: str, sink: BinaryIO, *, size: int | None = None) -> int:
+        return self._by_id(file_id, lambda c: c.download_file_to(file_id, sink, size=size))  # type: ignore[no-any-return]
+
     def list_permissions(self, checkpoint: str, *, project_id: str | None = None, order: str | None = None,
                          page_size: int = 100) -> Iterable[Obj]:
         return self._admin().list_permissions(checkpoint, project_id=project_id, order=order,  # type: ignore[no-any-return]
@@ -154,6 +157,9 @@ class ProfileClients:
 
     def delete_file(self, file_id: str) -> Obj:
         return self._by_id(file_id, lambda c: c.delete_file(file_id))
+
+    def delete_model(self, model: str) -> Obj:
+        return self._by_id(model, lambda c: c.delete_model(model))
 
     def create_job(self, body: Obj, *, idempotency_key: str) -> Obj:
         profile, client = self._here()

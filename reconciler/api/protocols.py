@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
-__all__ = ["Client", "Reader"]
+__all__ = ["Client", "Downloader", "Reader"]
 
 Obj = dict[str, Any]
 
@@ -25,10 +25,17 @@ class Reader(Protocol):
     def list_events(self, job_id: str, page_size: int = 100) -> Iterable[Obj]: ...
 
 
-class Client(Reader, Protocol):
+class Downloader(Reader, Protocol):
+    """A Reader that can stream a file's content to disk (archive): nothing it does changes the API."""
+
+    def download_file_to(self, file_id: str, sink: BinaryIO, *, size: int | None = None) -> int: ...
+
+
+class Client(Downloader, Protocol):
     def upload_file(self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None,
                     idempotency_key: str | None = None) -> Obj: ...
     def delete_file(self, file_id: str) -> Obj: ...
+    def delete_model(self, model: str) -> Obj: ...
     def create_job(self, body: Obj, *, idempotency_key: str) -> Obj: ...
     def cancel_job(self, job_id: str) -> Obj: ...
     def pause_job(self, job_id: str) -> Obj: ...

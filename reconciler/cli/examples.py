@@ -24,6 +24,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "sync": ("reconciler -C specs sync", "reconciler -C specs sync --prune --max-deletes 3"),
     "report": ("reconciler -C specs report --html report.html",),
     "cost": ("reconciler cost", "reconciler cost --by team --format csv"),
+    "archive": ("reconciler archive archive/", "reconciler archive archive/ --target FineTuningJob.support_bot --json"),
     "state list": ("reconciler state list", "reconciler state list FineTuningJob --json"),
     "state show": ("reconciler state show FineTuningJob.support_bot", "reconciler state show --serial 6 --json"),
     "state rm": ("reconciler state rm FineTuningJob.old_bot --dry-run",),

@@ -36,6 +36,7 @@ class Lifecycle:
     create_before_destroy: bool = False
     preconditions: tuple[Any, ...] = ()  # reconciler.expr.conditions.Condition: checked before planning it
     postconditions: tuple[Any, ...] = ()  # checked against the live object: false holds back dependents
+    delete_model_on_destroy: bool = False  # a FineTuningJob's destroy / replace also deletes its model
 
 
 @dataclass(frozen=True)

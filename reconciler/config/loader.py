@@ -69,9 +69,11 @@ class Collected:
 
 @functools.lru_cache(maxsize=256)
 def _lifecycle(prevent_destroy: bool, ignore_changes: tuple[str, ...], create_before_destroy: bool,
-               preconditions: tuple[Any, ...] = (), postconditions: tuple[Any, ...] = ()) -> Lifecycle:
+               preconditions: tuple[Any, ...] = (), postconditions: tuple[Any, ...] = (),
+               delete_model_on_destroy: bool = False) -> Lifecycle:
     """Lifecycles are frozen values; documents with the same one share it."""
-    return Lifecycle(prevent_destroy, ignore_changes, create_before_destroy, preconditions, postconditions)
+    return Lifecycle(prevent_destroy, ignore_changes, create_before_destroy, preconditions, postconditions,
+                     delete_model_on_destroy)
 
 def spec_files(spec_dir: Path) -> list[Path]:
     """*.yaml / *.yml under spec_dir, recursively, sorted; hidden folders and files are skipped."""
@@ -349,6 +351,7 @@ class _Pass:
                     tuple(lifecycle.get("ignore_changes", ())),
                     bool(lifecycle.get("create_before_destroy", False)),
                     conditions["precondition"], conditions["postcondition"],
+                    bool(lifecycle.get("delete_model_on_destroy", False)),
                 ),
                 depends_on=tuple(doc.get("depends_on", ())),
                 positions=Positions(raw.positions),
@@ -408,7 +411,10 @@ class _Pass:
     def lifecycle_problems(self, kind: str, lifecycle: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
         spec_schema = schemas.kind_schema(kind)["$defs"]
         fields = spec_schema[spec_def_name(kind)]["properties"]
-        out = []
+        out: list[tuple[tuple[Any, ...], str]] = []
+        if lifecycle.get("delete_model_on_destroy") and registry.get(kind).type != "FineTuningJob":
+            out.append((("lifecycle", "delete_model_on_destroy"),
+                        f"only a FineTuningJob has a fine-tuned model to delete; a {kind} has none"))
         for i, path in enumerate(lifecycle.get("ignore_changes", ())):
             head = path.split(".")[0].split("[")[0]
             if head not in fields:

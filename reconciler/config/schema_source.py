@@ -725,6 +725,12 @@ def common_defs() -> dict[str, Schema]:
                     "default": False,
                     "description": "On replace, create the new object before removing the old one.",
                 },
+                "delete_model_on_destroy": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "FineTuningJob only: destroying or replacing the job also deletes its "
+                                   "fine-tuned model (DELETE /v1/models/{model}), which then stops serving.",
+                },
                 "precondition": condition_list_schema("precondition"),
                 "postcondition": condition_list_schema("postcondition"),
             },

@@ -17,7 +17,8 @@ from typing import Any
 from reconciler.cost.tokens import base_model
 from reconciler.resources.models import SNAPSHOTS
 
-__all__ = ["METHODS", "Price", "PriceTable", "builtin_prices", "parse_overrides", "pricing_schema"]
+__all__ = ["METHODS", "InferencePrice", "Price", "PriceTable", "builtin_inference_prices", "builtin_prices",
+           "inference_price", "parse_overrides", "pricing_schema"]
 
 METHODS = ("supervised", "dpo", "reinforcement")
 _UNITS = {"per_1m_tokens": "1M tokens", "per_hour": "hour"}
@@ -91,10 +92,60 @@ class PriceTable:
 
 
 @lru_cache(maxsize=1)
-def builtin_prices() -> PriceTable:
+def _shipped() -> dict[str, Any]:
     text = resources.files("reconciler.cost").joinpath("prices.json").read_text(encoding="utf-8")
-    data = json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@lru_cache(maxsize=1)
+def builtin_prices() -> PriceTable:
+    data = _shipped()
     return PriceTable(_price(entry, "builtin", f"prices.json prices[{i}]") for i, entry in enumerate(data["prices"]))
+
+
+@dataclass(frozen=True)
+class InferencePrice:
+    """What a fine-tuned model of `model` costs to use, in USD per million tokens; `cached_input` is
+    None where the pricing page lists none."""
+    model: str
+    input: float
+    cached_input: float | None
+    output: float
+    source: str
+    as_of: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "input": self.input, "cached_input": self.cached_input,
+                "output": self.output, "per": "1M tokens", "source": self.source, "as_of": self.as_of}
+
+
+def _usd(entry: Mapping[str, Any], key: str, where: str) -> float:
+    value = entry.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{where}.{key}: must be a number of US dollars, 0 or more")
+    return float(value)
+
+
+@lru_cache(maxsize=1)
+def builtin_inference_prices() -> Mapping[str, InferencePrice]:
+    """The inference prices of fine-tuned models shipped in prices.json, by base model snapshot."""
+    table: dict[str, InferencePrice] = {}
+    for i, entry in enumerate(_shipped().get("inference", [])):
+        where = f"prices.json inference[{i}]"
+        cached = None if entry.get("cached_input") is None else _usd(entry, "cached_input", where)
+        table[str(entry["model"])] = InferencePrice(
+            str(entry["model"]), _usd(entry, "input", where), cached, _usd(entry, "output", where),
+            str(entry.get("source") or ""), str(entry.get("as_of") or ""))
+    return table
+
+
+def inference_price(model: str) -> InferencePrice | None:
+    """The inference price of a fine-tuned model (`ft:BASE:…`) or of fine-tunes of a base model or
+    alias; None when the pricing page gives none."""
+    name = base_model(model)
+    table = builtin_inference_prices()
+    return table.get(name) or table.get(SNAPSHOTS.get(name, name))
 
 
 def parse_overrides(raw: Any, where: str = "spec.pricing") -> list[Price]:

@@ -114,7 +114,9 @@ class Kind:
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
         raise NotImplementedError
 
-    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool) -> Change:
+    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
+                     delete_model: bool = False) -> Change:
+        """The change destroying `address`; `delete_model`: its lifecycle.delete_model_on_destroy."""
         raise PlanError(f"{address}: {self.name} objects cannot be destroyed")
 
     def checkpoint_of(self, spec: Mapping[str, Any]) -> Any:

@@ -172,7 +172,8 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
         doc = documents.get(address)
         try:
             changes.append(registry.by_type(resource.kind).plan_destroy(
-                address, resource, walk, prevent_destroy=bool(doc and doc.lifecycle.prevent_destroy)))
+                address, resource, walk, prevent_destroy=bool(doc and doc.lifecycle.prevent_destroy),
+                delete_model=bool(doc and doc.lifecycle.delete_model_on_destroy)))
         except MissingRead as need:
             missing.add(need.read)
         except PlanError as error:

@@ -71,6 +71,7 @@ class Op(str, enum.Enum):
     DELETE_FILE = "delete_file"
     CREATE_JOB = "create_job"
     CANCEL_JOB = "cancel_job"
+    DELETE_MODEL = "delete_model"   # a job's fine-tuned model (lifecycle.delete_model_on_destroy)
     PAUSE_JOB = "pause_job"
     RESUME_JOB = "resume_job"
     GRANT = "grant"
@@ -81,7 +82,7 @@ class Op(str, enum.Enum):
 
 # Steps that take something away in the API: every one is shown as a `-` line in a plan and counted
 # in its summary, whatever the action of the change that holds it.
-DESTRUCTIVE_OPS = (Op.REVOKE, Op.CANCEL_JOB, Op.DELETE_FILE)
+DESTRUCTIVE_OPS = (Op.REVOKE, Op.CANCEL_JOB, Op.DELETE_FILE, Op.DELETE_MODEL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,7 @@ class Plan:
         """Terraform's resource counts (add, change, destroy; a replace is one add and one destroy)
         plus the destructive API steps by op, wherever they sit: a grant revoked by a create
         (`exclusive: true` over a hand-made grant) or by an update is counted as surely as one
-        revoked by a destroy. `revoke`, `cancel_job` and `delete_file` are step counts, not
+        revoked by a destroy. `revoke`, `cancel_job`, `delete_file` and `delete_model` are step counts, not
         resource counts: a destroyed job that is still running adds 1 to destroy and 1 to
         cancel_job."""
         add = change = destroy = forget = adopt = pending = 0

@@ -32,7 +32,8 @@ from reconciler.values import UNKNOWN
 # 1.1: summary counts the destructive steps (revoke, cancel_job, delete_file)
 # 1.2: a `cost` object per job created or replaced, and `summary.cost` (the plan's total)
 # 1.3: `other_workspaces` on a create whose address another workspace's live object holds
-FORMAT_VERSION = "1.3"
+# 1.4: the `delete_model` step (lifecycle.delete_model_on_destroy) and its count in the summary
+FORMAT_VERSION = "1.4"
 __all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_from_dict", "plan_to_dict"]
 
 

@@ -37,8 +37,8 @@ _HEADLINE = {
 LEGEND = [
     ("+", "create", Action.CREATE),
     ("~", "update in-place", Action.UPDATE),
-    ("-", "destroy (cancel an active job, revoke, delete a file; a finished job is only forgotten)",
-     Action.DELETE),
+    ("-", "destroy (cancel an active job, revoke, delete a file; a finished job is only forgotten, "
+          "unless delete_model_on_destroy deletes its model)", Action.DELETE),
     ("-/+", "destroy and then create replacement", Action.REPLACE),
     ("+/-", "create replacement and then destroy", Action.REPLACE),
     ("=", "adopt an object made by an interrupted run", Action.ADOPT),
@@ -106,7 +106,7 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     for step in change.steps:
         if step.op in (Op.GRANT, Op.REVOKE):
             continue
-        if step.op in DESTRUCTIVE_OPS:  # a cancel or a file deletion: a `-` line, red, never an arrow
+        if step.op in DESTRUCTIVE_OPS:  # a cancel or a deletion: a `-` line, red, never an arrow
             lines.append(f"{indent}{style('-', fg='red')} {step.detail}")
             continue
         lines.append(f"{indent}  {style('→', fg=colour)} {step.detail}")
@@ -134,9 +134,10 @@ def destructive_note(change: Change) -> str:
     return f"; it also {' and '.join(parts)}" if parts else ""
 
 
-_NOUNS = {Op.REVOKE: ("revokes", "grant"), Op.CANCEL_JOB: ("cancels", "job"), Op.DELETE_FILE: ("deletes", "file")}
+_NOUNS = {Op.REVOKE: ("revokes", "grant"), Op.CANCEL_JOB: ("cancels", "job"), Op.DELETE_FILE: ("deletes", "file"),
+          Op.DELETE_MODEL: ("deletes", "fine-tuned model")}
 _SUMMARY = {Op.REVOKE: ("grant", "to revoke"), Op.CANCEL_JOB: ("job", "to cancel"),
-            Op.DELETE_FILE: ("file", "to delete")}
+            Op.DELETE_FILE: ("file", "to delete"), Op.DELETE_MODEL: ("fine-tuned model", "to delete")}
 
 
 def _count(n: int, verb: str, noun: str) -> str:

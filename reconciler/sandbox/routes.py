@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from reconciler.sandbox.errors import ApiError, bad_request
 from reconciler.sandbox.graders import validate_grader
+from reconciler.sandbox.model_delete import ROUTE as DELETE_MODEL_ROUTE
 from reconciler.sandbox.multipart import parse_multipart
 from reconciler.sandbox.projects import check_file, check_job, check_job_files, job_filter
 from reconciler.sandbox.world import DEFAULT_PROJECT, World
@@ -255,6 +256,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/v1/fine_tuning/checkpoints/{ckpt}/permissions", create_permissions),
     ("DELETE", "/v1/fine_tuning/checkpoints/{ckpt}/permissions/{permission_id}", delete_permission),
     ("POST", "/v1/fine_tuning/alpha/graders/validate", validate_grader_route),
+    DELETE_MODEL_ROUTE,
 ]
 
 # JSON bodies are small; uploads may be up to 512 MB (plus multipart framing).

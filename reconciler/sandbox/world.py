@@ -82,6 +82,7 @@ class World:
         self.files = OrderedStore()
         self.jobs = OrderedStore(tags=_metadata_pairs)
         self.models: dict[str, str] = {}  # fine-tuned model name -> job id
+        self.deleted_models: set[str] = set()  # fine-tuned models deleted (DELETE /v1/models/{model})
         self.permissions: dict[str, dict[str, dict[str, Any]]] = {}  # checkpoint -> perm id -> perm
         self.idempotency: dict[str, list[Any]] = {}
         self.result_files: dict[str, str] = {}  # result file id -> job id
@@ -110,6 +111,7 @@ class World:
                 "jobs": self.jobs.dump(),
                 "permissions": {ck: dict(perms) for ck, perms in self.permissions.items()},
                 "idempotency": dict(self.idempotency),
+                "deleted_models": sorted(self.deleted_models),
             }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -120,6 +122,7 @@ class World:
             self.jobs = OrderedStore.restore(data["jobs"], tags=_metadata_pairs)
             self.permissions = {ck: dict(perms) for ck, perms in data["permissions"].items()}
             self.idempotency = dict(data.get("idempotency", {}))
+            self.deleted_models = set(data.get("deleted_models", ()))
             self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
             self.result_files = {lifecycle.result_file_id(job): job_id for job_id, job in self.jobs.items.items()}
             self.checkpoints = {name: job_id for job_id, job in self.jobs.items.items()
@@ -384,6 +387,9 @@ class World:
         return {"object": "list", **slice_page(checkpoints, after, limit, with_ids=True)}
 
     def job_for_model(self, name: str) -> dict[str, Any] | None:
+        """The job whose fine-tuned model `name` is, while that model exists (not deleted)."""
+        if name in self.deleted_models:
+            return None
         job_id = self.models.get(name)
         return self.jobs.items.get(job_id) if job_id else None
 
@@ -392,7 +398,7 @@ class World:
     def _checkpoint_owner(self, checkpoint: str) -> str:
         """The project that owns a checkpoint (or fine-tuned model) that exists now; 404 otherwise."""
         job_id = self.checkpoints.get(checkpoint) or self.models.get(checkpoint)
-        job = self.jobs.items.get(job_id) if job_id else None
+        job = self.jobs.items.get(job_id) if job_id and checkpoint not in self.deleted_models else None
         if job is not None:
             now = self.now()
             if checkpoint == lifecycle.fine_tuned_model_name(job):

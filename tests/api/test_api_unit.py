@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import io
 import random
 import re
 import threading
@@ -350,3 +351,25 @@ def test_map_bounded_reraises_the_first_error_after_all_finish(workers: int) -> 
     with pytest.raises(ValueError, match="bad 2"):
         map_bounded(work, range(8), max_workers=workers)
     assert sorted(finished) == [0, 1, 3, 4, 6, 7]
+
+
+def test_a_streamed_download_cut_short_is_written_again_from_the_start() -> None:
+    """download_file_to writes the body to the sink as it arrives; a connection lost mid-body is
+    retried and the sink holds the whole file once, not a piece of the first attempt before it."""
+    whole = b"".join(b"line %d\n" % i for i in range(50_000))
+    attempts: list[int] = []
+
+    def cut() -> Iterator[bytes]:
+        yield whole[:100_000]
+        raise httpx.ReadError("connection reset")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        return httpx.Response(200, content=cut() if len(attempts) == 1 else iter([whole]))
+
+    sink = io.BytesIO()
+    written = mock_client(handler, SleepRecorder()).download_file_to("file-1", sink, size=len(whole))
+    assert len(attempts) == 2 and written == len(whole) and sink.getvalue() == whole
+    with pytest.raises(AnswerTooLargeError, match=r"^GET /files/file-1/content → 200"):
+        mock_client(lambda r: httpx.Response(200, content=b"y" * (2 * MIB)), SleepRecorder()).download_file_to(
+            "file-1", io.BytesIO(), size=10)

@@ -358,6 +358,10 @@ class FakeClient:
 
         return self._call("delete_file", {"file_id": file_id}, effect)
 
+    def delete_model(self, model: str) -> dict[str, Any]:
+        return self._call("delete_model", {"model": model},
+                          lambda: {"id": model, "object": "model", "deleted": True})
+
     # -- checkpoint permissions ------------------------------------------------------------
     def list_permissions(self, checkpoint: str, *, project_id: str | None = None, order: str | None = None,
                          page_size: int = 100) -> Iterator[dict[str, Any]]:

@@ -34,7 +34,7 @@ def test_plan_shows_the_cost_of_each_new_job_and_the_total(world: World) -> None
     schema = json.loads((importlib.resources.files("reconciler") / "render" / "schema" / "plan.schema.json")
                         .read_text(encoding="utf-8"))
     jsonschema.validate(data, schema)
-    assert data["format_version"] == "1.3"
+    assert data["format_version"] == "1.4"
     job = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")
     cost = job["cost"]
     assert cost["version"] == 1 and cost["examples"] == 12 and cost["epochs"] == 4 and not cost["epochs_auto"]
@@ -57,12 +57,26 @@ def test_auto_epochs_are_shown_resolved(world: World) -> None:
 
 
 def test_a_model_without_a_price_is_unknown_with_the_reason(world: World) -> None:
-    world.write("main.yaml", SPEC_4_EPOCHS.replace("model: gpt-4o-mini", "model: gpt-4.1-nano"))
+    world.write("main.yaml", SPEC_4_EPOCHS.replace("model: gpt-4o-mini", "model: gpt-3.5-turbo-1106"))
     text = world.ok("plan").output
-    assert "unknown: no price for gpt-4.1-nano-2025-04-14 (supervised)" in text
+    assert "unknown: no price for gpt-3.5-turbo-1106 (supervised)" in text
     assert "Estimated training cost: unknown (1 job; 1 unknown" in text
     cost = _plan_json(world)["summary"]["cost"]
     assert cost["complete"] is False and cost["unknown"] == 1 and cost["usd"] == 0
+
+
+@pytest.mark.parametrize(("model", "usd_per_1m"), [("gpt-4.1-mini", 5.00), ("gpt-4.1", 25.00), ("gpt-4.1-nano", 1.50),
+                                                   ("gpt-4o", 25.00), ("gpt-4o-mini", 3.00)])
+def test_every_model_the_platform_trains_has_a_sourced_dollar_estimate(world: World, model: str,
+                                                                       usd_per_1m: float) -> None:
+    world.write("main.yaml", SPEC_4_EPOCHS.replace("model: gpt-4o-mini", f"model: {model}"))
+    text = world.ok("plan").output
+    line = next(x for x in text.splitlines() if "estimated cost:" in x)
+    assert f"at ${usd_per_1m:.2f} / 1M tokens" in line and "unknown" not in line
+    cost = next(c for c in _plan_json(world)["resource_changes"] if c["address"] == "FineTuningJob.bot")["cost"]
+    assert cost["usd"] == pytest.approx(cost["billed_tokens"] * usd_per_1m / 1e6) and cost["usd"] > 0
+    assert cost["price"]["source"] == "https://developers.openai.com/api/docs/pricing"
+    assert cost["price"]["as_of"] == "2026-12-07"
 
 
 def test_the_sandbox_bills_what_the_plan_estimated(world: World) -> None:

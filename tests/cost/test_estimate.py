@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.cost.estimate import HOURLY_REASON, estimate_plan
 from reconciler.cost.jobs import CountKey, job_inputs
-from reconciler.cost.pricing import PriceTable, builtin_prices, parse_overrides
+from reconciler.cost.pricing import PriceTable, builtin_prices, inference_price, parse_overrides
 from reconciler.cost.tokens import FileCount
 from reconciler.plan.model import Action, Change, Plan, ReplaceMode
 from reconciler.render.cost import describe, money, tokens_short, total_line
@@ -168,3 +168,41 @@ def test_money(value: float, text: str) -> None:
 @pytest.mark.parametrize(("value", "text"), [(999, "999"), (12_345, "12.3K"), (1_200_000, "1.2M"), (3_000_000, "3M")])
 def test_tokens_short(value: int, text: str) -> None:
     assert tokens_short(value) == text
+
+
+@pytest.mark.parametrize(("model", "method", "usd", "per"), [
+    ("gpt-4.1-2025-04-14", "supervised", 25.00, "1M tokens"), ("gpt-4.1-mini", "supervised", 5.00, "1M tokens"),
+    ("gpt-4.1-nano-2025-04-14", "supervised", 1.50, "1M tokens"), ("gpt-4o", "supervised", 25.00, "1M tokens"),
+    ("gpt-4o-mini-2024-07-18", "supervised", 3.00, "1M tokens"), ("gpt-4.1-2025-04-14", "dpo", 25.00, "1M tokens"),
+    ("gpt-4.1-mini-2025-04-14", "dpo", 5.00, "1M tokens"), ("gpt-4.1-nano", "dpo", 1.50, "1M tokens"),
+    ("o4-mini", "reinforcement", 100.00, "hour"),
+    ("ft:gpt-4.1-mini-2025-04-14:acme:bot:abc123", "supervised", 5.00, "1M tokens"),
+])
+def test_the_shipped_table_prices_every_model_the_platform_trains(model: str, method: str, usd: float,
+                                                                  per: str) -> None:
+    price = builtin_prices().lookup(model, method)
+    assert price is not None and (price.usd, price.per) == (usd, per)
+    assert price.source == "https://developers.openai.com/api/docs/pricing" and price.as_of == "2026-12-07"
+
+
+@pytest.mark.parametrize(("model", "method"), [("gpt-4o-mini-2024-07-18", "dpo"), ("gpt-3.5-turbo-1106", "supervised"),
+                                               ("davinci-002", "supervised"), ("o4-mini-2025-04-16", "supervised")])
+def test_what_the_pricing_page_does_not_say_stays_unknown(model: str, method: str) -> None:
+    assert builtin_prices().lookup(model, method) is None
+
+
+@pytest.mark.parametrize(("model", "prices"), [
+    ("ft:gpt-4.1-mini-2025-04-14:acme:bot:abc123", (0.80, 0.20, 3.20)),
+    ("gpt-4.1", (3.00, 0.75, 12.00)), ("gpt-4.1-nano-2025-04-14", (0.20, 0.05, 0.80)),
+    ("gpt-4o-2024-08-06", (3.75, 1.875, 15.00)), ("gpt-4o-mini", (0.30, 0.15, 1.20)),
+    ("ft:o4-mini-2025-04-16:acme::x1", (4.00, 1.00, 16.00)), ("gpt-3.5-turbo", (3.00, None, 6.00)),
+])
+def test_inference_prices_of_fine_tuned_models(model: str, prices: tuple[float, float | None, float]) -> None:
+    price = inference_price(model)
+    assert price is not None and (price.input, price.cached_input, price.output) == prices
+    assert price.source.startswith("https://") and price.as_of
+    assert price.to_dict()["per"] == "1M tokens"
+
+
+def test_a_model_without_an_inference_price_is_none_never_zero() -> None:
+    assert inference_price("ft:davinci-002:acme::x") is None and inference_price("gpt-5-mini") is None

@@ -104,7 +104,7 @@ spec:
 kind: FineTuningJob
 name: nano
 spec:
-  model: gpt-4.1-nano
+  model: gpt-3.5-turbo-1106
   training_file: ${File.train.id}
   method: {type: supervised, supervised: {hyperparameters: {n_epochs: 2}}}
 """
@@ -166,7 +166,7 @@ def test_report_costs_equal_the_spend_and_the_plan_estimates(world: World) -> No
     assert "estimate" in cells["FineTuningJob.next"]
     assert _usd(cells["FineTuningJob.next"]) == pytest.approx(estimates["FineTuningJob.next"]["usd"], abs=1e-6)
     assert "unknown" in cells["FineTuningJob.nano"]
-    assert "no price for gpt-4.1-nano-2025-04-14 (supervised)" in cells["FineTuningJob.nano"]
+    assert "no price for gpt-3.5-turbo-1106 (supervised)" in cells["FineTuningJob.nano"]
 
     expected = (spent["FineTuningJob.bot"]["usd"] + running_estimate["usd"] + estimates["FineTuningJob.next"]["usd"])
     total_line = re.search(r'<p class="total" id="cost-total" data-usd="([0-9.]+)">([^<]+)</p>', page)

@@ -45,7 +45,8 @@ class FileKind(Kind):
 
         return plan_file(doc, spec, walk)
 
-    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool) -> Change:
+    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
+                     delete_model: bool = False) -> Change:
         from reconciler.kinds.file.plan import plan_file_destroy
 
         return plan_file_destroy(address, rs, walk, prevent_destroy=prevent_destroy)

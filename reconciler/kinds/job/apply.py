@@ -1,4 +1,5 @@
-"""Applying a FineTuningJob change: create (never twice), cancel, pause, resume, adopt, forget.
+"""Applying a FineTuningJob change: create (never twice), cancel, pause, resume, adopt, forget, and
+delete its fine-tuned model (lifecycle.delete_model_on_destroy).
 
 A job is created with its address and input digest in `metadata` and an `Idempotency-Key`
 derived from (lineage, serial, address, digest). Whether the API honours that key is not
@@ -37,6 +38,8 @@ def apply_job(ctx: ApplyContext, change: Change) -> str | None:
             resource = _cancel(ctx, change, step, resource)
         elif step.op in (Op.PAUSE_JOB, Op.RESUME_JOB):
             resource = _pause_resume(ctx, change, step, resource, pause=step.op is Op.PAUSE_JOB)
+        elif step.op is Op.DELETE_MODEL:
+            resource = _delete_model(ctx, change, step, resource)
         elif step.op is Op.FORGET:
             resource = Kind.forget(ctx, change, step)
         elif step.op is Op.ADOPT:
@@ -141,6 +144,25 @@ def _cancel(ctx: ApplyContext, change: Change, step: Step, resource: ResourceSta
         updated = copy.copy(old)
         updated.attributes = job or old.attributes
         updated.meta = {**old.meta, "cancelled_by": step.args.get("cancelled_by") or change.action.value}
+        ctx.record(change.address, updated)
+        return updated
+    return resource
+
+
+def _delete_model(ctx: ApplyContext, change: Change, step: Step,
+                  resource: ResourceState | None) -> ResourceState | None:
+    """DELETE the model, then record `meta.model_deleted` (a journaled action of its own): a run
+    that stops between the two sends the delete again, and a model already gone (404) counts as
+    deleted, so nothing is lost track of either way."""
+    model = str(step.args["model"])
+    try:
+        ctx.client.delete_model(model)
+    except NotFoundError:
+        ctx.note(change.address, f"fine-tuned model {model} was already deleted")
+    old = ctx.state.resources.get(change.address)
+    if old is not None and old.id == step.args["id"]:
+        updated = copy.copy(old)
+        updated.meta = {**old.meta, "model_deleted": model}
         ctx.record(change.address, updated)
         return updated
     return resource

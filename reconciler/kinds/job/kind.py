@@ -56,10 +56,11 @@ class JobKind(Kind):
 
         return plan_job(doc, spec, walk, unresolved)
 
-    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool) -> Change:
+    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
+                     delete_model: bool = False) -> Change:
         from reconciler.kinds.job.plan import plan_job_destroy
 
-        return plan_job_destroy(address, rs, walk, prevent_destroy=prevent_destroy)
+        return plan_job_destroy(address, rs, walk, prevent_destroy=prevent_destroy, delete_model=delete_model)
 
     def read_for_import(self, address: str, object_id: str, reads: SnapshotReads) -> dict[str, Any]:
         return dict(reads.job(object_id) or {})

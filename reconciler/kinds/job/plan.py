@@ -206,9 +206,11 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         cancel = Step(Op.CANCEL_JOB, f"cancel {rs.id} ({status})", {"id": rs.id})
         forget = Step(Op.FORGET, f"{rs.id} has {status} and keeps existing; it leaves state", {"id": rs.id})
         create_step = Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")
-        old = cancel if active else forget
-        steps = [create_step, old] if lifecycle.create_before_destroy else [old, create_step]
-        mode = ReplaceMode.of(create_first=lifecycle.create_before_destroy, forget=not active)
+        delete_model = model_deletion(lifecycle.delete_model_on_destroy, rs, live)
+        old = [cancel] if active else [delete_model, forget] if delete_model else [forget]
+        steps = [create_step, *old] if lifecycle.create_before_destroy else [*old, create_step]
+        mode = ReplaceMode.of(create_first=lifecycle.create_before_destroy,
+                              forget=not active and delete_model is None)
         if settings["status"] == "paused":
             steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
         walk.planned[address] = _planned_attrs(inputs, None, address)
@@ -335,7 +337,20 @@ def note_waiting(walk: Walk, address: str, live: Mapping[str, Any]) -> None:
         walk.waiting[address] = reason
 
 
-def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
+def model_deletion(wanted: bool, rs: Any, live: Mapping[str, Any] | None) -> Step | None:
+    """The step deleting a finished job's fine-tuned model, when its lifecycle asks for it and the
+    model exists (not already deleted by an earlier run: `meta.model_deleted`)."""
+    if not wanted:
+        return None
+    model = (live or {}).get("fine_tuned_model") or (rs.attributes or {}).get("fine_tuned_model")
+    if not isinstance(model, str) or not model or (rs.meta or {}).get("model_deleted") == model:
+        return None
+    return Step(Op.DELETE_MODEL, f"delete fine-tuned model {model} (lifecycle.delete_model_on_destroy): "
+                                 "it stops serving for good", {"id": rs.id, "model": model})
+
+
+def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False,
+                     delete_model: bool = False) -> Change:
     live = walk.snapshot.job(rs.id) if walk.refreshed else (rs.attributes or None)
     status = (live or {}).get("status")
     if live is not None:
@@ -349,10 +364,16 @@ def plan_job_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool
                              Step(Op.FORGET, "remove from state", {"id": rs.id})),
                       prior_id=rs.id)
     why = "no longer exists" if live is None else f"has {status}"
+    deletion = model_deletion(delete_model, rs, live) if live is not None else None
+    if deletion is not None:
+        return Change(address=address, kind=rs.kind, action=Action.DELETE, before=_before(rs),
+                      reasons=(f"not in the specs; {rs.id} {why}: its fine-tuned model {deletion.args['model']} "
+                               "is deleted (lifecycle.delete_model_on_destroy) and the job leaves state",),
+                      steps=(deletion, Step(Op.FORGET, "remove from state", {"id": rs.id})), prior_id=rs.id)
     return Change(address=address, kind=rs.kind, action=Action.FORGET, before=_before(rs),
                   reasons=(f"not in the specs; {rs.id} {why}: a finished job cannot be deleted, "
                            "it keeps existing and only leaves state",),
                   steps=(Step(Op.FORGET, "remove from state", {"id": rs.id}),), prior_id=rs.id)
 
 
-__all__ = ["check_written_files", "plan_job", "plan_job_destroy"]
+__all__ = ["check_written_files", "model_deletion", "plan_job", "plan_job_destroy"]

@@ -50,7 +50,8 @@ class PermissionKind(Kind):
 
         return plan_permission(doc, spec, walk, unresolved)
 
-    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool) -> Change:
+    def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
+                     delete_model: bool = False) -> Change:
         from reconciler.kinds.permission.plan import plan_permission_destroy
 
         return plan_permission_destroy(address, rs, walk, prevent_destroy=prevent_destroy)
