@@ -123,7 +123,7 @@ def _plan_again(ctx: Any, o: Any, session: Any, saved: Any, extras: dict[str, An
     name = str(plan_file)
     check_current(session.state, saved, name, state_written=session.store.exists())
     binding = extras.get(BINDING_KEY)
-    check_binding(plan_file, binding, ctx.dir, session.specs)
+    check_binding(plan_file, binding, ctx.dir, session.specs, session.state)
     replace = tuple(str(a) for a in binding.get("replace") or ()) if isinstance(binding, dict) else ()
     fresh = make_plan(ctx, o, session.specs, session.state, session.client, targets=saved.targets,
                       replace=replace, refresh=saved.refreshed, refresh_only=saved.refresh_only,

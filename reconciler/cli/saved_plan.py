@@ -65,7 +65,7 @@ def make_binding(folder: Path, specs: Any, state: Any, replace: tuple[str, ...])
     """What `plan --out` records of where the plan was made (after its reads: the identities are
     the ones the API reported)."""
     return {"specs": spec_file_digests(folder), "policies": policies_digest(specs), "replace": list(replace),
-            "api": _identities(state)}
+            "api": _identities(state), "journal": state.recovered_from_journal}
 
 
 def sealed(pieces: Iterable[str]) -> Iterator[str]:
@@ -96,11 +96,15 @@ def check_seal(path: Path, text: str) -> None:
                          "does not match): make a new plan")
 
 
-def check_binding(path: Path, binding: Any, folder: Path, specs: Any) -> None:
-    """Refuse (StalePlanError) a plan made from other spec files or other policies than the
-    folder here holds, naming the first file that differs."""
+def check_binding(path: Path, binding: Any, folder: Path, specs: Any, state: Any) -> None:
+    """Refuse (StalePlanError) a plan made before an interrupted run journalled actions the state
+    file does not hold yet (the serial moves only when the state is written), or from other spec
+    files or other policies than the folder here holds, naming the first file that differs."""
     if not isinstance(binding, dict):
         raise StalePlanError(f"{path}: the plan file does not say what it was made from: make a new plan")
+    if binding.get("journal", 0) != state.recovered_from_journal:
+        raise StalePlanError(f"{path} is stale: an interrupted run recorded {state.recovered_from_journal} "
+                             "action(s) since the plan was made. Run `reconciler plan` again.")
     then = binding.get("specs") if isinstance(binding.get("specs"), dict) else {}
     now = spec_file_digests(folder)
     for name in sorted(set(then) | set(now)):
