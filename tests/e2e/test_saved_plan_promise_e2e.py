@@ -225,3 +225,35 @@ def test_policies_are_evaluated_again_at_apply(world: World, tmp_path: Path) -> 
     line = _refused(world, plan_file)
     assert "refusing to apply: Policy.fixed_epochs denies FineTuningJob.bot" in line
     assert _changes_sent(world) == {} and world.jobs() == []
+
+
+def test_a_plan_made_against_one_account_is_refused_by_another(world: World, tmp_path: Path) -> None:
+    """A new state records no account yet: the plan file's binding does. Applied with the keys
+    and base URL of another organisation, it is refused after the reads, before any change."""
+    from reconciler.sandbox.testing import run_sandbox
+
+    world.write("main.yaml", JOB_SPEC)
+    plan_file = tmp_path / "plan.json"
+    world.ok("plan", "--out", str(plan_file))
+    with run_sandbox(organization="org-other", project="proj_other") as other:
+        result = world.run("apply", str(plan_file), OPENAI_BASE_URL=other.base_url)
+        assert result.exit_code == 1, result.output
+        assert "was made against organization org-sandbox, project proj_sandbox" in result.output
+        assert "the API answering now is organization org-other, project proj_other" in result.output
+        assert not any(k.startswith(("POST", "DELETE")) for k in other.stats()), other.stats()
+    assert not world.state_file.exists()
+
+
+def test_plans_made_with_replace_and_destroy_apply_as_made(world: World, tmp_path: Path) -> None:
+    """The options a plan was made with are made again with it: `--replace` (recorded in the
+    binding) and `--destroy` (in the plan)."""
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    replace = tmp_path / "replace.json"
+    world.ok("plan", "--replace", "FineTuningJob.bot", "--out", str(replace))
+    world.ok("apply", str(replace))
+    assert len(world.jobs()) == 2
+    destroy = tmp_path / "destroy.json"
+    world.ok("plan", "--destroy", "--out", str(destroy))
+    world.ok("apply", str(destroy))
+    assert world.state()["resources"] == {}
