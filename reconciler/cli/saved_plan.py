@@ -49,8 +49,7 @@ def policies_digest(specs: Any) -> str:
     policies = sorted(({"name": p.name, "match": list(p.match), "rule": p.rule.source, "message": p.message,
                         "enforcement": p.enforcement} for p in specs.policies), key=lambda p: str(p["name"]))
     budgets = specs.settings.budgets
-    limits = ({k: v for k, v in dataclasses.asdict(budgets).items() if k not in ("file", "line")}
-              if dataclasses.is_dataclass(budgets) else {})
+    limits = {f.name: getattr(budgets, f.name) for f in dataclasses.fields(budgets) if f.name not in ("file", "line")}
     text = json.dumps({"policies": policies, "budgets": limits}, sort_keys=True, default=str)
     return _sha256(text.encode())
 
@@ -105,7 +104,8 @@ def check_binding(path: Path, binding: Any, folder: Path, specs: Any, state: Any
     if binding.get("journal", 0) != state.recovered_from_journal:
         raise StalePlanError(f"{path} is stale: an interrupted run recorded {state.recovered_from_journal} "
                              "action(s) since the plan was made. Run `reconciler plan` again.")
-    then = binding.get("specs") if isinstance(binding.get("specs"), dict) else {}
+    recorded = binding.get("specs")
+    then: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
     now = spec_file_digests(folder)
     for name in sorted(set(then) | set(now)):
         if then.get(name) != now.get(name):
