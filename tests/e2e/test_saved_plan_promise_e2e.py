@@ -83,6 +83,8 @@ def test_an_edited_plan_creates_nothing(world: World, tmp_path: Path) -> None:
 
     plan_file.write_text(text)  # edited by hand: the digest no longer matches
     assert "the plan file was changed after `reconciler plan` wrote it" in _refused(world, plan_file)
+    shown = world.ok("show", str(plan_file)).output
+    assert "gpt-4o-2024-08-06" in shown and "Warning: " in shown and "(`apply` refuses this file)" in shown
     edited.pop(DIGEST_KEY)
     plan_file.write_text(json.dumps(edited, indent=1))
     assert "this plan file carries no digest" in _refused(world, plan_file)
