@@ -91,6 +91,8 @@ def _compare(saved: Change, fresh: Change) -> str | None:
     """Why `fresh` is not the change `saved` promised (None: it is)."""
     a = saved.address
     compared: tuple[tuple[str, Any, Any], ...]
+    if saved.kind != fresh.kind:
+        return f"{a}: the plan has it as a {saved.kind}, the current specs and state as a {fresh.kind}"
     if saved.action is Action.PENDING and fresh.action in _PENDING_MAY_BECOME:
         taken = [s for s in fresh.steps if s.op in DESTRUCTIVE_OPS]
         if taken and not any(s.op is t.op and _plain(s.args) == _plain(t.args) for t in taken for s in saved.steps):

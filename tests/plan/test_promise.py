@@ -88,6 +88,8 @@ CASES = [
     ("a step on another id", plan(edited(CANCEL, steps=(Step(Op.CANCEL_JOB, "x", {"id": "ftjob-else"}),))),
      plan(CANCEL), 'a step differs from what the current specs and state make ([0].args.id: "ftjob-else" → '
                    '"ftjob-old")'),
+    ("another kind at the address", plan(edited(CREATE, kind="File")), plan(CREATE),
+     "FineTuningJob.bot: the plan has it as a File, the current specs and state as a FineTuningJob"),
     ("a move the specs do not make", plan(CREATE, moves=(("FineTuningJob.a", "FineTuningJob.bot"),)), plan(CREATE),
      "the plan moves"),
 ]
