@@ -18,13 +18,14 @@ from reconciler.errors import PlanError, StalePlanError
 from reconciler.plan.elsewhere import collision_refusal
 from reconciler.plan.folders import folder_refusal
 from reconciler.plan.model import Action, Plan
+from reconciler.plan.promise import broken_promise, foreign_id
 from reconciler.state import State, StateStore
 
 if TYPE_CHECKING:
     from reconciler.apply.executor import Interruption
 
-__all__ = ["ApplyOutcome", "ApplyPolicy", "Session", "apply_plan", "check_plan", "destructive_count",
-           "has_work", "where_of"]
+__all__ = ["ApplyOutcome", "ApplyPolicy", "Session", "apply_plan", "check_current", "check_plan",
+           "destructive_count", "has_work", "keep_promise", "where_of"]
 
 
 @dataclass
@@ -68,16 +69,37 @@ def destructive_count(plan: Plan) -> int:
     return counts["cancel_job"] + counts["revoke"]
 
 
+def check_current(state: State, plan: Plan, name: str, *, state_written: bool) -> None:
+    """Refuse a saved plan made against another state (lineage) or an earlier write of it
+    (serial): Terraform's "saved plan is stale". A plan made before the first state was written
+    gives that state its lineage (the marks and idempotency keys of its creates carry it)."""
+    if not state_written and state.serial == 0 and plan.serial == 0:
+        state.lineage = plan.lineage
+    if (plan.lineage, plan.serial) != (state.lineage, state.serial):
+        raise StalePlanError(
+            f"{name} is stale: it was made against state serial {plan.serial} "
+            f"(lineage {plan.lineage[:8]}…), the state is now at serial {state.serial} "
+            f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
+
+
+def keep_promise(state: State, saved: Plan, fresh: Plan, name: str) -> None:
+    """Refuse (one line) a saved plan that is not what the current specs and state decide: a step
+    on an object no managed one is (PlanError), or any decision the fresh plan, made with the same
+    options, does not make (StalePlanError). See reconciler/plan/promise.py."""
+    foreign = foreign_id(saved, state, fresh)
+    if foreign is not None:
+        address, op, object_id = foreign
+        raise PlanError(f"{name}: {address}: its {op} step touches {object_id}, which is neither in the state nor "
+                        f"among what {address} reads now: refusing the plan (edited, or made for another state)")
+    why = broken_promise(saved, fresh)
+    if why is not None:
+        raise StalePlanError(f"{name} is stale: {why}. Run `reconciler plan` again.")
+
+
 def check_plan(state: State, plan: Plan, policy: ApplyPolicy, *, state_written: bool) -> None:
     """Refuse a stale saved plan, or one that destroys more than `max_deletes` allows."""
     if policy.saved_plan is not None:
-        if not state_written and state.serial == 0 and plan.serial == 0:
-            state.lineage = plan.lineage  # a plan made before the first state was written
-        if (plan.lineage, plan.serial) != (state.lineage, state.serial):
-            raise StalePlanError(
-                f"{policy.saved_plan} is stale: it was made against state serial {plan.serial} "
-                f"(lineage {plan.lineage[:8]}…), the state is now at serial {state.serial} "
-                f"(lineage {state.lineage[:8]}…). Run `reconciler plan` again.")
+        check_current(state, plan, policy.saved_plan, state_written=state_written)
     if policy.policies is not None and policy.policies.denied:
         from reconciler.policy.render import refusal
 

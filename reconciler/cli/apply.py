@@ -111,6 +111,28 @@ def _interrupted_line(signame: str, interruption: Any, result: Any, operation: s
             f"Run {operation} again to continue.")
 
 
+def _plan_again(ctx: Any, o: Any, session: Any, saved: Any, extras: dict[str, Any], plan_file: Path,
+                parallelism: int) -> Any:
+    """A saved plan is a promise: bound to the spec files, policies and API account it was made
+    with, and made again here, from the current specs and state with the options it was made
+    with, it must decide the same (apply/policy.py keep_promise). What is applied is the plan made
+    here: nothing the file says reaches the API unless the specs and state here say it too."""
+    from reconciler.apply.policy import check_current, keep_promise
+    from reconciler.cli.saved_plan import BINDING_KEY, check_binding, check_identities
+
+    name = str(plan_file)
+    check_current(session.state, saved, name, state_written=session.store.exists())
+    binding = extras.get(BINDING_KEY)
+    check_binding(plan_file, binding, ctx.dir, session.specs, session.state)
+    replace = tuple(str(a) for a in binding.get("replace") or ()) if isinstance(binding, dict) else ()
+    fresh = make_plan(ctx, o, session.specs, session.state, session.client, targets=saved.targets,
+                      replace=replace, refresh=saved.refreshed, refresh_only=saved.refresh_only,
+                      destroy=saved.destroy, parallelism=parallelism)
+    check_identities(plan_file, binding, session.state)
+    keep_promise(session.state, saved, fresh, name)
+    return fresh
+
+
 def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...],
               refresh: bool, parallelism: int, lock_timeout: str, insecure_http: bool, wait: str | None,
               timeout: str | None, destroy: bool, as_json: bool, poll_interval: float | None,
@@ -144,21 +166,21 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
         if saved is not None or not refresh:  # nothing read yet: which account answers, before any change
             runtime.probe_identity(session.client)
         from reconciler.cli.cost import estimate_plan_cost
-        from reconciler.cli.policy import apply_overrides, check_policies, saved_policies
+        from reconciler.cli.policy import apply_overrides, check_policies
 
         if saved is not None:
-            the_plan = saved
-            # a saved plan is applied without reading the specs: its own policy results decide
-            policies, policy = apply_overrides(saved_policies(extras.get("policies")), the_plan, policy, policy_overrides, reason)
+            assert plan_file is not None
+            the_plan = _plan_again(ctx, o, session, saved, extras, plan_file, parallelism)
         else:
             the_plan = make_plan(ctx, o, session.specs, session.state, session.client, targets=targets,
                                  replace=replace, refresh=refresh, refresh_only=False, destroy=destroy,
                                  parallelism=parallelism)
-            cost = estimate_plan_cost(ctx, session.specs, the_plan)
-            policies = check_policies(session.specs, the_plan, cost)
-            policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
-            if not as_json:
-                render(the_plan, "text", o, cost, policies=policies, providers=reviews)
+        # evaluated on what is applied, from the spec folder here (never the results a plan file holds)
+        cost = estimate_plan_cost(ctx, session.specs, the_plan)
+        policies = check_policies(session.specs, the_plan, cost)
+        policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
+        if saved is None and not as_json:
+            render(the_plan, "text", o, cost, policies=policies, providers=reviews)
 
         def confirm(plan: Any) -> bool:
             if plan_file is not None or auto_approve:

@@ -143,8 +143,10 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     render(result, fmt, o, cost, compact=compact, policies=policies, providers=reviews)
     if out_file is not None:
         from reconciler.cli.providers import saved_plan_providers
+        from reconciler.cli.saved_plan import make_binding
 
-        save_plan(result, out_file, ctx, cost, policies, providers=saved_plan_providers(s.specs, s.state, result))
+        save_plan(result, out_file, ctx, cost, policies, providers=saved_plan_providers(s.specs, s.state, result),
+                  binding=make_binding(ctx.dir, s.specs, s.state, replace))
         o.echo(f"\nSaved the plan to: {out_file}\nTo perform exactly these actions, run: "
                f"reconciler apply {out_file}", err=fmt != "text")
     if detailed_exitcode and result.has_changes:
@@ -183,7 +185,10 @@ def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | N
 
 
 def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any = None,
-              providers: dict[str, Any] | None = None) -> None:
+              providers: dict[str, Any] | None = None, binding: dict[str, Any] | None = None) -> None:
+    """Write the plan for `apply PLANFILE`: with what it is bound to (cli/saved_plan.py) and
+    sealed by the digest of its text."""
+    from reconciler.cli.saved_plan import BINDING_KEY, sealed
     from reconciler.render.json_plan import iter_plan_json
 
     extra: dict[str, Any] = {"state_file": str(ctx.state_file)}
@@ -191,20 +196,24 @@ def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any
         extra["providers"] = providers
     if policies is not None and policies.results:
         extra["policies"] = policies.to_list()  # shown by `show`; apply evaluates the policies again
-    runtime.write_private(path, iter_plan_json(result, indent=1, extra=extra, cost=cost))
+    if binding is not None:
+        extra[BINDING_KEY] = binding
+    runtime.write_private(path, sealed(iter_plan_json(result, indent=1, extra=extra, cost=cost)))
 
 
 # What a saved plan file holds beside the plan itself, read with it (cli/apply.py): the policy
-# results it was made with and the provider profiles of its changes.
-SAVED_EXTRAS = ("policies", "providers")
+# results it was made with, the provider profiles of its changes, and what it is bound to.
+SAVED_EXTRAS = ("policies", "providers", "binding")
 
 
 def load_plan(path: Path) -> Any:
-    return load_saved_plan(path)[0]
+    """The plan in `path`, to show: its seal is not checked (apply checks it)."""
+    return load_saved_plan(path, check_seal=False)[0]
 
 
-def load_saved_plan(path: Path) -> tuple[Any, dict[str, Any]]:
-    """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one read."""
+def load_saved_plan(path: Path, *, check_seal: bool = True) -> tuple[Any, dict[str, Any]]:
+    """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one read; a file
+    whose digest does not match its text is refused (cli/saved_plan.py)."""
     from reconciler.errors import StateError
     from reconciler.render.json_plan import FORMAT_VERSION, plan_from_dict
 
@@ -212,8 +221,9 @@ def load_saved_plan(path: Path) -> tuple[Any, dict[str, Any]]:
         from reconciler.sharing import dedupe_hook
         from reconciler.state.model import NonFiniteNumber, strict_numbers
 
+        text = path.read_text(encoding="utf-8")
         # changes repeat their kinds, models and ids many times over: one string each
-        data = json.loads(path.read_text(encoding="utf-8"), object_hook=dedupe_hook(), **strict_numbers())
+        data = json.loads(text, object_hook=dedupe_hook(), **strict_numbers())
     except OSError as exc:
         raise StateError(f"{path}: cannot read the plan: {exc.strerror}") from None
     except NonFiniteNumber as exc:
@@ -224,6 +234,11 @@ def load_saved_plan(path: Path) -> tuple[Any, dict[str, Any]]:
         raise StateError(f"{path}: not a saved plan")
     if str(data.get("format_version", "")).split(".")[0] != FORMAT_VERSION.split(".")[0]:
         raise StateError(f"{path}: plan format {data.get('format_version')} is not supported by this version")
+    if check_seal:
+        from reconciler.cli.saved_plan import check_seal as seal_holds
+
+        seal_holds(path, text)
+    del text
     try:
         return plan_from_dict(data), {key: data[key] for key in SAVED_EXTRAS if key in data}
     except (KeyError, TypeError, ValueError) as exc:

@@ -21,7 +21,7 @@ import click
 
 from reconciler.cli.context import EXIT_ERROR, EXIT_OK, common_options, out
 
-__all__ = ["apply_overrides", "check_policies", "override_author", "policy", "saved_policies"]
+__all__ = ["apply_overrides", "check_policies", "override_author", "policy"]
 
 _OUTCOMES = ("pass", "warn", "deny")
 
@@ -46,14 +46,6 @@ def apply_overrides(report: Any, plan: Any, apply_policy: Any, names: tuple[str,
     overrides = resolve_overrides(names, reason, override_author() if names else "", at, report)
     report = report.with_overrides(overrides)
     return report, dataclasses.replace(apply_policy, policies=report, overrides=override_records(report, plan))
-
-
-def saved_policies(saved: Any) -> Any:
-    """The policy results a saved plan was made with (its `policies` array, as load_saved_plan
-    read it; none when absent)."""
-    from reconciler.policy.engine import PolicyReport
-
-    return PolicyReport.from_list(saved if isinstance(saved, list) else None)
 
 
 def override_author() -> str:

@@ -4,7 +4,6 @@ or the built-in sandbox, the specs and the state store."""
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SANDBOX_PROJECT_KEY = "sk-sandbox-project-key"
 SANDBOX_ADMIN_KEY = "sk-admin-sandbox-key"
 SANDBOX_SPEED = 60.0
-_PROVIDER_DOC = re.compile(rb"^kind[\"']?\s*:\s*[\"']?Provider\b", re.MULTILINE)
 
 
 def load_specs(ctx: AppContext, out: Out | None = None) -> Any:
@@ -104,14 +102,10 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
     """Load the specs (nothing is sent when they are invalid), take the state lock for the whole
     operation, load the state, and open the API client (or the built-in sandbox).
 
-    Applying a `saved_plan` reads no specs (the plan holds what it acts on, as Terraform's plan
-    files do); the admin key is then required when the plan touches checkpoint permissions."""
-    if saved_plan is None:
-        specs = load_specs(ctx, out)
-    else:
-        from reconciler.config import SpecSet
-
-        specs = SpecSet({})
+    Applying a `saved_plan` reads the specs too: the plan is made again from them and must be the
+    same (cli/apply.py); the admin key is required up front when the plan touches checkpoint
+    permissions. `saved_check` runs once the state is loaded, before any client is opened."""
+    specs = load_specs(ctx, out)
     st = store(ctx)
     with st.lock(operation, wait=parse_duration(lock_timeout) or 0.0, on_wait=lock_wait_callback(out)):
         state = st.load()
@@ -120,11 +114,10 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
             out.echo(f"Recovered {state.recovered_from_journal} action(s) recorded by an interrupted run.", err=True)
         from reconciler.cli.providers import open_clients
 
-        # one client per provider profile (cli/providers.py), or the one from OPENAI_* as before
-        profiles = specs if saved_plan is None else _profiles_for_saved_plan(ctx)
         if saved_check is not None:  # the saved plan's profiles are still the folder's (cli/providers.py)
-            saved_check(profiles, state)
-        with open_clients(ctx, profiles, state, str(st.path), admin_for=needs_admin(specs, state, saved_plan),
+            saved_check(specs, state)
+        # one client per provider profile (cli/providers.py), or the one from OPENAI_* as before
+        with open_clients(ctx, specs, state, str(st.path), admin_for=needs_admin(specs, state, saved_plan),
                           insecure_http=insecure_http, out=out) as client:
             from reconciler.apply.policy import Session
 
@@ -157,28 +150,6 @@ def workspace_of(ctx: AppContext) -> Callable[[str], str | None]:
             read = True
         return found.get(lineage_mark)
     return lookup
-
-
-def _profiles_for_saved_plan(ctx: AppContext) -> Any:
-    """A saved plan holds no `provider:` choices: the spec folder's say which profile each address
-    uses (none when there is no folder: the state's records and the default)."""
-    from reconciler.config import SpecSet
-    from reconciler.errors import ReconcilerError
-
-    if not ctx.dir.is_dir():
-        return SpecSet({})
-    try:
-        return load_specs(ctx)
-    except ReconcilerError as exc:
-        # A saved plan applies without usable specs (they may have moved on, or be broken) unless
-        # they declare providers: then which project each create goes to is not known.
-        from reconciler.config.loader import spec_files
-
-        if not any(_PROVIDER_DOC.search(path.read_bytes()) for path in spec_files(ctx.dir)):
-            return SpecSet({})
-        raise ConfigError(f"the spec folder declares Provider documents but cannot be loaded ({exc}); a saved "
-                          "plan takes each object's provider from it: fix the specs, then apply the plan "
-                          "again") from None
 
 
 def bind_identity(client: Any, state: Any, where: str) -> None:

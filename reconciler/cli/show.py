@@ -22,8 +22,14 @@ def show(plan_file: Path | None, as_json: bool) -> int:
     o = out()
     if plan_file is not None:
         from reconciler.cli.plan import load_plan, render
+        from reconciler.cli.saved_plan import check_seal
+        from reconciler.errors import StateError
 
         render(load_plan(plan_file), "json" if as_json else "text", o)
+        try:  # shown all the same: a reviewer sees what was changed, and that apply will refuse it
+            check_seal(plan_file, plan_file.read_text(encoding="utf-8"))
+        except StateError as exc:
+            o.echo(o.style("Warning: ", fg="yellow", bold=True) + f"{exc} (`apply` refuses this file)", err=True)
         return EXIT_OK
     state = runtime.store(app()).load()
     if as_json:

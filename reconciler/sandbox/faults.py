@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 KEYS = ("latency_ms", "jitter_ms", "rate_429", "rate_500", "rate_503", "drop_rate", "slow_rate", "slow_ms",
-        "retry_after", "seed", "paths", "rpm")
+        "retry_after", "seed", "paths", "methods", "rpm")
 
 
 @dataclass
@@ -32,6 +32,7 @@ class FaultConfig:
     retry_after: float = 1.0
     seed: int = 0
     paths: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)  # only requests with these methods (none: all)
     rpm: float = 0.0           # requests per minute (0: no limit); the bucket holds a minute's worth
 
     @classmethod
@@ -44,11 +45,14 @@ class FaultConfig:
             if f.name not in data or data[f.name] is None:
                 continue
             value = data[f.name]
-            if f.name == "paths":
+            if f.name in ("paths", "methods"):
                 if isinstance(value, str):
                     value = [value]
                 if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-                    raise ValueError("paths must be a list of path prefixes")
+                    raise ValueError("paths must be a list of path prefixes" if f.name == "paths" else
+                                     "methods must be a list of HTTP methods")
+                if f.name == "methods":
+                    value = [m.upper() for m in value]
             elif f.name == "seed":
                 value = int(value)
             else:
@@ -64,6 +68,11 @@ class FaultConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def applies(self, path: str, method: str) -> bool:
+        """Whether a request is subject to these faults (`paths` and `methods` both allow it)."""
+        return (not self.paths or any(path.startswith(p) for p in self.paths)) and \
+            (not self.methods or method.upper() in self.methods)
 
 
 @dataclass(frozen=True)
@@ -122,11 +131,11 @@ class FaultInjector:
             self._rng = random.Random(config.seed)
             self._limit = RateLimit(config.rpm) if config.rpm else None
 
-    def rate(self, path: str) -> tuple[bool, dict[str, str]]:
+    def rate(self, path: str, method: str = "GET") -> tuple[bool, dict[str, str]]:
         """The rate limit's verdict on one request to `path` (always yes without `rpm`)."""
         with self._lock:
             cfg = self.config
-            if self._limit is None or (cfg.paths and not any(path.startswith(p) for p in cfg.paths)):
+            if self._limit is None or not cfg.applies(path, method):
                 return True, {}
             return self._limit.take()
 
@@ -134,10 +143,10 @@ class FaultInjector:
         with self._lock:
             return self._limit.refused if self._limit is not None else 0
 
-    def decide(self, path: str) -> Decision:
+    def decide(self, path: str, method: str = "GET") -> Decision:
         with self._lock:
             cfg = self.config
-            if cfg.paths and not any(path.startswith(p) for p in cfg.paths):
+            if not cfg.applies(path, method):
                 return Decision()
             delay = cfg.latency_ms / 1000
             if cfg.jitter_ms:

@@ -169,8 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             template, handler, params, known = routes.match(self.command, path)
             sandbox.count(f"{self.command} {template or '<unknown>'}")
-            decision = sandbox.faults.decide(path) if known else Decision()
-            allowed, limit_headers = sandbox.faults.rate(path) if known else (True, {})
+            decision = sandbox.faults.decide(path, self.command) if known else Decision()
+            allowed, limit_headers = sandbox.faults.rate(path, self.command) if known else (True, {})
             req = routes.Request(method=self.command, path=path, params=params,
                                  query=parse_qs(split.query, keep_blank_values=True),
                                  headers={k.lower(): v for k, v in self.headers.items()}, body=b"")

@@ -234,22 +234,28 @@ def test_noop_plan_holds_equal_values_once(world):
     assert bot2.action.value == "no-op"
 
 
-def test_saved_plan_is_self_contained(world, tmp_path):
-    """Like Terraform's plan files: applying one reads no specs (they may have moved on since, or
-    be broken), and it still asks for the admin key up front when it grants."""
+def test_saved_plan_is_applied_beside_the_specs_it_was_made_from(world, tmp_path):
+    """A saved plan is made again at apply from the spec folder (docs/adr/0201): broken specs are
+    refused as `plan` refuses them, before any request; beside its own specs it applies, asking
+    for the admin key up front when it grants."""
     world.write("main.yaml", JOB_SPEC)
     world.ok("apply", "--auto-approve")
     world.finish_jobs()
     world.write("main.yaml", JOB_SPEC + PERMISSION_SPEC % "false")
     plan_file = tmp_path / "grants.plan"
     world.ok("plan", "--out", str(plan_file), code=0)
+    good = (world.specs / "main.yaml").read_text()
     world.write("main.yaml", "kind: FineTuningJob\nname: [broken\n")
-    assert world.run("plan").exit_code == 1  # the specs are unusable now...
+    world.sandbox.reset_stats()
+    broken = world.run("apply", str(plan_file))
+    assert broken.exit_code == 1 and "main.yaml:3: invalid YAML" in broken.output, broken.output
+    assert "Traceback" not in broken.output and world.sandbox.stats() == {}
+    (world.specs / "main.yaml").write_text(good)
     no_admin = world.run("apply", str(plan_file), OPENAI_ADMIN_KEY="")
     assert no_admin.exit_code == 1, no_admin.output
     assert "CheckpointPermission.share needs an admin key" in no_admin.output and "OPENAI_ADMIN_KEY" in no_admin.output
     assert "Traceback" not in no_admin.output
-    world.ok("apply", str(plan_file))  # ...and the saved plan applies all the same
+    world.ok("apply", str(plan_file))
     checkpoint = world.state()["resources"]["CheckpointPermission.share"]["id"]
     grants = list(world.sdk().fine_tuning.checkpoints.permissions.list(checkpoint))
     assert sorted(g.project_id for g in grants) == ["proj_alpha", "proj_beta"]

@@ -85,6 +85,8 @@ _PLAN_CREATED = re.compile(r'^( {1,2}"created_at": )\d+(?:\.\d+)?(,?)$', re.MULT
 # Wall-clock durations of apply actions ("Creation complete after 0s", "Still waiting... [1m3s elapsed]").
 _DURATION = re.compile(r"(\bcomplete after |\[)\d+(?:s|m\d+s|h\d+m)(?=\s|\]| elapsed|$)")
 _VERSION = re.compile(r'("reconciler_version": ?)"' + re.escape(__version__) + '"')
+# A saved plan's seal: the sha256 of its text, which holds the lineage and the plan's creation time.
+_PLAN_DIGEST = re.compile(r'("plan_digest": )"sha256:[0-9a-f]{64}"')
 
 
 class Normaliser:
@@ -120,6 +122,7 @@ class Normaliser:
         text = _ISO.sub("<time>", text)
         text = _PLAN_CREATED.sub(r'\1"<plan-created-at>"\2', text)
         text = _DURATION.sub(r"\1<duration>", text)
+        text = _PLAN_DIGEST.sub(r'\1"<plan-digest>"', text)
         return version_free(text)
 
 

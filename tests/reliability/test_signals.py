@@ -218,13 +218,12 @@ def test_second_signal_exits_at_once_and_the_next_run_converges(tmp_path):
 
     setup(tmp_path, job_spec(4))
     # the creations take effect at once, but their answers take 25 s: a cooperative stop would
-    # wait for them; the second signal must not
-    slow_answers = {"slow_rate": 1.0, "slow_ms": 25000, "paths": ["/v1/fine_tuning/jobs"]}
+    # wait for them; the second signal must not. Only the POSTs: applying a saved plan reads the
+    # jobs again (it is made again to be compared) before it creates any
+    slow_answers = {"slow_rate": 1.0, "slow_ms": 25000, "paths": ["/v1/fine_tuning/jobs"], "methods": ["POST"]}
     with run_sandbox() as sb:
         cli = Cli(tmp_path, sb.base_url)
         cli.ok("apply", "--auto-approve", "--target", "File.train")
-        # The plan is made before the answers slow down: its reads (the workspace's listing and one
-        # lookup per job to create, by address tag) would otherwise each take 25 s too.
         saved = tmp_path / "creates.plan.json"
         cli.ok("plan", "--out", str(saved))
         sb.set_faults(**slow_answers)

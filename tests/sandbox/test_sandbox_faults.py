@@ -145,6 +145,17 @@ def test_latency_slow_and_path_filter(sb, contract):
         client.files.list()
 
 
+def test_method_filter(sb):
+    """`methods` narrows faults to some methods: creates answer 500 while listings still work."""
+    sb.set_faults(rate_500=1.0, paths=["/v1/fine_tuning/jobs"], methods=["post"])
+    with httpx.Client(base_url=sb.url, headers=AUTH) as http:
+        assert http.get("/v1/fine_tuning/jobs").status_code == 200
+        assert http.post("/v1/fine_tuning/jobs", json={"model": "gpt-4o-mini"}).status_code == 500
+    assert FaultConfig.from_dict({"methods": "delete"}).methods == ["DELETE"]
+    with pytest.raises(ValueError, match="methods must be a list of HTTP methods"):
+        FaultConfig.from_dict({"methods": [1]})
+
+
 def test_fault_control_endpoint(sb):
     with httpx.Client(base_url=sb.url, headers=AUTH) as http:
         assert http.post("/_sandbox/faults", json={"rate_500": 1.0}).status_code == 200
