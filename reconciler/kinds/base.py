@@ -133,6 +133,16 @@ class Kind:
         """What `reconciler output` shows of a recorded object."""
         return {"id": resource.id, **(resource.attributes or {})}
 
+    # -- inventory ---------------------------------------------------------------------------------
+    def produced_model(self, resource: ResourceState) -> Mapping[str, Any] | None:
+        """The job-shaped object (`id`, `model`, `fine_tuned_model`, `status`, `finished_at`) of a
+        fine-tuned model this record produced, if it produces one (`reconciler inventory`)."""
+        return None
+
+    def model_grants(self, resource: ResourceState) -> tuple[str, tuple[str, ...]] | None:
+        """(model or checkpoint id, project ids) this record lets use it, if it shares one."""
+        return None
+
     # -- applying ----------------------------------------------------------------------------------
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
         """Run change.steps; return the object id the change produced or touched, if any."""

@@ -111,6 +111,12 @@ class JobKind(Kind):
 
         return job_progress(client, obj)
 
+    def produced_model(self, resource: ResourceState) -> Mapping[str, Any] | None:
+        attrs = resource.attributes or {}
+        return {"id": resource.id, "model": attrs.get("model") or (resource.inputs or {}).get("model"),
+                "fine_tuned_model": attrs.get("fine_tuned_model"), "status": attrs.get("status"),
+                "finished_at": attrs.get("finished_at")}
+
     def stored(self, resource: ResourceState) -> ResourceState:
         if resource.attributes:
             resource.attributes = J.state_attributes(resource.attributes, keep_method=not resource.inputs)
