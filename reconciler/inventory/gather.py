@@ -62,7 +62,7 @@ class Entry:
 
 def _when(value: Any) -> dt.datetime | None:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, dt.UTC)
     return None
 
 
