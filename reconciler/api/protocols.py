@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Client", "Reader"]
+__all__ = ["Asker", "Client", "Reader"]
 
 Obj = dict[str, Any]
 
@@ -36,3 +36,9 @@ class Client(Reader, Protocol):
     def create_permissions(self, checkpoint: str, project_ids: list[str], *,
                            idempotency_key: str | None = None) -> list[Obj]: ...
     def delete_permission(self, checkpoint: str, permission_id: str) -> Obj: ...
+
+
+class Asker(Protocol):
+    """What `record` and `compare` ask of a client: one chat completion."""
+
+    def chat_completion(self, body: Obj) -> Obj: ...

@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("reconciler.cli.drift", "sync", "Scheduled sync: refresh, report drift, apply."),
     "report": ("reconciler.cli.report", "report", "Write an HTML report: jobs, curves, checkpoints, drift."),
     "cost": ("reconciler.cli.cost", "cost", "Report the training spend of managed jobs (--by KEY)."),
+    "record": ("reconciler.cli.record", "record", "Record how each managed fine-tuned model answers its prompts."),
+    "compare": ("reconciler.cli.record", "compare", "Score another model's answers against a recording."),
     "policy": ("reconciler.cli.policy", "policy", "Test policies against fixtures (policy test FILE --fixtures DIR)."),
     "convert": ("reconciler.cli.convert", "convert", "Convert Terraform configuration to specs."),
     "sandbox": ("reconciler.cli.sandbox", "sandbox", "Run the local OpenAI-compatible sandbox."),

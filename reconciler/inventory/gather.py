@@ -101,8 +101,8 @@ def gather(records: Mapping[str, Any], live_jobs: Iterable[Mapping[str, Any]] | 
     seen: set[str] = set()
     for address, job in produced:
         seen.add(str(job.get("id")))
-        model = job.get("fine_tuned_model")
-        entry = _entry(job, address, platform_of(address), tuple(shared.get(str(model), ())), end_of, today)
+        entry = _entry(job, address, platform_of(address), tuple(shared.get(str(job.get("fine_tuned_model")), ())),
+                       end_of, today)
         if entry is not None:
             entries.append(entry)
     if everything:

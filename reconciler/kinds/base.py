@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from reconciler.errors import PlanError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from reconciler.api.protocols import Client
     from reconciler.config.documents import Document, SpecSet
     from reconciler.drift.findings import Finding
@@ -141,6 +143,10 @@ class Kind:
 
     def model_grants(self, resource: ResourceState) -> tuple[str, tuple[str, ...]] | None:
         """(model or checkpoint id, project ids) this record lets use it, if it shares one."""
+        return None
+
+    def local_content(self, resource: ResourceState, doc: Document | None) -> Path | None:
+        """A local file holding exactly this object's content (checked by sha256), if there is one."""
         return None
 
     # -- applying ----------------------------------------------------------------------------------
