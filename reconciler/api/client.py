@@ -797,6 +797,14 @@ class ApiClient:
                                                admin=True, operation=f"revoke access to {checkpoint}")
         return result
 
+    # -- chat completions -----------------------------------------------------------------------
+    def chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One chat completion. Paid: never re-sent once it may have reached the API (a dropped
+        answer raises AmbiguousCreateError rather than paying for the prompt twice)."""
+        result: dict[str, Any] = self._request("POST", "/chat/completions", json_body=body,
+                                               operation=f"ask {body.get('model')}", creating=True)
+        return result
+
     # -- graders ------------------------------------------------------------------------------
     def validate_grader(self, grader: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._request("POST", "/fine_tuning/alpha/graders/validate",

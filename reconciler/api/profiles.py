@@ -182,6 +182,9 @@ class ProfileClients:
     def delete_permission(self, checkpoint: str, permission_id: str) -> Obj:
         return self._admin().delete_permission(checkpoint, permission_id)  # type: ignore[no-any-return]
 
+    def chat_completion(self, body: Obj) -> Obj:
+        return self._here()[1].chat_completion(body)  # type: ignore[no-any-return]
+
     # -- what the CLI asks of a client ----------------------------------------------------------
     @property
     def last_server_date(self) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-__all__ = ["Client", "Downloader", "Reader"]
+__all__ = ["Asker", "Client", "Downloader", "Reader"]
 
 Obj = dict[str, Any]
 
@@ -43,3 +43,9 @@ class Client(Downloader, Protocol):
     def create_permissions(self, checkpoint: str, project_ids: list[str], *,
                            idempotency_key: str | None = None) -> list[Obj]: ...
     def delete_permission(self, checkpoint: str, permission_id: str) -> Obj: ...
+
+
+class Asker(Protocol):
+    """What `record` and `compare` ask of a client: one chat completion."""
+
+    def chat_completion(self, body: Obj) -> Obj: ...

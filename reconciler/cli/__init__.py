@@ -32,6 +32,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("reconciler.cli.report", "report", "Write an HTML report: jobs, curves, checkpoints, drift."),
     "cost": ("reconciler.cli.cost", "cost", "Report the training spend of managed jobs (--by KEY)."),
     "archive": ("reconciler.cli.archive", "archive", "Archive each managed job's recipe, data, metrics, events."),
+
+    "record": ("reconciler.cli.record", "record", "Record how each managed fine-tuned model answers its prompts."),
+    "compare": ("reconciler.cli.record", "compare", "Score another model's answers against a recording."),
     "policy": ("reconciler.cli.policy", "policy", "Test policies against fixtures (policy test FILE --fixtures DIR)."),
     "convert": ("reconciler.cli.convert", "convert", "Convert Terraform configuration to specs."),
     "sandbox": ("reconciler.cli.sandbox", "sandbox", "Run the local OpenAI-compatible sandbox."),

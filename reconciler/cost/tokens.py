@@ -39,6 +39,7 @@ __all__ = [
     "count_in_process",
     "count_lines",
     "count_record",
+    "count_text",
     "encoding_for",
 ]
 
@@ -162,6 +163,11 @@ def count_record(record: Any, fmt: str, encoding: str) -> int:
     """Tokens of one example (parsed JSON)."""
     count = _counter(encoding)
     return _record_tokens(record, fmt, count, count)
+
+
+def count_text(text: str, encoding: str) -> int:
+    """Tokens of a plain text (a model's answer: `completion_tokens`)."""
+    return _counter(encoding)(text)
 
 
 class _Repeated:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from reconciler.errors import PlanError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from reconciler.api.protocols import Client
     from reconciler.config.documents import Document, SpecSet
     from reconciler.drift.findings import Finding
@@ -134,6 +136,20 @@ class Kind:
     def output_attributes(self, resource: ResourceState) -> dict[str, Any]:
         """What `reconciler output` shows of a recorded object."""
         return {"id": resource.id, **(resource.attributes or {})}
+
+    # -- inventory ---------------------------------------------------------------------------------
+    def produced_model(self, resource: ResourceState) -> Mapping[str, Any] | None:
+        """The job-shaped object (`id`, `model`, `fine_tuned_model`, `status`, `finished_at`) of a
+        fine-tuned model this record produced, if it produces one (`reconciler inventory`)."""
+        return None
+
+    def model_grants(self, resource: ResourceState) -> tuple[str, tuple[str, ...]] | None:
+        """(model or checkpoint id, project ids) this record lets use it, if it shares one."""
+        return None
+
+    def local_content(self, resource: ResourceState, doc: Document | None) -> Path | None:
+        """A local file holding exactly this object's content (checked by sha256), if there is one."""
+        return None
 
     # -- applying ----------------------------------------------------------------------------------
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:

@@ -236,6 +236,12 @@ def validate_grader_route(world: World, req: Request) -> dict[str, Any]:
     return {"grader": validate_grader(body["grader"])}
 
 
+# ---- chat completions ---------------------------------------------------------------------------
+
+def chat_completion(world: World, req: Request) -> dict[str, Any]:
+    return world.chat_completion(req.json())
+
+
 # ---- the table ---------------------------------------------------------------------------------
 
 ROUTES: list[tuple[str, str, Handler]] = [
@@ -257,6 +263,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", "/v1/fine_tuning/checkpoints/{ckpt}/permissions/{permission_id}", delete_permission),
     ("POST", "/v1/fine_tuning/alpha/graders/validate", validate_grader_route),
     DELETE_MODEL_ROUTE,
+
+    ("POST", "/v1/chat/completions", chat_completion),
 ]
 
 # JSON bodies are small; uploads may be up to 512 MB (plus multipart framing).

@@ -8,16 +8,17 @@ order plus an id -> position index, so a page costs O(page), not O(world).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from reconciler import training_data
-from reconciler.sandbox import lifecycle
+from reconciler.sandbox import chat, lifecycle
 from reconciler.sandbox.clock import SimClock
 from reconciler.sandbox.errors import bad_request, not_found
 from reconciler.sandbox.jobspec import parse_create
-from reconciler.sandbox.models import base_of
+from reconciler.sandbox.models import ALIASES, SNAPSHOTS, base_of
 from reconciler.sandbox.paging import OrderedStore, slice_page
 from reconciler.sandbox.persist import BlobStore
 from reconciler.sandbox.rwlock import RWLock
@@ -88,6 +89,9 @@ class World:
         self.result_files: dict[str, str] = {}  # result file id -> job id
         self.checkpoints: dict[str, str] = {}  # checkpoint name -> job id (the final one is the model)
         self._checks: dict[tuple[str, str], training_data.CheckResult] = {}
+        # chat completions billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
+        self.usage: dict[str, dict[str, int]] = {}
+        self._learned: dict[str, list[tuple[set[str], str]]] = {}
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -112,6 +116,8 @@ class World:
                 "permissions": {ck: dict(perms) for ck, perms in self.permissions.items()},
                 "idempotency": dict(self.idempotency),
                 "deleted_models": sorted(self.deleted_models),
+
+                "usage": {model: dict(counts) for model, counts in self.usage.items()},
             }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -123,6 +129,8 @@ class World:
             self.permissions = {ck: dict(perms) for ck, perms in data["permissions"].items()}
             self.idempotency = dict(data.get("idempotency", {}))
             self.deleted_models = set(data.get("deleted_models", ()))
+
+            self.usage = {model: dict(counts) for model, counts in data.get("usage", {}).items()}
             self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
             self.result_files = {lifecycle.result_file_id(job): job_id for job_id, job in self.jobs.items.items()}
             self.checkpoints = {name: job_id for job_id, job in self.jobs.items.items()
@@ -392,6 +400,48 @@ class World:
             return None
         job_id = self.models.get(name)
         return self.jobs.items.get(job_id) if job_id else None
+
+    # ---- chat completions ------------------------------------------------------------------
+
+    def chat_completion(self, body: Any) -> dict[str, Any]:
+        """A deterministic answer (sandbox/chat.py), its usage counted in `self.usage`."""
+        from reconciler.cost.tokens import count_record, count_text, encoding_for
+
+        model, messages, seed, limit, _temperature = chat.check_request(body)
+        with self.lock:
+            job_id = self.models.get(model) or self.checkpoints.get(model)
+            job = self.jobs.items.get(job_id) if job_id else None
+            if job is not None:
+                if lifecycle.status_at(job, self.now()) != "succeeded" or model in self.deleted_models:
+                    raise chat.model_not_found(model)
+                training_file = str(job["training_file"])
+                key = "ft:" + training_file
+                learned: Callable[[], list[tuple[set[str], str]]] | None = functools.partial(
+                    self._learned_pairs, training_file)
+                served = model
+            elif model in ALIASES or model in SNAPSHOTS:
+                key, learned, served = ALIASES.get(model, model), None, ALIASES.get(model, model)
+            else:
+                raise chat.model_not_found(model)
+            encoding = encoding_for(base_of(served)) or "o200k_base"
+            text = chat.answer(key, messages, seed, learned)
+            reply = chat.truncate(text, limit, lambda t: count_text(t, encoding))
+            usage = {"prompt_tokens": count_record({"messages": messages}, "chat", encoding),
+                     "completion_tokens": count_text(reply.text, encoding)}
+            counts = self.usage.setdefault(served, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0})
+            counts["requests"] += 1
+            counts["prompt_tokens"] += usage["prompt_tokens"]
+            counts["completion_tokens"] += usage["completion_tokens"]
+            completion_id = self._new_id("chatcmpl-", "chat", length=29)
+            self.changed()
+            return chat.completion_body(completion_id, int(self.now()), served, reply, usage,
+                                        "fp_" + lifecycle.stable_token(self.seed, "fp", length=10))
+
+    def _learned_pairs(self, training_file: str) -> list[tuple[set[str], str]]:
+        if training_file not in self._learned:
+            lines = self.blobs.lines(training_file) if training_file in self.files.items else iter(())
+            self._learned[training_file] = chat.learned_pairs(lines)
+        return self._learned[training_file]
 
     # ---- checkpoint permissions ------------------------------------------------------------
 

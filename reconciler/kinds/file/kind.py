@@ -11,6 +11,8 @@ from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file import inputs as F
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from reconciler.config.documents import Document
     from reconciler.plan.model import Change
     from reconciler.plan.snapshot import SnapshotReads
@@ -50,6 +52,18 @@ class FileKind(Kind):
         from reconciler.kinds.file.plan import plan_file_destroy
 
         return plan_file_destroy(address, rs, walk, prevent_destroy=prevent_destroy)
+
+    def local_content(self, resource: ResourceState, doc: Document | None) -> Path | None:
+        from reconciler.kinds.file.inputs import local_path, sha256_of
+
+        inputs = resource.inputs or {}
+        if doc is None or not inputs.get("sha256") or not isinstance(doc.spec.get("path"), str):
+            return None
+        path = local_path(doc, doc.spec)
+        try:
+            return path if path.is_file() and sha256_of(path)[0] == inputs["sha256"] else None
+        except OSError:
+            return None
 
     def read_for_import(self, address: str, object_id: str, reads: SnapshotReads) -> dict[str, Any]:
         return dict(reads.file(object_id))

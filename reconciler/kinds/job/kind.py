@@ -112,6 +112,14 @@ class JobKind(Kind):
 
         return job_progress(client, obj)
 
+    def produced_model(self, resource: ResourceState) -> Mapping[str, Any] | None:
+        attrs, inputs = resource.attributes or {}, resource.inputs or {}
+        return {"id": resource.id, "model": attrs.get("model") or inputs.get("model"),
+                "fine_tuned_model": attrs.get("fine_tuned_model"), "status": attrs.get("status"),
+                "finished_at": attrs.get("finished_at"), "seed": attrs.get("seed", inputs.get("seed")),
+                "training_file": attrs.get("training_file") or inputs.get("training_file"),
+                "validation_file": attrs.get("validation_file") or inputs.get("validation_file")}
+
     def stored(self, resource: ResourceState) -> ResourceState:
         if resource.attributes:
             resource.attributes = J.state_attributes(resource.attributes, keep_method=not resource.inputs)

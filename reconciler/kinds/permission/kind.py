@@ -71,6 +71,14 @@ class PermissionKind(Kind):
         attrs["project_ids"] = sorted(p["project_id"] for p in attrs.get("permissions") or [])
         return attrs
 
+    def model_grants(self, resource: ResourceState) -> tuple[str, tuple[str, ...]] | None:
+        attrs = resource.attributes or {}
+        checkpoint = attrs.get("fine_tuned_model_checkpoint") or resource.id
+        if not isinstance(checkpoint, str) or not checkpoint:
+            return None
+        return checkpoint, tuple(sorted(p["project_id"] for p in attrs.get("permissions") or []
+                                        if isinstance(p, Mapping) and isinstance(p.get("project_id"), str)))
+
     def unmanaged(self, plan: Plan, snapshot: Snapshot | None, specs: SpecSet, state: State,
                   selector: Mapping[str, str], include_finished: bool) -> Iterable[Finding]:
         from reconciler.kinds.permission.drift import unmanaged

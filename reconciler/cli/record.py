@@ -1,0 +1,280 @@
+"""`reconciler record DIR` and `reconciler compare DIR`: keep how each fine-tuned model answers
+(before its platform switches it off), then score another model against those answers.
+
+Both read the state under its lock only while loading it, then send chat completions without
+holding it (a recording may take minutes; an apply need not wait). Both are resumable: what was
+answered is kept, and a second run sends only the prompts that have no answer yet."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from reconciler.cli import runtime
+from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
+from reconciler.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reconciler.cli.context import AppContext, Out
+    from reconciler.recording.prompts import Prompt
+    from reconciler.recording.targets import Target
+
+__all__ = ["compare", "record"]
+
+SAMPLING_TEMPERATURE = 0
+
+
+def _options(f: Any) -> Any:
+    options = [
+        click.option("--target", "targets", multiple=True, metavar="ADDR",
+                     help="Only this managed job's model (repeatable; default: every trained one)."),
+        click.option("--prompts", "prompts_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Chat JSONL whose user turns are the prompts (default: the job's validation file, "
+                          "else its training file)."),
+        click.option("--max-prompts", type=click.IntRange(1, 1_000_000), default=None,
+                     help="Ask at most this many prompts (the first ones)."),
+        click.option("--max-completion-tokens", default=512, show_default=True, type=click.IntRange(1, 65536),
+                     help="The longest answer asked for (and the bound of the cost estimate)."),
+        click.option("--parallelism", default=4, show_default=True, type=click.IntRange(1, 32),
+                     help="Prompts in flight at a time (rate limits are honoured on top)."),
+        click.option("--auto-approve", is_flag=True, help="Send without asking (the estimate is still shown)."),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+        click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+                     help="How long to wait for the state lock while the state is read."),
+        click.option("--insecure-http", is_flag=True, help="Allow a non-loopback http:// base URL."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@contextlib.contextmanager
+def _reading(ctx: AppContext, o: Out, operation: str, *, lock_timeout: str, insecure_http: bool) -> Iterator[Any]:
+    """Specs, the state (read under its lock, which is then let go) and the API clients."""
+    from reconciler.apply.policy import Session
+    from reconciler.cli.providers import open_clients
+
+    specs = runtime.load_specs(ctx, o)
+    st = runtime.store(ctx)
+    with st.lock(operation, wait=runtime.parse_duration(lock_timeout) or 0.0,
+                 on_wait=runtime.lock_wait_callback(o)):
+        state = st.load()
+    with open_clients(ctx, specs, state, str(st.path), admin_for=[], insecure_http=insecure_http, out=o) as client:
+        yield Session(specs, st, state, client)
+
+
+def _confirm(o: Out, what: str) -> bool:
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{what} sends paid requests and there is no terminal to confirm: review the estimate, "
+                          "then run with --auto-approve")
+    o.echo(o.style(f"Do you want to {what}?", bold=True))
+    o.echo("  Only 'yes' will be accepted to approve.\n")
+    return str(click.prompt("  Enter a value", default="", show_default=False)).strip() == "yes"
+
+
+def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: int) -> Any:
+    from reconciler.api.profiles import acting_for
+
+    def ask(prompt: Prompt) -> Mapping[str, Any]:
+        body: dict[str, Any] = {"model": model, "messages": list(prompt.messages),
+                                "temperature": SAMPLING_TEMPERATURE, "max_completion_tokens": max_tokens}
+        if seed is not None:
+            body["seed"] = seed
+        with acting_for(client, address):  # the job's own provider profile (thread-local)
+            answer: Mapping[str, Any] = client.chat_completion(body)
+        return answer
+
+    return ask
+
+
+def _api_time(client: Any) -> str | None:
+    """The API's clock (its last Date header) in ISO 8601, if it answered."""
+    import email.utils
+
+    date = getattr(client, "last_server_date", None)
+    try:
+        return email.utils.parsedate_to_datetime(date).isoformat().replace("+00:00", "Z") if date else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _live_jobs(client: Any, records: Mapping[str, Any]) -> dict[str, Any]:
+    """The managed jobs as the API lists them now, by id."""
+    wanted = {r.id for r in records.values() if r.id}
+    return {j["id"]: j for j in client.list_jobs() if j.get("id") in wanted}
+
+
+def _progress(o: Out, as_json: bool, label: str) -> Any:
+    step = {"next": 0}
+
+    def on_answer(done: int, total: int) -> None:
+        if as_json:
+            return
+        if done >= step["next"] or done == total:
+            o.echo(f"  {label}: {done}/{total} answered", err=True)
+            step["next"] = done + max(1, total // 10)
+
+    return on_answer
+
+
+def _estimates(jobs: list[tuple[Target, list[Prompt], Any, dict[str, Any]]], max_tokens: int) -> list[dict[str, Any]]:
+    from reconciler.recording.estimate import estimate
+
+    return [estimate(target.address, target.model, [p for p in prompts if p.id not in done], max_tokens)
+            for target, prompts, _folder, done in jobs]
+
+
+def _run(o: Out, session: Any, folder_of: Any, targets: list[Target], *, prompts_file: Path | None,
+         max_prompts: int | None, max_tokens: int, parallelism: int, auto_approve: bool, as_json: bool,
+         what: str, model_for: Any, meta_for: Any) -> list[dict[str, Any]]:
+    """Shared by record and compare: open each folder, show the estimate, ask, send, finish."""
+    from reconciler.recording.run import answer_missing, total_usage
+    from reconciler.recording.targets import load_prompts
+    from reconciler.render.recording import render_estimates
+
+    jobs = []
+    for target in targets:
+        prompts, source = load_prompts(target, records=session.state.resources, documents=session.specs.documents,
+                                       reader=session.client, override=prompts_file, limit=max_prompts)
+        folder = folder_of(target)
+        manifest = folder.open(model_for(target), prompts,
+                               {**meta_for(target), "prompts_source": source, "prompts": len(prompts)})
+        jobs.append((target, prompts, folder, folder.answers.load() if not manifest.get("complete") else {
+            p.id: True for p in prompts}))
+    estimates = _estimates([(t, p, f, d) for t, p, f, d in jobs], max_tokens)
+    pending = sum(e["prompts"] for e in estimates)
+    if not as_json:
+        o.echo(render_estimates(estimates, o.style))
+    if pending and not auto_approve and not _confirm(o, what):
+        o.echo(f"\n{what.capitalize()} cancelled.")
+        return []
+    results = []
+    for (target, prompts, folder, done), est in zip(jobs, estimates, strict=True):
+        manifest = folder.manifest() or {}
+        if not manifest.get("complete"):
+            outcome = answer_missing(prompts, folder.answers,
+                                     _ask(session.client, target.address, model_for(target), target.seed, max_tokens),
+                                     parallelism=parallelism, done=done,
+                                     on_answer=_progress(o, as_json, target.address))
+            answers = folder.answers.load()
+            if outcome.failed:
+                raise ConfigError(f"{target.address}: {len(outcome.failed)} prompt(s) refused by the API, the first "
+                                  f"(prompt {outcome.failed[0][0].index + 1}): {outcome.failed[0][1]}; the "
+                                  f"{len(answers)} answered are kept in {folder.path}")
+            manifest = folder.finish(manifest, {"usage": total_usage(answers),
+                                                "completed_at": _api_time(session.client)})
+        results.append({"address": target.address, "model": manifest.get("model"), "folder": str(folder.path),
+                        "estimate": est, "manifest": manifest})
+    return results
+
+
+@click.command("record")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_options
+@common_options
+def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None, max_prompts: int | None,
+           max_completion_tokens: int, parallelism: int, auto_approve: bool, as_json: bool, lock_timeout: str,
+           insecure_http: bool) -> int:
+    """Record how each managed fine-tuned model answers its prompts (temperature 0, the job's seed),
+    into DIRECTORY/<address>/recording/ with a sha256 manifest. Shows the estimated cost first.
+    Resumable; never overwrites another model's or another prompt set's recording."""
+    from reconciler.recording.store import Folder, folder_name
+    from reconciler.recording.targets import select_targets
+
+    ctx = app()
+    o = out()
+    with _reading(ctx, o, "record", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        chosen = select_targets(s.state.resources, targets, _live_jobs(s.client, s.state.resources))
+        if not chosen:
+            o.echo("No trained fine-tuned model to record.")
+            return EXIT_OK
+        results = _run(o, s, lambda t: Folder(directory / folder_name(t.address) / "recording"), chosen,
+                       prompts_file=prompts_file, max_prompts=max_prompts, max_tokens=max_completion_tokens,
+                       parallelism=parallelism, auto_approve=auto_approve, as_json=as_json, what="record",
+                       model_for=lambda t: t.model,
+                       meta_for=lambda t: {"kind": "recording", "address": t.address, "job_id": t.job_id,
+                                           "base": t.base,
+                                           "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
+                                                        "max_completion_tokens": max_completion_tokens}})
+    if as_json:
+        o.echo(json.dumps({"version": 1, "recordings": results}, indent=2))
+    else:
+        for r in results:
+            usage = r["manifest"].get("usage") or {}
+            o.echo(f"{o.style(r['address'], bold=True)}: {usage.get('requests', 0)} answers of {r['model']} in "
+                   f"{r['folder']} ({usage.get('prompt_tokens', 0):,} prompt + "
+                   f"{usage.get('completion_tokens', 0):,} completion tokens)")
+    return EXIT_OK
+
+
+@click.command("compare")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--model", "candidate", default=None, metavar="MODEL",
+              help="The model to compare with the recording (a base or fine-tuned model id).")
+@click.option("--against", "against", default=None, metavar="ADDR",
+              help="Compare with the fine-tuned model of this managed job instead of --model.")
+@click.option("--grader", default="text_similarity:fuzzy_match", show_default=True,
+              help="How an answer is scored against the recorded one: string_check:OP or text_similarity:METRIC.")
+@click.option("--threshold", default=0.9, show_default=True, type=click.FloatRange(0, 1),
+              help="Pass when the mean score reaches it.")
+@click.option("--worst", default=5, show_default=True, type=click.IntRange(0, 1000),
+              help="How many of the lowest-scoring prompts to show side by side.")
+@_options
+@common_options
+def compare(directory: Path, candidate: str | None, against: str | None, grader: str, threshold: float, worst: int,
+            targets: tuple[str, ...], prompts_file: Path | None, max_prompts: int | None, max_completion_tokens: int,
+            parallelism: int, auto_approve: bool, as_json: bool, lock_timeout: str, insecure_http: bool) -> int:
+    """Ask another model the recorded prompts and score each answer against the recording. Exit 0
+    when every comparison passes its threshold, 1 when one fails (a CI gate before switching)."""
+    from reconciler.recording.compare import score_folder
+    from reconciler.recording.grading import parse_grader
+    from reconciler.recording.store import Folder, folder_name
+    from reconciler.recording.targets import select_targets
+    from reconciler.render.recording import compare_text
+
+    if (candidate is None) == (against is None):
+        raise ConfigError("compare: give exactly one of --model MODEL or --against ADDR")
+    scorer = parse_grader(grader)
+    ctx = app()
+    o = out()
+    with _reading(ctx, o, "compare", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        live = _live_jobs(s.client, s.state.resources)
+        chosen = select_targets(s.state.resources, targets, live)
+        if against is not None:
+            other = select_targets(s.state.resources, (against,), live)[0]
+            candidate = other.model
+            chosen = [t for t in chosen if t.address != against]
+        assert candidate is not None
+        recordings = {t.address: Folder(directory / folder_name(t.address) / "recording") for t in chosen}
+        missing = [a for a, f in recordings.items() if not (f.manifest() or {}).get("complete")]
+        if missing:
+            raise ConfigError(f"{directory}: no complete recording of {', '.join(missing)}; run "
+                              f"`reconciler record {directory}` first (or name --target)")
+        model = candidate
+
+        def folder_of(t: Target) -> Folder:
+            return Folder(directory / folder_name(t.address) / "compare" / folder_name(model))
+
+        results = []
+        for target in chosen:
+            # the recording's own prompt set (prompts.jsonl is chat JSONL too), unless --prompts
+            source = prompts_file or recordings[target.address].prompts_file
+            results += _run(o, s, folder_of, [target], prompts_file=source, max_prompts=max_prompts,
+                            max_tokens=max_completion_tokens, parallelism=parallelism, auto_approve=auto_approve,
+                            as_json=as_json, what="compare", model_for=lambda t: model,
+                            meta_for=lambda t: {"kind": "comparison", "address": t.address, "recorded": t.model,
+                                                "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
+                                                             "max_completion_tokens": max_completion_tokens}})
+    reports = [score_folder(recordings[r["address"]], Folder(Path(r["folder"])), scorer, threshold, worst)
+               for r in results]
+    if as_json:
+        o.echo(json.dumps({"version": 1, "comparisons": reports}, indent=2))
+    else:
+        o.echo(compare_text(reports, o.style), nl=False)
+    return EXIT_OK if reports and all(r["summary"]["passed"] for r in reports) else EXIT_ERROR
