@@ -123,10 +123,11 @@ def _progress(o: Out, as_json: bool, label: str) -> Any:
     return on_answer
 
 
-def _estimates(jobs: list[tuple[Target, list[Prompt], Any, dict[str, Any]]], max_tokens: int) -> list[dict[str, Any]]:
+def _estimates(jobs: list[tuple[Target, list[Prompt], Any, dict[str, Any]]], max_tokens: int,
+               model_for: Any) -> list[dict[str, Any]]:
     from reconciler.recording.estimate import estimate
 
-    return [estimate(target.address, target.model, [p for p in prompts if p.id not in done], max_tokens)
+    return [estimate(target.address, model_for(target), [p for p in prompts if p.id not in done], max_tokens)
             for target, prompts, _folder, done in jobs]
 
 
@@ -136,6 +137,7 @@ def _run(o: Out, session: Any, folder_of: Any, targets: list[Target], *, prompts
     """Shared by record and compare: open each folder, show the estimate, ask, send, finish."""
     from reconciler.recording.run import answer_missing, total_usage
     from reconciler.recording.targets import load_prompts
+    from reconciler.recording.estimate import budget_refusal, spent
     from reconciler.render.recording import render_estimates
 
     jobs = []
@@ -147,10 +149,14 @@ def _run(o: Out, session: Any, folder_of: Any, targets: list[Target], *, prompts
                                {**meta_for(target), "prompts_source": source, "prompts": len(prompts)})
         jobs.append((target, prompts, folder, folder.answers.load() if not manifest.get("complete") else {
             p.id: True for p in prompts}))
-    estimates = _estimates([(t, p, f, d) for t, p, f, d in jobs], max_tokens)
+    estimates = _estimates(jobs, max_tokens, model_for)
     pending = sum(e["prompts"] for e in estimates)
     if not as_json:
         o.echo(render_estimates(estimates, o.style))
+    budgets = session.specs.settings.budgets
+    refusal = budget_refusal(estimates, budgets.max_cost_per_apply, budgets.unknown_cost)
+    if refusal is not None:
+        raise ConfigError(f"{what} refused by {refusal}")
     if pending and not auto_approve and not _confirm(o, what):
         o.echo(f"\n{what.capitalize()} cancelled.")
         return []
@@ -167,7 +173,8 @@ def _run(o: Out, session: Any, folder_of: Any, targets: list[Target], *, prompts
                 raise ConfigError(f"{target.address}: {len(outcome.failed)} prompt(s) refused by the API, the first "
                                   f"(prompt {outcome.failed[0][0].index + 1}): {outcome.failed[0][1]}; the "
                                   f"{len(answers)} answered are kept in {folder.path}")
-            manifest = folder.finish(manifest, {"usage": total_usage(answers),
+            usage = total_usage(answers)
+            manifest = folder.finish(manifest, {"usage": usage, "cost": spent(model_for(target), usage),
                                                 "completed_at": _api_time(session.client)})
         results.append({"address": target.address, "model": manifest.get("model"), "folder": str(folder.path),
                         "estimate": est, "manifest": manifest})

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from reconciler.cost.pricing import inference_price
 from tests.e2e.conftest import JOB_SPEC, PROJECT_KEY, World
 
 CHAT = "POST /v1/chat/completions"
@@ -38,6 +39,13 @@ def test_record_then_compare_with_itself_passes_and_with_a_base_model_fails(worl
     billed = world.sandbox.world.usage[model]
     assert recording["estimate"]["prompt_tokens"] == billed["prompt_tokens"] == manifest["usage"]["prompt_tokens"]
     assert manifest["usage"]["completion_tokens"] == billed["completion_tokens"]
+    # the cost is the billed tokens at the sourced inference price of the model's base
+    price = inference_price(model)
+    assert price is not None and manifest["cost"]["price"]["source"] == price.source
+    assert manifest["cost"]["usd"] == round((billed["prompt_tokens"] * price.input
+                                             + billed["completion_tokens"] * price.output) / 1e6, 6)
+    assert recording["estimate"]["cost"]["usd_prompts"] == round(billed["prompt_tokens"] * price.input / 1e6, 6)
+    assert recording["estimate"]["cost"]["usd_max"] >= manifest["cost"]["usd"]
     folder = rec / "FineTuningJob.bot" / "recording"
     import hashlib
     for name, digest in manifest["files"].items():
@@ -122,3 +130,30 @@ def test_sigkill_half_way_then_only_the_missing_prompts_are_sent(world: World, t
     lines = answers.read_text().splitlines()
     assert len(lines) == 40 and len({json.loads(line)["prompt_id"] for line in lines}) == 40
     assert PROJECT_KEY not in done.stdout + done.stderr
+
+
+def test_the_budget_counts_a_recording(world: World, tmp_path: Path) -> None:
+    trained(world)
+    world.write("settings.yaml", """\
+        kind: Settings
+        name: default
+        spec:
+          budgets: {max_cost_per_apply: 0.0001}
+        """)
+    over = world.run("record", str(tmp_path / "rec"), "--auto-approve")
+    assert over.exit_code == 1
+    assert "record refused by budgets.max_cost_per_apply: at most $" in over.output
+    world.write("settings.yaml", """\
+        kind: Settings
+        name: default
+        spec:
+          budgets: {max_cost_per_apply: 5}
+        """)
+    unknown = world.run("compare", str(tmp_path / "rec"), "--model", "gpt-4o", "--auto-approve")
+    assert unknown.exit_code == 1  # no recording yet
+    world.ok("record", str(tmp_path / "rec"), "--auto-approve")
+    sent = world.sandbox.stats()[CHAT]
+    base = world.run("compare", str(tmp_path / "rec"), "--model", "gpt-4o", "--auto-approve")
+    assert base.exit_code == 1
+    assert "cost of FineTuningJob.bot is unknown (gpt-4o is a base model" in base.output
+    assert world.sandbox.stats()[CHAT] == sent   # refused before anything was sent
