@@ -135,9 +135,9 @@ def _run(o: Out, session: Any, folder_of: Any, targets: list[Target], *, prompts
          max_prompts: int | None, max_tokens: int, parallelism: int, auto_approve: bool, as_json: bool,
          what: str, model_for: Any, meta_for: Any) -> list[dict[str, Any]]:
     """Shared by record and compare: open each folder, show the estimate, ask, send, finish."""
+    from reconciler.recording.estimate import budget_refusal, spent
     from reconciler.recording.run import answer_missing, total_usage
     from reconciler.recording.targets import load_prompts
-    from reconciler.recording.estimate import budget_refusal, spent
     from reconciler.render.recording import render_estimates
 
     jobs = []
