@@ -19,7 +19,7 @@ from reconciler.sandbox.errors import bad_request, not_found
 from reconciler.sandbox.jobspec import parse_create
 from reconciler.sandbox.models import base_of
 from reconciler.sandbox.paging import OrderedStore, slice_page
-from reconciler.sandbox.persist import BlobStore
+from reconciler.sandbox.persist import BlobStore, Staged
 from reconciler.sandbox.rwlock import RWLock
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class World:
 
     # ---- files -----------------------------------------------------------------------------
 
-    def upload_file(self, *, filename: str, purpose: str, content: bytes,
+    def upload_file(self, *, filename: str, purpose: str, content: bytes | Staged,
                     expires_after: dict[str, Any] | None = None, project: str | None = None) -> dict[str, Any]:
         if purpose not in FILE_PURPOSES:
             raise bad_request(f"'{purpose}' is not one of {', '.join(FILE_PURPOSES)} - 'purpose'",
@@ -162,7 +162,8 @@ class World:
         with self.lock:
             created = int(self.now())
             meta: dict[str, Any] = {"object": "file", "id": file_id, "purpose": purpose, "filename": filename,
-                                    "bytes": len(content), "created_at": created, "status": "processed",
+                                    "bytes": content.size if isinstance(content, Staged) else len(content),
+                                    "created_at": created, "status": "processed",
                                     "status_details": None}
             if expires_after:
                 meta["expires_at"] = created + int(expires_after["seconds"])
