@@ -4,8 +4,8 @@ up front (a `Content-Length: 450000000` costs nothing until the bytes arrive).""
 
 from __future__ import annotations
 
+import io
 from email.message import Message
-from typing import BinaryIO
 
 from reconciler.sandbox.errors import ApiError
 
@@ -25,7 +25,7 @@ class BodyTooLarge(Exception):
 class BodyReader:
     """`read(n)` gives up to `n` bytes of the body, b"" at its end."""
 
-    def __init__(self, rfile: BinaryIO, *, length: int | None, chunked: bool, limit: int) -> None:
+    def __init__(self, rfile: io.BufferedIOBase, *, length: int | None, chunked: bool, limit: int) -> None:
         self.rfile = rfile
         self.chunked = chunked
         self.limit = limit
@@ -37,7 +37,7 @@ class BodyReader:
             raise BodyTooLarge(limit, close=True)
 
     @classmethod
-    def from_headers(cls, rfile: BinaryIO, headers: Message, limit: int) -> BodyReader:
+    def from_headers(cls, rfile: io.BufferedIOBase, headers: Message, limit: int) -> BodyReader:
         get = headers.get
         chunked = (get("Transfer-Encoding") or "").lower() == "chunked"
         length = None

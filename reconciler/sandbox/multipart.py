@@ -117,7 +117,7 @@ def stream_multipart(content_type: str, read: Callable[[int], bytes],
         collector.write(buf[:at])
         del buf[:at + len(delimiter)]
         if isinstance(name, str):
-            parts[name] = Part(name=name, filename=filename if is_file else None,
+            parts[name] = Part(name=name, filename=filename if isinstance(filename, str) else None,
                                content_type=msg.get("content-type"), data=bytes(collector.value),
                                size=collector.size, sink=collector.out)
     return parts

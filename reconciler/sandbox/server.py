@@ -124,6 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this long
     disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms delayed-ACK stalls
     server: _Server
+    _upload: BodyReader | None = None   # the body of the upload being answered
 
     def version_string(self) -> str:
         return self.server_version
@@ -247,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._upload.read
 
     def _end_upload(self) -> None:
-        upload: BodyReader | None = getattr(self, "_upload", None)
+        upload = self._upload
         if upload is None:
             return
         self._upload = None
