@@ -120,7 +120,7 @@ def render_text(report: DriftReport, style: Style = _plain, *, spend: SpendSumma
     if drift:
         lines += ["", style("Drift:", bold=True)]
         for address, items in _by_address(drift).items():
-            lines.append(f"  {style(address, bold=True)}")
+            lines.append(f"  {style(neutralize(address), bold=True)}")  # an unmanaged job's id is the API's
             for f in items:
                 lines.append(f"    {style(_MARK.get(f.category, '-'), fg='red')} {f.category.replace('_', ' ')}: "
                              f"{neutralize(f.message)}")
@@ -129,12 +129,12 @@ def render_text(report: DriftReport, style: Style = _plain, *, spend: SpendSumma
         lines += ["", style("Health (not drift):", bold=True)]
         for f in health:
             lines.append(f"  {style(_MARK.get(f.category, '-'), fg='red' if f.category != 'pending' else 'blue')} "
-                         f"{f.address}: {neutralize(f.message)}")
+                         f"{neutralize(f.address)}: {neutralize(f.message)}")
     ignored = [f for f in report.findings if f.ignored]
     if ignored:
         lines += ["", style("Ignored (reported, never counted):", bold=True)]
         for f in ignored:
-            lines.append(f"  - {f.address}: {f.category.replace('_', ' ')}: {neutralize(f.message)} "
+            lines.append(f"  - {neutralize(f.address)}: {f.category.replace('_', ' ')}: {neutralize(f.message)} "
                          f"[ignored: {neutralize(str(f.ignore_reason))} ({f.ignore_rule})]")
     if spend is not None:
         lines += spend_text(spend, style)

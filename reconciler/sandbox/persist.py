@@ -103,6 +103,13 @@ class BlobStore:
             return self._memory[file_id]
         return path.read_bytes()
 
+    def reader(self, file_id: str) -> bytes | BinaryIO:
+        """The content to send: in memory, or an open file (a download is never read whole)."""
+        path = self._path(file_id)
+        if path is None:
+            return self._memory[file_id]
+        return open(path, "rb")
+
     def lines(self, file_id: str) -> Iterator[bytes]:
         path = self._path(file_id)
         if path is None:

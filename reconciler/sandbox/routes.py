@@ -94,7 +94,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-Handler = Callable[[World, Request], "dict[str, Any] | tuple[bytes, str]"]
+Handler = Callable[[World, Request], "dict[str, Any] | tuple[bytes | BinaryIO, str]"]
 
 
 def _require_admin(req: Request, scope: str) -> None:
@@ -174,7 +174,7 @@ def delete_file(world: World, req: Request) -> dict[str, Any]:
     return world.delete_file(req.params["file_id"])
 
 
-def file_content(world: World, req: Request) -> tuple[bytes, str]:
+def file_content(world: World, req: Request) -> tuple[bytes | BinaryIO, str]:
     check_file(world, req, req.params["file_id"])
     return world.file_content(req.params["file_id"]), "application/octet-stream"
 

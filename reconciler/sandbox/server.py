@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import socket
 import sys
@@ -14,11 +15,11 @@ import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.sandbox import persist, routes
-from reconciler.sandbox.body import BodyReader, BodyTooLarge
+from reconciler.sandbox.body import PIECE, BodyReader, BodyTooLarge
 from reconciler.sandbox.clock import SimClock
 from reconciler.sandbox.connections import BoundedHTTPServer, Slots
 from reconciler.sandbox.errors import ApiError
@@ -320,8 +321,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
 
-    def _send(self, status: int, payload: bytes, ctype: str, *, extra: dict[str, str] | None = None,
+    def _send(self, status: int, payload: bytes | BinaryIO, ctype: str, *, extra: dict[str, str] | None = None,
               drop: bool = False) -> None:
+        if not isinstance(payload, bytes):
+            self._send_file(status, payload, ctype, extra=extra, drop=drop)
+            return
         if self.command == "HEAD":
             payload = b""
         if drop:
@@ -337,6 +341,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._headers(status, len(payload), ctype, extra)
         self.wfile.write(payload)
+
+    def _send_file(self, status: int, fh: BinaryIO, ctype: str, *, extra: dict[str, str] | None,
+                   drop: bool) -> None:
+        """A file's content from disk, a piece at a time (with `drop`: half of it, then the
+        connection is cut, as `_send` does)."""
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            if drop:
+                self.close_connection = True
+            self._headers(status, size, ctype, extra)
+            if self.command == "HEAD":
+                return
+            left = size // 2 if drop else size
+            while left > 0:
+                piece = fh.read(min(PIECE, left))
+                if not piece:
+                    raise ConnectionError("the file shrank while it was sent")
+                self.wfile.write(piece)
+                left -= len(piece)
+            if drop:
+                self.wfile.flush()
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def _send_error(self, exc: ApiError, *, close: bool = False) -> None:
         if close:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from reconciler import training_data
 from reconciler.sandbox import lifecycle
@@ -209,13 +209,13 @@ class World:
                 return result[0]
         raise not_found(f"No such File object: {file_id}", param="id")
 
-    def file_content(self, file_id: str) -> bytes:
+    def file_content(self, file_id: str) -> bytes | BinaryIO:
         with self.lock.read():
             meta = self.files.items.get(file_id)
             if meta is not None:
                 if meta["purpose"] in UNDOWNLOADABLE:
                     raise bad_request(f"Not allowed to download files of purpose: {meta['purpose']}")
-                return self.blobs.get(file_id)
+                return self.blobs.reader(file_id)   # opened under the lock: a delete cannot cut it
             result = self._result_file(file_id)
             if result is not None:
                 return lifecycle.result_file_content(result[1])

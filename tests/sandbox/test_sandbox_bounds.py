@@ -96,7 +96,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
 
 
 @pytest.mark.slow
-def test_eight_concurrent_450_mb_uploads_stay_under_a_stated_rss(served, tmp_path: Path) -> None:
+def test_eight_concurrent_450_mb_uploads_and_a_download_stay_under_a_stated_rss(served, tmp_path: Path) -> None:
     proc, host, port = served
     size, uploads, bound_mb = 450 * 1000 * 1000, 8, 100
     before = _status(proc.pid)
@@ -121,6 +121,15 @@ def test_eight_concurrent_450_mb_uploads_stay_under_a_stated_rss(served, tmp_pat
         assert result[1]["bytes"] == size and result[1]["status"] == "processed"
     spilled = sum(f.stat().st_size for f in tmp_path.glob("reconciler-sandbox-uploads-*/file-*"))
     assert spilled == uploads * size   # on disk, not in memory
+    conn = http.client.HTTPConnection(host, port, timeout=600)
+    conn.request("GET", f"/v1/files/{results[0][1]['id']}/content", headers={"Authorization": f"Bearer {PROJECT_KEY}"})
+    resp = conn.getresponse()
+    received = 0
+    while piece := resp.read(MiB):
+        received += len(piece)
+    conn.close()
+    assert resp.status == 200 and received == size   # a download streams too
+    after = _status(proc.pid)
     peak_mb = after["VmHWM"] / 1024
     report("sandbox_uploads_rss", {"uploads": uploads, "bytes_each": size, "rss_before_mb": round(before["VmRSS"] / 1024),
                                    "peak_rss_mb": round(peak_mb), "threads_after": after["Threads"],
@@ -145,10 +154,14 @@ def test_uploads_past_the_cap_are_answered_429_and_the_slot_comes_back() -> None
             assert set(refused.json()["error"]) == ERROR_KEYS
             assert refused.json()["error"]["code"] == "rate_limit_exceeded"
             assert refused.headers["retry-after"] == "1"
+            ids = []
             for conn in slow:
                 _send(conn, 2 * MiB)
                 status, body = _finish(conn)
                 assert status == 200 and body["bytes"] == 3 * MiB, body
+                ids.append(body["id"])
+            # kept on disk (over 1 MiB) and sent back from there, a piece at a time
+            assert client.get(f"/v1/files/{ids[0]}/content").content == bytes(PIECE) * 3
             assert sb.sandbox.uploads.wait_for(lambda n: n == 0, timeout=60)
             accepted = _upload_request(client)
             assert accepted.status_code == 200, accepted.text
