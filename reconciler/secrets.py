@@ -43,7 +43,6 @@ _WEBHOOK_SEGMENT = re.compile(r"(?i)(/(?:services|hooks?|webhooks?|webhookb2)/)(
 _CONTROL_CLASS = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\u2028\u2029"
                   "\ud800-\udfff\ufffe\uffff")
 _CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
-_CONTROL_OR_BREAK = re.compile(f"[{_CONTROL_CLASS}\t\n]")
 _SGR_OR_CONTROL = re.compile(f"(\x1b\\[[0-9;]*m)|[{_CONTROL_CLASS}]")
 
 
@@ -88,12 +87,9 @@ def _escape(char: str) -> str:
     return f"\\u{ord(char):04x}"   # valid inside a JSON string too
 
 
-def neutralize(text: str, *, keep_sgr: bool = False, one_line: bool = False) -> str:
+def neutralize(text: str, *, keep_sgr: bool = False) -> str:
     """Control and bidi characters shown escaped (`\\u001b`). With `keep_sgr`, colour/style
-    sequences (ESC [ digits m, what `click.style` writes) stay: every other sequence is broken.
-    With `one_line`, tabs and newlines are escaped too (a table cell, a Markdown list item)."""
-    if one_line:
-        return _CONTROL_OR_BREAK.sub(lambda m: _escape(m.group()), text)
+    sequences (ESC [ digits m, what `click.style` writes) stay: every other sequence is broken."""
     if not _CONTROL.search(text):
         return text
     if not keep_sgr:

@@ -98,6 +98,8 @@ class Refuser:
             for key in list(self._selector.get_map().values()):
                 if key.data < now:
                     self._drop(key.fileobj)
+        for key in list(self._selector.get_map().values()):   # the server stopped
+            self._drop(key.fileobj)
 
     def close(self) -> None:
         self._closed.set()
