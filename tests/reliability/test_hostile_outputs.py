@@ -219,3 +219,34 @@ def test_one_hostile_set_through_every_output(tmp_path: Path, color: bool) -> No
         assert len(jobs_by_address(sb)) == len(HOSTILE)   # nothing was created by reading
     figures.update({"hostile_strings": len(HOSTILE), "outputs": len(outputs) + len(files) + 1, "colour": color})
     report("hostile_outputs", figures)
+
+
+def test_a_lone_surrogate_from_the_api_is_written_to_state_and_read_back(tmp_path: Path) -> None:
+    """JSON's `"\\ud800"` decodes to a lone surrogate, which UTF-8 cannot encode: the state file and
+    the journal keep it as the same JSON escape instead of crashing the apply that writes them."""
+    (tmp_path / "specs" / "data").mkdir(parents=True)
+    (tmp_path / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())
+    (tmp_path / "specs" / "main.yaml").write_text(_spec(1))
+    with run_sandbox() as sb:
+        cli = Cli(tmp_path, sb.base_url)
+        cli.ok("apply", "--auto-approve")
+        job_id = jobs_by_address(sb)["FineTuningJob.bot0"][0]["id"]
+        with sb.world.lock:
+            job = sb.world.jobs.items[job_id]
+            job["error"] = {"code": "x", "param": None, "message": "lone \ud800 surrogate \udfff"}
+            job["metadata"] = {**job["metadata"], "team": "t\udfff"}
+        sb.advance(7200)
+        (tmp_path / "specs" / "main.yaml").write_text(_spec(2))   # an apply that writes the state
+        proc = cli.run("apply", "--auto-approve")
+        assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+        check_terminal(proc.stdout + proc.stderr, "apply")
+        raw = cli.state_file.read_bytes()
+        state = json.loads(raw.decode("utf-8"))    # valid UTF-8, valid JSON
+        attributes = state["resources"]["FineTuningJob.bot0"]["attributes"]
+        assert attributes["error"]["message"] == "lone \ud800 surrogate \udfff"   # the same value
+        assert b"\\ud800" in raw
+        assert not cli.state_file.with_name("default.json.journal").exists()
+        plan = cli.ok("plan", "--detailed-exitcode", codes=(0,))
+        check_terminal(plan.stdout, "plan")
+        assert len(jobs_by_address(sb)) == 2
+    report("hostile_surrogate_state", {"apply_exit": 0, "state_utf8": True, "value_kept": True})
