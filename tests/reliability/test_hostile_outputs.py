@@ -138,7 +138,7 @@ def check_terminal(text: str, where: str) -> None:
     assert not _raw(text, tabs_ok=True), (where, _raw(text, tabs_ok=True))   # a tab moves nothing
 
 
-@pytest.mark.parametrize("color", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["plain", "colour"])
+@pytest.mark.parametrize("color", [False, True], ids=["plain", "colour"])
 def test_one_hostile_set_through_every_output(tmp_path: Path, color: bool) -> None:
     (tmp_path / "specs" / "data").mkdir(parents=True)
     (tmp_path / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())
