@@ -37,8 +37,11 @@ _SENSITIVE_SEGMENT = re.compile(r"(?i)(/(?:[a-z]+[-_])?(?:token|secret|passw(?:o
 _WEBHOOK_SEGMENT = re.compile(r"(?i)(/(?:services|hooks?|webhooks?|webhookb2)/)([^?#]+)")
 
 # Shown escaped: C0 controls but newline and tab, DEL, C1 controls, bidi embeddings/overrides/
-# isolates/marks, and the Unicode line/paragraph separators (a "one line" message stays one line).
-_CONTROL_CLASS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\u2028\u2029"
+# isolates/marks, the Unicode line/paragraph separators (a "one line" message stays one line),
+# lone surrogates (JSON's "\\ud800" decodes to one; UTF-8 cannot encode it, so writing it would
+# fail) and the two noncharacters XML 1.0 forbids.
+_CONTROL_CLASS = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\u2028\u2029"
+                  "\ud800-\udfff\ufffe\uffff")
 _CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
 _SGR_OR_CONTROL = re.compile(f"(\x1b\\[[0-9;]*m)|[{_CONTROL_CLASS}]")
 

@@ -48,9 +48,13 @@ def sandbox() -> None:
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Fault: seed of the fault dice.")
 @click.option("--fault-path", "fault_paths", multiple=True, metavar="PREFIX",
               help="Fault: only requests whose path starts with PREFIX (repeatable).")
+@click.option("--max-connections", default=256, show_default=True, type=click.IntRange(1, 4096),
+              help="Connections served at once (one pooled thread each); more are answered 503.")
+@click.option("--max-uploads", default=16, show_default=True, type=click.IntRange(1, 1024),
+              help="Uploads streamed at once (to disk); more are answered 429 with Retry-After.")
 @common_options
 def serve(host: str, port: int, data: Path | None, speed: float, seed: int, organization: str, project: str,
-          project_keys: tuple[str, ...], latency_ms: float, jitter_ms: float,
+          project_keys: tuple[str, ...], max_connections: int, max_uploads: int, latency_ms: float, jitter_ms: float,
           rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
           retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
     """Serve the fine-tuning, files and checkpoint-permission API under /v1 until Ctrl-C."""
@@ -67,7 +71,8 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, orga
         raise click.BadParameter(str(exc), param_hint="--project-key") from None
     try:
         server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed,
-                         organization=organization, project=project, project_keys=keys)
+                         organization=organization, project=project, project_keys=keys,
+                         max_connections=max_connections, max_uploads=max_uploads)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:

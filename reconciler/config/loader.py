@@ -185,6 +185,19 @@ class _Pass:
         self.add(str(path), None, problem)
         return True
 
+    def not_text(self, value: Any, file: str, line_of: Any) -> bool:
+        """A string holding a lone surrogate (YAML's "\\ud800" escape) is not text: no API takes it,
+        UTF-8 cannot write it. One error per string; whether there was any."""
+        found = False
+        for path, text in iter_strings(value):
+            char = next((c for piece in (*path, text) if isinstance(piece, str)
+                         for c in piece if "\ud800" <= c <= "\udfff"), None)
+            if char is not None:
+                found = True
+                self.add(file, line_of(path), f"not Unicode text: a lone surrogate (\\u{ord(char):04x}, "
+                         "from a YAML \\u escape); write the character itself", None, display_path(path))
+        return found
+
     def add(
         self,
         file: str,
@@ -200,6 +213,8 @@ class _Pass:
     def document(self, raw: RawDocument, file: str, base_dir: Path) -> None:
         value = raw.value
         line_of = _line_finder(raw)
+        if self.not_text(value, file, line_of):
+            return
         if not isinstance(value, dict):
             self.add(
                 file,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reconciler.policy.engine import PolicyReport, PolicyResult
+from reconciler.render.escape import md_code, md_text
 
 __all__ = ["iter_policy_lines", "policy_markdown", "refusal"]
 
@@ -76,8 +77,8 @@ def policy_markdown(report: PolicyReport) -> str:
         return ""
     lines = ["", f"#### {headline(report)}", "", "| result | rule | object | message |", "|---|---|---|---|"]
     for outcome, rule, obj, text in _rows(report):
-        cell = text.replace("|", "\\|")
-        lines.append(f"| {_MARK[outcome]} {outcome} | `{rule}` | `{obj}` | {cell} |")
+        lines.append(f"| {_MARK[outcome]} {outcome} | {md_code(rule, table=True)} | {md_code(obj, table=True)} | "
+                     f"{md_text(text)} |")
     return "\n".join(lines) + "\n"
 
 

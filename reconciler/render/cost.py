@@ -7,6 +7,8 @@ from typing import Any
 
 from reconciler.cost.estimate import JobCost, PlanCost
 from reconciler.cost.spend import SpendRow
+from reconciler.render.escape import csv_cell, md_code, md_text
+from reconciler.secrets import neutralize
 
 __all__ = ["change_line", "markdown_lines", "money", "spend_csv", "spend_json", "spend_markdown", "spend_text",
            "tokens_short", "total_line"]
@@ -85,16 +87,17 @@ def markdown_lines(cost: PlanCost) -> list[str]:
     """A table for the pull-request comment: one row per job created or replaced, then the total."""
     if not cost.jobs:
         return []
-    lines = ["", f"💲 **{total_line(cost)}**", "",
+    lines = ["", f"💲 **{md_text(total_line(cost))}**", "",
              "| job | model | examples | tokens/epoch | epochs | billed tokens | estimated cost |",
              "|---|---|--:|--:|--:|--:|--:|"]
     for j in cost.jobs:
         def num(v: int | None) -> str:
             return f"{v:,}" if v is not None else "—"
         epochs = _epochs(j) if j.epochs is not None else "—"
-        usd = money(j.usd) if j.usd is not None else ("unknown: " + (j.reason or "")).replace("|", "\\|")
-        lines.append(f"| `{j.address}` | {j.model} ({j.method}) | {num(j.examples)} | {num(j.tokens_per_epoch)} | "
-                     f"{epochs} | {num(j.billed_tokens)} | {usd} |")
+        usd = money(j.usd) if j.usd is not None else "unknown: " + (j.reason or "")
+        lines.append(f"| {md_code(j.address, table=True)} | {md_text(f'{j.model} ({j.method})')} | "
+                     f"{num(j.examples)} | {num(j.tokens_per_epoch)} | {md_text(epochs)} | {num(j.billed_tokens)} | "
+                     f"{md_text(usd)} |")
     return lines
 
 
@@ -125,6 +128,7 @@ def spend_text(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]
     if not rows:
         return "No managed jobs.\n"
     header, body = _spend_columns(rows, by, groups)
+    body = [[neutralize(c) for c in r] for r in body]  # a colour code in a metadata value is shown, not applied
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
     numeric = {"jobs", "trained tokens", "spend", "unknown"}
 
@@ -138,9 +142,10 @@ def spend_text(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]
 
 def spend_markdown(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]) -> str:
     header, body = _spend_columns(rows, by, groups)
-    out = ["### Fine-tuning spend", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in body]
-    out += ["", f"**{_spend_total(rows)}**"]
+    out = ["### Fine-tuning spend", "", "| " + " | ".join(md_text(h) for h in header) + " |",
+           "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(md_text(c) for c in r) + " |" for r in body]
+    out += ["", f"**{md_text(_spend_total(rows))}**"]
     return "\n".join(out) + "\n"
 
 
@@ -150,16 +155,19 @@ def spend_csv(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+
+    def row(cells: list[Any]) -> None:
+        writer.writerow([csv_cell(c) for c in cells])
+
     if by is not None:
-        writer.writerow([by, "jobs", "trained_tokens", "usd", "unknown"])
+        row([by, "jobs", "trained_tokens", "usd", "unknown"])
         for g in groups:
-            writer.writerow([g[by], g["jobs"], g["trained_tokens"], f"{g['usd']:.6f}", g["unknown"]])
+            row([g[by], g["jobs"], g["trained_tokens"], f"{g['usd']:.6f}", g["unknown"]])
     else:
-        writer.writerow(["address", "id", "model", "method", "status", "trained_tokens", "usd", "unknown_reason"])
+        row(["address", "id", "model", "method", "status", "trained_tokens", "usd", "unknown_reason"])
         for r in rows:
-            writer.writerow([r.address, r.job_id, r.model, r.method, r.status,
-                             "" if r.trained_tokens is None else r.trained_tokens,
-                             "" if r.usd is None else f"{r.usd:.6f}", r.reason or ""])
+            row([r.address, r.job_id, r.model, r.method, r.status, r.trained_tokens,
+                 "" if r.usd is None else f"{r.usd:.6f}", r.reason])
     return buffer.getvalue()
 
 

@@ -12,12 +12,13 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from reconciler.cost.spend_summary import SpendSummary
 from reconciler.drift.findings import DRIFT, HEALTH, DriftReport, Finding
 from reconciler.render.cost import money
+from reconciler.render.escape import md_code, md_text, xml_attr, xml_text
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, _fit
+from reconciler.secrets import neutralize
 
 Style = Callable[..., str]
 
@@ -74,6 +75,7 @@ def spend_text(spend: SpendSummary, style: Style = _plain) -> list[str]:
                        bold=True)]
     if spend.by:
         header, body = _spend_rows(spend)
+        body = [[neutralize(c) for c in r] for r in body]  # a colour code in a metadata value is shown, not applied
         widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
 
         def line(cells: list[str]) -> str:
@@ -85,16 +87,12 @@ def spend_text(spend: SpendSummary, style: Style = _plain) -> list[str]:
     return lines
 
 
-def _cell(text: str) -> str:
-    return text.replace("\n", " ").replace("|", "\\|")
-
-
 def spend_markdown(spend: SpendSummary) -> list[str]:
-    lines = ["", f"**{spend_total_line(spend)}**"]
+    lines = ["", f"**{md_text(spend_total_line(spend))}**"]
     if spend.by:
         header, body = _spend_rows(spend)
-        lines += ["", "| " + " | ".join(header) + " |", "|---|---:|---:|---:|---:|"]
-        lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in body]
+        lines += ["", "| " + " | ".join([md_text(header[0]), *header[1:]]) + " |", "|---|---:|---:|---:|---:|"]
+        lines += ["| " + " | ".join([md_text(r[0]), *r[1:]]) + " |" for r in body]  # the key: metadata
     return lines
 
 
@@ -122,22 +120,22 @@ def render_text(report: DriftReport, style: Style = _plain, *, spend: SpendSumma
     if drift:
         lines += ["", style("Drift:", bold=True)]
         for address, items in _by_address(drift).items():
-            lines.append(f"  {style(address, bold=True)}")
+            lines.append(f"  {style(neutralize(address), bold=True)}")  # an unmanaged job's id is the API's
             for f in items:
                 lines.append(f"    {style(_MARK.get(f.category, '-'), fg='red')} {f.category.replace('_', ' ')}: "
-                             f"{f.message}")
+                             f"{neutralize(f.message)}")
     health = report.active(HEALTH)
     if health:
         lines += ["", style("Health (not drift):", bold=True)]
         for f in health:
             lines.append(f"  {style(_MARK.get(f.category, '-'), fg='red' if f.category != 'pending' else 'blue')} "
-                         f"{f.address}: {f.message}")
+                         f"{neutralize(f.address)}: {neutralize(f.message)}")
     ignored = [f for f in report.findings if f.ignored]
     if ignored:
         lines += ["", style("Ignored (reported, never counted):", bold=True)]
         for f in ignored:
-            lines.append(f"  - {f.address}: {f.category.replace('_', ' ')}: {f.message} "
-                         f"[ignored: {f.ignore_reason} ({f.ignore_rule})]")
+            lines.append(f"  - {neutralize(f.address)}: {f.category.replace('_', ' ')}: {neutralize(f.message)} "
+                         f"[ignored: {neutralize(str(f.ignore_reason))} ({f.ignore_rule})]")
     if spend is not None:
         lines += spend_text(spend, style)
     return "\n".join(lines) + "\n"
@@ -150,7 +148,8 @@ def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT,
     if report.active():
         head += ["| address | finding | |", "|---|---|---|"]
         for f in report.active():
-            head.append(f"| `{f.address}` | {f.category.replace('_', ' ')} | {'drift' if f.axis == DRIFT else 'health'} |")
+            head.append(f"| {md_code(f.address, table=True)} | {f.category.replace('_', ' ')} | "
+                        f"{'drift' if f.axis == DRIFT else 'health'} |")
     if spend is not None:
         head += spend_markdown(spend)[1 if head[-1] == "" else 0:]
     body: list[str] = []
@@ -160,9 +159,8 @@ def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT,
             continue
         body += ["", f"<details><summary>{title} ({len(items)})</summary>", ""]
         for f in items:
-            text = f.message.replace("\n", " ")
-            extra = f" — _ignored: {f.ignore_reason}_" if f.ignored else ""
-            body.append(f"- `{f.address}` **{f.category.replace('_', ' ')}**: {text}{extra}")
+            extra = f" — _ignored: {md_text(f.ignore_reason)}_" if f.ignored else ""
+            body.append(f"- {md_code(f.address)} **{f.category.replace('_', ' ')}**: {md_text(f.message)}{extra}")
         body += ["", "</details>"]
     return _fit("\n".join(head), body, limit)
 
@@ -189,16 +187,16 @@ def render_junit(report: DriftReport) -> str:
         if drift:
             failures += 1
             text = "\n".join(f"{f.category}: {f.message}" for f in drift)
-            body.append(f'<failure type="drift" message={quoteattr(drift[0].message)}>{escape(text)}</failure>')
+            body.append(f'<failure type="drift" message={xml_attr(drift[0].message)}>{xml_text(text)}</failure>')
         if bad_health:
             errors += 1
             text = "\n".join(f"{f.category}: {f.message}" for f in bad_health)
-            body.append(f'<error type="health" message={quoteattr(bad_health[0].message)}>{escape(text)}</error>')
+            body.append(f'<error type="health" message={xml_attr(bad_health[0].message)}>{xml_text(text)}</error>')
         if other:
             notes = "\n".join(f"{'ignored ' if f.ignored else ''}{f.category}: {f.message}" for f in other)
-            body.append(f"<system-out>{escape(notes)}</system-out>")
+            body.append(f"<system-out>{xml_text(notes)}</system-out>")
         kind = address.split(".")[1] if address.startswith(("unmanaged.", "data.")) else address.split(".")[0]
-        cases.append(f'  <testcase classname={quoteattr("reconciler." + kind)} name={quoteattr(address)} time="0">'
+        cases.append(f'  <testcase classname={xml_attr("reconciler." + kind)} name={xml_attr(address)} time="0">'
                      + "".join(body) + "</testcase>")
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(report.generated_at))
     head = (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="reconciler drift" tests="{len(cases)}" '

@@ -8,6 +8,7 @@ from reconciler.cost.estimate import PlanCost
 from reconciler.plan.model import Action, Plan
 from reconciler.plan.providers import ProviderReview
 from reconciler.render.cost import markdown_lines
+from reconciler.render.escape import md_code, md_fence, md_text
 from reconciler.render.providers import provider_markdown
 from reconciler.render.text import destructive_note, render_change, summary_line
 
@@ -44,24 +45,24 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
                 why = "; ".join(c.reasons) if said else why + destructive_note(c)
             if c.elsewhere:  # not only in the collapsed details: the second payment is in the table
                 why += "; " + "; ".join(f"❗ {e.note(c.address)}" for e in c.elsewhere)
-            why = why.replace("|", "\\|")
-            head.append(f"| {_ICON.get(c.action, '')} | `{c.address}` | {c.action.value} | {why} |")
+            head.append(f"| {_ICON.get(c.action, '')} | {md_code(c.address, table=True)} | {c.action.value} | "
+                        f"{md_text(why)} |")
     if cost is not None:
         head += markdown_lines(cost)
     body: list[str] = []
     if plan.drift:
-        body += ["", "<details><summary>Changes outside reconciler</summary>", "", "```"]
-        body += [f"{d.address}: {d.message}" for d in plan.drift]
-        body += ["```", "</details>"]
+        body += ["", "<details><summary>Changes outside reconciler</summary>", ""]
+        body += md_fence(f"{d.address}: {d.message}" for d in plan.drift)
+        body += ["</details>"]
     if plan.health:
-        body += ["", "<details><summary>Health</summary>", "", "```"]
-        body += [f"{h.address}: {h.message}" for h in plan.health]
-        body += ["```", "</details>"]
+        body += ["", "<details><summary>Health</summary>", ""]
+        body += md_fence(f"{h.address}: {h.message}" for h in plan.health)
+        body += ["</details>"]
     if changes:
-        body += ["", "<details><summary>Plan details</summary>", "", "```diff"]
-        for c in sorted(changes, key=lambda c: c.address):
-            body += render_change(c) + [""]
-        body += ["```", "</details>"]
+        body += ["", "<details><summary>Plan details</summary>", ""]
+        body += md_fence((line for c in sorted(changes, key=lambda c: c.address) for line in render_change(c) + [""]),
+                         "diff")
+        body += ["</details>"]
     return _fit("\n".join(head), body, limit)
 
 
@@ -79,8 +80,21 @@ def _fit(head: str, body: list[str], limit: int) -> str:
             break
         kept.append(line)
         size += len(line) + 1
-    if any(line.startswith("```") for line in kept) and sum(line.startswith("```") for line in kept) % 2:
-        kept.append("```")
+    fence = _open_fence(kept)
+    if fence:
+        kept.append(fence)
     if kept.count("</details>") < sum(1 for line in kept if line.startswith("<details>")):
         kept.append("</details>")
     return head + "\n".join(kept) + note
+
+
+def _open_fence(lines: list[str]) -> str:
+    """The fence of a code block `lines` leave open ("" when none is): what closes it."""
+    fence = ""
+    for line in lines:
+        run = len(line) - len(line.lstrip("`"))
+        if not fence and run >= 3:
+            fence = "`" * run
+        elif fence and run >= len(fence) and not line.strip("`"):
+            fence = ""
+    return fence

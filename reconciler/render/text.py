@@ -10,6 +10,7 @@ from reconciler.display import fmt
 from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Op, Plan
 from reconciler.render import cost as cost_lines
 from reconciler.resources.canonical import flatten
+from reconciler.secrets import neutralize
 from reconciler.values import UNKNOWN
 
 Style = Callable[..., str]
@@ -70,7 +71,7 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     colour = _COLOURS.get(change.action)
     ident = f" ({change.prior_id})" if change.prior_id else ""
     headline = _HEADLINE.get(change.action, "")
-    why = f" ({change.reasons[0]})" if change.reasons and change.action is not Action.CREATE else ""
+    why = f" ({neutralize(change.reasons[0])})" if change.reasons and change.action is not Action.CREATE else ""
     taken = destructive_note(change) if change.action in (Action.CREATE, Action.ADOPT) else ""
     lines = [style(f"  # {change.address}{ident} {headline}{why}{taken}", bold=True)]
     sym = _symbol(change)
@@ -113,7 +114,7 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     if change.pending:
         lines.append(f"{indent}  {style('?', fg='blue')} pending: {change.pending}")
     for reason in change.reasons[1:]:
-        lines.append(f"{indent}  # {reason}")
+        lines.append(f"{indent}  # {neutralize(reason)}")
     for other in change.elsewhere:  # a lost state, or a second workspace: never a silent second payment
         lines.append(f"{indent}{style('!', fg='red', bold=True)} {other.note(change.address)}")
     return lines
@@ -172,7 +173,7 @@ def render_drift(plan: Plan, style: Style = _plain) -> list[str]:
     lines = [style("Objects have changed outside of reconciler", bold=True), "",
              "reconciler detected the following changes made outside of reconciler since the last apply:", ""]
     for d in plan.drift:
-        lines.append(f"  {style('#', fg='yellow')} {d.address}: {d.message}")
+        lines.append(f"  {style('#', fg='yellow')} {d.address}: {neutralize(d.message)}")
     lines.append("")
     return lines
 
@@ -182,7 +183,7 @@ def render_health(plan: Plan, style: Style = _plain) -> list[str]:
         return []
     lines = [style("Health of managed objects (not drift):", bold=True)]
     for h in plan.health:
-        lines.append(f"  {style('!', fg='red', bold=True)} {h.address}: {h.message}")
+        lines.append(f"  {style('!', fg='red', bold=True)} {h.address}: {neutralize(h.message)}")
     lines.append("")
     return lines
 

@@ -4,12 +4,12 @@ here and nowhere else."""
 
 from __future__ import annotations
 
-import html
 import re
 import time
 from collections.abc import Iterable, Sequence
 
 from reconciler import __version__
+from reconciler.render.escape import html_text
 from reconciler.report.model import (
     ACCURACY_SERIES,
     LOSS_SERIES,
@@ -40,13 +40,7 @@ MIN_POINTS = 24
 PAGE_POINTS = 60_000    # points for the whole page, shared by the jobs (keeps 1,000 jobs a few MB)
 
 
-_SPECIAL = re.compile("[&<>\"']")
-
-
-def e(value: object) -> str:
-    """`value` as HTML text or attribute value (quotes escaped too)."""
-    text = "" if value is None else str(value)
-    return html.escape(text, quote=True) if _SPECIAL.search(text) else text
+e = html_text  # every text from the API or the specs goes through it
 
 
 def points_budget(jobs: int) -> int:

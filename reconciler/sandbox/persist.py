@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
+_STAGING = ".upload-"   # staged uploads' names: never a file id
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -30,41 +35,102 @@ def atomic_write(path: Path, data: bytes) -> None:
     write(path, data)
 
 
+@dataclass(frozen=True)
+class Staged:
+    """An upload written to disk as it arrived (`BlobStore.stage`), not yet a file's content."""
+
+    path: Path
+    size: int
+
+
 class BlobStore:
-    """Uploaded file contents: in memory, or one file each under a folder."""
+    """Uploaded file contents: in memory, or one file each under a folder. An upload is staged
+    on disk as it streams in (under the folder, or a private temporary folder for an in-memory
+    world) and kept there; a small one of an in-memory world is read back into memory."""
+
+    SMALL = 1 << 20
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
         self._memory: dict[str, bytes] = {}
+        self._spilled: dict[str, Path] = {}   # in-memory world: large contents on disk
+        self._spill: Path | None = None
+        self._lock = threading.Lock()
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
+            for left in folder.glob(_STAGING + "*"):   # uploads a crash interrupted
+                left.unlink(missing_ok=True)
 
-    def put(self, file_id: str, content: bytes) -> None:
-        if self.folder is None:
+    def _staging_dir(self) -> Path:
+        if self.folder is not None:
+            return self.folder
+        with self._lock:
+            if self._spill is None:
+                self._spill = Path(tempfile.mkdtemp(prefix="reconciler-sandbox-uploads-"))
+            return self._spill
+
+    def stage(self) -> tuple[BinaryIO, Path]:
+        """A new file to stream an upload into, and its path."""
+        fd, name = tempfile.mkstemp(prefix=_STAGING, dir=self._staging_dir())
+        return os.fdopen(fd, "wb"), Path(name)
+
+    def put(self, file_id: str, content: bytes | Staged) -> None:
+        if isinstance(content, Staged):
+            self._adopt(file_id, content)
+        elif self.folder is None:
             self._memory[file_id] = content
         else:
             atomic_write(self.folder / file_id, content)
 
-    def get(self, file_id: str) -> bytes:
+    def _adopt(self, file_id: str, staged: Staged) -> None:
+        if self.folder is None and staged.size <= self.SMALL:
+            self._memory[file_id] = staged.path.read_bytes()
+            staged.path.unlink()
+            return
+        target = (self.folder or self._staging_dir()) / file_id
+        os.replace(staged.path, target)   # same folder: the staged file was fsync'd by its writer
         if self.folder is None:
+            self._spilled[file_id] = target
+
+    def _path(self, file_id: str) -> Path | None:
+        if self.folder is not None:
+            return self.folder / file_id
+        return self._spilled.get(file_id)
+
+    def get(self, file_id: str) -> bytes:
+        path = self._path(file_id)
+        if path is None:
             return self._memory[file_id]
-        return (self.folder / file_id).read_bytes()
+        return path.read_bytes()
+
+    def reader(self, file_id: str) -> bytes | BinaryIO:
+        """The content to send: in memory, or an open file (a download is never read whole)."""
+        path = self._path(file_id)
+        if path is None:
+            return self._memory[file_id]
+        return open(path, "rb")
 
     def lines(self, file_id: str) -> Iterator[bytes]:
-        if self.folder is None:
+        path = self._path(file_id)
+        if path is None:
             yield from self._memory[file_id].splitlines()
             return
-        with open(self.folder / file_id, "rb") as fh:
+        with open(path, "rb") as fh:
             yield from fh
 
     def delete(self, file_id: str) -> None:
-        if self.folder is None:
-            self._memory.pop(file_id, None)
-        else:
-            try:
-                (self.folder / file_id).unlink()
-            except FileNotFoundError:
-                pass
+        self._memory.pop(file_id, None)
+        path = self._path(file_id)
+        self._spilled.pop(file_id, None)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Remove what an in-memory world kept on disk."""
+        with self._lock:
+            spill, self._spill = self._spill, None
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def load(path: Path) -> dict[str, Any] | None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from reconciler.sandbox.errors import ApiError, bad_request
 from reconciler.sandbox.graders import validate_grader
 from reconciler.sandbox.model_delete import ROUTE as DELETE_MODEL_ROUTE
-from reconciler.sandbox.multipart import parse_multipart
+from reconciler.sandbox.multipart import stream_multipart
+from reconciler.sandbox.persist import Staged
 from reconciler.sandbox.projects import check_file, check_job, check_job_files, job_filter
 from reconciler.sandbox.world import DEFAULT_PROJECT, World
 
@@ -34,6 +38,8 @@ class Request:
     api_key: str = ""
     project: str = DEFAULT_PROJECT
     extra: dict[str, Any] = field(default_factory=dict)
+    # A route that `streams_body` reads its body from here, a piece at a time (body stays b"").
+    stream: Callable[[int], bytes] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -89,7 +95,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-Handler = Callable[[World, Request], "dict[str, Any] | tuple[bytes, str]"]
+Handler = Callable[[World, Request], "dict[str, Any] | tuple[bytes | BinaryIO, str]"]
 
 
 def _require_admin(req: Request, scope: str) -> None:
@@ -104,7 +110,24 @@ def upload_file(world: World, req: Request) -> dict[str, Any]:
     if not ctype.startswith("multipart/form-data"):
         raise bad_request("Uploads must be multipart/form-data with fields 'file' and 'purpose'.",
                           code="invalid_content_type")
-    parts = parse_multipart(ctype, req.body)
+    staged: list[tuple[BinaryIO, Path]] = []
+
+    def sink() -> BinaryIO:
+        staged.append(world.blobs.stage())
+        return staged[-1][0]
+
+    try:
+        return _upload(world, req, ctype, sink, staged)
+    finally:
+        for fh, path in staged:   # what was not adopted (an error, a repeated part, a replay)
+            fh.close()
+            path.unlink(missing_ok=True)
+
+
+def _upload(world: World, req: Request, ctype: str, sink: Callable[[], BinaryIO],
+            staged: list[tuple[BinaryIO, Path]]) -> dict[str, Any]:
+    """The upload streamed to disk: the body is never held in memory (docs/SANDBOX.md)."""
+    parts = stream_multipart(ctype, req.stream or io.BytesIO(req.body).read, sink)
     if "file" not in parts or parts["file"].filename is None:
         raise bad_request("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
     if "purpose" not in parts:
@@ -124,8 +147,15 @@ def upload_file(world: World, req: Request) -> dict[str, Any]:
         expires = {"anchor": "created_at", "seconds": seconds}
     file_part = parts["file"]
     filename = file_part.filename or "upload.jsonl"
+    fh = file_part.sink
+    assert fh is not None
+    fh.flush()
+    os.fsync(fh.fileno())
+    fh.close()
+    path = next(p for f, p in staged if f is fh)
     return world.idempotent(req.headers.get("idempotency-key"), "POST /files",
-                            lambda: world.upload_file(filename=filename, purpose=purpose, content=file_part.data,
+                            lambda: world.upload_file(filename=filename, purpose=purpose,
+                                                      content=Staged(path, file_part.size),
                                                       expires_after=expires, project=job_filter(req)))
 
 
@@ -145,7 +175,7 @@ def delete_file(world: World, req: Request) -> dict[str, Any]:
     return world.delete_file(req.params["file_id"])
 
 
-def file_content(world: World, req: Request) -> tuple[bytes, str]:
+def file_content(world: World, req: Request) -> tuple[bytes | BinaryIO, str]:
     check_file(world, req, req.params["file_id"])
     return world.file_content(req.params["file_id"]), "application/octet-stream"
 
@@ -296,5 +326,10 @@ def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str,
     return None, None, {}, False
 
 
+def streams_body(method: str, path: str) -> bool:
+    """An upload: its body is read as it is parsed (`Request.stream`), never whole."""
+    return method == "POST" and path.rstrip("/") == "/v1/files"
+
+
 def body_limit(method: str, path: str) -> int:
-    return UPLOAD_LIMIT if (method == "POST" and path.rstrip("/") == "/v1/files") else JSON_LIMIT
+    return UPLOAD_LIMIT if streams_body(method, path) else JSON_LIMIT

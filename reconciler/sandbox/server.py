@@ -1,23 +1,27 @@
-"""The HTTP side: a stdlib ThreadingHTTPServer speaking HTTP/1.1 with keep-alive, the control
+"""The HTTP side: a stdlib HTTPServer speaking HTTP/1.1 with keep-alive, its connections served by
+a bounded thread pool and capped (connections.py), uploads streamed to disk and capped, the control
 endpoints under `/_sandbox`, authentication, fault injection and request statistics."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import socket
 import sys
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.sandbox import persist, routes
+from reconciler.sandbox.body import PIECE, BodyReader, BodyTooLarge
 from reconciler.sandbox.clock import SimClock
+from reconciler.sandbox.connections import BoundedHTTPServer, Slots
 from reconciler.sandbox.errors import ApiError
 from reconciler.sandbox.faults import Decision, FaultConfig, FaultInjector
 from reconciler.sandbox.projects import ProjectKeys
@@ -26,6 +30,8 @@ from reconciler.sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 log = logging.getLogger(__name__)
 UNAUTHORISED_DRAIN = 64 * 1024  # the most of a body read from a client without a valid key
 DRAIN_LIMIT = 16 * 1024 * 1024  # an over-limit body up to this size is read and dropped (keeps keep-alive)
+MAX_CONNECTIONS = 256  # connections served at once (one pooled thread each); more are answered 503
+MAX_UPLOADS = 16       # uploads streaming at once; more are answered 429 with Retry-After
 
 
 class Sandbox:
@@ -34,7 +40,8 @@ class Sandbox:
     def __init__(self, *, data: Path | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
                  host: str = "127.0.0.1", port: int = 0, seed: int = 0, flush_interval: float = 0.2,
                  organization: str = ORGANIZATION_ID, project: str = DEFAULT_PROJECT,
-                 project_keys: Mapping[str, str] | None = None) -> None:
+                 project_keys: Mapping[str, str] | None = None, max_connections: int = MAX_CONNECTIONS,
+                 max_uploads: int = MAX_UPLOADS) -> None:
         # The account every answer names (openai-organization / openai-project headers); a test
         # chooses another to show a state refused against the wrong account.
         self.organization = organization
@@ -56,7 +63,9 @@ class Sandbox:
         self.faults = FaultInjector(FaultConfig.from_dict(faults or {}))
         self._stats: dict[str, int] = {}
         self._stats_lock = threading.Lock()
-        self.httpd = _Server((host, port), _Handler)
+        self.max_uploads = max_uploads
+        self.uploads = Slots(max_uploads)
+        self.httpd = _Server((host, port), _Handler, max_connections=max_connections)
         self.httpd.sandbox = self
         self._thread: threading.Thread | None = None
 
@@ -93,12 +102,10 @@ class Sandbox:
         self.httpd.server_close()
         if self.persister is not None:
             self.persister.close()
+        self.world.blobs.close()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 512
+class _Server(BoundedHTTPServer):
     sandbox: Sandbox
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -118,6 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this long
     disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms delayed-ACK stalls
     server: _Server
+    _upload: BodyReader | None = None   # the body of the upload being answered
 
     def version_string(self) -> str:
         return self.server_version
@@ -182,7 +190,10 @@ class _Handler(BaseHTTPRequestHandler):
                 except ApiError:
                     self._unread_body()
                     raise
-            body = self._read_body(routes.body_limit(self.command, path))
+            if known and handler is not None and routes.streams_body(self.command, path):
+                body, req.stream = b"", self._upload_slot(sandbox)
+            else:
+                body = self._read_body(routes.body_limit(self.command, path))
             if decision.delay_s:
                 time.sleep(decision.delay_s)
             if not allowed:
@@ -209,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, payload, ctype, drop=decision.drop, extra=limit_headers or None)
         except ApiError as exc:
             self._send_error(exc)
-        except _BodyTooLarge as exc:
+        except BodyTooLarge as exc:
             self._send_error(ApiError(413, f"Request body too large: the limit is {exc.limit} bytes.",
                                       code="request_too_large"), close=exc.close)
         except (TimeoutError, ConnectionError):
@@ -218,6 +229,33 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("sandbox internal error on %s %s", self.command, path)
             self._send_error(ApiError(500, "The sandbox had an internal error processing your request.",
                                       type="server_error"))
+        finally:
+            self._end_upload()
+
+    def _upload_slot(self, sandbox: Sandbox) -> Any:
+        """The upload's body as a stream, holding one of `max_uploads` slots until it is answered;
+        without a free slot, 429 (the client's retry comes back later)."""
+        if not sandbox.uploads.take():
+            sandbox.count("429 uploads")
+            self._unread_body()
+            raise ApiError(429, f"Too many uploads in progress on the sandbox (at most {sandbox.max_uploads} at "
+                                "once). Please try again in 1s.", type="requests", code="rate_limit_exceeded",
+                           headers={"Retry-After": "1", "retry-after-ms": "1000"})
+        try:
+            self._upload = BodyReader.from_headers(self.rfile, self.headers, routes.UPLOAD_LIMIT)
+        except BaseException:
+            sandbox.uploads.give_back()
+            raise
+        return self._upload.read
+
+    def _end_upload(self) -> None:
+        upload = self._upload
+        if upload is None:
+            return
+        self._upload = None
+        self.server.sandbox.uploads.give_back()
+        if not upload.done:   # answered before the end of the body (an error): its rest is unread
+            self.close_connection = True
 
     def _authenticate(self, req: routes.Request) -> None:
         auth = self.headers.get("Authorization", "")
@@ -251,36 +289,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _read_body(self, limit: int) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            total = 0
-            while True:
-                line = self.rfile.readline(1024)
-                try:
-                    size = int(line.split(b";")[0].strip() or b"0", 16)
-                except ValueError:
-                    self.close_connection = True
-                    raise ApiError(400, "Invalid chunked request body.") from None
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                total += size
-                if total > limit:
-                    raise _BodyTooLarge(limit, close=True)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-            return b"".join(chunks)
+        """A small body (JSON, control), read in pieces: a declared length is never reserved up
+        front. Over `limit`: one up to DRAIN_LIMIT is read and dropped (the connection stays
+        usable), a larger one is not read and the connection closes."""
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise ApiError(400, "Invalid Content-Length header.") from None
-        if length > limit:
-            if length <= DRAIN_LIMIT:
-                self.rfile.read(length)
-                raise _BodyTooLarge(limit, close=False)
-            raise _BodyTooLarge(limit, close=True)
-        return self.rfile.read(length) if length > 0 else b""
+            return BodyReader.from_headers(self.rfile, self.headers, limit).read_all()
+        except ApiError:   # a garbled body: where the next request would start is unknown
+            self.close_connection = True
+            raise
+        except BodyTooLarge:
+            if self.headers.get("Transfer-Encoding"):
+                raise
+            drain = BodyReader.from_headers(self.rfile, self.headers, DRAIN_LIMIT + 1)
+            if drain.length <= DRAIN_LIMIT and drain.discard(DRAIN_LIMIT):
+                raise BodyTooLarge(limit, close=False) from None
+            raise
 
     def _headers(self, status: int, length: int, ctype: str, extra: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -298,8 +321,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
 
-    def _send(self, status: int, payload: bytes, ctype: str, *, extra: dict[str, str] | None = None,
+    def _send(self, status: int, payload: bytes | BinaryIO, ctype: str, *, extra: dict[str, str] | None = None,
               drop: bool = False) -> None:
+        if not isinstance(payload, bytes):
+            self._send_file(status, payload, ctype, extra=extra, drop=drop)
+            return
         if self.command == "HEAD":
             payload = b""
         if drop:
@@ -315,6 +341,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._headers(status, len(payload), ctype, extra)
         self.wfile.write(payload)
+
+    def _send_file(self, status: int, fh: BinaryIO, ctype: str, *, extra: dict[str, str] | None,
+                   drop: bool) -> None:
+        """A file's content from disk, a piece at a time (with `drop`: half of it, then the
+        connection is cut, as `_send` does)."""
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            if drop:
+                self.close_connection = True
+            self._headers(status, size, ctype, extra)
+            if self.command == "HEAD":
+                return
+            left = size // 2 if drop else size
+            while left > 0:
+                piece = fh.read(min(PIECE, left))
+                if not piece:
+                    raise ConnectionError("the file shrank while it was sent")
+                self.wfile.write(piece)
+                left -= len(piece)
+            if drop:
+                self.wfile.flush()
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def _send_error(self, exc: ApiError, *, close: bool = False) -> None:
         if close:
@@ -394,10 +445,3 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise ApiError(404, f"Invalid URL ({method} {path})", code="unknown_url")
         self._send(200, json.dumps(result).encode(), "application/json")
-
-
-class _BodyTooLarge(Exception):
-    def __init__(self, limit: int, *, close: bool) -> None:
-        super().__init__(limit)
-        self.limit = limit
-        self.close = close

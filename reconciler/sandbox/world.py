@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from reconciler import training_data
 from reconciler.sandbox import chat, lifecycle
@@ -20,7 +20,7 @@ from reconciler.sandbox.errors import bad_request, not_found
 from reconciler.sandbox.jobspec import parse_create
 from reconciler.sandbox.models import ALIASES, SNAPSHOTS, base_of
 from reconciler.sandbox.paging import OrderedStore, slice_page
-from reconciler.sandbox.persist import BlobStore
+from reconciler.sandbox.persist import BlobStore, Staged
 from reconciler.sandbox.rwlock import RWLock
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class World:
 
     # ---- files -----------------------------------------------------------------------------
 
-    def upload_file(self, *, filename: str, purpose: str, content: bytes,
+    def upload_file(self, *, filename: str, purpose: str, content: bytes | Staged,
                     expires_after: dict[str, Any] | None = None, project: str | None = None) -> dict[str, Any]:
         if purpose not in FILE_PURPOSES:
             raise bad_request(f"'{purpose}' is not one of {', '.join(FILE_PURPOSES)} - 'purpose'",
@@ -173,7 +173,8 @@ class World:
         with self.lock:
             created = int(self.now())
             meta: dict[str, Any] = {"object": "file", "id": file_id, "purpose": purpose, "filename": filename,
-                                    "bytes": len(content), "created_at": created, "status": "processed",
+                                    "bytes": content.size if isinstance(content, Staged) else len(content),
+                                    "created_at": created, "status": "processed",
                                     "status_details": None}
             if expires_after:
                 meta["expires_at"] = created + int(expires_after["seconds"])
@@ -219,13 +220,13 @@ class World:
                 return result[0]
         raise not_found(f"No such File object: {file_id}", param="id")
 
-    def file_content(self, file_id: str) -> bytes:
+    def file_content(self, file_id: str) -> bytes | BinaryIO:
         with self.lock.read():
             meta = self.files.items.get(file_id)
             if meta is not None:
                 if meta["purpose"] in UNDOWNLOADABLE:
                     raise bad_request(f"Not allowed to download files of purpose: {meta['purpose']}")
-                return self.blobs.get(file_id)
+                return self.blobs.reader(file_id)   # opened under the lock: a delete cannot cut it
             result = self._result_file(file_id)
             if result is not None:
                 return lifecycle.result_file_content(result[1])

@@ -25,7 +25,14 @@ from typing import Any
 
 from reconciler.errors import StateError
 from reconciler.state.files import PRIVATE_MODE, fsync_dir
-from reconciler.state.model import NonFiniteNumber, ResourceState, State, parse_resource_entry, strict_numbers
+from reconciler.state.model import (
+    NonFiniteNumber,
+    ResourceState,
+    State,
+    json_text,
+    parse_resource_entry,
+    strict_numbers,
+)
 
 __all__ = ["Journal", "JournalEntry", "read_journal"]
 
@@ -125,8 +132,8 @@ class Journal:
                 raise StateError(f"{self.path}: journal is closed")
             line.update(lineage=self.lineage, serial=self.serial, seq=self.count + 1)
             try:
-                data = (json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                   allow_nan=False) + "\n").encode("utf-8")
+                data = (json_text(json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                             allow_nan=False)) + "\n").encode("utf-8")
             except ValueError:  # NaN/Infinity: a line no reader would accept
                 raise StateError(f"{self.path}: cannot journal {address}: it holds a value that is "
                                  f"not a finite number") from None

@@ -19,6 +19,7 @@ import copy
 import functools
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,15 @@ from reconciler import __version__
 from reconciler.errors import StateError
 from reconciler.sharing import Canonical, dedupe_hook
 from reconciler.state.identity import PROFILES_KEY, ApiIdentity, profiles_from_dict, profiles_to_dict
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(text: str) -> str:
+    """JSON written with `ensure_ascii=False`, its lone surrogates as JSON escapes: UTF-8 cannot
+    encode one (an API's `"\\ud800"` decodes to one), and the escape reads back as the same value."""
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
 
 __all__ = ["FORMAT_VERSION", "NonFiniteNumber", "Owner", "ResourceState", "State", "new_state", "strict_numbers"]
 
@@ -163,14 +173,18 @@ class State:
     def to_json(self, *, indent: int | None = None) -> str:
         """Compact (or indented) JSON with sorted keys, so diffs of the file are stable."""
         separators = (",", ":") if indent is None else (",", ": ")
-        return json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=separators,
-                          ensure_ascii=False, allow_nan=False)
+        return json_text(json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=separators,
+                                    ensure_ascii=False, allow_nan=False))
 
     def iter_json(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """The bytes of `to_json()`, produced one resource at a time in chunks of about
         `chunk_size`: writing 10,000 resources never holds the whole document in memory."""
-        dump = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                 allow_nan=False)
+        encode = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                   allow_nan=False)
+
+        def dump(value: Any) -> str:
+            return json_text(encode(value))
+
         head: dict[str, Any] = {"format_version": self.format_version, "lineage": self.lineage,
                                 "reconciler_version": self.reconciler_version}
         if self.api is not None:  # "api" sorts first

@@ -66,6 +66,12 @@ CASES = [
         3,
         "tag !!python/object/apply:os.system is not allowed",
     ),
+    (
+        "lone surrogate",
+        JOB + '  metadata: {team: "a\\ud800b"}\n',
+        6,
+        "spec.metadata.team: not Unicode text: a lone surrogate (\\ud800, from a YAML \\u escape)",
+    ),
 ]
 
 

@@ -11,7 +11,13 @@ from typing import Any
 
 from reconciler.errors import StateError
 from reconciler.state.journal import JOURNAL_VERSION, JournalEntry
-from reconciler.state.model import NonFiniteNumber, ResourceState, parse_resource_entry, strict_numbers
+from reconciler.state.model import (
+    NonFiniteNumber,
+    ResourceState,
+    json_text,
+    parse_resource_entry,
+    strict_numbers,
+)
 
 __all__ = ["PgJournal", "read_rows"]
 
@@ -73,8 +79,8 @@ class PgJournal:
 
     def append(self, address: str, resource: ResourceState | None) -> int:
         try:
-            text = None if resource is None else json.dumps(resource.to_dict(), sort_keys=True,
-                                                            ensure_ascii=False, allow_nan=False)
+            text = None if resource is None else json_text(json.dumps(resource.to_dict(), sort_keys=True,
+                                                                      ensure_ascii=False, allow_nan=False))
         except ValueError:
             raise StateError(f"{self.where}: cannot journal {address}: it holds a value that is not a "
                              f"finite number") from None
