@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reconciler.inventory import Entry, summary
+from reconciler.render.escape import csv_cell, md_code
 
 __all__ = ["inventory_csv", "inventory_json", "inventory_markdown", "inventory_text"]
 
@@ -69,13 +70,10 @@ def inventory_text(entries: Sequence[Entry], warn_days: int, style: Style = _pla
 
 
 def _md(text: str) -> str:
-    """A table cell: an API value in a code span (nothing in it renders), pipes and newlines made
-    harmless; our own words (dates, counts, "unknown") as they are."""
+    """A table cell: an API value as a code span (render/escape.py); our own words as they are."""
     if text in ("—", "unknown", "shut down") or text.isdigit():
         return text
-    text = text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+    return md_code(text, table=True)
 
 
 def inventory_markdown(entries: Sequence[Entry], warn_days: int) -> str:
@@ -100,19 +98,12 @@ def inventory_csv(entries: Sequence[Entry]) -> str:
                      "serving_end_source", "days_left", "grants"])
     for e in entries:
         d = e.to_dict()
-        writer.writerow([_cell(v) for v in (d["address"] or "", d["model"], d["base"], d["platform"], d["job_id"],
+        writer.writerow([csv_cell(v) for v in (d["address"] or "", d["model"], d["base"], d["platform"], d["job_id"],
                                              d["status"], d["created"] or "", d["serving_end"] or "",
                                              d["serving_end_source"] or "",
                                              "" if d["days_left"] is None else d["days_left"],
                                              " ".join(g["project_id"] for g in d["grants"]))])
     return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    """A cell a spreadsheet shows as text: one starting with = + - @, a tab or a CR gets a `'`."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def inventory_json(entries: Sequence[Entry], warn_days: int, today: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from reconciler.plan.providers import ProviderReview
+from reconciler.render.escape import md_code
 
 __all__ = ["provider_lines", "provider_markdown"]
 
@@ -51,18 +52,8 @@ def _keys(r: ProviderReview) -> str:
 
 
 def _code(text: str | None) -> str:
-    """`text` as a Markdown code span inside a table cell: nothing in it is markup. The fence is
-    one backtick longer than any run inside; `|` is escaped (GFM ends a cell at it even there)."""
-    if not text:
-        return "-"
-    text = " ".join(text.split())  # one line
-    longest = count = 0
-    for char in text:
-        count = count + 1 if char == "`" else 0
-        longest = max(longest, count)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
+    """`text` as a code span in a table cell (render/escape.py), `-` when there is none."""
+    return md_code(text, table=True) if text else "-"
 
 
 def provider_markdown(reviews: Iterable[ProviderReview]) -> list[str]:
