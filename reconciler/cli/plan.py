@@ -165,6 +165,7 @@ def load_plan(path: Path) -> Any:
 
 def load_saved_plan(path: Path) -> tuple[Any, dict[str, Any]]:
     """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one read."""
+    from reconciler.bounded import MAX_PLAN_BYTES, RefusedFile, read_regular
     from reconciler.errors import StateError
     from reconciler.render.json_plan import FORMAT_VERSION, plan_from_dict
 
@@ -173,9 +174,12 @@ def load_saved_plan(path: Path) -> tuple[Any, dict[str, Any]]:
         from reconciler.state.model import NonFiniteNumber, strict_numbers
 
         # changes repeat their kinds, models and ids many times over: one string each
-        data = json.loads(path.read_text(encoding="utf-8"), object_hook=dedupe_hook(), **strict_numbers())
+        data = json.loads(read_regular(path, MAX_PLAN_BYTES).decode("utf-8"), object_hook=dedupe_hook(),
+                          **strict_numbers())
     except OSError as exc:
         raise StateError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    except RefusedFile as exc:
+        raise StateError(f"{path}: plan file {exc}") from None
     except NonFiniteNumber as exc:
         raise StateError(f"{path}: damaged plan file ({exc}); make a new plan") from None
     except ValueError:

@@ -144,11 +144,21 @@ def _profiles_for_saved_plan(ctx: AppContext) -> Any:
         # they declare providers: then which project each create goes to is not known.
         from reconciler.config.loader import spec_files
 
-        if not any(_PROVIDER_DOC.search(path.read_bytes()) for path in spec_files(ctx.dir)):
+        if not any(_PROVIDER_DOC.search(_spec_bytes(path)) for path in spec_files(ctx.dir)):
             return SpecSet({})
         raise ConfigError(f"the spec folder declares Provider documents but cannot be loaded ({exc}); a saved "
                           "plan takes each object's provider from it: fix the specs, then apply the plan "
                           "again") from None
+
+
+def _spec_bytes(path: Path) -> bytes:
+    """A spec file's bytes for a cheap search; nothing for one the loader would refuse unread."""
+    from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
+
+    try:
+        return read_regular(path, MAX_SPEC_FILE_BYTES)
+    except (OSError, RefusedFile):
+        return b""
 
 
 def bind_identity(client: Any, state: Any, where: str) -> None:

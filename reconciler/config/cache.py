@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
+
 __all__ = ["MAX_SLOTS", "CacheOutcome", "cached_collect"]
 
 FORMAT = 1
@@ -113,8 +115,8 @@ def _fingerprints(spec_dir: Path, files: list[Path]) -> list[tuple[str, str]] | 
         try:
             if not path.resolve(strict=True).is_relative_to(root):
                 return None
-            out.append((str(path), hashlib.sha256(path.read_bytes()).hexdigest()))
-        except (OSError, RuntimeError):
+            out.append((str(path), hashlib.sha256(read_regular(path, MAX_SPEC_FILE_BYTES)).hexdigest()))
+        except (OSError, RuntimeError, RefusedFile):
             return None
     return out
 

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 from reconciler.config.instances import DEFAULT_MAX_INSTANCES
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.policy.budgets import Budgets, budgets_from_spec, budgets_schema
@@ -209,13 +210,12 @@ def find_settings(spec_dir: Path) -> Settings:
     errors: list[SpecError] = []
     root = spec_dir.resolve()
     for path in spec_files(spec_dir) if spec_dir.is_dir() else []:
-        try:  # a link out of the folder or a device is never read here (the full load refuses it)
-            resolved = path.resolve(strict=True)
-            if not resolved.is_relative_to(root) or not resolved.is_file():
+        try:  # a link out of the folder, a device or a FIFO is never read here (the full load refuses it)
+            if not path.resolve(strict=True).is_relative_to(root):
                 continue
-            if not _SETTINGS_LINE.search(path.read_bytes()):
+            if not _SETTINGS_LINE.search(read_regular(path, MAX_SPEC_FILE_BYTES)):
                 continue
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, RefusedFile):
             continue
         raws, _parse_errors = load_file(path, str(path))  # the full load reports those
         for raw in raws:
