@@ -386,6 +386,18 @@ def _interrupted_line(name: str) -> str:
     return f"Interrupted ({name}): no changes were made; the state lock is released."
 
 
+def _exit_now(code: int) -> None:
+    """Exit after an Interrupted unwound the run (the state lock is released by then, and nothing
+    was being applied): without waiting for reads still running in other threads, which may be
+    held by a server for minutes (a request's deadline), and which nothing will use."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def run_guarded(invoke: Callable[[], Any]) -> None:
     """Run the CLI; map errors to exit codes. Never shows a traceback for a user mistake.
 
@@ -400,7 +412,7 @@ def run_guarded(invoke: Callable[[], Any]) -> None:
         _run_guarded(invoke)
     except Interrupted as exc:  # it came while a result or an error was being reported
         click.echo(_interrupted_line(exc.signame), err=True)
-        sys.exit(exc.code)
+        _exit_now(exc.code)
     finally:
         _restore_signal_handlers(previous)
         for name in NOTE_LOGGERS:
@@ -412,7 +424,7 @@ def _run_guarded(invoke: Callable[[], Any]) -> None:
         result = invoke()
     except Interrupted as exc:
         click.echo(_interrupted_line(exc.signame), err=True)
-        sys.exit(exc.code)
+        _exit_now(exc.code)
     except click.exceptions.Exit as exc:
         _exit_after_signal()
         sys.exit(exc.exit_code)

@@ -1,0 +1,78 @@
+"""SIGINT and SIGTERM are answered within a second in every state of a run, including while a
+server trickles one byte every 20 seconds (no read ever times out, and the request's deadline is
+minutes away). Real CLI subprocesses, a real server over a real socket (tests/reliability/
+test_hostile_api.py's), real signals; the moment to signal is when the server holds the request
+(an event it sets), never a sleep. Figures: seconds from the signal to the exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .helpers import report
+from .test_hostile_api import JOBS, Handler, _listing, hostile, workspace
+
+TRICKLE_EVERY = 20.0  # seconds between two bytes of the answer
+BOUND = 1.0  # seconds from the signal to the exit
+
+
+def trickler(where: str, held: threading.Event, when: Any = _listing) -> Any:
+    """An interceptor that answers `when`'s requests one byte every TRICKLE_EVERY seconds, the
+    headers (`where="headers"`) or a body that says it is 100,000 bytes long."""
+
+    def intercept(h: Handler) -> bool:
+        if not when(h):
+            return False
+        head = b"HTTP/1.0 200 OK\r\n"
+        if where == "body":
+            head += b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        h.wfile.write(head)
+        h.wfile.flush()
+        held.set()
+        while not h.server.stopped.wait(TRICKLE_EVERY):
+            h.wfile.write(b" " if where == "body" else b"x")
+            h.wfile.flush()
+        return True
+
+    return intercept
+
+
+def signalled(proc: subprocess.Popen[str], held: threading.Event, signum: int) -> tuple[float, str]:
+    """Once the server holds the request: the signal, then (seconds to the exit, stderr)."""
+    assert held.wait(120), "the request never reached the server"
+    assert proc.poll() is None
+    sent = time.monotonic()
+    os.kill(proc.pid, signum)
+    try:
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    seconds = time.monotonic() - sent
+    _, err = proc.communicate(timeout=30)
+    return seconds, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("where", ["headers", "body"])
+@pytest.mark.parametrize("command", [("plan",), ("apply", "--auto-approve"), ("drift",)], ids=lambda c: c[0])
+def test_a_signal_during_a_trickling_read_exits_at_once(sandbox: Any, tmp_path: Path, command: tuple[str, ...],
+                                                         where: str, signum: int) -> None:
+    held = threading.Event()
+    with hostile(sandbox, trickler(where, held)) as server:
+        cli = workspace(tmp_path, server.base_url)
+        seconds, err = signalled(cli.popen(*command), held, signum)
+        assert server.requests[f"GET {JOBS}"] == 1
+    name = signal.Signals(signum).name
+    assert err.strip().splitlines()[-1] == f"Interrupted ({name}): no changes were made; the state lock is released.", err
+    assert "Traceback" not in err
+    assert not cli.state_file.with_name(cli.state_file.name + ".lock").exists()
+    assert seconds < BOUND, f"exit {seconds:.2f} s after {name}"
+    report(f"signal_trickle_{command[0]}_{where}_{name}", {"seconds_to_exit": round(seconds, 3)})
