@@ -179,6 +179,9 @@ class Executor:
     def canonical(self, value: Any) -> Any:
         return self._canonical(value)
 
+    def announce(self, address: str, text: str) -> None:
+        self._emit(EventKind.NOTE, address, message=text)
+
     def note(self, address: str, text: str) -> None:
         with self._lock:
             self.result.notes.append((address, text))

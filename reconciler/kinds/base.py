@@ -78,6 +78,9 @@ class ApplyContext(Protocol):
 
     def note(self, address: str, text: str) -> None: ...
 
+    def announce(self, address: str, text: str) -> None:
+        """Say now what is being done (each revoke, cancel and delete, as it happens)."""
+
 
 class Kind:
     """Defaults for a kind; subclasses override what applies to them."""

@@ -55,6 +55,7 @@ def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
     if change.action is Action.PENDING or checkpoint is UNKNOWN or checkpoint is None:
         spec = ctx.resolve_or_wait(change)
         steps, live = _steps_now(ctx, change, spec)
+        steps = _shown_revokes_only(ctx, change, steps)
         checkpoint = spec["fine_tuned_model_checkpoint"]
     elif observed.get("fine_tuned_model_checkpoint") != checkpoint:
         live = _grants_by_project(ctx, checkpoint)
@@ -79,6 +80,21 @@ def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
                              depends_on=list(change.depends_on))
     ctx.record(change.address, resource)
     return str(checkpoint)
+
+
+def _shown_revokes_only(ctx: ApplyContext, change: Change, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The steps computed at apply, less any revoke the plan did not show (a grant made by hand on
+    the new checkpoint, say): never done unseen; the grant stays recorded, so the next plan shows
+    its revoke."""
+    shown = {(s.args.get("checkpoint"), s.args.get("project_id")) for s in change.steps if s.op is Op.REVOKE}
+    kept = []
+    for step in steps:
+        if step.op is Op.REVOKE and (step.args["checkpoint"], step.args["project_id"]) not in shown:
+            ctx.announce(change.address, f"not revoking {step.args['project_id']} from {step.args['checkpoint']}: "
+                                         "the plan did not show it (the next plan will)")
+            continue
+        kept.append(step)
+    return tuple(kept)
 
 
 def _revoke_and_forget(ctx: ApplyContext, change: Change) -> str | None:
@@ -108,6 +124,7 @@ def revoke(ctx: ApplyContext, address: str, step: Step) -> None:
     """One DELETE; a grant already gone is fine. The recorded grants of any other managed
     permission set on the same checkpoint are kept true, so the next plan reports no drift."""
     checkpoint, permission_id = step.args["checkpoint"], step.args["permission_id"]
+    ctx.announce(address, f"revoking {step.args.get('project_id')} from {checkpoint} [{permission_id}]")
     try:
         ctx.client.delete_permission(checkpoint, permission_id)
     except NotFoundError:
