@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.errors import ConnectionFailedError, NotFoundError
+from reconciler.errors import ConnectionFailedError, NotFoundError, StalePlanError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.permission.grants import grant_steps, move_steps
 from reconciler.kinds.permission.kind import KIND
@@ -55,7 +55,7 @@ def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
     if change.action is Action.PENDING or checkpoint is UNKNOWN or checkpoint is None:
         spec = ctx.resolve_or_wait(change)
         steps, live = _steps_now(ctx, change, spec)
-        steps = _shown_revokes_only(ctx, change, steps)
+        steps = _shown_revokes_only(change, steps)
         checkpoint = spec["fine_tuned_model_checkpoint"]
     elif observed.get("fine_tuned_model_checkpoint") != checkpoint:
         live = _grants_by_project(ctx, checkpoint)
@@ -82,19 +82,17 @@ def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
     return str(checkpoint)
 
 
-def _shown_revokes_only(ctx: ApplyContext, change: Change, steps: tuple[Step, ...]) -> tuple[Step, ...]:
-    """The steps computed at apply, less any revoke the plan did not show (a grant made by hand on
-    the new checkpoint, say): never done unseen; the grant stays recorded, so the next plan shows
-    its revoke."""
+def _shown_revokes_only(change: Change, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The steps computed at apply, if the plan showed every revoke among them. Otherwise (a plan
+    made before it could know of them, a grant made by hand on the new checkpoint) nothing is done
+    and the state keeps what it had: the next plan, with the checkpoint known, shows them."""
     shown = {(s.args.get("checkpoint"), s.args.get("project_id")) for s in change.steps if s.op is Op.REVOKE}
-    kept = []
-    for step in steps:
-        if step.op is Op.REVOKE and (step.args["checkpoint"], step.args["project_id"]) not in shown:
-            ctx.announce(change.address, f"not revoking {step.args['project_id']} from {step.args['checkpoint']}: "
-                                         "the plan did not show it (the next plan will)")
-            continue
-        kept.append(step)
-    return tuple(kept)
+    unseen = [f"{s.args['project_id']} from {s.args['checkpoint']}" for s in steps
+              if s.op is Op.REVOKE and (s.args["checkpoint"], s.args["project_id"]) not in shown]
+    if unseen:
+        raise StalePlanError(f"would revoke {', '.join(unseen)}, which the plan did not show; nothing was "
+                             "changed: run plan again to see it")
+    return steps
 
 
 def _revoke_and_forget(ctx: ApplyContext, change: Change) -> str | None:
