@@ -47,6 +47,7 @@ def move_steps(old_checkpoint: str, ours: set[str], old_live: Mapping[str, dict[
                later: bool = False) -> list[Step]:
     """The checkpoint itself changed (a new training run): revoke, on the old checkpoint, the grants
     reconciler made there (`later`: said by a plan before the new checkpoint is known)."""
-    return [Step(Op.REVOKE, f"revoke {project} from {old_checkpoint}{LATER if later else ''}",
+    return [Step(Op.REVOKE, f"revoke {project} from {old_checkpoint}{LATER}" if later else
+                 f"revoke {project} on {old_checkpoint}",
                  {"checkpoint": old_checkpoint, "permission_id": old_live[project]["id"], "project_id": project})
             for project in sorted(ours & set(old_live))]
