@@ -1,8 +1,9 @@
 """Every destructive step is in the plan, including the ones a pending change takes later: a grant
 that follows a job's model (`${FineTuningJob.bot.fine_tuned_model}`), the job replaced. The plan
 (text, Markdown, JSON and its summary) says which grants on the old model will be revoked once the
-new model exists; `apply --wait` says each revoke as it happens; and a revoke the plan did not
-show is never done (the real executor against the real sandbox, the plan's steps taken away)."""
+new model exists; `apply --wait` says each revoke as it happens (and any apply each cancel and
+delete); and a revoke the plan did not show is never done (the real executor against the real
+sandbox, the plan's steps taken away)."""
 
 from __future__ import annotations
 
@@ -108,3 +109,15 @@ def test_apply_does_no_revoke_the_plan_did_not_show(world) -> None:
     assert f"- revoke proj_alpha from {old} [cp_" in text, text
     world.ok("apply", "--auto-approve")
     assert grants_on(world, old) == []
+
+
+def test_apply_says_each_cancel_and_delete_as_it_happens(world) -> None:
+    world.write("main.yaml", JOB_SPEC)
+    world.ok("apply", "--auto-approve")
+    job = world.state()["resources"]["FineTuningJob.bot"]["id"]
+    world.write("main.yaml", JOB_SPEC.replace("support-v1", "support-v2"))   # replaces the running job
+    assert f"FineTuningJob.bot: cancelling {job}\n" in world.ok("apply", "--auto-approve").output
+    resources = world.state()["resources"]
+    file, job = resources["File.train"]["id"], resources["FineTuningJob.bot"]["id"]
+    output = world.ok("destroy", "--auto-approve").output
+    assert f"FineTuningJob.bot: cancelling {job}\n" in output and f"File.train: deleting {file}\n" in output, output
