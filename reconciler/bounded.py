@@ -34,7 +34,7 @@ def _what(mode: int) -> str:
 
 
 def _size(count: int) -> str:
-    return f"{count / MIB:,.0f} MiB" if count >= MIB else f"{count:,} bytes"
+    return f"{count:,} bytes" + (f" ({count / MIB:,.1f} MiB)" if count >= MIB else "")
 
 
 def read_regular(path: Path, limit: int) -> bytes:
@@ -42,16 +42,20 @@ def read_regular(path: Path, limit: int) -> bytes:
     Raises RefusedFile otherwise, and OSError (FileNotFoundError, ...) when it cannot be opened."""
     # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb", buffering=0) as fh:
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise RefusedFile(f"is {_what(info.st_mode)}, not a regular file; not read")
         if info.st_size > limit:
-            raise RefusedFile(f"is {_size(info.st_size)}, over the {_size(limit)} limit; not read")
+            raise RefusedFile(f"is {_size(info.st_size)}, over the limit of {_size(limit)}; not read")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb", buffering=0) as fh:
         expected = info.st_size
         data = fh.read(expected + 1) or b""
         if expected < len(data) <= limit:  # it grew since: read on, up to the limit
             data += fh.read(limit + 1 - len(data)) or b""
         if len(data) > limit:
-            raise RefusedFile(f"grew past the {_size(limit)} limit while read; not read")
+            raise RefusedFile(f"grew past the limit of {_size(limit)} while read; not read")
         return data

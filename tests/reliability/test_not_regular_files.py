@@ -39,7 +39,7 @@ def refused(cli: Cli, args: tuple[str, ...], path: Path, what: str) -> float:
     assert "Traceback" not in output
     errors = [line for line in output.splitlines() if line.startswith(("error", "Error", str(path)))]
     assert len(errors) == 1 and str(path) in errors[0], output
-    assert ("not a regular file" in errors[0]) if what != "huge" else ("limit; not read" in errors[0]), output
+    assert ("not a regular file" in errors[0]) if what != "huge" else ("over the limit of" in errors[0]), output
     return seconds
 
 
