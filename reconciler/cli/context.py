@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import __version__
+from reconciler.bounded import MAX_LOCK_BYTES, RefusedFile, read_regular
 from reconciler.errors import ReconcilerError, SpecErrors
 from reconciler.secrets import install_log_redaction, redact, register_secret
 
@@ -100,8 +101,8 @@ class AppContext:
         if self.workspace or self.env.get("RECONCILER_WORKSPACE"):
             return str(self.workspace or self.env["RECONCILER_WORKSPACE"])
         try:
-            selected = (self.state_dir / ".workspace").read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
+            selected = read_regular(self.state_dir / ".workspace", MAX_LOCK_BYTES).decode("utf-8").strip()
+        except (OSError, UnicodeDecodeError, RefusedFile):
             selected = ""
         return selected or "default"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_STATE_BYTES, RefusedFile, read_regular
 from reconciler.drift.findings import DriftReport
 from reconciler.errors import ApiError
 from reconciler.secrets import register_url_secrets
@@ -38,9 +39,9 @@ def memory_path(state_file: Path) -> Path:
 
 def _load(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(path, MAX_STATE_BYTES).decode("utf-8"))
         return {k: v for k, v in data.get("findings", {}).items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RefusedFile):
         return {}
 
 

@@ -85,3 +85,27 @@ def test_a_spec_file_that_is_a_fifo(cli: Cli) -> None:
     output = (proc.stdout + proc.stderr).strip()
     assert proc.returncode == 1 and "Traceback" not in output, output
     assert f"{fifo}: is a FIFO, not a regular file; not read" in output, output
+
+
+def test_files_beside_the_state_that_are_devices_are_not_read(cli: Cli) -> None:
+    """The token count cache, the drift memory and the selected workspace live beside the state
+    (committed with it when there is no database): a link to /dev/zero or a FIFO there is not read,
+    and nothing of it is needed to plan or report drift."""
+    cli.write("jobs.yaml", "kind: FineTuningJob\nname: bot\n"
+              "spec: {model: gpt-4o-mini, training_file: \"${File.train.id}\", suffix: s}\n")
+    cli.ok("apply", "--auto-approve")
+    state_dir = cli.state_file.parent
+    (state_dir / ".cache").mkdir(exist_ok=True)
+    for path, what in ((state_dir / ".cache" / "token-counts.json", "/dev/zero"),
+                       (cli.state_file.with_name(cli.state_file.name + ".drift.json"), "/dev/zero"),
+                       (state_dir / ".workspace", "fifo"), (state_dir / ".backend", "/dev/zero")):
+        path.unlink(missing_ok=True)
+        make(path, what, 0)
+    cli.write("jobs.yaml", "kind: FineTuningJob\nname: bot\n"
+              "spec: {model: gpt-4o-mini, training_file: \"${File.train.id}\", suffix: s2}\n")
+    started = time.monotonic()
+    plan = cli.run("plan", timeout=60)
+    assert plan.returncode == 0 and "Estimated training cost" in plan.stdout, plan.stdout + plan.stderr
+    drift = cli.run("drift", timeout=60)
+    assert drift.returncode in (0, 2) and "Traceback" not in drift.stdout + drift.stderr, drift.stdout + drift.stderr
+    report("state-siblings-devices", {"seconds_plan_and_drift": round(time.monotonic() - started, 2)})
