@@ -107,7 +107,12 @@ def _interrupted_line(signame: str, interruption: Any, result: Any, operation: s
     for items, word in ((result.failures, "failed"), (result.pending, "pending"), (result.skipped, "skipped")):
         if items:
             parts.append(f"{len(items)} {word}")
-    return (f"Interrupted ({signame}): {', '.join(parts)}; the state records what completed. "
+    left = ""
+    if interruption.abandoned:
+        parts.append(f"{len(interruption.abandoned)} still in flight left unrecorded "
+                     f"({', '.join(interruption.abandoned)})")
+        left = " The next plan finds what those made."
+    return (f"Interrupted ({signame}): {', '.join(parts)}; the state records what completed.{left} "
             f"Run {operation} again to continue.")
 
 

@@ -388,9 +388,10 @@ def _interrupted_line(name: str) -> str:
 
 
 def _exit_now(code: int) -> None:
-    """Exit after an Interrupted unwound the run (the state lock is released by then, and nothing
-    was being applied): without waiting for reads still running in other threads, which may be
-    held by a server for minutes (a request's deadline), and which nothing will use."""
+    """Exit after a signal, once the run has unwound or finished (the state written, the lock
+    released): without waiting for requests still running in other threads, which a server may
+    hold for minutes (a request's deadline), and whose results nothing will use."""
+    logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -464,4 +465,4 @@ def _exit_after_signal() -> None:
         return
     if not SIGNALS.reported:
         click.echo(_interrupted_line(received[0]), err=True)
-    sys.exit(received[1])
+    _exit_now(received[1])

@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
+from reconciler.apply.executor import IN_FLIGHT_GRACE
+from reconciler.state import StateStore
+
 from .helpers import report
-from .test_hostile_api import JOBS, Handler, _listing, hostile, workspace
+from .test_hostile_api import ADDRESSES, JOBS, Handler, _listing, hostile, jobs_per_address, workspace
 
 TRICKLE_EVERY = 20.0  # seconds between two bytes of the answer
 BOUND = 1.0  # seconds from the signal to the exit
@@ -76,3 +79,43 @@ def test_a_signal_during_a_trickling_read_exits_at_once(sandbox: Any, tmp_path: 
     assert not cli.state_file.with_name(cli.state_file.name + ".lock").exists()
     assert seconds < BOUND, f"exit {seconds:.2f} s after {name}"
     report(f"signal_trickle_{command[0]}_{where}_{name}", {"seconds_to_exit": round(seconds, 3)})
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_a_create_is_held_in_flight_exits_after_the_grace(sandbox: Any, tmp_path: Path,
+                                                                          signum: int) -> None:
+    """The first job create is made upstream, then its answer trickles: the signal stops the apply
+    at once (nothing new starts), the held create is waited for IN_FLIGHT_GRACE seconds and then
+    left unrecorded; the state is written and the lock released. The next apply adopts the job
+    the held create made: no address ever owns two jobs."""
+    held = threading.Event()
+    first = threading.Lock()
+
+    def intercept(h: Handler) -> bool:
+        if not (h.command == "POST" and h.route == JOBS) or not first.acquire(blocking=False):
+            return False
+        h.forward()   # the job exists upstream; its answer never completes
+        h.wfile.write(b"HTTP/1.0 200 OK\r\n")
+        h.wfile.flush()
+        held.set()
+        while not h.server.stopped.wait(TRICKLE_EVERY):
+            h.wfile.write(b"x")
+            h.wfile.flush()
+        return True
+
+    with hostile(sandbox, intercept) as server:
+        cli = workspace(tmp_path, server.base_url)
+        seconds, err = signalled(cli.popen("apply", "--auto-approve", "--parallelism", "1"), held, signum)
+        name = signal.Signals(signum).name
+        line = err.strip().splitlines()[-1]
+        assert line.startswith(f"Interrupted ({name}): ") and "1 still in flight left unrecorded (FineTuningJob." in line, err
+        assert "Traceback" not in err
+        store = StateStore(cli.state_file)
+        assert not store.lock_path.exists() and not store.journal_path.exists()
+        assert seconds < IN_FLIGHT_GRACE + BOUND, f"exit {seconds:.2f} s after {name}"
+        server.stopped.set()
+    cli = workspace(tmp_path, sandbox.base_url)
+    cli.converge()
+    assert jobs_per_address(sandbox) == {a: 1 for a in ADDRESSES}
+    report(f"signal_create_held_in_flight_{name}", {"seconds_to_exit": round(seconds, 3),
+                                                     "grace": IN_FLIGHT_GRACE, "duplicates": 0})
