@@ -561,7 +561,7 @@ class Executor:
 
     def _dispatch(self, change: Change) -> str | None:
         try:
-            with acting_for(self._client, change.address):  # its provider profile's client (issue 16)
+            with acting_for(self._client, change.address):  # its provider profile's client
                 return registry.by_type(change.kind).apply(self, change)
         finally:
             if self._sealed:  # the run was abandoned while this was in flight: say and count nothing

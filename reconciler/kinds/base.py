@@ -79,7 +79,7 @@ class ApplyContext(Protocol):
     def note(self, address: str, text: str) -> None: ...
 
     def announce(self, address: str, text: str) -> None:
-        """Say now what is being done (each revoke, cancel and delete, as it happens)."""
+        """Say at once what is being done (each revoke, cancel and delete, as it happens)."""
 
 
 class Kind:

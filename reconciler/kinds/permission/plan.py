@@ -67,7 +67,7 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
             walk.live[address] = {"fine_tuned_model_checkpoint": rs.id, "permissions": list(live.values())}
             if checkpoint is UNKNOWN or checkpoint is None:
                 # Once the checkpoint is known and differs (a replaced job's new model), applying
-                # this revokes our grants on the old one: shown now, the only revokes apply may do.
+                # this revokes our grants on the old one: shown in the plan, the only revokes apply may do.
                 if doc.lifecycle.prevent_destroy and live.keys() & set((rs.inputs or {}).get("project_ids") or []):
                     raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but once its checkpoint is "
                                     f"known the grants on {rs.id} would be revoked")
