@@ -119,3 +119,24 @@ def test_a_signal_while_a_create_is_held_in_flight_exits_after_the_grace(sandbox
     assert jobs_per_address(sandbox) == {a: 1 for a in ADDRESSES}
     report(f"signal_create_held_in_flight_{name}", {"seconds_to_exit": round(seconds, 3),
                                                      "grace": IN_FLIGHT_GRACE, "duplicates": 0})
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_waiting_for_the_state_lock_exits_at_once(sandbox: Any, tmp_path: Path, signum: int) -> None:
+    from .test_signals import Watched
+
+    cli = workspace(tmp_path, sandbox.base_url)
+    cli.state_file.parent.mkdir(parents=True, exist_ok=True)
+    with StateStore(cli.state_file).lock("apply"):   # another run holds it
+        run = Watched(cli.popen("plan", "--lock-timeout", "5m"))
+        run.wait_for(r"Waiting for the state lock held by", "err")
+        sent = time.monotonic()
+        os.kill(run.proc.pid, signum)
+        code = run.finish(timeout=60)
+        seconds = time.monotonic() - sent
+    name = signal.Signals(signum).name
+    assert code == 128 + signum, run.text()
+    assert run.err.strip().splitlines()[-1] == \
+        f"Interrupted ({name}): no changes were made; the state lock is released.", run.err
+    assert seconds < BOUND, f"exit {seconds:.2f} s after {name}"
+    report(f"signal_lock_wait_{name}", {"seconds_to_exit": round(seconds, 3)})
