@@ -63,7 +63,8 @@ def runs_started() -> int:
 
 @dataclass(frozen=True)
 class Interruption:
-    """An apply stopped by `interrupt()`: changes it completed, and those it did not start."""
+    """An apply stopped by `interrupt()`: changes it completed, those it did not start, and those
+    it stopped waiting for."""
 
     done: int
     not_started: tuple[str, ...]
@@ -209,7 +210,8 @@ class Executor:
     # -- run -------------------------------------------------------------------------------------
     def interrupt(self) -> None:
         """Stop cooperatively (thread- and signal-safe): schedule nothing new, stop waiting for
-        jobs; `run()` lets the changes in flight finish, journals them and writes the state."""
+        jobs; `run()` lets the changes in flight finish (for IN_FLIGHT_GRACE at most; one still
+        running then is left unrecorded), journals them and writes the state."""
         if self._stopped_at is None:
             self._stopped_at = self.monotonic()
         self._stop.set()
