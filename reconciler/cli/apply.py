@@ -203,7 +203,9 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
         if interrupted is not None:
             data["interrupted"] = {"signal": interrupted[0],
                                    "not_started": list(outcome.interruption.not_started
-                                                       if outcome.interruption is not None else ())}
+                                                       if outcome.interruption is not None else ()),
+                                   "left_in_flight": list(outcome.interruption.abandoned
+                                                          if outcome.interruption is not None else ())}
         o.json(data)
     else:
         o.echo("")
