@@ -64,11 +64,11 @@ def test_the_plan_shows_the_revokes_a_pending_grant_takes_and_apply_says_each(wo
     old = granted_then_replaced(world)
     text = world.ok("plan").output
     for project in ("proj_alpha", "proj_beta"):
-        assert f"- will revoke {project} from {old} once the new model exists [cp_" in text, text
+        assert f"- will revoke {project} from {old} when the grant moves to a new checkpoint [cp_" in text, text
     assert "Plan: 1 to add, 0 to change, 0 to destroy, 2 grants to revoke (2 once a pending value is known)." in text
     markdown = world.ok("plan", "--format", "markdown").output
     assert "2 grants to revoke (2 once a pending value is known)" in markdown
-    assert f"then revoke proj_alpha from {old} once the new model exists" in markdown, markdown
+    assert f"then revoke proj_alpha from {old} when the grant moves to a new checkpoint" in markdown, markdown
     plan = json.loads(world.ok("plan", "--json").output)
     assert plan["summary"]["revoke"] == 2
     share = next(c for c in plan["resource_changes"] if c["address"] == "CheckpointPermission.share")
@@ -106,7 +106,7 @@ def test_apply_does_no_revoke_the_plan_did_not_show(world) -> None:
     assert grants_on(world, old) == ["proj_alpha", "proj_beta"]   # nothing revoked unseen
     # the next plan, the new model known, shows the move and its revokes; applying it does them
     text = world.ok("plan").output
-    assert f"- revoke proj_alpha from {old} [cp_" in text, text
+    assert f"- revoke proj_alpha on {old} [cp_" in text, text
     world.ok("apply", "--auto-approve")
     assert grants_on(world, old) == []
 

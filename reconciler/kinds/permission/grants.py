@@ -12,8 +12,8 @@ from reconciler.plan.model import AttrChange, Op, Step
 __all__ = ["LATER", "grant_steps", "move_steps"]
 
 # The end of a revoke's detail when the plan shows it before it can happen: a grant that follows a
-# job's model moves once the new model exists, and its grants on the old model are revoked then.
-LATER = " once the new model exists"
+# job's model moves when the grant moves to a new checkpoint, and its grants on the old model are revoked then.
+LATER = " when the grant moves to a new checkpoint"
 
 
 def grant_steps(checkpoint: str, wanted: list[str], exclusive: bool, live: Mapping[str, dict[str, Any]],
