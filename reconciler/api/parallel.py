@@ -209,7 +209,9 @@ def map_bounded(fn: Callable[[T], R], items: Iterable[T], max_workers: int,
     allows at each moment), results in input order.
 
     Every call runs to completion; if any raised, the first error in input order is re-raised
-    after all others have finished (so no call is left running behind the caller's back).
+    after all others have finished (so no call is left running behind the caller's back). Only a
+    BaseException in the waiting thread (a signal's Interrupted) leaves at once: no call not yet
+    started starts, and the ones running are not waited for (the process is about to exit).
     """
     items = list(items)
     if not items:
@@ -238,9 +240,14 @@ def map_bounded(fn: Callable[[T], R], items: Iterable[T], max_workers: int,
         if first is not None:
             raise first
         return results
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconciler") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconciler")
+    try:
         futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
         wait(futures)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     for future in futures:
         error = future.exception()
         if error is not None:

@@ -63,10 +63,22 @@ def runs_started() -> int:
 
 @dataclass(frozen=True)
 class Interruption:
-    """An apply stopped by `interrupt()`: changes it completed, and those it did not start."""
+    """An apply stopped by `interrupt()`: changes it completed, those it did not start, and those
+    it stopped waiting for."""
 
     done: int
     not_started: tuple[str, ...]
+    abandoned: tuple[str, ...] = ()  # still in flight IN_FLIGHT_GRACE after the signal: not recorded
+
+
+class _Abandoned(BaseException):
+    """Ends the thread of a change that finished after its interrupted apply stopped waiting."""
+
+
+# How long an interrupted apply waits for the changes in flight: an API answers in well under a
+# second; one held longer (a server trickling its answer, a request deadline minutes away) is left
+# unrecorded, as a SIGKILL would leave it, and the next plan finds what it made.
+IN_FLIGHT_GRACE = 2.0
 
 _VERBS = {
     Action.CREATE: ("Creating", "Creation"), Action.REPLACE: ("Replacing", "Replacement"),
@@ -116,6 +128,8 @@ class Executor:
         self._canonical = Canonical()  # jobs trained the same way share one method/settings block
         self._journal_failure: str | None = None  # set once a journal write failed: start nothing new
         self._stop = threading.Event()  # interrupt(): start nothing new, stop --wait
+        self._stopped_at: float | None = None
+        self._sealed = False  # set when in-flight changes were abandoned: nothing more is recorded
         self.interruption: Interruption | None = None  # set when run() was interrupted
         # what each data source in the plan depends on: a resource reached through one records the
         # managed addresses behind it too (Terraform's state does), for destroy order
@@ -125,6 +139,8 @@ class Executor:
     def _emit(self, kind: EventKind, address: str, verb: str = "", message: str = "", *,
               elapsed: float = 0.0, object_id: str | None = None,
               progress: Mapping[str, Any] | None = None) -> None:
+        if self._sealed:  # an abandoned change ending after the run has reported
+            return
         self.listener(Event(kind, address, verb, message, elapsed, object_id, progress))
 
     # -- the ApplyContext kinds see -----------------------------------------------------------------
@@ -150,6 +166,8 @@ class Executor:
                 resource.depends_on = reached
         assert self._journal is not None
         with self._lock:
+            if self._sealed:
+                raise StateError(f"{address}: not recorded: the apply was interrupted while this was in flight")
             self._touched.add(address)
             if resource is None:
                 self._state.resources.pop(address, None)
@@ -179,6 +197,9 @@ class Executor:
     def canonical(self, value: Any) -> Any:
         return self._canonical(value)
 
+    def announce(self, address: str, text: str) -> None:
+        self._emit(EventKind.NOTE, address, message=text)
+
     def note(self, address: str, text: str) -> None:
         with self._lock:
             self.result.notes.append((address, text))
@@ -189,7 +210,10 @@ class Executor:
     # -- run -------------------------------------------------------------------------------------
     def interrupt(self) -> None:
         """Stop cooperatively (thread- and signal-safe): schedule nothing new, stop waiting for
-        jobs; `run()` lets the changes in flight finish, journals them and writes the state."""
+        jobs; `run()` lets the changes in flight finish (for IN_FLIGHT_GRACE at most; one still
+        running then is left unrecorded), journals them and writes the state."""
+        if self._stopped_at is None:
+            self._stopped_at = self.monotonic()
         self._stop.set()
 
     def run(self) -> ApplyResult:
@@ -340,6 +364,8 @@ class Executor:
         heapq.heapify(ready)
         finished: queue.SimpleQueue[tuple[str, Future[str]]] = queue.SimpleQueue()
         running = 0
+        in_flight: set[str] = set()
+        abandoned: tuple[str, ...] = ()
 
         later: list[int] = []
 
@@ -353,7 +379,8 @@ class Executor:
                     else:
                         heapq.heappush(ready, position[dependent])
 
-        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
+        try:
             while len(outcome) < len(nodes):
                 # At most `parallelism` submitted at a time: the rest wait in the heap, not as
                 # queued futures (10,000 of those held ~20 MiB for nothing).
@@ -389,6 +416,7 @@ class Executor:
                         continue
                     future = pool.submit(self._run_deposed if address in deposed else self._run_change, change)
                     running += 1
+                    in_flight.add(address)
                     future.add_done_callback(functools.partial(_put_done, finished, address))
                 for index in later:
                     heapq.heappush(ready, index)
@@ -400,7 +428,16 @@ class Executor:
                         for address in nodes:
                             outcome.setdefault(address, "skipped")
                     break
-                done = [finished.get()]
+                try:  # in slices: an interrupt is noticed while a change is held in flight
+                    done = [finished.get(timeout=0.2)]
+                except queue.Empty:
+                    stopped = self._stopped_at
+                    if stopped is not None and self.monotonic() - stopped >= IN_FLIGHT_GRACE:
+                        with self._lock:
+                            self._sealed = True
+                        abandoned = tuple(sorted(in_flight))
+                        break
+                    continue
                 while True:
                     try:
                         done.append(finished.get_nowait())
@@ -408,7 +445,11 @@ class Executor:
                         break
                 for address, future in done:
                     running -= 1
+                    in_flight.discard(address)
                     settle(address, future.result(), None)
+        finally:
+            # abandoned changes are not waited for (their threads end with the process)
+            pool.shutdown(wait=not abandoned, cancel_futures=bool(abandoned))
         if self._stop.is_set():
             def real(change: Change) -> bool:
                 return change.action.is_change() or change.action is Action.PENDING
@@ -418,7 +459,8 @@ class Executor:
 
             self.interruption = Interruption(
                 done=sum(1 for a, r in outcome.items() if r == "done" and real(nodes[a])),
-                not_started=tuple(a for a in nodes if a not in outcome and real(nodes[a])))
+                not_started=tuple(a for a in nodes if a not in outcome and a not in abandoned and real(nodes[a])),
+                abandoned=abandoned)
 
     def _split_deposed(self, nodes: dict[str, Change], deps: dict[str, set[str]]) -> set[str]:
         """A create-before-destroy replacement whose dependents change too (a File re-upload and the
@@ -520,8 +562,12 @@ class Executor:
         return "done"
 
     def _dispatch(self, change: Change) -> str | None:
-        with acting_for(self._client, change.address):  # its provider profile's client (issue 16)
-            return registry.by_type(change.kind).apply(self, change)
+        try:
+            with acting_for(self._client, change.address):  # its provider profile's client
+                return registry.by_type(change.kind).apply(self, change)
+        finally:
+            if self._sealed:  # the run was abandoned while this was in flight: say and count nothing
+                raise _Abandoned(change.address)
 
     # -- resolving references ----------------------------------------------------------------------
     def resolve(self, change: Change) -> dict[str, Any]:

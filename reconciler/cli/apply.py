@@ -107,7 +107,12 @@ def _interrupted_line(signame: str, interruption: Any, result: Any, operation: s
     for items, word in ((result.failures, "failed"), (result.pending, "pending"), (result.skipped, "skipped")):
         if items:
             parts.append(f"{len(items)} {word}")
-    return (f"Interrupted ({signame}): {', '.join(parts)}; the state records what completed. "
+    left = ""
+    if interruption.abandoned:
+        parts.append(f"{len(interruption.abandoned)} still in flight left unrecorded "
+                     f"({', '.join(interruption.abandoned)})")
+        left = " The next plan finds what those made."
+    return (f"Interrupted ({signame}): {', '.join(parts)}; the state records what completed.{left} "
             f"Run {operation} again to continue.")
 
 
@@ -225,7 +230,9 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
         if interrupted is not None:
             data["interrupted"] = {"signal": interrupted[0],
                                    "not_started": list(outcome.interruption.not_started
-                                                       if outcome.interruption is not None else ())}
+                                                       if outcome.interruption is not None else ()),
+                                   "left_in_flight": list(outcome.interruption.abandoned
+                                                          if outcome.interruption is not None else ())}
         o.json(data)
     else:
         o.echo("")

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_LOCK_BYTES, RefusedFile, read_regular
 from reconciler.cli.context import AppContext
 from reconciler.errors import ConfigError, StateError
 from reconciler.secrets import register_secret
@@ -58,8 +59,8 @@ def backend_marker(ctx: AppContext) -> Path:
 
 def _remembered(ctx: AppContext) -> dict[str, Any] | None:
     try:
-        data = json.loads(backend_marker(ctx).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular(backend_marker(ctx), MAX_LOCK_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RefusedFile):
         return None
     return data if isinstance(data, dict) else None
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import __version__
+from reconciler.bounded import MAX_LOCK_BYTES, RefusedFile, read_regular
 from reconciler.errors import ReconcilerError, SpecErrors
 from reconciler.secrets import install_log_redaction, redact, register_secret
 
@@ -100,8 +101,8 @@ class AppContext:
         if self.workspace or self.env.get("RECONCILER_WORKSPACE"):
             return str(self.workspace or self.env["RECONCILER_WORKSPACE"])
         try:
-            selected = (self.state_dir / ".workspace").read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
+            selected = read_regular(self.state_dir / ".workspace", MAX_LOCK_BYTES).decode("utf-8").strip()
+        except (OSError, UnicodeDecodeError, RefusedFile):
             selected = ""
         return selected or "default"
 
@@ -386,6 +387,19 @@ def _interrupted_line(name: str) -> str:
     return f"Interrupted ({name}): no changes were made; the state lock is released."
 
 
+def _exit_now(code: int) -> None:
+    """Exit after a signal, once the run has unwound or finished (the state written, the lock
+    released): without waiting for requests still running in other threads, which a server may
+    hold for minutes (a request's deadline), and whose results nothing will use."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def run_guarded(invoke: Callable[[], Any]) -> None:
     """Run the CLI; map errors to exit codes. Never shows a traceback for a user mistake.
 
@@ -400,7 +414,7 @@ def run_guarded(invoke: Callable[[], Any]) -> None:
         _run_guarded(invoke)
     except Interrupted as exc:  # it came while a result or an error was being reported
         click.echo(_interrupted_line(exc.signame), err=True)
-        sys.exit(exc.code)
+        _exit_now(exc.code)
     finally:
         _restore_signal_handlers(previous)
         for name in NOTE_LOGGERS:
@@ -412,7 +426,7 @@ def _run_guarded(invoke: Callable[[], Any]) -> None:
         result = invoke()
     except Interrupted as exc:
         click.echo(_interrupted_line(exc.signame), err=True)
-        sys.exit(exc.code)
+        _exit_now(exc.code)
     except click.exceptions.Exit as exc:
         _exit_after_signal()
         sys.exit(exc.exit_code)
@@ -451,4 +465,4 @@ def _exit_after_signal() -> None:
         return
     if not SIGNALS.reported:
         click.echo(_interrupted_line(received[0]), err=True)
-    sys.exit(received[1])
+    _exit_now(received[1])

@@ -11,7 +11,7 @@ import click
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_OK, app, common_options, out
 
-__all__ = ["cost", "cost_cache_path", "estimate_plan_cost", "price_table"]
+__all__ = ["CHILD_ENV", "child_argv", "child_env", "cost", "cost_cache_path", "estimate_plan_cost", "price_table"]
 
 
 def cost_cache_path(ctx: Any) -> Any:
@@ -42,14 +42,36 @@ def estimate_plan_cost(ctx: Any, specs: Any, plan: Any) -> Any:
     return estimate_plan(plan, specs.documents, counts, price_table(specs))
 
 
-def count_in_child(ctx: Any, requests: Any) -> Any:
-    """Token counts made by `python -m reconciler.cost.count_worker` (the tokenizer's ~67 MiB stay
-    in that process: cost/count_worker.py). Should the child not run or not answer as expected, the
-    files are counted here instead, as before."""
-    import logging
-    import os
-    import subprocess
+# What the token counting child is given of this process's environment: the locale and where
+# temporary files go. Never a key, a connection string or a webhook URL: the child talks to nothing.
+CHILD_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT")
+
+# Run by `python -I -c`: isolated mode puts neither the working directory nor PYTHONPATH nor the
+# user's site-packages on sys.path, so the child imports reconciler from where this process did
+# (argv[1]) and nothing from the folder it was started in.
+_CHILD_MAIN = ("import sys; sys.path.insert(0, sys.argv[1]); "
+               "from reconciler.cost.count_worker import main; sys.exit(main())")
+
+
+def child_argv(package_root: str) -> list[str]:
+    """The token counting child's command line: an isolated interpreter (`-I`)."""
     import sys
+
+    return [sys.executable, "-I", "-c", _CHILD_MAIN, package_root]
+
+
+def child_env(env: Any) -> dict[str, str]:
+    """The part of `env` the token counting child gets (CHILD_ENV)."""
+    return {key: str(env[key]) for key in CHILD_ENV if key in env}
+
+
+def count_in_child(ctx: Any, requests: Any) -> Any:
+    """Token counts made by a child running reconciler/cost/count_worker.py (the tokenizer's ~67 MiB
+    stay in that process). The child starts isolated (child_argv) with only CHILD_ENV: code in the
+    working directory or the spec folder is never imported, and no key reaches it. Should the child
+    not run or not answer as expected, the files are counted here instead."""
+    import logging
+    import subprocess
     from pathlib import Path
 
     import reconciler
@@ -57,12 +79,10 @@ def count_in_child(ctx: Any, requests: Any) -> Any:
 
     log = logging.getLogger("reconciler.cost")
     package_root = str(Path(reconciler.__file__).resolve().parent.parent)
-    env = dict(ctx.env)
-    env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        done = subprocess.run([sys.executable, "-m", "reconciler.cost.count_worker"],
-                              input=json.dumps([list(r) for r in requests]), capture_output=True, text=True,
-                              env=env, check=False)
+        done = subprocess.run(child_argv(package_root), input=json.dumps([list(r) for r in requests]),
+                              capture_output=True, text=True, encoding="utf-8", env=child_env(ctx.env),
+                              check=False)
         # (Ctrl-C or SIGTERM to this process raises Interrupted here, and subprocess.run kills the child)
         answers = json.loads(done.stdout) if done.returncode == 0 else None
         if isinstance(answers, list) and len(answers) == len(requests):

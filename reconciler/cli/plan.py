@@ -212,8 +212,9 @@ def load_plan(path: Path) -> Any:
 
 
 def load_saved_plan(path: Path, *, check_seal: bool = True) -> tuple[Any, dict[str, Any]]:
-    """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one read; a file
-    whose digest does not match its text is refused (cli/saved_plan.py)."""
+    """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one bounded read of a
+    regular file; a file whose digest does not match its text is refused (cli/saved_plan.py)."""
+    from reconciler.bounded import MAX_PLAN_BYTES, RefusedFile, read_regular
     from reconciler.errors import StateError
     from reconciler.render.json_plan import FORMAT_VERSION, plan_from_dict
 
@@ -221,11 +222,13 @@ def load_saved_plan(path: Path, *, check_seal: bool = True) -> tuple[Any, dict[s
         from reconciler.sharing import dedupe_hook
         from reconciler.state.model import NonFiniteNumber, strict_numbers
 
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_PLAN_BYTES).decode("utf-8")
         # changes repeat their kinds, models and ids many times over: one string each
         data = json.loads(text, object_hook=dedupe_hook(), **strict_numbers())
     except OSError as exc:
         raise StateError(f"{path}: cannot read the plan: {exc.strerror}") from None
+    except RefusedFile as exc:
+        raise StateError(f"{path}: plan file {exc}") from None
     except NonFiniteNumber as exc:
         raise StateError(f"{path}: damaged plan file ({exc}); make a new plan") from None
     except ValueError:

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from reconciler.bounded import MAX_STATE_BYTES, RefusedFile, read_regular
 from reconciler.cli.context import AppContext, app, common_options, out
 from reconciler.errors import ConfigError, StateError
 
@@ -162,9 +163,11 @@ def attach(group: click.Group, show_serial_store: Any = None) -> None:
 
         ctx, o = app(), out()
         try:
-            pushed = State.from_json(file.read_bytes(), where=str(file))
+            pushed = State.from_json(read_regular(file, MAX_STATE_BYTES), where=str(file))
         except OSError as exc:
             raise StateError(f"{file}: cannot read: {exc.strerror}") from None
+        except RefusedFile as exc:
+            raise StateError(f"{file}: state file {exc}") from None
         store = open_store(ctx)
         with store.lock("state-push"):
             current = store.load()

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
+
 __all__ = ["MAX_SLOTS", "CacheOutcome", "cached_collect"]
 
 FORMAT = 1
@@ -113,8 +115,8 @@ def _fingerprints(spec_dir: Path, files: list[Path]) -> list[tuple[str, str]] | 
         try:
             if not path.resolve(strict=True).is_relative_to(root):
                 return None
-            out.append((str(path), hashlib.sha256(path.read_bytes()).hexdigest()))
-        except (OSError, RuntimeError):
+            out.append((str(path), hashlib.sha256(read_regular(path, MAX_SPEC_FILE_BYTES)).hexdigest()))
+        except (OSError, RuntimeError, RefusedFile):
             return None
     return out
 
@@ -129,6 +131,7 @@ _ALLOWED = frozenset({
     ("reconciler.config.documents", "Lifecycle"), ("reconciler.config.documents", "MovedBlock"),
     ("reconciler.config.documents", "Positions"), ("reconciler.config.documents", "SpecSet"),
     ("reconciler.config.settings", "Settings"), ("reconciler.config.settings", "BackendSettings"),
+    ("reconciler.config.settings", "Limits"),
     ("reconciler.config.providers", "Provider"),
     ("reconciler.policy.budgets", "Budgets"), ("reconciler.policy.document", "Policy"),
     ("reconciler.expr.compile", "Where"), ("reconciler.expr.compile", "_recompiled"),

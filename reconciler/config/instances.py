@@ -10,6 +10,7 @@ row as a map (`${each.value.lr}`)."""
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,9 +19,12 @@ from typing import Any
 from reconciler.addresses import KEY_CHARS, KEY_MAX
 from reconciler.addresses import instance as instance_address
 
-__all__ = ["EACH_KEYS", "Instance", "expand_splats", "instances_of", "substitute_each"]
+__all__ = ["DEFAULT_MAX_INSTANCES", "EACH_KEYS", "Instance", "expand_splats", "instances_of", "substitute_each"]
 
 EACH_KEYS = ("for_each", "matrix")
+# Most instances one for_each / matrix document may declare unless Settings.spec.limits raises it:
+# a matrix is a product, and seven 10-value lists are ten million documents.
+DEFAULT_MAX_INSTANCES = 1000
 _KEY = re.compile(rf"^{KEY_CHARS}{{1,{KEY_MAX}}}$")
 _DIMENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TOKEN = re.compile(r"(\$?)\$\{([^{}]*)\}")
@@ -45,9 +49,12 @@ def key_text(value: Any) -> str:
     return str(value)
 
 
-def instances_of(document: Mapping[str, Any], variables: Mapping[str, Any]) -> tuple[list[Instance] | None, list[Problem]]:
+def instances_of(document: Mapping[str, Any], variables: Mapping[str, Any],
+                 most: int | Callable[[], int] = DEFAULT_MAX_INSTANCES) -> tuple[list[Instance] | None, list[Problem]]:
     """The instances a document declares (None: it has neither for_each nor matrix), or the
-    problems, each with the path of the field at fault."""
+    problems, each with the path of the field at fault. More than `most` instances (a number, or
+    what a function answers, asked only for a for_each / matrix document) is a problem, found
+    before a single instance is built."""
     present = [k for k in EACH_KEYS if k in document]
     if not present:
         return None, []
@@ -64,7 +71,13 @@ def instances_of(document: Mapping[str, Any], variables: Mapping[str, Any]) -> t
             if problem:
                 return [], [problem]
         raw = dimensions
-    return _matrix(raw) if key == "matrix" else _for_each(raw)
+    ceiling = most if isinstance(most, int) else most()
+    return _matrix(raw, ceiling) if key == "matrix" else _for_each(raw, ceiling)
+
+
+def _too_many(count: str, most: int) -> str:
+    return (f"{count} instances, more than the {most:,} one document may have; "
+            "raise Settings.spec.limits.max_instances_per_document if you mean it")
 
 
 def _value(value: Any, variables: Mapping[str, Any], path: tuple[Any, ...]) -> tuple[Any, Problem | None]:
@@ -113,10 +126,12 @@ def _check_key(key: str, path: tuple[Any, ...], seen: dict[str, tuple[Any, ...]]
     return None
 
 
-def _for_each(value: Any) -> tuple[list[Instance], list[Problem]]:
+def _for_each(value: Any, most: int) -> tuple[list[Instance], list[Problem]]:
     out: list[Instance] = []
     problems: list[Problem] = []
     seen: dict[str, tuple[Any, ...]] = {}
+    if isinstance(value, (list, dict)) and len(value) > most:
+        return [], [(("for_each",), _too_many(f"{len(value):,}", most))]
     if isinstance(value, list):
         for i, item in enumerate(value):
             if not isinstance(item, (str, int, float)) or item is None:
@@ -142,7 +157,7 @@ def _for_each(value: Any) -> tuple[list[Instance], list[Problem]]:
     return out, problems
 
 
-def _matrix(value: Any) -> tuple[list[Instance], list[Problem]]:
+def _matrix(value: Any, most: int) -> tuple[list[Instance], list[Problem]]:
     if not isinstance(value, dict) or not value:
         got = "an empty map" if isinstance(value, dict) else _describe(value)
         return [], [(("matrix",), f"matrix must be a map of lists (name: [values...]), got {got}")]
@@ -172,6 +187,10 @@ def _matrix(value: Any) -> tuple[list[Instance], list[Problem]]:
         dimensions.append((name, values))
     if problems:
         return [], problems
+    rows = math.prod(len(values) for _, values in dimensions)
+    if rows > most:
+        sizes = " × ".join(str(len(values)) for _, values in dimensions)
+        return [], [(("matrix",), _too_many(f"{sizes} = {rows:,}", most))]
     out: list[Instance] = []
     keys: dict[str, tuple[Any, ...]] = {}
     for row in itertools.product(*(values for _, values in dimensions)):

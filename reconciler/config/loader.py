@@ -32,7 +32,13 @@ from reconciler.config.graph import topological_order
 from reconciler.config.instances import EACH_KEYS, Instance, expand_splats, instances_of, substitute_each
 from reconciler.config.refs import Ref, RefSyntaxError, iter_strings, scan, substitute_vars
 from reconciler.config.schema_source import KINDS, NAME_PATTERN, spec_def_name
-from reconciler.config.settings import SETTINGS_KIND, Settings, check_settings_document, twice
+from reconciler.config.settings import (
+    SETTINGS_KIND,
+    Settings,
+    check_settings_document,
+    declared_limits,
+    twice,
+)
 
 if TYPE_CHECKING:
     from reconciler.config.yamlpos import RawDocument
@@ -141,6 +147,14 @@ class _Pass:
         self.providers: dict[str, Any] = {}  # Provider name -> config.providers.Provider
         self.parse_failed = False
         self.invalid: list[Document] = []  # documents with errors: still checked for bad references
+        self._max_instances: int | None = None
+
+    def max_instances(self) -> int:
+        """Settings.spec.limits.max_instances_per_document, read (once) before the first for_each /
+        matrix document is expanded: the Settings document may come after it."""
+        if self._max_instances is None:
+            self._max_instances = declared_limits(self.spec_dir).max_instances_per_document
+        return self._max_instances
 
     # --- one file, one document ---
 
@@ -256,7 +270,7 @@ class _Pass:
                 )
                 return
             self.names[base] = (file, line_of(("name",)))
-        instances, problems = instances_of(value, self.variables)
+        instances, problems = instances_of(value, self.variables, self.max_instances)
         for where, message in problems:
             self.add(file, line_of(where), message, base, display_path(where))
         if instances is None:

@@ -18,16 +18,21 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
+from reconciler.config.instances import DEFAULT_MAX_INSTANCES
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.policy.budgets import Budgets, budgets_from_spec, budgets_schema
 
 __all__ = [
     "BACKEND_TYPES",
+    "DEFAULT_MAX_INSTANCES",
     "SETTINGS_KIND",
     "SETTINGS_NAME",
     "BackendSettings",
+    "Limits",
     "Settings",
     "check_settings_document",
+    "declared_limits",
     "find_settings",
     "settings_from_spec",
     "settings_spec_schema",
@@ -47,10 +52,16 @@ class BackendSettings:
 
 
 @dataclass(frozen=True)
+class Limits:
+    max_instances_per_document: int = DEFAULT_MAX_INSTANCES
+
+
+@dataclass(frozen=True)
 class Settings:
     backend: BackendSettings = field(default_factory=BackendSettings)
     pricing: tuple[dict[str, Any], ...] = ()  # training-price overrides (reconciler/cost/pricing.py)
     budgets: Budgets = field(default_factory=Budgets)  # limits per apply (reconciler/policy/budgets.py)
+    limits: Limits = field(default_factory=Limits)  # bounds on what the spec language may expand to
     file: str | None = None  # where the document was (None: no Settings document, all defaults)
     line: int | None = None
     positions: dict[str, int] = field(default_factory=dict, compare=False)  # "spec.backend.type" -> line
@@ -92,10 +103,23 @@ def settings_spec_schema() -> dict[str, Any]:
         "required": ["type"],
         "additionalProperties": False,
     }
+    limits = {
+        "type": "object",
+        "description": "Bounds on what the spec language may expand to, checked before expanding.",
+        "properties": {
+            "max_instances_per_document": {
+                "type": "integer", "minimum": 1, "default": DEFAULT_MAX_INSTANCES,
+                "description": "Most instances one for_each / matrix document may declare (a matrix: "
+                               "the product of its lists' lengths).",
+            },
+        },
+        "additionalProperties": False,
+    }
     return {
         "type": "object",
         "description": "How this spec folder is run (not a resource: never in plans or state).",
-        "properties": {"backend": backend, "pricing": _pricing().pricing_schema(), "budgets": budgets_schema()},
+        "properties": {"backend": backend, "pricing": _pricing().pricing_schema(), "budgets": budgets_schema(),
+                       "limits": limits},
         "additionalProperties": False,
     }
 
@@ -138,8 +162,9 @@ def settings_from_spec(spec: dict[str, Any], file: str, line: int, positions: di
     backend = BackendSettings(type=str(raw.get("type", "local")), schema=str(raw.get("schema", DEFAULT_PG_SCHEMA)))
     pricing = tuple(dict(p) for p in spec.get("pricing") or ())
     budgets = budgets_from_spec(spec.get("budgets"), file, positions.get("spec.budgets", line))
-    return Settings(backend=backend, pricing=pricing, budgets=budgets, file=file, line=line,
-                    positions=dict(positions))
+    most = (spec.get("limits") or {}).get("max_instances_per_document", DEFAULT_MAX_INSTANCES)
+    return Settings(backend=backend, pricing=pricing, budgets=budgets, limits=Limits(int(most)), file=file,
+                    line=line, positions=dict(positions))
 
 
 _SETTINGS_LINE = re.compile(rb"kind[\"']?\s*:\s*[\"']?Settings\b")  # a cheap filter; the parse decides
@@ -183,11 +208,14 @@ def find_settings(spec_dir: Path) -> Settings:
 
     found: list[Settings] = []
     errors: list[SpecError] = []
+    root = spec_dir.resolve()
     for path in spec_files(spec_dir) if spec_dir.is_dir() else []:
-        try:
-            if not _SETTINGS_LINE.search(path.read_bytes()):
+        try:  # a link out of the folder, a device or a FIFO is never read here (the full load refuses it)
+            if not path.resolve(strict=True).is_relative_to(root):
                 continue
-        except OSError:
+            if not _SETTINGS_LINE.search(read_regular(path, MAX_SPEC_FILE_BYTES)):
+                continue
+        except (OSError, RuntimeError, RefusedFile):
             continue
         raws, _parse_errors = load_file(path, str(path))  # the full load reports those
         for raw in raws:
@@ -202,6 +230,15 @@ def find_settings(spec_dir: Path) -> Settings:
     if errors:
         raise SpecErrors(errors)
     return found[0] if found else Settings()
+
+
+def declared_limits(spec_dir: Path) -> Limits:
+    """The limits of a spec folder's Settings document, read before the documents that they bound
+    are expanded; the defaults when there is none or it is invalid (the full load reports that)."""
+    try:
+        return find_settings(spec_dir).limits
+    except SpecErrors:
+        return Limits()
 
 
 def twice(first: Settings, file: str, line: int) -> SpecError:

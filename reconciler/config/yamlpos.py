@@ -18,12 +18,13 @@ from typing import Any
 
 import yaml
 
+from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 from reconciler.errors import SpecError
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "RawDocument", "line_finder", "load_file", "load_text",
            "path_key"]
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = MAX_SPEC_FILE_BYTES
 MAX_NODES = 10_000
 MAX_DEPTH = 64
 
@@ -328,7 +329,9 @@ def load_file(path: Path, display: str) -> tuple[list[RawDocument], list[SpecErr
                     f"file is {size} bytes; spec files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB",
                 )
             ]
-        data = path.read_bytes()
+        data = read_regular(path, MAX_FILE_BYTES)
+    except RefusedFile as exc:
+        return [], [SpecError(display, None, str(exc))]
     except OSError as exc:
         return [], [SpecError(display, None, f"cannot read: {exc.strerror or exc}")]
     try:

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_STATE_BYTES, RefusedFile, read_regular
 from reconciler.cost.tokens import FileCount
 
 __all__ = ["TokenCache"]
@@ -30,11 +31,11 @@ class TokenCache:
         self._dirty = False
         if path is not None:
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads(read_regular(path, MAX_STATE_BYTES).decode("utf-8"))
                 if isinstance(data, dict) and data.get("version") == _VERSION:
                     self._counts = dict(data.get("counts") or {})
                     self._files = dict(data.get("files") or {})
-            except (OSError, ValueError):
+            except (OSError, ValueError, RefusedFile):  # a cache that cannot be read is empty
                 pass
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Token counting in a child process: `python -m reconciler.cost.count_worker` reads a JSON list of
+"""Token counting in a child process (started isolated by cli/cost.py: `python -I`, its `main`) reads a JSON list of
 `[path, format, encoding]` on stdin and writes one JSON list of results on stdout, each
 `{"count": FileCount}` or `{"error": "cannot read PATH: reason"}`.
 
@@ -27,8 +27,8 @@ def count_each(requests: list[Any]) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    requests = json.loads(sys.stdin.read())
-    json.dump(count_each(requests), sys.stdout)
+    requests = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    sys.stdout.write(json.dumps(count_each(requests)))
     return 0
 
 

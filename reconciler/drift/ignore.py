@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 from reconciler.errors import SpecError
 
 __all__ = ["FILENAME", "IgnoreRule", "IgnoreRules", "dump_ignore_rules", "load_ignore_rules"]
@@ -78,10 +79,12 @@ def load_ignore_rules(path: Path) -> IgnoreRules:
         return IgnoreRules()
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_SPEC_FILE_BYTES).decode("utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(name, None, f"cannot read the ignore file: {exc}") from None
+    except RefusedFile as exc:
+        raise SpecError(name, None, f"the ignore file {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise SpecError(name, mark.line + 1 if mark else None,

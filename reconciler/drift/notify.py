@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.bounded import MAX_STATE_BYTES, RefusedFile, read_regular
 from reconciler.drift.findings import DriftReport
 from reconciler.errors import ApiError
 from reconciler.secrets import register_url_secrets
@@ -62,9 +63,9 @@ def _parse(text: str | None) -> tuple[dict[str, dict[str, Any]], dict[str, dict[
 def _read(state_file: Path, store: Any) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     if hasattr(store, "read_drift"):
         return _parse(store.read_drift())
-    try:
-        return _parse(memory_path(state_file).read_text(encoding="utf-8"))
-    except OSError:
+    try:  # a regular file of a bounded size only (a PR may commit a link to /dev/zero there)
+        return _parse(read_regular(memory_path(state_file), MAX_STATE_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RefusedFile):
         return {}, {}
 
 

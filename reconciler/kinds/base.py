@@ -80,6 +80,9 @@ class ApplyContext(Protocol):
 
     def note(self, address: str, text: str) -> None: ...
 
+    def announce(self, address: str, text: str) -> None:
+        """Say at once what is being done (each revoke, cancel and delete, as it happens)."""
+
 
 class Kind:
     """Defaults for a kind; subclasses override what applies to them."""

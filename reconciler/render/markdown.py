@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.cost.estimate import PlanCost
-from reconciler.plan.model import Action, Plan
+from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Plan
 from reconciler.plan.providers import ProviderReview
 from reconciler.render.cost import markdown_lines
 from reconciler.render.escape import md_code, md_fence, md_text
@@ -39,7 +39,9 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
         head += ["", "| | address | action | why |", "|---|---|---|---|"]
         for c in sorted(changes, key=lambda c: c.address):
             why = (c.pending or (c.reasons[0] if c.reasons else ""))
-            if c.action in (Action.CREATE, Action.ADOPT) and destructive_note(c):
+            if c.action is Action.PENDING and destructive_note(c):
+                why += "; then " + "; ".join(s.detail for s in c.steps if s.op in DESTRUCTIVE_OPS)
+            elif c.action in (Action.CREATE, Action.ADOPT) and destructive_note(c):
                 # "create" alone would hide a revoke: show every reason, or say it
                 said = any(word in r for r in c.reasons for word in ("revoke", "cancel", "delete"))
                 why = "; ".join(c.reasons) if said else why + destructive_note(c)

@@ -192,7 +192,14 @@ def summary_line(plan: Plan) -> str:
     c = plan.counts()
     # Terraform's three resource counts, then every destructive API step the plan makes, wherever
     # it sits (a create that revokes a hand-made grant is not "0 to destroy" and nothing else).
+    later = dict.fromkeys(DESTRUCTIVE_OPS, 0)  # held by a pending change: done once it can complete
+    for change in plan.changes:
+        if change.action is Action.PENDING:
+            for step in change.steps:
+                if step.op in later:
+                    later[step.op] += 1
     taken = "".join(f", {c[op.value]} {noun}{'s' if c[op.value] != 1 else ''} {what}"
+                    + (f" ({later[op]} once a pending value is known)" if later[op] else "")
                     for op, (noun, what) in _SUMMARY.items() if c[op.value])
     text = f"Plan: {c['add']} to add, {c['change']} to change, {c['destroy']} to destroy{taken}."
     extras = [f"{c[k]} to {k}" for k in ("forget", "adopt") if c[k]]
@@ -276,5 +283,7 @@ def _pending_lines(pending: list[Change], style: Style) -> list[str]:
     lines = [style("Pending (completed by a later run, or now with apply --wait):", bold=True)]
     for c in sorted(pending, key=lambda c: c.address):
         lines.append(f"  {style('?', fg='blue')} {c.address}: {c.pending}")
+        lines += [f"      {style('-', fg='red')} will {step.detail} [{step.args.get('permission_id') or step.args.get('id')}]"
+                  for step in c.steps if step.op in DESTRUCTIVE_OPS]
     lines.append("")
     return lines

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from reconciler.bounded import MAX_JOURNAL_BYTES, RefusedFile, read_regular
 from reconciler.errors import StateError
 from reconciler.state.files import PRIVATE_MODE, fsync_dir
 from reconciler.state.model import (
@@ -53,9 +54,11 @@ def read_journal(path: Path) -> tuple[list[JournalEntry], int]:
     Raises StateError when a complete line is damaged or entries disagree on their base.
     """
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_JOURNAL_BYTES)
     except FileNotFoundError:
         return [], 0
+    except RefusedFile as exc:
+        raise StateError(f"{path}: journal {exc}; the state file was left untouched") from None
     except OSError as exc:
         raise StateError(f"{path}: cannot read the journal: {exc.strerror}") from None
     entries: list[JournalEntry] = []

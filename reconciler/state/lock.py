@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.bounded import MAX_LOCK_BYTES, RefusedFile, read_regular
 from reconciler.errors import StateError, StateLockedError
 from reconciler.state.files import PRIVATE_MODE, ensure_dir, fsync_dir, temp_name
 
@@ -132,11 +133,14 @@ def read_lock(lock_path: Path) -> LockInfo | None:
     """The holder named in the lock file, None if there is none. An unreadable lock file still
     counts as held. (Whether its holder is alive is `acquire`'s business: the flock.)"""
     try:
-        text = lock_path.read_text(encoding="utf-8")
+        text = read_regular(lock_path, MAX_LOCK_BYTES).decode("utf-8")
     except FileNotFoundError:
         return None
     except OSError as exc:
         return LockInfo(id="?", operation="?", who=f"unreadable lock file ({exc.strerror})", pid=0,
+                        host="?", created="", version="")
+    except RefusedFile as exc:
+        return LockInfo(id="?", operation="?", who=f"unreadable lock file ({exc})", pid=0,
                         host="?", created="", version="")
     except UnicodeDecodeError:
         return _parse("")

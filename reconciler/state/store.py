@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.bounded import MAX_STATE_BYTES, RefusedFile, read_regular
 from reconciler.errors import StateError
 from reconciler.state import lock as _lock
 from reconciler.state.files import atomic_write, ensure_dir, fsync_dir, keep_backup, remove_orphaned_temps
@@ -41,7 +42,7 @@ def _registered(path: Path) -> Journal | None:
 
 class StateStore:
     def __init__(self, path: Path | str):
-        self.path = Path(path)
+        self.path = self._given = Path(path)
         if self.path.is_symlink():
             # One state, one lock: a link to the state file (`current.json -> prod.json`) must lock,
             # journal and write the real file, not replace the link with a copy of its own.
@@ -73,9 +74,12 @@ class StateStore:
         try:
             # Decoded while reading, so the bytes are gone before parsing: the parse's peak holds
             # the text and the parsed state, not the file's bytes too.
-            text = path.read_text(encoding="utf-8")
+            text = read_regular(path, MAX_STATE_BYTES).decode("utf-8")
         except IsADirectoryError:
             raise StateError(f"{path}: is a directory, not a state file") from None
+        except RefusedFile as exc:
+            shown = f"{self._given} (a link to {path})" if path == self.path != self._given else str(path)
+            raise StateError(f"{shown}: state file {exc}") from None
         except UnicodeDecodeError as exc:
             raise StateError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
         except OSError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli.cost import count_in_child
+from reconciler.cli.cost import child_argv, child_env, count_in_child
 from reconciler.cost.tokens import count_in_process
 
 from .test_tokens import EXAMPLE_FILES, EXAMPLES
@@ -54,3 +54,19 @@ def test_a_child_that_cannot_run_falls_back_to_counting_here(monkeypatch: pytest
     assert cli_cost.count_in_child(ctx(), REQUESTS[:2]) == count_in_process(REQUESTS[:2])
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout="[1]", stderr=""))
     assert cli_cost.count_in_child(ctx(), REQUESTS[:2]) == count_in_process(REQUESTS[:2])  # wrong length
+
+
+@pytest.mark.parametrize(("env", "given"), [
+    ({"PATH": "/bin", "LANG": "C.UTF-8", "OPENAI_API_KEY": "sk-x", "OPENAI_ADMIN_KEY": "sk-admin-x"},
+     {"PATH": "/bin", "LANG": "C.UTF-8"}),
+    ({"RECONCILER_PG_CONN_STR": "postgresql://u:p@h/d", "PGPASSWORD": "p", "RECONCILER_NOTIFY_SECRET": "s",
+      "PYTHONPATH": "/checkout", "PYTHONSTARTUP": "/checkout/x.py", "TMPDIR": "/tmp"}, {"TMPDIR": "/tmp"}),
+    ({}, {}),
+])
+def test_the_child_gets_only_the_locale_path_and_temp_dir(env: dict[str, str], given: dict[str, str]) -> None:
+    assert child_env(env) == given
+
+
+def test_the_child_is_an_isolated_interpreter() -> None:
+    assert child_argv("/somewhere")[:3] == [sys.executable, "-I", "-c"]
+    assert child_argv("/somewhere")[-1] == "/somewhere"

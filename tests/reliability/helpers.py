@@ -37,6 +37,8 @@ class Cli:
     api_key: str = PROJECT_KEY
     admin_key: str = ADMIN_KEY
     extra_env: dict[str, str] = field(default_factory=dict)
+    # how the CLI is started (before -C ...): `python -m reconciler`, or e.g. the console script
+    command: tuple[str, ...] = (sys.executable, "-m", "reconciler")
 
     @property
     def specs(self) -> Path:
@@ -55,7 +57,7 @@ class Cli:
         return env
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "reconciler", "-C", str(self.specs), "--state", str(self.state_file), *args]
+        return [*self.command, "-C", str(self.specs), "--state", str(self.state_file), *args]
 
     def popen(self, *args: str, **env: str) -> subprocess.Popen:
         return subprocess.Popen(self.argv(*args), env=self.env(**env), stdout=subprocess.PIPE,

@@ -94,6 +94,7 @@ def _delete(ctx: ApplyContext, change: Change, step: Step, resource: ResourceSta
         marked = copy.copy(resource)
         marked.meta = {**resource.meta, "deleting": True}
         ctx.record(change.address, marked)
+    ctx.announce(change.address, f"deleting {step.args['id']}")
     try:
         ctx.client.delete_file(step.args["id"])
     except NotFoundError:

@@ -131,6 +131,7 @@ def _find_created(ctx: ApplyContext, address: str, digest: str) -> tuple[dict[st
 def _cancel(ctx: ApplyContext, change: Change, step: Step, resource: ResourceState | None) -> ResourceState | None:
     job_id = step.args["id"]
     job: dict[str, Any] | None
+    ctx.announce(change.address, f"cancelling {job_id}")
     try:
         job = ctx.client.cancel_job(job_id)
     except NotFoundError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.errors import ConnectionFailedError, NotFoundError
+from reconciler.errors import ConnectionFailedError, NotFoundError, StalePlanError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.permission.grants import grant_steps, move_steps
 from reconciler.kinds.permission.kind import KIND
@@ -55,6 +55,7 @@ def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
     if change.action is Action.PENDING or checkpoint is UNKNOWN or checkpoint is None:
         spec = ctx.resolve_or_wait(change)
         steps, live = _steps_now(ctx, change, spec)
+        steps = _shown_revokes_only(change, steps)
         checkpoint = spec["fine_tuned_model_checkpoint"]
     elif observed.get("fine_tuned_model_checkpoint") != checkpoint:
         live = _grants_by_project(ctx, checkpoint)
@@ -79,6 +80,19 @@ def apply_permission(ctx: ApplyContext, change: Change) -> str | None:
                              depends_on=list(change.depends_on))
     ctx.record(change.address, resource)
     return str(checkpoint)
+
+
+def _shown_revokes_only(change: Change, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The steps computed at apply, if the plan showed every revoke among them. Otherwise (a plan
+    made before it could know of them, a grant made by hand on the new checkpoint) nothing is done
+    and the state keeps what it had: the next plan, with the checkpoint known, shows them."""
+    shown = {(s.args.get("checkpoint"), s.args.get("project_id")) for s in change.steps if s.op is Op.REVOKE}
+    unseen = [f"{s.args['project_id']} from {s.args['checkpoint']}" for s in steps
+              if s.op is Op.REVOKE and (s.args["checkpoint"], s.args["project_id"]) not in shown]
+    if unseen:
+        raise StalePlanError(f"would revoke {', '.join(unseen)}, which the plan did not show; nothing was "
+                             "changed: run plan again to see it")
+    return steps
 
 
 def _revoke_and_forget(ctx: ApplyContext, change: Change) -> str | None:
@@ -108,6 +122,7 @@ def revoke(ctx: ApplyContext, address: str, step: Step) -> None:
     """One DELETE; a grant already gone is fine. The recorded grants of any other managed
     permission set on the same checkpoint are kept true, so the next plan reports no drift."""
     checkpoint, permission_id = step.args["checkpoint"], step.args["permission_id"]
+    ctx.announce(address, f"revoking {step.args.get('project_id')} from {checkpoint} [{permission_id}]")
     try:
         ctx.client.delete_permission(checkpoint, permission_id)
     except NotFoundError:

@@ -9,7 +9,11 @@ from typing import Any
 
 from reconciler.plan.model import AttrChange, Op, Step
 
-__all__ = ["grant_steps", "move_steps"]
+__all__ = ["LATER", "grant_steps", "move_steps"]
+
+# The end of a revoke's detail when the plan shows it before it can happen: a grant that follows a
+# job's model moves when the grant moves to a new checkpoint, and its grants on the old model are revoked then.
+LATER = " when the grant moves to a new checkpoint"
 
 
 def grant_steps(checkpoint: str, wanted: list[str], exclusive: bool, live: Mapping[str, dict[str, Any]],
@@ -39,9 +43,11 @@ def grant_steps(checkpoint: str, wanted: list[str], exclusive: bool, live: Mappi
     return steps, attrs, reasons
 
 
-def move_steps(old_checkpoint: str, ours: set[str], old_live: Mapping[str, dict[str, Any]]) -> list[Step]:
+def move_steps(old_checkpoint: str, ours: set[str], old_live: Mapping[str, dict[str, Any]],
+               later: bool = False) -> list[Step]:
     """The checkpoint itself changed (a new training run): revoke, on the old checkpoint, the grants
-    reconciler made there."""
-    return [Step(Op.REVOKE, f"revoke {project} on {old_checkpoint}",
+    reconciler made there (`later`: said by a plan before the new checkpoint is known)."""
+    return [Step(Op.REVOKE, f"revoke {project} from {old_checkpoint}{LATER}" if later else
+                 f"revoke {project} on {old_checkpoint}",
                  {"checkpoint": old_checkpoint, "permission_id": old_live[project]["id"], "project_id": project})
             for project in sorted(ours & set(old_live))]

@@ -60,11 +60,19 @@ def plan_permission(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
         reason = "; ".join(unresolved) or "the checkpoint is not known yet"
         walk.planned[address] = {"fine_tuned_model_checkpoint": UNKNOWN, "project_ids": after["project_ids"],
                                  "permissions": UNKNOWN}
+        later: list[Step] = []
         if rs is not None:
             live = {p["project_id"]: p for p in _grants(walk, rs, rs.id)}
             _record_drift(walk, address, doc.type, rs, live)
             walk.live[address] = {"fine_tuned_model_checkpoint": rs.id, "permissions": list(live.values())}
-        return Change(action=Action.PENDING, before=before, after=after, pending=reason,
+            if checkpoint is UNKNOWN or checkpoint is None:
+                # Once the checkpoint is known and differs (a replaced job's new model), applying
+                # this revokes our grants on the old one: shown in the plan, the only revokes apply may do.
+                if doc.lifecycle.prevent_destroy and live.keys() & set((rs.inputs or {}).get("project_ids") or []):
+                    raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but once its checkpoint is "
+                                    f"known the grants on {rs.id} would be revoked")
+                later = move_steps(str(rs.id), set((rs.inputs or {}).get("project_ids") or []), live, later=True)
+        return Change(action=Action.PENDING, before=before, after=after, pending=reason, steps=tuple(later),
                       reasons=(f"waiting: {reason}",), prior_id=rs.id if rs else None, **base)
 
     live_list = _grants(walk, rs, checkpoint)
