@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Client", "Reader"]
+__all__ = ["Client", "ModelReader", "Reader"]
 
 Obj = dict[str, Any]
 
@@ -23,6 +23,14 @@ class Reader(Protocol):
                          order: str | None = None, page_size: int = 100) -> Iterable[Obj]: ...
     def list_checkpoints(self, job_id: str, page_size: int = 100) -> Iterable[Obj]: ...
     def list_events(self, job_id: str, page_size: int = 100) -> Iterable[Obj]: ...
+
+
+@runtime_checkable
+class ModelReader(Protocol):
+    """A reader that can list the models the key may use (GET /v1/models, with `shutdown_date`);
+    a reader without it (a double of the fine-tuning API alone) leaves end dates to the data."""
+
+    def list_models(self) -> Iterable[Obj]: ...
 
 
 class Client(Reader, Protocol):

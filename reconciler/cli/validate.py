@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,12 @@ def validate(as_json: bool) -> int:
     from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples
 
     errors.extend(check_grader_fields(collected.specset))
+    from reconciler.kinds.job.ends import end_date_problems  # the platforms' end dates, on this machine's clock
+
+    retired, closed = end_date_problems(collected.specset, time.time())
+    errors.extend(retired)
     errors.sort(key=lambda e: e.order())
-    warnings = sorted(collected.warnings, key=lambda e: e.order())
+    warnings = sorted([*collected.warnings, *closed], key=lambda e: e.order())
     n_docs = len(collected.specset.documents) + len(collected.specset.imports) + len(collected.specset.moved)
     n_files = len(collected.files)
     show = out()

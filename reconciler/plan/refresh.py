@@ -16,12 +16,13 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from reconciler.api.protocols import Reader
+from reconciler.api.protocols import ModelReader, Reader
 from reconciler.config.documents import SpecSet
 from reconciler.config.providers import DEFAULT_PROVIDER, recorded_profile
-from reconciler.errors import NotFoundError, PlanError
+from reconciler.errors import ApiError, NotFoundError, PlanError
 from reconciler.kinds import registry
 from reconciler.kinds.job.inputs import compact_live
 from reconciler.plan.build import PlanOptions, plan, working_state
@@ -32,7 +33,7 @@ from reconciler.plan.walk import WorkingState
 from reconciler.sharing import Canonical, same, share_equal
 from reconciler.state import State
 
-__all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_import", "refresh",
+__all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_import", "read_models", "refresh",
            "refresh_and_plan"]
 
 DEFAULTS = PlanOptions()
@@ -59,6 +60,8 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
         snapshot = widen(reader, work, snapshot)
         check_listing_sanity(work, snapshot)
         snapshot = confirm_missing(reader, work, snapshot, options.parallelism)
+        if jobs:
+            snapshot = replace(snapshot, models=read_models(reader))
         if not options.destroy:
             snapshot = snapshot.with_reads(fetch(reader, _predicted_reads(specs, work, snapshot),
                                                  options.parallelism, content_digest))
@@ -258,6 +261,21 @@ def _list_jobs(reader: Reader, scope: JobScope | None = None) -> dict[str, dict[
                 job["method"] = canonical(job["method"])
             jobs[job["id"]] = job
     return jobs
+
+
+def read_models(reader: Reader) -> dict[str, str | None] | None:
+    """model id -> shutdown_date, as GET /v1/models answers (one request). None when the API does
+    not answer it (a proxy without the route, a key without the scope, an outage): the end dates
+    then come from the data alone, and the plan is not held up for them."""
+    if not isinstance(reader, ModelReader):
+        return None
+    try:
+        listed = list(reader.list_models())
+    except ApiError as exc:
+        log.debug("models listing: not read (%s); end dates from the data", exc)
+        return None
+    return {str(m["id"]): (m.get("shutdown_date") if isinstance(m.get("shutdown_date"), str) else None)
+            for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)}
 
 
 def _permissions_task(reader: Reader, checkpoint: str, recorded: Any) -> tuple[str, list[dict[str, Any]]]:

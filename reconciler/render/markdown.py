@@ -36,6 +36,8 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
                 # "create" alone would hide a revoke: show every reason, or say it
                 said = any(word in r for r in c.reasons for word in ("revoke", "cancel", "delete"))
                 why = "; ".join(c.reasons) if said else why + destructive_note(c)
+            if c.serving_end is not None:
+                why += f"; ⏳ {c.serving_end.message()}"
             if c.elsewhere:  # not only in the collapsed details: the second payment is in the table
                 why += "; " + "; ".join(f"❗ {e.note(c.address)}" for e in c.elsewhere)
             why = why.replace("|", "\\|")

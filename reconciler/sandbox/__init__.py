@@ -72,14 +72,15 @@ class SandboxHandle:
 def run_sandbox(*, data: Path | str | None = None, speed: float = 1.0, faults: dict[str, Any] | None = None,
                 host: str = "127.0.0.1", port: int = 0, seed: int = 0, organization: str = ORGANIZATION_ID,
                 project: str = DEFAULT_PROJECT,
-                project_keys: Mapping[str, str] | None = None) -> Iterator[SandboxHandle]:
+                project_keys: Mapping[str, str] | None = None, now: float | None = None) -> Iterator[SandboxHandle]:
     """Start the sandbox in this process (port 0: a free port); stop it, flushing `data`, on exit.
     `organization=` / `project=` choose the account its answers name (default org-sandbox,
     proj_sandbox). `project_keys` maps keys to projects: the sandbox is then scoped as the real API
-    (sandbox/projects.py)."""
+    (sandbox/projects.py). `now` (a POSIX time) starts the clock at that moment instead of the wall
+    clock's (the sandbox then answers, dates and refuses as on that day)."""
     sandbox = Sandbox(data=Path(data) if data is not None else None, speed=speed, faults=faults, host=host,
                       port=port, seed=seed, organization=organization, project=project,
-                      project_keys=project_keys)
+                      project_keys=project_keys, now=now)
     sandbox.start()
     try:
         yield SandboxHandle(sandbox)

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from reconciler.sandbox.errors import ApiError, bad_request
 from reconciler.sandbox.graders import validate_grader
+from reconciler.sandbox.model_routes import MODEL_ROUTES, check_creation_open
 from reconciler.sandbox.multipart import parse_multipart
 from reconciler.sandbox.projects import check_file, check_job, check_job_files, job_filter
 from reconciler.sandbox.world import DEFAULT_PROJECT, World
@@ -153,6 +154,7 @@ def file_content(world: World, req: Request) -> tuple[bytes, str]:
 
 def create_job(world: World, req: Request) -> dict[str, Any]:
     body = req.json()
+    check_creation_open(world, body)
     check_job_files(world, req, body)
     return world.idempotent(req.headers.get("idempotency-key"), "POST /fine_tuning/jobs",
                             lambda: world.create_job(body, project=req.project))
@@ -255,6 +257,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/v1/fine_tuning/checkpoints/{ckpt}/permissions", create_permissions),
     ("DELETE", "/v1/fine_tuning/checkpoints/{ckpt}/permissions/{permission_id}", delete_permission),
     ("POST", "/v1/fine_tuning/alpha/graders/validate", validate_grader_route),
+    *MODEL_ROUTES,
 ]
 
 # JSON bodies are small; uploads may be up to 512 MB (plus multipart framing).
