@@ -115,8 +115,9 @@ FAIL_ON = ("drift", "health", "any")
 
 def drift_exit_code(report: Any, fail_on: str) -> int:
     """2 when the report shows what `fail_on` names, else 0. drift: changes outside reconciler or
-    specs not applied (the default, as before); health: a managed job that failed or ran past
-    cancel_after_timeout (ignored findings never count); any: either."""
+    specs not applied (the default); health: a managed job that failed or ran past
+    cancel_after_timeout, or a managed model within warn_days of its serving end or past it
+    (ignored findings never count); any: either."""
     drifted = not report.in_sync
     unhealthy = bool(report.has_errors)
     failing = {"drift": drifted, "health": unhealthy, "any": drifted or unhealthy}[fail_on]
@@ -127,7 +128,9 @@ def drift_exit_code(report: Any, fail_on: str) -> int:
 @report_options
 @click.option("--fail-on", "fail_on", type=click.Choice(FAIL_ON), default="drift", show_default=True,
               help="What makes the exit code 2: drift (changes outside reconciler, specs not applied), "
-                   "health (a managed job failed or timed out), or any of them. Use any in scheduled CI.")
+                   "health (a managed job failed or timed out, a managed model is within "
+                   "Settings.spec.lifecycle.warn_days of its end or past it), or any of them. Use any in "
+                   "scheduled CI.")
 @click.option("--emit-ignore", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write an ignore file that accepts every current finding (a baseline).")
 @click.option("--cost/--no-cost", "cost", default=None,

@@ -3,8 +3,10 @@
 Axes:
 - drift:  changed outside reconciler, gone, unmanaged jobs and grants, and spec changes not yet
           applied (out of sync). Any of these (not ignored) makes the report "drifted" (exit 2).
-- health: failed or cancelled jobs, jobs past cancel_after_timeout, pending permissions. Reported
-          on their own, so a drift status never hides a failed run, and they never count as drift.
+- health: failed or cancelled jobs, jobs past cancel_after_timeout, pending permissions, fine-tuned
+          models within warn_days of their serving end (serving_ends) or past it (model_gone).
+          Reported on their own, so a drift status never hides a failed run, and they never count
+          as drift.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ DRIFT = "drift"
 HEALTH = "health"
 
 
+# Health findings that turn `drift --fail-on health` red: a run that failed or overran, and a
+# managed model about to stop answering (or already gone) with its base.
+FAILING_HEALTH = ("failed", "timed_out", "serving_ends", "model_gone")
+
+
 @dataclass(frozen=True)
 class Finding:
     address: str
@@ -32,7 +39,7 @@ class Finding:
     axis: str               # drift | health
     category: str           # cancelled_outside, paused_outside, resumed_outside, deleted, grant_added,
                             # grant_removed, unmanaged_job, unmanaged_grant, out_of_sync,
-                            # failed, cancelled, timed_out, pending
+                            # failed, cancelled, timed_out, pending, serving_ends, model_gone
     message: str
     attribute: str = "*"
     before: Any = None
@@ -74,7 +81,7 @@ class DriftReport:
 
     @property
     def has_errors(self) -> bool:
-        return any(f.category in ("failed", "timed_out") for f in self.active(HEALTH))
+        return any(f.category in FAILING_HEALTH for f in self.active(HEALTH))
 
     @property
     def in_sync(self) -> bool:

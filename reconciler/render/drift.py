@@ -15,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from reconciler.cost.spend_summary import SpendSummary
-from reconciler.drift.findings import DRIFT, HEALTH, DriftReport, Finding
+from reconciler.drift.findings import DRIFT, FAILING_HEALTH, HEALTH, DriftReport, Finding
 from reconciler.render.cost import money
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, _fit
 
@@ -23,7 +23,8 @@ Style = Callable[..., str]
 
 _MARK = {"cancelled_outside": "✗", "paused_outside": "✗", "resumed_outside": "✗", "deleted": "✗",
          "grant_added": "✗", "grant_removed": "✗", "unmanaged_job": "✗", "unmanaged_grant": "✗",
-         "out_of_sync": "~", "failed": "!", "cancelled": "!", "timed_out": "!", "pending": "?"}
+         "out_of_sync": "~", "failed": "!", "cancelled": "!", "timed_out": "!", "pending": "?",
+         "serving_ends": "!", "model_gone": "!"}
 
 
 def _plain(text: str, **_: Any) -> str:
@@ -183,7 +184,7 @@ def render_junit(report: DriftReport) -> str:
     for address in addresses:
         items = [f for f in report.findings if f.address == address]
         drift = [f for f in items if not f.ignored and f.axis == DRIFT]
-        bad_health = [f for f in items if not f.ignored and f.axis == HEALTH and f.category in ("failed", "timed_out")]
+        bad_health = [f for f in items if not f.ignored and f.axis == HEALTH and f.category in FAILING_HEALTH]
         other = [f for f in items if f not in drift and f not in bad_health]
         body = []
         if drift:
