@@ -116,5 +116,5 @@ def test_cli_serve_refuses_a_bad_now() -> None:
     exe = Path(sys.executable).with_name("reconciler")
     proc = subprocess.run([str(exe), "sandbox", "serve", "--port", "0", "--now", "next tuesday"],
                           capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode != 0
+    assert proc.returncode == 1
     assert "'next tuesday' is not a date and time" in proc.stderr and "Traceback" not in proc.stderr
