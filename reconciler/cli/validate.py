@@ -41,7 +41,9 @@ def validate(as_json: bool) -> int:
     from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples
 
     errors.extend(check_grader_fields(collected.specset))
-    from reconciler.kinds.job.ends import end_date_problems  # the platforms' end dates, on this machine's clock
+    from reconciler.kinds.job.ends import (
+        end_date_problems,  # the platforms' end dates, on this machine's clock
+    )
 
     retired, closed = end_date_problems(collected.specset, time.time())
     errors.extend(retired)

@@ -24,7 +24,7 @@ DEFAULT_PLATFORM = "openai"
 
 def today(now: float) -> dt.date:
     """The UTC calendar day of a POSIX time."""
-    return dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
+    return dt.datetime.fromtimestamp(now, dt.UTC).date()
 
 
 def days_left(end: dt.date, now: float) -> int:

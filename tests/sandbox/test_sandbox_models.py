@@ -97,7 +97,7 @@ def test_cli_serve_now_starts_the_clock_at_that_date(tmp_path: Path) -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}",
                           headers={"Authorization": f"Bearer {PROJECT_KEY}"}) as http:
             clock = http.get("/_sandbox/clock").json()["now"]
-            assert dt.datetime.fromtimestamp(clock, dt.timezone.utc).date() == dt.date(2027, 1, 7)
+            assert dt.datetime.fromtimestamp(clock, dt.UTC).date() == dt.date(2027, 1, 7)
             upload = http.post("/v1/files", files={"file": ("t.jsonl", b'{"messages": []}\n')},
                                data={"purpose": "fine-tune"})
             job = http.post("/v1/fine_tuning/jobs", json={"model": "gpt-4o-mini",
