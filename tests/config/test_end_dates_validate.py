@@ -89,3 +89,16 @@ def test_an_override_makes_a_base_retired(tmp_path: Path, monkeypatch: pytest.Mo
     assert exit_code == 1, output
     assert "gpt-4o-2024-08-06 was retired for fine-tuning on OpenAI on 2026-01-01 (source: override in " \
            "settings.yaml:4)" in output
+
+
+def test_the_spec_doc_example_validates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/SPEC.md's Settings.spec.lifecycle example (marked a fragment there: a spec folder holds
+    one Settings document, and the doc shows another) validates on its own."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "SPEC.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\nkind: Settings\nname: default\nspec:\n  lifecycle:")
+    block = text[start + len("```yaml\n"):text.index("```", start + 8)]
+    (tmp_path / "settings.yaml").write_text(block)
+    (tmp_path / "j.yaml").write_text(job("gpt-4.1-mini"))
+    monkeypatch.chdir(tmp_path)
+    exit_code, output = run("validate", "-C", ".")
+    assert exit_code == 0 and output.startswith("Success!"), output
