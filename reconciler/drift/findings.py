@@ -18,11 +18,12 @@ from typing import Any
 
 from reconciler.display import fmt, plain
 from reconciler.drift.ignore import IgnoreRules
+from reconciler.lifecycle.dates import managed_model_ends
 from reconciler.plan.model import Action, Plan
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
-FORMAT_VERSION = "1.1"  # 1.1: an optional `spend` object (render/drift.py)
+FORMAT_VERSION = "1.2"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`
 DRIFT = "drift"
 HEALTH = "health"
 
@@ -67,6 +68,9 @@ class DriftReport:
     state_file: str = ""
     selector: dict[str, str] = field(default_factory=dict)
     addresses: list[str] = field(default_factory=list)   # every managed or declared address checked
+    # every managed fine-tuned model with its serving end: {address, model, base, platform,
+    # serving_ends, days_left, source}, soonest first (reconciler/lifecycle/)
+    models: list[dict[str, Any]] = field(default_factory=list)
 
     def active(self, axis: str | None = None) -> list[Finding]:
         return [f for f in self.findings if not f.ignored and (axis is None or f.axis == axis)]
@@ -140,6 +144,7 @@ class DriftReport:
             "counts": self.counts(),
             "selector": self.selector,
             "findings": [f.to_dict() for f in self.findings],
+            "models": self.models,
         }
 
 
@@ -221,4 +226,15 @@ def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: Ig
     decided.sort(key=lambda f: (f.ignored, f.axis != DRIFT, f.address, f.category, f.attribute))
     addresses = sorted({c.address for c in plan.changes if not c.address.startswith("data.")})
     return DriftReport(decided, len(addresses), spec_dir=spec_dir, state_file=state_file,
-                       selector=dict(selector or {}), addresses=addresses)
+                       selector=dict(selector or {}), addresses=addresses, models=_models(plan, snapshot, specs))
+
+
+def _models(plan: Plan, snapshot: Any, specs: Any) -> list[dict[str, Any]]:
+    """Every managed fine-tuned model (as refresh read it) with its serving end, counted from the
+    API's clock when the snapshot has it."""
+    settings = getattr(specs, "settings", None)
+    if settings is None:
+        return []
+    now = getattr(snapshot, "server_time", None) or plan.created_at or time.time()
+    ends = managed_model_ends(plan.observed, settings.lifecycle.dates(), now, getattr(snapshot, "models", None))
+    return [{"address": address, **end.to_dict()} for address, end in ends]

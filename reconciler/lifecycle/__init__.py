@@ -23,6 +23,7 @@ from reconciler.lifecycle.dates import (
     base_model,
     creation_end,
     days_left,
+    managed_model_ends,
     model_end,
     model_ends,
     serving_end,
@@ -34,5 +35,5 @@ from reconciler.lifecycle.models import TRAINABLE, ModelProblem, check_base_mode
 
 __all__ = ["DEFAULT_WARN_DAYS", "TRAINABLE", "ApiShutdowns", "EndDate", "EndDates", "LifecycleSettings",
            "ModelDates", "ModelEnd", "ModelProblem", "PlatformDates", "base_model", "check_base_model",
-           "creation_end", "days_left", "model_end", "model_ends", "refusal", "serving_end", "shipped", "today",
+           "creation_end", "days_left", "managed_model_ends", "model_end", "model_ends", "refusal", "serving_end", "shipped", "today",
            "training_end", "training_refusal", "with_overrides"]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.lifecycle.data import EndDate, EndDates, parse_day
 from reconciler.resources.models import SNAPSHOTS
 
-__all__ = ["ApiShutdowns", "ModelEnd", "base_model", "creation_end", "days_left", "model_end", "model_ends",
-           "serving_end", "today", "training_end", "training_refusal"]
+__all__ = ["ApiShutdowns", "ModelEnd", "base_model", "creation_end", "days_left", "managed_model_ends", "model_end",
+           "model_ends", "serving_end", "today", "training_end", "training_refusal"]
 
 ApiShutdowns = Mapping[str, "str | None"]   # model id -> shutdown_date as GET /v1/models answered it
 
@@ -120,3 +121,17 @@ def model_ends(models: Iterable[tuple[str, str]], dates: EndDates, now: float,
     first (models with no known end last)."""
     found = [model_end(dates, model, now, platform, api) for model, platform in models]
     return sorted(found, key=lambda m: (m.days_left is None, m.days_left or 0, m.model))
+
+
+def managed_model_ends(observed: Mapping[str, Mapping[str, Any]], dates: EndDates, now: float,
+                       api: ApiShutdowns | None = None,
+                       platform_of: Mapping[str, str] | None = None) -> list[tuple[str, ModelEnd]]:
+    """address -> live attributes (a plan's `observed`) -> (address, end) for every object with a
+    `fine_tuned_model`, soonest end first. `platform_of` maps an address to its platform (default
+    openai)."""
+    found = [(address, model_end(dates, str(attrs["fine_tuned_model"]), now,
+                                 (platform_of or {}).get(address, DEFAULT_PLATFORM), api))
+             for address, attrs in observed.items()
+             if isinstance(attrs, Mapping) and isinstance(attrs.get("fine_tuned_model"), str)
+             and attrs["fine_tuned_model"]]
+    return sorted(found, key=lambda pair: (pair[1].days_left is None, pair[1].days_left or 0, pair[0]))

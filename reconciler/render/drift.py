@@ -99,6 +99,20 @@ def spend_markdown(spend: SpendSummary) -> list[str]:
     return lines
 
 
+def _model_lines(report: DriftReport) -> list[str]:
+    lines = []
+    for m in report.models:
+        if m["serving_ends"] is None:
+            when = "no end date known"
+        elif m["days_left"] <= 0:
+            when = f"stopped answering on {m['serving_ends']}"
+        else:
+            when = f"until {m['serving_ends']} ({m['days_left']} day{'' if m['days_left'] == 1 else 's'} left)"
+        source = f"; source: {m['source']}" if m["source"] else ""
+        lines.append(f"{m['address']}: {m['model']} ({m['platform']}): {when}{source}")
+    return lines
+
+
 def render(kind: str, report: DriftReport, spend: SpendSummary | None = None, style: Style = _plain) -> str:
     """The report in the `kind` form, with `spend` when given (the caller asks `spend_wanted`)."""
     if kind == "text":
@@ -133,6 +147,9 @@ def render_text(report: DriftReport, style: Style = _plain, *, spend: SpendSumma
         for f in health:
             lines.append(f"  {style(_MARK.get(f.category, '-'), fg='red' if f.category != 'pending' else 'blue')} "
                          f"{f.address}: {f.message}")
+    if report.models:
+        lines += ["", style("Fine-tuned models and when they stop answering:", bold=True)]
+        lines += [f"  - {line}" for line in _model_lines(report)]
     ignored = [f for f in report.findings if f.ignored]
     if ignored:
         lines += ["", style("Ignored (reported, never counted):", bold=True)]
@@ -155,6 +172,11 @@ def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT,
     if spend is not None:
         head += spend_markdown(spend)[1 if head[-1] == "" else 0:]
     body: list[str] = []
+    if report.models:
+        body += ["", f"<details><summary>Fine-tuned models and when they stop answering ({len(report.models)})"
+                     "</summary>", ""]
+        body += [f"- {line}" for line in _model_lines(report)]
+        body += ["", "</details>"]
     for title, items in (("Drift details", report.active(DRIFT)), ("Health details", report.active(HEALTH)),
                          ("Ignored findings", [f for f in report.findings if f.ignored])):
         if not items:

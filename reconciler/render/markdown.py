@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from reconciler.cost.estimate import PlanCost
-from reconciler.plan.model import Action, Plan
+from reconciler.plan.model import Action, Change, Plan
 from reconciler.render.cost import markdown_lines
 from reconciler.render.text import destructive_note, render_change, summary_line
 
 GITHUB_COMMENT_LIMIT = 65536
 _ICON = {Action.CREATE: "🟢", Action.UPDATE: "🟡", Action.REPLACE: "🟣", Action.DELETE: "🔴",
          Action.FORGET: "⚪", Action.ADOPT: "🔵", Action.PENDING: "⏳"}
+
+
+def _serving_ends(changes: list[Change]) -> list[str]:
+    """One line per end date the models of the plan's creates reach (not one per row: a plan of
+    hundreds of creates must still fit a comment); each change's own line is in the details."""
+    by_date: dict[tuple[str, int, str, str], list[str]] = {}
+    for c in changes:
+        end = c.serving_end
+        if end is not None:
+            by_date.setdefault((end.date, end.days_left, end.base, end.source), []).append(c.address)
+    lines = []
+    for (date, left, base, source), addresses in sorted(by_date.items()):
+        lines.append(f"\n⏳ {len(addresses)} job(s) to create train models that will stop answering on {date}, "
+                     f"{left} day{'' if left == 1 else 's'} from now ({base} shuts down; source: {source}).")
+    return lines
 
 
 def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = "reconciler plan",
@@ -26,6 +41,7 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
     if held:
         head.append(f"\n❗ {held} object(s) to create already exist in another workspace (a lost state?): "
                     "each create pays again.")
+    head += _serving_ends(changes)
     if plan.health:
         head.append(f"\n❗ {len(plan.health)} managed object(s) need attention (failed or cancelled jobs).")
     if changes:
@@ -36,8 +52,6 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
                 # "create" alone would hide a revoke: show every reason, or say it
                 said = any(word in r for r in c.reasons for word in ("revoke", "cancel", "delete"))
                 why = "; ".join(c.reasons) if said else why + destructive_note(c)
-            if c.serving_end is not None:
-                why += f"; ⏳ {c.serving_end.message()}"
             if c.elsewhere:  # not only in the collapsed details: the second payment is in the table
                 why += "; " + "; ".join(f"❗ {e.note(c.address)}" for e in c.elsewhere)
             why = why.replace("|", "\\|")

@@ -55,7 +55,7 @@ def test_plan_says_when_the_new_model_stops_answering(world) -> None:
     file = next(c for c in plan["resource_changes"] if c["address"] == "File.train")
     assert "serving_end" not in file
     markdown = world.ok("plan", "--format", "markdown").output
-    assert "will stop answering on 2027-01-14, 25 days from now" in markdown
+    assert "1 job(s) to create train models that will stop answering on 2027-01-14, 25 days from now" in markdown
     assert changing_requests(world) == {}
 
 
@@ -79,6 +79,10 @@ def test_drift_fails_on_health_with_the_days_left_then_reports_the_model_gone(wo
     jsonschema.validate(report, _schema("drift.schema.json"))
     found = [f for f in report["findings"] if f["category"] == "serving_ends"]
     assert [(f["address"], f["axis"]) for f in found] == [("FineTuningJob.bot", "health")]
+    assert report["models"] == [{"address": "FineTuningJob.bot", "model": model, "base": "gpt-4o-mini-2024-07-18",
+                                 "platform": "openai", "serving_ends": "2027-01-14", "days_left": 13,
+                                 "source": f"the API's shutdown_date for {model}"}]
+    assert f"FineTuningJob.bot: {model} (openai): until 2027-01-14 (13 days left)" in result.output
 
     # past the end: the model no longer answers; the job is not gone, so nothing drifted
     world.sandbox.advance(14 * DAY)

@@ -170,3 +170,19 @@ def test_every_shipped_date_names_its_source() -> None:
 def test_check_base_model(model: str, method: str, severity: str | None) -> None:
     problem = check_base_model(model, method)
     assert (problem.severity if problem else None) == severity
+
+
+def test_managed_model_ends_reads_the_observed_attributes() -> None:
+    from reconciler.lifecycle import managed_model_ends
+
+    observed = {"FineTuningJob.b": {"fine_tuned_model": "ft:gpt-4o-2024-08-06:a::y", "status": "succeeded"},
+                "FineTuningJob.a": {"fine_tuned_model": "ft:o4-mini-2025-04-16:a::x"},
+                "FineTuningJob.running": {"fine_tuned_model": None, "status": "running"},
+                "File.train": {"id": "file-1"},
+                "FineTuningJob.azure": {"fine_tuned_model": "gpt-4.1-2025-04-14.ft-0123"}}
+    found = managed_model_ends(observed, shipped(), t("2027-01-10T00:00:00Z"),
+                               api={"ft:gpt-4o-2024-08-06:a::y": "2027-01-12"},
+                               platform_of={"FineTuningJob.azure": "azure"})
+    assert [(a, m.serving_end.day if m.serving_end else None, m.days_left) for a, m in found] == [
+        ("FineTuningJob.b", "2027-01-12", 2), ("FineTuningJob.azure", "2027-10-14", 277),
+        ("FineTuningJob.a", None, None)]
