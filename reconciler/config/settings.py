@@ -227,7 +227,7 @@ def check_settings_document(
 def _bad_day(lifecycle: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
     """The first end date of `lifecycle.end_dates` that matches YYYY-MM-DD but is no day (2027-02-30)."""
     for platform, raw in (lifecycle.get("end_dates") or {}).items():
-        found = [(("job_creation_ends",), raw.get("job_creation_ends"))]
+        found: list[tuple[tuple[Any, ...], Any]] = [(("job_creation_ends",), raw.get("job_creation_ends"))]
         found += [(("models", model, f), dates.get(f)) for model, dates in (raw.get("models") or {}).items()
                   for f in FIELDS]
         for path, text in found:
