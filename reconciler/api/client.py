@@ -723,6 +723,18 @@ class ApiClient:
                                                operation="delete a fine-tuned model")
         return result
 
+    def list_models(self) -> list[dict[str, Any]]:
+        """The models this key may use (GET /models: one page, not paginated), each with its
+        optional `shutdown_date` (YYYY-MM-DD or null)."""
+        result = self._request("GET", "/models", operation="list models")
+        data = result.get("data") if isinstance(result, dict) else None
+        return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)] \
+            if isinstance(data, list) else []
+
+    def get_model(self, model: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/models/{segment(model, 'model')}")
+        return result
+
     # -- jobs -------------------------------------------------------------------------------
     def create_job(self, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("POST", "/fine_tuning/jobs", json_body=body,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
-__all__ = ["Asker", "Client", "Downloader", "Reader"]
+__all__ = ["Asker", "Client", "Downloader", "ModelReader", "Reader"]
 
 Obj = dict[str, Any]
 
@@ -29,6 +29,14 @@ class Downloader(Reader, Protocol):
     """A Reader that can stream a file's content to disk (archive): nothing it does changes the API."""
 
     def download_file_to(self, file_id: str, sink: BinaryIO, *, size: int | None = None) -> int: ...
+
+
+@runtime_checkable
+class ModelReader(Protocol):
+    """A reader that can list the models the key may use (GET /v1/models, with `shutdown_date`);
+    a reader without it (a double of the fine-tuning API alone) leaves end dates to the data."""
+
+    def list_models(self) -> Iterable[Obj]: ...
 
 
 class Client(Downloader, Protocol):

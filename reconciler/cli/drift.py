@@ -150,7 +150,8 @@ def _fail_on(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]
 def drift_exit_code(report: Any, fail_on: str | tuple[str, ...]) -> int:
     """2 when the report shows what `fail_on` names, else 0. drift: changes outside reconciler or
     specs not applied (the default); health: a managed job that failed or ran past
-    cancel_after_timeout (ignored findings never count); any: either."""
+    cancel_after_timeout, or a managed model within warn_days of its serving end or past it
+    (ignored findings never count); any: either."""
     drifted = not report.in_sync
     unhealthy = bool(report.has_errors)
     named = (fail_on,) if isinstance(fail_on, str) else fail_on
@@ -163,9 +164,10 @@ def drift_exit_code(report: Any, fail_on: str | tuple[str, ...]) -> int:
 @report_options
 @click.option("--fail-on", "fail_on", multiple=True, callback=_fail_on, metavar="drift|health|any[,notify]",
               help="What makes the exit code 2: drift (changes outside reconciler, specs not applied; the "
-                   "default), health (a managed job failed or timed out), or any of them. Use any in scheduled "
-                   "CI. Add notify (--fail-on any,notify) to exit 1 when the --notify webhook did not take the "
-                   "news (it is sent again by the next run either way).")
+                   "default), health (a managed job failed or timed out, a managed model is within "
+                   "Settings.spec.lifecycle.warn_days of its end or past it), or any of them. Use any in "
+                   "scheduled CI. Add notify (--fail-on any,notify) to exit 1 when the --notify webhook did "
+                   "not take the news (it is sent again by the next run either way).")
 @click.option("--emit-ignore", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write an ignore file that accepts every current finding (a baseline).")
 @click.option("--cost/--no-cost", "cost", default=None,

@@ -117,7 +117,8 @@ def _sandbox(ctx: AppContext, stack: contextlib.ExitStack, providers: list[Provi
     keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"
     world = ctx.state_file.parent / "sandbox-world.json"
     speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or runtime.SANDBOX_SPEED)
-    return stack.enter_context(run_sandbox(data=world, speed=speed, project_keys=keys))
+    return stack.enter_context(run_sandbox(data=world, speed=speed, project_keys=keys,
+                                           now=runtime.sandbox_now(ctx)))
 
 
 def _profile_client(ctx: AppContext, stack: contextlib.ExitStack, settings: dict[str, Any],

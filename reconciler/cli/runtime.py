@@ -23,6 +23,28 @@ SANDBOX_ADMIN_KEY = "sk-admin-sandbox-key"
 SANDBOX_SPEED = 60.0
 
 
+def parse_instant(text: str) -> float:
+    """"2027-01-07T09:00:00Z" or "2027-01-07" (UTC midnight) -> a POSIX time (ValueError otherwise)."""
+    import datetime as dt
+
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
+
+
+def sandbox_now(ctx: AppContext) -> float | None:
+    """The moment the built-in sandbox's clock starts at (RECONCILER_SANDBOX_NOW), or None."""
+    raw = ctx.env.get("RECONCILER_SANDBOX_NOW")
+    if not raw:
+        return None
+    try:
+        return parse_instant(raw)
+    except ValueError:
+        raise ConfigError(f"RECONCILER_SANDBOX_NOW={raw!r} is not a date and time "
+                          "(e.g. 2027-01-07T09:00:00Z)") from None
+
+
 def load_specs(ctx: AppContext, out: Out | None = None) -> Any:
     specs = ctx.load_collected().specset_or_raise()
     if out is not None:
@@ -67,7 +89,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
 
             world = ctx.state_file.parent / "sandbox-world.json"
             speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or SANDBOX_SPEED)
-            handle = stack.enter_context(run_sandbox(data=world, speed=speed))
+            handle = stack.enter_context(run_sandbox(data=world, speed=speed, now=sandbox_now(ctx)))
             base_url, key, admin = handle.base_url, SANDBOX_PROJECT_KEY, SANDBOX_ADMIN_KEY
             org = project = None
         else:

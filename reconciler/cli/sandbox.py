@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from reconciler.cli.context import common_options
+from reconciler.cli.runtime import parse_instant
 
 
 @click.group("sandbox")
@@ -28,6 +29,9 @@ def sandbox() -> None:
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Run the simulated clock X times faster than wall time.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids.")
+@click.option("--now", "start_at", metavar="WHEN", default=None,
+              help="Start the simulated clock at WHEN (2027-01-07T09:00:00Z) instead of the wall clock: the "
+                   "sandbox then dates, ends models and refuses job creates as on that day.")
 @click.option("--organization", default="org-sandbox", show_default=True,
               help="The organization every answer names (openai-organization header).")
 @click.option("--project", default="proj_sandbox", show_default=True,
@@ -53,8 +57,9 @@ def sandbox() -> None:
 @click.option("--max-uploads", default=16, show_default=True, type=click.IntRange(1, 1024),
               help="Uploads streamed at once (to disk); more are answered 429 with Retry-After.")
 @common_options
-def serve(host: str, port: int, data: Path | None, speed: float, seed: int, organization: str, project: str,
-          project_keys: tuple[str, ...], max_connections: int, max_uploads: int, latency_ms: float, jitter_ms: float,
+def serve(host: str, port: int, data: Path | None, speed: float, seed: int, start_at: str | None,
+          organization: str, project: str, project_keys: tuple[str, ...], max_connections: int, max_uploads: int,
+          latency_ms: float, jitter_ms: float,
           rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
           retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
     """Serve the fine-tuning, files and checkpoint-permission API under /v1 until Ctrl-C."""
@@ -70,9 +75,14 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, orga
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--project-key") from None
     try:
+        now = parse_instant(start_at) if start_at is not None else None
+    except ValueError:
+        raise click.BadParameter(f"{start_at!r} is not a date and time (e.g. 2027-01-07T09:00:00Z)",
+                                 param_hint="--now") from None
+    try:
         server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed,
                          organization=organization, project=project, project_keys=keys,
-                         max_connections=max_connections, max_uploads=max_uploads)
+                         max_connections=max_connections, max_uploads=max_uploads, now=now)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,15 @@ def validate(as_json: bool) -> int:
     from reconciler.cli.endpoints import provider_problems  # where keys may go: the operator's say
 
     errors.extend(provider_problems(ctx, collected.specset.providers.values()))
+
+    from reconciler.kinds.job.ends import (
+        end_date_problems,  # the platforms' end dates, on this machine's clock
+    )
+
+    retired, closed = end_date_problems(collected.specset, time.time())
+    errors.extend(retired)
     errors.sort(key=lambda e: e.order())
-    warnings = sorted(collected.warnings, key=lambda e: e.order())
+    warnings = sorted([*collected.warnings, *closed], key=lambda e: e.order())
     n_docs = len(collected.specset.documents) + len(collected.specset.imports) + len(collected.specset.moved)
     n_files = len(collected.files)
     show = out()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config.refs import is_reference
+from reconciler.lifecycle.models import check_base_model
 
 __all__ = ["RESERVED_METADATA_PREFIX", "Finding", "check_spec", "parse_duration", "retired_model_problem"]
 
@@ -48,6 +49,19 @@ def retired_model_problem(model: Any) -> str | None:
             "gpt-4o-mini-2024-07-18"
         )
     return None
+
+
+def _model_findings(spec: dict[str, Any]) -> list[Finding]:
+    """The base model against the models each method trains (reconciler/lifecycle/models.py): a
+    near miss or a method the base lacks is an error, an unknown model a warning. Whether the base
+    can still be trained today is asked where the day is known (validate, plan)."""
+    model = spec.get("model")
+    method = spec.get("method")
+    kind = method.get("type") if isinstance(method, dict) else "supervised"
+    if not isinstance(model, str) or not isinstance(kind, str) or is_reference(model) or "${" in model:
+        return []
+    problem = check_base_model(model, kind)
+    return [Finding(("spec", "model"), problem.message, problem.severity)] if problem else []
 
 
 def _grader_checks(grader: Any, path: tuple[Any, ...], out: list[Finding]) -> None:
@@ -96,6 +110,8 @@ def _job(spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
     problem = retired_model_problem(spec.get("model"))
     if problem:
         out.append(Finding(("spec", "model"), problem))
+    else:
+        out.extend(_model_findings(spec))
     for key in spec.get("metadata") or {}:
         if key.startswith(RESERVED_METADATA_PREFIX):
             out.append(

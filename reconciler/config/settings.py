@@ -21,6 +21,14 @@ from typing import Any
 from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 from reconciler.config.instances import DEFAULT_MAX_INSTANCES
 from reconciler.errors import SpecError, SpecErrors
+from reconciler.lifecycle.data import (
+    DATE_PATTERN,
+    DEFAULT_WARN_DAYS,
+    FIELDS,
+    PLATFORMS,
+    LifecycleSettings,
+    parse_day,
+)
 from reconciler.policy.budgets import Budgets, budgets_from_spec, budgets_schema
 
 __all__ = [
@@ -62,6 +70,7 @@ class Settings:
     pricing: tuple[dict[str, Any], ...] = ()  # training-price overrides (reconciler/cost/pricing.py)
     budgets: Budgets = field(default_factory=Budgets)  # limits per apply (reconciler/policy/budgets.py)
     limits: Limits = field(default_factory=Limits)  # bounds on what the spec language may expand to
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)  # end dates (reconciler/lifecycle/)
     file: str | None = None  # where the document was (None: no Settings document, all defaults)
     line: int | None = None
     positions: dict[str, int] = field(default_factory=dict, compare=False)  # "spec.backend.type" -> line
@@ -119,7 +128,39 @@ def settings_spec_schema() -> dict[str, Any]:
         "type": "object",
         "description": "How this spec folder is run (not a resource: never in plans or state).",
         "properties": {"backend": backend, "pricing": _pricing().pricing_schema(), "budgets": budgets_schema(),
-                       "limits": limits},
+                       "limits": limits,
+                       "lifecycle": lifecycle_schema()},
+        "additionalProperties": False,
+    }
+
+
+def lifecycle_schema() -> dict[str, Any]:
+    """`lifecycle`: warn_days, and end dates that replace the shipped ones (docs/LIFECYCLE.md)."""
+    day = {"type": "string", "pattern": DATE_PATTERN, "description": "A UTC day, YYYY-MM-DD (quote it in YAML)."}
+    model = {"type": "object", "properties": {f: day for f in FIELDS}, "additionalProperties": False,
+             "description": "training_ends: no new job on this base from that day; serving_ends: its "
+                            "fine-tuned models stop answering from that day."}
+    platform = {
+        "type": "object",
+        "properties": {
+            "job_creation_ends": {**day, "description": "No new fine-tuning job on this platform from that day."},
+            "models": {"type": "object", "additionalProperties": model,
+                       "description": "Per dated base-model snapshot (gpt-4o-mini-2024-07-18)."},
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "description": "The platforms' end dates: when a model's end is a health finding, and overrides of the "
+                       "shipped, sourced dates (reconciler/lifecycle/end_dates.json). The API's own "
+                       "shutdown_date wins when it gives one.",
+        "properties": {
+            "warn_days": {"type": "integer", "minimum": 0, "default": DEFAULT_WARN_DAYS,
+                          "description": "A managed fine-tuned model that stops answering within this many days "
+                                         "is a health finding (drift --fail-on health)."},
+            "end_dates": {"type": "object", "properties": {p: platform for p in PLATFORMS},
+                          "additionalProperties": False},
+        },
         "additionalProperties": False,
     }
 
@@ -163,8 +204,12 @@ def settings_from_spec(spec: dict[str, Any], file: str, line: int, positions: di
     pricing = tuple(dict(p) for p in spec.get("pricing") or ())
     budgets = budgets_from_spec(spec.get("budgets"), file, positions.get("spec.budgets", line))
     most = (spec.get("limits") or {}).get("max_instances_per_document", DEFAULT_MAX_INSTANCES)
-    return Settings(backend=backend, pricing=pricing, budgets=budgets, limits=Limits(int(most)), file=file,
-                    line=line, positions=dict(positions))
+    raw_lifecycle = spec.get("lifecycle") or {}
+    lifecycle = LifecycleSettings(warn_days=int(raw_lifecycle.get("warn_days", DEFAULT_WARN_DAYS)),
+                                  end_dates=dict(raw_lifecycle.get("end_dates") or {}),
+                                  where=f"{file}:{positions.get('spec.lifecycle', line)}")
+    return Settings(backend=backend, pricing=pricing, budgets=budgets, limits=Limits(int(most)), lifecycle=lifecycle,
+                    file=file, line=line, positions=dict(positions))
 
 
 _SETTINGS_LINE = re.compile(rb"kind[\"']?\s*:\s*[\"']?Settings\b")  # a cheap filter; the parse decides
@@ -196,7 +241,27 @@ def check_settings_document(
         index = where.split("[", 1)[1].split("]", 1)[0] if "[" in where else ""
         return None, [SpecError(file, line_of(("spec", "pricing", int(index)) if index.isdigit() else ("spec",)),
                                 message, address, where)]
+    bad = _bad_day(spec.get("lifecycle") or {})
+    if bad is not None:
+        path, text = bad
+        return None, [SpecError(file, line_of(path), f"{text!r} is not a calendar day (YYYY-MM-DD)", address,
+                                display_path(path))]
     return settings_from_spec(spec, file, line, positions), []
+
+
+def _bad_day(lifecycle: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
+    """The first end date of `lifecycle.end_dates` that matches YYYY-MM-DD but is no day (2027-02-30)."""
+    for platform, raw in (lifecycle.get("end_dates") or {}).items():
+        found: list[tuple[tuple[Any, ...], Any]] = [(("job_creation_ends",), raw.get("job_creation_ends"))]
+        found += [(("models", model, f), dates.get(f)) for model, dates in (raw.get("models") or {}).items()
+                  for f in FIELDS]
+        for path, text in found:
+            if isinstance(text, str):
+                try:
+                    parse_day(text)
+                except ValueError:
+                    return ("spec", "lifecycle", "end_dates", platform, *path), text
+    return None
 
 
 def find_settings(spec_dir: Path) -> Settings:

@@ -3,8 +3,10 @@
 Axes:
 - drift:  changed outside reconciler, gone, unmanaged jobs and grants, and spec changes not yet
           applied (out of sync). Any of these (not ignored) makes the report "drifted" (exit 2).
-- health: failed or cancelled jobs, jobs past cancel_after_timeout, pending permissions. Reported
-          on their own, so a drift status never hides a failed run, and they never count as drift.
+- health: failed or cancelled jobs, jobs past cancel_after_timeout, pending permissions, fine-tuned
+          models within warn_days of their serving end (serving_ends) or past it (model_gone).
+          Reported on their own, so a drift status never hides a failed run, and they never count
+          as drift.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ from typing import Any
 
 from reconciler.display import fmt, plain
 from reconciler.drift.ignore import IgnoreRules
+from reconciler.lifecycle.dates import managed_model_ends
 from reconciler.plan.model import Action, Plan
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
-FORMAT_VERSION = "1.1"  # 1.1: an optional `spend` object (render/drift.py)
+FORMAT_VERSION = "1.2"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`
 DRIFT = "drift"
 HEALTH = "health"
+
+
+# Health findings that turn `drift --fail-on health` red: a run that failed or overran, and a
+# managed model about to stop answering (or already gone) with its base.
+FAILING_HEALTH = ("failed", "timed_out", "serving_ends", "model_gone")
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class Finding:
     axis: str               # drift | health
     category: str           # cancelled_outside, paused_outside, resumed_outside, deleted, grant_added,
                             # grant_removed, unmanaged_job, unmanaged_grant, out_of_sync,
-                            # failed, cancelled, timed_out, pending
+                            # failed, cancelled, timed_out, pending, serving_ends, model_gone
     message: str
     attribute: str = "*"
     before: Any = None
@@ -60,6 +68,9 @@ class DriftReport:
     state_file: str = ""
     selector: dict[str, str] = field(default_factory=dict)
     addresses: list[str] = field(default_factory=list)   # every managed or declared address checked
+    # every managed fine-tuned model with its serving end: {address, model, base, platform,
+    # serving_ends, days_left, source}, soonest first (reconciler/lifecycle/)
+    models: list[dict[str, Any]] = field(default_factory=list)
 
     def active(self, axis: str | None = None) -> list[Finding]:
         return [f for f in self.findings if not f.ignored and (axis is None or f.axis == axis)]
@@ -74,7 +85,7 @@ class DriftReport:
 
     @property
     def has_errors(self) -> bool:
-        return any(f.category in ("failed", "timed_out") for f in self.active(HEALTH))
+        return any(f.category in FAILING_HEALTH for f in self.active(HEALTH))
 
     @property
     def in_sync(self) -> bool:
@@ -133,6 +144,7 @@ class DriftReport:
             "counts": self.counts(),
             "selector": self.selector,
             "findings": [f.to_dict() for f in self.findings],
+            "models": self.models,
         }
 
 
@@ -214,4 +226,15 @@ def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: Ig
     decided.sort(key=lambda f: (f.ignored, f.axis != DRIFT, f.address, f.category, f.attribute))
     addresses = sorted({c.address for c in plan.changes if not c.address.startswith("data.")})
     return DriftReport(decided, len(addresses), spec_dir=spec_dir, state_file=state_file,
-                       selector=dict(selector or {}), addresses=addresses)
+                       selector=dict(selector or {}), addresses=addresses, models=_models(plan, snapshot, specs))
+
+
+def _models(plan: Plan, snapshot: Any, specs: Any) -> list[dict[str, Any]]:
+    """Every managed fine-tuned model (as refresh read it) with its serving end, counted from the
+    API's clock when the snapshot has it."""
+    settings = getattr(specs, "settings", None)
+    if settings is None:
+        return []
+    now = getattr(snapshot, "server_time", None) or plan.created_at or time.time()
+    ends = managed_model_ends(plan.observed, settings.lifecycle.dates(), now, getattr(snapshot, "models", None))
+    return [{"address": address, **end.to_dict()} for address, end in ends]

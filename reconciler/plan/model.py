@@ -127,6 +127,22 @@ class Elsewhere:
 
 
 @dataclass(frozen=True, slots=True)
+class ServingEnd:
+    """When the model a create (or replace) trains will stop answering: its base's serving end
+    (reconciler/lifecycle/), counted from the plan's "now" (the API's clock)."""
+
+    base: str
+    date: str          # YYYY-MM-DD
+    days_left: int
+    source: str        # where the date comes from (a URL, an override, the API's shutdown_date)
+
+    def message(self) -> str:
+        days = f"{self.days_left} day{'' if self.days_left == 1 else 's'} from now"
+        return (f"the fine-tuned model will stop answering on {self.date}, {days} "
+                f"({self.base} shuts down; source: {self.source})")
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     address: str
     kind: str
@@ -143,6 +159,7 @@ class Change:
     prior_id: str | None = None               # the id in state before this change
     replace: ReplaceMode | None = None        # set exactly when action is REPLACE
     elsewhere: tuple[Elsewhere, ...] = ()     # a create: live objects of another workspace at this address
+    serving_end: ServingEnd | None = None     # a create: when the model it trains will stop answering
 
     @property
     def name(self) -> str:

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from reconciler.api.protocols import Reader
+from reconciler.api.protocols import ModelReader, Reader
 from reconciler.config.documents import SpecSet
 from reconciler.config.providers import DEFAULT_PROVIDER, recorded_profile
-from reconciler.errors import NotFoundError, PlanError
+from reconciler.errors import ApiError, NotFoundError, PlanError
 from reconciler.kinds import registry
 from reconciler.kinds.job.inputs import compact_live
 from reconciler.plan.build import PlanOptions, plan, working_state
@@ -32,7 +32,7 @@ from reconciler.plan.walk import WorkingState
 from reconciler.sharing import Canonical, same, share_equal
 from reconciler.state import State
 
-__all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_import", "refresh",
+__all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_import", "read_models", "refresh",
            "refresh_and_plan"]
 
 DEFAULTS = PlanOptions()
@@ -55,7 +55,7 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
         if jobs:
             log.debug("job listing: %s: %s", "every job" if scope.complete else "filtered", scope.reason)
         snapshot = refresh(reader, need_jobs=jobs, need_files=files, checkpoints=checkpoints,
-                           parallelism=options.parallelism, clock=clock, scope=scope)
+                           parallelism=options.parallelism, clock=clock, scope=scope, need_models=jobs)
         snapshot = widen(reader, work, snapshot)
         check_listing_sanity(work, snapshot)
         snapshot = confirm_missing(reader, work, snapshot, options.parallelism)
@@ -199,7 +199,7 @@ def widen(reader: Reader, work: WorkingState, snapshot: Snapshot) -> Snapshot:
     jobs = _list_jobs(reader)
     return Snapshot.of(jobs=jobs, files=snapshot.files, permissions=snapshot.permissions,
                        reads=snapshot.reads, server_time=snapshot.server_time, warnings=snapshot.warnings,
-                       listed_in=_listed_in(reader, jobs, snapshot.files))
+                       listed_in=_listed_in(reader, jobs, snapshot.files), models=snapshot.models)
 
 
 MAX_CONFIRM = 500   # managed objects missing from a listing that are confirmed one by one
@@ -241,7 +241,8 @@ def confirm_missing(reader: Reader, work: WorkingState, snapshot: Snapshot, para
         files.update(found.get("files", {}))
     return Snapshot.of(jobs=jobs, files=files, permissions=snapshot.permissions, reads=snapshot.reads,
                        server_time=snapshot.server_time, warnings=(*snapshot.warnings, *notes),
-                       jobs_complete=snapshot.jobs_complete, listed_in=_listed_in(reader, jobs, files))
+                       jobs_complete=snapshot.jobs_complete, listed_in=_listed_in(reader, jobs, files),
+                       models=snapshot.models)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -260,6 +261,21 @@ def _list_jobs(reader: Reader, scope: JobScope | None = None) -> dict[str, dict[
     return jobs
 
 
+def read_models(reader: Reader) -> dict[str, str | None] | None:
+    """model id -> shutdown_date, as GET /v1/models answers (one request). None when the API does
+    not answer it (a proxy without the route, a key without the scope, an outage): the end dates
+    then come from the data alone, and the plan is not held up for them."""
+    if not isinstance(reader, ModelReader):
+        return None
+    try:
+        listed = list(reader.list_models())
+    except ApiError as exc:
+        log.debug("models listing: not read (%s); end dates from the data", exc)
+        return None
+    return {str(m["id"]): (m.get("shutdown_date") if isinstance(m.get("shutdown_date"), str) else None)
+            for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)}
+
+
 def _permissions_task(reader: Reader, checkpoint: str, recorded: Any) -> tuple[str, list[dict[str, Any]]]:
     grants = list(reader.list_permissions(checkpoint))
     if isinstance(recorded, list) and recorded:
@@ -274,14 +290,15 @@ def _permissions_task(reader: Reader, checkpoint: str, recorded: Any) -> tuple[s
 
 def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: Mapping[str, Any],
             parallelism: int = 10, clock: Callable[[], float] | None = None,
-            scope: JobScope | None = None) -> Snapshot:
+            scope: JobScope | None = None, need_models: bool = False) -> Snapshot:
     """Bulk reads, all at once: every job page and every file page, and the permissions of
     `checkpoints` (known from the state, so they need not wait for the job list). The job pages
     follow one another (each needs the previous cursor) while the permission lists fill the other
     workers; errors are raised in the same order as before (jobs, files, then checkpoints sorted).
 
     `checkpoints` maps each checkpoint to the grants last recorded for it (or None): grants read
-    back unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints)."""
+    back unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints).
+    `need_models`: the models listing too (their shutdown dates), beside the job pages."""
     from reconciler.api.parallel import AdaptiveLimit, map_bounded, observing
 
     tasks: list[Callable[[], Any]] = []
@@ -289,6 +306,8 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
         tasks.append(lambda: ("jobs", _list_jobs(reader, scope)))
     if need_files:
         tasks.append(lambda: ("files", {f["id"]: f for f in reader.list_files(purpose="fine-tune")}))
+    if need_models:
+        tasks.append(lambda: ("models", read_models(reader)))
     bulk = len(tasks)
     wanted = sorted({c for c in checkpoints if c})
     for checkpoint in wanted:
@@ -315,7 +334,8 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
     return Snapshot.of(jobs=listed.get("jobs"), files=listed.get("files"),
                        permissions=dict(zip(wanted, (value for _, value in results[bulk:]))),
                        server_time=server_time, jobs_complete=scope is None or scope.complete,
-                       listed_in=_listed_in(reader, listed.get("jobs"), listed.get("files")))
+                       listed_in=_listed_in(reader, listed.get("jobs"), listed.get("files")),
+                       models=listed.get("models"))
 
 
 def _listed_in(reader: Reader, *listings: Mapping[str, Any] | None) -> dict[str, str] | None:

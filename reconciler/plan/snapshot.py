@@ -55,13 +55,16 @@ class Snapshot:
     # object id -> the provider profile whose listing showed it (api/profiles.py; empty with one
     # client): an interrupted run's object is adopted only by an address of that profile
     listed_in: Mapping[str, str] = field(default_factory=lambda: _NOTHING, repr=False)
+    # model id -> shutdown_date (YYYY-MM-DD or None) as GET /v1/models answered; None: not read
+    models: Mapping[str, str | None] | None = None
 
     @classmethod
     def of(cls, *, jobs: Mapping[str, Obj] | None = None, files: Mapping[str, Obj] | None = None,
            permissions: Mapping[str, list[Obj]] | None = None, reads: Mapping[Read, Any] | None = None,
            server_time: float | None = None, refreshed: bool = True,
            warnings: tuple[str, ...] = (), jobs_complete: bool = True,
-           listed_in: Mapping[str, str] | None = None) -> Snapshot:
+           listed_in: Mapping[str, str] | None = None,
+           models: Mapping[str, str | None] | None = None) -> Snapshot:
         """A snapshot over these values, indexed (jobs by the address tag reconciler gives them)."""
         by_address: dict[str, list[Obj]] = {}
         for job in (jobs or {}).values():
@@ -71,7 +74,7 @@ class Snapshot:
         return cls(jobs=_frozen(jobs), files=_frozen(files), permissions=_frozen(permissions) or _NOTHING,
                    reads=_frozen(reads) or _NOTHING, server_time=server_time, refreshed=refreshed,
                    warnings=warnings, jobs_by_address=MappingProxyType(by_address), jobs_complete=jobs_complete,
-                   listed_in=_frozen(listed_in) or _NOTHING)
+                   listed_in=_frozen(listed_in) or _NOTHING, models=_frozen(models))
 
     def with_reads(self, found: Mapping[Read, Any]) -> Snapshot:
         """A new snapshot that also holds `found` (grant lists join `permissions`)."""

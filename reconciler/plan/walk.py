@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.lifecycle.data import DEFAULT_WARN_DAYS, EndDates, shipped
 from reconciler.plan.model import Drift, Health
 from reconciler.plan.snapshot import Snapshot, SnapshotReads
 from reconciler.resolver import Resolver
@@ -33,6 +34,8 @@ class Walk:
     snapshot: Snapshot
     now: float
     replace: frozenset[str] = frozenset()
+    end_dates: EndDates = field(default_factory=shipped)   # the platforms' end dates (Settings overrides in)
+    warn_days: int = DEFAULT_WARN_DAYS                      # a model ending this soon is a health finding
     # address -> attributes available to references after this plan (values may be UNKNOWN)
     planned: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     # address -> why its unknown attributes are unknown ("FineTuningJob.x is still running")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.cost.spend_summary import SpendSummary
-from reconciler.drift.findings import DRIFT, HEALTH, DriftReport, Finding
+from reconciler.drift.findings import DRIFT, FAILING_HEALTH, HEALTH, DriftReport, Finding
 from reconciler.render.cost import money
 from reconciler.render.escape import md_code, md_text, xml_attr, xml_text
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, _fit
@@ -24,7 +24,8 @@ Style = Callable[..., str]
 
 _MARK = {"cancelled_outside": "✗", "paused_outside": "✗", "resumed_outside": "✗", "deleted": "✗",
          "grant_added": "✗", "grant_removed": "✗", "unmanaged_job": "✗", "unmanaged_grant": "✗",
-         "out_of_sync": "~", "failed": "!", "cancelled": "!", "timed_out": "!", "pending": "?"}
+         "out_of_sync": "~", "failed": "!", "cancelled": "!", "timed_out": "!", "pending": "?",
+         "serving_ends": "!", "model_gone": "!"}
 
 
 def _plain(text: str, **_: Any) -> str:
@@ -96,6 +97,20 @@ def spend_markdown(spend: SpendSummary) -> list[str]:
     return lines
 
 
+def _model_lines(report: DriftReport) -> list[str]:
+    lines = []
+    for m in report.models:
+        if m["serving_ends"] is None:
+            when = "no end date known"
+        elif m["days_left"] <= 0:
+            when = f"stopped answering on {m['serving_ends']}"
+        else:
+            when = f"until {m['serving_ends']} ({m['days_left']} day{'' if m['days_left'] == 1 else 's'} left)"
+        source = f"; source: {m['source']}" if m["source"] else ""
+        lines.append(f"{m['address']}: {m['model']} ({m['platform']}): {when}{source}")
+    return lines
+
+
 def render(kind: str, report: DriftReport, spend: SpendSummary | None = None, style: Style = _plain) -> str:
     """The report in the `kind` form, with `spend` when given (the caller asks `spend_wanted`)."""
     if kind == "text":
@@ -130,6 +145,9 @@ def render_text(report: DriftReport, style: Style = _plain, *, spend: SpendSumma
         for f in health:
             lines.append(f"  {style(_MARK.get(f.category, '-'), fg='red' if f.category != 'pending' else 'blue')} "
                          f"{neutralize(f.address)}: {neutralize(f.message)}")
+    if report.models:
+        lines += ["", style("Fine-tuned models and when they stop answering:", bold=True)]
+        lines += [f"  - {neutralize(line)}" for line in _model_lines(report)]
     ignored = [f for f in report.findings if f.ignored]
     if ignored:
         lines += ["", style("Ignored (reported, never counted):", bold=True)]
@@ -153,6 +171,11 @@ def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT,
     if spend is not None:
         head += spend_markdown(spend)[1 if head[-1] == "" else 0:]
     body: list[str] = []
+    if report.models:
+        body += ["", f"<details><summary>Fine-tuned models and when they stop answering ({len(report.models)})"
+                     "</summary>", ""]
+        body += [f"- {line}" for line in _model_lines(report)]
+        body += ["", "</details>"]
     for title, items in (("Drift details", report.active(DRIFT)), ("Health details", report.active(HEALTH)),
                          ("Ignored findings", [f for f in report.findings if f.ignored])):
         if not items:
@@ -181,7 +204,7 @@ def render_junit(report: DriftReport) -> str:
     for address in addresses:
         items = [f for f in report.findings if f.address == address]
         drift = [f for f in items if not f.ignored and f.axis == DRIFT]
-        bad_health = [f for f in items if not f.ignored and f.axis == HEALTH and f.category in ("failed", "timed_out")]
+        bad_health = [f for f in items if not f.ignored and f.axis == HEALTH and f.category in FAILING_HEALTH]
         other = [f for f in items if f not in drift and f not in bad_health]
         body = []
         if drift:

@@ -24,6 +24,7 @@ from reconciler.plan.model import (
     Op,
     Plan,
     ReplaceMode,
+    ServingEnd,
     Step,
 )
 from reconciler.resources.canonical import MISSING
@@ -33,7 +34,8 @@ from reconciler.values import UNKNOWN
 # 1.2: a `cost` object per job created or replaced, and `summary.cost` (the plan's total)
 # 1.3: `other_workspaces` on a create whose address another workspace's live object holds
 # 1.4: the `delete_model` step (lifecycle.delete_model_on_destroy) and its count in the summary
-FORMAT_VERSION = "1.4"
+# 1.5: `serving_end` on a create whose model has a known end (when the fine-tuned model stops answering)
+FORMAT_VERSION = "1.5"
 __all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_from_dict", "plan_to_dict"]
 
 
@@ -73,6 +75,10 @@ def change_to_dict(c: Change, cost: PlanCost | None = None) -> dict[str, Any]:
                                      "files": dict(e.files), "message": e.note(c.address),
                                      **({"name": e.name, "folder": e.folder} if e.name is not None else {})}
                                     for e in c.elsewhere]
+    if c.serving_end is not None:
+        end = c.serving_end
+        data["serving_end"] = {"base": end.base, "date": end.date, "days_left": end.days_left,
+                               "source": end.source, "message": end.message()}
     if cost is not None and c.address in cost.by_address:
         data["cost"] = cost.by_address[c.address].to_dict()
     return data
@@ -182,6 +188,13 @@ def _tail(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _serving_end(raw: Any) -> ServingEnd | None:
+    if not isinstance(raw, dict):
+        return None
+    return ServingEnd(str(raw.get("base")), str(raw.get("date")), int(raw.get("days_left") or 0),
+                      str(raw.get("source")))
+
+
 def plan_from_dict(data: dict[str, Any]) -> Plan:
     """The Plan a saved plan describes. Consumes `data["resource_changes"]` as it goes (each raw
     change is dropped once its Change exists: 10,000 are not all held twice)."""
@@ -208,7 +221,8 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             prior_id=c.get("prior_id"), replace=mode,
             elsewhere=tuple(Elsewhere(e["workspace"], e["id"], e.get("status"), tuple((e.get("files") or {}).items()),
                                       name=e.get("name"), folder=e.get("folder"))
-                            for e in c.get("other_workspaces") or ())))
+                            for e in c.get("other_workspaces") or ()),
+            serving_end=_serving_end(c.get("serving_end"))))
     return Plan(
         lineage=data["lineage"], serial=data["serial"], changes=tuple(changes),
         drift=tuple(Drift(d["address"], d["kind"], d["what"], d["message"], d.get("before"), d.get("after"))

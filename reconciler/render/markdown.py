@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.cost.estimate import PlanCost
-from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Plan
+from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Plan
 from reconciler.plan.providers import ProviderReview
 from reconciler.render.cost import markdown_lines
 from reconciler.render.escape import md_code, md_fence, md_text
@@ -15,6 +15,21 @@ from reconciler.render.text import destructive_note, render_change, summary_line
 GITHUB_COMMENT_LIMIT = 65536
 _ICON = {Action.CREATE: "🟢", Action.UPDATE: "🟡", Action.REPLACE: "🟣", Action.DELETE: "🔴",
          Action.FORGET: "⚪", Action.ADOPT: "🔵", Action.PENDING: "⏳"}
+
+
+def _serving_ends(changes: list[Change]) -> list[str]:
+    """One line per end date the models of the plan's creates reach (not one per row: a plan of
+    hundreds of creates must still fit a comment); each change's own line is in the details."""
+    by_date: dict[tuple[str, int, str, str], list[str]] = {}
+    for c in changes:
+        end = c.serving_end
+        if end is not None:
+            by_date.setdefault((end.date, end.days_left, end.base, end.source), []).append(c.address)
+    lines = []
+    for (date, left, base, source), addresses in sorted(by_date.items()):
+        lines.append(f"\n⏳ {len(addresses)} job(s) to create train models that will stop answering on {date}, "
+                     f"{left} day{'' if left == 1 else 's'} from now ({base} shuts down; source: {source}).")
+    return lines
 
 
 def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = "reconciler plan",
@@ -32,6 +47,7 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
     if held:
         head.append(f"\n❗ {held} object(s) to create already exist in another workspace or folder: each "
                     "create pays again (apply refuses the ones of this very workspace: a lost or replaced state).")
+    head += _serving_ends(changes)
     if plan.health:
         head.append(f"\n❗ {len(plan.health)} managed object(s) need attention (failed or cancelled jobs).")
     head += provider_markdown(providers)

@@ -115,6 +115,8 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
         lines.append(f"{indent}  {style('?', fg='blue')} pending: {change.pending}")
     for reason in change.reasons[1:]:
         lines.append(f"{indent}  # {neutralize(reason)}")
+    if change.serving_end is not None:  # paying to train a model with a known end: say when
+        lines.append(f"{indent}{style('!', fg='yellow', bold=True)} {change.serving_end.message()}")
     for other in change.elsewhere:  # a lost state, or a second workspace: never a silent second payment
         lines.append(f"{indent}{style('!', fg='red', bold=True)} {other.note(change.address)}")
     return lines

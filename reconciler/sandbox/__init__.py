@@ -73,15 +73,17 @@ def run_sandbox(*, data: Path | str | None = None, speed: float = 1.0, faults: d
                 host: str = "127.0.0.1", port: int = 0, seed: int = 0, organization: str = ORGANIZATION_ID,
                 project: str = DEFAULT_PROJECT,
                 project_keys: Mapping[str, str] | None = None, max_connections: int | None = None,
-                max_uploads: int | None = None) -> Iterator[SandboxHandle]:
+                max_uploads: int | None = None, now: float | None = None) -> Iterator[SandboxHandle]:
     """Start the sandbox in this process (port 0: a free port); stop it, flushing `data`, on exit.
     `organization=` / `project=` choose the account its answers name (default org-sandbox,
     proj_sandbox). `project_keys` maps keys to projects: the sandbox is then scoped as the real API
-    (sandbox/projects.py). `max_connections` / `max_uploads`: the caps (server.py's defaults)."""
+    (sandbox/projects.py). `max_connections` / `max_uploads`: the caps (server.py's defaults). `now`
+    (a POSIX time) starts the clock at that moment instead of the wall clock's (the sandbox then
+    answers, dates and refuses as on that day)."""
     caps = {k: v for k, v in (("max_connections", max_connections), ("max_uploads", max_uploads)) if v is not None}
     sandbox = Sandbox(data=Path(data) if data is not None else None, speed=speed, faults=faults, host=host,
                       port=port, seed=seed, organization=organization, project=project,
-                      project_keys=project_keys, **caps)
+                      project_keys=project_keys, now=now, **caps)
     sandbox.start()
     try:
         yield SandboxHandle(sandbox)

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 from reconciler.sandbox.errors import ApiError, bad_request
 from reconciler.sandbox.graders import validate_grader
 from reconciler.sandbox.model_delete import ROUTE as DELETE_MODEL_ROUTE
+from reconciler.sandbox.model_routes import MODEL_ROUTES, check_creation_open
 from reconciler.sandbox.multipart import stream_multipart
 from reconciler.sandbox.persist import Staged
 from reconciler.sandbox.projects import check_file, check_job, check_job_files, job_filter
@@ -184,6 +185,7 @@ def file_content(world: World, req: Request) -> tuple[bytes | BinaryIO, str]:
 
 def create_job(world: World, req: Request) -> dict[str, Any]:
     body = req.json()
+    check_creation_open(world, body)
     check_job_files(world, req, body)
     return world.idempotent(req.headers.get("idempotency-key"), "POST /fine_tuning/jobs",
                             lambda: world.create_job(body, project=req.project))
@@ -292,8 +294,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/v1/fine_tuning/checkpoints/{ckpt}/permissions", create_permissions),
     ("DELETE", "/v1/fine_tuning/checkpoints/{ckpt}/permissions/{permission_id}", delete_permission),
     ("POST", "/v1/fine_tuning/alpha/graders/validate", validate_grader_route),
+    *MODEL_ROUTES,
     DELETE_MODEL_ROUTE,
-
     ("POST", "/v1/chat/completions", chat_completion),
 ]
 

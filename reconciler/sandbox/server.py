@@ -41,7 +41,7 @@ class Sandbox:
                  host: str = "127.0.0.1", port: int = 0, seed: int = 0, flush_interval: float = 0.2,
                  organization: str = ORGANIZATION_ID, project: str = DEFAULT_PROJECT,
                  project_keys: Mapping[str, str] | None = None, max_connections: int = MAX_CONNECTIONS,
-                 max_uploads: int = MAX_UPLOADS) -> None:
+                 max_uploads: int = MAX_UPLOADS, now: float | None = None) -> None:
         # The account every answer names (openai-organization / openai-project headers); a test
         # chooses another to show a state refused against the wrong account.
         self.organization = organization
@@ -49,7 +49,10 @@ class Sandbox:
         self.projects = ProjectKeys(project_keys)  # key -> project: scoped as the real API (projects.py)
         self.data = Path(data) if data is not None else None
         saved = persist.load(self.data) if self.data is not None else None
-        start = max(saved["sim_now"], time.time()) if saved else None
+        # The clock starts at `now` (a date to test against: `sandbox serve --now`) or the wall
+        # clock, and never before a saved world's last time: the clock only moves forward.
+        start = now if now is not None else time.time()
+        start = max(saved["sim_now"], start) if saved else start
         self.clock = SimClock(start=start, speed=speed)
         blobs = persist.BlobStore(self.data.with_name(self.data.name + ".files") if self.data else None)
         self.world = World(clock=self.clock, blobs=blobs, seed=seed)

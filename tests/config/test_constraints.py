@@ -15,7 +15,7 @@ spec:
   training_file: file-abc
 """
 RL = (
-    JOB
+    JOB.replace("model: gpt-4o-mini", "model: o4-mini")   # reinforcement trains o4-mini
     + """\
   method:
     type: reinforcement
@@ -198,7 +198,7 @@ CASES = [
     ),
     (
         "reinforcement block missing",
-        job("method:  #<\n  type: reinforcement"),
+        job("method:  #<\n  type: reinforcement").replace("model: gpt-4o-mini", "model: o4-mini"),
         "spec.method: method.type reinforcement needs method.reinforcement with a grader",
     ),
     (

@@ -124,14 +124,17 @@ def test_legacy_mapping_and_warning(spec_dir) -> None:
         "status": "running",
         "method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 4}}},
     }
-    assert len(specset.warnings) == 1 and specset.warnings[0].severity == "warning"
+    # the deprecation, and davinci-002 not among the models the methods train (reconciler/lifecycle)
+    assert len(specset.warnings) == 2 and {w.severity for w in specset.warnings} == {"warning"}
     assert (
         "deprecated" in specset.warnings[0].message and "kind: FineTuningJob" in specset.warnings[0].message
     )
+    assert "davinci-002 is not a model reconciler knows can be fine-tuned" in specset.warnings[1].message
 
 
 def test_deprecated_hyperparameters_warn(problems) -> None:
-    text = "kind: FineTuningJob\nname: j\nspec:\n  model: m\n  training_file: f\n  hyperparameters: {n_epochs: 2}\n"
+    text = ("kind: FineTuningJob\nname: j\nspec:\n  model: gpt-4o-mini\n  training_file: f\n"
+            "  hyperparameters: {n_epochs: 2}\n")
     assert problems(text) == []
     warnings = problems(text, warnings=True)
     assert len(warnings) == 1 and "s.yaml:6:" in warnings[0]

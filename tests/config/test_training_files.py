@@ -66,7 +66,8 @@ def test_completion_models_need_prompt_completion(spec_dir) -> None:
 
 
 def test_reinforcement_last_turn(spec_dir) -> None:
-    _root, specset = load(spec_dir, {"s.yaml": FILE + job("a", "reinforcement"), "data/t.jsonl": chat_lines()})
+    _root, specset = load(spec_dir, {"s.yaml": FILE + job("a", "reinforcement", model="o4-mini"),
+                                             "data/t.jsonl": chat_lines()})
     errors = check_training_files(specset)
     assert errors and "the last message must not be an assistant message" in errors[0].message
 

@@ -34,7 +34,7 @@ def test_plan_shows_the_cost_of_each_new_job_and_the_total(world: World) -> None
     schema = json.loads((importlib.resources.files("reconciler") / "render" / "schema" / "plan.schema.json")
                         .read_text(encoding="utf-8"))
     jsonschema.validate(data, schema)
-    assert data["format_version"] == "1.4"
+    assert data["format_version"] == "1.5"
     job = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")
     cost = job["cost"]
     assert cost["version"] == 1 and cost["examples"] == 12 and cost["epochs"] == 4 and not cost["epochs_auto"]
@@ -132,17 +132,17 @@ def test_a_no_op_plan_counts_nothing_and_a_second_plan_reads_the_cache(world: Wo
 
 
 def test_a_settings_price_overrides_the_shipped_one(world: World) -> None:
-    world.write("main.yaml", SPEC_4_EPOCHS.replace("model: gpt-4o-mini", "model: gpt-4.1-nano"))
+    world.write("main.yaml", SPEC_4_EPOCHS.replace("model: gpt-4o-mini", "model: gpt-4.1-mini"))
     world.write("settings.yaml", """\
         kind: Settings
         name: default
         spec:
           pricing:
-            - {model: gpt-4.1-nano-2025-04-14, method: supervised, per_1m_tokens: 1.5, source: https://example.com/x}
+            - {model: gpt-4.1-mini-2025-04-14, method: supervised, per_1m_tokens: 1.5, source: https://example.com/x}
         """)
     data = _plan_json(world)
     cost = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")["cost"]
-    assert cost["price"] == {"usd": 1.5, "per": "1M tokens", "model": "gpt-4.1-nano-2025-04-14",
+    assert cost["price"] == {"usd": 1.5, "per": "1M tokens", "model": "gpt-4.1-mini-2025-04-14",
                              "method": "supervised", "source": "https://example.com/x", "as_of": "",
                              "origin": "settings"}
     assert data["summary"]["cost"]["complete"] is True

@@ -110,10 +110,15 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path):
+def world(request: pytest.FixtureRequest, tmp_path: Path):
+    """The sandbox on the wall clock, or from the moment a `@pytest.mark.sandbox_now("2027-01-07T09:00:00Z")`
+    names."""
+    from reconciler.cli.runtime import parse_instant
     from reconciler.sandbox.testing import run_sandbox
 
-    with run_sandbox() as sandbox:
+    marker = request.node.get_closest_marker("sandbox_now")
+    now = parse_instant(marker.args[0]) if marker is not None else None
+    with run_sandbox(now=now) as sandbox:
         w = World(sandbox, tmp_path)
         (w.specs / "data").mkdir(parents=True)
         (w.specs / "data" / "train.jsonl").write_text(chat_jsonl())

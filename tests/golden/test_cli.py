@@ -33,7 +33,10 @@ EXAMPLES = ["specs", "examples/supervised", "examples/dpo", "examples/reinforcem
 # examples/seeds imports job ids that only exist in the seeds' documents: planning it fails (exit 1).
 PLAN_FAILS = {"examples/seeds"}
 
-SIM_START = 2_000_000_000.0   # 2033-05-18T03:33:20Z: later than any wall clock, so the sandbox starts there
+# 2026-12-01T00:00:00Z: a fixed day before OpenAI's job-creation end (2027-01-06), so jobs can be
+# created and plans say "N days from now" the same on every run
+SIM_START = 1_796_083_200.0
+SIM_START_TEXT = "2026-12-01T00:00:00Z"
 FROZEN = 1e-9                  # sandbox speed: simulated time moves only when a test advances it
 SEED = 7
 ADMIN_KEY = "sk-admin-golden-0123456789abcdef"
@@ -58,6 +61,7 @@ class Cli:
         env.update({"PYTHONIOENCODING": "utf-8", "TERM": "xterm-256color"})
         if colour:
             env["FORCE_COLOR"] = "1"
+        env["RECONCILER_SANDBOX_NOW"] = SIM_START_TEXT   # the built-in --sandbox starts on that day too
         if self.base_url is not None:
             env.update({"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": PROJECT_KEY,
                         "OPENAI_ADMIN_KEY": ADMIN_KEY})
@@ -98,8 +102,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    """The sandbox with seeded ids and a clock frozen at SIM_START (a saved world's clock resumes
-    where it was saved when that is later than the wall clock): every id and timestamp the API
+    """The sandbox with seeded ids and a clock frozen at SIM_START: every id and timestamp the API
     hands out is the same on every run."""
     world = tmp_path / "world" / "sandbox.json"
     world.parent.mkdir()
@@ -108,7 +111,7 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
     data = json.loads(world.read_text())
     data.update(sim_now=SIM_START, seed=SEED)
     world.write_text(json.dumps(data))
-    with run_sandbox(data=world, speed=FROZEN, seed=SEED) as handle:
+    with run_sandbox(data=world, speed=FROZEN, seed=SEED, now=SIM_START) as handle:
         assert handle.now() == pytest.approx(SIM_START, abs=1e-3)
         yield handle
 

@@ -23,8 +23,8 @@ PRICES = PriceTable([Price("gpt-4o-mini-2024-07-18", "supervised", 3.0, "1M toke
 MINI = "gpt-4o-mini-2024-07-18"
 ESTIMATE = JobCost("FineTuningJob.bot", MINI, "supervised", examples=12, tokens_per_epoch=400, epochs=8,
                    epochs_auto=True, billed_tokens=3200, usd=0.0096, price=PRICES.lookup(MINI, "supervised"))
-NO_PRICE = JobCost("FineTuningJob.bot", "gpt-4.1-nano-2025-04-14", "supervised", reason="no price for "
-                   "gpt-4.1-nano-2025-04-14 (supervised)")
+NO_PRICE = JobCost("FineTuningJob.bot", "gpt-4.1-mini-2025-04-14", "supervised", reason="no price for "
+                   "gpt-4.1-mini-2025-04-14 (supervised)")
 
 
 def _job(status: str, tokens: int | None = None, model: str = MINI, method: str = "supervised") -> dict[str, Any]:
@@ -39,11 +39,11 @@ CASES: list[tuple[str, dict[str, Any], PriceTable | None, JobCost | None, str, f
     ("not created: the estimate", {"status": "not created (create)"}, PRICES, ESTIMATE, "estimate", 0.0096,
      "3,200 billed tokens"),
     ("no price: unknown", {"status": "not created (create)"}, PRICES, NO_PRICE, "unknown", None,
-     "no price for gpt-4.1-nano-2025-04-14 (supervised)"),
+     "no price for gpt-4.1-mini-2025-04-14 (supervised)"),
     ("cancelled: never guessed", _job("cancelled"), PRICES, ESTIMATE, "unknown", None,
      "no trained_tokens reported (status cancelled)"),
-    ("succeeded, model without a price", _job("succeeded", 3200, model="gpt-4.1-nano-2025-04-14"), PRICES, None,
-     "unknown", None, "no price for gpt-4.1-nano-2025-04-14"),
+    ("succeeded, model without a price", _job("succeeded", 3200, model="gpt-4.1-mini-2025-04-14"), PRICES, None,
+     "unknown", None, "no price for gpt-4.1-mini-2025-04-14"),
     ("reinforcement: hourly", _job("succeeded", 10, model="o4-mini-2025-04-16", method="reinforcement"), PRICES,
      None, "unknown", None, "per hour of training"),
     ("running, spec not in the workspace", _job("running"), PRICES, None, "unknown", None,

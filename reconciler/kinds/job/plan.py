@@ -12,6 +12,7 @@ from reconciler.config.refs import find_refs
 from reconciler.display import fmt
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds.job import inputs as J
+from reconciler.kinds.job.ends import create_refusal, model_health, serving_note
 from reconciler.kinds.job.view import LiveJobView, duration, waiting_reason
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Elsewhere, Health, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
@@ -140,6 +141,9 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
             walk.live[address] = live
 
     def create(reason: str, prior: str | None = None) -> Change:
+        refused = create_refusal(doc, inputs.get("model"), walk)
+        if refused:
+            raise PlanError(refused)
         check_written_files(doc, walk)
         steps = [Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")]
         if settings["status"] == "paused":
@@ -147,7 +151,8 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         walk.planned[address] = _planned_attrs(inputs, None, address)
         walk.waiting[address] = f"{address} is not created yet"
         return Change(action=Action.CREATE, reasons=(reason,), before=None, after=after, steps=tuple(steps),
-                      prior_id=prior, elsewhere=other_workspaces(walk, address), **base)
+                      prior_id=prior, elsewhere=other_workspaces(walk, address),
+                      serving_end=serving_note(inputs.get("model"), walk), **base)
 
     # Not in state: create, or adopt a job an interrupted run already made.
     if rs is None or live is None:
@@ -200,6 +205,9 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
             reasons.append(f"job {rs.id} was cancelled outside reconciler and the spec still wants it")
         if diffs:
             reasons.append("changed: " + ", ".join(p for p, _, _ in diffs) + " (a job cannot be updated)")
+        refused = create_refusal(doc, inputs.get("model"), walk)
+        if refused:
+            raise PlanError(refused)
         check_written_files(doc, walk)
         steps: list[Step] = []
         active = J.is_active(status)
@@ -216,7 +224,8 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         walk.planned[address] = _planned_attrs(inputs, None, address)
         walk.waiting[address] = f"{address} is being replaced"
         return Change(action=Action.REPLACE, reasons=tuple(reasons), before=_before(rs), after=after,
-                      attrs=attrs, steps=tuple(steps), prior_id=rs.id, replace=mode, **base)
+                      attrs=attrs, steps=tuple(steps), prior_id=rs.id, replace=mode,
+                      serving_end=serving_note(inputs.get("model"), walk), **base)
 
     walk.planned[address] = _planned_attrs(inputs, live, address)
     note_waiting(walk, address, live)
@@ -230,6 +239,9 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
                                   f"job {rs.id} failed: {error.get('message') or 'no error message'}"
                                   " (not retried automatically; run with --replace to try again)", error))
         return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
+    ending = model_health(address, doc.type, live, walk)
+    if ending is not None:
+        walk.health.append(ending)
     if status == "cancelled":
         walk.health.append(Health(address, doc.type, "cancelled",
                                   f"job {rs.id} was cancelled by reconciler ({rs.meta.get('cancelled_by')}); "
