@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.api.clock import server_now
 from reconciler.api.profiles import acting_for, mark_profile
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Event, EventKind, Listener
@@ -576,7 +577,7 @@ class Executor:
         referenced = {ref.address for ref in find_refs(change.config or {})}
         with self._lock:
             values = {a: self.values[a] for a in referenced if a in self.values}
-        now = time.time()
+        now = server_now(self.client)  # job times are the API's
         waiting: dict[str, str] = {}
         for address, attrs in values.items():
             kind = registry.kind_of_address(address)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import time
 from pathlib import Path
 from typing import Any
 
+from reconciler.api.clock import server_now
 from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file.inputs import sha256_of
@@ -126,7 +126,7 @@ def _upload_or_find(ctx: ApplyContext, address: str, path: Path, name: str, purp
     check = (f"look for {name!r} ({size} bytes, purpose {purpose}) in the files list (GET /files), delete "
              "any stray copy or leave it (a file with the same name, size and content is adopted), then apply again")
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
-        started = time.time()
+        started = server_now(ctx.client)  # file times are the API's
         try:
             return ctx.client.upload_file(path, purpose=purpose, filename=name, idempotency_key=key)
         except ApiError as exc:

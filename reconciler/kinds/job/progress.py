@@ -4,12 +4,11 @@ the API's `estimated_finish` or, failing that, from the pace of the steps so far
 
 from __future__ import annotations
 
-import email.utils
 import itertools
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reconciler.api.clock import server_now
 from reconciler.api.protocols import Client
 from reconciler.errors import ReconcilerError
 
@@ -55,17 +54,6 @@ def progress_from(job: Mapping[str, Any], events: Iterable[Mapping[str, Any]], n
         pace = (at - started) / out["step"]              # seconds per step so far
         out["eta_seconds"] = max(0.0, pace * (out["total_steps"] - out["step"]) - max(0.0, now - at))
     return out
-
-
-def server_now(client: Client) -> float:
-    """The server's clock (its last Date header: job times are in it), else ours."""
-    date = getattr(client, "last_server_date", None)
-    if isinstance(date, str):
-        try:
-            return email.utils.parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError):
-            pass
-    return time.time()
 
 
 def job_progress(client: Client, job: Mapping[str, Any]) -> dict[str, Any]:
