@@ -35,7 +35,8 @@ def _pin_sandbox_clock() -> None:
 
     @functools.wraps(original)
     def run_sandbox(*args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("now", start)
+        if kwargs.get("now") is None:
+            kwargs["now"] = start
         return original(*args, **kwargs)
 
     sandbox_package.run_sandbox = run_sandbox

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "cost": ("reconciler.cli.cost", "cost", "Report the training spend of managed jobs (--by KEY)."),
     "archive": ("reconciler.cli.archive", "archive", "Archive each managed job's recipe, data, metrics, events."),
 
+    "inventory": ("reconciler.cli.inventory", "inventory", "List fine-tuned models with the day each stops answering."),
     "record": ("reconciler.cli.record", "record", "Record how each managed fine-tuned model answers its prompts."),
     "compare": ("reconciler.cli.record", "compare", "Score another model's answers against a recording."),
     "policy": ("reconciler.cli.policy", "policy", "Test policies against fixtures (policy test FILE --fixtures DIR)."),

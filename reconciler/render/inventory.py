@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from reconciler.render.escape import csv_cell, md_code
 __all__ = ["inventory_csv", "inventory_json", "inventory_markdown", "inventory_text"]
 
 Style = Callable[..., str]
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 HEADER = ["address", "model", "base", "platform", "created", "serving end", "days left", "grants"]
 
 
@@ -71,7 +73,7 @@ def inventory_text(entries: Sequence[Entry], warn_days: int, style: Style = _pla
 
 def _md(text: str) -> str:
     """A table cell: an API value as a code span (render/escape.py); our own words as they are."""
-    if text in ("—", "unknown", "shut down") or text.isdigit():
+    if text in ("—", "unknown", "shut down", "(unmanaged)") or text.isdigit() or _DAY.fullmatch(text):
         return text
     return md_code(text, table=True)
 
