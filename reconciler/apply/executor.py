@@ -158,7 +158,7 @@ class Executor:
         return self._lock
 
     def record(self, address: str, resource: ResourceState | None) -> None:
-        resource = mark_profile(self._client, address, resource)  # meta.provider (issue 16)
+        resource = mark_profile(self._client, address, resource)  # meta.provider: which profile made it
         if resource is not None:
             resource = registry.by_type(resource.kind).stored(resource)
             reached = self._reached(resource.depends_on)

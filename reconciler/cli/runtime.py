@@ -138,7 +138,7 @@ def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, ins
 
         if saved_check is not None:  # the saved plan's profiles are still the folder's (cli/providers.py)
             saved_check(specs, state)
-        # one client per provider profile (cli/providers.py), or the one from OPENAI_* as before
+        # one client per provider profile (cli/providers.py), or the one from OPENAI_* when no profile is used
         with open_clients(ctx, specs, state, str(st.path), admin_for=needs_admin(specs, state, saved_plan),
                           insecure_http=insecure_http, out=out) as client:
             from reconciler.apply.policy import Session

@@ -115,7 +115,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
             hint = _did_you_mean(address, [*documents, *work.resources])
             raise PlanError(f"{address} is neither declared in the specs nor in the state{hint}")
     now = options.now if options.now is not None else (snapshot.server_time or clock())
-    moved = _provider_moves(documents, work)  # another provider profile: a replace (issue 16)
+    moved = _provider_moves(documents, work)  # another provider profile: a replace
     lifecycle = specs.settings.lifecycle
     walk = Walk(state=work, snapshot=snapshot, now=now, replace=frozenset(options.replace) | frozenset(moved),
                 end_dates=lifecycle.dates(), warn_days=lifecycle.warn_days)

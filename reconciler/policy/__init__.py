@@ -1,4 +1,4 @@
-"""Policies and budgets (issue 17): `kind: Policy` documents and `Settings.spec.budgets`, checked
+"""Policies and budgets: `kind: Policy` documents and `Settings.spec.budgets`, checked
 against every plan. Pure: the CLI evaluates after the plan and its cost are made, renders the
 results, and `apply` refuses on a deny that is not overridden.
 

@@ -14,7 +14,7 @@ port at all on a loopback host (the sandbox and local proxies listen on a new po
 `openai-project` response headers; `None` when it sends none. A field `None` on either side is
 unknown, not different: it never causes a refusal, and a known value fills it in.
 
-With provider profiles (`kind: Provider` documents, issue 16) this key stays the default
+With provider profiles (`kind: Provider` documents) this key stays the default
 profile's, and `provider_apis` beside it maps every other profile's name to the same three fields;
 `check_profile_identity` checks each the same way (docs/SPEC.md, "Providers").
 """
@@ -140,7 +140,7 @@ def check_identity(recorded: ApiIdentity | None, reported: ApiIdentity, *, where
     return recorded.filled_from(reported)
 
 
-# -- several providers (issue 16): the default keeps the top-level "api", the others a map beside it ----------
+# -- several providers: the default keeps the top-level "api", the others a map beside it ----------
 
 PROFILES_KEY = "provider_apis"   # {"team_b": {"base_url": …, "organization": …, "project": …}, …}
 DEFAULT_PROFILE = "default"

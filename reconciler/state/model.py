@@ -122,7 +122,7 @@ class State:
     resources: dict[str, ResourceState] = field(default_factory=dict)
     # The API account this state belongs to; None until the first write after an API answer.
     api: ApiIdentity | None = None
-    # The accounts of the other provider profiles (issue 16), by profile name; the default's is `api`.
+    # The accounts of the other provider profiles, by profile name; the default's is `api`.
     provider_apis: dict[str, ApiIdentity] = field(default_factory=dict)
     # The spec folder this state was last applied from (`ownership.folder_identity`); None until then.
     folder: str | None = None
