@@ -13,10 +13,10 @@ import click
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_OK, app, common_options, out
 
-__all__ = ["inventory"]
+__all__ = ["inventory", "shutdowns"]
 
 
-def _shutdowns(client: Any) -> dict[str, str | None]:
+def shutdowns(client: Any) -> dict[str, str | None]:
     """model id -> shutdown_date as GET /v1/models answers (the API's word wins over the data)."""
     from reconciler.api.protocols import ModelReader
 
@@ -50,7 +50,7 @@ def inventory(everything: bool, fmt: str, as_json: bool, lock_timeout: str, inse
     fmt = "json" if as_json else fmt
     with runtime.session(ctx, o, "inventory", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         jobs = list(s.client.list_jobs())
-        api = _shutdowns(s.client)
+        api = shutdowns(s.client)
         lifecycle = s.specs.settings.lifecycle
         dates = lifecycle.dates()
         today = dt.datetime.fromtimestamp(server_now(s.client), dt.UTC).date()

@@ -93,6 +93,23 @@ def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: in
     return ask
 
 
+def _refuse_shut_down(session: Any, models: list[tuple[str, str]]) -> None:
+    """One line, before anything is sent, for a model past the day it stops answering (the API's
+    shutdown_date, else the end dates), on the API's clock."""
+    from reconciler.api.clock import server_now
+    from reconciler.cli.inventory import shutdowns
+    from reconciler.lifecycle import serving_end, today
+
+    dates = session.specs.settings.lifecycle.dates()
+    api = shutdowns(session.client)
+    now = server_now(session.client)
+    for address, model in models:
+        end = serving_end(dates, model, "openai", api)
+        if end is not None and today(now) >= end.date:
+            raise ConfigError(f"{address}: {model} stopped answering on {end.day} ({end.cite()}); there is nothing "
+                              "left to ask, and nothing was sent")
+
+
 def _api_time(client: Any) -> str | None:
     """The API's clock (its last Date header) in ISO 8601, if it answered."""
     import email.utils
@@ -140,6 +157,7 @@ def _run(o: Out, session: Any, folder_of: Any, targets: list[Target], *, prompts
     from reconciler.recording.targets import load_prompts
     from reconciler.render.recording import render_estimates
 
+    _refuse_shut_down(session, [(t.address, model_for(t)) for t in targets])
     jobs = []
     for target in targets:
         prompts, source = load_prompts(target, records=session.state.resources, documents=session.specs.documents,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from reconciler.sandbox.routes import Request
     from reconciler.sandbox.world import World
 
-__all__ = ["MODEL_ROUTES", "check_creation_open", "get_model", "list_models"]
+__all__ = ["MODEL_ROUTES", "check_creation_open", "get_model", "list_models", "serving"]
 
 PLATFORM = "openai"
 BASE_CREATED = 1_721_260_800   # a fixed `created` for the base models (2024-07-18): stable answers
@@ -43,7 +43,8 @@ def _model(model: str, created: int, owned_by: str) -> dict[str, Any]:
             "shutdown_date": _shutdown(model)}
 
 
-def _serving(model: str, now: float) -> bool:
+def serving(model: str, now: float) -> bool:
+    """Whether `model` (or a fine-tune of its base) still answers on the sandbox's clock."""
     day = _shutdown(model)
     return day is None or today(now).isoformat() < day
 
@@ -64,7 +65,7 @@ def _fine_tuned(world: World, project: str | None, now: float) -> list[dict[str,
 def _catalogue(world: World, req: Request) -> list[dict[str, Any]]:
     now = world.now()
     bases = [_model(name, BASE_CREATED, "system") for name in sorted({*ALIASES, *SNAPSHOTS})]
-    return [m for m in [*bases, *_fine_tuned(world, job_filter(req), now)] if _serving(m["id"], now)]
+    return [m for m in [*bases, *_fine_tuned(world, job_filter(req), now)] if serving(m["id"], now)]
 
 
 def list_models(world: World, req: Request) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from reconciler.sandbox import chat, lifecycle
 from reconciler.sandbox.clock import SimClock
 from reconciler.sandbox.errors import bad_request, not_found
 from reconciler.sandbox.jobspec import parse_create
+from reconciler.sandbox.model_routes import serving
 from reconciler.sandbox.models import ALIASES, SNAPSHOTS, base_of
 from reconciler.sandbox.paging import OrderedStore, slice_page
 from reconciler.sandbox.persist import BlobStore, Staged
@@ -423,6 +424,8 @@ class World:
             elif model in ALIASES or model in SNAPSHOTS:
                 key, learned, served = ALIASES.get(model, model), None, ALIASES.get(model, model)
             else:
+                raise chat.model_not_found(model)
+            if not serving(served, self.now()):   # shut down on the sandbox's clock, its fine-tunes with it
                 raise chat.model_not_found(model)
             encoding = encoding_for(base_of(served)) or "o200k_base"
             text = chat.answer(key, messages, seed, learned)

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from reconciler.cost.pricing import inference_price
 from tests.e2e.conftest import JOB_SPEC, PROJECT_KEY, World
 
@@ -157,3 +159,21 @@ def test_the_budget_counts_a_recording(world: World, tmp_path: Path) -> None:
     assert base.exit_code == 1
     assert "cost of FineTuningJob.bot is unknown (gpt-4o is a base model" in base.output
     assert world.sandbox.stats()[CHAT] == sent   # refused before anything was sent
+
+
+@pytest.mark.sandbox_now("2027-01-05T09:00:00Z")
+def test_record_refuses_a_model_that_has_stopped_answering(world: World, tmp_path: Path) -> None:
+    model = trained(world)     # trained the day before OpenAI's last day of job creation
+    world.sandbox.advance(10 * 86400)   # 2027-01-15: gpt-4o-mini's fine-tunes answer no more
+    world.sandbox.reset_stats()
+    result = world.run("record", str(tmp_path / "rec"), "--auto-approve")
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert f"FineTuningJob.bot: {model} stopped answering on 2027-01-14" in lines[0]
+    assert "nothing was sent" in lines[0]
+    assert world.sandbox.stats().get(CHAT, 0) == 0
+    # and the sandbox itself no longer serves it
+    import openai
+    with pytest.raises(openai.NotFoundError):
+        world.sdk(admin=False).chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
