@@ -174,7 +174,7 @@ def render_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LIMIT,
     if report.models:
         body += ["", f"<details><summary>Fine-tuned models and when they stop answering ({len(report.models)})"
                      "</summary>", ""]
-        body += [f"- {line}" for line in _model_lines(report)]
+        body += [f"- {md_text(line)}" for line in _model_lines(report)]
         body += ["", "</details>"]
     for title, items in (("Drift details", report.active(DRIFT)), ("Health details", report.active(HEALTH)),
                          ("Ignored findings", [f for f in report.findings if f.ignored])):

@@ -19,7 +19,7 @@ SPEC_4_EPOCHS = JOB_SPEC.replace("n_epochs: auto", "n_epochs: 4")
 
 def _plan_json(w: World, *args: str) -> dict[str, Any]:
     result = w.ok("plan", "--json", *args)
-    data: dict[str, Any] = json.loads(result.output)
+    data: dict[str, Any] = json.loads(result.stdout)
     return data
 
 
@@ -65,7 +65,8 @@ def test_a_model_without_a_price_is_unknown_with_the_reason(world: World) -> Non
     assert cost["complete"] is False and cost["unknown"] == 1 and cost["usd"] == 0
 
 
-@pytest.mark.parametrize(("model", "usd_per_1m"), [("gpt-4.1-mini", 5.00), ("gpt-4.1", 25.00), ("gpt-4.1-nano", 1.50),
+# gpt-4.1-nano has a price (prices.json) but was retired for fine-tuning on 2026-10-23: a plan refuses it
+@pytest.mark.parametrize(("model", "usd_per_1m"), [("gpt-4.1-mini", 5.00), ("gpt-4.1", 25.00),
                                                    ("gpt-4o", 25.00), ("gpt-4o-mini", 3.00)])
 def test_every_model_the_platform_trains_has_a_sourced_dollar_estimate(world: World, model: str,
                                                                        usd_per_1m: float) -> None:

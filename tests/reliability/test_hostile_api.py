@@ -77,10 +77,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.server.upstream.request(self.command, self.path, headers=headers, content=self.body())
 
     def answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
+        headers = dict(headers or {})
+        # one Date: the sandbox's when forwarding its answer (its clock may start at another day)
+        date = next((headers.pop(k) for k in list(headers) if k.lower() == "date"), None)
+        self.send_response_only(status)
+        self.send_header("Date", date or self.date_time_string())
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
-        for key, value in (headers or {}).items():
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)

@@ -110,8 +110,8 @@ def _soak(tmp, cycles: int, seed: int) -> dict:
         injected: collections.Counter = collections.Counter()
         decide = sb.sandbox.faults.decide
 
-        def counting_decide(path):
-            decision = decide(path)
+        def counting_decide(*args, **kwargs):
+            decision = decide(*args, **kwargs)
             kind = ("drop" if decision.drop else "slow" if decision.slow_s else
                     str(decision.status) if decision.status else None)
             if kind:

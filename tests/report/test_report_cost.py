@@ -121,7 +121,7 @@ spec:
 
 
 def _estimates(w: World) -> dict[str, dict[str, Any]]:
-    data = json.loads(w.ok("plan", "--json").output)
+    data = json.loads(w.ok("plan", "--json").stdout)
     return {c["address"]: c["cost"] for c in data["resource_changes"] if "cost" in c}
 
 
@@ -150,7 +150,7 @@ def test_report_costs_equal_the_spend_and_the_plan_estimates(world: World) -> No
     world.ok("apply", "--auto-approve")  # created, left running (the clock is not moved)
     world.write("main.yaml", JOB_SPEC + RUNNING_JOB + MORE_JOBS)
     estimates = _estimates(world)
-    spent = {item["address"]: item for item in json.loads(world.ok("cost", "--json").output)["items"]}
+    spent = {item["address"]: item for item in json.loads(world.ok("cost", "--json").stdout)["items"]}
     assert spent["FineTuningJob.bot"]["usd"] > 0 and spent["FineTuningJob.running"]["usd"] is None
 
     page_file = world.root / "report.html"
