@@ -42,7 +42,8 @@ def report(html_file: Path, ignore_file: Path | None, parallelism: int, lock_tim
         plan, snapshot, drift = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism, selectors=(),
                                        include_finished=False, ignore_file=ignore_file)
         data = gather(plan, snapshot, drift, s.state, s.client, parallelism=parallelism, prices=prices,
-                      estimates=estimate_jobs(plan, s.specs.documents, prices, TokenCache(cost_cache_path(ctx))))
+                      estimates=estimate_jobs(plan, s.specs.documents, prices, TokenCache(cost_cache_path(ctx))),
+                      warn_days=s.specs.settings.lifecycle.warn_days)
     runtime.write_private(html_file, render_html(data))
     o.echo(f"Wrote {html_file}: {len(data.jobs)} job(s); {data.summary}", err=True)
     return EXIT_OK

@@ -21,7 +21,16 @@ from reconciler.cost.pricing import PriceTable
 from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Action, Plan
 from reconciler.report.costs import job_cost, total
-from reconciler.report.model import KNOWN_SERIES, Checkpoint, FindingRow, Grant, JobReport, Report, Series
+from reconciler.report.model import (
+    KNOWN_SERIES,
+    Checkpoint,
+    FindingRow,
+    Grant,
+    JobReport,
+    LifecycleRow,
+    Report,
+    Series,
+)
 
 __all__ = ["gather", "parse_events", "parse_result_csv"]
 
@@ -245,9 +254,10 @@ def _job_objects(plan: Plan, snapshot: Any, state: Any) -> list[tuple[str, str |
 
 def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, parallelism: int = 10,
            now: float | None = None, prices: PriceTable | None = None,
-           estimates: Mapping[str, JobCost] | None = None) -> Report:
+           estimates: Mapping[str, JobCost] | None = None, warn_days: int = 30) -> Report:
     """The report of one workspace. `drift` is the DriftReport of the same refresh. With `prices`
-    (and `estimates` from report.costs.estimate_jobs) each job carries its cost."""
+    (and `estimates` from report.costs.estimate_jobs) each job carries its cost. `warn_days`: how
+    near a model's end is a warning (Settings.spec.lifecycle)."""
     generated = time.time()
     clock = now if now is not None else (getattr(snapshot, "server_time", None) or generated)
     entries = _job_objects(plan, snapshot, state)
@@ -271,7 +281,11 @@ def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, pa
             checkpoints=_checkpoints(job, raw, grants, selected), notes=tuple(notes)))
     findings = tuple(FindingRow(f.axis, f.category, f.address, f.message, f.ignored, f.ignore_reason)
                      for f in drift.findings)
+    lifecycle = tuple(LifecycleRow(str(m.get("address") or ""), str(m.get("model") or ""), str(m.get("platform") or ""),
+                                   m.get("serving_ends"), m.get("days_left"), m.get("source"))
+                      for m in getattr(drift, "models", None) or ())
     return Report(generated_at=generated, now=float(clock), spec_dir=drift.spec_dir, state_file=drift.state_file,
                   summary=drift.summary_line(), in_sync=drift.in_sync, healthy=not drift.has_errors,
                   jobs=tuple(jobs), findings=findings, warnings=tuple(plan.warnings),
-                  cost_total=total(j.cost for j in jobs) if any(j.cost for j in jobs) else None)
+                  cost_total=total(j.cost for j in jobs) if any(j.cost for j in jobs) else None,
+                  lifecycle=lifecycle, warn_days=warn_days)

@@ -290,6 +290,7 @@ tr.ignored{color:var(--muted)}tr.selected{background:color-mix(in srgb,var(--pic
 border:1px solid currentColor;white-space:nowrap;vertical-align:middle}
 .badge.ok{color:var(--ok)}.badge.bad{color:var(--bad)}.badge.warn{color:var(--warn)}.badge.busy{color:var(--busy)}
 .badge.muted{color:var(--muted)}.badge.pick{color:var(--pick)}
+rect.life-ok{fill:var(--ok)}rect.life-soon{fill:var(--warn)}rect.life-gone{fill:var(--bad)}
 .muted-text{color:var(--muted)}
 article.job{border:1px solid var(--line);border-radius:8px;padding:12px 14px;margin:12px 0;background:var(--bg)}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(210px,1fr));gap:4px 16px;margin:0 0 8px}
@@ -330,6 +331,34 @@ article.job,figure.plot,tr{break-inside:avoid}h2,h3{break-after:avoid}
 """
 
 
+TIMELINE_WIDTH = 320      # px of the bar that stands for the longest time left
+
+
+def _lifecycle(report: Report) -> str:
+    """Each managed fine-tuned model, the day it stops answering and the days left, with a bar from
+    today to that day on one scale (red: stopped, amber: within warn_days)."""
+    if not report.lifecycle:
+        return '<p class="empty">No managed fine-tuned model.</p>'
+    longest = max([r.days_left for r in report.lifecycle if r.days_left is not None and r.days_left > 0] or [1])
+    rows = []
+    for r in report.lifecycle:
+        if r.days_left is None:
+            state, left, bar = "unknown", "no end known", ""
+        else:
+            state = "gone" if r.days_left <= 0 else "soon" if r.days_left <= report.warn_days else "ok"
+            left = "stopped answering" if r.days_left <= 0 else f"{r.days_left} day{'' if r.days_left == 1 else 's'} left"
+            width = 0 if r.days_left <= 0 else max(2, round(TIMELINE_WIDTH * r.days_left / longest))
+            bar = (f'<svg class="timeline" width="{TIMELINE_WIDTH}" height="12" role="img" '
+                   f'aria-label="{e(left)}"><rect class="life-{state}" x="0" y="2" width="{width}" height="8" rx="2">'
+                   f"<title>{e(r.model)}: {e(left)}, until {e(r.serving_end or '')}</title></rect></svg>")
+        day = f'<span title="source: {e(r.source)}">{e(r.serving_end)}</span>' if r.serving_end and r.source \
+            else e(r.serving_end or "—")
+        rows.append((f"life-{state}", [f"<code>{e(r.address)}</code>", f"<code>{e(r.model)}</code>", e(r.platform),
+                                       day, e(left), bar]))
+    return _table(["address", "fine-tuned model", "platform", "stops answering", "days left", "timeline"],
+                  rows, "lifecycle", labelled=True)
+
+
 def render_html(report: Report, *, points_per_series: int | None = None) -> str:
     """The page for `report`: a pure function, no I/O."""
     limit = points_per_series or points_budget(len(report.jobs))
@@ -360,9 +389,10 @@ def render_html(report: Report, *, points_per_series: int | None = None) -> str:
         f'<p class="{banner_cls}" id="summary">{e(report.summary)}</p>',
         '<div class="cards">', *(f'<div class="card"><b>{e(v)}</b><span>{e(k)}</span></div>' for v, k in cards),
         "</div>",
-        '<nav><a href="#jobs">Jobs</a><a href="#drift">Drift and health</a><a href="#details">Curves and '
-        "checkpoints</a></nav>",
+        '<nav><a href="#jobs">Jobs</a><a href="#lifecycle">Lifecycle</a><a href="#drift">Drift and health</a>'
+        '<a href="#details">Curves and checkpoints</a></nav>',
         f'<section id="jobs"><h2>Jobs</h2>{_jobs_table(report)}</section>',
+        f'<section id="lifecycle"><h2>Lifecycle</h2>{_lifecycle(report)}</section>',
         f'<section id="drift"><h2>Drift and health</h2>{_findings(report)}{warnings}</section>',
         f'<section id="details"><h2>Curves and checkpoints</h2>{details or "<p class=empty>No jobs.</p>"}</section>',
         f"<footer>reconciler {e(__version__)} · read-only report: nothing was changed.</footer>",

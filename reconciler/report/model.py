@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Checkpoint", "Cost", "CostTotal", "FindingRow", "Grant", "JobReport", "Report", "Series"]
+__all__ = ["Checkpoint", "Cost", "CostTotal", "FindingRow", "Grant", "JobReport", "LifecycleRow", "Report", "Series"]
 
 # Series names as the API's metrics events carry them, in the order the legend shows them.
 LOSS_SERIES = ("train_loss", "valid_loss", "full_valid_loss")
@@ -89,6 +89,18 @@ class FindingRow:
 
 
 @dataclass(frozen=True)
+class LifecycleRow:
+    """A managed fine-tuned model and the day it stops answering (the drift report's `models`)."""
+
+    address: str
+    model: str
+    platform: str
+    serving_end: str | None                    # YYYY-MM-DD, None: no end known
+    days_left: int | None
+    source: str | None
+
+
+@dataclass(frozen=True)
 class Report:
     generated_at: float                        # wall clock when the report was made
     now: float                                 # the API's clock (ages are measured against it)
@@ -101,3 +113,5 @@ class Report:
     findings: tuple[FindingRow, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     cost_total: CostTotal | None = None        # None: no job has a cost
+    lifecycle: tuple[LifecycleRow, ...] = ()   # soonest end first
+    warn_days: int = 30                        # Settings.spec.lifecycle.warn_days

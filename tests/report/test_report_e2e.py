@@ -134,6 +134,12 @@ def test_report_html_in_a_real_browser(world: World, tmp_path: Path) -> None:
     costs = re.findall(r'<td data-label="cost">(.*?)</td>', dom, re.S)  # both finished: spend, in dollars
     assert "<th>cost</th>" in dom and len(costs) == 2 and all("spent" in c and "$" in c for c in costs), costs
     assert re.search(r'id="cost-total"[^>]*>Total cost: \$[0-9.,]+ \(2 spent\)<', dom)
+    lifecycle = re.search(r'<section id="lifecycle">(.*?)</section>', dom, re.S)
+    assert lifecycle is not None
+    rows = re.findall(r'<tr class="life-(\w+)">(.*?)</tr>', lifecycle.group(1), re.S)
+    # both jobs' models (gpt-4o-mini fine-tunes), each with its end day and a bar on the timeline
+    assert len(rows) == 2 and all("2027-01-14" in body and "<rect" in body for _, body in rows), rows
+    assert {state for state, _ in rows} <= {"ok", "soon"}
     drift = re.search(r'<section id="drift">(.*?)</section>', dom, re.S)
     assert drift is not None and "proj_intruder" in drift.group(1) and "CheckpointPermission.share_best" in drift.group(1)
 
