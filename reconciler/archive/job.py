@@ -20,7 +20,8 @@ from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from reconciler.api.protocols import Downloader
-from reconciler.archive.store import ArchiveDir, file_sha256
+from reconciler.archive.store import ArchiveDir
+from reconciler.digests import sha256_file
 from reconciler.errors import NotFoundError, ReconcilerError
 
 __all__ = ["FINISHED", "JobArchive", "archive_job", "folder_name"]
@@ -95,7 +96,7 @@ class _Job:
         local = self.local_paths.get(file_id)
         source = f"GET /files/{file_id}/content"
         produce = self._download(file_id)
-        if local is not None and expected and local.is_file() and file_sha256(local)[0] == expected:
+        if local is not None and expected and local.is_file() and sha256_file(local)[0] == expected:
             source = f"copied from {local}"
 
             def produce(sink: BinaryIO, local: Path = local) -> None:

@@ -10,7 +10,6 @@ never silently changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -18,30 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from reconciler.digests import sha256_file
 from reconciler.errors import ReconcilerError
 from reconciler.state.files import atomic_write, fsync_dir
 
-__all__ = ["MANIFEST", "ArchiveConflict", "ArchiveDir", "Written", "file_sha256"]
+__all__ = ["MANIFEST", "ArchiveConflict", "ArchiveDir", "Written"]
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-_CHUNK = 1024 * 1024
 
 Producer = Callable[[BinaryIO], None]
 
 
 class ArchiveConflict(ReconcilerError):
     """A file of the archive exists with other content than this run would write."""
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 @dataclass
@@ -83,7 +72,7 @@ class ArchiveDir:
         target = self.root / relative
         recorded = self.files.get(relative)
         if target.exists() and recorded is not None:
-            sha, size = file_sha256(target)
+            sha, size = sha256_file(target)
             if sha == recorded.get("sha256"):
                 self.done.kept.append(relative)
                 return sha
@@ -93,9 +82,9 @@ class ArchiveDir:
             produce(sink)
             sink.flush()
             os.fsync(sink.fileno())
-        sha, size = file_sha256(part)
+        sha, size = sha256_file(part)
         if target.exists():
-            old, _ = file_sha256(target)
+            old, _ = sha256_file(target)
             if old != sha:
                 part.unlink()
                 raise ArchiveConflict(f"{target}: exists with other content (sha256 {old[:12]}…, this archive "

@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.digests import sha256_file
 from reconciler.errors import ConfigError
 from reconciler.recording.prompts import Prompt, dump_prompts
 
-__all__ = ["AnswerLog", "Folder", "folder_name", "sha256_file", "write_json"]
+__all__ = ["AnswerLog", "Folder", "folder_name", "write_json"]
 
 FORMAT_VERSION = 1
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -36,14 +37,6 @@ def folder_name(text: str) -> str:
     if safe != text:
         safe += "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
     return safe
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -147,7 +140,7 @@ class Folder:
     def finish(self, manifest: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
         """Mark complete, with the sha256 of every file beside the manifest."""
         done = {**manifest, **extra, "complete": True,
-                "files": {p.name: sha256_file(p) for p in sorted(self.path.iterdir())
+                "files": {p.name: sha256_file(p)[0] for p in sorted(self.path.iterdir())
                           if p.is_file() and p.name != self.manifest_file.name and not p.name.endswith(".tmp")}}
         write_json(self.manifest_file, done)
         return done

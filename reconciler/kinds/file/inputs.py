@@ -3,14 +3,14 @@ new content is a new upload (and a new training run for the jobs that use it).""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
+
+from reconciler.digests import sha256_file
 
 __all__ = ["KIND", "inputs_from_spec", "local_path", "sha256_of"]
 
 KIND = "File"
-_CHUNK = 1 << 20
 
 
 def local_path(doc: Any, spec: dict[str, Any]) -> Path:
@@ -18,13 +18,7 @@ def local_path(doc: Any, spec: dict[str, Any]) -> Path:
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+    return sha256_file(path)
 
 
 def inputs_from_spec(doc: Any, spec: dict[str, Any]) -> dict[str, Any]:
