@@ -220,6 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
                 payload, ctype = json.dumps(result).encode(), "application/json"
             if decision.slow_s:
                 time.sleep(decision.slow_s)
+            self._finish_upload_body()
             self._send(200, payload, ctype, drop=decision.drop, extra=limit_headers or None)
         except ApiError as exc:
             self._send_error(exc)
@@ -250,6 +251,15 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.uploads.give_back()
             raise
         return self._upload.read
+
+    def _finish_upload_body(self) -> None:
+        """Before answering an upload: read what is left of its body (a chunked body's last, empty
+        chunk comes after the multipart's closing boundary), so the connection stays usable; if
+        that cannot be done within DRAIN_LIMIT, the answer says `Connection: close`, never a
+        keep-alive the server then breaks."""
+        upload = self._upload
+        if upload is not None and not upload.done and not upload.discard(upload.total + DRAIN_LIMIT):
+            self.close_connection = True
 
     def _end_upload(self) -> None:
         upload = self._upload
@@ -371,7 +381,10 @@ class _Handler(BaseHTTPRequestHandler):
                     pass
 
     def _send_error(self, exc: ApiError, *, close: bool = False) -> None:
-        if close:
+        upload = self._upload
+        if close or (upload is not None and not upload.done):
+            # an upload answered before its end: where the next request would start is unknown,
+            # so the answer itself says the connection closes
             self.close_connection = True
         self._send(exc.status, json.dumps(exc.body()).encode(), "application/json", extra=exc.headers)
 
