@@ -27,6 +27,21 @@ def report(name: str, figures: dict[str, Any]) -> None:
 # One training set for every end-to-end suite (re-exported for the reliability tests).
 from tests.e2e.conftest import chat_jsonl as chat_jsonl  # noqa: E402
 
+# `python -c PEAK_WRAPPER ARGS…` runs the CLI and, as it exits, writes its own memory high-water
+# mark after its exec (VmHWM, KiB) to $PEAK_FILE: a wait4 or RUSAGE_CHILDREN figure would also
+# count the pages of the test worker the fork started from.
+PEAK_WRAPPER = """\
+import atexit, os, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["PEAK_FILE"], "w") as out:
+        out.write(kib)
+atexit.register(_peak)
+sys.argv[0] = "reconciler"
+from reconciler.cli import main
+main()
+"""
 
 @dataclass
 class Cli:
