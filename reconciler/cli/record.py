@@ -112,13 +112,12 @@ def _refuse_shut_down(session: Any, models: list[tuple[str, str]]) -> None:
 
 def _api_time(client: Any) -> str | None:
     """The API's clock (its last Date header) in ISO 8601, if it answered."""
-    import email.utils
+    import datetime as dt
 
-    date = getattr(client, "last_server_date", None)
-    try:
-        return email.utils.parsedate_to_datetime(date).isoformat().replace("+00:00", "Z") if date else None
-    except (TypeError, ValueError):
-        return None
+    from reconciler.api.clock import server_time
+
+    when = server_time(client)
+    return dt.datetime.fromtimestamp(when, dt.UTC).isoformat().replace("+00:00", "Z") if when is not None else None
 
 
 def _live_jobs(client: Any, records: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ larger snapshot.
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import hashlib
 import logging
@@ -18,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from reconciler.api.clock import server_time as api_time
 from reconciler.api.protocols import ModelReader, Reader
 from reconciler.config.documents import SpecSet
 from reconciler.config.providers import DEFAULT_PROVIDER, recorded_profile
@@ -324,11 +324,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
     else:
         results = map_bounded(lambda task: task(), tasks, workers)
     listed = dict(results[:bulk])
-    server_time = None
-    server_date = getattr(reader, "last_server_date", None)
-    if isinstance(server_date, str):
-        parsed = email.utils.parsedate_to_datetime(server_date)
-        server_time = parsed.timestamp() if parsed else None
+    server_time = api_time(reader)
     if server_time is None and clock is not None:
         server_time = clock()
     return Snapshot.of(jobs=listed.get("jobs"), files=listed.get("files"),
