@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reconciler.sandbox.testing import run_sandbox  # noqa: E402
+from reconciler_sandbox.testing import run_sandbox  # noqa: E402
 
 LINE = {"messages": [{"role": "user", "content": "Question?"}, {"role": "assistant", "content": "Answer."}]}
 FILE_DOC = "kind: File\nname: train\nspec:\n  path: data/train.jsonl\n"

@@ -1,5 +1,5 @@
 """Shared fixtures. The sandbox fixture starts the real sandbox HTTP server in-process on a free
-port (see reconciler.sandbox.testing)."""
+port (see reconciler_sandbox.testing)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def _pin_sandbox_clock() -> None:
     import datetime as dt
     import functools
 
-    import reconciler.sandbox as sandbox_package
-    import reconciler.sandbox.testing as sandbox_testing
+    import reconciler_sandbox as sandbox_package
+    import reconciler_sandbox.testing as sandbox_testing
 
     start = dt.datetime.fromisoformat(SUITE_DAY.replace("Z", "+00:00")).timestamp()
     original = sandbox_package.run_sandbox
@@ -58,7 +58,7 @@ PROJECT_KEY = "sk-proj-test-0123456789abcdef"
 
 @pytest.fixture
 def sandbox():
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as handle:
         yield handle

@@ -564,7 +564,7 @@ def _schedule() -> dict[str, Any]:
 
 @pytest.fixture
 def ci(tmp_path: Path, recorder: Any) -> Iterator[Ci]:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sandbox:
         yield Ci(tmp_path, sandbox, recorder)

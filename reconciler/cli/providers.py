@@ -111,7 +111,7 @@ def _sandbox(ctx: AppContext, stack: contextlib.ExitStack, providers: list[Provi
     if not ctx.sandbox:
         return None
     from reconciler.cli import runtime
-    from reconciler.sandbox import run_sandbox
+    from reconciler_sandbox import run_sandbox
 
     keys = {SANDBOX_KEY_PREFIX + p.name: (p.project or f"proj_{p.name}") for p in providers}
     keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"

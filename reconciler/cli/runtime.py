@@ -85,7 +85,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
         admin: str | None
         sources: dict[str, str] = {}  # named in the hint of a 401 / a 404 (which variable to check)
         if ctx.sandbox:
-            from reconciler.sandbox import run_sandbox
+            from reconciler_sandbox import run_sandbox
 
             world = ctx.state_file.parent / "sandbox-world.json"
             speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or SANDBOX_SPEED)

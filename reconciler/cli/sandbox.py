@@ -63,8 +63,8 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, star
           rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
           retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
     """Serve the fine-tuning, files and checkpoint-permission API under /v1 until Ctrl-C."""
-    from reconciler.sandbox.projects import parse_project_key
-    from reconciler.sandbox.server import Sandbox
+    from reconciler_sandbox.projects import parse_project_key
+    from reconciler_sandbox.server import Sandbox
 
     faults: dict[str, Any] = {"latency_ms": latency_ms, "jitter_ms": jitter_ms, "rate_429": rate_429,
                               "rate_500": rate_500, "rate_503": rate_503, "drop_rate": drop_rate,

@@ -1,7 +1,7 @@
 """Which base models can be fine-tuned, per method, and what is wrong with a model a spec names.
 
 Supervised and DPO jobs train on the gpt-4o and gpt-4.1 families, reinforcement jobs on o4-mini
-(the sandbox answers the same: reconciler/sandbox/models.py). Whether a base can still be trained
+(the sandbox answers the same: reconciler_sandbox/models.py). Whether a base can still be trained
 on a given day is a question of end dates (dates.py), asked where the day is known.
 """
 

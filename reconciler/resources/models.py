@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = ["SNAPSHOTS", "same_model"]
 
 # Aliases of the fine-tunable models and the snapshot the API resolves them to.
-# The sandbox answers with the same table (reconciler/sandbox/models.py imports it).
+# The sandbox answers with the same table (reconciler_sandbox/models.py imports it).
 SNAPSHOTS: dict[str, str] = {
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
     "gpt-4o": "gpt-4o-2024-08-06",

@@ -33,7 +33,7 @@ def test_memory_phases_reports_each_phase(tmp_path: Path) -> None:
     import os
 
     from bench.run import write_specs
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     specs = tmp_path / "specs"
     write_specs(specs, 5)

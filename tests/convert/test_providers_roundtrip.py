@@ -68,7 +68,7 @@ def _tfstate(file: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
 def test_other_provider_state_is_adopted_and_no_duplicate_job_is_created(tmp_path: Path) -> None:
     import httpx
 
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sandbox:
         api = httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {PROJECT_KEY}"})

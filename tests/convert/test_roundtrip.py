@@ -85,7 +85,7 @@ def test_import_terraform_then_plan_shows_no_changes(tmp_path: Path) -> None:
     import httpx
 
     from reconciler.cli.convert import import_terraform_command
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sandbox:
         api = httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {PROJECT_KEY}"})

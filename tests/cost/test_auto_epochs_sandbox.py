@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.cost.epochs import auto_epochs
-from reconciler.sandbox import lifecycle
+from reconciler_sandbox import lifecycle
 from tests.e2e.conftest import JOB_SPEC, World, chat_jsonl
 
 # Examples -> epochs, the cookbook's function worked by hand (issue 17's checkpoints plus the edges).

@@ -114,7 +114,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path):
     """The sandbox on the wall clock, or from the moment a `@pytest.mark.sandbox_now("2027-01-07T09:00:00Z")`
     names."""
     from reconciler.cli.runtime import parse_instant
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     marker = request.node.get_closest_marker("sandbox_now")
     now = parse_instant(marker.args[0]) if marker is not None else None

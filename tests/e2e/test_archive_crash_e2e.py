@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 from tests.e2e.conftest import JOB_SPEC, World, chat_jsonl
 from tests.reliability.test_hostile_input import PEAK_RSS_CLI
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 from tests.e2e.conftest import World
 
 ROOT = Path(__file__).resolve().parents[2]

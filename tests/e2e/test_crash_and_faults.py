@@ -99,7 +99,7 @@ LATENCY = {"latency_ms": 80}
 def _calibrate(tmp: Path) -> float:
     """Seconds an uninterrupted apply takes here (process start included), so kills can be spread
     over the whole run on a fast or a slow machine."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     root = tmp / "calibration"
     _setup(root)
@@ -114,7 +114,7 @@ def _calibrate(tmp: Path) -> float:
 
 
 def _crash_trial(tmp: Path, seed: int, stats: collections.Counter, duration: float) -> None:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     rng = random.Random(seed)
     root = tmp / f"trial{seed}"
@@ -172,7 +172,7 @@ def test_sigkill_during_apply_matrix(tmp_path):
 
 
 def test_apply_converges_under_faults_without_duplicates(tmp_path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     _setup(tmp_path)
     faults = {"rate_429": 0.08, "rate_500": 0.04, "rate_503": 0.04, "drop_rate": 0.04, "retry_after": 0.05,

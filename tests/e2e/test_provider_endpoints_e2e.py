@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import jsonschema
 import pytest
 
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 
 from .conftest import ADMIN_KEY, PROJECT_KEY, chat_jsonl
 

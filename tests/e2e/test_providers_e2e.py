@@ -1,5 +1,5 @@
 """Provider profiles (issue 16): two OpenAI projects in one repository, against one sandbox that
-scopes by project (reconciler/sandbox/projects.py), driving the real CLI over HTTP.
+scopes by project (reconciler_sandbox/projects.py), driving the real CLI over HTTP.
 
 Each key sees only its own project (counted per project through the sandbox); plan reads each
 project once with its own key; apply creates each file and job in its own project; drift and
@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.sandbox.testing import SandboxHandle, run_sandbox
+from reconciler_sandbox.testing import SandboxHandle, run_sandbox
 
 from .conftest import chat_jsonl
 

@@ -232,7 +232,7 @@ def test_policies_are_evaluated_again_at_apply(world: World, tmp_path: Path) -> 
 def test_a_plan_made_against_one_account_is_refused_by_another(world: World, tmp_path: Path) -> None:
     """A new state records no account yet: the plan file's binding does. Applied with the keys
     and base URL of another organisation, it is refused after the reads, before any change."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     world.write("main.yaml", JOB_SPEC)
     plan_file = tmp_path / "plan.json"

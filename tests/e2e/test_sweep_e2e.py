@@ -23,7 +23,7 @@ WAIT = ("--wait", "--poll-interval", "0.2", "--timeout", "600s")
 
 @pytest.fixture
 def sweep_world(tmp_path: Path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox(speed=300.0) as sandbox:
         w = World(sandbox, tmp_path)

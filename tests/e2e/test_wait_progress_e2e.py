@@ -21,7 +21,7 @@ TWO_JOBS = JOB_SPEC + "---" + JOB_SPEC.split("---")[1].replace("name: bot", "nam
 @pytest.fixture
 def fast_world(tmp_path: Path):
     """A sandbox whose clock runs 300 times real time: a small job trains in a few real seconds."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox(speed=300.0) as sandbox:
         w = World(sandbox, tmp_path)

@@ -15,7 +15,7 @@ from tests.e2e.conftest import JOB_SPEC, PERMISSION_SPEC, World, chat_jsonl
 @pytest.fixture
 def fast_world(tmp_path: Path):
     """A sandbox whose clock runs 300 times real time: a small job trains in a few real seconds."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox(speed=300.0) as sandbox:
         w = World(sandbox, tmp_path)

@@ -68,7 +68,7 @@ def check_all(items: Iterable[tuple[str, str]]) -> None:
 # Sandbox ids: the sandbox is seeded, but which object gets which id depends on the order the
 # executor happens to create them in (an implementation detail a refactor may change), so ids
 # become <prefix-N>, N counted per prefix in order of first appearance in the output. Only the
-# exact shapes the sandbox generates (reconciler/sandbox/world.py, lifecycle.py) are replaced: ids
+# exact shapes the sandbox generates (reconciler_sandbox/world.py, lifecycle.py) are replaced: ids
 # written in specs (examples/seeds' `ftjob-abc123def456`) stay as they are.
 _IDS = re.compile(r"\b(?:(file)(-)[A-Za-z0-9]{22}|(ftjob|ftevent)(-)[A-Za-z0-9]{24}|(cp|ftckpt)(_)[A-Za-z0-9]{24})\b")
 # The last part of a sandbox fine-tuned model name is derived from its job's id

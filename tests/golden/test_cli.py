@@ -23,7 +23,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from reconciler.sandbox import SandboxHandle, run_sandbox
+from reconciler_sandbox import SandboxHandle, run_sandbox
 from tests.golden.golden import Normaliser, check_all
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -31,7 +31,7 @@ spec: {{model: gpt-4o-mini, training_file: "${{File.train.id}}", suffix: race-{i
 
 
 def _race(tmp, index: int, stats: collections.Counter) -> None:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     root = tmp / f"race{index}"
     (root / "specs" / "data").mkdir(parents=True)
@@ -87,7 +87,7 @@ def test_lock_races_many(tmp_path):
 
 
 def test_lock_of_a_killed_process_is_reported_and_force_unlock_clears_it(tmp_path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     (tmp_path / "specs" / "data").mkdir(parents=True)
     (tmp_path / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())
@@ -141,7 +141,7 @@ def test_a_symlinked_state_file_shares_its_lock_and_stays_a_link(tmp_path):
     workspaces). Found by this suite: the lock, journal and write used the link's own path, so an
     apply through the link and one through the real file ran together, and the first write
     replaced the link by a regular file (two diverging states from then on)."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     (tmp_path / "specs" / "data").mkdir(parents=True)
     (tmp_path / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())

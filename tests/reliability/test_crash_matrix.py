@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.sandbox import routes
 from reconciler.state import StateStore
+from reconciler_sandbox import routes
 
 from .helpers import Cli, chat_jsonl, files, grants, jobs_by_address, plain_name, report
 
@@ -148,7 +148,7 @@ def killer(monkeypatch):
 
 def _build_template(tmp: Path) -> Path:
     """specs + state + sandbox world just before the measured apply."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     root = tmp / "template"
     (root / "specs" / "data").mkdir(parents=True)
@@ -173,7 +173,7 @@ def _build_template(tmp: Path) -> Path:
 
 def _destroy_template(template: Path, tmp: Path) -> Path:
     """PHASE1 applied: what the destroy matrix destroys."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     root = tmp / "template-destroy"
     if root.exists():
@@ -223,7 +223,7 @@ def _trial(template: Path, dest: Path, killer: Killer, kill_at: int | None, *, w
            parallelism: int = 1, faults: dict[str, Any] | None = None,
            stats: collections.Counter | None = None, saved_plan: bool = False,
            destroy: bool = False) -> dict[str, Any]:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     root = _copy(template, dest)
     stats = stats if stats is not None else collections.Counter()

@@ -130,7 +130,7 @@ class HostileServer(http.server.ThreadingHTTPServer):
 
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sb:
         yield sb

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 
 from .helpers import Cli, chat_jsonl, jobs_by_address, report
 

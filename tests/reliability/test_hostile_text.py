@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import pytest
 
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 
 from .helpers import Cli, chat_jsonl, jobs_by_address, report
 

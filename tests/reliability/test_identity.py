@@ -127,7 +127,7 @@ from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
 
-from reconciler.sandbox.testing import SandboxHandle, run_sandbox  # noqa: E402
+from reconciler_sandbox.testing import SandboxHandle, run_sandbox  # noqa: E402
 from tests.reliability.helpers import PROJECT_KEY, Cli, chat_jsonl, report, sdk  # noqa: E402
 
 SPEC = """\

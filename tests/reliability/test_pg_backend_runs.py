@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.sandbox import routes
 from reconciler.state.pg import PgStateStore
+from reconciler_sandbox import routes
 from tests.pgcluster import find_bindir, fresh_schema, start_cluster
 
 from .helpers import Cli, chat_jsonl, jobs_by_address, report
@@ -103,7 +103,7 @@ def _gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
 def test_two_copies_one_proceeds_the_other_fails_naming_the_holder_or_waits(
         tmp_path: Path, pg_conninfo: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     schema = fresh_schema()
     gate = _gate(monkeypatch)
@@ -135,7 +135,7 @@ def test_two_copies_one_proceeds_the_other_fails_naming_the_holder_or_waits(
 
 
 def test_sigkill_of_the_holder_frees_the_lock_at_once(tmp_path: Path, pg_conninfo: str) -> None:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     schema = fresh_schema()
     with run_sandbox(faults={"latency_ms": 300}) as sb:
@@ -167,7 +167,7 @@ def killer(monkeypatch: pytest.MonkeyPatch) -> Killer:
 
 
 def _kill_trial(root: Path, conninfo: str, killer: Killer, n: int, stats: collections.Counter) -> None:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sb:
         cli = _copy(root, sb.base_url, conninfo, fresh_schema())
@@ -207,7 +207,7 @@ def test_postgres_restarted_mid_apply(tmp_path: Path, monkeypatch: pytest.Monkey
     """A cluster of its own (restarting the shared one would cut other tests' sessions): the apply
     stops with one line, the journal rows committed before the restart are kept, the next run
     converges with 0 duplicates."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     cluster = start_cluster()
     try:

@@ -111,7 +111,7 @@ def world():
     """A sandbox holding a file, a finished job with checkpoints, a permission, an active job."""
     import openai
 
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sb:
         client = openai.OpenAI(base_url=sb.base_url, api_key=ADMIN_KEY, max_retries=0)

@@ -20,8 +20,8 @@ from typing import ClassVar
 
 import pytest
 
-from reconciler.sandbox import server as sandbox_server
-from reconciler.sandbox.errors import ApiError
+from reconciler_sandbox import server as sandbox_server
+from reconciler_sandbox.errors import ApiError
 
 from .helpers import Cli, chat_jsonl, report
 
@@ -131,7 +131,7 @@ def _scan(text: str) -> list[str]:
 
 
 def test_no_key_reaches_any_output_or_file(tmp_path, bad_key_401):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     root = tmp_path / "work"
     tmpdir = tmp_path / "tmp"
@@ -282,7 +282,7 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_connection(tmp_path, 
 def test_insecure_http_allows_a_non_loopback_http_url(tmp_path):
     """`http://[::ffff:127.0.0.1]:PORT` is not recognised as loopback (so it stands in for a
     remote http host without leaving this machine): refused without the flag, used with it."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     if not socket.has_ipv6:
         pytest.skip("no IPv6 sockets here")
@@ -305,7 +305,7 @@ def test_insecure_http_allows_a_non_loopback_http_url(tmp_path):
 def test_webhook_token_and_base_url_password_never_printed(tmp_path):
     """Issue 14: the webhook URL's path/query secret with --debug (httpx logs every URL it posts
     to), and `https://user:password@host` in OPENAI_BASE_URL, in errors and in --debug logs."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     password, user = f"LEAKCANARY-pass-{TAIL_B}", f"LEAKCANARY-user-{TAIL_P}"
     hook_token, query_token = f"LEAKCANARY-hook-{TAIL_W}", f"LEAKCANARY-q-{TAIL_N}"

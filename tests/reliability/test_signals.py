@@ -146,7 +146,7 @@ def assert_released(cli: Cli) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_during_apply_finishes_in_flight_writes_state_and_releases_the_lock(tmp_path, signum):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     name = signal.Signals(signum).name
     code = 128 + signum
@@ -188,7 +188,7 @@ def test_signal_during_apply_finishes_in_flight_writes_state_and_releases_the_lo
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_while_planning_releases_the_lock(tmp_path, signum, command):
     """Nothing to stop cooperatively yet (reads only): the run unwinds, the lock goes."""
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     name = signal.Signals(signum).name
     setup(tmp_path, job_spec(2))
@@ -214,7 +214,7 @@ def test_signal_while_planning_releases_the_lock(tmp_path, signum, command):
 
 
 def test_second_signal_exits_at_once_and_the_next_run_converges(tmp_path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     setup(tmp_path, job_spec(4))
     # the creations take effect at once, but their answers take 25 s: a cooperative stop would
@@ -252,7 +252,7 @@ def test_second_signal_exits_at_once_and_the_next_run_converges(tmp_path):
 
 
 def test_first_ctrl_c_during_wait_stops_waiting(tmp_path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     setup(tmp_path, WAIT_SPEC)
     with run_sandbox() as sb:   # speed 1: the job runs for minutes; nobody advances the clock
@@ -277,7 +277,7 @@ def test_first_ctrl_c_during_wait_stops_waiting(tmp_path):
 
 
 def test_a_sigkilled_holder_does_not_lock_out_the_next_run(tmp_path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     setup(tmp_path, job_spec(4))
     stats: collections.Counter[str] = collections.Counter()

@@ -97,7 +97,7 @@ class Desired:
 
 
 def _soak(tmp, cycles: int, seed: int) -> dict:
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     rng = random.Random(seed)
     root = tmp / "soak"

@@ -11,7 +11,7 @@ from .test_signals import NO_TRACEBACK, Watched, assert_released, duplicates, jo
 
 
 def test_first_ctrl_c_during_wait_jobs_stops_waiting_and_keeps_the_jobs(tmp_path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     setup(tmp_path, job_spec(3))
     with run_sandbox() as sb:   # speed 1: the jobs run for minutes; nobody advances the clock

@@ -91,7 +91,7 @@ def browse(tmp: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def world(tmp_path: Path):
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sandbox:
         w = World(sandbox, tmp_path)

@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from reconciler.sandbox.testing import SandboxHandle, run_sandbox
+from reconciler_sandbox.testing import SandboxHandle, run_sandbox
 
 from .contract import Contract
 

@@ -19,7 +19,7 @@ import httpx
 import openai
 import pytest
 
-from reconciler.sandbox.testing import SandboxHandle, run_sandbox
+from reconciler_sandbox.testing import SandboxHandle, run_sandbox
 
 from .conftest import ADMIN_KEY, PROJECT_KEY, STRING_CHECK, chat_lines, dpo_lines, rft_lines
 

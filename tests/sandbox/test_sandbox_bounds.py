@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 from tests.reliability.helpers import report
 
 from .conftest import PROJECT_KEY, chat_lines

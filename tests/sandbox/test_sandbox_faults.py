@@ -9,8 +9,8 @@ import httpx
 import openai
 import pytest
 
-from reconciler.sandbox.faults import FaultConfig, FaultInjector
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.faults import FaultConfig, FaultInjector
+from reconciler_sandbox.testing import run_sandbox
 
 from .conftest import PROJECT_KEY, chat_lines, make_client, upload
 

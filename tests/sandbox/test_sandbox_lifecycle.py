@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.sandbox import lifecycle
-from reconciler.sandbox.clock import SimClock
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox import lifecycle
+from reconciler_sandbox.clock import SimClock
+from reconciler_sandbox.testing import run_sandbox
 
 from .conftest import PROJECT_KEY, chat_lines
 
 
 def test_speed_scales_wall_time(monkeypatch):
     wall = [100.0]
-    monkeypatch.setattr("reconciler.sandbox.clock.time.monotonic", lambda: wall[0])
+    monkeypatch.setattr("reconciler_sandbox.clock.time.monotonic", lambda: wall[0])
     clock = SimClock(start=1_000_000.0, speed=60)
     wall[0] += 2.0
     assert clock.now() == pytest.approx(1_000_120.0)

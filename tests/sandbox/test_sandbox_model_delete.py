@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from reconciler.sandbox.testing import SandboxHandle, run_sandbox
+from reconciler_sandbox.testing import SandboxHandle, run_sandbox
 
 from .conftest import ADMIN_KEY, PROJECT_KEY, upload
 

@@ -19,7 +19,7 @@ import openai
 import pytest
 
 from reconciler.cli.runtime import parse_instant
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 
 from .conftest import PROJECT_KEY, make_client, succeeded_job, upload
 from .test_sandbox_processes import _free_port

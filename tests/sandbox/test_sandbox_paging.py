@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.sandbox.paging import OrderedStore
+from reconciler_sandbox.paging import OrderedStore
 
 
 def _pairs(obj: dict[str, Any]) -> list[tuple[str, str]]:
@@ -55,8 +55,8 @@ def test_indexed_pages_equal_the_scan(seed: int) -> None:
 
 
 def test_a_filtered_listing_among_a_long_history_looks_only_at_its_candidates() -> None:
-    from reconciler.sandbox.history import add_history
-    from reconciler.sandbox.testing import run_sandbox
+    from reconciler_sandbox.history import add_history
+    from reconciler_sandbox.testing import run_sandbox
 
     with run_sandbox() as sandbox:
         world = sandbox.world

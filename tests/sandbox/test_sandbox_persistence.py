@@ -6,7 +6,7 @@ import json
 
 import openai
 
-from reconciler.sandbox.testing import run_sandbox
+from reconciler_sandbox.testing import run_sandbox
 
 from .conftest import ADMIN_KEY, PROJECT_KEY, chat_lines
 

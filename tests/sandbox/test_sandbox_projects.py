@@ -1,4 +1,4 @@
-"""The sandbox scopes by project as the real API does (reconciler/sandbox/projects.py), over real
+"""The sandbox scopes by project as the real API does (reconciler_sandbox/projects.py), over real
 HTTP with httpx: a project key sees and changes only its project's jobs and files, an admin key
 manages permissions across the organisation, and `openai-project` names the key's project."""
 
@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sandbox.projects import parse_project_key
-from reconciler.sandbox.testing import SandboxHandle, run_sandbox
+from reconciler_sandbox.projects import parse_project_key
+from reconciler_sandbox.testing import SandboxHandle, run_sandbox
 
 from .conftest import chat_lines
 

@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from reconciler.api.parallel import AdaptiveLimit, map_bounded, parse_reset
-from reconciler.sandbox.faults import RateLimit
+from reconciler_sandbox.faults import RateLimit
 from tests.e2e.conftest import World
 
 

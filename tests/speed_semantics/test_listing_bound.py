@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.sandbox.history import add_history
+from reconciler_sandbox.history import add_history
 from tests.e2e.conftest import World
 
 MANAGED = 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from reconciler.sandbox.rwlock import RWLock
+from reconciler_sandbox.rwlock import RWLock
 
 WAIT = 30.0
 

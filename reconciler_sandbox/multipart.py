@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import BinaryIO
 
-from reconciler.sandbox.errors import bad_request
+from reconciler_sandbox.errors import bad_request
 
 PIECE = 1 << 20
 FIELD_LIMIT = 64 * 1024   # a non-file field (purpose, expires_after[seconds])

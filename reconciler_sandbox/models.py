@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Container
 
 from reconciler.resources.models import SNAPSHOTS as _SNAPSHOTS
-from reconciler.sandbox.errors import ApiError, bad_request
+from reconciler_sandbox.errors import ApiError, bad_request
 
 # alias -> dated snapshot the real API answers with (one table with the planner's normalisation)
 ALIASES: dict[str, str] = {**_SNAPSHOTS, "babbage-002": "babbage-002", "davinci-002": "davinci-002"}

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.lifecycle.data import shipped
 from reconciler.lifecycle.dates import base_model, creation_end, serving_end, today, training_refusal
-from reconciler.sandbox import lifecycle
-from reconciler.sandbox.errors import ApiError, not_found
-from reconciler.sandbox.models import ALIASES, SNAPSHOTS
-from reconciler.sandbox.projects import job_filter
+from reconciler_sandbox import lifecycle
+from reconciler_sandbox.errors import ApiError, not_found
+from reconciler_sandbox.models import ALIASES, SNAPSHOTS
+from reconciler_sandbox.projects import job_filter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from reconciler.sandbox.routes import Request
-    from reconciler.sandbox.world import World
+    from reconciler_sandbox.routes import Request
+    from reconciler_sandbox.world import World
 
 __all__ = ["MODEL_ROUTES", "check_creation_open", "get_model", "list_models", "serving"]
 

@@ -13,8 +13,8 @@ import gc
 import json
 from typing import Any
 
-from reconciler.sandbox import lifecycle
-from reconciler.sandbox.world import DEFAULT_PROJECT, World
+from reconciler_sandbox import lifecycle
+from reconciler_sandbox.world import DEFAULT_PROJECT, World
 
 __all__ = ["MAX_HISTORY", "add_history"]
 

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote
 
-from reconciler.sandbox.errors import ApiError, bad_request
-from reconciler.sandbox.graders import validate_grader
-from reconciler.sandbox.model_delete import ROUTE as DELETE_MODEL_ROUTE
-from reconciler.sandbox.model_routes import MODEL_ROUTES, check_creation_open
-from reconciler.sandbox.multipart import stream_multipart
-from reconciler.sandbox.persist import Staged
-from reconciler.sandbox.projects import check_file, check_job, check_job_files, job_filter
-from reconciler.sandbox.world import DEFAULT_PROJECT, World
+from reconciler_sandbox.errors import ApiError, bad_request
+from reconciler_sandbox.graders import validate_grader
+from reconciler_sandbox.model_delete import ROUTE as DELETE_MODEL_ROUTE
+from reconciler_sandbox.model_routes import MODEL_ROUTES, check_creation_open
+from reconciler_sandbox.multipart import stream_multipart
+from reconciler_sandbox.persist import Staged
+from reconciler_sandbox.projects import check_file, check_job, check_job_files, job_filter
+from reconciler_sandbox.world import DEFAULT_PROJECT, World
 
 ADMIN_PREFIX = "sk-admin-"
 SCOPE_MESSAGE = ("You have insufficient permissions for this operation. Missing scopes: {scope}. Check that you "

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from http.server import HTTPServer
 from typing import Any
 
-from reconciler.sandbox.errors import ApiError
+from reconciler_sandbox.errors import ApiError
 
 log = logging.getLogger(__name__)
 REFUSE_WAIT = 2.0     # seconds a refused client's remaining bytes are read and dropped

@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler.sandbox import persist, routes
-from reconciler.sandbox.body import PIECE, BodyReader, BodyTooLarge
-from reconciler.sandbox.clock import SimClock
-from reconciler.sandbox.connections import BoundedHTTPServer, Slots
-from reconciler.sandbox.errors import ApiError
-from reconciler.sandbox.faults import Decision, FaultConfig, FaultInjector
-from reconciler.sandbox.projects import ProjectKeys
-from reconciler.sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
+from reconciler_sandbox import persist, routes
+from reconciler_sandbox.body import PIECE, BodyReader, BodyTooLarge
+from reconciler_sandbox.clock import SimClock
+from reconciler_sandbox.connections import BoundedHTTPServer, Slots
+from reconciler_sandbox.errors import ApiError
+from reconciler_sandbox.faults import Decision, FaultConfig, FaultInjector
+from reconciler_sandbox.projects import ProjectKeys
+from reconciler_sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 
 log = logging.getLogger(__name__)
 UNAUTHORISED_DRAIN = 64 * 1024  # the most of a body read from a client without a valid key
@@ -449,7 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_sandbox/clock" and method == "GET":
             result = {"now": sandbox.clock.now(), "speed": sandbox.clock.speed}
         elif path == "/_sandbox/history" and method == "POST":
-            from reconciler.sandbox.history import add_history
+            from reconciler_sandbox.history import add_history
 
             try:
                 result = add_history(sandbox.world, data.get("jobs", 0))

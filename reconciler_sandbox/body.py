@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from email.message import Message
 
-from reconciler.sandbox.errors import ApiError
+from reconciler_sandbox.errors import ApiError
 
 PIECE = 1 << 20  # the most read from the socket at once
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.sandbox.faults import FaultConfig
-from reconciler.sandbox.server import Sandbox
-from reconciler.sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
+from reconciler_sandbox.faults import FaultConfig
+from reconciler_sandbox.server import Sandbox
+from reconciler_sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 
 __all__ = ["Sandbox", "SandboxHandle", "run_sandbox"]
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.sandbox.errors import ApiError, not_found
+from reconciler_sandbox.errors import ApiError, not_found
 
 if TYPE_CHECKING:
-    from reconciler.sandbox.routes import Request
-    from reconciler.sandbox.world import World
+    from reconciler_sandbox.routes import Request
+    from reconciler_sandbox.world import World
 
 __all__ = ["FILE_PROJECT", "ProjectKeys", "parse_project_key"]
 

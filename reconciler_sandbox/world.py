@@ -14,15 +14,15 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from reconciler import training_data
-from reconciler.sandbox import chat, lifecycle
-from reconciler.sandbox.clock import SimClock
-from reconciler.sandbox.errors import bad_request, not_found
-from reconciler.sandbox.jobspec import parse_create
-from reconciler.sandbox.model_routes import serving
-from reconciler.sandbox.models import ALIASES, SNAPSHOTS, base_of
-from reconciler.sandbox.paging import OrderedStore, slice_page
-from reconciler.sandbox.persist import BlobStore, Staged
-from reconciler.sandbox.rwlock import RWLock
+from reconciler_sandbox import chat, lifecycle
+from reconciler_sandbox.clock import SimClock
+from reconciler_sandbox.errors import bad_request, not_found
+from reconciler_sandbox.jobspec import parse_create
+from reconciler_sandbox.model_routes import serving
+from reconciler_sandbox.models import ALIASES, SNAPSHOTS, base_of
+from reconciler_sandbox.paging import OrderedStore, slice_page
+from reconciler_sandbox.persist import BlobStore, Staged
+from reconciler_sandbox.rwlock import RWLock
 
 log = logging.getLogger(__name__)
 

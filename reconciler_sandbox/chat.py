@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from reconciler.sandbox.errors import ApiError, bad_request
+from reconciler_sandbox.errors import ApiError, bad_request
 
 __all__ = ["Answer", "answer", "check_request", "completion_body", "model_not_found"]
 

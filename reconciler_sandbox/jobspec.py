@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Container
 from typing import Any
 
-from reconciler.sandbox.errors import bad_request
-from reconciler.sandbox.graders import validate_grader
-from reconciler.sandbox.models import check_method, resolve_model
+from reconciler_sandbox.errors import bad_request
+from reconciler_sandbox.graders import validate_grader
+from reconciler_sandbox.models import check_method, resolve_model
 
 KNOWN_ARGS = {"model", "training_file", "hyperparameters", "suffix", "validation_file", "integrations",
               "seed", "method", "metadata"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.sandbox.errors import bad_request
+from reconciler_sandbox.errors import bad_request
 
 KINDS = ("string_check", "text_similarity", "python", "score_model", "label_model", "multi")
 OPERATIONS = ("eq", "ne", "like", "ilike")

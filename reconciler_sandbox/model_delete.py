@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reconciler.sandbox import lifecycle
-from reconciler.sandbox.errors import ApiError, not_found
-from reconciler.sandbox.models import ALIASES, SNAPSHOTS
-from reconciler.sandbox.projects import check_job
+from reconciler_sandbox import lifecycle
+from reconciler_sandbox.errors import ApiError, not_found
+from reconciler_sandbox.models import ALIASES, SNAPSHOTS
+from reconciler_sandbox.projects import check_job
 
 if TYPE_CHECKING:
-    from reconciler.sandbox.routes import Request
-    from reconciler.sandbox.world import World
+    from reconciler_sandbox.routes import Request
+    from reconciler_sandbox.world import World
 
 __all__ = ["ROUTE", "delete_model"]
 
