@@ -35,6 +35,8 @@ def _listener(o: Any, as_json: bool, progress: Any = None) -> Any:
         if event.kind is EventKind.WAITING and progress is not None:
             progress(event)  # --wait: one line per job (cli/progress.py)
             return
+        if progress is not None:
+            progress.settle(event)  # a row waiting on this change shows how it ended
         ident = f" [id={event.object_id}]" if event.object_id else ""
         if event.kind is EventKind.START:
             line = f"{o.style(event.address, bold=True)}: {event.verb}...{ident}"
