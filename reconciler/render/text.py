@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from reconciler.cost.estimate import PlanCost
@@ -140,7 +141,17 @@ def whole_reason(change: Change) -> str:
         return ""
     shown = [change.reasons[0], *(r for r in change.reasons[1:] if any(w in r for w in _TAKING))]
     said = any(w in r for r in shown for w in _TAKING)
-    return "; ".join(shown) + ("" if said else destructive_note(change))
+    if said:
+        return "; ".join(shown)
+    # a delete's own cancel or delete is the row's action already; what else it takes is named
+    steps = [s for s in change.steps if not _own_removal(change, s)]
+    return "; ".join(shown) + destructive_note(replace(change, steps=tuple(steps)))
+
+
+def _own_removal(change: Change, step: Any) -> bool:
+    """The step that is a delete's very action: the job it cancels or the file it deletes."""
+    return (change.action is Action.DELETE and step.op in (Op.CANCEL_JOB, Op.DELETE_FILE)
+            and (not step.args or change.prior_id in (str(v) for v in step.args.values())))
 
 
 def destructive_note(change: Change) -> str:

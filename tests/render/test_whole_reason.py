@@ -22,9 +22,12 @@ CANCEL = Step(Op.CANCEL_JOB, "cancel", {"id": "ftjob-1"})
     (Action.REPLACE, ("changed: suffix",), (CANCEL,), "changed: suffix; it also cancels 1 job"),
     (Action.UPDATE, ("suffix changed", "metadata changed"), (), "suffix changed"),
     (Action.UPDATE, (), (REVOKE,), ""),
+    (Action.DELETE, ("not in any spec",), (CANCEL,), "not in any spec"),  # the cancel is the delete itself
+    (Action.DELETE, ("destroy",), (REVOKE,), "destroy; it also revokes 1 grant"),
 ])
 def test_whole_reason(action, reasons, steps, expected):
-    change = Change("CheckpointPermission.share", "CheckpointPermission", action, reasons=reasons, steps=steps)
+    change = Change("CheckpointPermission.share", "CheckpointPermission", action, reasons=reasons, steps=steps,
+                    prior_id="ftjob-1")
     assert whole_reason(change) == expected
 
 
