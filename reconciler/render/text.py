@@ -151,7 +151,7 @@ def whole_reason(change: Change) -> str:
 def _own_removal(change: Change, step: Any) -> bool:
     """The step that is a delete's very action: the job it cancels or the file it deletes."""
     return (change.action is Action.DELETE and step.op in (Op.CANCEL_JOB, Op.DELETE_FILE)
-            and (not step.args or change.prior_id in (str(v) for v in step.args.values())))
+            and (not step.args or str(change.prior_id) in {str(v) for v in step.args.values()}))
 
 
 def destructive_note(change: Change) -> str:
