@@ -14,6 +14,7 @@ Files are read line by line, so a file of any size is checked in bounded memory.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -98,7 +99,9 @@ def _messages_problem(messages: Any, where: str) -> str | None:
             return f"{where}[{i}] must be an object"
         role = message.get("role")
         if role not in ROLES:
-            return f"{where}[{i}].role must be one of {', '.join(sorted(ROLES))}"
+            close = difflib.get_close_matches(role, sorted(ROLES), n=1) if isinstance(role, str) else []
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f"{where}[{i}].role must be one of {', '.join(sorted(ROLES))}{hint}"
         if "content" not in message and "tool_calls" not in message and "function_call" not in message:
             return f"{where}[{i}] has no content"
         if not _content_ok(message.get("content")):
@@ -213,6 +216,9 @@ def json_problem(exc: ValueError) -> str:
     reason = _JSON_REASONS.get(exc.msg)
     if reason is None:
         reason = next((text for key, text in _JSON_REASONS.items() if exc.msg.startswith(key)), exc.msg)
+    if exc.lineno > 1:  # past the record's own line: the line ended before the value did
+        end = len(exc.doc.split("\n", 1)[0].rstrip("\r")) + 1
+        return f"not valid JSON: {reason} at the end of the line (column {end})"
     return f"not valid JSON: {reason} at column {exc.colno}"
 
 

@@ -40,3 +40,15 @@ def test_help_has_an_example_and_every_option_a_description(path, command):
     if not isinstance(command, click.Group):
         assert re.search(r"^ *Examples?:\n +(\S+=\S+ )?reconciler ", result.output, re.M), \
             f"reconciler {' '.join(path)} --help has no example"
+
+
+def test_destroy_says_the_same_in_both_helps_and_replaces_nothing():
+    """`reconciler --help` and `destroy --help` describe what destroy does in the same words, and
+    destroy has no --replace (it replaces nothing)."""
+    top = CliRunner().invoke(cli, ["--help"], env={"NO_COLOR": "1", "COLUMNS": "200"}).output
+    own = CliRunner().invoke(cli, ["destroy", "--help"], env={"NO_COLOR": "1", "COLUMNS": "200"}).output
+    said = "Cancel active managed jobs, revoke managed grants, delete uploaded files; forget finished jobs."
+    assert said in " ".join(top.split()), top
+    assert said in " ".join(own.split()), own
+    assert "forgets everything" not in top and "forget everything" not in top
+    assert "--replace" not in own, own

@@ -251,8 +251,29 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
+        gitlab: GitLab = self.server.gitlab  # type: ignore[attr-defined]
+        parts = path.split("/")
         if path == "/api/v4/user":
             self._answer(200, {"id": TOKEN_USER, "username": "project_7_bot"})
+        elif path.endswith("/merge_requests") and "/repository/commits/" in path:
+            self._answer(200, gitlab.merged.get(parts[-2], []))
+        elif path.endswith("/pipelines") and "/merge_requests/" in path:
+            self._answer(200, [{k: v for k, v in p.items() if k != "jobs"}
+                               for p in reversed(gitlab.pipelines) if p["iid"] == parts[-2]])
+        elif path.endswith("/jobs") and "/pipelines/" in path:
+            wanted = [p for p in gitlab.pipelines if str(p["id"]) == parts[-2]]
+            scope = "success" if "scope[]=success" in self.path or "scope%5B%5D=success" in self.path else None
+            self._answer(200, [j for p in wanted for j in p["jobs"] if scope in (None, j["status"])])
+        elif "/jobs/" in path and "/artifacts/" in path:
+            job, _, name = path.split("/jobs/", 1)[1].partition("/artifacts/")
+            data = gitlab.artifacts.get((job, name))
+            if data is None:
+                self._answer(404, {"message": "404 Not found"})
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         elif path.endswith("/notes"):
             listed = [n for n in self.server.notes if n["path"] == path]  # type: ignore[attr-defined]
             self._answer(200, list(reversed(listed)))  # sort=desc
@@ -263,11 +284,22 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@dataclass
+class GitLab:
+    """What GitLab's API answers about merge requests: which merged one a commit came from, the
+    merge requests' pipelines (newest last) with their jobs, and the jobs' artifact files."""
+
+    merged: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    pipelines: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: dict[tuple[str, str], bytes] = field(default_factory=dict)
+
+
 @pytest.fixture
 def recorder() -> Iterator[Any]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     server.received = []  # type: ignore[attr-defined]
     server.notes = []  # type: ignore[attr-defined]
+    server.gitlab = GitLab()  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -286,11 +318,15 @@ def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
 GH_STUB = """#!{python}
 # A recording `gh`: `pr comment N --body-file F` adds a comment as the workflow token's user;
 # `api [--method M] PATH [--paginate] [--jq EXPR] [-F body=@FILE]` lists (through the real jq,
-# as gh's --jq) or edits the comments kept in $GH_LOG.comments.
-import json, os, subprocess, sys
+# as gh's --jq) or edits the comments kept in $GH_LOG.comments, and answers the pull requests of a
+# commit and a pull request; `run list` / `run download` answer from the runs and artifacts the
+# test recorded (upload-artifact's stand-in).
+import json, os, shutil, subprocess, sys
 args = sys.argv[1:]
 store = os.environ["GH_LOG"] + ".comments"
 comments = json.load(open(store)) if os.path.exists(store) else []
+load = lambda name: json.load(open(os.environ["GH_LOG"] + name)) if os.path.exists(os.environ["GH_LOG"] + name) else []
+pulls, runs = load(".pulls"), load(".runs")  # written by the test: merged pull requests, workflow runs
 body = open(args[args.index("--body-file") + 1]).read() if "--body-file" in args else None
 out = ""
 if args[:2] == ["pr", "comment"]:
@@ -315,6 +351,25 @@ elif args[0] == "api":
             sys.exit("gh: Not Found (HTTP 404)")
         found[0]["body"] = body
         out = json.dumps(found[0])
+    elif method == "GET" and parts[-1] == "pulls" and parts[-3] == "commits":
+        out = json.dumps([p for p in pulls if parts[-2] in p["commits"]])
+    elif method == "GET" and parts[-2] == "pulls":
+        out = json.dumps(next(p for p in pulls if p["number"] == int(parts[-1])))
+    if "--jq" in args and parts[-1] != "comments":
+        out = subprocess.run(["jq", "-r", args[args.index("--jq") + 1]], input=out, text=True,
+                             capture_output=True, check=True).stdout
+elif args[:2] == ["run", "list"]:
+    option = lambda name: args[args.index(name) + 1] if name in args else None
+    found = [r for r in reversed(runs) if r["workflow"] == option("--workflow")
+             and option("--commit") in (None, r["headSha"]) and option("--status") in (None, r["conclusion"])]
+    out = json.dumps([{{"databaseId": r["databaseId"]}} for r in found[:int(option("--limit") or 20)]])
+    if "--jq" in args:
+        out = subprocess.run(["jq", "-r", option("--jq")], input=out, text=True, capture_output=True, check=True).stdout
+elif args[:2] == ["run", "download"]:
+    source = os.path.join(os.environ["GH_LOG"] + ".artifacts", args[2], args[args.index("--name") + 1])
+    if not os.path.isdir(source):
+        sys.exit("gh: no artifact matches any of the names or patterns provided")
+    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
 json.dump(comments, open(store, "w"))
 with open(os.environ["GH_LOG"], "a") as log:
     log.write(json.dumps({{"args": args, "body": body}}) + "\\n")
@@ -343,6 +398,7 @@ class Ci:
     recorder: Any
     pg_conn: str = ""
     runs: int = 0
+    runs_made: int = 0
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -423,12 +479,18 @@ class Ci:
         for f in files.values():
             f.touch()
         env = {**self.base_env(), **{k: str(v) for k, v in files.items()},
-               "GITHUB_REPOSITORY": "team/specs",
+               "GITHUB_REPOSITORY": "team/specs", "GITHUB_SHA": event["sha"],
                **{k: _gh_expand(str(v), context) for k, v in (data.get("env") or {}).items()},
                **{k: _gh_expand(str(v), context) for k, v in (job.get("env") or {}).items()}}
         steps: list[tuple[str, int]] = []
         output = ""
+        self.runs_made += 1
+        run_id = str(7000 + self.runs_made)
         for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/upload-artifact"):
+                if _gh_condition(step.get("if", "success()"), context, failed=any(c != 0 for _, c in steps)):
+                    self._upload(folder, run_id, step["with"])
+                continue
             if "run" not in step:
                 continue
             script = step["run"]
@@ -445,7 +507,39 @@ class Ci:
             code, text = self.bash(script, folder, step_env)
             steps.append((label, code))
             output += text
+        head = (event.get("event") or {}).get("pull_request", {}).get("head", {}).get("sha", event["sha"])
+        self._github_record(".runs", {"databaseId": int(run_id), "workflow": path.name, "headSha": head,
+                                      "conclusion": "failure" if any(c != 0 for _, c in steps) else "success"})
         return Run(folder, steps, output)
+
+    def _upload(self, folder: Path, run_id: str, options: dict[str, Any]) -> None:
+        """actions/upload-artifact's stand-in: the files named in `path` that exist, kept by run and name."""
+        target = self.root / "gh.log.artifacts" / run_id / options["name"]
+        target.mkdir(parents=True, exist_ok=True)
+        for name in str(options["path"]).split():
+            if (folder / name).is_file():
+                (target / name).write_bytes((folder / name).read_bytes())
+
+    def _github_record(self, store: str, item: dict[str, Any]) -> None:
+        path = self.root / f"gh.log{store}"
+        items = json.loads(path.read_text()) if path.exists() else []
+        path.write_text(json.dumps([*items, item]))
+
+    def main_sha(self) -> str:
+        return git("rev-parse", "main", cwd=self.origin, env=self.env).strip()
+
+    def merged(self, number: int) -> None:
+        """The pull (merge) request `number` was merged: main's head commit came from it."""
+        sha = self.main_sha()
+        path = self.root / "gh.log.pulls"
+        pulls = json.loads(path.read_text()) if path.exists() else []
+        pull = {"number": number, "merged_at": "2026-12-07T05:00:00Z", "head": {"sha": _head(number)}, "commits": [sha]}
+        path.write_text(json.dumps([pull, *pulls]))
+        self.recorder.gitlab.merged[sha] = [{"iid": number, "state": "merged", "sha": _head(number)}]
+
+    def push(self) -> dict[str, Any]:
+        """The push event of main's head commit."""
+        return {"event_name": "push", "ref": "refs/heads/main", "sha": self.main_sha()}
 
     # -------------------------------------------------------------- GitLab CI
 
@@ -462,6 +556,7 @@ class Ci:
         env = {**self.base_env(), **self.secrets(), **ci,
                "CI_PROJECT_ID": "7", "CI_PROJECT_PATH": "team/specs", "CI_SERVER_HOST": "gitlab.test",
                "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_SHORT_SHA": git("rev-parse", "--short", "HEAD", cwd=folder).strip(),
+               "CI_COMMIT_SHA": git("rev-parse", "HEAD", cwd=folder).strip(),
                "CI_API_V4_URL": f"{self.hook}/api/v4"}
         for key, value in {**(data.get("variables") or {}), **(job.get("variables") or {})}.items():
             env[key] = re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), str(value))
@@ -480,7 +575,28 @@ class Ci:
             after_code, text = self.bash("\n".join(after) + "\n", folder, env)
             steps.append(("after_script", after_code))
             output += text
+        if "CI_MERGE_REQUEST_IID" in ci:
+            self._gitlab_record(job_name, job, ci["CI_MERGE_REQUEST_IID"], folder, failed=code != 0)
         return Run(folder, steps, output)
+
+    def _gitlab_record(self, name: str, job: dict[str, Any], iid: str, folder: Path, *, failed: bool) -> None:
+        """The merge request pipeline this job ran in (one per commit), and its artifact files."""
+        gitlab: GitLab = self.recorder.gitlab
+        sha = git("rev-parse", "HEAD", cwd=folder).strip()
+        ours = [p for p in gitlab.pipelines if p["iid"] == iid]
+        if not ours or ours[-1]["sha"] != sha:
+            ours = [{"id": 300 + len(gitlab.pipelines), "iid": iid, "sha": sha, "status": "success", "jobs": []}]
+            gitlab.pipelines.append(ours[0])
+        pipeline = ours[-1]
+        job_id = 900 + sum(len(p["jobs"]) for p in gitlab.pipelines)
+        pipeline["jobs"].append({"id": job_id, "name": name, "status": "failed" if failed else "success"})
+        if failed:
+            pipeline["status"] = "failed"
+        artifacts = job.get("artifacts") or {}
+        if not failed or artifacts.get("when") == "always":
+            for file in artifacts.get("paths", []):
+                if (folder / file).is_file():
+                    gitlab.artifacts[(str(job_id), file)] = (folder / file).read_bytes()
 
     # -------------------------------------------------------------- what the world shows
 
@@ -549,9 +665,13 @@ def _gh_condition(condition: str, context: dict[str, Any], *, failed: bool) -> b
     return (not failed) and _gh_value(match.group(1), context) == match.group(2)
 
 
+def _head(number: int) -> str:
+    return f"{number:040x}"
+
+
 def _pr(number: int = 12) -> dict[str, Any]:
     return {"event_name": "pull_request", "ref": f"refs/pull/{number}/merge", "sha": "a" * 40,
-            "event": {"pull_request": {"number": number}}}
+            "event": {"pull_request": {"number": number, "head": {"sha": _head(number)}}}}
 
 
 def _push() -> dict[str, Any]:
@@ -614,13 +734,18 @@ def test_github_without_database_plan_apply_drift(ci: Ci):
     comments = [json.loads(line) for line in (ci.root / "gh.log").read_text().splitlines()]
     assert comments[-1]["args"][:3] == ["pr", "comment", "12"] and "FineTuningJob.bot" in comments[-1]["body"]
 
-    _ok(ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push()))
+    ci.merged(12)
+    applied = _ok(ci.github(GITHUB_NO_DB / "reconciler-apply.yml", ci.push()))
+    assert "Applying the plan reviewed in pull request #12" in applied.output, applied.output
     _one_job_each(ci)
     state = ci.committed("state/default.json")
     assert state is not None, "the state was not committed (state/* is git-ignored: git add -f)"
     assert "FineTuningJob.bot" in state
-    # A second apply from a fresh clone reads the committed state: nothing is created twice.
-    second = _ok(ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push()))
+    # The next pull request plans from the committed state (a fresh clone): nothing to change, and
+    # its merge applies that plan: nothing is created twice.
+    _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr(13)))
+    ci.merged(13)
+    second = _ok(ci.github(GITHUB_NO_DB / "reconciler-apply.yml", ci.push()))
     assert "No changes" in second.output, second.output
     _one_job_each(ci)
 
@@ -658,10 +783,24 @@ def test_github_plan_comment_is_found_by_its_own_marker(ci: Ci):
     assert not any("--edit-last" in call for call in calls)
 
 
-def _apply_without_database(ci: Ci, platform: str) -> Run:
+MERGE_REQUEST = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "5"}
+PUSH = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"}
+
+
+def _plan_without_database(ci: Ci, platform: str) -> Run:
     if platform == "github":
-        return ci.github(GITHUB_NO_DB / "reconciler-apply.yml", _push())
-    return ci.gitlab(GITLAB_NO_DB, "apply", {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"})
+        return ci.github(GITHUB / "reconciler-plan.yml", _pr())
+    return ci.gitlab(GITLAB_NO_DB, "plan", MERGE_REQUEST)
+
+
+def _apply_without_database(ci: Ci, platform: str, *, planned: bool = False) -> Run:
+    """The merge of the pull (merge) request: its plan (made here unless `planned`), then the apply."""
+    if not planned:
+        _ok(_plan_without_database(ci, platform))
+        ci.merged(12 if platform == "github" else 5)
+    if platform == "github":
+        return ci.github(GITHUB_NO_DB / "reconciler-apply.yml", ci.push())
+    return ci.gitlab(GITLAB_NO_DB, "apply", PUSH)
 
 
 def _pre_receive(ci: Ci, script: str) -> None:
@@ -716,11 +855,16 @@ def test_gitlab_without_database_plan_apply_drift(ci: Ci):
     assert len(notes) == 1 and "FineTuningJob.bot" in notes[0][1]["body"], plan.output
     assert notes[0][0] == "/api/v4/projects/7/merge_requests/5/notes"
 
+    ci.merged(5)
     push = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"}
-    _ok(ci.gitlab(GITLAB_NO_DB, "apply", push))
+    applied = _ok(ci.gitlab(GITLAB_NO_DB, "apply", push))
+    assert "Applying the plan reviewed in merge request !5" in applied.output, applied.output
     _one_job_each(ci)
     assert ci.committed("state/default.json") is not None
-    _ok(ci.gitlab(GITLAB_NO_DB, "apply", push))
+    _ok(ci.gitlab(GITLAB_NO_DB, "plan", {**merge_request, "CI_MERGE_REQUEST_IID": "6"}))
+    ci.merged(6)
+    second = _ok(ci.gitlab(GITLAB_NO_DB, "apply", push))
+    assert "No changes" in second.output, second.output
     _one_job_each(ci)
 
     schedule = {"CI_PIPELINE_SOURCE": "schedule", "RECONCILER_WEBHOOK": f"{ci.hook}/hook"}
@@ -783,10 +927,14 @@ def test_github_pg_plan_apply_drift_sync(ci_pg: Ci):
     comments = [json.loads(line) for line in (ci.root / "gh.log").read_text().splitlines()]
     assert comments[-1]["args"][:3] == ["pr", "comment", "12"] and "FineTuningJob.bot" in comments[-1]["body"]
 
-    _ok(ci.github(GITHUB / "reconciler-apply.yml", _push()))
+    ci.merged(12)
+    _ok(ci.github(GITHUB / "reconciler-apply.yml", ci.push()))
     _one_job_each(ci)
-    # A fresh clone has no state file: the second apply reads the state from PostgreSQL.
-    second = _ok(ci.github(GITHUB / "reconciler-apply.yml", _push()))
+    # A fresh clone has no state file: the next pull request's plan and its apply read the state
+    # from PostgreSQL.
+    _ok(ci.github(GITHUB / "reconciler-plan.yml", _pr(13)))
+    ci.merged(13)
+    second = _ok(ci.github(GITHUB / "reconciler-apply.yml", ci.push()))
     assert "No changes" in second.output, second.output
     _one_job_each(ci)
     _nothing_under_state(ci)
@@ -818,13 +966,71 @@ def test_gitlab_pg_plan_apply_drift(ci_pg: Ci):
     notes = [body for p, body in ci.recorder.received if p == "/api/v4/projects/7/merge_requests/5/notes"]
     assert len(notes) == 1 and "FineTuningJob.bot" in notes[0]["body"], plan.output
 
+    ci.merged(5)
     push = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"}
     _ok(ci.gitlab(GITLAB, "apply", push))
     _one_job_each(ci)
-    _ok(ci.gitlab(GITLAB, "apply", push))
+    _ok(ci.gitlab(GITLAB, "plan", {**merge_request, "CI_MERGE_REQUEST_IID": "6"}))
+    ci.merged(6)
+    second = _ok(ci.gitlab(GITLAB, "apply", push))
+    assert "No changes" in second.output, second.output
     _one_job_each(ci)
     _nothing_under_state(ci)
 
     schedule = {"CI_PIPELINE_SOURCE": "schedule", "RECONCILER_WEBHOOK": f"{ci.hook}/hook"}
     _drift_runs(ci, lambda: ci.gitlab(GITLAB, "drift", schedule))
     _nothing_under_state(ci)
+
+
+# ---------------------------------------------------------------- the merge applies what was reviewed
+
+def _push_to_main(ci: Ci, specs: str, message: str) -> None:
+    (ci.root / "seed" / "specs" / "jobs.yaml").write_text(specs)
+    git("commit", "-q", "-am", message, cwd=ci.root / "seed", env=ci.env)
+    git("push", "-q", str(ci.origin), "HEAD:main", cwd=ci.root / "seed", env=ci.env)
+
+
+@pytest.mark.parametrize("platform", ["github", "gitlab"])
+def test_a_stale_reviewed_plan_is_refused_not_planned_again(ci: Ci, platform: str):
+    """The pull request's plan was saved; main moved on (another merge changed a spec) before it
+    was merged: the apply refuses the plan, names what changed, and creates nothing."""
+    ci.setup()
+    _ok(_plan_without_database(ci, platform))
+    _push_to_main(ci, SPECS.replace("other-v1", "other-v2"), "another merge")
+    ci.merged(12 if platform == "github" else 5)
+    run = _apply_without_database(ci, platform, planned=True)
+    assert run.failed, run.output
+    assert "specs/jobs.yaml changed since the plan was made" in run.output, run.output
+    assert "A stale plan is never planned again here" in run.output, run.output
+    assert ci.jobs() == {}
+
+
+@pytest.mark.parametrize("platform", ["github", "gitlab"])
+def test_a_commit_without_a_reviewed_plan_applies_nothing(ci: Ci, platform: str):
+    """Specs pushed to main directly: no pull request showed a plan of them, nothing is applied."""
+    ci.setup()
+    run = _apply_without_database(ci, platform, planned=True)
+    assert run.failed, run.output
+    assert "came from no merged" in run.output, run.output
+    assert ci.jobs() == {}
+
+
+@pytest.mark.parametrize("platform", ["github", "gitlab"])
+def test_a_failed_plan_posts_its_error_and_saves_no_plan(ci: Ci, platform: str):
+    """A plan that fails (here a misspelt field) is still the comment: its error, not an empty
+    plan; the job fails and there is no plan to apply."""
+    ci.setup()
+    _push_to_main(ci, SPECS.replace("  suffix: bot-v1", "  sufix: bot-v1"), "typo")
+    run = _plan_without_database(ci, platform)
+    assert run.failed, run.output
+    assert not (run.folder / "plan.json").exists()
+    if platform == "github":
+        body = [json.loads(line) for line in (ci.root / "gh.log").read_text().splitlines()][-1]["body"]
+    else:
+        body = ci.recorder.notes[-1]["body"]
+    assert body.startswith("<!-- reconciler-plan:default -->\n### reconciler: the plan failed"), body
+    assert "sufix" in body, body
+    ci.merged(12 if platform == "github" else 5)
+    applied = _apply_without_database(ci, platform, planned=True)
+    assert applied.failed and "no successful plan" in applied.output, applied.output
+    assert ci.jobs() == {}

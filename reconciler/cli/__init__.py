@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "schema": ("reconciler.cli.validate", "schema", "Print or write the JSON Schema of the spec language."),
     "plan": ("reconciler.cli.plan", "plan", "Show what apply would change."),
     "apply": ("reconciler.cli.apply", "apply", "Make the world match the specs."),
-    "destroy": ("reconciler.cli.apply", "destroy", "Cancel active managed jobs and forget everything."),
+    "destroy": ("reconciler.cli.apply", "destroy", "Cancel active managed jobs, revoke managed grants, delete uploaded files; forget finished jobs."),
     "show": ("reconciler.cli.show", "show", "Show a saved plan or the current state."),
     "output": ("reconciler.cli.show", "output", "Print attributes of managed objects."),
     "state": ("reconciler.cli.state", "state", "Inspect and edit the state (list, show, rm, mv, ...)."),

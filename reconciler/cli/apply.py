@@ -35,6 +35,8 @@ def _listener(o: Any, as_json: bool, progress: Any = None) -> Any:
         if event.kind is EventKind.WAITING and progress is not None:
             progress(event)  # --wait: one line per job (cli/progress.py)
             return
+        if progress is not None:
+            progress.settle(event)  # a row waiting on this change shows how it ended
         ident = f" [id={event.object_id}]" if event.object_id else ""
         if event.kind is EventKind.START:
             line = f"{o.style(event.address, bold=True)}: {event.verb}...{ident}"
@@ -307,16 +309,20 @@ def apply(plan_file: Path | None, auto_approve: bool, targets: tuple[str, ...], 
                      allow_other_folder=allow_other_folder)
 
 
+def _destroy_plan_options(f: Any) -> Any:
+    return plan_options(f, replace=False)
+
+
 @click.command("destroy", cls=WaitCommand)
-@plan_options
+@_destroy_plan_options
 @apply_options
 @common_options
-def destroy(auto_approve: bool, targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, parallelism: int,
+def destroy(auto_approve: bool, targets: tuple[str, ...], refresh: bool, parallelism: int,
             lock_timeout: str, insecure_http: bool, wait: str | None, timeout: str | None,
             poll_interval: float | None,
             as_json: bool, allow_other_folder: bool) -> int:
     """Cancel active managed jobs, revoke managed grants, delete uploaded files; forget finished jobs."""
-    return run_apply(plan_file=None, auto_approve=auto_approve, targets=targets, replace=replace, refresh=refresh,
+    return run_apply(plan_file=None, auto_approve=auto_approve, targets=targets, replace=(), refresh=refresh,
                      parallelism=parallelism, lock_timeout=lock_timeout, insecure_http=insecure_http, wait=wait,
                      timeout=timeout, destroy=True, as_json=as_json, poll_interval=poll_interval,
                      allow_other_folder=allow_other_folder)

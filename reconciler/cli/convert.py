@@ -48,7 +48,8 @@ def terraform(paths: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
             "written": [str(p) for p in written],
             "converted": [{"address": d.address if d.raw is None else None, "kind": d.kind or next(iter(d.raw or {})),
                            "file": d.file, "line": d.line, "source": d.source} for d in conv.converted],
-            "not_converted": [n.to_json() for n in conv.notes if n.severity != "warning"],
+            "not_converted": [n.to_json() for n in conv.notes if n.severity == "not_converted"],
+            "todo": [n.to_json() for n in conv.notes if n.severity == "todo"],
             "warnings": [n.to_json() for n in conv.notes if n.severity == "warning"],
             "summary": counts,
         })
@@ -60,9 +61,17 @@ def terraform(paths: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
     if counts["other"]:
         summary += f"{counts['other']} import/moved block{'s' if counts['other'] != 1 else ''}, "
     summary += f"{counts['not_converted']} item{'s' if counts['not_converted'] != 1 else ''} not converted"
+    if counts["todo"]:
+        summary += f", {counts['todo']} to do by hand"
     o.echo(summary + ".")
-    not_converted = [n for n in conv.notes if n.severity != "warning"]
+    todo = [n for n in conv.notes if n.severity == "todo"]
+    not_converted = [n for n in conv.notes if n.severity == "not_converted"]
     warnings = [n for n in conv.notes if n.severity == "warning"]
+    if todo:
+        o.echo("")
+        o.echo(o.style("To do (written, but validate fails until done):", bold=True))
+        for note in todo:
+            o.echo(f"  {note}")
     if not_converted:
         o.echo("")
         o.echo(o.style("Not converted:", bold=True))

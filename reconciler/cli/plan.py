@@ -19,12 +19,15 @@ FOLDER_HELP = ("Go on although the state was applied from another spec folder an
                "revoke or forget its objects (moving the state to this folder on purpose).")
 
 
-def plan_options(f: Any) -> Any:
+def plan_options(f: Any, *, replace: bool = True) -> Any:
+    """The options of every command that plans; `replace=False` leaves out --replace (destroy
+    replaces nothing)."""
     options = [
         click.option("--target", "targets", multiple=True, metavar="ADDR",
                      help="Limit the plan to ADDR and what it depends on (repeatable)."),
-        click.option("--replace", "replace", multiple=True, metavar="ADDR",
-                     help="Force a new job/upload for ADDR even if nothing changed (repeatable)."),
+        *([click.option("--replace", "replace", multiple=True, metavar="ADDR",
+                        help="Force a new job/upload for ADDR even if nothing changed (repeatable).")]
+          if replace else []),
         click.option("--refresh/--no-refresh", default=True, show_default=True,
                      help="Read the live API before planning; --no-refresh trusts the state."),
         click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 64),

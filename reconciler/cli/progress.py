@@ -17,7 +17,7 @@ from typing import IO, Any
 
 __all__ = ["FINISHED", "Row", "WaitProgress", "duration", "plain_line", "row_from"]
 
-FINISHED = ("succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled", "complete", "skipped", "pending")
 
 
 def duration(seconds: float) -> str:
@@ -115,12 +115,20 @@ class WaitProgress:
         from rich.text import Text
 
         table = Table(box=None, show_header=True, header_style="bold" if self._color else "", pad_edge=False)
-        # the figures keep their width on a narrow terminal; the job's name gives way (…)
-        for name, justify, least in (("job", "left", 0), ("status", "left", 10), ("step", "right", 7),
-                                     ("", "left", 12), ("train loss", "right", 10), ("elapsed", "right", 7),
-                                     ("left", "right", 7)):
-            table.add_column(name, justify=justify, no_wrap=True, min_width=least or None,  # type: ignore[arg-type]
-                             max_width=None if least else max(12, self._console_width - 68))
+        # (header, justify, width); an address is never cut: on a narrow terminal the progress bar,
+        # the time left and the train loss give way, in that order; a grant's "→ job" wraps onto a
+        # second line; only an address wider than what is left would fold, whole, onto two
+        columns = [("status", "left", 10), ("step", "right", 7), ("", "left", 12), ("train loss", "right", 10),
+                   ("elapsed", "right", 7), ("left", "right", 7)]
+        widest = max((len(row.key) for row in self._rows.values()), default=0)
+        for dropped in ("", "left", "train loss"):
+            if widest + sum(w + 1 for _, _, w in columns) <= self._console_width:
+                break
+            columns = [c for c in columns if c[0] != dropped]
+        shown = [c[0] for c in columns]
+        table.add_column("job", justify="left", no_wrap=False, overflow="fold")
+        for name, justify, least in columns:
+            table.add_column(name, justify=justify, no_wrap=True, min_width=least)  # type: ignore[arg-type]
         for row in self._rows.values():
             name = row.key + (f" → {row.job}" if row.job else "")
             step = "" if row.step is None else (f"{row.step}/{row.total_steps}" if row.total_steps else str(row.step))
@@ -130,9 +138,11 @@ class WaitProgress:
             loss = "" if row.train_loss is None else f"{row.train_loss:.4f}"
             left = "" if row.eta_seconds is None or row.status in FINISHED \
                 else f"~{duration(row.eta_seconds)}"
-            style = {"succeeded": "green", "failed": "red", "cancelled": "yellow"}.get(row.status, "")
-            table.add_row(name, Text(row.status or row.detail, style=style if self._color else ""), step, bar,
-                          loss, duration(row.elapsed), left)
+            style = {"succeeded": "green", "complete": "green", "failed": "red", "cancelled": "yellow",
+                     "skipped": "yellow"}.get(row.status, "")
+            cells = {"status": Text(row.status or row.detail, style=style if self._color else ""), "step": step,
+                     "": bar, "train loss": loss, "elapsed": duration(row.elapsed), "left": left}
+            table.add_row(name, *(cells[c] for c in shown))
         return table
 
     def _start_live(self) -> None:
@@ -160,6 +170,20 @@ class WaitProgress:
             if self._due(row, now):
                 self._shown[row.key] = (row, now)
                 self._echo(plain_line(row))
+
+    def settle(self, event: Any) -> None:
+        """The change a row waited for is over (done, failed, skipped, left pending): the row says so
+        instead of its job's last step (a grant's row would stay `running 12/24` after its grants)."""
+        status = {"done": "complete", "failed": "failed", "skipped": "skipped", "pending": "pending"}.get(
+            getattr(event.kind, "value", str(event.kind)))
+        with self._lock:
+            row = self._rows.get(event.address)
+            if status is None or row is None:
+                return
+            self._rows[row.key] = Row(key=row.key, job=row.job, status=status, step=None, total_steps=None,
+                                      train_loss=None, elapsed=row.elapsed, eta_seconds=None, detail=event.message)
+            if self._live is not None:
+                self._live.update(self._table(), refresh=True)
 
     def close(self) -> None:
         with self._lock:

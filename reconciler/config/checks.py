@@ -41,6 +41,11 @@ def parse_duration(value: int | str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
+def retired_model_successor(model: Any) -> str | None:
+    """The model a retired legacy base (ada, babbage, curie, davinci) was replaced by; None otherwise."""
+    return _RETIRED_BASE_MODELS.get(model) if isinstance(model, str) else None
+
+
 def retired_model_problem(model: Any) -> str | None:
     if isinstance(model, str) and model in _RETIRED_BASE_MODELS:
         return (

@@ -47,6 +47,7 @@ class Doc:
     lifecycle: dict[str, Any] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
     raw: dict[str, Any] | None = None  # import / moved documents: written as they are
+    todo: list[str] = field(default_factory=list)  # written above the document as `# TODO:` lines
 
     @property
     def address(self) -> str:

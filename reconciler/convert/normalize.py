@@ -8,14 +8,32 @@ that loses something is a note with its line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from reconciler.convert.hcl import Attribute, Block, Body, Literal, Template
+from reconciler.convert.hcl import Attribute, Block, Body, Literal, Template, Unsupported
 from reconciler.convert.providers import DROPPED, argument_aliases, file_argument
 
 __all__ = ["normalize_body"]
 
 Note = Callable[[int, str, str], None]  # (line, what, reason)
+
+
+# `file("PATH")` / `filebase64("PATH")` as the whole of `content` (mkdev-me's documented form,
+# terraform-provider-openai docs: `content = file("${path.module}/data/training.jsonl")`).
+_FILE_CALL = re.compile(r'^(?:file|filebase64)\(\s*"([^"$]*(?:\$\{path\.module\}[^"$]*)*)"\s*\)$')
+
+
+def _file_call(attr: Attribute) -> str | None:
+    """The path `content = file("...")` reads, relative to the .tf folder; None for anything else."""
+    expr = attr.expr
+    if not isinstance(expr, Unsupported):
+        return None
+    match = _FILE_CALL.match(expr.source.strip())
+    if match is None:
+        return None
+    path = match.group(1).replace("${path.module}/", "").replace("${path.module}", ".")
+    return path or None
 
 
 def normalize_body(mode: str, canonical: str, body: Body, label: str, note: Note) -> Body | None:
@@ -29,6 +47,11 @@ def normalize_body(mode: str, canonical: str, body: Body, label: str, note: Note
                  f"purpose {purpose!r}: reconciler manages training files (purpose fine-tune) only")
             return None
         path_arg, filename = file_argument(set(attrs))
+        read = _file_call(attrs["content"]) if path_arg is None and "content" in attrs else None
+        if read is not None:  # content = file("${path.module}/data/train.jsonl"): the upload is that file
+            attrs = {("file" if k == "content" else k): (Attribute("file", Literal(read, v.line), v.line)
+                                                         if k == "content" else v) for k, v in attrs.items()}
+            path_arg = "file"
         if path_arg is None:
             reason = ("inline content cannot be uploaded by reconciler: write it to a .jsonl file next to "
                       "the specs and give its path") if "content" in attrs else "no file path is given"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["NOT_CONVERTED", "WARNING", "Note"]
+__all__ = ["NOT_CONVERTED", "TODO", "WARNING", "Note"]
 
 NOT_CONVERTED = "not_converted"
 WARNING = "warning"
+TODO = "todo"  # written, but something must be done by hand before `validate` passes
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class Note:
 
     ``what`` names the thing (``resource openai_fine_tuning_job.x left out``), ``reason`` says
     why (``count is not supported``). ``severity`` is ``not_converted`` (something is missing from
-    the output) or ``warning`` (converted, but look at it).
+    the output), ``todo`` (written, but `validate` fails until it is done: a data file to put in
+    place) or ``warning`` (converted, but look at it).
     """
 
     file: str

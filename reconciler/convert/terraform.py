@@ -16,7 +16,7 @@ from reconciler.convert.check import drop_invalid
 from reconciler.convert.expressions import DATA_KINDS, RESOURCE_KINDS, Scope, Variable, reference_address
 from reconciler.convert.hcl import Block, Body, Traversal, parse_file
 from reconciler.convert.mapping import NAME_RE, Doc, MapContext, map_block
-from reconciler.convert.notes import WARNING, Note
+from reconciler.convert.notes import NOT_CONVERTED, TODO, WARNING, Note
 from reconciler.convert.providers import LEGACY_DATA
 from reconciler.convert.writer import ConvertError, render_file, schema_reference, write_files
 
@@ -60,7 +60,8 @@ class Conversion:
             "resources": sum(1 for d in docs if not d.kind.startswith("data.")),
             "data_sources": sum(1 for d in docs if d.kind.startswith("data.")),
             "other": sum(1 for d in self.converted if d.raw is not None),
-            "not_converted": sum(1 for n in self.notes if n.severity != WARNING),
+            "not_converted": sum(1 for n in self.notes if n.severity == NOT_CONVERTED),
+            "todo": sum(1 for n in self.notes if n.severity == TODO),
             "warnings": sum(1 for n in self.notes if n.severity == WARNING),
         }
 

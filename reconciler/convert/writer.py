@@ -42,19 +42,36 @@ def dump_yaml(data: Any) -> str:
     return text
 
 
-def schema_reference(out_dir: Path) -> str:
-    """The `$schema` for editors: the JSON Schema published in the package, relative to out_dir."""
-    import reconciler
-
-    schema = Path(reconciler.__file__).resolve().parent / "config" / "schema" / "spec.schema.json"
-    try:
-        return Path(os.path.relpath(schema, os.path.abspath(out_dir))).as_posix()
-    except ValueError:  # another drive on Windows
-        return schema.as_uri()
+SCHEMAS = ".schemas"  # where `reconciler schema --out .schemas` writes the JSON Schemas
 
 
-def render_file(source: str, docs: Sequence[Doc], notes: Iterable[Note], schema_ref: str) -> str:
-    lines = [HEADER.format(source=source), f"# yaml-language-server: $schema={schema_ref}"]
+def schema_reference(out_dir: Path) -> str | None:
+    """The `$schema` for editors: `.schemas/spec.schema.json` (as `reconciler schema --out .schemas`
+    writes it) in out_dir or a folder above it, up to the repository's root, relative to out_dir.
+    None when there is none: a path into the installed package would differ on every machine."""
+    here = Path(os.path.abspath(out_dir))
+    for folder in (here, *here.parents):
+        schema = folder / SCHEMAS / "spec.schema.json"
+        if schema.is_file():
+            return Path(os.path.relpath(schema, here)).as_posix()
+        if (folder / ".git").exists():
+            break
+    return None
+
+
+def render_file(source: str, docs: Sequence[Doc], notes: Iterable[Note], schema_ref: str | None) -> str:
+    lines = [HEADER.format(source=source)]
+    if schema_ref is not None:
+        lines.append(f"# yaml-language-server: $schema={schema_ref}")
+    else:
+        lines.append(f"# editor completion: run `reconciler schema --out {SCHEMAS}` at the repository root, "
+                     "then convert again")
+    notes = list(notes)
+    todo = [n for n in notes if n.severity == "todo"]
+    if todo:
+        lines.append("#")
+        lines.append("# TODO before `reconciler validate` passes:")
+        lines.extend(f"#   {n}" for n in todo)
     left_out = [n for n in notes if n.severity == "not_converted"]
     if left_out:
         lines.append("#")
@@ -64,6 +81,7 @@ def render_file(source: str, docs: Sequence[Doc], notes: Iterable[Note], schema_
     for i, doc in enumerate(docs):
         chunk = "---\n" if i else ""
         chunk += f"# {doc.file}:{doc.line}: {doc.source}\n"
+        chunk += "".join(f"# TODO: {line}\n" for line in doc.todo)
         chunk += dump_yaml(doc.document())
         parts.append(chunk)
     return "".join(parts)

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Plan
+from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Op, Plan, Step
 from reconciler.resources.canonical import MISSING
 from reconciler.state import State
 from reconciler.values import UNKNOWN
@@ -75,8 +75,18 @@ def _first_difference(promised: Any, now: Any, path: str = "") -> tuple[str, Any
     return None if promised == now else (path or "(all)", promised, now)
 
 
+def _decided(step: Step) -> dict[str, Any]:
+    """A step's arguments that are decisions. An upload's `path` is where the checkout lies on this
+    machine (a CI runner plans in one folder and applies in another); what it uploads is decided
+    by `after` (the spec's relative path and the file's sha256), compared on its own."""
+    args = _plain(step.args)
+    if step.op is Op.UPLOAD:
+        args.pop("path", None)
+    return args  # type: ignore[no-any-return]
+
+
 def _steps(change: Change) -> list[Any]:
-    return [{"op": s.op.value, "args": _plain(s.args)} for s in change.steps]
+    return [{"op": s.op.value, "args": _decided(s)} for s in change.steps]
 
 
 def _ops(change: Change) -> str:

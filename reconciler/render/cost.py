@@ -49,7 +49,7 @@ def describe(job: JobCost) -> str:
     """`$0.04 = 12 examples, 1,234 tokens/epoch × auto (→ 9) epochs = 11,106 billed tokens at $3.00 / 1M tokens`"""
     figures = ""
     if job.tokens_per_epoch is not None and job.epochs is not None and job.billed_tokens is not None:
-        figures = (f"{job.examples:,} examples, {job.tokens_per_epoch:,} tokens/epoch × {_epochs(job)} epochs"
+        figures = (f"{job.examples:,} examples, {job.tokens_per_epoch:,} tokens/epoch × {_epochs(job)} epoch{'s' if job.epochs != 1 else ''}"
                    f" = {job.billed_tokens:,} billed tokens")
     if job.known and job.usd is not None:
         return f"{money(job.usd)} ({figures} at {_price(job)})"

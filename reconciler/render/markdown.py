@@ -10,7 +10,7 @@ from reconciler.plan.providers import ProviderReview
 from reconciler.render.cost import markdown_lines
 from reconciler.render.escape import md_code, md_fence, md_text
 from reconciler.render.providers import provider_markdown
-from reconciler.render.text import destructive_note, render_change, summary_line
+from reconciler.render.text import destructive_note, render_change, summary_line, whole_reason
 
 GITHUB_COMMENT_LIMIT = 65536
 _ICON = {Action.CREATE: "🟢", Action.UPDATE: "🟡", Action.REPLACE: "🟣", Action.DELETE: "🔴",
@@ -54,13 +54,9 @@ def render_plan_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title
     if changes:
         head += ["", "| | address | action | why |", "|---|---|---|---|"]
         for c in sorted(changes, key=lambda c: c.address):
-            why = (c.pending or (c.reasons[0] if c.reasons else ""))
+            why = c.pending or whole_reason(c)
             if c.action is Action.PENDING and destructive_note(c):
                 why += "; then " + "; ".join(s.detail for s in c.steps if s.op in DESTRUCTIVE_OPS)
-            elif c.action in (Action.CREATE, Action.ADOPT) and destructive_note(c):
-                # "create" alone would hide a revoke: show every reason, or say it
-                said = any(word in r for r in c.reasons for word in ("revoke", "cancel", "delete"))
-                why = "; ".join(c.reasons) if said else why + destructive_note(c)
             if c.elsewhere:  # not only in the collapsed details: the second payment is in the table
                 why += "; " + "; ".join(f"❗ {e.note(c.address)}" for e in c.elsewhere)
             head.append(f"| {_ICON.get(c.action, '')} | {md_code(c.address, table=True)} | {c.action.value} | "

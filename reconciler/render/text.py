@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from reconciler.cost.estimate import PlanCost
@@ -71,7 +72,7 @@ def render_change(change: Change, style: Style = _plain) -> list[str]:
     colour = _COLOURS.get(change.action)
     ident = f" ({change.prior_id})" if change.prior_id else ""
     headline = _HEADLINE.get(change.action, "")
-    why = f" ({neutralize(change.reasons[0])})" if change.reasons and change.action is not Action.CREATE else ""
+    why = f" ({neutralize(whole_reason(change))})" if change.reasons and change.action is not Action.CREATE else ""
     taken = destructive_note(change) if change.action in (Action.CREATE, Action.ADOPT) else ""
     lines = [style(f"  # {change.address}{ident} {headline}{why}{taken}", bold=True)]
     sym = _symbol(change)
@@ -127,6 +128,30 @@ def _revoke_lines(change: Change, indent: str, style: Style) -> list[str]:
     `exclusive: true` revokes every grant it does not list, made by hand or not."""
     return [f"{indent}{style('-', fg='red')} revoke {step.detail.replace('revoke ', '', 1)}"
             f" [{step.args.get('permission_id')}]" for step in change.steps if step.op is Op.REVOKE]
+
+
+_TAKING = ("revoke", "cancel", "delete")
+
+
+def whole_reason(change: Change) -> str:
+    """The change's first reason, and every other reason that takes something away (a revoke, a
+    cancel, a delete): `grant 1 project(s); revoke 1 grant(s)`, never the grant alone. A step that
+    takes something away and that no reason names is counted at the end."""
+    if not change.reasons:
+        return ""
+    shown = [change.reasons[0], *(r for r in change.reasons[1:] if any(w in r for w in _TAKING))]
+    said = any(w in r for r in shown for w in _TAKING)
+    if said:
+        return "; ".join(shown)
+    # a delete's own cancel or delete is the row's action already; what else it takes is named
+    steps = [s for s in change.steps if not _own_removal(change, s)]
+    return "; ".join(shown) + destructive_note(replace(change, steps=tuple(steps)))
+
+
+def _own_removal(change: Change, step: Any) -> bool:
+    """The step that is a delete's very action: the job it cancels or the file it deletes."""
+    return (change.action is Action.DELETE and step.op in (Op.CANCEL_JOB, Op.DELETE_FILE)
+            and (not step.args or str(change.prior_id) in {str(v) for v in step.args.values()}))
 
 
 def destructive_note(change: Change) -> str:

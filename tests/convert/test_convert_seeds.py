@@ -27,7 +27,8 @@ def test_seed_converts_and_validates(tmp_path: Path, seed: str) -> None:
     for file in written:
         text = file.read_text()
         assert text.startswith(f"# converted from {file.stem}.tf by reconciler convert terraform\n")
-        assert "# yaml-language-server: $schema=" in text.splitlines()[1]
+        assert "$schema=" not in text and "site-packages" not in text  # no path into the installed package
+        assert "reconciler schema --out .schemas" in text.splitlines()[1]
         for doc in load_docs(file):
             assert list(doc)[:3] == ["kind", "name", "spec"]
             assert set(doc) <= {"kind", "name", "spec", "lifecycle", "depends_on"}

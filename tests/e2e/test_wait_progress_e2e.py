@@ -167,3 +167,40 @@ def test_live_table_on_a_terminal_shows_one_row_per_job_and_no_colour_when_asked
     for needle in ("FineTuningJob.a", "FineTuningJob.b", "40/120", "0.8000", "1m10s", "~1m30s", "queued"):
         assert needle in text, (needle, text)
     assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", text)   # no foreground colour codes with --no-color
+
+
+def test_live_table_never_cuts_an_address_on_an_80_column_terminal():
+    stream = io.StringIO()
+    progress = WaitProgress(lambda line: None, live=True, color=False, stream=stream, width=80)
+    grant = "CheckpointPermission.share_with_the_analytics_team"
+    try:
+        progress(_Event(grant, {"status": "running", "step": 12, "total_steps": 24, "train_loss": 0.5,
+                                "job": "FineTuningJob.a_rather_long_job_name"}, 70))
+    finally:
+        progress.close()
+    text = stream.getvalue()
+    assert "…" not in text, text
+    assert grant in text and "FineTuningJob.a_rather_long_job_name" in text, text  # the job's on a line of its own
+    assert "12/24" in text and "running" in text and "1m10s" in text
+
+
+def test_a_grant_row_says_complete_once_its_grants_are_done():
+    from reconciler.apply.events import Event, EventKind
+
+    stream = io.StringIO()
+    progress = WaitProgress(lambda line: None, live=True, color=False, stream=stream, width=120)
+    try:
+        progress(_Event("CheckpointPermission.share", {"status": "running", "step": 12, "total_steps": 24,
+                                                       "job": "FineTuningJob.a"}, 70))
+        progress.settle(Event(EventKind.DONE, "CheckpointPermission.share", verb="Modifying", elapsed=80))
+        progress.settle(Event(EventKind.DONE, "File.unrelated", verb="Creating"))  # no row: nothing
+        last = progress._table()
+    finally:
+        progress.close()
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=120, no_color=True)
+    console.print(last)
+    final = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "complete" in final and "12/24" not in final, final
+    assert "File.unrelated" not in final

@@ -58,6 +58,12 @@ def edited(change: Change, **fields: object) -> Change:
 CASES = [
     # (id, saved, fresh, expected fragment or None when the promise holds)
     ("the same plan", plan(UPLOAD, CREATE), plan(UPLOAD, CREATE), None),
+    ("planned in one checkout, applied in another: the upload's local path differs",
+     plan(UPLOAD, CREATE),
+     plan(edited(UPLOAD, steps=(Step(Op.UPLOAD, "upload", {"path": "/builds/run2/specs/data/train.jsonl"}),)), CREATE),
+     None),
+    ("another file to upload (the spec's path)", plan(edited(UPLOAD, after={**UPLOAD.after, "path": "data/b.jsonl"})),
+     plan(UPLOAD), "the plan's inputs differ"),
     ("a job went on running: no-op both times", plan(RUNNING, CREATE), plan(SUCCEEDED, CREATE), None),
     ("a pending grant can proceed now", plan(RUNNING, PENDING), plan(SUCCEEDED, GRANTED), None),
     ("still pending", plan(PENDING), plan(PENDING), None),

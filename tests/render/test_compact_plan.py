@@ -54,7 +54,8 @@ def test_wants_compact(flag, n, expected):
 
 def test_compact_text_groups_creates_and_keeps_every_destructive_change_with_its_reason():
     creates = [job(f"sweep_{i:02d}", epochs=1 + i % 4, lr=0.5 + i % 3 / 10) for i in range(48)]
-    destroys = [job(f"old_{i}", Action.DELETE, steps=CANCEL, reasons=("not in any spec",), prior_id=f"ftjob-{i}")
+    destroys = [job(f"old_{i}", Action.DELETE, steps=(Step(Op.CANCEL_JOB, f"cancel ftjob-{i}", {"id": f"ftjob-{i}"}),),
+                    reasons=("not in any spec",), prior_id=f"ftjob-{i}")
                 for i in range(3)]
     replace = job("bot", Action.REPLACE, replace=ReplaceMode.DESTROY_THEN_CREATE, prior_id="ftjob-9",
                   reasons=("changed: suffix (a job cannot be updated)",),
