@@ -46,6 +46,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "workspace delete": ("reconciler workspace delete staging",),
     "workspace show": ("reconciler workspace show",),
     "convert terraform": ("reconciler convert terraform infra/ --out specs",),
+    "sandbox advance": ("reconciler -C examples/policy -w example-policy sandbox advance 2h",),
     "sandbox serve": ("reconciler sandbox serve --port 8080 --speed 60",
                       "OPENAI_BASE_URL=http://127.0.0.1:8080/v1 reconciler -C specs plan"),
 }

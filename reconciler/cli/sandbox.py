@@ -111,3 +111,41 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, star
         server.stop()
     click.echo("Sandbox stopped." + (f" World saved to {data}." if data else ""))
     return 0
+
+
+@sandbox.command("advance")
+@click.argument("duration")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+              help="How long to wait for the state lock another command holds.")
+@common_options
+def advance(duration: str, lock_timeout: str) -> int:
+    """Move the clock of the --sandbox world (beside the state file) forward by DURATION (90s, 30m,
+    2h, 3d): jobs progress, models reach their end dates, as if that much time had passed."""
+    import datetime as dt
+
+    from reconciler.cli.context import app, out
+    from reconciler.cli.runtime import lock_wait_callback, parse_duration, store
+    from reconciler.errors import ConfigError
+    from reconciler_sandbox import run_sandbox
+
+    seconds = parse_duration(duration)
+    if seconds is None or seconds < 0:
+        raise click.BadParameter(f"{duration!r} is not a duration forward like 90s, 30m, 2h", param_hint="DURATION")
+    ctx = app()
+    o = out()
+    world = ctx.state_file.parent / "sandbox-world.json"
+    if not world.is_file():
+        raise ConfigError(f"{world}: no sandbox world here yet; run a command with --sandbox first "
+                          "(e.g. `reconciler apply --sandbox`)")
+
+    def when(t: float) -> str:
+        return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    # The state lock keeps a running `--sandbox` command (which holds it and the world) out.
+    with store(ctx).lock("sandbox advance", wait=parse_duration(lock_timeout) or 0.0,
+                         on_wait=lock_wait_callback(o)), run_sandbox(data=world) as handle:
+        before = handle.now()
+        after = handle.advance(seconds)
+        handle.flush()
+    o.echo(f"Sandbox clock moved {duration} forward: {when(before)} → {when(after)} ({world}).")
+    return 0
