@@ -25,7 +25,8 @@ from reconciler.plan.model import Action, Plan
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
-FORMAT_VERSION = "1.2"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`
+FORMAT_VERSION = "1.3"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`; 1.3: spend `usd` null
+# when no figure is known and `complete`, evaluation_* health categories
 DRIFT = "drift"
 HEALTH = "health"
 
