@@ -120,13 +120,14 @@ def collect_specs(spec_dir: Path, variables: Mapping[str, Any], cache_dir: Path 
 
 
 def _paths_still_ok(spec_dir: Path, variables: Mapping[str, Any], collected: Collected) -> bool:
-    """The loader's checks of every File's path, again (the file may be gone since it was cached)."""
+    """The loader's checks of every File's path and every Evaluation's recording folder, again (the
+    file or folder may be gone since it was cached)."""
     checker = _Pass(spec_dir, variables)
     for doc in collected.specset.documents.values():
         if registry.get(doc.kind).local_file and checker.check_path(
                 doc.spec, doc.base_dir, doc.file, lambda _path, line=doc.line: line, doc.address):
             return False
-    return True
+    return all((e.recording / "recording" / "manifest.json").is_file() for e in collected.specset.evaluations)
 
 
 class _Pass:

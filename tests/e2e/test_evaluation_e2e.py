@@ -137,3 +137,15 @@ def test_an_invalid_evaluation_is_one_line_naming_file_line_and_field(tmp_path: 
     assert result.exit_code == 1, result.output
     errors = [ln for ln in result.output.splitlines() if "e.yaml:" in ln]
     assert [ln for ln in errors if f"e.yaml:{line}: Evaluation.switch: {field}: " in ln and message in ln], errors
+
+
+def test_a_recording_folder_removed_after_a_cached_load_is_still_refused(tmp_path: Path) -> None:
+    (tmp_path / "rec" / "recording").mkdir(parents=True)
+    (tmp_path / "rec" / "recording" / "manifest.json").write_text(json.dumps(RECORDED))
+    (tmp_path / "e.yaml").write_text("kind: Evaluation\nname: switch\nspec:\n  recording: rec\n  target: gpt-4.1-mini\n")
+    argv = ["-C", str(tmp_path), "--state", str(tmp_path / "state" / "s.json"), "validate"]
+    for _ in range(3):   # the spec cache stores the load on the second and answers the third
+        assert CliRunner().invoke(cli, argv, env={"NO_COLOR": "1"}).exit_code == 0
+    (tmp_path / "rec" / "recording" / "manifest.json").unlink()
+    refused = CliRunner().invoke(cli, argv, env={"NO_COLOR": "1"})
+    assert refused.exit_code == 1 and "e.yaml:4: Evaluation.switch: spec.recording: rec holds no recording" in refused.output
