@@ -83,6 +83,8 @@ def test_evaluations_shown_by_plan_and_drift_and_gated_by_compare(world: World) 
     text = world.ok("plan").output
     assert "✓ pass  Evaluation.itself" in text and "✗ fail  Evaluation.base" in text
     assert "gpt-4.1-mini scored" in text and "< 0.800" in text
+    markdown = world.ok("plan", "--format", "markdown").output   # the pull-request comment
+    assert "#### Evaluations" in markdown and "| ✗ fail | `Evaluation.base` | gpt-4.1-mini scored " in markdown
 
     # drift: the failing evaluation is a health finding; --fail-on health makes it the CI's exit 2
     drift = world.run("drift", "--format", "json", "--fail-on", "health")
