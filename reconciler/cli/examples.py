@@ -48,6 +48,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "workspace show": ("reconciler workspace show",),
     "convert terraform": ("reconciler convert terraform infra/ --out specs",),
     "sandbox advance": ("reconciler -C examples/policy -w example-policy sandbox advance 2h",),
+    "sandbox speed": ("reconciler sandbox speed", "reconciler -C examples/policy -w example-policy sandbox speed 1"),
     "sandbox serve": ("reconciler sandbox serve --port 8080 --speed 60",
                       "OPENAI_BASE_URL=http://127.0.0.1:8080/v1 reconciler -C specs plan"),
 }
