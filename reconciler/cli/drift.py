@@ -68,8 +68,11 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
     if applies:
         check_uploads(specs, plan)  # sync uploads what it plans: the same checks as apply
         plan = name_other_workspaces(ctx, plan)
+    from reconciler.cli.plan import evaluation_statuses
+
     report = build_report(plan, snapshot, specs, state, rules=rules, selector=_selector(selectors),
-                          include_finished=include_finished, spec_dir=str(ctx.dir), state_file=str(ctx.state_file))
+                          include_finished=include_finished, spec_dir=str(ctx.dir), state_file=str(ctx.state_file),
+                          evaluations=evaluation_statuses(specs, plan, state))
     return plan, snapshot, report
 
 
@@ -150,8 +153,8 @@ def _fail_on(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]
 def drift_exit_code(report: Any, fail_on: str | tuple[str, ...]) -> int:
     """2 when the report shows what `fail_on` names, else 0. drift: changes outside reconciler or
     specs not applied (the default); health: a managed job that failed or ran past
-    cancel_after_timeout, or a managed model within warn_days of its serving end or past it
-    (ignored findings never count); any: either."""
+    cancel_after_timeout, a managed model within warn_days of its serving end or past it, or an
+    Evaluation that failed, is stale or was never compared (ignored findings never count); any: either."""
     drifted = not report.in_sync
     unhealthy = bool(report.has_errors)
     named = (fail_on,) if isinstance(fail_on, str) else fail_on
@@ -165,7 +168,8 @@ def drift_exit_code(report: Any, fail_on: str | tuple[str, ...]) -> int:
 @click.option("--fail-on", "fail_on", multiple=True, callback=_fail_on, metavar="drift|health|any[,notify]",
               help="What makes the exit code 2: drift (changes outside reconciler, specs not applied; the "
                    "default), health (a managed job failed or timed out, a managed model is within "
-                   "Settings.spec.lifecycle.warn_days of its end or past it), or any of them. Use any in "
+                   "Settings.spec.lifecycle.warn_days of its end or past it, an Evaluation failed, is stale or "
+                   "was never compared), or any of them. Use any in "
                    "scheduled CI. Add notify (--fail-on any,notify) to exit 1 when the --notify webhook did "
                    "not take the news (it is sent again by the next run either way).")
 @click.option("--emit-ignore", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",

@@ -29,6 +29,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "record": ("reconciler record recordings/",
                "reconciler record recordings/ --target FineTuningJob.support_bot --prompts eval.jsonl --max-prompts 200"),
     "compare": ("reconciler compare recordings/ --model gpt-4.1-mini-2025-04-14 --threshold 0.9",
+                "reconciler compare --evaluation Evaluation.switch --auto-approve",
                 "reconciler compare recordings/ --against FineTuningJob.support_bot_v2 --target FineTuningJob.support_bot"),
     "state list": ("reconciler state list", "reconciler state list FineTuningJob --json"),
     "state show": ("reconciler state show FineTuningJob.support_bot", "reconciler state show --serial 6 --json"),
@@ -46,6 +47,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "workspace delete": ("reconciler workspace delete staging",),
     "workspace show": ("reconciler workspace show",),
     "convert terraform": ("reconciler convert terraform infra/ --out specs",),
+    "sandbox advance": ("reconciler -C examples/policy -w example-policy sandbox advance 2h",),
+    "sandbox speed": ("reconciler sandbox speed", "reconciler -C examples/policy -w example-policy sandbox speed 1"),
     "sandbox serve": ("reconciler sandbox serve --port 8080 --speed 60",
                       "OPENAI_BASE_URL=http://127.0.0.1:8080/v1 reconciler -C specs plan"),
 }

@@ -137,13 +137,14 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
                            refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
         if not allow_other_folder:
             refuse_other_folder(s, result)
+        evaluations = evaluation_statuses(s.specs, result, s.state)
     from reconciler.cli.cost import estimate_plan_cost
 
     cost = estimate_plan_cost(ctx, s.specs, result)
     from reconciler.cli.policy import check_policies
 
     policies = check_policies(s.specs, result, cost)
-    render(result, fmt, o, cost, compact=compact, policies=policies, providers=reviews)
+    render(result, fmt, o, cost, compact=compact, policies=policies, providers=reviews, evaluations=evaluations)
     if out_file is not None:
         from reconciler.cli.providers import saved_plan_providers
         from reconciler.cli.saved_plan import make_binding
@@ -157,13 +158,25 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     return EXIT_OK
 
 
+def evaluation_statuses(specs: Any, plan: Any, state: Any) -> list[Any]:
+    """Where each `kind: Evaluation` stands for this plan (kinds/evaluation/status.py); nothing is sent."""
+    if not specs.evaluations:
+        return []
+    from reconciler.kinds.evaluation.status import plan_statuses
+
+    return plan_statuses(specs.evaluations, plan, state.resources)
+
+
 def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | None = None,
-           policies: Any = None, providers: Any = ()) -> None:
+           policies: Any = None, providers: Any = (), evaluations: Any = ()) -> None:
     """The plan in `fmt`; `policies` (a PolicyReport) adds every policy and budget result: a
     `policies` array in JSON (only when there are results), a table in Markdown, lines in text.
     `providers` (plan/providers.py reviews) shows where the run sends API keys: a
-    `provider_documents` array in JSON, a table in Markdown, lines before the plan in text."""
+    `provider_documents` array in JSON, a table in Markdown, lines before the plan in text.
+    `evaluations` (kinds/evaluation/status.py): an `evaluations` array in JSON, a table in
+    Markdown, lines after the policies in text."""
     from reconciler.policy.render import iter_policy_lines, policy_markdown
+    from reconciler.render.evaluations import evaluation_markdown, iter_evaluation_lines
 
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json
@@ -171,12 +184,14 @@ def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | N
         extra: dict[str, Any] = {"policies": policies.to_list()} if policies is not None and policies.results else {}
         if providers:
             extra["provider_documents"] = [r.to_dict() for r in providers]
+        if evaluations:
+            extra["evaluations"] = [e.to_dict() for e in evaluations]
         o.echo_pieces(itertools.chain(iter_plan_json(result, cost=cost, extra=extra or None), ["\n"]))
     elif fmt == "markdown":
         from reconciler.render.markdown import render_plan_markdown
 
         o.echo(render_plan_markdown(result, cost=cost, providers=providers)
-               + (policy_markdown(policies) if policies is not None else ""))
+               + (policy_markdown(policies) if policies is not None else "") + evaluation_markdown(evaluations))
     else:
         from reconciler.render.providers import provider_lines
         from reconciler.render.text import iter_plan_lines
@@ -184,7 +199,8 @@ def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | N
         o.echo_pieces(line + "\n" for line in itertools.chain(
             provider_lines(providers, o.style),
             iter_plan_lines(result, o.style, cost, compact),
-            iter_policy_lines(policies, o.style) if policies is not None else ()))
+            iter_policy_lines(policies, o.style) if policies is not None else (),
+            iter_evaluation_lines(evaluations, o.style)))
 
 
 def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any = None,

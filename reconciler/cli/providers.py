@@ -115,9 +115,8 @@ def _sandbox(ctx: AppContext, stack: contextlib.ExitStack, providers: list[Provi
 
     keys = {SANDBOX_KEY_PREFIX + p.name: (p.project or f"proj_{p.name}") for p in providers}
     keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"
-    world = ctx.state_file.parent / "sandbox-world.json"
-    speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or runtime.SANDBOX_SPEED)
-    return stack.enter_context(run_sandbox(data=world, speed=speed, project_keys=keys,
+    speed, _ = runtime.sandbox_speed(ctx)
+    return stack.enter_context(run_sandbox(data=runtime.sandbox_world(ctx), speed=speed, project_keys=keys,
                                            now=runtime.sandbox_now(ctx)))
 
 

@@ -238,7 +238,11 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
 
 
 @click.command("compare")
-@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path), required=False)
+@click.option("--evaluation", "evaluations", multiple=True, metavar="ADDR",
+              help="Run this Evaluation document (Evaluation.NAME, repeatable): its recording, target, grader "
+                   "and threshold come from the spec, and its result is kept beside the recording for plan "
+                   "and drift. Without DIRECTORY, --model or --against.")
 @click.option("--model", "candidate", default=None, metavar="MODEL",
               help="The model to compare with the recording (a base or fine-tuned model id).")
 @click.option("--against", "against", default=None, metavar="ADDR",
@@ -251,11 +255,21 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
               help="How many of the lowest-scoring prompts to show side by side.")
 @_options
 @common_options
-def compare(directory: Path, candidate: str | None, against: str | None, grader: str, threshold: float, worst: int,
-            targets: tuple[str, ...], prompts_file: Path | None, max_prompts: int | None, max_completion_tokens: int,
-            parallelism: int, auto_approve: bool, as_json: bool, lock_timeout: str, insecure_http: bool) -> int:
+def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str | None, against: str | None,
+            grader: str, threshold: float, worst: int, targets: tuple[str, ...], prompts_file: Path | None,
+            max_prompts: int | None, max_completion_tokens: int, parallelism: int, auto_approve: bool, as_json: bool,
+            lock_timeout: str, insecure_http: bool) -> int:
     """Ask another model the recorded prompts and score each answer against the recording. Exit 0
     when every comparison passes its threshold, 1 when one fails (a CI gate before switching)."""
+    if evaluations:
+        if directory is not None or candidate is not None or against is not None or targets or prompts_file:
+            raise ConfigError("compare --evaluation takes its recording and target from the spec: drop DIRECTORY, "
+                              "--model, --against, --target and --prompts")
+        return _compare_evaluations(evaluations, worst=worst, max_prompts=max_prompts, parallelism=parallelism,
+                                    auto_approve=auto_approve, as_json=as_json, lock_timeout=lock_timeout,
+                                    insecure_http=insecure_http)
+    if directory is None:
+        raise ConfigError("compare: give DIRECTORY (what `reconciler record` wrote), or --evaluation ADDR")
     from reconciler.recording.compare import score_folder
     from reconciler.recording.grading import parse_grader
     from reconciler.recording.store import Folder, folder_name
@@ -302,3 +316,85 @@ def compare(directory: Path, candidate: str | None, against: str | None, grader:
     else:
         o.echo(compare_text(reports, o.style), nl=False)
     return EXIT_OK if reports and all(r["summary"]["passed"] for r in reports) else EXIT_ERROR
+
+
+def _evaluation_attributes(session: Any) -> dict[str, Any]:
+    """What each managed address looks like now: the state's records, jobs overlaid with the live
+    listing (a job may have finished since the last apply)."""
+    live = _live_jobs(session.client, session.state.resources)
+    return {address: {**(record.attributes or {}), **live.get(str(record.id), {})}
+            for address, record in session.state.resources.items()}
+
+
+def _recorded_target(folder: Any, evaluation: Any) -> Target:
+    """The recorded model as a Target, from its manifest (the job need not be managed any more)."""
+    from reconciler.recording.targets import Target
+
+    manifest = folder.manifest() or {}
+    if not manifest.get("complete"):
+        raise ConfigError(f"{evaluation.address}: no complete recording in {folder.path}; run `reconciler record` "
+                          "until it completes")
+    seed = (manifest.get("sampling") or {}).get("seed")
+    return Target(address=str(manifest.get("address") or evaluation.address), job_id=str(manifest.get("job_id") or ""),
+                  model=str(manifest.get("model")), base=str(manifest.get("base") or ""),
+                  seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None, files=())
+
+
+def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts: int | None, parallelism: int,
+                         auto_approve: bool, as_json: bool, lock_timeout: str, insecure_http: bool) -> int:
+    """`compare --evaluation ADDR`: each Evaluation's target against its recording, with its grader
+    and threshold; the result is kept beside the recording (recording/compare.py) for plan and drift."""
+    from reconciler.config.schema import suggest
+    from reconciler.kinds.evaluation.status import resolve_target
+    from reconciler.recording.compare import evaluation_result, score_folder, write_evaluation_result
+    from reconciler.recording.grading import parse_grader
+    from reconciler.recording.store import Folder, folder_name
+    from reconciler.render.recording import compare_text
+
+    ctx = app()
+    o = out()
+    reports = []
+    with _reading(ctx, o, "compare", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
+        declared = {e.address: e for e in s.specs.evaluations}
+        for address in addresses:
+            if address not in declared:
+                raise ConfigError(f"--evaluation {address}: no such Evaluation in {ctx.dir}"
+                                  f"{suggest(address, declared)}" + (f"; declared: {', '.join(declared)}"
+                                                                    if declared else ""))
+        attributes = _evaluation_attributes(s)
+        for address in addresses:
+            evaluation = declared[address]
+            recording = Folder(evaluation.recording / "recording")
+            target = _recorded_target(recording, evaluation)
+            model, why = resolve_target(evaluation, attributes)
+            if model is None:
+                raise ConfigError(f"{address}: nothing to compare yet: {why}")
+            manifest = recording.manifest() or {}
+            max_tokens = int((manifest.get("sampling") or {}).get("max_completion_tokens") or 512)
+            candidate = model
+
+            def folder_of(_t: Target, candidate: str = candidate, evaluation: Any = evaluation) -> Folder:
+                return Folder(evaluation.recording / "compare" / folder_name(candidate))
+
+            results = _run(o, s, folder_of, [target], prompts_file=recording.prompts_file, max_prompts=max_prompts,
+                            max_tokens=max_tokens, parallelism=parallelism, auto_approve=auto_approve,
+                            as_json=as_json, what="compare", model_for=lambda t, m=candidate: m,
+                            meta_for=lambda t, mt=max_tokens: {
+                                "kind": "comparison", "address": t.address, "recorded": t.model,
+                                "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
+                                             "max_completion_tokens": mt}})
+            if not results:   # not approved
+                return EXIT_ERROR
+            result = results[0]
+            report = score_folder(recording, Folder(Path(result["folder"])), parse_grader(evaluation.grader_text),
+                                  evaluation.threshold, worst)
+            kept = evaluation_result(address, report, evaluation.grader, evaluation.threshold, manifest,
+                                     _api_time(s.client))
+            report["evaluation"] = address
+            report["result_file"] = str(write_evaluation_result(evaluation.recording, evaluation.name, kept))
+            reports.append(report)
+    if as_json:
+        o.echo(json.dumps({"version": 1, "comparisons": reports}, indent=2))
+    else:
+        o.echo(compare_text(reports, o.style), nl=False)
+    return EXIT_OK if all(r["summary"]["passed"] for r in reports) else EXIT_ERROR

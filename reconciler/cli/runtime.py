@@ -33,6 +33,44 @@ def parse_instant(text: str) -> float:
     return value.timestamp()
 
 
+def sandbox_world(ctx: AppContext) -> Path:
+    """Where the --sandbox world is kept: beside the state file."""
+    return ctx.state_file.parent / "sandbox-world.json"
+
+
+def sandbox_clock_file(ctx: AppContext) -> Path:
+    """Where `reconciler sandbox speed X` keeps the --sandbox clock's speed: beside the world."""
+    return ctx.state_file.parent / "sandbox-clock.json"
+
+
+def sandbox_speed(ctx: AppContext) -> tuple[float, str]:
+    """How many times faster than the wall clock the --sandbox clock runs, and where that was said:
+    RECONCILER_SANDBOX_SPEED, else what `sandbox speed X` kept, else SANDBOX_SPEED."""
+    import json
+    import math
+
+    raw = ctx.env.get("RECONCILER_SANDBOX_SPEED")
+    if raw:
+        try:
+            speed = float(raw)
+        except ValueError:
+            speed = math.nan
+        if not math.isfinite(speed) or speed <= 0:
+            raise ConfigError(f"RECONCILER_SANDBOX_SPEED={raw!r} is not a positive number (e.g. 60)")
+        return speed, "RECONCILER_SANDBOX_SPEED"
+    path = sandbox_clock_file(ctx)
+    if path.is_file():
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8")).get("speed")
+        except (OSError, ValueError, AttributeError):
+            kept = None
+        if isinstance(kept, (int, float)) and not isinstance(kept, bool) and math.isfinite(kept) and kept > 0:
+            return float(kept), str(path)
+        raise ConfigError(f"{path}: not a sandbox clock this version reads; set it again with "
+                          "`reconciler sandbox speed X`")
+    return SANDBOX_SPEED, "the default"
+
+
 def sandbox_now(ctx: AppContext) -> float | None:
     """The moment the built-in sandbox's clock starts at (RECONCILER_SANDBOX_NOW), or None."""
     raw = ctx.env.get("RECONCILER_SANDBOX_NOW")
@@ -87,9 +125,8 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
         if ctx.sandbox:
             from reconciler_sandbox import run_sandbox
 
-            world = ctx.state_file.parent / "sandbox-world.json"
-            speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or SANDBOX_SPEED)
-            handle = stack.enter_context(run_sandbox(data=world, speed=speed, now=sandbox_now(ctx)))
+            speed, _ = sandbox_speed(ctx)
+            handle = stack.enter_context(run_sandbox(data=sandbox_world(ctx), speed=speed, now=sandbox_now(ctx)))
             base_url, key, admin = handle.base_url, SANDBOX_PROJECT_KEY, SANDBOX_ADMIN_KEY
             org = project = None
         else:

@@ -111,3 +111,64 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, star
         server.stop()
     click.echo("Sandbox stopped." + (f" World saved to {data}." if data else ""))
     return 0
+
+
+@sandbox.command("advance")
+@click.argument("duration")
+@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+              help="How long to wait for the state lock another command holds.")
+@common_options
+def advance(duration: str, lock_timeout: str) -> int:
+    """Move the clock of the --sandbox world (beside the state file) forward by DURATION (90s, 30m,
+    2h, 3d): jobs progress, models reach their end dates, as if that much time had passed."""
+    import datetime as dt
+
+    from reconciler.cli.context import app, out
+    from reconciler.cli.runtime import lock_wait_callback, parse_duration, sandbox_world, store
+    from reconciler.errors import ConfigError
+    from reconciler_sandbox import run_sandbox
+
+    seconds = parse_duration(duration)
+    if seconds is None or seconds < 0:
+        raise click.BadParameter(f"{duration!r} is not a duration forward like 90s, 30m, 2h", param_hint="DURATION")
+    ctx = app()
+    o = out()
+    world = sandbox_world(ctx)
+    if not world.is_file():
+        raise ConfigError(f"{world}: no sandbox world here yet; run a command with --sandbox first "
+                          "(e.g. `reconciler apply --sandbox`)")
+
+    def when(t: float) -> str:
+        return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    # The state lock keeps a running `--sandbox` command (which holds it and the world) out.
+    with store(ctx).lock("sandbox advance", wait=parse_duration(lock_timeout) or 0.0,
+                         on_wait=lock_wait_callback(o)), run_sandbox(data=world) as handle:
+        before = handle.now()
+        after = handle.advance(seconds)
+        handle.flush()
+    o.echo(f"Sandbox clock moved {duration} forward: {when(before)} → {when(after)} ({world}).")
+    return 0
+
+
+@sandbox.command("speed")
+@click.argument("factor", required=False, type=click.FloatRange(min=0, min_open=True, max=1e9))
+@common_options
+def speed(factor: float | None) -> int:
+    """Show, or set to FACTOR, how many times faster than the wall clock the --sandbox clock runs
+    (kept beside the state file; RECONCILER_SANDBOX_SPEED overrides it). 1 is real time."""
+    import json
+
+    from reconciler.cli.context import app, out
+    from reconciler.cli.runtime import sandbox_clock_file, sandbox_speed, write_private
+
+    ctx = app()
+    o = out()
+    if factor is not None:
+        path = sandbox_clock_file(ctx)
+        write_private(path, json.dumps({"speed": factor}) + "\n")
+        o.echo(f"The --sandbox clock runs {factor:g}× the wall clock from the next command ({path}).")
+    current, source = sandbox_speed(ctx)
+    if factor is None or source != str(sandbox_clock_file(ctx)):
+        o.echo(f"The --sandbox clock runs {current:g}× the wall clock ({source}).")
+    return 0

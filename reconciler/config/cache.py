@@ -134,6 +134,7 @@ _ALLOWED = frozenset({
     ("reconciler.config.settings", "Limits"),
     ("reconciler.config.providers", "Provider"),
     ("reconciler.policy.budgets", "Budgets"), ("reconciler.policy.document", "Policy"),
+    ("reconciler.kinds.evaluation.document", "Evaluation"),
     ("reconciler.lifecycle.data", "LifecycleSettings"),
     ("reconciler.expr.compile", "Where"), ("reconciler.expr.compile", "_recompiled"),
     ("reconciler.expr.conditions", "Condition"),

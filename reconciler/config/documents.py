@@ -107,6 +107,7 @@ class SpecSet:
     settings: Settings = field(default_factory=Settings)  # the `kind: Settings` document (not a resource)
     policies: tuple[Any, ...] = ()  # `kind: Policy` documents (reconciler/policy/document.py; not resources)
     providers: Mapping[str, Any] = field(default_factory=dict)  # name -> config.providers.Provider
+    evaluations: tuple[Any, ...] = ()  # `kind: Evaluation` documents (reconciler/kinds/evaluation/; not resources)
 
     def kinds(self) -> set[str]:
         return {doc.kind for doc in self.documents.values()}

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.expr.conditions import compile_conditions
 from reconciler.kinds import registry
+from reconciler.kinds.evaluation.schema import EVALUATION_KIND
 from reconciler.policy.document import POLICY_KIND, check_policy_document
 from reconciler.policy.nullable import nullable_warnings
 
@@ -119,13 +120,14 @@ def collect_specs(spec_dir: Path, variables: Mapping[str, Any], cache_dir: Path 
 
 
 def _paths_still_ok(spec_dir: Path, variables: Mapping[str, Any], collected: Collected) -> bool:
-    """The loader's checks of every File's path, again (the file may be gone since it was cached)."""
+    """The loader's checks of every File's path and every Evaluation's recording folder, again (the
+    file or folder may be gone since it was cached)."""
     checker = _Pass(spec_dir, variables)
     for doc in collected.specset.documents.values():
         if registry.get(doc.kind).local_file and checker.check_path(
                 doc.spec, doc.base_dir, doc.file, lambda _path, line=doc.line: line, doc.address):
             return False
-    return True
+    return all((e.recording / "recording" / "manifest.json").is_file() for e in collected.specset.evaluations)
 
 
 class _Pass:
@@ -144,6 +146,7 @@ class _Pass:
         self.moved: list[MovedBlock] = []
         self.settings: Settings | None = None
         self.policies: dict[str, Any] = {}  # Policy.name -> Policy (reconciler/policy/document.py)
+        self.evaluations: dict[str, Any] = {}  # Evaluation.name -> Evaluation (reconciler/kinds/evaluation/)
         self.providers: dict[str, Any] = {}  # Provider name -> config.providers.Provider
         self.parse_failed = False
         self.invalid: list[Document] = []  # documents with errors: still checked for bad references
@@ -177,9 +180,11 @@ class _Pass:
                 self.document(raws.pop(), display, base_dir)
         ordered = self.cross_checks()
         self.check_provider_choices(ordered)
+        self.check_evaluation_targets()
         specset = SpecSet(
             {d.address: d for d in ordered}, tuple(self.imports), tuple(self.moved), tuple(self.warnings),
             self.settings or Settings(), tuple(self.policies.values()), {n: p for n, p in self.providers.items() if p is not None},
+            tuple(self.evaluations.values()),
         )
         return Collected(specset, self.errors, self.warnings, [str(p) for p in files], self.invalid)
 
@@ -246,6 +251,9 @@ class _Pass:
         if kind == SETTINGS_KIND:
             self.settings_document(value, raw, file)
             return
+        if kind == EVALUATION_KIND:
+            self.evaluation_document(value, raw, file, base_dir)
+            return
         if kind == provider_docs.PROVIDER_KIND:
             self.provider_document(value, raw, file)
             return
@@ -254,7 +262,7 @@ class _Pass:
             return
         if not isinstance(kind, str) or kind not in KINDS:
             shown = schemas.describe(kind)
-            hint = schemas.suggest(kind, (*KINDS, SETTINGS_KIND)) if isinstance(kind, str) else ""
+            hint = schemas.suggest(kind, (*KINDS, SETTINGS_KIND, EVALUATION_KIND)) if isinstance(kind, str) else ""
             self.add(file, line_of(("kind",)), f"unknown kind {shown}{hint}; kinds are {', '.join(KINDS)}")
             return
         name = value.get("name")
@@ -401,6 +409,33 @@ class _Pass:
         self.policies[policy.address] = policy
         required = {kind: registry.get(kind).spec_schema().get("required", ()) for kind in policy.match}
         self.warnings.extend(nullable_warnings(policy, required))
+
+    def evaluation_document(self, value: dict[str, Any], raw: RawDocument, file: str, base_dir: Path) -> None:
+        from reconciler.kinds.evaluation.document import check_evaluation_document
+
+        evaluation, problems = check_evaluation_document(value, file, raw.line, raw.positions, base_dir)
+        self.errors.extend(problems)
+        if evaluation is None:
+            return
+        first = self.evaluations.get(evaluation.address)
+        if first is not None:
+            self.add(file, raw.line, f"declared twice (first at {first.file}:{first.line}); evaluation names "
+                     "must be unique", evaluation.address)
+            return
+        self.evaluations[evaluation.address] = evaluation
+
+    def check_evaluation_targets(self) -> None:
+        """An Evaluation's target reference names a declared document."""
+        for evaluation in self.evaluations.values():
+            if evaluation.target_ref is None:
+                continue
+            address = evaluation.target_ref[0]
+            if address not in self.declared and address not in self.names:
+                known = [a for a in self.declared if a.startswith(address.partition(".")[0] + ".")]
+                hint = schemas.suggest(address, known)
+                self.errors.append(SpecError(evaluation.file, evaluation.target_line,
+                                             f"{evaluation.target} refers to {address}, which no document "
+                                             f"declares{hint}", evaluation.address, "spec.target"))
 
     def provider_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
         provider, problems = provider_docs.check_provider_document(value, file, raw.line, _line_finder(raw))

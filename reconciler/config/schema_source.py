@@ -20,6 +20,7 @@ from reconciler.config.providers import PROVIDER_KIND, provider_choice_schema, p
 from reconciler.config.settings import settings_document_schema
 from reconciler.expr.conditions import condition_list_schema
 from reconciler.kinds import registry
+from reconciler.kinds.evaluation.schema import EVALUATION_KIND, evaluation_document_schema
 from reconciler.policy.document import POLICY_KIND, policy_document_schema
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
@@ -857,6 +858,9 @@ def spec_schema() -> Schema:
     defs["PolicyDocument"] = policy_document_schema()
     branches.append({"if": {"properties": {"kind": {"const": POLICY_KIND}}, "required": ["kind"]},
                      "then": {"$ref": "#/$defs/PolicyDocument"}})
+    defs["EvaluationDocument"] = evaluation_document_schema()
+    branches.append({"if": {"properties": {"kind": {"const": EVALUATION_KIND}}, "required": ["kind"]},
+                     "then": {"$ref": "#/$defs/EvaluationDocument"}})
     defs["ProviderDocument"] = provider_document_schema()
     branches.append({"if": {"properties": {"kind": {"const": PROVIDER_KIND}}, "required": ["kind"]},
                      "then": {"$ref": "#/$defs/ProviderDocument"}})
@@ -869,7 +873,7 @@ def spec_schema() -> Schema:
         "description": "One YAML document of a reconciler spec: a kind document, the Settings document, an import block or a moved block.",
         "type": "object",
         "anyOf": [
-            {"required": ["kind"], "properties": {"kind": {"enum": [*KINDS, "Settings", POLICY_KIND, PROVIDER_KIND]}}, "allOf": branches},
+            {"required": ["kind"], "properties": {"kind": {"enum": [*KINDS, "Settings", POLICY_KIND, PROVIDER_KIND, EVALUATION_KIND]}}, "allOf": branches},
             {"$ref": "#/$defs/ImportBlock"},
             {"$ref": "#/$defs/MovedBlock"},
         ],

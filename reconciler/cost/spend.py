@@ -63,7 +63,9 @@ def job_spend(address: str, job: Mapping[str, Any], prices: PriceTable) -> Spend
 
 
 def group_spend(rows: Iterable[SpendRow], key: str) -> list[dict[str, Any]]:
-    """One entry per value of metadata[key] (NO_GROUP when a job has none), largest spend first."""
+    """One entry per value of metadata[key] (NO_GROUP when a job has none), largest spend first.
+    `usd` adds up the known figures (a lower bound while `unknown` > 0), and is None when no job of
+    the group has a known figure: an unknown spend is never a $0 one."""
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
         value = row.metadata.get(key)
@@ -76,5 +78,5 @@ def group_spend(rows: Iterable[SpendRow], key: str) -> list[dict[str, Any]]:
         else:
             g["usd"] += row.usd
     for g in groups.values():
-        g["usd"] = round(g["usd"], 6)
-    return sorted(groups.values(), key=lambda g: (-g["usd"], str(g[key])))
+        g["usd"] = round(g["usd"], 6) if g["unknown"] < g["jobs"] else None
+    return sorted(groups.values(), key=lambda g: (g["usd"] is None, -(g["usd"] or 0.0), str(g[key])))

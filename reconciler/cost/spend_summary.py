@@ -46,7 +46,10 @@ class SpendSummary:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": SPEND_VERSION, "currency": "USD", "usd": round(float(self.usd), 6), "jobs": len(self.rows),
+        # usd: the known figures added up (a lower bound unless `complete`), null when none is known
+        known = self.unknown < len(self.rows) or not self.rows
+        return {"version": SPEND_VERSION, "currency": "USD", "usd": round(float(self.usd), 6) if known else None,
+                "complete": self.unknown == 0, "jobs": len(self.rows),
                 "trained_tokens": self.trained_tokens, "unknown": self.unknown,
                 "unknown_reasons": self.unknown_reasons(), "by": self.by,
                 "groups": [dict(g) for g in self.groups]}

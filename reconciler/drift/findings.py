@@ -4,7 +4,9 @@ Axes:
 - drift:  changed outside reconciler, gone, unmanaged jobs and grants, and spec changes not yet
           applied (out of sync). Any of these (not ignored) makes the report "drifted" (exit 2).
 - health: failed or cancelled jobs, jobs past cancel_after_timeout, pending permissions, fine-tuned
-          models within warn_days of their serving end (serving_ends) or past it (model_gone).
+          models within warn_days of their serving end (serving_ends) or past it (model_gone),
+          evaluations (`kind: Evaluation`) not shown to hold: evaluation_failed, evaluation_stale,
+          evaluation_missing.
           Reported on their own, so a drift status never hides a failed run, and they never count
           as drift.
 """
@@ -23,14 +25,17 @@ from reconciler.plan.model import Action, Plan
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
-FORMAT_VERSION = "1.2"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`
+FORMAT_VERSION = "1.3"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`; 1.3: spend `usd` null
+# when no figure is known and `complete`, evaluation_* health categories
 DRIFT = "drift"
 HEALTH = "health"
 
 
 # Health findings that turn `drift --fail-on health` red: a run that failed or overran, and a
 # managed model about to stop answering (or already gone) with its base.
-FAILING_HEALTH = ("failed", "timed_out", "serving_ends", "model_gone")
+FAILING_HEALTH = ("failed", "timed_out", "serving_ends", "model_gone", "evaluation_failed", "evaluation_stale",
+                  "evaluation_missing")
+_EVALUATION_CATEGORY = {"fail": "evaluation_failed", "stale": "evaluation_stale", "missing": "evaluation_missing"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class Finding:
     axis: str               # drift | health
     category: str           # cancelled_outside, paused_outside, resumed_outside, deleted, grant_added,
                             # grant_removed, unmanaged_job, unmanaged_grant, out_of_sync,
-                            # failed, cancelled, timed_out, pending, serving_ends, model_gone
+                            # failed, cancelled, timed_out, pending, serving_ends, model_gone,
+                            # evaluation_failed, evaluation_stale, evaluation_missing
     message: str
     attribute: str = "*"
     before: Any = None
@@ -210,8 +216,11 @@ def one_per_change(findings: Iterable[Finding]) -> list[Finding]:
 
 def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: IgnoreRules | None = None,
                  selector: dict[str, str] | None = None, include_finished: bool = False,
-                 spec_dir: str = "", state_file: str = "") -> DriftReport:
+                 spec_dir: str = "", state_file: str = "", evaluations: Iterable[Any] = ()) -> DriftReport:
+    """`evaluations`: the statuses of the `kind: Evaluation` documents (kinds/evaluation/status.py);
+    those that do not hold today are health findings."""
     findings = list(_from_plan(plan))
+    findings += _from_evaluations(evaluations)
     from reconciler.kinds import registry
 
     for kind in registry.resource_types():
@@ -227,6 +236,15 @@ def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: Ig
     addresses = sorted({c.address for c in plan.changes if not c.address.startswith("data.")})
     return DriftReport(decided, len(addresses), spec_dir=spec_dir, state_file=state_file,
                        selector=dict(selector or {}), addresses=addresses, models=_models(plan, snapshot, specs))
+
+
+def _from_evaluations(statuses: Iterable[Any]) -> Iterable[Finding]:
+    for s in statuses:
+        category = _EVALUATION_CATEGORY.get(s.status)
+        if category is None:
+            continue
+        yield Finding(s.address, "Evaluation", HEALTH, category, f"{s.status}: {s.message}", "score",
+                      before=s.threshold, after=s.score)
 
 
 def _models(plan: Plan, snapshot: Any, specs: Any) -> list[dict[str, Any]]:

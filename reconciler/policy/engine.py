@@ -222,7 +222,8 @@ def _budget_results(budgets: Budgets, plan_data: Mapping[str, Any],
         if key == "max_cost_per_apply":
             usd = float(cost.get("usd") or 0.0)
             passed = usd <= limit
-            detail = f"estimated ${usd:,.2f}, the budget is ${limit:,.2f}"
+            # with jobs of unknown cost the known figures are a lower bound, never the whole figure
+            detail = f"estimated {'≥ ' if unknown_costs else ''}${usd:,.2f}, the budget is ${limit:,.2f}"
             if unknown_costs:
                 n = len(unknown_costs)
                 detail += f" ({n} job{'s' if n != 1 else ''} of unknown cost not counted" + \

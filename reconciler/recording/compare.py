@@ -1,14 +1,26 @@
-"""Score a comparison's answers against a recording's, prompt by prompt."""
+"""Score a comparison's answers against a recording's, prompt by prompt; and the result an
+Evaluation keeps (`<recording>/evaluations/<name>.json`): what was compared, with which grader,
+the score and when, so plan and drift can say whether it still holds without asking anything.
+
+The formats written here: `report.json` in the comparison folder (`score_folder`) and the
+evaluation result (`evaluation_result`, `write_evaluation_result`, `read_evaluation_result`)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from reconciler.recording.grading import Grader, summarise
 from reconciler.recording.prompts import read_prompts
-from reconciler.recording.store import Folder, write_json
+from reconciler.recording.store import Folder, folder_name, write_json
 
-__all__ = ["score_folder"]
+__all__ = ["EVALUATION_RESULT_VERSION", "evaluation_result", "evaluation_result_path", "read_evaluation_result",
+           "recording_digest", "score_folder", "write_evaluation_result"]
+
+EVALUATION_RESULT_VERSION = 1
 
 
 def _last_user(messages: Any) -> str:
@@ -43,3 +55,47 @@ def score_folder(recording: Folder, comparison: Folder, grader: Grader, threshol
     write_json(comparison.path / "report.json", {**report, "scores": [
         {"index": r["index"], "prompt_id": r["prompt_id"], "score": r["score"]} for r in rows]})
     return report
+
+
+def recording_digest(manifest: Mapping[str, Any]) -> str:
+    """One digest of a complete recording: its prompt set and the sha256 of every file."""
+    body = json.dumps({"prompts": manifest.get("prompts_sha256"), "files": manifest.get("files") or {}},
+                      sort_keys=True).encode()
+    return hashlib.sha256(body).hexdigest()
+
+
+def evaluation_result_path(recording_dir: Path, name: str) -> Path:
+    return recording_dir / "evaluations" / f"{folder_name(name)}.json"
+
+
+def evaluation_result(address: str, report: Mapping[str, Any], grader: Mapping[str, Any], threshold: float,
+                      manifest: Mapping[str, Any], compared_at: str | None) -> dict[str, Any]:
+    """What an Evaluation keeps of one comparison: the target compared, the recording (by digest),
+    the grader, the score, whether it reached the threshold, and when (the API's clock)."""
+    s = report["summary"]
+    return {"version": EVALUATION_RESULT_VERSION, "evaluation": address, "target": report["candidate"],
+            "recorded": report["recorded"], "recording_digest": recording_digest(manifest),
+            "grader": dict(grader), "threshold": threshold, "score": s["mean"], "passed": bool(s["passed"]),
+            "summary": {k: s[k] for k in ("count", "mean", "min", "p10", "median", "max")},
+            "unscored": report["unscored"], "compared_at": compared_at,
+            "report": str(Path(report["folder"]) / "report.json")}
+
+
+def write_evaluation_result(recording_dir: Path, name: str, result: Mapping[str, Any]) -> Path:
+    path = evaluation_result_path(recording_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, dict(result))
+    return path
+
+
+def read_evaluation_result(recording_dir: Path, name: str) -> dict[str, Any] | None:
+    """The last result kept for Evaluation `name`; None when there is none or it is not one this
+    version reads (the evaluation then shows as never compared)."""
+    path = evaluation_result_path(recording_dir, name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != EVALUATION_RESULT_VERSION:
+        return None
+    return data

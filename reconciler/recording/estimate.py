@@ -12,7 +12,7 @@ from reconciler.cost.pricing import inference_price
 from reconciler.cost.tokens import count_record, encoding_for
 from reconciler.recording.prompts import Prompt
 
-__all__ = ["budget_refusal", "estimate", "spent"]
+__all__ = ["budget_refusal", "cost_bound", "estimate", "spent"]
 
 FALLBACK_ENCODING = "o200k_base"   # every model the platforms still serve fine-tunes of
 
@@ -66,3 +66,13 @@ def budget_refusal(estimates: Sequence[Mapping[str, Any]], limit: float | None, 
         return (f"budgets.max_cost_per_apply: at most ${total:,.4f} to send, over the ${limit:,.2f} budget "
                 "(lower --max-prompts or --max-completion-tokens)")
     return None
+
+
+def cost_bound(model: str, prompt_tokens: int, completion_max: int) -> dict[str, Any]:
+    """At most what asking `model` costs: the prompt tokens at its input price and `completion_max`
+    at its output price (`usd_max` None, with `reason`, when its price is not known)."""
+    price, reason = _price(model)
+    if price is None:
+        return {"usd_max": None, "reason": reason}
+    return {"usd_max": round((prompt_tokens * price.input + completion_max * price.output) / 1e6, 6),
+            "reason": None}

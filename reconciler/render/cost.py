@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.cost.estimate import JobCost, PlanCost
@@ -10,7 +10,7 @@ from reconciler.cost.spend import SpendRow
 from reconciler.render.escape import csv_cell, md_code, md_text
 from reconciler.secrets import neutralize
 
-__all__ = ["change_line", "markdown_lines", "money", "spend_csv", "spend_json", "spend_markdown", "spend_text",
+__all__ = ["change_line", "markdown_lines", "money", "money_sum", "spend_csv", "spend_json", "spend_markdown", "spend_text",
            "tokens_short", "total_line"]
 
 Style = Callable[..., str]
@@ -24,6 +24,23 @@ def money(usd: float) -> str:
     if 0 < usd < 0.005:
         return "<$0.01"
     return f"${usd:,.2f}"
+
+
+def money_sum(known: float, unknown: int, count: int, *, counted: bool = True) -> str:
+    """A sum of `count` figures of which `unknown` are not known, never shown as if complete:
+    `$1.23`; `≥ $1.23 (2 unknown)` (`≥ $1.23` when not `counted`: a table with its own unknown
+    column); `unknown` when no figure is known."""
+    if not unknown:
+        return money(known)
+    if unknown >= count:
+        return "unknown"
+    return f"≥ {money(known)}" + (f" ({unknown} unknown)" if counted else "")
+
+
+def group_money(group: Mapping[str, Any]) -> str:
+    """A spend group's cell (cost/spend.py group_spend): `usd` is None when nothing is known."""
+    usd = group.get("usd")
+    return money_sum(float(usd or 0.0), int(group.get("unknown") or 0), int(group.get("jobs") or 0), counted=False)
 
 
 def tokens_short(n: int) -> str:
@@ -107,7 +124,7 @@ def _spend_columns(rows: list[SpendRow], by: str | None, groups: list[dict[str, 
                                                                                               list[list[str]]]:
     if by is not None:
         header = [by, "jobs", "trained tokens", "spend", "unknown"]
-        body = [[str(g[by]), str(g["jobs"]), f"{g['trained_tokens']:,}", money(g["usd"]), str(g["unknown"] or "")]
+        body = [[str(g[by]), str(g["jobs"]), f"{g['trained_tokens']:,}", group_money(g), str(g["unknown"] or "")]
                 for g in groups]
         return header, body
     header = ["address", "id", "model", "method", "status", "trained tokens", "spend"]
@@ -118,10 +135,12 @@ def _spend_columns(rows: list[SpendRow], by: str | None, groups: list[dict[str, 
 
 
 def _spend_total(rows: list[SpendRow]) -> str:
+    """`Total spend: $1.23 (3 jobs)`, `Total spend: ≥ $1.23 (3 jobs; 1 unknown)`, `Total spend: unknown (…)`."""
     known = sum(r.usd for r in rows if r.usd is not None)
     unknown = sum(1 for r in rows if r.usd is None)
     tail = f"; {unknown} unknown" if unknown else ""
-    return f"Total spend: {money(known)} ({len(rows)} job{'s' if len(rows) != 1 else ''}{tail})"
+    amount = money_sum(known, unknown, len(rows), counted=False)
+    return f"Total spend: {amount} ({len(rows)} job{'s' if len(rows) != 1 else ''}{tail})"
 
 
 def spend_text(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]], style: Style = _plain) -> str:
@@ -159,21 +178,27 @@ def spend_csv(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]
     def row(cells: list[Any]) -> None:
         writer.writerow([csv_cell(c) for c in cells])
 
+    # usd is empty when nothing is known; cost_known says whether usd is the whole figure (false: a
+    # lower bound, or empty), so a sheet that sums the column cannot take an unknown for $0.
     if by is not None:
-        row([by, "jobs", "trained_tokens", "usd", "unknown"])
+        row([by, "jobs", "trained_tokens", "usd", "cost_known", "unknown"])
         for g in groups:
-            row([g[by], g["jobs"], g["trained_tokens"], f"{g['usd']:.6f}", g["unknown"]])
+            row([g[by], g["jobs"], g["trained_tokens"], "" if g["usd"] is None else f"{g['usd']:.6f}",
+                 "false" if g["unknown"] else "true", g["unknown"]])
     else:
-        row(["address", "id", "model", "method", "status", "trained_tokens", "usd", "unknown_reason"])
+        row(["address", "id", "model", "method", "status", "trained_tokens", "usd", "cost_known", "unknown_reason"])
         for r in rows:
             row([r.address, r.job_id, r.model, r.method, r.status, r.trained_tokens,
-                 "" if r.usd is None else f"{r.usd:.6f}", r.reason])
+                 "" if r.usd is None else f"{r.usd:.6f}", "false" if r.usd is None else "true", r.reason])
     return buffer.getvalue()
 
 
 def spend_json(rows: list[SpendRow], by: str | None, groups: list[dict[str, Any]]) -> dict[str, Any]:
     known = [r.usd for r in rows if r.usd is not None]
-    data: dict[str, Any] = {"version": 1, "currency": "USD", "usd": round(sum(known), 6), "jobs": len(rows),
+    # usd: the known figures added up (a lower bound unless `complete`), null when none is known
+    data: dict[str, Any] = {"version": 1, "currency": "USD",
+                            "usd": round(sum(known), 6) if known or not rows else None,
+                            "complete": len(known) == len(rows), "jobs": len(rows),
                             "unknown": len(rows) - len(known), "items": [r.to_dict() for r in rows]}
     if by is not None:
         data["by"] = by

@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.cost.spend_summary import SpendSummary
 from reconciler.drift.findings import DRIFT, FAILING_HEALTH, HEALTH, DriftReport, Finding
-from reconciler.render.cost import money
+from reconciler.render.cost import group_money, money_sum
 from reconciler.render.escape import md_code, md_text, xml_attr, xml_text
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, _fit
 from reconciler.secrets import neutralize
@@ -52,9 +52,11 @@ def spend_wanted(kind: str, cost: bool | None) -> bool:
 
 
 def spend_total_line(spend: SpendSummary) -> str:
-    """`Spend so far: $1.23 (3 jobs, 12,345 trained tokens; 1 unknown: no price for x (supervised))`"""
+    """`Spend so far: ≥ $1.23 (3 jobs, 12,345 trained tokens; 1 unknown: no price for x (supervised))`:
+    while a figure is unknown the known ones add up to a lower bound (`unknown` when none is known)."""
     jobs = len(spend.rows)
-    head = f"Spend so far: {money(spend.usd)} ({jobs} managed job{'s' if jobs != 1 else ''}"
+    amount = money_sum(spend.usd, spend.unknown, jobs, counted=False)
+    head = f"Spend so far: {amount} ({jobs} managed job{'s' if jobs != 1 else ''}"
     if spend.trained_tokens:
         head += f", {spend.trained_tokens:,} trained tokens"
     reasons = spend.unknown_reasons()
@@ -66,7 +68,7 @@ def spend_total_line(spend: SpendSummary) -> str:
 
 def _spend_rows(spend: SpendSummary) -> tuple[list[str], list[list[str]]]:
     header = [spend.by or "", "jobs", "trained tokens", "spend", "unknown"]
-    body = [[str(g[spend.by or ""]), str(g["jobs"]), f"{g['trained_tokens']:,}", money(g["usd"]),
+    body = [[str(g[spend.by or ""]), str(g["jobs"]), f"{g['trained_tokens']:,}", group_money(g),
              str(g["unknown"] or "")] for g in spend.groups]
     return header, body
 

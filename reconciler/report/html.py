@@ -179,12 +179,19 @@ def _cost_fact(cost: Cost) -> str:
     return f"{e(money(cost.usd))} {e(cost.kind)} ({e(cost.detail)})"
 
 
+def total_money(total: CostTotal) -> str:
+    """`$1.23`; `≥ $1.23` while a figure is unknown; `unknown` when none is known."""
+    from reconciler.render.cost import money_sum
+
+    return money_sum(total.usd, total.unknown, total.spent + total.estimated + total.unknown, counted=False)
+
+
 def cost_total_line(total: CostTotal) -> str:
-    """`Total cost: $1.23 (1 spent, 2 estimated; 1 unknown)`"""
+    """`Total cost: ≥ $1.23 (1 spent, 2 estimated; 1 unknown)`"""
     parts = [f"{n} {label}" for n, label in ((total.spent, "spent"), (total.estimated, "estimated")) if n]
     head = ", ".join(parts) or "no known figure"
     tail = f"; {total.unknown} unknown" if total.unknown else ""
-    return f"Total cost: {money(total.usd)} ({head}{tail})"
+    return f"Total cost: {total_money(total)} ({head}{tail})"
 
 
 def _jobs_table(report: Report) -> str:
@@ -370,7 +377,7 @@ def render_html(report: Report, *, points_per_series: int | None = None) -> str:
     health = [f for f in report.findings if f.axis == "health" and not f.ignored]
     cards = [(str(len(report.jobs)), "jobs"), *((str(n), s) for s, n in sorted(counts.items())),
              (f"{tokens:,}", "trained tokens"),
-             *([(money(report.cost_total.usd), "cost" + (" (some unknown)" if report.cost_total.unknown else ""))]
+             *([(total_money(report.cost_total), "cost" + (" (some unknown)" if report.cost_total.unknown else ""))]
                if report.cost_total is not None else []),
              (str(len(drift)), "drift findings"),
              (str(len(health)), "health findings")]

@@ -48,9 +48,10 @@ def test_grouped_by_team_when_a_job_has_one() -> None:
     spend = spend_summary(JOBS, PRICES)
     data = spend.to_dict()
     assert data["by"] == "team" and data["jobs"] == 5 and data["unknown"] == 2
-    assert data["usd"] == pytest.approx(10.5)
+    assert data["usd"] == pytest.approx(10.5) and data["complete"] is False   # a lower bound
+    # a group with no known figure is null, never $0, and sorts after every known one
     assert [(g["team"], g["jobs"], g["usd"], g["unknown"]) for g in data["groups"]] == [
-        ("support", 2, 6.0, 1), ("search", 2, 4.5, 0), ("(none)", 1, 0.0, 1)]
+        ("support", 2, 6.0, 1), ("search", 2, 4.5, 0), ("(none)", 1, None, 1)]
     assert data["unknown_reasons"] == {"no price for gpt-4.1-nano-2025-04-14 (supervised)": 1,
                                        "no trained_tokens reported (status running)": 1}
 
@@ -73,13 +74,17 @@ def test_each_form() -> None:
     head = next(i for i, x in enumerate(lines) if x.startswith("Spend (managed jobs"))
     assert lines[head] == "Spend (managed jobs, trained_tokens × price, by team):"
     assert lines[head + 1].split() == ["team", "jobs", "trained", "tokens", "spend", "unknown"]
-    assert lines[head + 2].split() == ["support", "2", "2,000,000", "$6.00", "1"]
-    assert len({x.index("$") for x in lines[head + 2:head + 5]}) == 1  # aligned
-    assert lines[-1].startswith("  Spend so far: $10.50 (5 managed jobs, 3,500,010 trained tokens; 2 unknown: ")
+    assert lines[head + 2].split() == ["support", "2", "2,000,000", "≥", "$6.00", "1"]
+    assert lines[head + 3].split() == ["search", "2", "1,500,000", "$4.50"]
+    assert lines[head + 4].split() == ["(none)", "1", "10", "unknown", "1"]   # never $0.00
+    ends = {lines[head + 2].index("$6.00") + 5, lines[head + 3].index("$4.50") + 5, lines[head + 4].index("unknown") + 7}
+    assert len(ends) == 1  # the spend column right-aligned
+    assert lines[-1].startswith("  Spend so far: ≥ $10.50 (5 managed jobs, 3,500,010 trained tokens; 2 unknown: ")
     assert "Spend" not in render("text", report)
 
     markdown = render("markdown", report, spend)
-    assert "**Spend so far: $10.50 (5 managed jobs" in markdown and "| support | 2 | 2,000,000 | $6.00 | 1 |" in markdown
+    assert "**Spend so far: ≥ $10.50 (5 managed jobs" in markdown and "| support | 2 | 2,000,000 | ≥ $6.00 | 1 |" in markdown
+    assert "| (none) | 1 | 10 | unknown | 1 |" in markdown
     data = json.loads(render("json", report, spend))
     assert data["spend"]["usd"] == pytest.approx(10.5) and "spend" not in json.loads(render("json", report))
     schema = json.loads((importlib.resources.files("reconciler") / "render" / "schema" / "drift.schema.json")
@@ -146,5 +151,5 @@ def test_a_running_job_is_unknown_with_the_reason(world: World) -> None:
     world.write("main.yaml", JOB_SPEC)
     world.ok("apply", "--auto-approve")
     spend = json.loads(world.ok("drift", "--format", "json").output)["spend"]
-    assert spend["usd"] == 0 and spend["unknown"] == 1
+    assert spend["usd"] is None and spend["complete"] is False and spend["unknown"] == 1   # null, never 0
     assert list(spend["unknown_reasons"]) == ["no trained_tokens reported (status validating_files)"]

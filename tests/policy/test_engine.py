@@ -157,7 +157,7 @@ def test_budget_detail_names_unknown_costs():
     cost = Cost(2.0, unknown=1, per_job={"FineTuningJob.a": 2.0, "FineTuningJob.b": None},
                 reasons={"FineTuningJob.b": "file-abc is not a File in these specs: its tokens cannot be counted"})
     total, unknown = evaluate(plan, documents, [], Budgets(max_cost_per_apply=1.0), cost).results
-    assert total.detail == "estimated $2.00, the budget is $1.00 (1 job of unknown cost not counted)"
+    assert total.detail == "estimated ≥ $2.00, the budget is $1.00 (1 job of unknown cost not counted)"
     assert (unknown.address, unknown.outcome) == ("FineTuningJob.b", "deny")
     assert unknown.detail.startswith("file-abc is not a File in these specs: its tokens cannot be counted; "
                                      "the budget is $1.00")

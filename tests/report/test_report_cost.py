@@ -68,8 +68,9 @@ def test_no_price_table_no_cost() -> None:
 def test_total_and_its_line() -> None:
     costs = [Cost("spent", 1.5), Cost("estimate", 2.25), Cost("unknown", None, "why"), None]
     assert total(costs) == CostTotal(3.75, 1, 1, 1)
-    assert cost_total_line(total(costs)) == "Total cost: $3.75 (1 spent, 1 estimated; 1 unknown)"
-    assert cost_total_line(CostTotal(0.0, 0, 0, 2)) == "Total cost: $0.00 (no known figure; 2 unknown)"
+    assert cost_total_line(total(costs)) == "Total cost: ≥ $3.75 (1 spent, 1 estimated; 1 unknown)"
+    assert cost_total_line(CostTotal(0.0, 0, 0, 2)) == "Total cost: unknown (no known figure; 2 unknown)"
+    assert cost_total_line(CostTotal(3.75, 1, 1, 0)) == "Total cost: $3.75 (1 spent, 1 estimated)"
 
 
 def test_the_page_shows_each_kind_and_the_total() -> None:
@@ -85,7 +86,7 @@ def test_the_page_shows_each_kind_and_the_total() -> None:
     assert 'data-usd="1.500000"' in cells[0] and "$1.50" in cells[0] and "spent" in cells[0]
     assert "&lt;$0.01" in cells[1] and "estimate" in cells[1]
     assert "unknown" in cells[2] and "no &lt;price&gt;" in cells[2]
-    assert 'id="cost-total" data-usd="1.504000">Total cost: $1.50 (1 spent, 1 estimated; 1 unknown)</p>' in page
+    assert 'id="cost-total" data-usd="1.504000">Total cost: ≥ $1.50 (1 spent, 1 estimated; 1 unknown)</p>' in page
     assert "<dt>cost</dt><dd>$1.50 spent (500,000 trained tokens)</dd>" in page
 
 
