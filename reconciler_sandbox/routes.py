@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote
 
+from reconciler_sandbox import uploads
 from reconciler_sandbox.errors import ApiError, bad_request
 from reconciler_sandbox.graders import validate_grader
 from reconciler_sandbox.model_delete import ROUTE as DELETE_MODEL_ROUTE
@@ -297,6 +298,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     *MODEL_ROUTES,
     DELETE_MODEL_ROUTE,
     ("POST", "/v1/chat/completions", chat_completion),
+    *uploads.ROUTES,
 ]
 
 # JSON bodies are small; uploads may be up to 512 MB (plus multipart framing).
@@ -330,8 +332,10 @@ def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str,
 
 def streams_body(method: str, path: str) -> bool:
     """An upload: its body is read as it is parsed (`Request.stream`), never whole."""
-    return method == "POST" and path.rstrip("/") == "/v1/files"
+    return (method == "POST" and path.rstrip("/") == "/v1/files") or uploads.is_part(method, path)
 
 
 def body_limit(method: str, path: str) -> int:
+    if uploads.is_part(method, path):
+        return uploads.PART_BODY_LIMIT
     return UPLOAD_LIMIT if streams_body(method, path) else JSON_LIMIT

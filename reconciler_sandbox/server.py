@@ -194,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._unread_body()
                     raise
             if known and handler is not None and routes.streams_body(self.command, path):
-                body, req.stream = b"", self._upload_slot(sandbox)
+                body, req.stream = b"", self._upload_slot(sandbox, routes.body_limit(self.command, path))
             else:
                 body = self._read_body(routes.body_limit(self.command, path))
             if decision.delay_s:
@@ -236,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self._end_upload()
 
-    def _upload_slot(self, sandbox: Sandbox) -> Any:
+    def _upload_slot(self, sandbox: Sandbox, limit: int) -> Any:
         """The upload's body as a stream, holding one of `max_uploads` slots until it is answered;
         without a free slot, 429 (the client's retry comes back later)."""
         if not sandbox.uploads.take():
@@ -246,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 "once). Please try again in 1s.", type="requests", code="rate_limit_exceeded",
                            headers={"Retry-After": "1", "retry-after-ms": "1000"})
         try:
-            self._upload = BodyReader.from_headers(self.rfile, self.headers, routes.UPLOAD_LIMIT)
+            self._upload = BodyReader.from_headers(self.rfile, self.headers, limit)
         except BaseException:
             sandbox.uploads.give_back()
             raise

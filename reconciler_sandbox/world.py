@@ -93,6 +93,7 @@ class World:
         # chat completions billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
         self.usage: dict[str, dict[str, int]] = {}
         self._learned: dict[str, list[tuple[set[str], str]]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}  # upload id -> record (reconciler_sandbox/uploads.py)
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -117,6 +118,7 @@ class World:
                 "permissions": {ck: dict(perms) for ck, perms in self.permissions.items()},
                 "idempotency": dict(self.idempotency),
                 "deleted_models": sorted(self.deleted_models),
+                "uploads": {upload_id: dict(record) for upload_id, record in self.uploads.items()},
 
                 "usage": {model: dict(counts) for model, counts in self.usage.items()},
             }
@@ -130,6 +132,7 @@ class World:
             self.permissions = {ck: dict(perms) for ck, perms in data["permissions"].items()}
             self.idempotency = dict(data.get("idempotency", {}))
             self.deleted_models = set(data.get("deleted_models", ()))
+            self.uploads = {upload_id: dict(record) for upload_id, record in data.get("uploads", {}).items()}
 
             self.usage = {model: dict(counts) for model, counts in data.get("usage", {}).items()}
             self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
@@ -156,6 +159,10 @@ class World:
             if meta is None:
                 raise not_found(f"No such File object: {obj_id}", param="id")
             return file_view(meta)
+        if kind == "upload":
+            from reconciler_sandbox.uploads import upload_view
+
+            return upload_view(self.uploads[obj_id], self.now())
         return self.get_job(obj_id)
 
     # ---- files -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -471,6 +472,106 @@ def f54(s: Scene) -> None:  # n_epochs "auto" resolved from the number of exampl
     job = s.job("succeeded")
     assert job["method"]["supervised"]["hyperparameters"]["n_epochs"] == 8 == job["hyperparameters"]["n_epochs"]
     assert s.checkpoints("succeeded")["data"][0]["step_number"] % 8 == 0
+
+
+def _new_upload(s: Scene, size: int = 10, **over: Any) -> dict[str, Any]:
+    body = {"filename": "big.jsonl", "purpose": "fine-tune", "bytes": size, "mime_type": "text/jsonl", **over}
+    r = s.http.post("/uploads", json=body)
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def _add_part(s: Scene, upload_id: str, data: bytes) -> httpx.Response:
+    return s.http.post(f"/uploads/{upload_id}/parts", files={"data": ("blob", data)})
+
+
+def f55(s: Scene) -> None:  # an Upload: pending, expires an hour after it was created, no file yet
+    up = _new_upload(s, 2147483648)
+    assert up["object"] == "upload" and up["id"].startswith("upload_") and up["status"] == "pending"
+    assert up["bytes"] == 2147483648 and up["filename"] == "big.jsonl" and up["purpose"] == "fine-tune"
+    assert up["expires_at"] == up["created_at"] + 3600 and up["file"] is None
+
+
+def f56(s: Scene) -> None:  # at most 8 GB
+    assert _new_upload(s, 8 * 1024 ** 3)["status"] == "pending"
+    r = s.http.post("/uploads", json={"filename": "big.jsonl", "purpose": "fine-tune", "bytes": 8 * 1024 ** 3 + 1,
+                                      "mime_type": "text/jsonl"})
+    assert r.status_code == 400 and _error_of(r)["param"] == "bytes"
+
+
+def f57(s: Scene) -> None:  # a Part: {id, object: upload.part, created_at, upload_id}
+    up = _new_upload(s)
+    r = _add_part(s, up["id"], b"0123456789")
+    assert r.status_code == 200, r.text
+    part = r.json()
+    assert set(part) == {"id", "object", "created_at", "upload_id"}
+    assert part["id"].startswith("part_") and part["object"] == "upload.part" and part["upload_id"] == up["id"]
+
+
+def f58(s: Scene) -> None:  # a Part over 64 MB is refused
+    up = _new_upload(s, 64 * 1024 ** 2 + 1)
+    r = _add_part(s, up["id"], b"x" * (64 * 1024 ** 2 + 1))
+    assert r.status_code == 400 and _error_of(r)["param"] == "data"
+
+
+def f59(s: Scene) -> None:  # completing: part_ids give the order; a nested File usable for training
+    lines = chat_lines(12)
+    up = _new_upload(s, len(lines))
+    half = len(lines) // 2
+    second = _add_part(s, up["id"], lines[half:]).json()["id"]
+    first = _add_part(s, up["id"], lines[:half]).json()["id"]
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [first, second]})
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert done["status"] == "completed" and done["file"]["object"] == "file"
+    assert done["file"]["bytes"] == len(lines) and done["file"]["purpose"] == "fine-tune"
+    assert s.http.get(f"/files/{done['file']['id']}/content").content == lines
+    job = s.http.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": done["file"]["id"]})
+    assert job.status_code == 200, job.text
+
+
+def f60(s: Scene) -> None:  # the bytes completed must match the bytes announced
+    up = _new_upload(s)
+    part = _add_part(s, up["id"], b"012345678").json()["id"]
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part]})
+    assert r.status_code == 400 and _error_of(r)["param"] == "part_ids"
+
+
+def f61(s: Scene) -> None:  # md5 checked on completion
+    up = _new_upload(s)
+    part = _add_part(s, up["id"], b"0123456789").json()["id"]
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part], "md5": "0" * 32})
+    assert r.status_code == 400 and _error_of(r)["param"] == "md5"
+    good = hashlib.md5(b"0123456789").hexdigest()
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part], "md5": good})
+    assert r.status_code == 200 and r.json()["status"] == "completed"
+
+
+def f62(s: Scene) -> None:  # cancelling: status cancelled, no Parts after
+    up = _new_upload(s)
+    r = s.http.post(f"/uploads/{up['id']}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert _add_part(s, up["id"], b"0123456789").status_code == 400
+
+
+def f63(s: Scene) -> None:  # nothing more on a completed Upload
+    up = _new_upload(s)
+    part = _add_part(s, up["id"], b"0123456789").json()["id"]
+    assert s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part]}).status_code == 200
+    for r in (_add_part(s, up["id"], b"x"), s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part]}),
+              s.http.post(f"/uploads/{up['id']}/cancel")):
+        assert r.status_code == 400 and _error_of(r)["param"] == "upload_id"
+
+
+def f64(s: Scene) -> None:  # an Upload past its hour is expired (its own sandbox: the scene's clock stays)
+    with run_sandbox() as sb, httpx.Client(base_url=sb.base_url,
+                                           headers={"Authorization": f"Bearer {PROJECT_KEY}"}) as http:
+        up = http.post("/uploads", json={"filename": "a.jsonl", "purpose": "fine-tune", "bytes": 1,
+                                         "mime_type": "text/jsonl"}).json()
+        sb.advance(3600)
+        r = http.post(f"/uploads/{up['id']}/cancel")
+        assert r.status_code == 400 and "expired" in _error_of(r)["message"]
 
 
 ROWS: dict[str, Callable[[Scene], None]] = {
