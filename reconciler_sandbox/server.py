@@ -209,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._injected(decision.status, sandbox)
                 return
             if not known:
-                raise ApiError(404, f"Invalid URL ({self.command} {path})", code="unknown_url")
+                raise ApiError(404, f"Invalid URL ({self.command} {path})")   # code null, as captured
             if handler is None:
                 raise ApiError(405, f"Method {self.command} is not allowed on {path}.", code="method_not_allowed")
             req.body = body
@@ -284,6 +284,8 @@ class _Handler(BaseHTTPRequestHandler):
             req.project = projects.project_for(key, self.headers.get("OpenAI-Project"))
             req.extra["scoped"] = True
             self.key_project = req.project
+        elif not req.is_admin and self.headers.get("OpenAI-Project"):
+            req.extra["listing_project"] = req.project   # a user key naming a project lists that project
 
     def _unread_body(self) -> None:
         """Answering without the body: a small declared one is read and dropped (the connection

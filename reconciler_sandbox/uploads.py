@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from reconciler_sandbox.errors import bad_request, not_found
 from reconciler_sandbox.multipart import stream_multipart
 from reconciler_sandbox.persist import Staged
-from reconciler_sandbox.projects import job_filter
+from reconciler_sandbox.projects import listing_filter
 
 if TYPE_CHECKING:
     from reconciler_sandbox.routes import Handler, Request
@@ -105,7 +105,7 @@ def create_upload(world: World, req: Request) -> dict[str, Any]:
                 "object": "upload", "id": upload_id, "bytes": size, "created_at": created,
                 "filename": filename, "purpose": purpose, "status": "pending",
                 "expires_at": created + EXPIRES_SECONDS, "file": None,
-                "_mime_type": mime, "_expires_after": expires_after, "_project": job_filter(req),
+                "_mime_type": mime, "_expires_after": expires_after, "_project": listing_filter(req),
                 "_parts": {},
             }
             world.uploads[upload_id] = record

@@ -193,11 +193,13 @@ class World:
             return file_view(meta)
 
     def list_files(self, *, purpose: str | None, limit: int, order: str, after: str | None,
-                   project: str | None = None) -> dict[str, Any]:
-        """`project`: only that project's files (a scoped sandbox's project key)."""
+                   project: str | None = None, unowned: str | None = None) -> dict[str, Any]:
+        """`project`: only that project's files; `unowned`: the project a file uploaded without
+        one counts as (an unscoped sandbox's default project; None: no project's)."""
         with self.lock.read():
             keep = (lambda f: f["purpose"] == purpose) if purpose else None
-            scoped = (lambda f: f.get("_project") == project and (keep is None or keep(f))) if project else None
+            scoped = ((lambda f: f.get("_project", unowned) == project and (keep is None or keep(f)))
+                      if project else None)
             data, more = self.files.page(after=after, limit=limit, descending=order == "desc",
                                          keep=scoped or keep)
             data = [file_view(f) for f in data]
@@ -501,8 +503,8 @@ class World:
         with self.lock:
             owner = self._checkpoint_owner(checkpoint)
             if owner in ids:
-                raise bad_request(f"Checkpoint {checkpoint} belongs to project {owner}; it cannot be shared "
-                                  "with the project that owns it.", param="project_ids", code="invalid_value")
+                raise bad_request(f"Cannot modify checkpoint permissions for the owning project: {owner}",
+                                  param="project_ids", code="invalid_value")
             perms = self.permissions.setdefault(checkpoint, {})
             by_project = {p["project_id"]: p for p in perms.values()}
             out = []

@@ -574,6 +574,101 @@ def f64(s: Scene) -> None:  # an Upload past its hour is expired (its own sandbo
         assert r.status_code == 400 and "expired" in _error_of(r)["message"]
 
 
+LABEL = {"type": "label_model", "name": "lab", "model": "gpt-4o-mini", "labels": ["good", "bad"],
+         "passing_labels": ["good"], "input": [{"role": "user", "content": "{{sample.output_text}}"}]}
+
+
+def f65(s: Scene) -> None:  # label_model is not a top-level grader
+    for path, body in (("/fine_tuning/alpha/graders/validate", {"grader": LABEL}),
+                       ("/fine_tuning/alpha/graders/run", {"grader": LABEL, "model_sample": "x"})):
+        r = s.http.post(path, json=body)
+        assert r.status_code == 400 and _error_of(r)["param"] == "grader.type", r.text
+
+
+def f66(s: Scene) -> None:  # ... but it is one inside a multi grader
+    multi = {"type": "multi", "name": "m", "graders": LABEL, "calculate_output": "lab"}
+    r = s.http.post("/fine_tuning/alpha/graders/validate", json={"grader": multi})
+    assert r.status_code == 200, r.text
+
+
+def f67(s: Scene) -> None:  # files list limit above 10,000 refused
+    r = s.http.get("/files", params={"limit": 20000})
+    assert r.status_code == 400 and _error_of(r)["param"] == "limit"
+    assert s.http.get("/files", params={"limit": 10000}).status_code == 200
+
+
+def f68(s: Scene) -> None:  # default limit 10,000: every file of the scene on one page
+    page = s.get("/files")
+    assert not page["has_more"] and len(page["data"]) >= len(s.files)
+
+
+def _other_project(fn: Callable[[httpx.Client, httpx.Client], None]) -> None:
+    with run_sandbox() as sb:
+        key = {"Authorization": f"Bearer {PROJECT_KEY}"}
+        with httpx.Client(base_url=sb.base_url, headers=key) as plain, \
+                httpx.Client(base_url=sb.base_url, headers={**key, "OpenAI-Project": "proj_other"}) as other:
+            fn(plain, other)
+
+
+def f69(s: Scene) -> None:  # a user key naming a project lists that project's jobs
+    def check(plain: httpx.Client, other: httpx.Client) -> None:
+        mine = _upload(plain, chat_lines(12))
+        theirs = _upload(other, chat_lines(12))
+        a = _create(plain, model="gpt-4o-mini", training_file=mine)["id"]
+        b = _create(other, model="gpt-4o-mini", training_file=theirs)["id"]
+        assert [j["id"] for j in other.get("/fine_tuning/jobs").json()["data"]] == [b]
+        assert {j["id"] for j in plain.get("/fine_tuning/jobs").json()["data"]} == {a, b}
+    _other_project(check)
+
+
+def f70(s: Scene) -> None:  # ... and that project's files
+    def check(plain: httpx.Client, other: httpx.Client) -> None:
+        mine = _upload(plain, chat_lines(12))
+        theirs = _upload(other, chat_lines(12))
+        assert [f["id"] for f in other.get("/files").json()["data"]] == [theirs]
+        with httpx.Client(base_url=str(plain.base_url), headers={**plain.headers, "OpenAI-Project": "proj_sandbox"}) as own:
+            assert [f["id"] for f in own.get("/files").json()["data"]] == [mine]
+        assert {f["id"] for f in plain.get("/files").json()["data"]} == {mine, theirs}
+    _other_project(check)
+
+
+def f71(s: Scene) -> None:  # granting the owning project: the captured text
+    model = s.job("nosuffix")["fine_tuned_model"]
+    r = s.admin.post(f"/fine_tuning/checkpoints/{model}/permissions", json={"project_ids": ["proj_sandbox"]})
+    assert r.status_code == 400
+    assert _error_of(r)["message"] == "Cannot modify checkpoint permissions for the owning project: proj_sandbox"
+
+
+def f72(s: Scene) -> None:  # an unknown path: 404, code null
+    r = s.http.get("/nothing/here")
+    assert r.status_code == 404
+    error = _error_of(r)
+    assert error["code"] is None and error["type"] == "invalid_request_error"
+
+
+def f73(s: Scene) -> None:  # estimated_finish: a time while running, null once finished
+    running = s.http.get(f"/fine_tuning/jobs/{s.job('running')['id']}").json()
+    assert isinstance(running["estimated_finish"], int) and running["estimated_finish"] > running["created_at"]
+    assert s.job("succeeded")["estimated_finish"] is None
+
+
+def f74(s: Scene) -> None:  # shutdown_date: YYYY-MM-DD or null on every model
+    models = s.get("/models")["data"]
+    assert models and all(m["shutdown_date"] is None or len(m["shutdown_date"]) == 10 for m in models)
+    assert all(set(m) == {"id", "object", "created", "owned_by", "shutdown_date"} for m in models)
+
+
+def f75(s: Scene) -> None:  # graders/run answers the contract's shape
+    r = s.http.post("/fine_tuning/alpha/graders/run", json={"grader": STRING_CHECK, "item": {"label": "x"},
+                                                            "model_sample": "x"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["reward"] == 1.0 and set(body) == {"reward", "metadata", "sub_rewards",
+                                                   "model_grader_token_usage_per_model"}
+    meta = body["metadata"]
+    assert meta["name"] == "exact" and meta["type"] == "string_check" and meta["errors"]["invalid_variable_error"] is False
+
+
 ROWS: dict[str, Callable[[Scene], None]] = {
     name.upper(): fn for name, fn in sorted(globals().items()) if len(name) == 3 and name[0] == "f"
     and name[1:].isdigit() and callable(fn)
