@@ -829,3 +829,11 @@ class ApiClient(UploadsApi):
                                                json_body={"grader": grader}, operation="validate a grader")
         return result
 
+    def run_grader(self, grader: dict[str, Any], item: dict[str, Any], model_sample: str) -> dict[str, Any]:
+        """One grading (`graders/run`). A model grader is paid: never re-sent once it may have run."""
+        result: dict[str, Any] = self._request("POST", "/fine_tuning/alpha/graders/run",
+                                               json_body={"grader": grader, "item": item,
+                                                          "model_sample": model_sample},
+                                               operation="run a grader", creating=True)
+        return result
+

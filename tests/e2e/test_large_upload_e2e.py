@@ -130,8 +130,9 @@ def _killed_then_resumed(tmp_path: Path, data_path_bytes: int | None, *, part: i
         assert int(match.group(1)) == count and 0 < left < count
         env = cli.env()
         peak_file = tmp_path / "peak"
-        argv = ([sys.executable, "-c", PEAK_WRAPPER, *cli.argv("apply", "--auto-approve")] if peak
-                else cli.argv("apply", "--auto-approve"))
+        argv = cli.argv("apply", "--auto-approve")
+        if peak:   # the same CLI, started by the wrapper that writes its own VmHWM
+            argv = [sys.executable, "-c", PEAK_WRAPPER, *argv[len(cli.command):]]
         second = subprocess.run(argv, env={**env, "PEAK_FILE": str(peak_file)}, capture_output=True, text=True,
                                 timeout=3600, cwd=tmp_path)
         assert second.returncode == 0, second.stdout + second.stderr
