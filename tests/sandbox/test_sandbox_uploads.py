@@ -135,3 +135,18 @@ def test_parts_live_on_disk_until_completed(sb, http):
     assert blobs._path(part) is not None and blobs._path(part).stat().st_size == 3 << 20
     http.post(f"/v1/uploads/{up['id']}/cancel")
     assert blobs._path(part) is None
+
+
+def test_a_pending_upload_and_its_parts_survive_a_restart(tmp_path):
+    from reconciler_sandbox.testing import run_sandbox
+
+    data = tmp_path / "world.json"
+    content = chat_lines(20)
+    with run_sandbox(data=data) as sb, httpx.Client(base_url=sb.url, headers=AUTH) as http:
+        up = _create(http, bytes=len(content)).json()
+        first = _part(http, up["id"], content[:100]).json()["id"]
+    with run_sandbox(data=data) as sb, httpx.Client(base_url=sb.url, headers=AUTH) as http:
+        second = _part(http, up["id"], content[100:]).json()["id"]
+        done = http.post(f"/v1/uploads/{up['id']}/complete", json={"part_ids": [first, second]})
+        assert done.status_code == 200, done.text
+        assert http.get(f"/v1/files/{done.json()['file']['id']}/content").content == content
