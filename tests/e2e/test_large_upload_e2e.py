@@ -146,6 +146,10 @@ def _killed_then_resumed(tmp_path: Path, data_path_bytes: int | None, *, part: i
         figures = {"bytes": size, "parts": count, "parts_left_after_kill": left, "parts_sent_on_resume": sent_after}
         if peak:
             figures["peak_rss_mib"] = int(peak_file.read_text()) / 1024
+            # this process (pytest and the in-process sandbox that stored every Part): its own VmHWM
+            with open("/proc/self/status") as status:
+                kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+            figures["test_process_with_sandbox_peak_rss_mib"] = int(kib) / 1024
         return figures
 
 
@@ -173,3 +177,37 @@ def test_one_and_a_half_gb_through_uploads_bounded_memory_and_resume(tmp_path: P
                                    write=lambda p: _write_large(p, size), peak=True)
     report("upload_1_5_gb", figures)
     assert figures["peak_rss_mib"] < 150, figures
+
+
+def test_an_api_refusal_cancels_the_upload_and_a_new_apply_starts_over(tmp_path: Path) -> None:
+    from reconciler_sandbox.errors import ApiError as SandboxError
+
+    data = chat_jsonl(200).encode()
+    with run_sandbox() as sandbox:
+        cli = _workspace(tmp_path, sandbox.base_url, threshold=1000, part=4096, parallel=1)
+        (cli.specs / "data").mkdir()
+        (cli.specs / "data" / "train.jsonl").write_bytes(data)
+        blobs = sandbox.world.blobs
+        put = blobs.put
+        seen: list[str] = []
+
+        def refuse_third_part(blob_id: str, content: Any) -> None:
+            if blob_id.startswith("part_"):
+                seen.append(blob_id)
+                if len(seen) == 3:
+                    raise SandboxError(400, "This Part was refused (test).", param="data", code="invalid_value")
+            put(blob_id, content)
+
+        blobs.put = refuse_third_part
+        failed = cli.run("apply", "--auto-approve")
+        assert failed.returncode == 1 and "This Part was refused (test)" in failed.stdout + failed.stderr
+        assert "Traceback" not in failed.stdout + failed.stderr
+        [upload] = sandbox.world.uploads.values()
+        assert upload["status"] == "cancelled" and files(sandbox) == []
+        state = json.loads(cli.state_file.read_text()) if cli.state_file.exists() else {"resources": {}}
+        assert "File.train" not in state.get("resources", {})
+        blobs.put = put
+        plan = cli.ok("plan")
+        assert "continuing" not in plan.stdout and "through the Uploads API" in plan.stdout
+        cli.ok("apply", "--auto-approve")
+        assert len(files(sandbox)) == 1 and len(sandbox.world.uploads) == 2

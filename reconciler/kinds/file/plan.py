@@ -189,6 +189,10 @@ def used_elsewhere(walk: Walk, file_id: str | None) -> str | None:
 
 
 def plan_file_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
+    if rs.id is None:   # only an Upload a killed run began (it expires within its hour): no File to delete
+        return Change(address=address, kind=rs.kind, action=Action.FORGET, before={**(rs.inputs or {}), "id": None},
+                      reasons=(f"not in the specs; {_interrupted_upload(rs) or 'no file was made'}",),
+                      steps=(Step(Op.FORGET, "remove from state", {"id": None}),), prior_id=None)
     if prevent_destroy:
         raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would delete file {rs.id}")
     live = walk.snapshot.files.get(rs.id) if walk.refreshed and walk.snapshot.files is not None else rs.attributes
