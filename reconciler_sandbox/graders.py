@@ -84,7 +84,8 @@ def validate_grader(grader: Any, where: str = "grader", *, nested: bool = False)
     if not isinstance(grader, dict):
         raise bad_request(f"'{where}' must be an object.", param=where)
     kind = grader.get("type")
-    allowed = KINDS if not nested else tuple(k for k in KINDS if k != "multi")
+    # The contract's oneOf: label_model only inside a multi grader, multi only at the top.
+    allowed = tuple(k for k in KINDS if k != ("multi" if nested else "label_model"))
     if kind not in allowed:
         raise bad_request(f"Invalid grader type {kind!r} in {where}; expected one of {', '.join(allowed)}.",
                           param=f"{where}.type")

@@ -66,6 +66,12 @@ def job_filter(req: Request) -> str | None:
     return _scoped(req)
 
 
+def listing_filter(req: Request) -> str | None:
+    """The project whose objects a listing shows: a scoped key's, or, unscoped, the project a user
+    key names in `OpenAI-Project` (the real API lists that project's objects only); None: all."""
+    return _scoped(req) or req.extra.get("listing_project")
+
+
 def check_job(world: World, req: Request, job_id: str) -> None:
     """404 for a job of another project (as if it did not exist)."""
     project = _scoped(req)

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote
 
+from reconciler_sandbox import uploads
 from reconciler_sandbox.errors import ApiError, bad_request
+from reconciler_sandbox.grader_run import ROUTE as RUN_GRADER_ROUTE
 from reconciler_sandbox.graders import validate_grader
 from reconciler_sandbox.model_delete import ROUTE as DELETE_MODEL_ROUTE
 from reconciler_sandbox.model_routes import MODEL_ROUTES, check_creation_open
 from reconciler_sandbox.multipart import stream_multipart
 from reconciler_sandbox.persist import Staged
-from reconciler_sandbox.projects import check_file, check_job, check_job_files, job_filter
+from reconciler_sandbox.projects import check_file, check_job, check_job_files, job_filter, listing_filter
 from reconciler_sandbox.world import DEFAULT_PROJECT, World
 
 ADMIN_PREFIX = "sk-admin-"
@@ -64,7 +66,8 @@ class Request:
         values = self.query.get(name)
         return values[-1] if values else None
 
-    def int_q(self, name: str, default: int, low: int, high: int) -> int:
+    def int_q(self, name: str, default: int, low: int, high: int, *, refuse_above: bool = False) -> int:
+        """`refuse_above`: a value over `high` is a 400 (else it is served as `high`)."""
         raw = self.q(name)
         if raw is None or raw == "":
             return default
@@ -75,6 +78,8 @@ class Request:
                               code="invalid_type") from None
         if value < low:
             raise bad_request(f"Invalid '{name}': must be at least {low}.", param=name, code="integer_below_min_value")
+        if value > high and refuse_above:
+            raise bad_request(f"Invalid '{name}': must be at most {high}.", param=name, code="integer_above_max_value")
         return min(value, high)
 
     def enum_q(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -157,13 +162,14 @@ def _upload(world: World, req: Request, ctype: str, sink: Callable[[], BinaryIO]
     return world.idempotent(req.headers.get("idempotency-key"), "POST /files",
                             lambda: world.upload_file(filename=filename, purpose=purpose,
                                                       content=Staged(path, file_part.size),
-                                                      expires_after=expires, project=job_filter(req)))
+                                                      expires_after=expires, project=listing_filter(req)))
 
 
 def list_files(world: World, req: Request) -> dict[str, Any]:
-    return world.list_files(purpose=req.q("purpose"), limit=req.int_q("limit", 10000, 1, 10000),
+    unscoped = job_filter(req) is None
+    return world.list_files(purpose=req.q("purpose"), limit=req.int_q("limit", 10000, 1, 10000, refuse_above=True),
                             order=req.enum_q("order", "desc", ("asc", "desc")), after=req.q("after"),
-                            project=job_filter(req))
+                            project=listing_filter(req), unowned=DEFAULT_PROJECT if unscoped else None)
 
 
 def get_file(world: World, req: Request) -> dict[str, Any]:
@@ -206,7 +212,7 @@ def _metadata_filter(req: Request) -> dict[str, str] | bool | None:
 
 def list_jobs(world: World, req: Request) -> dict[str, Any]:
     return world.list_jobs(after=req.q("after"), limit=req.int_q("limit", 20, 1, 100),
-                           metadata=_metadata_filter(req), project=job_filter(req))
+                           metadata=_metadata_filter(req), project=listing_filter(req))
 
 
 def get_job(world: World, req: Request) -> dict[str, Any]:
@@ -297,6 +303,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     *MODEL_ROUTES,
     DELETE_MODEL_ROUTE,
     ("POST", "/v1/chat/completions", chat_completion),
+    RUN_GRADER_ROUTE,
+    *uploads.ROUTES,
 ]
 
 # JSON bodies are small; uploads may be up to 512 MB (plus multipart framing).
@@ -330,8 +338,10 @@ def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str,
 
 def streams_body(method: str, path: str) -> bool:
     """An upload: its body is read as it is parsed (`Request.stream`), never whole."""
-    return method == "POST" and path.rstrip("/") == "/v1/files"
+    return (method == "POST" and path.rstrip("/") == "/v1/files") or uploads.is_part(method, path)
 
 
 def body_limit(method: str, path: str) -> int:
+    if uploads.is_part(method, path):
+        return uploads.PART_BODY_LIMIT
     return UPLOAD_LIMIT if streams_body(method, path) else JSON_LIMIT

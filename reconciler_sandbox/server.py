@@ -194,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._unread_body()
                     raise
             if known and handler is not None and routes.streams_body(self.command, path):
-                body, req.stream = b"", self._upload_slot(sandbox)
+                body, req.stream = b"", self._upload_slot(sandbox, routes.body_limit(self.command, path))
             else:
                 body = self._read_body(routes.body_limit(self.command, path))
             if decision.delay_s:
@@ -209,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._injected(decision.status, sandbox)
                 return
             if not known:
-                raise ApiError(404, f"Invalid URL ({self.command} {path})", code="unknown_url")
+                raise ApiError(404, f"Invalid URL ({self.command} {path})")   # code null, as captured
             if handler is None:
                 raise ApiError(405, f"Method {self.command} is not allowed on {path}.", code="method_not_allowed")
             req.body = body
@@ -236,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self._end_upload()
 
-    def _upload_slot(self, sandbox: Sandbox) -> Any:
+    def _upload_slot(self, sandbox: Sandbox, limit: int) -> Any:
         """The upload's body as a stream, holding one of `max_uploads` slots until it is answered;
         without a free slot, 429 (the client's retry comes back later)."""
         if not sandbox.uploads.take():
@@ -246,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 "once). Please try again in 1s.", type="requests", code="rate_limit_exceeded",
                            headers={"Retry-After": "1", "retry-after-ms": "1000"})
         try:
-            self._upload = BodyReader.from_headers(self.rfile, self.headers, routes.UPLOAD_LIMIT)
+            self._upload = BodyReader.from_headers(self.rfile, self.headers, limit)
         except BaseException:
             sandbox.uploads.give_back()
             raise
@@ -284,6 +284,8 @@ class _Handler(BaseHTTPRequestHandler):
             req.project = projects.project_for(key, self.headers.get("OpenAI-Project"))
             req.extra["scoped"] = True
             self.key_project = req.project
+        elif not req.is_admin and self.headers.get("OpenAI-Project"):
+            req.extra["listing_project"] = req.project   # a user key naming a project lists that project
 
     def _unread_body(self) -> None:
         """Answering without the body: a small declared one is read and dropped (the connection

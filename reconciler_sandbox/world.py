@@ -93,6 +93,7 @@ class World:
         # chat completions billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
         self.usage: dict[str, dict[str, int]] = {}
         self._learned: dict[str, list[tuple[set[str], str]]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}  # upload id -> record (reconciler_sandbox/uploads.py)
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -117,6 +118,7 @@ class World:
                 "permissions": {ck: dict(perms) for ck, perms in self.permissions.items()},
                 "idempotency": dict(self.idempotency),
                 "deleted_models": sorted(self.deleted_models),
+                "uploads": {upload_id: dict(record) for upload_id, record in self.uploads.items()},
 
                 "usage": {model: dict(counts) for model, counts in self.usage.items()},
             }
@@ -130,6 +132,7 @@ class World:
             self.permissions = {ck: dict(perms) for ck, perms in data["permissions"].items()}
             self.idempotency = dict(data.get("idempotency", {}))
             self.deleted_models = set(data.get("deleted_models", ()))
+            self.uploads = {upload_id: dict(record) for upload_id, record in data.get("uploads", {}).items()}
 
             self.usage = {model: dict(counts) for model, counts in data.get("usage", {}).items()}
             self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
@@ -156,6 +159,10 @@ class World:
             if meta is None:
                 raise not_found(f"No such File object: {obj_id}", param="id")
             return file_view(meta)
+        if kind == "upload":
+            from reconciler_sandbox.uploads import upload_view
+
+            return upload_view(self.uploads[obj_id], self.now())
         return self.get_job(obj_id)
 
     # ---- files -----------------------------------------------------------------------------
@@ -186,11 +193,13 @@ class World:
             return file_view(meta)
 
     def list_files(self, *, purpose: str | None, limit: int, order: str, after: str | None,
-                   project: str | None = None) -> dict[str, Any]:
-        """`project`: only that project's files (a scoped sandbox's project key)."""
+                   project: str | None = None, unowned: str | None = None) -> dict[str, Any]:
+        """`project`: only that project's files; `unowned`: the project a file uploaded without
+        one counts as (an unscoped sandbox's default project; None: no project's)."""
         with self.lock.read():
             keep = (lambda f: f["purpose"] == purpose) if purpose else None
-            scoped = (lambda f: f.get("_project") == project and (keep is None or keep(f))) if project else None
+            scoped = ((lambda f: f.get("_project", unowned) == project and (keep is None or keep(f)))
+                      if project else None)
             data, more = self.files.page(after=after, limit=limit, descending=order == "desc",
                                          keep=scoped or keep)
             data = [file_view(f) for f in data]
@@ -494,8 +503,8 @@ class World:
         with self.lock:
             owner = self._checkpoint_owner(checkpoint)
             if owner in ids:
-                raise bad_request(f"Checkpoint {checkpoint} belongs to project {owner}; it cannot be shared "
-                                  "with the project that owns it.", param="project_ids", code="invalid_value")
+                raise bad_request(f"Cannot modify checkpoint permissions for the owning project: {owner}",
+                                  param="project_ids", code="invalid_value")
             perms = self.permissions.setdefault(checkpoint, {})
             by_project = {p["project_id"]: p for p in perms.values()}
             out = []

@@ -46,6 +46,7 @@ from reconciler.api.retry import (
     reason_for_status,
     should_retry_status,
 )
+from reconciler.api.uploads import UploadsApi
 from reconciler.errors import ApiError, ConfigError
 from reconciler.hosts import is_loopback
 from reconciler.secrets import redact, register_secret, register_url_secrets
@@ -233,7 +234,7 @@ class _Client(httpx.Client):
         pass
 
 
-class ApiClient:
+class ApiClient(UploadsApi):
     def __init__(
         self,
         base_url: str,
@@ -364,6 +365,11 @@ class ApiClient:
         return {"credential": credential,
                 "hint": response_hint(status, key_source=self.sources.get(credential), base_url=self.base_url,
                                       base_url_source=self.sources.get("base_url"))}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One API call, as `_request` makes it (retries, deadlines, error bodies): the way the
+        calls kept in their own modules (api/uploads.py) reach the API."""
+        return self._request(method, path, **kwargs)
 
     def _request(
         self,
@@ -821,5 +827,13 @@ class ApiClient:
     def validate_grader(self, grader: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._request("POST", "/fine_tuning/alpha/graders/validate",
                                                json_body={"grader": grader}, operation="validate a grader")
+        return result
+
+    def run_grader(self, grader: dict[str, Any], item: dict[str, Any], model_sample: str) -> dict[str, Any]:
+        """One grading (`graders/run`). A model grader is paid: never re-sent once it may have run."""
+        result: dict[str, Any] = self._request("POST", "/fine_tuning/alpha/graders/run",
+                                               json_body={"grader": grader, "item": item,
+                                                          "model_sample": model_sample},
+                                               operation="run a grader", creating=True)
         return result
 

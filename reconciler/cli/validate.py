@@ -1,4 +1,5 @@
-"""`reconciler validate` and `reconciler schema`. Imports only the spec loader (no httpx)."""
+"""`reconciler validate` and `reconciler schema`. Imports only the spec loader (no httpx) unless
+`validate --run-graders` asks the API to run the graders."""
 
 from __future__ import annotations
 
@@ -27,8 +28,13 @@ def _without_files_of_invalid_jobs(collected: Any) -> Any:
 
 @click.command("validate")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--run-graders", is_flag=True, default=False,
+              help="Also run each reinforcement job's grader against the API over the first rows of its "
+                   "validation (else training) file, print the scores, and fail on grader errors.")
+@click.option("--rows", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="With --run-graders: how many rows of each file to grade.")
 @common_options
-def validate(as_json: bool) -> int:
+def validate(as_json: bool, run_graders: bool = False, rows: int = 5) -> int:
     """Check every spec file (and the training data of every File); report all errors at once.
 
     Exit 0 when valid (warnings do not fail), 1 on any error."""
@@ -56,6 +62,10 @@ def validate(as_json: bool) -> int:
     n_docs = len(collected.specset.documents) + len(collected.specset.imports) + len(collected.specset.moved)
     n_files = len(collected.files)
     show = out()
+    trials: list[Any] = []
+    if run_graders and not errors:
+        trials = _run_graders(collected.specset, rows)
+    trial_errors = [e for t in trials for e in t.errors]
     if as_json:
         show.json(
             {
@@ -73,9 +83,12 @@ def validate(as_json: bool) -> int:
                 ],
                 "documents": n_docs,
                 "files": n_files,
+                **({"graders": [{"address": t.address, "grader": t.grader, "file": t.file, "sample": t.sample_from,
+                                 "scores": t.scores, "summary": t.summary(), "errors": t.errors}
+                                for t in trials]} if run_graders else {}),
             }
         )
-        return EXIT_ERROR if errors else EXIT_OK
+        return EXIT_ERROR if errors or trial_errors else EXIT_OK
     for warning in warnings:
         show.echo(show.style("Warning: ", fg="yellow", bold=True) + str(warning))
     for error in errors:
@@ -84,6 +97,11 @@ def validate(as_json: bool) -> int:
         bad_files = len({e.file for e in errors})
         show.echo(f"{_plural(len(errors), 'error')} in {_plural(bad_files, 'file')}.")
         return EXIT_ERROR
+    for trial in trials:
+        _show_trial(show, trial)
+    if trial_errors:
+        show.echo(f"{_plural(len(trial_errors), 'grader error')}.")
+        return EXIT_ERROR
     tail = f" ({_plural(len(warnings), 'warning')})" if warnings else ""
     show.echo(
         show.style("Success!", fg="green", bold=True)
@@ -91,6 +109,37 @@ def validate(as_json: bool) -> int:
         f" valid{tail}."
     )
     return EXIT_OK
+
+
+def _run_graders(specset: Any, rows: int) -> list[Any]:
+    """Each reinforcement job's grader over its data's first `rows` rows, against the API."""
+    from reconciler.cli import runtime
+    from reconciler.kinds.job.grader_trial import reinforcement_jobs, run_trial
+
+    jobs = list(reinforcement_jobs(specset))
+    if not jobs:
+        return []
+    trials = []
+    with runtime.api_client(app(), out=out()) as client:
+        for job, grader in jobs:
+            trial = run_trial(job, grader, specset, client, rows)
+            if trial is not None:
+                trials.append(trial)
+    return trials
+
+
+def _show_trial(show: Any, trial: Any) -> None:
+    n = len(trial.scores) + len(trial.errors)
+    show.echo(f"{trial.address}: grader {trial.grader!r} on the first {_plural(n, 'row')} of {trial.file} "
+              f"(graded answer: {trial.sample_from})")
+    if trial.scores:
+        show.echo("  scores  " + " ".join(f"{s:.2f}" for s in trial.scores))
+        stats = trial.summary()
+        show.echo("  " + "  ".join(f"{k} {v:.2f}" for k, v in stats.items()))
+        if stats["max"] == 0:
+            show.echo(show.style("  every row scored 0, even on this answer: check the grader", fg="yellow"))
+    for error in trial.errors:
+        show.echo(f"  {error}")
 
 
 @click.command("schema")

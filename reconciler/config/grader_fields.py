@@ -20,7 +20,7 @@ from reconciler.errors import SpecError
 from reconciler.kinds.file.inputs import KIND as FILE
 from reconciler.kinds.job.inputs import KIND as JOB
 
-__all__ = ["MAX_EXAMPLES", "check_grader_fields", "item_templates"]
+__all__ = ["MAX_EXAMPLES", "check_grader_fields", "item_templates", "job_files"]
 
 MAX_EXAMPLES = 100  # examples read per file; fields are the union of their top-level keys
 _MAX_LINE_BYTES = 32 * 1024 * 1024  # as reconciler.training_data: a longer line is not read whole
@@ -100,7 +100,7 @@ def _first_line_without(path: Path, field: str, limit: int) -> int | None:
     return None
 
 
-def _files_of(job: Document, specset: SpecSet) -> list[tuple[str, Document]]:
+def job_files(job: Document, specset: SpecSet) -> list[tuple[str, Document]]:
     """(spec key, File document) for the job's training and validation file, when they are Files
     declared in the specs (a literal file id cannot be read locally)."""
     out = []
@@ -134,7 +134,7 @@ def check_grader_fields(specset: SpecSet, *, max_examples: int = MAX_EXAMPLES) -
         if not templates:
             continue
         problems: dict[str, list[str]] = {}
-        for key, file_doc in _files_of(job, specset):
+        for key, file_doc in job_files(job, specset):
             path = file_doc.base_dir / file_doc.spec["path"]
             if path not in cache:
                 cache[path] = _read_fields(path, max_examples)

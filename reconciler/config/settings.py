@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 from reconciler.config.instances import DEFAULT_MAX_INSTANCES
+from reconciler.config.upload_settings import UploadSettings, upload_settings_from_spec, uploads_schema
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.lifecycle.data import (
     DATE_PATTERN,
@@ -71,6 +72,7 @@ class Settings:
     budgets: Budgets = field(default_factory=Budgets)  # limits per apply (reconciler/policy/budgets.py)
     limits: Limits = field(default_factory=Limits)  # bounds on what the spec language may expand to
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)  # end dates (reconciler/lifecycle/)
+    uploads: UploadSettings = field(default_factory=UploadSettings)  # large files in parts (config/upload_settings.py)
     file: str | None = None  # where the document was (None: no Settings document, all defaults)
     line: int | None = None
     positions: dict[str, int] = field(default_factory=dict, compare=False)  # "spec.backend.type" -> line
@@ -129,7 +131,7 @@ def settings_spec_schema() -> dict[str, Any]:
         "description": "How this spec folder is run (not a resource: never in plans or state).",
         "properties": {"backend": backend, "pricing": _pricing().pricing_schema(), "budgets": budgets_schema(),
                        "limits": limits,
-                       "lifecycle": lifecycle_schema()},
+                       "lifecycle": lifecycle_schema(), "uploads": uploads_schema()},
         "additionalProperties": False,
     }
 
@@ -209,7 +211,8 @@ def settings_from_spec(spec: dict[str, Any], file: str, line: int, positions: di
                                   end_dates=dict(raw_lifecycle.get("end_dates") or {}),
                                   where=f"{file}:{positions.get('spec.lifecycle', line)}")
     return Settings(backend=backend, pricing=pricing, budgets=budgets, limits=Limits(int(most)), lifecycle=lifecycle,
-                    file=file, line=line, positions=dict(positions))
+                    uploads=upload_settings_from_spec(spec.get("uploads")), file=file, line=line,
+                    positions=dict(positions))
 
 
 _SETTINGS_LINE = re.compile(rb"kind[\"']?\s*:\s*[\"']?Settings\b")  # a cheap filter; the parse decides

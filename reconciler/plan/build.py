@@ -118,7 +118,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     moved = _provider_moves(documents, work)  # another provider profile: a replace
     lifecycle = specs.settings.lifecycle
     walk = Walk(state=work, snapshot=snapshot, now=now, replace=frozenset(options.replace) | frozenset(moved),
-                end_dates=lifecycle.dates(), warn_days=lifecycle.warn_days)
+                end_dates=lifecycle.dates(), warn_days=lifecycle.warn_days, uploads=specs.settings.uploads)
     missing: set[Read] = set()
     errors: list[PlanError] = []
 

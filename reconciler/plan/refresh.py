@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -402,9 +403,44 @@ def _read(reader: Reader, read: Read, digest: Callable[[str], str | None]) -> An
     raise PlanError(f"unknown read {read.op}")  # pragma: no cover - SnapshotReads makes only these
 
 
+class _HashingSink(io.RawIOBase):
+    """A download's destination that keeps only the sha256 of what was written (emptied, as a
+    retried download empties its sink, by seek(0) and truncate())."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if (offset, whence) != (0, 0):
+            raise io.UnsupportedOperation("a hashing sink only goes back to its start")
+        return 0
+
+    def truncate(self, size: int | None = None) -> int:
+        self.hash, self.size = hashlib.sha256(), 0
+        return 0
+
+    def tell(self) -> int:
+        return self.size
+
+
 def _downloaded_sha256(reader: Reader) -> Callable[[str], str | None]:
     def digest(file_id: str) -> str | None:
         try:
+            stream = getattr(reader, "download_file_to", None)
+            if stream is not None:   # streamed: a large file is never held in memory
+                sink = _HashingSink()
+                stream(file_id, sink)
+                return sink.hash.hexdigest()
             return hashlib.sha256(reader.download_file(file_id)).hexdigest()
         except Exception:  # best effort: a file we cannot read is simply not adopted
             return None

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.config.upload_settings import UploadSettings
 from reconciler.lifecycle.data import DEFAULT_WARN_DAYS, EndDates, shipped
 from reconciler.plan.model import Drift, Health
 from reconciler.plan.snapshot import Snapshot, SnapshotReads
@@ -36,6 +37,7 @@ class Walk:
     replace: frozenset[str] = frozenset()
     end_dates: EndDates = field(default_factory=shipped)   # the platforms' end dates (Settings overrides in)
     warn_days: int = DEFAULT_WARN_DAYS                      # a model ending this soon is a health finding
+    uploads: UploadSettings = field(default_factory=UploadSettings)  # which files go as an Upload in parts
     # address -> attributes available to references after this plan (values may be UNKNOWN)
     planned: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     # address -> why its unknown attributes are unknown ("FineTuningJob.x is still running")

@@ -1,5 +1,6 @@
 """A tiny fake OpenAI API that serves recorded real answers (fixtures/answers.json) over a real
-socket: every endpoint reconciler reads, nothing else (a write answers 405)."""
+socket: every endpoint reconciler reads, and the writes recorded under `writes` (any other write
+answers 405)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ class Replay:
         error = a["errors"].get(f"{method} {path}")
         if error is not None:
             return error["status"], json.dumps(error["body"]).encode(), "application/json"
+        written = a.get("writes", {}).get(f"{method} {path}")
+        if written is not None:
+            return written["status"], json.dumps(written["body"]).encode(), "application/json"
         if method != "GET":
             return 405, _error("This replay answers reads only."), "application/json"
         parts = [unquote(p) for p in path.strip("/").split("/")]

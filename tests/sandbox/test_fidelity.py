@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -471,6 +472,201 @@ def f54(s: Scene) -> None:  # n_epochs "auto" resolved from the number of exampl
     job = s.job("succeeded")
     assert job["method"]["supervised"]["hyperparameters"]["n_epochs"] == 8 == job["hyperparameters"]["n_epochs"]
     assert s.checkpoints("succeeded")["data"][0]["step_number"] % 8 == 0
+
+
+def _new_upload(s: Scene, size: int = 10, **over: Any) -> dict[str, Any]:
+    body = {"filename": "big.jsonl", "purpose": "fine-tune", "bytes": size, "mime_type": "text/jsonl", **over}
+    r = s.http.post("/uploads", json=body)
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def _add_part(s: Scene, upload_id: str, data: bytes) -> httpx.Response:
+    return s.http.post(f"/uploads/{upload_id}/parts", files={"data": ("blob", data)})
+
+
+def f55(s: Scene) -> None:  # an Upload: pending, expires an hour after it was created, no file yet
+    up = _new_upload(s, 2147483648)
+    assert up["object"] == "upload" and up["id"].startswith("upload_") and up["status"] == "pending"
+    assert up["bytes"] == 2147483648 and up["filename"] == "big.jsonl" and up["purpose"] == "fine-tune"
+    assert up["expires_at"] == up["created_at"] + 3600 and up["file"] is None
+
+
+def f56(s: Scene) -> None:  # at most 8 GB
+    assert _new_upload(s, 8 * 1024 ** 3)["status"] == "pending"
+    r = s.http.post("/uploads", json={"filename": "big.jsonl", "purpose": "fine-tune", "bytes": 8 * 1024 ** 3 + 1,
+                                      "mime_type": "text/jsonl"})
+    assert r.status_code == 400 and _error_of(r)["param"] == "bytes"
+
+
+def f57(s: Scene) -> None:  # a Part: {id, object: upload.part, created_at, upload_id}
+    up = _new_upload(s)
+    r = _add_part(s, up["id"], b"0123456789")
+    assert r.status_code == 200, r.text
+    part = r.json()
+    assert set(part) == {"id", "object", "created_at", "upload_id"}
+    assert part["id"].startswith("part_") and part["object"] == "upload.part" and part["upload_id"] == up["id"]
+
+
+def f58(s: Scene) -> None:  # a Part over 64 MB is refused
+    up = _new_upload(s, 64 * 1024 ** 2 + 1)
+    r = _add_part(s, up["id"], b"x" * (64 * 1024 ** 2 + 1))
+    assert r.status_code == 400 and _error_of(r)["param"] == "data"
+
+
+def f59(s: Scene) -> None:  # completing: part_ids give the order; a nested File usable for training
+    lines = chat_lines(12)
+    up = _new_upload(s, len(lines))
+    half = len(lines) // 2
+    second = _add_part(s, up["id"], lines[half:]).json()["id"]
+    first = _add_part(s, up["id"], lines[:half]).json()["id"]
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [first, second]})
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert done["status"] == "completed" and done["file"]["object"] == "file"
+    assert done["file"]["bytes"] == len(lines) and done["file"]["purpose"] == "fine-tune"
+    assert s.http.get(f"/files/{done['file']['id']}/content").content == lines
+    job = s.http.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": done["file"]["id"]})
+    assert job.status_code == 200, job.text
+
+
+def f60(s: Scene) -> None:  # the bytes completed must match the bytes announced
+    up = _new_upload(s)
+    part = _add_part(s, up["id"], b"012345678").json()["id"]
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part]})
+    assert r.status_code == 400 and _error_of(r)["param"] == "part_ids"
+
+
+def f61(s: Scene) -> None:  # md5 checked on completion
+    up = _new_upload(s)
+    part = _add_part(s, up["id"], b"0123456789").json()["id"]
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part], "md5": "0" * 32})
+    assert r.status_code == 400 and _error_of(r)["param"] == "md5"
+    good = hashlib.md5(b"0123456789").hexdigest()
+    r = s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part], "md5": good})
+    assert r.status_code == 200 and r.json()["status"] == "completed"
+
+
+def f62(s: Scene) -> None:  # cancelling: status cancelled, no Parts after
+    up = _new_upload(s)
+    r = s.http.post(f"/uploads/{up['id']}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert _add_part(s, up["id"], b"0123456789").status_code == 400
+
+
+def f63(s: Scene) -> None:  # nothing more on a completed Upload
+    up = _new_upload(s)
+    part = _add_part(s, up["id"], b"0123456789").json()["id"]
+    assert s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part]}).status_code == 200
+    for r in (_add_part(s, up["id"], b"x"), s.http.post(f"/uploads/{up['id']}/complete", json={"part_ids": [part]}),
+              s.http.post(f"/uploads/{up['id']}/cancel")):
+        assert r.status_code == 400 and _error_of(r)["param"] == "upload_id"
+
+
+def f64(s: Scene) -> None:  # an Upload past its hour is expired (its own sandbox: the scene's clock stays)
+    with run_sandbox() as sb, httpx.Client(base_url=sb.base_url,
+                                           headers={"Authorization": f"Bearer {PROJECT_KEY}"}) as http:
+        up = http.post("/uploads", json={"filename": "a.jsonl", "purpose": "fine-tune", "bytes": 1,
+                                         "mime_type": "text/jsonl"}).json()
+        sb.advance(3600)
+        r = http.post(f"/uploads/{up['id']}/cancel")
+        assert r.status_code == 400 and "expired" in _error_of(r)["message"]
+
+
+LABEL = {"type": "label_model", "name": "lab", "model": "gpt-4o-mini", "labels": ["good", "bad"],
+         "passing_labels": ["good"], "input": [{"role": "user", "content": "{{sample.output_text}}"}]}
+
+
+def f65(s: Scene) -> None:  # label_model is not a top-level grader
+    for path, body in (("/fine_tuning/alpha/graders/validate", {"grader": LABEL}),
+                       ("/fine_tuning/alpha/graders/run", {"grader": LABEL, "model_sample": "x"})):
+        r = s.http.post(path, json=body)
+        assert r.status_code == 400 and _error_of(r)["param"] == "grader.type", r.text
+
+
+def f66(s: Scene) -> None:  # ... but it is one inside a multi grader
+    multi = {"type": "multi", "name": "m", "graders": LABEL, "calculate_output": "lab"}
+    r = s.http.post("/fine_tuning/alpha/graders/validate", json={"grader": multi})
+    assert r.status_code == 200, r.text
+
+
+def f67(s: Scene) -> None:  # files list limit above 10,000 refused
+    r = s.http.get("/files", params={"limit": 20000})
+    assert r.status_code == 400 and _error_of(r)["param"] == "limit"
+    assert s.http.get("/files", params={"limit": 10000}).status_code == 200
+
+
+def f68(s: Scene) -> None:  # default limit 10,000: every file of the scene on one page
+    page = s.get("/files")
+    assert not page["has_more"] and len(page["data"]) >= len(s.files)
+
+
+def _other_project(fn: Callable[[httpx.Client, httpx.Client], None]) -> None:
+    with run_sandbox() as sb:
+        key = {"Authorization": f"Bearer {PROJECT_KEY}"}
+        with httpx.Client(base_url=sb.base_url, headers=key) as plain, \
+                httpx.Client(base_url=sb.base_url, headers={**key, "OpenAI-Project": "proj_other"}) as other:
+            fn(plain, other)
+
+
+def f69(s: Scene) -> None:  # a user key naming a project lists that project's jobs
+    def check(plain: httpx.Client, other: httpx.Client) -> None:
+        mine = _upload(plain, chat_lines(12))
+        theirs = _upload(other, chat_lines(12))
+        a = _create(plain, model="gpt-4o-mini", training_file=mine)["id"]
+        b = _create(other, model="gpt-4o-mini", training_file=theirs)["id"]
+        assert [j["id"] for j in other.get("/fine_tuning/jobs").json()["data"]] == [b]
+        assert {j["id"] for j in plain.get("/fine_tuning/jobs").json()["data"]} == {a, b}
+    _other_project(check)
+
+
+def f70(s: Scene) -> None:  # ... and that project's files
+    def check(plain: httpx.Client, other: httpx.Client) -> None:
+        mine = _upload(plain, chat_lines(12))
+        theirs = _upload(other, chat_lines(12))
+        assert [f["id"] for f in other.get("/files").json()["data"]] == [theirs]
+        with httpx.Client(base_url=str(plain.base_url), headers={**plain.headers, "OpenAI-Project": "proj_sandbox"}) as own:
+            assert [f["id"] for f in own.get("/files").json()["data"]] == [mine]
+        assert {f["id"] for f in plain.get("/files").json()["data"]} == {mine, theirs}
+    _other_project(check)
+
+
+def f71(s: Scene) -> None:  # granting the owning project: the captured text
+    model = s.job("nosuffix")["fine_tuned_model"]
+    r = s.admin.post(f"/fine_tuning/checkpoints/{model}/permissions", json={"project_ids": ["proj_sandbox"]})
+    assert r.status_code == 400
+    assert _error_of(r)["message"] == "Cannot modify checkpoint permissions for the owning project: proj_sandbox"
+
+
+def f72(s: Scene) -> None:  # an unknown path: 404, code null
+    r = s.http.get("/nothing/here")
+    assert r.status_code == 404
+    error = _error_of(r)
+    assert error["code"] is None and error["type"] == "invalid_request_error"
+
+
+def f73(s: Scene) -> None:  # estimated_finish: a time while running, null once finished
+    running = s.http.get(f"/fine_tuning/jobs/{s.job('running')['id']}").json()
+    assert isinstance(running["estimated_finish"], int) and running["estimated_finish"] > running["created_at"]
+    assert s.job("succeeded")["estimated_finish"] is None
+
+
+def f74(s: Scene) -> None:  # shutdown_date: YYYY-MM-DD or null on every model
+    models = s.get("/models")["data"]
+    assert models and all(m["shutdown_date"] is None or len(m["shutdown_date"]) == 10 for m in models)
+    assert all(set(m) == {"id", "object", "created", "owned_by", "shutdown_date"} for m in models)
+
+
+def f75(s: Scene) -> None:  # graders/run answers the contract's shape
+    r = s.http.post("/fine_tuning/alpha/graders/run", json={"grader": STRING_CHECK, "item": {"label": "x"},
+                                                            "model_sample": "x"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["reward"] == 1.0 and set(body) == {"reward", "metadata", "sub_rewards",
+                                                   "model_grader_token_usage_per_model"}
+    meta = body["metadata"]
+    assert meta["name"] == "exact" and meta["type"] == "string_check" and meta["errors"]["invalid_variable_error"] is False
 
 
 ROWS: dict[str, Callable[[Scene], None]] = {

@@ -278,7 +278,7 @@ def test_owner_project_from_header(sb, contract):
     other = make_client(sb, contract, PROJECT_KEY, project="proj_team")
     admin = make_client(sb, contract, ADMIN_KEY)
     job = succeeded_job(sb, other)
-    with pytest.raises(openai.BadRequestError, match="belongs to project proj_team; it cannot be shared"):
+    with pytest.raises(openai.BadRequestError, match="Cannot modify checkpoint permissions for the owning project: proj_team"):
         admin.fine_tuning.checkpoints.permissions.create(job.fine_tuned_model, project_ids=["proj_team"])
     shared = admin.fine_tuning.checkpoints.permissions.create(job.fine_tuned_model, project_ids=["proj_sandbox"])
     assert [p.project_id for p in shared.data] == ["proj_sandbox"]

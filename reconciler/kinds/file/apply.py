@@ -24,6 +24,7 @@ from reconciler.api.clock import server_now
 from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file.inputs import sha256_of
+from reconciler.kinds.file.large import upload_in_parts
 from reconciler.plan.model import Action, Change, Op, ReplaceMode, Step
 from reconciler.resources.ownership import marked_filename
 from reconciler.state import ResourceState
@@ -68,8 +69,12 @@ def _upload(ctx: ApplyContext, change: Change, step: Step) -> ResourceState:
     if sha != after.get("sha256"):
         raise ReconcilerError(f"{path} changed since the plan was made (sha256 {sha[:12]}…, "
                               f"planned {str(after.get('sha256'))[:12]}…); plan again")
-    obj = _upload_or_find(ctx, change.address, path, marked_filename(path.name, ctx.state.lineage),
-                          str(after.get("purpose") or "fine-tune"), sha, ctx.key(change.address, sha, "upload"))
+    name = marked_filename(path.name, ctx.state.lineage)
+    purpose = str(after.get("purpose") or "fine-tune")
+    if step.args.get("via") == "uploads":
+        obj = upload_in_parts(ctx, change, step, path, name, purpose, sha)
+    else:
+        obj = _upload_or_find(ctx, change.address, path, name, purpose, sha, ctx.key(change.address, sha, "upload"))
     # A re-upload: the old file is deleted later (after the jobs trained on it were replaced, see
     # the executor's deposed nodes); until then the state names it, so no crash loses track of it.
     before = ctx.state.resources.get(change.address)

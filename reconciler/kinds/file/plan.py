@@ -20,6 +20,8 @@ from reconciler.resources.ownership import (
 )
 from reconciler.values import UNKNOWN
 
+UPLOADING = "uploading"  # state meta: an Upload in progress {id, sha256, part_bytes, parts: {index: part id}}
+
 
 def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
     address = doc.address
@@ -32,7 +34,10 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
     base = dict(address=address, kind=doc.type, config=doc.spec, depends_on=tuple(doc.depends_on),
                 create_before_destroy=True)
     live = None
-    if rs is not None:
+    interrupted = _interrupted_upload(rs)
+    if rs is not None and rs.id is None:
+        pass  # only an Upload a killed run began: no File yet, nothing to look for
+    elif rs is not None:
         if walk.refreshed and walk.snapshot.files is not None:
             live = walk.snapshot.files.get(rs.id or "")
             if live is None:
@@ -62,10 +67,9 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
                           prior_id=rs.id if rs else None, **base)
         planned(UNKNOWN, None)
         walk.waiting[address] = f"{address} is not uploaded yet"
-        reason = "not in state" if rs is None else f"file {rs.id} no longer exists"
+        reason = "not in state" if rs is None else (interrupted or f"file {rs.id} no longer exists")
         return Change(action=Action.CREATE, after=inputs, reasons=(reason,),
-                      steps=(Step(Op.UPLOAD, f"upload {inputs['path']} ({inputs['bytes']} bytes)",
-                                   {"path": str(F.local_path(doc, spec))}),),
+                      steps=(upload_step(walk, inputs, str(F.local_path(doc, spec)), rs),),
                       prior_id=rs.id if rs else None, **base)
 
     recorded = rs.inputs or {}
@@ -77,9 +81,11 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
         planned(UNKNOWN, None)
         walk.waiting[address] = f"{address} is being re-uploaded"
         attrs = (AttrChange("sha256", recorded.get("sha256"), inputs["sha256"], forces_replacement=True),)
-        reasons = ("replacement requested with --replace",) if forced else (f"the content of {inputs['path']} changed",)
-        upload = Step(Op.UPLOAD, f"upload {inputs['path']} ({inputs['bytes']} bytes)",
-                      {"path": str(F.local_path(doc, spec))})
+        reasons: tuple[str, ...] = (("replacement requested with --replace",) if forced
+                                    else (f"the content of {inputs['path']} changed",))
+        if interrupted:
+            reasons = (*reasons, interrupted)
+        upload = upload_step(walk, inputs, str(F.local_path(doc, spec)), rs)
         kept = used_elsewhere(walk, rs.id)
         if kept:  # the old upload stays for the job that uses it; it only leaves our state
             return Change(action=Action.REPLACE, before=before, after=inputs, attrs=attrs,
@@ -97,6 +103,35 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
                       reasons=(f"the old upload {', '.join(s.args['id'] for s in leftover)} of an earlier "
                                "re-upload was not deleted yet",), **base)
     return Change(action=Action.NOOP, before=before, after=inputs, prior_id=rs.id, **base)
+
+
+def _interrupted_upload(rs: Any) -> str | None:
+    """Why the plan mentions an Upload a killed run left half sent (state meta `uploading`)."""
+    progress = (rs.meta or {}).get(UPLOADING) if rs is not None else None
+    if not isinstance(progress, dict) or not progress.get("id"):
+        return None
+    sent = progress.get("parts")
+    return f"an earlier run was stopped while sending Upload {progress['id']} ({len(sent) if isinstance(sent, dict) else 0} parts sent)"
+
+
+def upload_step(walk: Walk, inputs: dict[str, Any], local: str, rs: Any = None) -> Step:
+    """The upload, as the plan shows it: one Files API request, or an Upload in parts (a file over
+    Settings `uploads.threshold_bytes`, 512 MiB by default: the Files API's limit)."""
+    size = int(inputs["bytes"])
+    settings = walk.uploads
+    if not settings.via_uploads(size):
+        return Step(Op.UPLOAD, f"upload {inputs['path']} ({size} bytes)", {"path": local})
+    count = settings.parts(size)
+    progress = (rs.meta or {}).get(UPLOADING) if rs is not None else None
+    resumable = (isinstance(progress, dict) and progress.get("sha256") == inputs["sha256"]
+                 and progress.get("part_bytes") == settings.part_bytes and isinstance(progress.get("parts"), dict))
+    left = count - len(progress["parts"]) if resumable and isinstance(progress, dict) else count
+    how = (f" (continuing Upload {progress['id']}: {left} parts left)"  # type: ignore[index]
+           if resumable else "")
+    return Step(Op.UPLOAD, f"upload {inputs['path']} ({size} bytes) through the Uploads API in {count} parts of "
+                           f"at most {settings.part_bytes} bytes, {settings.parallel_parts} at a time{how}",
+                {"path": local, "via": "uploads", "part_bytes": settings.part_bytes,
+                 "parallel": settings.parallel_parts})
 
 
 def _deposed_steps(walk: Walk, rs: Any) -> tuple[Step, ...]:
@@ -154,6 +189,10 @@ def used_elsewhere(walk: Walk, file_id: str | None) -> str | None:
 
 
 def plan_file_destroy(address: str, rs: Any, walk: Walk, *, prevent_destroy: bool = False) -> Change:
+    if rs.id is None:   # only an Upload a killed run began (it expires within its hour): no File to delete
+        return Change(address=address, kind=rs.kind, action=Action.FORGET, before={**(rs.inputs or {}), "id": None},
+                      reasons=(f"not in the specs; {_interrupted_upload(rs) or 'no file was made'}",),
+                      steps=(Step(Op.FORGET, "remove from state", {"id": None}),), prior_id=None)
     if prevent_destroy:
         raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would delete file {rs.id}")
     live = walk.snapshot.files.get(rs.id) if walk.refreshed and walk.snapshot.files is not None else rs.attributes
