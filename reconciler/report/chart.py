@@ -117,10 +117,10 @@ def _nearest(points: Sequence[tuple[float, float]], xs: Sequence[float], x: floa
 
 
 def layout(title: str, lines: Sequence[Line], limit: int, *, y_range: tuple[float, float] | None = None,
-           hovers: int = 24) -> Chart | None:
+           hovers: int = 24, dots: bool = True) -> Chart | None:
     """The chart of `lines` (None when none has a point): y from `y_range` when given (a sweep's
     shared scale), else from the lines; x ticks at round steps; `hovers` bands at most, each with
-    the values of every line at its step."""
+    the values of every line at its step; `dots` marks each point of a short curve."""
     shown = [line for line in lines if line.points]
     if not shown:
         return None
@@ -151,8 +151,8 @@ def layout(title: str, lines: Sequence[Line], limit: int, *, y_range: tuple[floa
         pts = thin(line.points, limit)
         xy = [(_coord(px(x)), _coord(py(y))) for x, y in pts]
         d = "M" + "L".join(f"{x},{y}" for x, y in xy)
-        dots = "".join(f"M{x},{y}h0" for x, y in xy) if len(pts) <= DOTS_UP_TO else ""
-        curves.append(Curve(line.name, line.run, line.run_index, d, dots))
+        marks = "".join(f"M{x},{y}h0" for x, y in xy) if dots and len(pts) <= DOTS_UP_TO else ""
+        curves.append(Curve(line.name, line.run, line.run_index, d, marks))
     steps = sorted(set(xs))
     picked = thin([(s, 0.0) for s in steps], max(2, hovers))
     centres = [s for s, _ in picked]

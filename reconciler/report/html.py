@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from reconciler.report.model import (
     JobReport,
     LifecycleRow,
     Report,
+    Sweep,
 )
 
 __all__ = ["cost_total_line", "money", "points_budget", "render_html"]
@@ -35,6 +36,8 @@ LABELS = {
     "train_mean_token_accuracy": "train accuracy", "valid_mean_token_accuracy": "valid accuracy",
     "full_valid_mean_token_accuracy": "full valid accuracy",
 }
+HP_LABELS = {"n_epochs": "epochs", "batch_size": "batch size", "learning_rate_multiplier": "LR multiplier"}
+CLOCK_SKEW = 60         # seconds between this machine's clock and the API's before the page says so
 STATUS_CLASS = {
     "succeeded": "ok", "failed": "bad", "cancelled": "muted", "running": "busy", "queued": "busy",
     "validating_files": "busy", "paused": "warn",
@@ -64,9 +67,15 @@ def when(ts: float | None) -> str:
 
 
 def age(now: float, ts: float | None) -> str:
-    if ts is None:
+    """How long before `now` (the API's clock, like `ts`) a time was."""
+    return "—" if ts is None else span(now - ts)
+
+
+def span(seconds_: float | None) -> str:
+    """A length of time: 45s, 12m, 7h 6m, 3d 4h."""
+    if seconds_ is None:
         return "—"
-    seconds = max(0, int(now - ts))
+    seconds = max(0, int(seconds_))
     if seconds < 60:
         return f"{seconds}s"
     minutes, _ = divmod(seconds, 60)
@@ -135,9 +144,20 @@ def _code(text: str) -> Markup:
 Legend = list[tuple[str, str, str]]
 
 
-def _job_chart(title: str, series: Sequence[Any], limit: int) -> tuple[charts.Chart, Legend] | None:
+def _hyperparameters(j: JobReport) -> Markup:
+    """`epochs 3 · batch size 1 (auto) · LR multiplier 1.8 (auto)`: the value the API reports,
+    marked where the spec left it to the API."""
+    return Markup(" · ").join(
+        Markup('<span class="hp" data-name="{}">{} <span class="n">{}</span>{}</span>').format(
+            Markup(html_text(h.name)), Markup(html_text(HP_LABELS.get(h.name, h.name.replace("_", " ")))),
+            Markup(html_text(h.value)), Markup(' <span class="muted-text">(auto)</span>') if h.auto else "")
+        for h in j.hyperparameters)
+
+
+def _job_chart(title: str, series: Sequence[Any], limit: int, y_range: tuple[float, float] | None = None,
+               ) -> tuple[charts.Chart, Legend] | None:
     lines = [charts.Line(s.name, s.points, LABELS.get(s.name, s.name)) for s in series if s.points]
-    laid = charts.layout(title, lines, limit, hovers=hover_budget(limit))
+    laid = charts.layout(title, lines, limit, hovers=hover_budget(limit), y_range=y_range)
     if laid is None:
         return None
     return laid, [(f"s-{s.name}", s.label, charts.fmt(s.points[-1][1])) for s in lines]
@@ -151,20 +171,56 @@ class _JobView:
     metric_names: list[str]
 
 
-def _job_view(j: JobReport, limit: int) -> _JobView:
+def _job_view(j: JobReport, limit: int, y_ranges: Mapping[str, tuple[float, float]]) -> _JobView:
     facts: list[tuple[str, Any]] = [
         ("id", _code(j.id or "—")), ("model", j.model or "—"),
         ("method", j.method or "—"), ("created", when(j.created_at)), ("finished", when(j.finished_at)),
-        ("trained tokens", f"{j.trained_tokens:,}" if j.trained_tokens is not None else "—")]
+        ("duration", span(j.duration)),
+        ("trained tokens", f"{j.trained_tokens:,}" if j.trained_tokens is not None else "—"),
+        ("hyperparameters", _hyperparameters(j) or "—"), ("seed", str(j.seed) if j.seed is not None else "—")]
     if j.cost:
         facts.append(("cost", _cost_fact(j.cost)))
     if j.fine_tuned_model:
         facts.append(("fine-tuned model", _code(j.fine_tuned_model)))
     by_name = {s.name: s for s in j.series}
-    drawn = [_job_chart(f"{j.address}: loss", [by_name[n] for n in LOSS_SERIES if n in by_name], limit),
+    shared = y_ranges.get(j.sweep) if j.sweep else None  # a sweep's runs share its loss scale
+    drawn = [_job_chart(f"{j.address}: loss", [by_name[n] for n in LOSS_SERIES if n in by_name], limit, shared),
              _job_chart(f"{j.address}: accuracy", [by_name[n] for n in ACCURACY_SERIES if n in by_name], limit)]
     names = list(dict.fromkeys(k for c in j.checkpoints for k, _ in c.metrics))
     return _JobView(j, facts, [c for c in drawn if c is not None], names)
+
+
+@dataclass(frozen=True)
+class _SweepView:
+    sweep: Sweep
+    chart: tuple[charts.Chart, Legend] | None
+    jobs: Mapping[str, JobReport]
+    colour: Mapping[str, int]                  # run address -> its colour in the overlay (r0..r7)
+
+
+SWEEP_SERIES = ("train_loss", "valid_loss")
+
+
+def _sweep_views(report: Report, limit: int) -> tuple[list[_SweepView], dict[str, tuple[float, float]]]:
+    """Per sweep one overlay chart of every run's train (solid) and validation (dashed) loss on
+    one scale, and that scale, which the runs' own loss charts share."""
+    by_address = {j.address: j for j in report.jobs}
+    views, ranges = [], {}
+    for sweep in report.sweeps:
+        members = [by_address[r.address] for r in sorted(sweep.runs, key=lambda r: r.address)]
+        lines = [charts.Line(s.name, s.points, f"{j.run} {LABELS.get(s.name, s.name)}", j.run, i)
+                 for i, j in enumerate(members) for s in j.series if s.name in SWEEP_SERIES and s.points]
+        loss = [charts.Line(s.name, s.points, "") for j in members for s in j.series if s.name in LOSS_SERIES]
+        found = charts.value_range(loss)
+        if found is not None:
+            ranges[sweep.address] = found
+        laid = charts.layout(f"{sweep.address}: loss of every run", lines, limit, y_range=found,
+                             hovers=hover_budget(limit), dots=False)
+        legend: Legend = [(f"run r{i % 8}", j.run, "") for i, j in enumerate(members)]
+        legend += [(f"s-{name}", LABELS[name], "") for name in SWEEP_SERIES if any(line.name == name for line in lines)]
+        views.append(_SweepView(sweep, (laid, legend) if laid is not None else None, by_address,
+                                {j.address: i % 8 for i, j in enumerate(members)}))
+    return views, ranges
 
 
 @dataclass(frozen=True)
@@ -207,10 +263,13 @@ def render_html(report: Report, *, points_per_series: int | None = None) -> str:
              (str(len(drift)), "drift findings"),
              (str(len(health)), "health findings")]
     env = _environment()
+    sweep_views, y_ranges = _sweep_views(report, limit)
+    skew = abs(report.generated_at - report.now) > CLOCK_SKEW
     css = Markup(env.loader.get_source(env, "report.css")[0]) if env.loader else Markup("")
     return env.get_template("page.html.j2").render(
         r=report, css=css, version=__version__, cards=cards,
         banner_cls="banner" + ("" if report.in_sync else " drifted") + ("" if report.healthy else " unhealthy"),
         with_cost=any(j.cost for j in report.jobs), age=lambda ts: age(report.now, ts),
         lifecycle=_lifecycle(report), timeline_width=TIMELINE_WIDTH,
-        details=[_job_view(j, limit) for j in report.jobs])
+        details=[_job_view(j, limit, y_ranges) for j in report.jobs], sweeps=sweep_views, skew=skew,
+        duration=span, hyperparameters=_hyperparameters, metric_label=LABELS)

@@ -3,6 +3,8 @@ and the hover bands that carry each line's value at a step."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from reconciler.report.chart import Line, fmt, layout, nice_ticks, thin
@@ -48,7 +50,7 @@ def test_hover_bands_name_every_line_at_their_step() -> None:
                                           "step 3: train loss 0.5", "step 4: train loss 0.4 · valid loss 0.6"]
     # bands tile the plot without gaps
     xs = [(float(h.x), float(h.width)) for h in c.hovers]
-    assert all(abs(a + w - b) < 0.2 for (a, w), (b, _) in zip(xs, xs[1:]))
+    assert all(abs(a + w - b) < 0.2 for (a, w), (b, _) in itertools.pairwise(xs))
 
 
 def test_hover_bands_are_bounded() -> None:
