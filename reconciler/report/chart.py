@@ -172,3 +172,44 @@ def layout(title: str, lines: Sequence[Line], limit: int, *, y_range: tuple[floa
             bands.append(Hover(_coord(a), _coord(max(1.0, b - a)), f"step {fmt(step)}: " + " · ".join(values)))
     return Chart(title, W, H, LEFT, W - RIGHT, _coord(TOP + ph), "".join(grid), tuple(y_ticks), x_ticks,
                  tuple(curves), tuple(bands), TOP, ph)
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: str
+    y: str
+    width: str
+    height: str
+    text: str                 # the hover text: range and count
+    passing: bool             # the bucket lies at or above the threshold
+
+
+@dataclass(frozen=True)
+class Histogram:
+    width: int
+    height: int
+    left: int
+    base: str
+    bars: tuple[Bar, ...]
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    threshold: str            # x of the threshold line
+    top: int
+
+
+def histogram(counts: Sequence[int], threshold: float) -> Histogram:
+    """Bars of ten score buckets over [0, 1] ([0.9, 1.0] closed), one scale from 0 to the largest
+    count, and the threshold as a vertical line."""
+    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
+    top = max(1, max(counts, default=0))
+    width = pw / max(1, len(counts))
+    bars = []
+    for i, n in enumerate(counts):
+        lo, hi = i / len(counts), (i + 1) / len(counts)
+        height = ph * n / top
+        bars.append(Bar(_coord(LEFT + i * width + 1), _coord(TOP + ph - height), _coord(width - 2), _coord(height),
+                        f"score {lo:.1f}–{hi:.1f}: {n} prompt{'' if n == 1 else 's'}", lo >= threshold))
+    y_ticks = tuple(Tick(_coord(TOP + ph - ph * v / top), fmt(v)) for v in nice_ticks(0, top, 3) if v == int(v))
+    x_ticks = tuple(Tick(_coord(LEFT + pw * v), fmt(v) if v not in (0, 1) else str(int(v))) for v in (0, 0.5, 1))
+    return Histogram(W, H, LEFT, _coord(TOP + ph), tuple(bars), x_ticks, y_ticks,
+                     _coord(LEFT + pw * min(1.0, max(0.0, threshold))), TOP)

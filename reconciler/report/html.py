@@ -272,4 +272,5 @@ def render_html(report: Report, *, points_per_series: int | None = None) -> str:
         with_cost=any(j.cost for j in report.jobs), age=lambda ts: age(report.now, ts),
         lifecycle=_lifecycle(report), timeline_width=TIMELINE_WIDTH,
         details=[_job_view(j, limit, y_ranges) for j in report.jobs], sweeps=sweep_views, skew=skew,
-        duration=span, hyperparameters=_hyperparameters, metric_label=LABELS)
+        duration=span, hyperparameters=_hyperparameters, metric_label=LABELS,
+        comparisons=[(c, charts.histogram(c.histogram, c.threshold)) for c in report.comparisons])

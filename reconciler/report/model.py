@@ -7,8 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Checkpoint", "Cost", "CostTotal", "FindingRow", "Grant", "Hyperparameter", "JobReport", "LifecycleRow", "Report",
-           "Series", "Sweep", "SweepRun"]
+__all__ = [
+    "Checkpoint",
+    "Comparison",
+    "Cost",
+    "CostTotal",
+    "FindingRow",
+    "Grant",
+    "Hyperparameter",
+    "JobReport",
+    "LifecycleRow",
+    "Report",
+    "Series",
+    "Sweep",
+    "SweepRun",
+    "WorstPrompt",
+]
 
 # Series names as the API's metrics events carry them, in the order the legend shows them.
 LOSS_SERIES = ("train_loss", "valid_loss", "full_valid_loss")
@@ -143,6 +157,38 @@ class Sweep:
 
 
 @dataclass(frozen=True)
+class WorstPrompt:
+    index: int
+    prompt: str                                # the prompt's last user turn
+    recorded: str                              # the recorded model's answer
+    answer: str                                # the candidate's answer
+    score: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One `reconciler compare` result (its report.json): a candidate model's answers scored
+    against a recording."""
+
+    address: str
+    recorded: str                              # the recorded model
+    candidate: str
+    grader: str                                # text_similarity:fuzzy_match, string_check:eq, ...
+    threshold: float
+    passed: bool
+    count: int                                 # prompts scored
+    unscored: int
+    mean: float | None
+    low: float | None                          # min, p10, median, max of the scores
+    p10: float | None
+    median: float | None
+    high: float | None
+    histogram: tuple[int, ...]                 # ten buckets: [0, 0.1), ..., [0.9, 1.0]
+    worst: tuple[WorstPrompt, ...]
+    folder: str                                # where report.json is
+
+
+@dataclass(frozen=True)
 class Report:
     generated_at: float                        # this machine's clock when the report was made
     now: float                                 # the API's clock: the page's times and ages are on it
@@ -158,3 +204,5 @@ class Report:
     lifecycle: tuple[LifecycleRow, ...] = ()   # soonest end first
     warn_days: int = 30                        # Settings.spec.lifecycle.warn_days
     sweeps: tuple[Sweep, ...] = ()
+    recordings: str = ""                       # the recordings folder read (--recordings), "" when none
+    comparisons: tuple[Comparison, ...] = ()
