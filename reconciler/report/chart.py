@@ -117,9 +117,9 @@ def _nearest(points: Sequence[tuple[float, float]], xs: Sequence[float], x: floa
 
 
 def layout(title: str, lines: Sequence[Line], limit: int, *, y_range: tuple[float, float] | None = None,
-           hovers: int = 24, dots: bool = True) -> Chart | None:
+           hovers: int = 24, ticks: int = 5, dots: bool = True) -> Chart | None:
     """The chart of `lines` (None when none has a point): y from `y_range` when given (a sweep's
-    shared scale), else from the lines; x ticks at round steps; `hovers` bands at most, each with
+    shared scale), else from the lines; about `ticks` x labels at round steps; `hovers` bands at most, each with
     the values of every line at its step; `dots` marks each point of a short curve."""
     shown = [line for line in lines if line.points]
     if not shown:
@@ -145,7 +145,7 @@ def layout(title: str, lines: Sequence[Line], limit: int, *, y_range: tuple[floa
         at = _coord(py(value))
         grid.append(f"M{LEFT},{at}H{W - RIGHT}")
         y_ticks.append(Tick(at, fmt(value)))
-    x_ticks = tuple(Tick(_coord(px(v)), fmt(v)) for v in nice_ticks(min(xs), max(xs)))
+    x_ticks = tuple(Tick(_coord(px(v)), fmt(v)) for v in nice_ticks(min(xs), max(xs), ticks))
     curves = []
     for line in shown:
         pts = thin(line.points, limit)

@@ -53,9 +53,21 @@ def points_budget(jobs: int) -> int:
     return max(MIN_POINTS, min(MAX_POINTS, PAGE_POINTS // max(1, jobs)))
 
 
-def hover_budget(limit: int) -> int:
-    """Hover bands per chart for a points budget: 40 on a small page, 8 on a page of 1,000 jobs."""
-    return max(8, min(40, limit // 10))
+PAGE_HOVERS = 6_000     # hover bands for the whole page (each ~110 bytes with its <title>)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one chart may hold on a page of N jobs: the page stays a few MB at 1,000 jobs."""
+
+    points: int          # per series
+    hovers: int          # bands per chart: 40 on a small page, 3 at 1,000 jobs
+    ticks: int           # x-axis labels, about
+
+
+def budget(jobs: int, points: int | None = None) -> Budget:
+    hovers = max(2, min(40, PAGE_HOVERS // max(1, 2 * jobs)))
+    return Budget(points or points_budget(jobs), hovers, 5 if hovers >= 10 else 3)
 
 
 def slug(text: str) -> str:
@@ -148,16 +160,16 @@ def _hyperparameters(j: JobReport) -> Markup:
     """`epochs 3 · batch size 1 (auto) · LR multiplier 1.8 (auto)`: the value the API reports,
     marked where the spec left it to the API."""
     return Markup(" · ").join(
-        Markup('<span class="hp" data-name="{}">{} <span class="n">{}</span>{}</span>').format(
-            Markup(html_text(h.name)), Markup(html_text(HP_LABELS.get(h.name, h.name.replace("_", " ")))),
-            Markup(html_text(h.value)), Markup(' <span class="muted-text">(auto)</span>') if h.auto else "")
+        Markup('<span class="hp">{} {}{}</span>').format(
+            Markup(html_text(HP_LABELS.get(h.name, h.name.replace("_", " ")))), Markup(html_text(h.value)),
+            Markup(" <small>(auto)</small>") if h.auto else "")
         for h in j.hyperparameters)
 
 
-def _job_chart(title: str, series: Sequence[Any], limit: int, y_range: tuple[float, float] | None = None,
+def _job_chart(title: str, series: Sequence[Any], limit: Budget, y_range: tuple[float, float] | None = None,
                ) -> tuple[charts.Chart, Legend] | None:
     lines = [charts.Line(s.name, s.points, LABELS.get(s.name, s.name)) for s in series if s.points]
-    laid = charts.layout(title, lines, limit, hovers=hover_budget(limit), y_range=y_range)
+    laid = charts.layout(title, lines, limit.points, hovers=limit.hovers, ticks=limit.ticks, y_range=y_range)
     if laid is None:
         return None
     return laid, [(f"s-{s.name}", s.label, charts.fmt(s.points[-1][1])) for s in lines]
@@ -171,7 +183,7 @@ class _JobView:
     metric_names: list[str]
 
 
-def _job_view(j: JobReport, limit: int, y_ranges: Mapping[str, tuple[float, float]]) -> _JobView:
+def _job_view(j: JobReport, limit: Budget, y_ranges: Mapping[str, tuple[float, float]]) -> _JobView:
     facts: list[tuple[str, Any]] = [
         ("id", _code(j.id or "—")), ("model", j.model or "—"),
         ("method", j.method or "—"), ("created", when(j.created_at)), ("finished", when(j.finished_at)),
@@ -201,7 +213,7 @@ class _SweepView:
 SWEEP_SERIES = ("train_loss", "valid_loss")
 
 
-def _sweep_views(report: Report, limit: int) -> tuple[list[_SweepView], dict[str, tuple[float, float]]]:
+def _sweep_views(report: Report, limit: Budget) -> tuple[list[_SweepView], dict[str, tuple[float, float]]]:
     """Per sweep one overlay chart of every run's train (solid) and validation (dashed) loss on
     one scale, and that scale, which the runs' own loss charts share."""
     by_address = {j.address: j for j in report.jobs}
@@ -214,8 +226,8 @@ def _sweep_views(report: Report, limit: int) -> tuple[list[_SweepView], dict[str
         found = charts.value_range(loss)
         if found is not None:
             ranges[sweep.address] = found
-        laid = charts.layout(f"{sweep.address}: loss of every run", lines, limit, y_range=found,
-                             hovers=hover_budget(limit), dots=False)
+        laid = charts.layout(f"{sweep.address}: loss of every run", lines, limit.points, y_range=found,
+                             hovers=limit.hovers, ticks=limit.ticks, dots=False)
         legend: Legend = [(f"run r{i % 8}", j.run, "") for i, j in enumerate(members)]
         legend += [(f"s-{name}", LABELS[name], "") for name in SWEEP_SERIES if any(line.name == name for line in lines)]
         views.append(_SweepView(sweep, (laid, legend) if laid is not None else None, by_address,
@@ -249,7 +261,7 @@ def _lifecycle(report: Report) -> list[_LifeView]:
 
 def render_html(report: Report, *, points_per_series: int | None = None) -> str:
     """The page for `report`: a pure function, no I/O (the templates are package data)."""
-    limit = points_per_series or points_budget(len(report.jobs))
+    limit = budget(len(report.jobs), points_per_series)
     counts: dict[str, int] = {}
     for j in report.jobs:
         counts[j.status] = counts.get(j.status, 0) + 1

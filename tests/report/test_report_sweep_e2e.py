@@ -44,12 +44,10 @@ def test_sweep_report_in_a_real_browser(world: World, tmp_path: Path) -> None:
         facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>(.*?)</dd>", body, re.S))
         epochs = re.search(r"epochs-(\d)", name)
         assert epochs is not None
-        assert f'data-name="n_epochs">epochs <span class="n">{epochs.group(1)}</span></span>' in facts["hyperparameters"]
-        assert re.search(r'data-name="batch_size">batch size <span class="n">\d+</span> '
-                         r'<span class="muted-text">\(auto\)</span>', facts["hyperparameters"]), name
+        assert f'<span class="hp">epochs {epochs.group(1)}</span>' in facts["hyperparameters"]
+        assert re.search(r'<span class="hp">batch size \d+ <small>\(auto\)</small></span>', facts["hyperparameters"]), name
         lr = "0.5" if "lr-0-5" in name else "1"
-        assert f'data-name="learning_rate_multiplier">LR multiplier <span class="n">{lr}</span></span>' in \
-            facts["hyperparameters"]
+        assert f'<span class="hp">LR multiplier {lr}</span>' in facts["hyperparameters"]
         assert re.fullmatch(r"\d+", facts["seed"]) and re.fullmatch(r"\d+m|\d+s", facts["duration"])
         assert re.fullmatch(r"[\d,]+", facts["trained tokens"])
 

@@ -158,6 +158,6 @@ def test_page_shows_hyperparameters_seed_and_one_overlay_per_sweep() -> None:
     page = render_html(report)
     assert page.count('<svg class="chart"') == 3  # one overlay + each run's loss chart
     assert page.count('class="curve run r') == 4  # 2 runs x (train, valid)
-    assert 'data-name="batch_size">batch size <span class="n">1</span> <span class="muted-text">(auto)</span>' in page
+    assert '<span class="hp">epochs 2</span> · <span class="hp">batch size 1 <small>(auto)</small></span>' in page
     assert "<dt>seed</dt><dd>42</dd>" in page
     assert '<tr class="run-row selected"><td>1</td>' in page and '<span class="badge pick">selected</span>' in page
