@@ -154,7 +154,7 @@ def layout(title: str, lines: Sequence[Line], limit: int, *, y_range: tuple[floa
         marks = "".join(f"M{x},{y}h0" for x, y in xy) if dots and len(pts) <= DOTS_UP_TO else ""
         curves.append(Curve(line.name, line.run, line.run_index, d, marks))
     steps = sorted(set(xs))
-    picked = thin([(s, 0.0) for s in steps], max(2, hovers))
+    picked = thin([(s, 0.0) for s in steps], max(2, hovers)) if hovers else []
     centres = [s for s, _ in picked]
     bands = []
     columns = [(line, [p[0] for p in line.points]) for line in shown]

@@ -61,12 +61,14 @@ class Budget:
     """What one chart may hold on a page of N jobs: the page stays a few MB at 1,000 jobs."""
 
     points: int          # per series
-    hovers: int          # bands per chart: 40 on a small page, 3 at 1,000 jobs
+    hovers: int          # bands per chart: 40 on a small page, none past 750 jobs
     ticks: int           # x-axis labels, about
 
 
 def budget(jobs: int, points: int | None = None) -> Budget:
-    hovers = max(2, min(40, PAGE_HOVERS // max(1, 2 * jobs)))
+    hovers = min(40, PAGE_HOVERS // max(1, 2 * jobs))
+    if hovers < 4:       # a band per quarter of the run says little; the legend keeps the last values
+        hovers = 0
     return Budget(points or points_budget(jobs), hovers, 5 if hovers >= 10 else 3)
 
 

@@ -69,3 +69,13 @@ def test_a_shared_scale_places_equal_values_at_equal_heights() -> None:
 
 def test_nothing_to_draw() -> None:
     assert layout("t", [Line("train_loss", [], "x")], 400) is None
+
+
+@pytest.mark.parametrize(("jobs", "hovers", "ticks"), [(1, 40, 5), (100, 30, 5), (300, 10, 5), (500, 6, 3),
+                                                       (750, 4, 3), (751, 0, 3), (1000, 0, 3)])
+def test_hover_bands_share_a_page_budget(jobs: int, hovers: int, ticks: int) -> None:
+    from reconciler.report.html import budget
+
+    assert (budget(jobs).hovers, budget(jobs).ticks) == (hovers, ticks)
+    c = layout("t", [Line("train_loss", [(float(s), 1.0) for s in range(100)], "x")], 60, hovers=budget(jobs).hovers)
+    assert c is not None and len(c.hovers) == hovers
