@@ -145,7 +145,8 @@ def layout(title: str, lines: Sequence[Line], limit: int, *, y_range: tuple[floa
         at = _coord(py(value))
         grid.append(f"M{LEFT},{at}H{W - RIGHT}")
         y_ticks.append(Tick(at, fmt(value)))
-    x_ticks = tuple(Tick(_coord(px(v)), fmt(v)) for v in nice_ticks(min(xs), max(xs), ticks))
+    # a label at the very left would run into the axis name ("step") below the y labels
+    x_ticks = tuple(Tick(_coord(px(v)), fmt(v)) for v in nice_ticks(min(xs), max(xs), ticks) if px(v) >= LEFT + 12)
     curves = []
     for line in shown:
         pts = thin(line.points, limit)

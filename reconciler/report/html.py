@@ -231,7 +231,7 @@ def _sweep_views(report: Report, limit: Budget) -> tuple[list[_SweepView], dict[
         laid = charts.layout(f"{sweep.address}: loss of every run", lines, limit.points, y_range=found,
                              hovers=limit.hovers, ticks=limit.ticks, dots=False)
         legend: Legend = [(f"run r{i % 8}", j.run, "") for i, j in enumerate(members)]
-        legend += [(f"s-{name}", LABELS[name], "") for name in SWEEP_SERIES if any(line.name == name for line in lines)]
+        legend += [(f"style s-{name}", LABELS[name], "") for name in SWEEP_SERIES if any(line.name == name for line in lines)]
         views.append(_SweepView(sweep, (laid, legend) if laid is not None else None, by_address,
                                 {j.address: i % 8 for i, j in enumerate(members)}))
     return views, ranges

@@ -79,3 +79,8 @@ def test_hover_bands_share_a_page_budget(jobs: int, hovers: int, ticks: int) -> 
     assert (budget(jobs).hovers, budget(jobs).ticks) == (hovers, ticks)
     c = layout("t", [Line("train_loss", [(float(s), 1.0) for s in range(100)], "x")], 60, hovers=budget(jobs).hovers)
     assert c is not None and len(c.hovers) == hovers
+
+
+def test_no_x_label_runs_into_the_axis_name() -> None:
+    c = layout("t", [Line("train_loss", [(float(s), 1.0) for s in range(0, 101)], "x")], 400)
+    assert c is not None and [t.label for t in c.x_ticks] == ["20", "40", "60", "80", "100"]
