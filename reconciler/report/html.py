@@ -115,10 +115,12 @@ def cost_total_line(total: CostTotal) -> str:
 
 def _escape(value: Any) -> Any:
     """The environment's finalize: a text is escaped here (render.escape's HTML rule); Markup and
-    numbers pass to autoescape, which leaves them as they are."""
+    numbers pass to autoescape, which leaves them as they are. A text the rule leaves unchanged
+    holds nothing autoescape would change either, so it is passed on as it is (one Markup less)."""
     if isinstance(value, Markup) or not isinstance(value, str):
         return value
-    return Markup(html_text(value))
+    escaped = html_text(value)
+    return value if escaped is value else Markup(escaped)
 
 
 @functools.cache
