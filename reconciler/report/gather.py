@@ -31,6 +31,7 @@ from reconciler.report.model import (
     Report,
     Series,
 )
+from reconciler.report.sweeps import Pick, hyperparameters, instance, sweeps
 
 __all__ = ["gather", "parse_events", "parse_result_csv"]
 
@@ -181,39 +182,81 @@ def _grants(state: Any, snapshot: Any) -> dict[str, tuple[Grant, ...]]:
     return out
 
 
-def _sources(plan: Plan, state: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """(data source address, job id, spec) of every checkpoint data source whose job is known:
-    a literal id, or a `${FineTuningJob.X.id}` reference to a job the state manages."""
-    from reconciler.config.refs import is_reference, parse_ref
+def _job_ids(value: Any, state: Any) -> list[str]:
+    """The job ids a data source names: literal ids, `${FineTuningJob.X.id}` references to jobs the
+    state manages (one instance, or every instance for `[*]`), in a list or alone."""
+    from reconciler.config.refs import RefSyntaxError, is_reference, parse_ref
+
+    out: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, str) or not item:
+            continue
+        if not is_reference(item):
+            out.append(item)
+            continue
+        try:
+            ref = parse_ref(item)
+        except RefSyntaxError:
+            continue
+        if ref.path != ("id",):
+            continue
+        if ref.address.endswith("[*]"):
+            prefix = ref.address[:-3] + "["
+            out.extend(str(r.id) for a, r in sorted(state.resources.items()) if a.startswith(prefix) and r.id)
+        else:
+            resource = state.resources.get(ref.address)
+            if resource is not None and resource.id:
+                out.append(str(resource.id))
+    return out
+
+
+class _Reads:
+    """The data source's reads answered from what gather already read (no request is sent)."""
+
+    def __init__(self, jobs: Mapping[str, Mapping[str, Any]], checkpoints: Mapping[str, list[dict[str, Any]]]):
+        self._jobs, self._checkpoints = jobs, checkpoints
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        found = self._jobs.get(job_id)
+        return dict(found) if found is not None else None
+
+    def checkpoints(self, job_id: str) -> list[dict[str, Any]]:
+        return list(self._checkpoints.get(job_id) or [])
+
+
+def _picks(plan: Plan, state: Any, jobs: Mapping[str, Mapping[str, Any]],
+           checkpoints: Mapping[str, list[dict[str, Any]]]) -> list[Pick]:
+    """Every checkpoint data source whose jobs are known (`fine_tuning_job_id`, or a sweep's
+    `fine_tuning_job_ids`) and the checkpoint its `select` picks over the checkpoints read here,
+    by the data source's own rule (across several jobs: none until all have ended)."""
+    from reconciler.kinds.data.checkpoints import DATA_CHECKPOINTS
 
     out = []
+    reads = _Reads(jobs, checkpoints)
     for change in plan.changes:
         spec = change.config or {}
         if change.kind != CHECKPOINT_SOURCE or not isinstance(spec, Mapping):
             continue
-        job = spec.get("fine_tuning_job_id") or spec.get("id")
-        if isinstance(job, str) and is_reference(job):
-            ref = parse_ref(job)
-            resource = state.resources.get(ref.address)
-            job = resource.id if resource is not None and ref.path == ("id",) else None
-        if isinstance(job, str) and job:
-            out.append((change.address, job, dict(spec)))
+        several = "fine_tuning_job_ids" in spec
+        ids = _job_ids(spec.get("fine_tuning_job_ids") if several else spec.get("fine_tuning_job_id") or spec.get("id"),
+                       state)
+        if not ids:
+            continue
+        spec = {**spec, "fine_tuning_job_ids": ids} if several else {**spec, "fine_tuning_job_id": ids[0]}
+        result, _ = DATA_CHECKPOINTS.read(change.address, spec, reads)  # type: ignore[arg-type]
+        chosen = result.get("id")
+        select = spec.get("select")
+        out.append(Pick(change.address, tuple(ids), select if isinstance(select, Mapping) else {"latest": True},
+                        chosen if isinstance(chosen, str) else None))
     return out
 
 
-def _selected(sources: list[tuple[str, str, dict[str, Any]]],
-              checkpoints: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
-    """checkpoint id -> the data sources whose `select` picks it (the data source's own rule,
-    run again over the checkpoints read here)."""
-    from reconciler.kinds.data.common import select
-
+def _selected(picks: list[Pick]) -> dict[str, list[str]]:
+    """checkpoint id -> the data sources that picked it."""
     out: dict[str, list[str]] = {}
-    for address, job_id, spec in sources:
-        items = checkpoints.get(job_id) or []
-        limit = spec.get("max_items")
-        chosen = select(items[:limit] if isinstance(limit, int) else items, spec.get("select"))
-        if chosen is not None and chosen.get("id"):
-            out.setdefault(str(chosen["id"]), []).append(address)
+    for pick in picks:
+        if pick.checkpoint_id:
+            out.setdefault(pick.checkpoint_id, []).append(pick.address)
     return out
 
 
@@ -265,11 +308,14 @@ def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, pa
     reads = map_bounded(lambda job: _read_job(client, job), readable, parallelism)
     by_id = {str(job["id"]): read for job, read in zip(readable, reads, strict=True)}
     grants = _grants(state, snapshot)
-    selected = _selected(_sources(plan, state), {str(job["id"]): read[0] for job, read in zip(readable, reads,
-                                                                                         strict=True)})
+    picks = _picks(plan, state, {str(job["id"]): job for job in readable},
+                   {str(job["id"]): read[0] for job, read in zip(readable, reads, strict=True)})
+    selected = _selected(picks)
     jobs = []
     for address, job_id, job in entries:
         raw, series, source, notes = by_id.get(job_id or "", ([], (), "", []))
+        resource = state.resources.get(address)
+        document, run = instance(address)
         jobs.append(JobReport(
             address=address, id=job_id, status=str(job.get("status") or "unknown"),
             model=str(job.get("model") or ""), method=_method(job),
@@ -278,7 +324,9 @@ def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, pa
             cost=job_cost(address, job, prices, (estimates or {}).get(address)),
             fine_tuned_model=job.get("fine_tuned_model") if isinstance(job.get("fine_tuned_model"), str) else None,
             error=_error(job), curves_source=source, series=series,
-            checkpoints=_checkpoints(job, raw, grants, selected), notes=tuple(notes)))
+            checkpoints=_checkpoints(job, raw, grants, selected), notes=tuple(notes),
+            hyperparameters=hyperparameters(job, resource.inputs if resource is not None else None),
+            seed=_int(job.get("seed")), sweep=document if run else "", run=run))
     findings = tuple(FindingRow(f.axis, f.category, f.address, f.message, f.ignored, f.ignore_reason)
                      for f in drift.findings)
     lifecycle = tuple(LifecycleRow(str(m.get("address") or ""), str(m.get("model") or ""), str(m.get("platform") or ""),
@@ -288,4 +336,4 @@ def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, pa
                   summary=drift.summary_line(), in_sync=drift.in_sync, healthy=not drift.has_errors,
                   jobs=tuple(jobs), findings=findings, warnings=tuple(plan.warnings),
                   cost_total=total(j.cost for j in jobs) if any(j.cost for j in jobs) else None,
-                  lifecycle=lifecycle, warn_days=warn_days)
+                  lifecycle=lifecycle, warn_days=warn_days, sweeps=sweeps(jobs, picks))

@@ -7,7 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Checkpoint", "Cost", "CostTotal", "FindingRow", "Grant", "JobReport", "LifecycleRow", "Report", "Series"]
+__all__ = [
+    "Checkpoint",
+    "Comparison",
+    "Cost",
+    "CostTotal",
+    "FindingRow",
+    "Grant",
+    "Hyperparameter",
+    "JobReport",
+    "LifecycleRow",
+    "Report",
+    "Series",
+    "Sweep",
+    "SweepRun",
+    "WorstPrompt",
+]
 
 # Series names as the API's metrics events carry them, in the order the legend shows them.
 LOSS_SERIES = ("train_loss", "valid_loss", "full_valid_loss")
@@ -60,6 +75,16 @@ class CostTotal:
 
 
 @dataclass(frozen=True)
+class Hyperparameter:
+    """One hyperparameter as the API reports it: the number `auto` resolved to once the job runs,
+    `auto` before that."""
+
+    name: str                                  # n_epochs, batch_size, learning_rate_multiplier, beta, ...
+    value: str
+    auto: bool = False                         # the spec left it to the API (absent or "auto")
+
+
+@dataclass(frozen=True)
 class JobReport:
     address: str
     id: str | None
@@ -76,6 +101,17 @@ class JobReport:
     series: tuple[Series, ...] = ()
     checkpoints: tuple[Checkpoint, ...] = ()
     notes: tuple[str, ...] = ()                # what could not be read, and why
+    hyperparameters: tuple[Hyperparameter, ...] = ()
+    seed: int | None = None
+    sweep: str = ""                            # the document of a for_each / matrix instance
+    run: str = ""                              # its instance key (lr=0.5,epochs=1)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from created to finished (queue included), None while it runs."""
+        if self.created_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.created_at)
 
 
 @dataclass(frozen=True)
@@ -101,9 +137,61 @@ class LifecycleRow:
 
 
 @dataclass(frozen=True)
+class SweepRun:
+    address: str
+    run: str
+    value: float | None                        # the run's best value of the sweep's metric, None: none yet
+    selected: bool = False                     # a data source picked one of its checkpoints
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The instances of one for_each / matrix job document, ranked by `metric` (the one a
+    checkpoint data source selects by, else valid_loss, else train_loss), best first."""
+
+    address: str                               # the document: FineTuningJob.sweep
+    metric: str
+    lowest: bool                               # lower is better
+    runs: tuple[SweepRun, ...]
+    selected_by: tuple[str, ...] = ()          # the data sources whose pick is among these runs
+
+
+@dataclass(frozen=True)
+class WorstPrompt:
+    index: int
+    prompt: str                                # the prompt's last user turn
+    recorded: str                              # the recorded model's answer
+    answer: str                                # the candidate's answer
+    score: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One `reconciler compare` result (its report.json): a candidate model's answers scored
+    against a recording."""
+
+    address: str
+    recorded: str                              # the recorded model
+    candidate: str
+    grader: str                                # text_similarity:fuzzy_match, string_check:eq, ...
+    threshold: float
+    passed: bool
+    count: int                                 # prompts scored
+    unscored: int
+    mean: float | None
+    low: float | None                          # min, p10, median, max of the scores
+    p10: float | None
+    median: float | None
+    high: float | None
+    histogram: tuple[int, ...]                 # ten buckets: [0, 0.1), ..., [0.9, 1.0]
+    worst: tuple[WorstPrompt, ...]
+    folder: str                                # where report.json is
+
+
+@dataclass(frozen=True)
 class Report:
-    generated_at: float                        # wall clock when the report was made
-    now: float                                 # the API's clock (ages are measured against it)
+    generated_at: float                        # this machine's clock when the report was made
+    now: float                                 # the API's clock: the page's times and ages are on it
     spec_dir: str
     state_file: str
     summary: str                               # the drift report's summary line
@@ -115,3 +203,6 @@ class Report:
     cost_total: CostTotal | None = None        # None: no job has a cost
     lifecycle: tuple[LifecycleRow, ...] = ()   # soonest end first
     warn_days: int = 30                        # Settings.spec.lifecycle.warn_days
+    sweeps: tuple[Sweep, ...] = ()
+    recordings: str = ""                       # the recordings folder read (--recordings), "" when none
+    comparisons: tuple[Comparison, ...] = ()
