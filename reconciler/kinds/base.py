@@ -83,6 +83,9 @@ class ApplyContext(Protocol):
     def announce(self, address: str, text: str) -> None:
         """Say at once what is being done (each revoke, cancel and delete, as it happens)."""
 
+    def pause(self) -> None:
+        """Wait one poll interval (a long-running operation not done yet); an interrupt ends it."""
+
 
 class Kind:
     """Defaults for a kind; subclasses override what applies to them."""
@@ -105,6 +108,8 @@ class Kind:
     terraform_types: tuple[str, ...] = ()
     uses_graders: bool = False         # its schema carries the grader definitions
     local_file: bool = False           # its spec names a local file (`spec.path`), checked while loading
+    pending_verbs: tuple[str, str] = ("Granting", "Grants")  # apply's words for a change that waited
+    control_plane: bool = False        # managed through Azure Resource Manager: its provider needs an ARM account
 
     # -- the spec language ------------------------------------------------------------------------
     def spec_schema(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from reconciler.kinds.data.checkpoints import DATA_CHECKPOINTS
 from reconciler.kinds.data.job import DATA_JOB
 from reconciler.kinds.data.jobs import DATA_JOBS
 from reconciler.kinds.data.permissions import DATA_PERMISSIONS
+from reconciler.kinds.deployment.kind import DEPLOYMENT
 from reconciler.kinds.file.kind import FILE
 from reconciler.kinds.job.kind import JOB
 from reconciler.kinds.legacy.kind import LEGACY
@@ -26,7 +27,7 @@ __all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "imported_reso
 
 # In the order specs document them: resources, then data sources.
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    FILE, JOB, PERMISSION, LEGACY, DATA_JOB, DATA_JOBS, DATA_CHECKPOINTS, DATA_PERMISSIONS,
+    FILE, JOB, PERMISSION, DEPLOYMENT, LEGACY, DATA_JOB, DATA_JOBS, DATA_CHECKPOINTS, DATA_PERMISSIONS,
 )}
 _BY_TYPE: dict[str, Kind] = {k.type: k for k in KINDS.values() if k.name == k.type}
 
