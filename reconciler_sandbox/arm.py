@@ -38,7 +38,7 @@ _LIST = re.compile(_ACCOUNT + r"/deployments/?$", re.IGNORECASE)
 _ONE = re.compile(_ACCOUNT + r"/deployments/(?P<name>[^/]+)$", re.IGNORECASE)
 _OPERATION = re.compile(r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.CognitiveServices/locations/"
                         r"sandbox/operationResults/(?P<op>[^/]+)$", re.IGNORECASE)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class ArmError(Exception):
@@ -176,7 +176,7 @@ def _model_known(world: World, name: str) -> tuple[bool, bool]:
 def _put(world: World, deployment_id: str, name: str, sub: str, raw: bytes,
          base_url: str) -> tuple[int, dict[str, Any], dict[str, str]]:
     if not _NAME.match(name):
-        raise ArmError(400, "InvalidResourceName", f"The deployment name '{name}' is invalid: 2 to 64 letters, "
+        raise ArmError(400, "InvalidResourceName", f"The deployment name '{name}' is invalid: 1 to 64 letters, "
                        "digits, '_', '.' and '-', starting with a letter or digit.")
     body = _body(raw)
     sku = body.get("sku") if isinstance(body.get("sku"), dict) else {}

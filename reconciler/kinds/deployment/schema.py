@@ -10,7 +10,7 @@ __all__ = ["SKUS", "deployment_spec"]
 
 # the spec's spelling -> the ARM sku name (Azure's fine-tuning-deploy and fine-tune-test guides)
 SKUS = {"standard": "Standard", "globalstandard": "GlobalStandard", "developer": "DeveloperTier"}
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 def deployment_spec() -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""kind: Deployment through the real CLI against the sandbox's ARM routes over HTTP: created once
+its job's model exists, a second plan says no changes, capacity updated in place, a new model
+replaced (delete, then create), a deployment deleted by hand or expired (Developer tier, 24 h of
+sandbox clock) reported by drift and re-created by apply without training again, destroy deletes it.
+The sandbox clock is stepped (advance), never slept on."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler_sandbox.testing import SandboxHandle, run_sandbox
+
+from .conftest import chat_jsonl
+
+KEY = "sk-proj-e2e-deploy-0123456789"
+TOKEN = "arm-token-e2e-0123456789"
+ACCOUNT = "/subscriptions/sub-e2e/resourceGroups/rg-e2e/providers/Microsoft.CognitiveServices/accounts/acct-e2e"
+
+
+def specs(sku: str = "standard", capacity: int = 2, suffix: str = "bot", extra: str = "") -> str:
+    return textwrap.dedent(f"""\
+    kind: Provider
+    name: default
+    spec:
+      api_key_env: E2E_KEY
+      subscription_id: sub-e2e
+      resource_group: rg-e2e
+      account: acct-e2e
+      management_url: MGMT
+      management_token_env: E2E_ARM_TOKEN
+    ---
+    kind: File
+    name: train
+    spec: {{path: data/train.jsonl}}
+    ---
+    kind: FineTuningJob
+    name: bot
+    spec:
+      model: gpt-4o-mini
+      training_file: ${{File.train.id}}
+      suffix: {suffix}
+    ---
+    kind: Deployment
+    name: bot
+    spec:
+      model: ${{FineTuningJob.bot.fine_tuned_model}}
+      sku: {{name: {sku}, capacity: {capacity}}}
+    """) + extra
+
+
+class Folder:
+    def __init__(self, sandbox: SandboxHandle, root: Path):
+        self.sandbox, self.root = sandbox, root
+        (root / "specs" / "data").mkdir(parents=True)
+        (root / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())
+        self.runner = CliRunner()
+
+    def write(self, text: str) -> None:
+        (self.root / "specs" / "main.yaml").write_text(text.replace("MGMT", self.sandbox.url))
+
+    def run(self, *args: str, token: str = TOKEN) -> Result:
+        env = {"E2E_KEY": KEY, "E2E_ARM_TOKEN": token, "OPENAI_BASE_URL": self.sandbox.base_url,
+               "RECONCILER_ALLOWED_BASE_URLS": self.sandbox.url, "NO_COLOR": "1", "RECONCILER_CACHE_DIR": "off"}
+        return self.runner.invoke(cli, ["-C", str(self.root / "specs"), "--state",
+                                        str(self.root / "state" / "default.json"), *args], env=env)
+
+    def arm(self, method: str, path: str) -> httpx.Response:
+        return httpx.request(method, f"{self.sandbox.url}{ACCOUNT}{path}?api-version=2025-06-01",
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+
+    def deployments(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.arm("GET", "/deployments").json()["value"]
+        return found
+
+    def jobs(self) -> int:
+        return len(self.sandbox.world.jobs.items)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Iterator[Folder]:
+    with run_sandbox() as sandbox:
+        sandbox.world.arm_provisioning_seconds = 0.0   # the operation is done at its first poll
+        yield Folder(sandbox, tmp_path)
+
+
+def trained(f: Folder) -> None:
+    """Apply (the deployment waits for the job), then step the clock past the training."""
+    result = f.run("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "Deployment.bot" in result.output and f.deployments() == []
+    f.sandbox.advance(6 * 3600)
+
+
+def test_create_no_changes_update_replace_destroy(folder: Folder) -> None:
+    f = folder
+    f.write(specs())
+    plan = f.run("plan")
+    assert plan.exit_code in (0, 2), plan.output
+    assert "? Deployment.bot" in plan.output
+    trained(f)
+    result = f.run("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    [dep] = f.deployments()
+    assert dep["name"] == "bot" and dep["sku"] == {"name": "Standard", "capacity": 2}
+    assert dep["properties"]["model"]["name"].startswith("ft:gpt-4o-mini")
+    assert dep["properties"]["provisioningState"] == "Succeeded"
+    again = f.run("plan", "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes." in again.output, again.output
+
+    f.write(specs(capacity=5))
+    update = f.run("plan")
+    assert "~ Deployment.bot" in update.output and "set bot's capacity to 5" in update.output, update.output
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    assert f.deployments()[0]["sku"]["capacity"] == 5
+    assert f.deployments()[0]["id"] == dep["id"]
+
+    f.write(specs(sku="globalstandard", capacity=5))
+    replace = f.run("plan")
+    assert "-/+ Deployment.bot" in replace.output and "- delete deployment bot" in replace.output, replace.output
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    assert f.deployments()[0]["sku"] == {"name": "GlobalStandard", "capacity": 5}
+
+    jobs = f.jobs()
+    destroy = f.run("destroy", "--auto-approve")
+    assert destroy.exit_code == 0, destroy.output
+    assert f.deployments() == [] and f.jobs() == jobs
+
+
+def test_deleted_by_hand_is_drift_and_apply_recreates_without_training(folder: Folder) -> None:
+    f = folder
+    f.write(specs())
+    trained(f)
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    jobs = f.jobs()
+    assert f.arm("DELETE", "/deployments/bot").status_code in (200, 202, 204)
+    drift = f.run("drift")
+    assert drift.exit_code == 2, drift.output
+    assert "deployment bot was deleted outside reconciler" in drift.output
+    result = f.run("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert [d["name"] for d in f.deployments()] == ["bot"] and f.jobs() == jobs
+    assert f.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_developer_tier_expires_after_24_hours_of_sandbox_clock(folder: Folder) -> None:
+    f = folder
+    f.write(specs(sku="developer", capacity=1))
+    trained(f)
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    assert f.deployments()[0]["sku"]["name"] == "DeveloperTier"
+    f.sandbox.advance(23 * 3600)
+    assert len(f.deployments()) == 1
+    f.sandbox.advance(2 * 3600)
+    assert f.deployments() == []
+    assert "was deleted outside reconciler" in f.run("drift").output
+
+
+def test_a_deployment_needs_a_provider_with_an_arm_account(folder: Folder) -> None:
+    f = folder
+    text = specs().replace("  subscription_id: sub-e2e\n  resource_group: rg-e2e\n  account: acct-e2e\n"
+                           "  management_url: MGMT\n  management_token_env: E2E_ARM_TOKEN\n", "")
+    assert "subscription_id" not in text
+    f.write(text)
+    result = f.run("validate")
+    assert result.exit_code == 1
+    assert "Deployment.bot" in result.output and "Azure Resource Manager" in result.output
+
+
+def test_a_wrong_management_token_is_refused_and_never_printed(folder: Folder, monkeypatch: Any) -> None:
+    monkeypatch.setenv("AZURE_MANAGEMENT_TOKEN", TOKEN)   # the sandbox's valid token
+    f = folder
+    f.write(specs())
+    trained(f)
+    wrong = "arm-token-wrong-0123456789"
+    result = f.run("apply", "--auto-approve", token=wrong)
+    assert result.exit_code != 0
+    assert "InvalidAuthenticationToken" in result.output
+    assert wrong not in result.output and TOKEN not in result.output
+    assert f.deployments() == []
