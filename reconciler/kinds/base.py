@@ -155,6 +155,10 @@ class Kind:
         """(model or checkpoint id, project ids) this record lets use it, if it shares one."""
         return None
 
+    def deployed_model(self, resource: ResourceState) -> tuple[str, str, str, int | None] | None:
+        """(model, deployment name, sku, capacity) this record serves, if it is a deployment."""
+        return None
+
     def local_content(self, resource: ResourceState, doc: Document | None) -> Path | None:
         """A local file holding exactly this object's content (checked by sha256), if there is one."""
         return None

@@ -6,6 +6,7 @@ The sandbox clock is stepped (advance), never slept on."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +115,10 @@ def test_create_no_changes_update_replace_destroy(folder: Folder) -> None:
     assert dep["properties"]["provisioningState"] == "Succeeded"
     again = f.run("plan", "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.output, again.output
+    inventory = json.loads(f.run("inventory", "--json").output)
+    [model] = inventory["models"]
+    assert model["deployments"] == [{"name": "bot", "sku": "Standard", "capacity": 2, "address": "Deployment.bot"}]
+    assert "deployment bot (Standard x2)" in f.run("inventory").output
 
     f.write(specs(capacity=5))
     update = f.run("plan")

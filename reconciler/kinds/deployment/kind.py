@@ -63,13 +63,15 @@ class DeploymentKind(Kind):
         return {"id": resource.id, **live_inputs(attrs),
                 "provisioning_state": (attrs.get("properties") or {}).get("provisioningState")}
 
-    def deployed_model(self, resource: ResourceState) -> tuple[str, str] | None:
-        """(model, deployment name) this record serves (`reconciler inventory`)."""
+    def deployed_model(self, resource: ResourceState) -> tuple[str, str, str, int | None] | None:
         from reconciler.kinds.deployment.plan import live_inputs
 
         now = live_inputs(resource.attributes or {})
-        model, name = now.get("model"), now.get("deployment_name")
-        return (model, name) if isinstance(model, str) and isinstance(name, str) else None
+        model, name, sku = now.get("model"), now.get("deployment_name"), now["sku"]
+        capacity = sku.get("capacity") if isinstance(sku.get("capacity"), int) else None
+        if isinstance(model, str) and isinstance(name, str):
+            return model, name, str(sku.get("name") or ""), capacity
+        return None
 
 
 DEPLOYMENT = DeploymentKind()
