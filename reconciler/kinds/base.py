@@ -109,6 +109,7 @@ class Kind:
     uses_graders: bool = False         # its schema carries the grader definitions
     local_file: bool = False           # its spec names a local file (`spec.path`), checked while loading
     pending_verbs: tuple[str, str] = ("Granting", "Grants")  # apply's words for a change that waited
+    hosted: bool = False               # billed by the hour while it exists (cost/hosting.py)
     control_plane: bool = False        # managed through Azure Resource Manager: its provider needs an ARM account
 
     # -- the spec language ------------------------------------------------------------------------

@@ -278,7 +278,7 @@ def iter_plan_lines(plan: Plan, style: Style = _plain, cost: PlanCost | None = N
     if pending:
         yield from _pending_lines(pending, style)
     yield style(summary_line(plan), bold=True)
-    if cost is not None and cost.jobs:
+    if cost is not None and (cost.jobs or cost.hosting):
         yield cost_lines.total_line(cost)
 
 

@@ -190,3 +190,27 @@ def test_a_wrong_management_token_is_refused_and_never_printed(folder: Folder, m
     assert "InvalidAuthenticationToken" in result.output
     assert wrong not in result.output and TOKEN not in result.output
     assert f.deployments() == []
+
+
+BUDGET = """\
+---
+kind: Settings
+name: default
+spec:
+  budgets: {max_cost_per_apply: 1000}
+"""
+
+
+def test_hosting_cost_is_shown_and_an_unknown_one_fails_the_budget_closed(folder: Folder) -> None:
+    f = folder
+    f.write(specs(extra=BUDGET))
+    plan = f.run("plan")
+    assert "Estimated hosting: unknown" in plan.output, plan.output
+    refused = f.run("apply", "--auto-approve")
+    assert refused.exit_code != 0 and f.jobs() == 0, refused.output
+    priced = BUDGET + "  hosting_prices:\n    - {sku: standard, per_hour: 2.0, source: 'https://example.invalid/p'}\n"
+    f.write(specs(extra=priced))
+    plan = f.run("plan")
+    assert "Estimated hosting: $1,460.00 / month (1 deployment)" in plan.output, plan.output
+    assert "over the budget" in plan.output and "a month of hosting counted: $1,460.00" in plan.output
+    assert f.run("apply", "--auto-approve").exit_code != 0 and f.jobs() == 0

@@ -27,6 +27,7 @@ class DeploymentKind(Kind):
     attributes = frozenset({"id", "deployment_name", "model", "sku", "provisioning_state"})
     terraform_types = ("azurerm_cognitive_deployment",)
     control_plane = True
+    hosted = True
     pending_verbs = ("Deploying", "Deployment")
 
     def spec_schema(self) -> dict[str, Any]:
