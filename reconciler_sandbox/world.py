@@ -418,6 +418,9 @@ class World:
 
         model, messages, seed, limit, _temperature = chat.check_request(body)
         with self.lock:
+            for deployment in self.deployments.values():   # a call keeps its deployments from idling (arm.py)
+                if deployment["model"]["name"] == model:
+                    deployment["last_used"] = self.now()
             job_id = self.models.get(model) or self.checkpoints.get(model)
             job = self.jobs.items.get(job_id) if job_id else None
             if job is not None:

@@ -214,3 +214,41 @@ def test_hosting_cost_is_shown_and_an_unknown_one_fails_the_budget_closed(folder
     assert "Estimated hosting: $1,460.00 / month (1 deployment)" in plan.output, plan.output
     assert "over the budget" in plan.output and "a month of hosting counted: $1,460.00" in plan.output
     assert f.run("apply", "--auto-approve").exit_code != 0 and f.jobs() == 0
+
+
+def test_azure_serving_end_is_shown_in_plan_and_drift_health(tmp_path: Path) -> None:
+    import datetime as dt
+
+    start = dt.datetime(2026, 12, 20, tzinfo=dt.UTC).timestamp()   # OpenAI still creates jobs
+    with run_sandbox(now=start) as sandbox:
+        sandbox.world.arm_provisioning_seconds = 0.0
+        f = Folder(sandbox, tmp_path)
+        f.write(specs())
+        trained(f)
+        plan = f.run("plan")
+        # gpt-4o-mini fine-tunes: Azure deployment retirement 2027-10-01 (lifecycle data, platform azure)
+        assert "will stop answering on 2027-10-01" in plan.output, plan.output
+        assert f.run("apply", "--auto-approve").exit_code == 0
+        model = f.deployments()[0]["properties"]["model"]["name"]
+        for _ in range(doubles := 27):   # ten days at a time, with a call each time: never idle 15 days
+            sandbox.advance(10 * 86400)
+            _chat(sandbox, model)
+        assert doubles * 10 == (dt.date(2027, 9, 16) - dt.date(2026, 12, 20)).days
+        drift = f.run("drift")
+        assert "deployment of ft:gpt-4o-mini" in drift.output and "stops serving on 2027-10-01" in drift.output, \
+            drift.output
+        for _ in range(2):
+            sandbox.advance(10 * 86400)
+            _chat(sandbox, model)
+        assert "stopped serving on 2027-10-01" in f.run("drift").output
+        assert "stopped serving on 2027-10-01" in f.run("plan").output
+        f.run("state", "rm", "Deployment.bot")
+        assert f.arm("DELETE", "/deployments/bot").status_code in (202, 204)
+        sandbox.advance(120)
+        refused = f.run("plan")
+        assert refused.exit_code == 1 and "Azure retired deployments of fine-tunes of gpt-4o-mini" in refused.output
+
+
+def _chat(sandbox: SandboxHandle, model: str) -> int:
+    return httpx.post(f"{sandbox.base_url}/chat/completions", headers={"Authorization": f"Bearer {KEY}"},
+                      json={"model": model, "messages": [{"role": "user", "content": "hi"}]}).status_code

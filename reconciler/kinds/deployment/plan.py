@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.config.providers import declared_profile
 from reconciler.errors import PlanError
+from reconciler.kinds.deployment.ends import deployment_health, gone_refusal, serving_note
 from reconciler.kinds.deployment.schema import SKUS
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Health, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
@@ -71,6 +72,9 @@ def plan_deployment(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
     if live is not None:
         walk.live[address] = live
         _health(walk, address, doc.type, live)
+        ending = deployment_health(address, doc.type, live_inputs(live)["model"], walk)
+        if ending is not None:
+            walk.health.append(ending)
     walk.planned[address] = {"id": live.get("id") if live else UNKNOWN, "deployment_name": name,
                              "model": want["model"], "sku": want["sku"],
                              "provisioning_state": UNKNOWN}
@@ -97,9 +101,14 @@ def plan_deployment(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
         return Change(action=Action.PENDING, before=before, after=want, pending=reason, steps=tuple(later),
                       reasons=(f"waiting: {reason}",), prior_id=rs.id if rs else None, **base)
 
+    creating = live is None or live_inputs(live)["model"] != want["model"] or (
+        live_inputs(live)["sku"]["name"] != want["sku"]["name"])
+    if creating and (refusal := gone_refusal(address, want["model"], walk)):
+        raise PlanError(refusal)
+    ends = serving_note(want["model"], walk) if creating else None
     if live is None:
         reasons = ("re-create: it was deleted outside reconciler",) if rs is not None else ()
-        return Change(action=Action.CREATE, before=before, after=want, reasons=reasons,
+        return Change(action=Action.CREATE, before=before, after=want, reasons=reasons, serving_end=ends,
                       steps=(Step(Op.DEPLOY, f"deploy {want['model']} as {name} ({want['sku']['name']}, "
                                   f"capacity {want['sku']['capacity']})", {"name": name}),),
                       prior_id=rs.id if rs else None, **base)
@@ -126,7 +135,7 @@ def plan_deployment(doc: Any, spec: dict[str, Any], walk: Walk, unresolved: list
                       steps=(Step(Op.DELETE_DEPLOYMENT, f"delete deployment {name} ({now['model']})",
                                   {"name": name, "id": live.get("id")}),
                              Step(Op.DEPLOY, f"deploy {want['model']} as {name}", {"name": name})),
-                      prior_id=rs.id, replace=ReplaceMode.DESTROY_THEN_CREATE, **base)
+                      prior_id=rs.id, replace=ReplaceMode.DESTROY_THEN_CREATE, serving_end=ends, **base)
     if now["sku"]["capacity"] != want["sku"]["capacity"]:
         return Change(action=Action.UPDATE, before=before, after=want,
                       attrs=(AttrChange("sku.capacity", now["sku"]["capacity"], want["sku"]["capacity"]),),
