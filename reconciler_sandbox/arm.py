@@ -125,11 +125,7 @@ def _expire(world: World) -> None:
     now = world.now()
     for key, d in list(_store(world).items()):
         gone = d.get("deleting_done")
-        if gone is not None and now >= gone:
-            del _store(world)[key]
-        elif d["sku"]["name"] == "DeveloperTier" and now >= d["created"] + DEVELOPER_LIFETIME:
-            del _store(world)[key]
-        elif d.get("fine_tuned") and now >= max(d["created"], d.get("last_used") or 0.0) + IDLE_LIMIT:
+        if (gone is not None and now >= gone) or (d["sku"]["name"] == "DeveloperTier" and now >= d["created"] + DEVELOPER_LIFETIME) or (d.get("fine_tuned") and now >= max(d["created"], d.get("last_used") or 0.0) + IDLE_LIMIT):
             del _store(world)[key]
         else:
             continue
@@ -163,6 +159,10 @@ def _body(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _model_known(world: World, name: str) -> tuple[bool, bool]:
     """(the model exists in this world, it is a fine-tune)."""
     if name in ALIASES or name in SNAPSHOTS:
@@ -179,7 +179,7 @@ def _put(world: World, deployment_id: str, name: str, sub: str, raw: bytes,
         raise ArmError(400, "InvalidResourceName", f"The deployment name '{name}' is invalid: 1 to 64 letters, "
                        "digits, '_', '.' and '-', starting with a letter or digit.")
     body = _body(raw)
-    sku = body.get("sku") if isinstance(body.get("sku"), dict) else {}
+    sku = _mapping(body.get("sku"))
     sku_name = SKUS.get(str(sku.get("name") or "").lower())
     capacity = sku.get("capacity", 1)
     if sku_name is None:
@@ -187,8 +187,7 @@ def _put(world: World, deployment_id: str, name: str, sub: str, raw: bytes,
                        "deployment; use Standard, GlobalStandard or DeveloperTier.")
     if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
         raise ArmError(400, "InvalidCapacity", "The sku capacity must be a positive integer.")
-    props = body.get("properties") if isinstance(body.get("properties"), dict) else {}
-    model = props.get("model") if isinstance(props.get("model"), dict) else {}
+    model = _mapping(_mapping(body.get("properties")).get("model"))
     model_name = model.get("name")
     if model.get("format") != "OpenAI" or not isinstance(model_name, str) or not model_name:
         raise ArmError(400, "InvalidResourceProperties", "properties.model needs format 'OpenAI' and a name.")

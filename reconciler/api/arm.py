@@ -22,7 +22,7 @@ import httpx
 
 from reconciler.errors import ApiError, AuthError, ConnectionFailedError, NotFoundError, RateLimitError
 
-__all__ = ["API_VERSION", "DEFAULT_MANAGEMENT_URL", "ArmAccount", "ArmClient", "TERMINAL"]
+__all__ = ["API_VERSION", "DEFAULT_MANAGEMENT_URL", "TERMINAL", "ArmAccount", "ArmClient"]
 
 API_VERSION = "2025-06-01"
 DEFAULT_MANAGEMENT_URL = "https://management.azure.com"

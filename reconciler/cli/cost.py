@@ -33,9 +33,8 @@ def estimate_plan_cost(ctx: Any, specs: Any, plan: Any) -> Any:
     from reconciler.cost.cache import TokenCache
     from reconciler.cost.estimate import estimate_plan
     from reconciler.cost.files import count_training_files
-    from reconciler.cost.jobs import costed_changes
-
     from reconciler.cost.hosting import hosting_costs, hosting_prices
+    from reconciler.cost.jobs import costed_changes
     from reconciler.kinds.registry import hosted_types
 
     raw = getattr(getattr(specs, "settings", None), "hosting_prices", None)

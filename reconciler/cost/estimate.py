@@ -61,7 +61,8 @@ class PlanCost:
 
     @property
     def usd(self) -> float:
-        return sum(j.usd for j in (*self.jobs, *self.hosting) if j.usd is not None)
+        costs: tuple[JobCost | HostingCost, ...] = (*self.jobs, *self.hosting)
+        return sum(c.usd for c in costs if c.usd is not None)
 
     @property
     def hosting_usd(self) -> float:
@@ -69,7 +70,8 @@ class PlanCost:
 
     @property
     def unknown(self) -> tuple[JobCost | HostingCost, ...]:
-        return tuple(j for j in (*self.jobs, *self.hosting) if not j.known)
+        costs: tuple[JobCost | HostingCost, ...] = (*self.jobs, *self.hosting)
+        return tuple(c for c in costs if not c.known)
 
     @property
     def replacements(self) -> tuple[JobCost, ...]:

@@ -42,7 +42,7 @@ def test_put_is_asynchronous_until_the_clock_passes(sandbox: SandboxHandle, arm:
     sandbox.advance(61)
     assert arm.operation(url)["status"] == "Succeeded"
     assert arm.get_deployment("d1")["properties"]["provisioningState"] == "Succeeded"
-    again, url2 = arm.put_deployment("d1", body(capacity=3))
+    again, _url2 = arm.put_deployment("d1", body(capacity=3))
     assert again["properties"]["provisioningState"] == "Updating" and again["sku"]["capacity"] == 3
     assert [d["name"] for d in arm.list_deployments()] == ["d1"]
 
