@@ -746,7 +746,13 @@ class Executor:
                                "and keeps running")
 
     def pause(self) -> None:
+        self._raise_if_stopped()
         self._pause(self.poll_interval)
+        self._raise_if_stopped()   # an interrupt ends the wait at once: stop polling too
+
+    def _raise_if_stopped(self) -> None:
+        if self._stop.is_set():
+            raise Pending("interrupted while an operation was still running; the next plan reads what it left")
 
     def _pause(self, seconds: float) -> None:
         """Sleep between polls; with the real clock, an interrupt ends the sleep at once."""

@@ -12,6 +12,7 @@ from typing import Any
 from reconciler.cli.context import AppContext, Out
 from reconciler.cli.endpoints import refuse_provider_problems
 from reconciler.config.providers import (
+    ARM_FIELDS,
     DEFAULT_PROVIDER,
     PROVIDER_FIELDS,
     Provider,
@@ -261,7 +262,9 @@ SAVED_KEY = "providers"
 
 
 def _record(provider: Provider) -> dict[str, str | None]:
-    return {field: getattr(provider, field) for field in PROVIDER_FIELDS}
+    # the ARM account only when given: a record without it stays as before
+    return {field: provider.value(field) for field in PROVIDER_FIELDS
+            if field not in ARM_FIELDS or provider.value(field) is not None}
 
 
 def _planned_addresses(plan: Any) -> list[str]:
@@ -319,7 +322,7 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
                                  f"({folder}) does not declare: apply the plan beside the specs it was made "
                                  "from (-C DIR), or make a new plan")
         now_record = _record(provider)
-        changed = [f for f in PROVIDER_FIELDS if isinstance(then, dict) and then.get(f) != now_record[f]]
+        changed = [f for f in PROVIDER_FIELDS if isinstance(then, dict) and then.get(f) != now_record.get(f)]
         if changed:
             field = changed[0]
             raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "

@@ -93,6 +93,13 @@ class Provider:
         """The platform type whose endpoints and key shapes apply (config/endpoints.py PLATFORMS)."""
         return "openai"
 
+    def value(self, field: str) -> str | None:
+        """One of PROVIDER_FIELDS as declared (None: not given)."""
+        if field in ARM_FIELDS:
+            return (self.arm or {}).get(field)
+        found: str | None = getattr(self, field)
+        return found
+
     def arm_problem(self) -> str | None:
         """Why this provider cannot reach ARM deployments, if it cannot."""
         missing = [f for f in ARM_REQUIRED if not (self.arm or {}).get(f)]

@@ -84,7 +84,8 @@ class ApplyContext(Protocol):
         """Say at once what is being done (each revoke, cancel and delete, as it happens)."""
 
     def pause(self) -> None:
-        """Wait one poll interval (a long-running operation not done yet); an interrupt ends it."""
+        """Wait one poll interval (a long-running operation not done yet); raises Pending once the
+        apply is interrupted."""
 
 
 class Kind:

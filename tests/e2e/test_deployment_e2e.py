@@ -252,3 +252,32 @@ def test_azure_serving_end_is_shown_in_plan_and_drift_health(tmp_path: Path) -> 
 def _chat(sandbox: SandboxHandle, model: str) -> int:
     return httpx.post(f"{sandbox.base_url}/chat/completions", headers={"Authorization": f"Bearer {KEY}"},
                       json={"model": model, "messages": [{"role": "user", "content": "hi"}]}).status_code
+
+
+def test_a_deployment_made_but_not_recorded_is_adopted_never_made_twice(folder: Folder) -> None:
+    """What a crash between the PUT and the state record leaves: the next plan adopts it."""
+    f = folder
+    f.write(specs())
+    trained(f)
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    assert f.run("state", "rm", "Deployment.bot").exit_code == 0
+    plan = f.run("plan")
+    assert "= Deployment.bot" in plan.output and "already serves this model" in plan.output, plan.output
+    puts = f.sandbox.stats().get("PUT arm", 0)
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    assert f.sandbox.stats().get("PUT arm", 0) == puts and len(f.deployments()) == 1
+    assert f.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_stranger_deployment_of_the_same_name_is_refused(folder: Folder) -> None:
+    f = folder
+    f.write(specs())
+    trained(f)
+    made = httpx.put(f"{f.sandbox.url}{ACCOUNT}/deployments/bot?api-version=2025-06-01",
+                     headers={"Authorization": f"Bearer {TOKEN}"},
+                     json={"sku": {"name": "Standard", "capacity": 9},
+                           "properties": {"model": {"format": "OpenAI", "name": "gpt-4.1-mini-2025-04-14"}}})
+    assert made.status_code == 201
+    plan = f.run("plan")
+    assert plan.exit_code == 1 and "already exists in the account" in plan.output, plan.output
+    assert f.deployments()[0]["sku"]["capacity"] == 9
