@@ -166,6 +166,10 @@ def test_developer_tier_expires_after_24_hours_of_sandbox_clock(folder: Folder) 
     f.sandbox.advance(2 * 3600)
     assert f.deployments() == []
     assert "was deleted outside reconciler" in f.run("drift").output
+    jobs = f.jobs()
+    synced = f.run("sync")
+    assert synced.exit_code == 0, synced.output
+    assert [d["sku"]["name"] for d in f.deployments()] == ["DeveloperTier"] and f.jobs() == jobs
 
 
 def test_a_deployment_needs_a_provider_with_an_arm_account(folder: Folder) -> None:
