@@ -113,8 +113,8 @@ def _account_id(m: re.Match[str]) -> str:
 
 
 def _existing(world: World, deployment_id: str) -> dict[str, Any]:
-    found = _store(world).get(deployment_id.lower())
-    if found is None or found.get("deleting_done") is not None:
+    found = _store(world).get(deployment_id.lower())   # one being deleted answers, as Deleting
+    if found is None:
         name = deployment_id.rsplit("/", 1)[1]
         raise ArmError(404, "DeploymentNotFound", f"Deployment {name} not found.")
     return found
@@ -135,6 +135,8 @@ def _expire(world: World) -> None:
 def _view(world: World, d: dict[str, Any]) -> dict[str, Any]:
     now = world.now()
     state = "Succeeded" if now >= d["ready"] else ("Creating" if d["created"] == d["changed"] else "Updating")
+    if d.get("deleting_done") is not None:
+        state = "Deleting"
     return {"id": d["id"], "name": d["name"], "type": "Microsoft.CognitiveServices/accounts/deployments",
             "sku": dict(d["sku"]),
             "properties": {"model": dict(d["model"]), "provisioningState": state},

@@ -285,3 +285,22 @@ def test_a_stranger_deployment_of_the_same_name_is_refused(folder: Folder) -> No
     plan = f.run("plan")
     assert plan.exit_code == 1 and "already exists in the account" in plan.output, plan.output
     assert f.deployments()[0]["sku"]["capacity"] == 9
+
+
+def test_a_replace_interrupted_after_its_delete_completes_on_the_next_run(folder: Folder) -> None:
+    """What a kill after the DELETE of a replace leaves: the state still names the old deployment,
+    Azure is deleting it. The next plan creates it; apply waits for the deletion, then creates."""
+    f = folder
+    f.write(specs())
+    trained(f)
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    f.sandbox.world.arm_provisioning_seconds = 3600.0   # the deletion takes an hour of sandbox clock
+    assert f.arm("DELETE", "/deployments/bot").status_code == 202
+    assert f.deployments()[0]["properties"]["provisioningState"] == "Deleting"
+    f.write(specs(sku="globalstandard"))
+    plan = f.run("plan")
+    assert "+ Deployment.bot" in plan.output and "deleted outside reconciler" in plan.output, plan.output
+    f.sandbox.advance(3601)
+    f.sandbox.world.arm_provisioning_seconds = 0.0
+    assert f.run("apply", "--auto-approve").exit_code == 0
+    assert [d["sku"]["name"] for d in f.deployments()] == ["GlobalStandard"]

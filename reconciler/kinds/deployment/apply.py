@@ -54,6 +54,22 @@ def _delete(ctx: ApplyContext, arm: Any, address: str, name: str) -> None:
     _wait(ctx, arm, address, url, f"deleting {name}")
 
 
+def _gone_if_deleting(ctx: ApplyContext, arm: Any, address: str, name: str) -> None:
+    """A deletion still running (an interrupted replace, or one made by hand): wait until it is gone,
+    since a PUT of the same name is refused meanwhile."""
+    for polls in range(MAX_POLLS):
+        try:
+            state = (arm.get_deployment(name).get("properties") or {}).get("provisioningState")
+        except NotFoundError:
+            return
+        if state != "Deleting":
+            return
+        if polls % 5 == 0:
+            ctx.announce(address, f"waiting for deployment {name} to finish deleting")
+        ctx.pause()
+    raise ApiError(f"deployment {name} is still being deleted after {MAX_POLLS} polls")
+
+
 def apply_deployment(ctx: ApplyContext, change: Change) -> str | None:
     arm = _arm(ctx)
     if change.action is Action.DELETE:
@@ -84,6 +100,7 @@ def apply_deployment(ctx: ApplyContext, change: Change) -> str | None:
         for step in change.steps:
             if step.op is Op.DELETE_DEPLOYMENT:
                 _delete(ctx, arm, change.address, step.args["name"])
+    _gone_if_deleting(ctx, arm, change.address, name)
     body = {"sku": {"name": want["sku"]["name"], "capacity": want["sku"]["capacity"]},
             "properties": {"model": {"format": "OpenAI", "name": want["model"], "version": "1"}}}
     ctx.announce(change.address, f"deploying {want['model']} as {name}")

@@ -37,7 +37,12 @@ def live_inputs(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _find(listing: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    return next((d for d in listing if str(d.get("name", "")).lower() == name.lower()), None)
+    """The deployment of that name, unless it is being deleted (then it is as good as gone: what an
+    interrupted replace leaves; apply waits for it to go before creating it again)."""
+    found = next((d for d in listing if str(d.get("name", "")).lower() == name.lower()), None)
+    if found is not None and (found.get("properties") or {}).get("provisioningState") == "Deleting":
+        return None
+    return found
 
 
 def _live(walk: Walk, profile: str, name: str, rs: Any) -> dict[str, Any] | None:
