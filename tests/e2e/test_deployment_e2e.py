@@ -106,6 +106,8 @@ def test_create_no_changes_update_replace_destroy(folder: Folder) -> None:
     plan = f.run("plan")
     assert plan.exit_code in (0, 2), plan.output
     assert "? Deployment.bot" in plan.output
+    # where the management token goes is reviewed with the keys
+    assert f"management:    {f.sandbox.url} (token: E2E_ARM_TOKEN (management_token_env))" in plan.output
     trained(f)
     result = f.run("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
