@@ -196,6 +196,9 @@ def test_a_wrong_management_token_is_refused_and_never_printed(folder: Folder, m
     assert "InvalidAuthenticationToken" in result.output
     assert wrong not in result.output and TOKEN not in result.output
     assert f.deployments() == []
+    debug = f.run("--debug", "apply", "--auto-approve")
+    assert debug.exit_code == 0 and f.deployments()
+    assert TOKEN not in debug.output and TOKEN not in (debug.stderr_bytes or b"").decode()
 
 
 BUDGET = """\
