@@ -418,7 +418,9 @@ class World:
 
         model, messages, seed, limit, _temperature = chat.check_request(body)
         with self.lock:
-            for deployment in self.deployments.values():   # a call keeps its deployments from idling (arm.py)
+            # A call naming the model keeps its deployments from idling (arm.py), answered or not: it
+            # stands for a call to the deployment until a data plane routes calls by deployment.
+            for deployment in self.deployments.values():
                 if deployment["model"]["name"] == model:
                     deployment["last_used"] = self.now()
             job_id = self.models.get(model) or self.checkpoints.get(model)
