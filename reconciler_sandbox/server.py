@@ -178,6 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
                 body = self._read_body(routes.JSON_LIMIT)
                 self._control(sandbox, path, body)
                 return
+            if path.startswith("/subscriptions/"):
+                self._arm(sandbox, path, split.query)
+                return
             template, handler, params, known = routes.match(self.command, path)
             sandbox.count(f"{self.command} {template or '<unknown>'}")
             decision = sandbox.faults.decide(path, self.command) if known else Decision()
@@ -412,6 +415,32 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_error(ApiError(500, "The server had an error while processing your request (injected "
                                            "by the sandbox).", type="server_error"))
+
+    def _arm(self, sandbox: Sandbox, path: str, query: str) -> None:
+        """The Azure Resource Manager routes (arm.py): ARM's own error body, `x-ms-request-id`."""
+        from reconciler_sandbox import arm
+
+        sandbox.count(f"{self.command} arm")
+        body = self._read_body(routes.JSON_LIMIT)
+        self.request_id = secrets.token_hex(16)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            status, payload, extra = arm.handle(sandbox.world, self.command, path, headers,
+                                                parse_qs(query, keep_blank_values=True), body, sandbox.url)
+        except arm.ArmError as exc:
+            status, payload, extra = exc.status, exc.body(), {}
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-ms-request-id", self.request_id)
+        for key, value in extra.items():
+            self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     # ---- control endpoints -----------------------------------------------------------------
 

@@ -83,6 +83,9 @@ class World:
         self.counter = 0
         self.files = OrderedStore()
         self.jobs = OrderedStore(tags=_metadata_pairs)
+        self.deployments: dict[str, dict[str, Any]] = {}     # ARM deployments by lower-cased id (arm.py)
+        self.arm_operations: dict[str, dict[str, Any]] = {}  # ARM asynchronous operations by id
+        self.arm_provisioning_seconds = 60.0  # from an ARM PUT or DELETE to Succeeded (a test may set 0)
         self.models: dict[str, str] = {}  # fine-tuned model name -> job id
         self.deleted_models: set[str] = set()  # fine-tuned models deleted (DELETE /v1/models/{model})
         self.permissions: dict[str, dict[str, dict[str, Any]]] = {}  # checkpoint -> perm id -> perm
@@ -121,6 +124,8 @@ class World:
                 "uploads": {upload_id: dict(record) for upload_id, record in self.uploads.items()},
 
                 "usage": {model: dict(counts) for model, counts in self.usage.items()},
+                "deployments": {key: dict(d) for key, d in self.deployments.items()},
+                "arm_operations": {key: dict(op) for key, op in self.arm_operations.items()},
             }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -135,6 +140,8 @@ class World:
             self.uploads = {upload_id: dict(record) for upload_id, record in data.get("uploads", {}).items()}
 
             self.usage = {model: dict(counts) for model, counts in data.get("usage", {}).items()}
+            self.deployments = {key: dict(d) for key, d in data.get("deployments", {}).items()}
+            self.arm_operations = {key: dict(op) for key, op in data.get("arm_operations", {}).items()}
             self.models = {lifecycle.fine_tuned_model_name(job): job_id for job_id, job in self.jobs.items.items()}
             self.result_files = {lifecycle.result_file_id(job): job_id for job_id, job in self.jobs.items.items()}
             self.checkpoints = {name: job_id for job_id, job in self.jobs.items.items()
@@ -420,6 +427,11 @@ class World:
 
         model, messages, seed, limit, _temperature = chat.check_request(body)
         with self.lock:
+            # A call naming the model keeps its deployments from idling (arm.py), answered or not: it
+            # stands for a call to the deployment until a data plane routes calls by deployment.
+            for deployment in self.deployments.values():
+                if deployment["model"]["name"] == model:
+                    deployment["last_used"] = self.now()
             job_id = self.models.get(model) or self.checkpoints.get(model)
             job = self.jobs.items.get(job_id) if job_id else None
             if job is not None:

@@ -37,7 +37,8 @@ class ProfileClients:
     """A `Client` over one client per profile (see the module docstring)."""
 
     def __init__(self, clients: Mapping[str, Any], profile_of: Mapping[str, str], *, default: str = "default",
-                 owners: Mapping[str, str] | None = None, admins: Iterable[str] = ()):
+                 owners: Mapping[str, str] | None = None, admins: Iterable[str] = (),
+                 arm: Mapping[str, Any] | None = None):
         if not clients:
             raise ValueError("ProfileClients needs at least one client")
         self.clients = dict(clients)
@@ -45,6 +46,7 @@ class ProfileClients:
         self.profile_of = dict(profile_of)          # address -> profile
         self._owner: dict[str, str] = dict(owners or {})  # object id -> profile
         self.admins = set(admins)                   # profiles that have an admin key
+        self.arm = dict(arm or {})                  # profile -> api.arm.ArmClient (Deployments)
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -185,6 +187,21 @@ class ProfileClients:
     def chat_completion(self, body: Obj) -> Obj:
         return self._here()[1].chat_completion(body)  # type: ignore[no-any-return]
 
+    # -- Azure Resource Manager deployments (api/arm.py) ------------------------------------------
+    def arm_for(self, profile: str | None = None) -> Any:
+        """The ARM client of `profile` (default: the acting one); ConfigError when it has none."""
+        from reconciler.errors import ConfigError
+
+        name = profile or self._acting() or self.default
+        found = self.arm.get(name)
+        if found is None:
+            raise ConfigError(f"provider {name!r} has no Azure Resource Manager account (subscription_id, "
+                              "resource_group, account): a Deployment needs one")
+        return found
+
+    def list_deployments_of(self, profile: str) -> list[Obj]:
+        return list(self.arm_for(profile).list_deployments())
+
     # -- what the CLI asks of a client ----------------------------------------------------------
     @property
     def last_server_date(self) -> Any:
@@ -199,12 +216,12 @@ class ProfileClients:
         return first
 
     def close(self) -> None:
-        for client in self.clients.values():
+        for client in (*self.clients.values(), *self.arm.values()):
             client.close()
 
     def __getattr__(self, name: str) -> Any:
         # anything else a command asks of "the client" (stats, sources, …): the default profile's
-        if name.startswith("_") or name in ("clients", "default", "profile_of", "admins"):
+        if name.startswith("_") or name in ("clients", "default", "profile_of", "admins", "arm"):
             raise AttributeError(name)
         return getattr(self.clients[self.default], name)
 

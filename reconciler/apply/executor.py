@@ -524,6 +524,8 @@ class Executor:
         if not change.action.is_change() and change.action is not Action.PENDING:
             return "done"
         verb, noun = _VERBS.get(change.action, ("Applying", "Apply"))
+        if change.action is Action.PENDING:
+            verb, noun = registry.by_type(change.kind).pending_verbs
         start = self.monotonic()
         prior_id = change.prior_id or ""
         self._emit(EventKind.START, change.address, verb, object_id=prior_id or None)
@@ -742,6 +744,15 @@ class Executor:
         for address, (job_id, _) in left.items():  # interrupted: say what was not waited for
             self.note(address, f"the wait was interrupted: {job_id} is {last.get(address, 'not read yet')} "
                                "and keeps running")
+
+    def pause(self) -> None:
+        self._raise_if_stopped()
+        self._pause(self.poll_interval)
+        self._raise_if_stopped()   # an interrupt ends the wait at once: stop polling too
+
+    def _raise_if_stopped(self) -> None:
+        if self._stop.is_set():
+            raise Pending("interrupted while an operation was still running; the next plan reads what it left")
 
     def _pause(self, seconds: float) -> None:
         """Sleep between polls; with the real clock, an interrupt ends the sleep at once."""

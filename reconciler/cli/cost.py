@@ -33,13 +33,17 @@ def estimate_plan_cost(ctx: Any, specs: Any, plan: Any) -> Any:
     from reconciler.cost.cache import TokenCache
     from reconciler.cost.estimate import estimate_plan
     from reconciler.cost.files import count_training_files
+    from reconciler.cost.hosting import hosting_costs, hosting_prices
     from reconciler.cost.jobs import costed_changes
+    from reconciler.kinds.registry import hosted_types
 
-    if not costed_changes(plan):
+    raw = getattr(getattr(specs, "settings", None), "hosting_prices", None)
+    hosting = tuple(hosting_costs(plan, hosting_prices(raw), hosted_types()))
+    if not costed_changes(plan) and not hosting:
         return None
     counts = count_training_files(plan, specs.documents, TokenCache(cost_cache_path(ctx)),
                                   count_many=lambda requests: count_in_child(ctx, requests))
-    return estimate_plan(plan, specs.documents, counts, price_table(specs))
+    return estimate_plan(plan, specs.documents, counts, price_table(specs), hosting)
 
 
 # What the token counting child is given of this process's environment: the locale and where

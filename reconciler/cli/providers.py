@@ -12,6 +12,7 @@ from typing import Any
 from reconciler.cli.context import AppContext, Out
 from reconciler.cli.endpoints import refuse_provider_problems
 from reconciler.config.providers import (
+    ARM_FIELDS,
     DEFAULT_PROVIDER,
     PROVIDER_FIELDS,
     Provider,
@@ -102,7 +103,63 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
                     admins.add(name)
             client.on_identity = _binder(state, name, where, check_profile_identity)
             clients[name] = client
-        yield ProfileClients(clients, profile_of, owners=_owners(state), admins=admins)
+        arm = {name: _arm_client(ctx, stack, providers[name], handle, insecure_http)
+               for name in sorted(used) if name in providers and providers[name].arm}
+        yield ProfileClients(clients, profile_of, owners=_owners(state), admins=admins, arm=arm)
+
+
+SANDBOX_MANAGEMENT_TOKEN = "sandbox-management-token"
+ARM_SCOPE = "https://management.azure.com/.default"
+
+
+def _arm_client(ctx: AppContext, stack: contextlib.ExitStack, provider: Provider, handle: Any,
+                insecure_http: bool) -> Any:
+    """One Provider's Azure Resource Manager client (Deployments): the bearer token from
+    `management_token_env`, else Microsoft Entra ID through azure-identity; never printed."""
+    from reconciler.api.arm import DEFAULT_MANAGEMENT_URL, ArmAccount, ArmClient
+    from reconciler.cli.endpoints import operator_prefixes
+    from reconciler.config.endpoints import allowed_by, parse_prefix
+
+    fields = dict(provider.arm or {})
+    account = ArmAccount(fields["subscription_id"], fields["resource_group"], fields["account"])
+    if handle is not None:
+        url = handle.url
+        token = ctx.env.get("AZURE_MANAGEMENT_TOKEN") or SANDBOX_MANAGEMENT_TOKEN
+    else:
+        url = fields.get("management_url") or DEFAULT_MANAGEMENT_URL
+        if url.rstrip("/") != DEFAULT_MANAGEMENT_URL and not allowed_by(
+                url, (parse_prefix(DEFAULT_MANAGEMENT_URL), *operator_prefixes(ctx))):
+            raise ConfigError(f"{provider.where('management_url')}: {provider.address}: management_url {url} is not "
+                              "the public Azure Resource Manager endpoint nor under a prefix the operator lists in "
+                              "RECONCILER_ALLOWED_BASE_URLS; nothing was sent")
+        variable = fields.get("management_token_env")
+        if variable:
+            token = ctx.env.get(variable) or ""
+            if not token:
+                raise ConfigError(f"{provider.where('management_token_env')}: {provider.address}: {variable} is not "
+                                  "set (management_token_env): export a bearer token for "
+                                  "https://management.azure.com (az account get-access-token); nothing was sent")
+        else:
+            token = _entra_token(provider)
+    register_secret(token)
+    client = ArmClient(url, token, account, insecure_http=insecure_http)
+    stack.callback(client.close)
+    return client
+
+
+def _entra_token(provider: Provider) -> str:
+    try:
+        from azure.identity import DefaultAzureCredential  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise ConfigError(f"{provider.where()}: {provider.address}: Deployments need a bearer token for Azure "
+                          "Resource Manager: set management_token_env, or install azure-identity for Microsoft "
+                          "Entra ID") from None
+    try:
+        token: str = DefaultAzureCredential().get_token(ARM_SCOPE).token
+    except Exception as exc:  # azure-identity raises its own error types; one line, never the token
+        raise ConfigError(f"{provider.address}: Microsoft Entra ID gave no token for {ARM_SCOPE} "
+                          f"({type(exc).__name__}); sign in (az login) or set management_token_env") from None
+    return token
 
 
 def _sandbox(ctx: AppContext, stack: contextlib.ExitStack, providers: list[Provider]) -> Any:
@@ -204,7 +261,9 @@ SAVED_KEY = "providers"
 
 
 def _record(provider: Provider) -> dict[str, str | None]:
-    return {field: getattr(provider, field) for field in PROVIDER_FIELDS}
+    # the ARM account only when given: a record without it stays as before
+    return {field: provider.value(field) for field in PROVIDER_FIELDS
+            if field not in ARM_FIELDS or provider.value(field) is not None}
 
 
 def _planned_addresses(plan: Any) -> list[str]:
@@ -262,7 +321,7 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
                                  f"({folder}) does not declare: apply the plan beside the specs it was made "
                                  "from (-C DIR), or make a new plan")
         now_record = _record(provider)
-        changed = [f for f in PROVIDER_FIELDS if isinstance(then, dict) and then.get(f) != now_record[f]]
+        changed = [f for f in PROVIDER_FIELDS if isinstance(then, dict) and then.get(f) != now_record.get(f)]
         if changed:
             field = changed[0]
             raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "

@@ -456,11 +456,27 @@ class _Pass:
         """Every `provider: NAME` names a Provider document (`default` may stay implicit)."""
         for doc in documents:
             name = doc.provider
+            if registry.get(doc.kind).control_plane:
+                self.check_control_plane(doc)
             if name is None or name in self.providers or name == provider_docs.DEFAULT_PROVIDER:
                 continue
             line = doc.positions.get("provider", doc.line)
             declared = {n: p for n, p in self.providers.items() if p is not None}
             self.errors.append(provider_docs.unknown_provider(name, declared, doc.file, line, doc.address))
+
+    def check_control_plane(self, doc: Document) -> None:
+        """A kind managed through Azure Resource Manager needs a provider with an ARM account."""
+        name = doc.provider or provider_docs.DEFAULT_PROVIDER
+        provider = self.providers.get(name)
+        if provider is None and name not in self.providers and doc.provider is not None:
+            return  # an unknown provider: said once, below
+        problem = provider.arm_problem() if provider is not None else (
+            f"there is no Provider document named {name!r} with an Azure Resource Manager account")
+        if problem:
+            self.errors.append(SpecError(doc.file, doc.positions.get("provider", doc.line),
+                                         f"a {doc.kind} is managed through Azure Resource Manager: {problem} "
+                                         "(add subscription_id, resource_group and account to the Provider)",
+                                         doc.address, "provider"))
 
     def settings_document(self, value: dict[str, Any], raw: RawDocument, file: str) -> None:
         settings, problems = check_settings_document(value, file, raw.line, raw.positions)

@@ -40,7 +40,10 @@ __all__ = [
 
 PROVIDER_KIND = "Provider"
 DEFAULT_PROVIDER = "default"
-PROVIDER_FIELDS = ("api_key_env", "admin_key_env", "organization", "project", "base_url")
+# Azure Resource Manager (control plane) fields, for `kind: Deployment` (api/arm.py)
+ARM_FIELDS = ("subscription_id", "resource_group", "account", "management_url", "management_token_env")
+ARM_REQUIRED = ("subscription_id", "resource_group", "account")
+PROVIDER_FIELDS = ("api_key_env", "admin_key_env", "organization", "project", "base_url", *ARM_FIELDS)
 
 
 def declared_profile(doc: Any) -> str:
@@ -76,6 +79,7 @@ class Provider:
     organization: str | None = None
     project: str | None = None
     base_url: str | None = None
+    arm: Mapping[str, str] | None = None   # the ARM_FIELDS given (None: no control plane)
     file: str | None = None   # None: the implicit default (the OPENAI_* environment)
     line: int | None = None
     positions: Mapping[str, int] | None = None
@@ -88,6 +92,18 @@ class Provider:
     def platform(self) -> str:
         """The platform type whose endpoints and key shapes apply (config/endpoints.py PLATFORMS)."""
         return "openai"
+
+    def value(self, field: str) -> str | None:
+        """One of PROVIDER_FIELDS as declared (None: not given)."""
+        if field in ARM_FIELDS:
+            return (self.arm or {}).get(field)
+        found: str | None = getattr(self, field)
+        return found
+
+    def arm_problem(self) -> str | None:
+        """Why this provider cannot reach ARM deployments, if it cannot."""
+        missing = [f for f in ARM_REQUIRED if not (self.arm or {}).get(f)]
+        return f"{self.address} has no {', '.join(missing)} (its Azure Resource Manager account)" if missing else None
 
     def where(self, field: str | None = None) -> str:
         """`specs/providers.yaml:4` for the document, or for one of its spec fields."""
@@ -140,7 +156,7 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
         elif key.endswith("_env") and not_a_key_variable(value):
             err(("spec", key), field, f"{value} holds {not_a_key_variable(value)}, not an API key: name the "
                 "variable that holds this profile's key")
-        elif key == "base_url" and (problem := _url_problem(value)):
+        elif key in ("base_url", "management_url") and (problem := _url_problem(value)):
             err(("spec", key), field, f"must be an http(s) URL such as https://api.openai.com/v1 ({problem})")
         elif key == "project" and not value.startswith("proj_"):
             err(("spec", key), field, "a project id starts with proj_")
@@ -150,9 +166,14 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
     if errors:
         return None, errors
     assert isinstance(name, str)
+    if any(k in spec for k in ARM_FIELDS) and (missing := [f for f in ARM_REQUIRED if f not in spec]):
+        err(("spec",), f"spec.{missing[0]}", f"missing {', '.join(missing)}: a Provider's Azure Resource Manager "
+            f"account needs {', '.join(ARM_REQUIRED)}")
+        return None, errors
     positions = {f"spec.{k}": line_of(("spec", k)) for k in spec}
+    arm = {k: spec[k] for k in ARM_FIELDS if k in spec} or None
     return Provider(name, spec.get("api_key_env"), spec.get("admin_key_env"), spec.get("organization"),
-                    spec.get("project"), spec.get("base_url"), file, line, positions), []
+                    spec.get("project"), spec.get("base_url"), arm, file, line, positions), []
 
 
 def check_provider_choice(value: Any, file: str, line: int, address: str | None) -> tuple[str | None, SpecError | None]:
@@ -211,6 +232,13 @@ def provider_document_schema() -> dict[str, Any]:
                                  "https://api.openai.com/v1); used only when it is the public endpoint, under "
                                  "OPENAI_BASE_URL, or under a prefix the operator lists in "
                                  "RECONCILER_ALLOWED_BASE_URLS."},
+                    "subscription_id": {**text, "description": "Azure subscription of the account (Deployments)."},
+                    "resource_group": {**text, "description": "Azure resource group of the account (Deployments)."},
+                    "account": {**text, "description": "Azure OpenAI / Foundry account name (Deployments)."},
+                    "management_url": {**text, "description": "Azure Resource Manager endpoint (default "
+                                       "https://management.azure.com)."},
+                    "management_token_env": {**env, "description": "The environment variable holding an ARM "
+                                             "bearer token; without it, Microsoft Entra ID (azure-identity)."},
                 },
                 "anyOf": [{"required": ["api_key_env"]}, {"required": ["admin_key_env"]}],
                 "additionalProperties": False,

@@ -69,6 +69,7 @@ class Limits:
 class Settings:
     backend: BackendSettings = field(default_factory=BackendSettings)
     pricing: tuple[dict[str, Any], ...] = ()  # training-price overrides (reconciler/cost/pricing.py)
+    hosting_prices: tuple[dict[str, Any], ...] = ()  # Azure deployments' hourly prices (reconciler/cost/hosting.py)
     budgets: Budgets = field(default_factory=Budgets)  # limits per apply (reconciler/policy/budgets.py)
     limits: Limits = field(default_factory=Limits)  # bounds on what the spec language may expand to
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)  # end dates (reconciler/lifecycle/)
@@ -91,6 +92,12 @@ def _pricing() -> Any:
     from reconciler.cost import pricing
 
     return pricing
+
+
+def _hosting_schema() -> Any:
+    from reconciler.cost.hosting import hosting_prices_schema
+
+    return hosting_prices_schema()
 
 
 def settings_spec_schema() -> dict[str, Any]:
@@ -130,6 +137,7 @@ def settings_spec_schema() -> dict[str, Any]:
         "type": "object",
         "description": "How this spec folder is run (not a resource: never in plans or state).",
         "properties": {"backend": backend, "pricing": _pricing().pricing_schema(), "budgets": budgets_schema(),
+                       "hosting_prices": _hosting_schema(),
                        "limits": limits,
                        "lifecycle": lifecycle_schema(), "uploads": uploads_schema()},
         "additionalProperties": False,
@@ -211,7 +219,8 @@ def settings_from_spec(spec: dict[str, Any], file: str, line: int, positions: di
                                   end_dates=dict(raw_lifecycle.get("end_dates") or {}),
                                   where=f"{file}:{positions.get('spec.lifecycle', line)}")
     return Settings(backend=backend, pricing=pricing, budgets=budgets, limits=Limits(int(most)), lifecycle=lifecycle,
-                    uploads=upload_settings_from_spec(spec.get("uploads")), file=file, line=line,
+                    uploads=upload_settings_from_spec(spec.get("uploads")),
+                    hosting_prices=tuple(dict(p) for p in spec.get("hosting_prices") or ()), file=file, line=line,
                     positions=dict(positions))
 
 

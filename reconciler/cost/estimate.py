@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.cost.epochs import resolve_epochs
+from reconciler.cost.hosting import HOURS_PER_MONTH, HostingCost
 from reconciler.cost.jobs import CountKey, JobInputs, costed_changes, job_inputs
 from reconciler.cost.pricing import Price, PriceTable
 from reconciler.cost.tokens import FileCount
@@ -55,15 +56,22 @@ class JobCost:
 @dataclass(frozen=True)
 class PlanCost:
     jobs: tuple[JobCost, ...] = ()
-    by_address: Mapping[str, JobCost] = field(default_factory=dict)
+    by_address: Mapping[str, JobCost | HostingCost] = field(default_factory=dict)
+    hosting: tuple[HostingCost, ...] = ()   # a month of hosting per deployment created or replaced
 
     @property
     def usd(self) -> float:
-        return sum(j.usd for j in self.jobs if j.usd is not None)
+        costs: tuple[JobCost | HostingCost, ...] = (*self.jobs, *self.hosting)
+        return sum(c.usd for c in costs if c.usd is not None)
 
     @property
-    def unknown(self) -> tuple[JobCost, ...]:
-        return tuple(j for j in self.jobs if not j.known)
+    def hosting_usd(self) -> float:
+        return sum(h.usd for h in self.hosting if h.usd is not None)
+
+    @property
+    def unknown(self) -> tuple[JobCost | HostingCost, ...]:
+        costs: tuple[JobCost | HostingCost, ...] = (*self.jobs, *self.hosting)
+        return tuple(c for c in costs if not c.known)
 
     @property
     def replacements(self) -> tuple[JobCost, ...]:
@@ -72,8 +80,10 @@ class PlanCost:
     def summary(self) -> dict[str, Any]:
         """The plan total: what a budget (`max_cost_per_apply`) compares against. `complete` is False
         when any job's cost is unknown (`usd` then counts only the known ones)."""
-        return {"version": COST_VERSION, "usd": round(self.usd, 6), "jobs": len(self.jobs),
-                "estimated": len(self.jobs) - len(self.unknown), "unknown": len(self.unknown),
+        hosting = {"hosting_usd_per_month": round(self.hosting_usd, 6), "deployments": len(self.hosting),
+                   "hours_per_month": HOURS_PER_MONTH} if self.hosting else {}
+        return {"version": COST_VERSION, "usd": round(self.usd, 6), "jobs": len(self.jobs), **hosting,
+                "estimated": len(self.jobs) + len(self.hosting) - len(self.unknown), "unknown": len(self.unknown),
                 "complete": not self.unknown, "replacements": len(self.replacements),
                 "replacement_billed_tokens": sum(j.billed_tokens or 0 for j in self.replacements),
                 "billed_tokens": sum(j.billed_tokens or 0 for j in self.jobs)}
@@ -100,11 +110,14 @@ def job_cost(inputs: JobInputs, count: FileCount | str | None, prices: PriceTabl
 
 
 def estimate_plan(plan: Plan, documents: Mapping[str, Any], counts: Mapping[CountKey, FileCount | str],
-                  prices: PriceTable) -> PlanCost:
+                  prices: PriceTable, hosting: tuple[HostingCost, ...] = ()) -> PlanCost:
     """Costs of every job the plan creates or replaces. `counts` holds each training file's count
-    (or why it could not be counted), made beforehand by `cost.files.count_training_files`."""
+    (or why it could not be counted), made beforehand by `cost.files.count_training_files`;
+    `hosting`: a month of hosting of each deployment it creates (cost/hosting.py)."""
     jobs = []
     for change in costed_changes(plan):
         inputs = job_inputs(change, documents)
         jobs.append(job_cost(inputs, counts.get(inputs.key) if inputs.key is not None else None, prices))
-    return PlanCost(tuple(jobs), {j.address: j for j in jobs})
+    by_address: dict[str, JobCost | HostingCost] = {j.address: j for j in jobs}
+    by_address.update({h.address: h for h in hosting})
+    return PlanCost(tuple(jobs), by_address, hosting)

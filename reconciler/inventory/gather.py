@@ -1,8 +1,9 @@
 """Build inventory entries from state records and the live jobs listing (no I/O here).
 
-A job's record gives its fine-tuned model; records that share a model (checkpoint permissions
-today, deployments on platforms that serve through them) give its grants. Which record does which
-is the kind's business (`Kind.produced_model`, `Kind.model_grants`), so nothing here names a kind.
+A job's record gives its fine-tuned model; records that share a model (checkpoint permissions) give
+its grants, records that serve it (Azure deployments) its deployments. Which record does which is
+the kind's business (`Kind.produced_model`, `Kind.model_grants`, `Kind.deployed_model`), so nothing
+here names a kind.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from reconciler.kinds import registry
 
-__all__ = ["EndDate", "Entry", "Grant", "gather", "summary"]
+__all__ = ["EndDate", "Entry", "Grant", "Served", "gather", "summary"]
 
 # (platform, base model, fine-tuned model id) -> (the day it stops answering, where that is said)
 EndDate = Callable[[str, str, str], "tuple[dt.date | None, str | None]"]
@@ -26,6 +27,19 @@ class Grant:
 
     project_id: str
     address: str
+
+
+@dataclass(frozen=True)
+class Served:
+    """One deployment serving the model (Azure): its name and sku, recorded under `address`."""
+
+    name: str
+    sku: str
+    capacity: int | None
+    address: str
+
+    def label(self) -> str:
+        return f"deployment {self.name} ({self.sku}{f' x{self.capacity}' if self.capacity else ''})"
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Entry:
     serving_end_source: str | None
     days_left: int | None               # whole days from today to the serving end; <= 0: shut down
     grants: tuple[Grant, ...] = field(default=())
+    deployments: tuple[Served, ...] = field(default=())
 
     @property
     def managed(self) -> bool:
@@ -57,7 +72,9 @@ class Entry:
                 "serving_end": self.serving_end.isoformat() if self.serving_end else None,
                 "serving_end_source": self.serving_end_source, "days_left": self.days_left,
                 "shut_down": self.shut_down,
-                "grants": [{"project_id": g.project_id, "address": g.address} for g in self.grants]}
+                "grants": [{"project_id": g.project_id, "address": g.address} for g in self.grants],
+                "deployments": [{"name": d.name, "sku": d.sku, "capacity": d.capacity, "address": d.address}
+                                for d in self.deployments]}
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -67,7 +84,7 @@ def _when(value: Any) -> dt.datetime | None:
 
 
 def _entry(job: Mapping[str, Any], address: str | None, platform: str, grants: tuple[Grant, ...],
-           end_of: EndDate, today: dt.date) -> Entry | None:
+           end_of: EndDate, today: dt.date, served: tuple[Served, ...] = ()) -> Entry | None:
     model = job.get("fine_tuned_model")
     if not isinstance(model, str) or not model:
         return None
@@ -76,7 +93,7 @@ def _entry(job: Mapping[str, Any], address: str | None, platform: str, grants: t
     return Entry(model=model, base=base, platform=platform, job_id=str(job.get("id") or ""), address=address,
                  status=str(job.get("status") or ""), created=_when(job.get("finished_at")),
                  serving_end=end, serving_end_source=source,
-                 days_left=None if end is None else (end - today).days, grants=grants)
+                 days_left=None if end is None else (end - today).days, grants=grants, deployments=served)
 
 
 def gather(records: Mapping[str, Any], live_jobs: Iterable[Mapping[str, Any]] | None, *,
@@ -87,6 +104,7 @@ def gather(records: Mapping[str, Any], live_jobs: Iterable[Mapping[str, Any]] | 
     serving end (soonest first; unknown last), then address/model."""
     live = {str(j.get("id")): j for j in live_jobs or () if j.get("id")}
     shared: dict[str, list[Grant]] = {}
+    deployed: dict[str, list[Served]] = {}
     produced: list[tuple[str, Mapping[str, Any]]] = []
     for address, record in sorted(records.items()):
         kind = registry.by_type(record.kind)
@@ -97,19 +115,22 @@ def gather(records: Mapping[str, Any], live_jobs: Iterable[Mapping[str, Any]] | 
         if grant is not None:
             model, projects = grant
             shared.setdefault(model, []).extend(Grant(p, address) for p in projects)
+        serving = kind.deployed_model(record)
+        if serving is not None:
+            deployed.setdefault(serving[0], []).append(Served(serving[1], serving[2], serving[3], address))
     entries: list[Entry] = []
     seen: set[str] = set()
     for address, job in produced:
         seen.add(str(job.get("id")))
         entry = _entry(job, address, platform_of(address), tuple(shared.get(str(job.get("fine_tuned_model")), ())),
-                       end_of, today)
+                       end_of, today, tuple(deployed.get(str(job.get("fine_tuned_model")), ())))
         if entry is not None:
             entries.append(entry)
     if everything:
         for job_id, job in live.items():
             if job_id not in seen:
                 entry = _entry(job, None, platform_of(""), tuple(shared.get(str(job.get("fine_tuned_model")), ())),
-                               end_of, today)
+                               end_of, today, tuple(deployed.get(str(job.get("fine_tuned_model")), ())))
                 if entry is not None:
                     entries.append(entry)
     far = dt.date.max

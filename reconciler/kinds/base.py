@@ -83,6 +83,10 @@ class ApplyContext(Protocol):
     def announce(self, address: str, text: str) -> None:
         """Say at once what is being done (each revoke, cancel and delete, as it happens)."""
 
+    def pause(self) -> None:
+        """Wait one poll interval (a long-running operation not done yet); raises Pending once the
+        apply is interrupted."""
+
 
 class Kind:
     """Defaults for a kind; subclasses override what applies to them."""
@@ -105,6 +109,9 @@ class Kind:
     terraform_types: tuple[str, ...] = ()
     uses_graders: bool = False         # its schema carries the grader definitions
     local_file: bool = False           # its spec names a local file (`spec.path`), checked while loading
+    pending_verbs: tuple[str, str] = ("Granting", "Grants")  # apply's words for a change that waited
+    hosted: bool = False               # billed by the hour while it exists (cost/hosting.py)
+    control_plane: bool = False        # managed through Azure Resource Manager: its provider needs an ARM account
 
     # -- the spec language ------------------------------------------------------------------------
     def spec_schema(self) -> dict[str, Any]:
@@ -148,6 +155,10 @@ class Kind:
 
     def model_grants(self, resource: ResourceState) -> tuple[str, tuple[str, ...]] | None:
         """(model or checkpoint id, project ids) this record lets use it, if it shares one."""
+        return None
+
+    def deployed_model(self, resource: ResourceState) -> tuple[str, str, str, int | None] | None:
+        """(model, deployment name, sku, capacity) this record serves, if it is a deployment."""
         return None
 
     def local_content(self, resource: ResourceState, doc: Document | None) -> Path | None:

@@ -13,6 +13,7 @@ from reconciler.kinds.data.checkpoints import DATA_CHECKPOINTS
 from reconciler.kinds.data.job import DATA_JOB
 from reconciler.kinds.data.jobs import DATA_JOBS
 from reconciler.kinds.data.permissions import DATA_PERMISSIONS
+from reconciler.kinds.deployment.kind import DEPLOYMENT
 from reconciler.kinds.file.kind import FILE
 from reconciler.kinds.job.kind import JOB
 from reconciler.kinds.legacy.kind import LEGACY
@@ -21,12 +22,12 @@ from reconciler.kinds.permission.kind import PERMISSION
 if TYPE_CHECKING:  # the state package (locks, journal) is not needed to validate specs
     from reconciler.state import ResourceState
 
-__all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "imported_resource", "kind_of_address",
+__all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "hosted_types", "imported_resource", "kind_of_address",
            "resource_types"]
 
 # In the order specs document them: resources, then data sources.
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    FILE, JOB, PERMISSION, LEGACY, DATA_JOB, DATA_JOBS, DATA_CHECKPOINTS, DATA_PERMISSIONS,
+    FILE, JOB, PERMISSION, DEPLOYMENT, LEGACY, DATA_JOB, DATA_JOBS, DATA_CHECKPOINTS, DATA_PERMISSIONS,
 )}
 _BY_TYPE: dict[str, Kind] = {k.type: k for k in KINDS.values() if k.name == k.type}
 
@@ -54,6 +55,11 @@ def all_kinds() -> Iterator[Kind]:
 def resource_types() -> Iterator[Kind]:
     """One kind per resource type (LegacyFineTune is planned and stored as FineTuningJob)."""
     return (k for k in _BY_TYPE.values() if not k.data)
+
+
+def hosted_types() -> frozenset[str]:
+    """Resource types billed by the hour while they exist (cost/hosting.py)."""
+    return frozenset(k.type for k in KINDS.values() if k.hosted)
 
 
 def admin_kinds() -> frozenset[str]:

@@ -78,11 +78,13 @@ class Op(str, enum.Enum):
     REVOKE = "revoke"
     FORGET = "forget"
     ADOPT = "adopt"
+    DEPLOY = "deploy"                        # create or update an Azure deployment (ARM PUT)
+    DELETE_DEPLOYMENT = "delete_deployment"  # an Azure deployment (ARM DELETE)
 
 
 # Steps that take something away in the API: every one is shown as a `-` line in a plan and counted
 # in its summary, whatever the action of the change that holds it.
-DESTRUCTIVE_OPS = (Op.REVOKE, Op.CANCEL_JOB, Op.DELETE_FILE, Op.DELETE_MODEL)
+DESTRUCTIVE_OPS = (Op.REVOKE, Op.CANCEL_JOB, Op.DELETE_FILE, Op.DELETE_MODEL, Op.DELETE_DEPLOYMENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,9 @@ class ProviderReview:
     status: str                    # "new", "changed" or "unchanged"
     changes: tuple[tuple[str, str | None, str | None], ...] = ()   # (field, recorded, declared)
     used_by: int = 0               # addresses (specs and state) in this profile
+    # Azure Resource Manager (Deployments): where the management token goes and where it comes from
+    management_url: str | None = None
+    management_token: str | None = None   # the variable, "Entra ID" or "sandbox"
 
     @property
     def address(self) -> str:
@@ -44,7 +47,9 @@ class ProviderReview:
                 "base_url_source": self.base_url_source, "api_key_env": self.api_key_env,
                 "admin_key_env": self.admin_key_env, "organization": self.organization, "project": self.project,
                 "status": self.status, "used_by": self.used_by,
-                "changes": [{"field": f, "before": b, "after": a} for f, b, a in self.changes]}
+                "changes": [{"field": f, "before": b, "after": a} for f, b, a in self.changes],
+                **({"management_url": self.management_url, "management_token": self.management_token}
+                   if self.management_url else {})}
 
 
 def review_providers(providers: Mapping[str, Provider], state: Any, profile_of: Mapping[str, str], *,
@@ -68,8 +73,20 @@ def review_providers(providers: Mapping[str, Provider], state: Any, profile_of: 
         status = "new" if recorded is None else ("changed" if changes else "unchanged")
         reviews.append(ProviderReview(name, provider.where(), base_url, source, provider.api_key_env,
                                       provider.admin_key_env, provider.organization, provider.project, status,
-                                      changes, counts.get(name, 0)))
+                                      changes, counts.get(name, 0), *_management(provider, default_source)))
     return tuple(reviews)
+
+
+def _management(provider: Provider, default_source: str) -> tuple[str | None, str | None]:
+    if not provider.arm:
+        return None, None
+    if default_source == "sandbox":
+        return "the built-in sandbox", "sandbox"
+    from reconciler.api.arm import DEFAULT_MANAGEMENT_URL
+
+    variable = provider.arm.get("management_token_env")
+    return (provider.arm.get("management_url") or DEFAULT_MANAGEMENT_URL,
+            f"{variable} (management_token_env)" if variable else "Microsoft Entra ID")
 
 
 def _differences(recorded: Any, base_url: str, provider: Provider) -> Iterable[tuple[str, str | None, str | None]]:

@@ -351,7 +351,8 @@ def _listed_in(reader: Reader, *listings: Mapping[str, Any] | None) -> dict[str,
 
 
 _EMPTY: dict[str, Any] = {"permissions": [], "permissions_query": [], "checkpoints": [], "jobs": [],
-                          "job": {}, "file": {}, "file_sha256": None}
+                          "job": {}, "file": {}, "file_sha256": None,
+                          "deployments": []}
 
 
 def fetch(reader: Reader | None, reads: Iterable[Read], parallelism: int,
@@ -400,6 +401,11 @@ def _read(reader: Reader, read: Read, digest: Callable[[str], str | None]) -> An
         return reader.get_file(args[0])
     if read.op == "file_sha256":
         return digest(args[0])
+    if read.op == "deployments":
+        lister = getattr(reader, "list_deployments_of", None)
+        if lister is None:
+            raise PlanError(f"provider {args[0]!r} has no Azure Resource Manager account: a Deployment needs one")
+        return lister(args[0])
     raise PlanError(f"unknown read {read.op}")  # pragma: no cover - SnapshotReads makes only these
 
 

@@ -148,6 +148,10 @@ class SnapshotReads:
             return self.snapshot.files[file_id]
         return dict(self._get(Read("file", (file_id,))))
 
+    def deployments(self, profile: str) -> list[Obj]:
+        """The ARM deployments of a provider profile's account (kinds/deployment)."""
+        return list(self._get(Read("deployments", (profile,))))
+
     def file_sha256(self, file_id: str) -> str | None:
         value = self._get(Read("file_sha256", (file_id,)))
         return value if isinstance(value, str) else None

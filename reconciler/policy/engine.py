@@ -176,7 +176,9 @@ def evaluate(plan: Plan, documents: Mapping[str, Any], policies: Iterable[Policy
                 "plan": plan_data}
         for policy in wanted:
             results.append(rule_result(policy, change.address, data))
-    results.extend(_budget_results(budgets, plan_data, _unknown_costs(plan, by_address)))
+    unknown = _unknown_costs(plan, by_address)
+    unknown += [(h.address, str(h.reason)) for h in getattr(cost, "hosting", ()) if not h.known]
+    results.extend(_budget_results(budgets, plan_data, unknown))
     return PolicyReport(tuple(results))
 
 
@@ -224,6 +226,8 @@ def _budget_results(budgets: Budgets, plan_data: Mapping[str, Any],
             passed = usd <= limit
             # with jobs of unknown cost the known figures are a lower bound, never the whole figure
             detail = f"estimated {'≥ ' if unknown_costs else ''}${usd:,.2f}, the budget is ${limit:,.2f}"
+            if cost.get("hosting_usd_per_month"):
+                detail += f" (a month of hosting counted: ${float(cost['hosting_usd_per_month']):,.2f})"
             if unknown_costs:
                 n = len(unknown_costs)
                 detail += f" ({n} job{'s' if n != 1 else ''} of unknown cost not counted" + \

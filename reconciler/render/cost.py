@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.cost.estimate import JobCost, PlanCost
+from reconciler.cost.hosting import HOURS_PER_MONTH, HostingCost
 from reconciler.cost.spend import SpendRow
 from reconciler.render.escape import csv_cell, md_code, md_text
 from reconciler.secrets import neutralize
@@ -75,12 +76,43 @@ def describe(job: JobCost) -> str:
     return f"unknown: {job.reason}" + (f" ({figures})" if figures else "")
 
 
-def change_line(job: JobCost, indent: str = "      ", style: Style = _plain) -> str:
+def describe_hosting(h: HostingCost) -> str:
+    """`$1,241.00 / month ($1.70 / hour × 730 hours, standard; source …)` or `unknown: …`"""
+    if h.usd is None or h.usd_per_hour is None:
+        return f"unknown: {h.reason}"
+    source = f"; {h.price.origin}: {h.price.source}" if h.price is not None and h.price.source else ""
+    return f"{money(h.usd)} / month ({money(h.usd_per_hour)} / hour × {HOURS_PER_MONTH} hours, {h.sku}{source})"
+
+
+def change_line(job: JobCost | HostingCost, indent: str = "      ", style: Style = _plain) -> str:
+    if isinstance(job, HostingCost):
+        return f"{indent}  {style('$', fg='cyan')} estimated hosting: {describe_hosting(job)}"
     return f"{indent}  {style('$', fg='cyan')} estimated cost: {describe(job)}"
 
 
+def hosting_line(cost: PlanCost) -> str:
+    """`Estimated hosting: $1,241.00 / month (1 deployment)`; counted in the plan's total."""
+    n = len(cost.hosting)
+    unknown = [h for h in cost.hosting if not h.known]
+    parts = [f"{n} deployment{'s' if n != 1 else ''}"]
+    if unknown:
+        parts.append(f"{len(unknown)} unknown: " + "; ".join(f"{h.address}: {h.reason}" for h in unknown[:3]))
+    amount = money(cost.hosting_usd) + " / month" if len(unknown) < n else "unknown"
+    if unknown and len(unknown) < n:
+        amount = f"at least {amount}"
+    return f"Estimated hosting: {amount} ({'; '.join(parts)})"
+
+
 def total_line(cost: PlanCost) -> str:
-    """`Estimated training cost: $12.40 (2 jobs; 1 replacement retrains 1.2M tokens)`"""
+    """`Estimated training cost: $12.40 (2 jobs; 1 replacement retrains 1.2M tokens)`, and a line of
+    hosting when the plan creates deployments."""
+    if not cost.jobs:
+        return hosting_line(cost)
+    training = _training_line(cost)
+    return training + ("\n" + hosting_line(cost) if cost.hosting else "")
+
+
+def _training_line(cost: PlanCost) -> str:
     n = len(cost.jobs)
     parts = [f"{n} job{'s' if n != 1 else ''}"]
     replacements = cost.replacements
@@ -90,11 +122,11 @@ def total_line(cost: PlanCost) -> str:
         verb = "retrains" if k == 1 else "retrain"
         parts.append(f"{k} replacement{'s' if k != 1 else ''} {verb} {tokens_short(retrained)} tokens"
                      if retrained else f"{k} replacement{'s' if k != 1 else ''}")
-    unknown = cost.unknown
+    unknown = [j for j in cost.jobs if not j.known]
     if unknown:
         parts.append(f"{len(unknown)} unknown: " + "; ".join(f"{j.address}: {j.reason}" for j in unknown[:3])
                      + ("; …" if len(unknown) > 3 else ""))
-    amount = money(cost.usd) if len(unknown) < n else "unknown"
+    amount = money(cost.usd - cost.hosting_usd) if len(unknown) < n else "unknown"
     if unknown and len(unknown) < n:
         amount = f"at least {amount}"
     return f"Estimated training cost: {amount} ({'; '.join(parts)})"
@@ -103,8 +135,8 @@ def total_line(cost: PlanCost) -> str:
 def markdown_lines(cost: PlanCost) -> list[str]:
     """A table for the pull-request comment: one row per job created or replaced, then the total."""
     if not cost.jobs:
-        return []
-    lines = ["", f"💲 **{md_text(total_line(cost))}**", "",
+        return ["", f"💲 **{md_text(hosting_line(cost))}**"] if cost.hosting else []
+    lines = ["", f"💲 **{md_text(_training_line(cost))}**", "",
              "| job | model | examples | tokens/epoch | epochs | billed tokens | estimated cost |",
              "|---|---|--:|--:|--:|--:|--:|"]
     for j in cost.jobs:
@@ -115,6 +147,9 @@ def markdown_lines(cost: PlanCost) -> list[str]:
         lines.append(f"| {md_code(j.address, table=True)} | {md_text(f'{j.model} ({j.method})')} | "
                      f"{num(j.examples)} | {num(j.tokens_per_epoch)} | {md_text(epochs)} | {num(j.billed_tokens)} | "
                      f"{md_text(usd)} |")
+    if cost.hosting:
+        lines += ["", f"💲 **{md_text(hosting_line(cost))}**", ""]
+        lines += [f"- {md_code(h.address, table=False)}: {md_text(describe_hosting(h))}" for h in cost.hosting]
     return lines
 
 

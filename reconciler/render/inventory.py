@@ -16,6 +16,7 @@ __all__ = ["inventory_csv", "inventory_json", "inventory_markdown", "inventory_t
 Style = Callable[..., str]
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 HEADER = ["address", "model", "base", "platform", "created", "serving end", "days left", "grants"]
+# the last column also lists the deployments that serve the model (Azure)
 
 
 def _plain(text: str, **_: Any) -> str:
@@ -32,7 +33,7 @@ def _cells(e: Entry) -> list[str]:
     return [e.address or "(unmanaged)", e.model, e.base, e.platform,
             e.created.strftime("%Y-%m-%d") if e.created else "—",
             e.serving_end.isoformat() if e.serving_end else "unknown", _days(e),
-            ", ".join(g.project_id for g in e.grants) or "—"]
+            ", ".join([*(g.project_id for g in e.grants), *(d.label() for d in e.deployments)]) or "—"]
 
 
 def _closing(entries: Sequence[Entry], warn_days: int) -> str:
@@ -97,14 +98,15 @@ def inventory_csv(entries: Sequence[Entry]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["address", "model", "base", "platform", "job_id", "status", "created", "serving_end",
-                     "serving_end_source", "days_left", "grants"])
+                     "serving_end_source", "days_left", "grants", "deployments"])
     for e in entries:
         d = e.to_dict()
         writer.writerow([csv_cell(v) for v in (d["address"] or "", d["model"], d["base"], d["platform"], d["job_id"],
                                              d["status"], d["created"] or "", d["serving_end"] or "",
                                              d["serving_end_source"] or "",
                                              "" if d["days_left"] is None else d["days_left"],
-                                             " ".join(g["project_id"] for g in d["grants"]))])
+                                             " ".join(g["project_id"] for g in d["grants"]),
+                                             " ".join(s["name"] for s in d["deployments"]))])
     return buffer.getvalue()
 
 

@@ -35,7 +35,9 @@ from reconciler.values import UNKNOWN
 # 1.3: `other_workspaces` on a create whose address another workspace's live object holds
 # 1.4: the `delete_model` step (lifecycle.delete_model_on_destroy) and its count in the summary
 # 1.5: `serving_end` on a create whose model has a known end (when the fine-tuned model stops answering)
-FORMAT_VERSION = "1.5"
+# 1.6: Azure deployments: `deploy` / `delete_deployment` steps (the latter counted in the summary), a
+#      `hosting` cost per deployment created, `hosting_usd_per_month` in `summary.cost`
+FORMAT_VERSION = "1.6"
 __all__ = ["FORMAT_VERSION", "iter_plan_json", "plan_from_dict", "plan_to_dict"]
 
 

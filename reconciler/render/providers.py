@@ -34,6 +34,8 @@ def provider_lines(reviews: Iterable[ProviderReview], style: Callable[..., str] 
         yield style(head, fg=colour) if colour else head
         yield f"      base_url:      {r.base_url} ({_SOURCE.get(r.base_url_source, r.base_url_source)})"
         yield f"      keys from:     {_keys(r)}"
+        if r.management_url:
+            yield f"      management:    {r.management_url} (token: {r.management_token})"
         if r.organization or r.project:
             yield f"      organization:  {r.organization or '-'}, project: {r.project or '-'}"
         for field, before, after in r.changes:

@@ -163,9 +163,10 @@ def destructive_note(change: Change) -> str:
 
 
 _NOUNS = {Op.REVOKE: ("revokes", "grant"), Op.CANCEL_JOB: ("cancels", "job"), Op.DELETE_FILE: ("deletes", "file"),
-          Op.DELETE_MODEL: ("deletes", "fine-tuned model")}
+          Op.DELETE_MODEL: ("deletes", "fine-tuned model"), Op.DELETE_DEPLOYMENT: ("deletes", "deployment")}
 _SUMMARY = {Op.REVOKE: ("grant", "to revoke"), Op.CANCEL_JOB: ("job", "to cancel"),
-            Op.DELETE_FILE: ("file", "to delete"), Op.DELETE_MODEL: ("fine-tuned model", "to delete")}
+            Op.DELETE_FILE: ("file", "to delete"), Op.DELETE_MODEL: ("fine-tuned model", "to delete"),
+            Op.DELETE_DEPLOYMENT: ("deployment", "to delete")}
 
 
 def _count(n: int, verb: str, noun: str) -> str:
@@ -302,7 +303,7 @@ def iter_plan_lines(plan: Plan, style: Style = _plain, cost: PlanCost | None = N
     if pending:
         yield from _pending_lines(pending, style)
     yield style(summary_line(plan), bold=True)
-    if cost is not None and cost.jobs:
+    if cost is not None and (cost.jobs or cost.hosting):
         yield cost_lines.total_line(cost)
 
 

@@ -210,7 +210,7 @@ def test_schema_command(tmp_path: Path) -> None:
     assert (
         "spec.schema.json" in names
         and "data.FineTuningJobCheckpoints.schema.json" in names
-        and len(names) == 9
+        and len(names) == 10  # one per kind (Deployment included) and spec.schema.json
     )
 
 

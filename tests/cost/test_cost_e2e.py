@@ -34,7 +34,7 @@ def test_plan_shows_the_cost_of_each_new_job_and_the_total(world: World) -> None
     schema = json.loads((importlib.resources.files("reconciler") / "render" / "schema" / "plan.schema.json")
                         .read_text(encoding="utf-8"))
     jsonschema.validate(data, schema)
-    assert data["format_version"] == "1.5"
+    assert data["format_version"] == "1.6"
     job = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")
     cost = job["cost"]
     assert cost["version"] == 1 and cost["examples"] == 12 and cost["epochs"] == 4 and not cost["epochs_auto"]

@@ -74,7 +74,7 @@ def test_a_lost_state_shows_every_second_payment_and_apply_refuses_sending_nothi
         assert line in block, text
 
     data = json.loads(world.ok("plan", "--json").output)
-    assert data["format_version"] == "1.5"
+    assert data["format_version"] == "1.6"
     held = {c["address"]: c["other_workspaces"] for c in data["resource_changes"] if c.get("other_workspaces")}
     assert sorted(held) == sorted(ADDRESSES), held
     assert [(o["id"], o["workspace"], o["name"], o["folder"]) for o in held["FineTuningJob.bot"]] == [

@@ -137,7 +137,7 @@ def test_plan_json_is_versioned_and_machine_readable(world):
     world.write("main.yaml", JOB_SPEC)
     result = world.ok("plan", "--json")
     data = json.loads(result.output)
-    assert data["format_version"] == "1.5"
+    assert data["format_version"] == "1.6"
     assert data["has_changes"] is True
     job = next(c for c in data["resource_changes"] if c["address"] == "FineTuningJob.bot")
     assert job["action"] == "create" and "training_file" in job["after_unknown"]

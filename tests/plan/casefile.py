@@ -7,7 +7,7 @@ YAML anchors shared by its cases. A case:
     specs: |                           # the spec folder's main.yaml (or a mapping file -> text)
     files: {data/train.jsonl: ...}     # optional: written beside the specs
     state: {ADDRESS: resource, ...}    # optional: the state file's `resources` (or the whole file)
-    snapshot: {jobs, files, permissions, checkpoints, server_time}   # optional: what the API reports
+    snapshot: {jobs, files, permissions, checkpoints, deployments, server_time}   # optional: what the API reports
     options: {targets, replace, refresh, refresh_only, destroy, vars}  # optional
     expect:                            # the projection (harness.project), or:
       error: {type: PlanError, match: REGEX}

@@ -92,6 +92,9 @@ class SnapshotReader:
             k: [dict(g) for g in v] for k, v in (snapshot.get("permissions") or {}).items()}
         self.checkpoints: dict[str, list[dict[str, Any]]] = {
             k: [dict(c) for c in v] for k, v in (snapshot.get("checkpoints") or {}).items()}
+        # provider profile -> the ARM deployments of its account (kind: Deployment)
+        self.deployments: dict[str, list[dict[str, Any]]] = {
+            k: [dict(d) for d in v] for k, v in (snapshot.get("deployments") or {}).items()}
         self.server_time = float(snapshot.get("server_time") or DEFAULT_SERVER_TIME)
         self.last_server_date = email.utils.formatdate(self.server_time, usegmt=True)
 
@@ -135,6 +138,9 @@ class SnapshotReader:
             grants.sort(key=lambda g: (g.get("created_at") or 0, g["id"]), reverse=order == "descending")
         for grant in grants:
             yield dict(grant)
+
+    def list_deployments_of(self, profile: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(d) for d in self.deployments.get(profile, [])]
 
     def list_checkpoints(self, job_id: str, page_size: int = 100) -> Iterator[dict]:
         for checkpoint in self.checkpoints.get(job_id, []):
