@@ -74,7 +74,8 @@ def _metadata_pairs(job: dict[str, Any]) -> list[tuple[str, str]]:
 
 class World:
     def __init__(self, *, clock: SimClock, blobs: BlobStore, seed: int = 0,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None, flavor: str = "openai") -> None:
+        self.flavor = flavor  # "azure": fine-tuned models are named as Azure names them (azure.py)
         self.lock = RWLock()  # reads share it (`with self.lock.read():`), writes hold it alone
         self.clock = clock
         self.blobs = blobs
@@ -301,6 +302,8 @@ class World:
                 "pauses": [],
                 "cancelled_at": None,
             })
+            if self.flavor == "azure":
+                job["naming"] = "azure"
             self.jobs.add(job_id, job)
             self.models[lifecycle.fine_tuned_model_name(job)] = job_id
             self.result_files[lifecycle.result_file_id(job)] = job_id

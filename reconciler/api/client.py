@@ -29,6 +29,7 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
+from reconciler.api.azure import AzureDataPlane
 from reconciler.api.errors import (
     AmbiguousCreateError,
     AnswerTooLargeError,
@@ -257,8 +258,11 @@ class ApiClient:
         rng: random.Random | None = None,
         sources: Mapping[str, str] | None = None,
         proxies: Mapping[str, str | None] | None = None,
+        azure: AzureDataPlane | None = None,
     ):
         register_secret(api_key)
+        # Azure OpenAI (api/azure.py): its URL shape and credential; None: OpenAI's.
+        self.azure = azure
         register_secret(admin_key)
         url = check_base_url(base_url, insecure_http=insecure_http)
         self.base_url = str(url).rstrip("/")
@@ -394,12 +398,14 @@ class ApiClient:
             raise self._identity_error
         if method not in ("GET", "HEAD") and self.on_identity is not None and self.identity is None:
             self.probe_identity()
-        key = self._auth(admin, operation or f"{method} {path}")
-        headers = {"Authorization": f"Bearer {key.value}"}
+        url = path.lstrip("/")
+        if self.azure is not None:
+            headers, url, params = self.azure.sign(self._api_key.value, url, params, operation or f"{method} {path}")
+        else:
+            headers = {"Authorization": f"Bearer {self._auth(admin, operation or f'{method} {path}').value}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         call = f"{method} {path_template(path)}"
-        url = path.lstrip("/")
         body_limit = self.max_body if limit is None else limit
         attempt_deadline = self.deadline if deadline is None else deadline
         start = time.monotonic()

@@ -6,6 +6,7 @@ choices nothing changes: the one client from the OPENAI_* environment (runtime.a
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = ["check_saved_plan_providers", "open_clients", "profiles_of", "provide
            "uses_profiles"]
 
 SANDBOX_KEY_PREFIX = "sk-sandbox-profile-"
+SANDBOX_AZURE_KEY = "0123456789abcdef0123456789abcdef"   # the Azure sandbox's resource key (--sandbox)
 
 
 def profiles_of(specs: Any, state: Any) -> dict[str, str]:
@@ -107,18 +109,27 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
 
 def _sandbox(ctx: AppContext, stack: contextlib.ExitStack, providers: list[Provider]) -> Any:
     """With --sandbox, the built-in sandbox with one project per Provider (its key is
-    SANDBOX_KEY_PREFIX + name) beside the default one; None otherwise."""
+    SANDBOX_KEY_PREFIX + name) beside the default one, and, when an azure Provider is used, a
+    second sandbox answering as Azure OpenAI (`flavor="azure"`, its own world file): platform ->
+    handle. None without --sandbox."""
     if not ctx.sandbox:
         return None
     from reconciler.cli import runtime
     from reconciler_sandbox import run_sandbox
 
-    keys = {SANDBOX_KEY_PREFIX + p.name: (p.project or f"proj_{p.name}") for p in providers}
+    keys = {SANDBOX_KEY_PREFIX + p.name: (p.project or f"proj_{p.name}") for p in providers if p.type == "openai"}
     keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"
-    world = ctx.state_file.parent / "sandbox-world.json"
     speed = float(ctx.env.get("RECONCILER_SANDBOX_SPEED") or runtime.SANDBOX_SPEED)
-    return stack.enter_context(run_sandbox(data=world, speed=speed, project_keys=keys,
-                                           now=runtime.sandbox_now(ctx)))
+    now = runtime.sandbox_now(ctx)
+    handles = {}
+    if any(p.type == "openai" for p in providers):
+        handles["openai"] = stack.enter_context(run_sandbox(data=ctx.state_file.parent / "sandbox-world.json",
+                                                            speed=speed, project_keys=keys, now=now))
+    if any(p.type == "azure" for p in providers):
+        handles["azure"] = stack.enter_context(run_sandbox(
+            data=ctx.state_file.parent / "sandbox-world-azure.json", speed=speed, now=now, flavor="azure",
+            azure_key=SANDBOX_AZURE_KEY))
+    return handles
 
 
 def _profile_client(ctx: AppContext, stack: contextlib.ExitStack, settings: dict[str, Any],
@@ -129,7 +140,7 @@ def _profile_client(ctx: AppContext, stack: contextlib.ExitStack, settings: dict
 
     client = ApiClient(settings["base_url"], settings["key"] or settings["admin"], settings["admin"],
                        settings["organization"], settings["project"], insecure_http=insecure_http,
-                       sources=settings["sources"], **client_options_from_env(ctx.env))
+                       sources=settings["sources"], azure=settings.get("azure"), **client_options_from_env(ctx.env))
     stack.callback(client.close)
     return client
 
@@ -147,7 +158,10 @@ def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, 
     unset is one line naming the variable and where the Provider says so (never a value)."""
     from reconciler.cli import runtime
 
+    if provider.type == "azure":
+        return _azure_settings(ctx, provider, addresses, handle)
     if handle is not None:
+        handle = handle["openai"]
         return {"base_url": handle.base_url, "key": SANDBOX_KEY_PREFIX + provider.name,
                 "admin": runtime.SANDBOX_ADMIN_KEY, "organization": None,
                 "project": provider.project or f"proj_{provider.name}", "sources": {}}
@@ -176,6 +190,68 @@ def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, 
             "project": provider.project, "sources": sources}
 
 
+def _azure_settings(ctx: AppContext, provider: Provider, addresses: list[str], handles: Any) -> dict[str, Any]:
+    """An azure Provider's endpoint, key (or Entra ID token provider) and API version."""
+    from reconciler.api.azure import AzureDataPlane, azure_base_url
+
+    if handles is not None:
+        return {"base_url": azure_base_url(handles["azure"].url), "key": SANDBOX_AZURE_KEY, "admin": None,
+                "organization": None, "project": None, "sources": {},
+                "azure": AzureDataPlane(api_version=provider.api_version)}
+    assert provider.endpoint is not None
+    sources = {"api_key": provider.api_key_env or "auth: entra",
+               "base_url": f"{provider.address}'s endpoint ({provider.where('endpoint')})"}
+    if provider.auth == "entra":
+        token = entra_token_provider(provider)
+        return {"base_url": azure_base_url(provider.endpoint), "key": None, "admin": None, "organization": None,
+                "project": None, "sources": sources,
+                "azure": AzureDataPlane(api_version=provider.api_version, token=token)}
+    key = ctx.env.get(provider.api_key_env) if provider.api_key_env else None
+    if not key:
+        raise ConfigError(f"{provider.where('api_key_env')}: {provider.address}: {provider.api_key_env} is not set "
+                          f"(api_key_env; needed by {addresses[0]}"
+                          f"{f' and {len(addresses) - 1} more' if len(addresses) > 1 else ''}): export it with "
+                          "the Azure OpenAI resource's key; nothing was sent")
+    register_secret(key)
+    return {"base_url": azure_base_url(provider.endpoint), "key": key, "admin": None, "organization": None,
+            "project": None, "sources": sources, "azure": AzureDataPlane(api_version=provider.api_version)}
+
+
+_ENTRA: dict[str, Any] = {}   # one credential per process: its token cache serves every client of the run
+_ENTRA_LOCK = threading.Lock()
+
+
+def entra_token_provider(provider: Provider) -> Any:
+    """A Microsoft Entra ID bearer-token provider for the Azure OpenAI scope: azure-identity's
+    DefaultAzureCredential (its environment variables: AZURE_CLIENT_ID / AZURE_TENANT_ID /
+    AZURE_CLIENT_SECRET, workload or managed identity, the Azure CLI's login, …), which caches the
+    token in memory and renews it before it expires. One per process, shared by its clients."""
+    with _ENTRA_LOCK:
+        if "default" not in _ENTRA:
+            _ENTRA["default"] = _new_token_provider(provider)
+        return _ENTRA["default"]
+
+
+def _new_token_provider(provider: Provider) -> Any:
+    from reconciler.api.azure import ENTRA_SCOPE
+
+    try:
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+    except ImportError:
+        raise ConfigError(f"{provider.where('auth')}: {provider.address}: auth: entra needs the azure-identity "
+                          "package (pip install azure-identity)") from None
+    credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    fetch = get_bearer_token_provider(credential, ENTRA_SCOPE)
+    lock = threading.Lock()
+
+    def token() -> str:
+        # azure-core's policy is not thread-safe: parallel reads would each ask for a token at once
+        with lock:
+            return str(fetch())
+
+    return token
+
+
 def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tuple[Any, ...]:
     """Where this run sends keys, per Provider document (plan/providers.py), for the plan to show:
     computed before the run's first answer records any account in the state."""
@@ -191,8 +267,9 @@ def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tu
         default, source = ctx.env["OPENAI_BASE_URL"], "OPENAI_BASE_URL"
     else:
         default, source = runtime.DEFAULT_BASE_URL, "default"
+    urls = {name: str(c.base_url) for name, c in getattr(client, "clients", {}).items()} if ctx.sandbox else None
     return review_providers(providers, state, profiles_of(specs, state), default_base_url=default,
-                            default_source=source)
+                            default_source=source, sandbox_urls=urls)
 
 
 # -- saved plans ---------------------------------------------------------------------------------

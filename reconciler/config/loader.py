@@ -421,6 +421,10 @@ class _Pass:
         """Every `provider: NAME` names a Provider document (`default` may stay implicit)."""
         for doc in documents:
             name = doc.provider
+            chosen = self.providers.get(name or provider_docs.DEFAULT_PROVIDER)
+            if chosen is not None and (problem := provider_docs.platform_lacks(chosen, doc.kind)):
+                line = doc.positions.get("provider", doc.line)
+                self.errors.append(SpecError(doc.file, line, problem, doc.address, "provider"))
             if name is None or name in self.providers or name == provider_docs.DEFAULT_PROVIDER:
                 continue
             line = doc.positions.get("provider", doc.line)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from reconciler.addresses import expand_bases, kind_of
 from reconciler.config.documents import Document, SpecSet
-from reconciler.config.providers import declared_profile, recorded_profile
+from reconciler.config.providers import declared_profile, document_platforms, recorded_profile
 from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
@@ -118,7 +118,8 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     moved = _provider_moves(documents, work)  # another provider profile: a replace
     lifecycle = specs.settings.lifecycle
     walk = Walk(state=work, snapshot=snapshot, now=now, replace=frozenset(options.replace) | frozenset(moved),
-                end_dates=lifecycle.dates(), warn_days=lifecycle.warn_days)
+                end_dates=lifecycle.dates(), warn_days=lifecycle.warn_days,
+                platforms=document_platforms(specs, state))
     missing: set[Read] = set()
     errors: list[PlanError] = []
 

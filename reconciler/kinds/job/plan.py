@@ -152,7 +152,7 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         walk.waiting[address] = f"{address} is not created yet"
         return Change(action=Action.CREATE, reasons=(reason,), before=None, after=after, steps=tuple(steps),
                       prior_id=prior, elsewhere=other_workspaces(walk, address),
-                      serving_end=serving_note(inputs.get("model"), walk), **base)
+                      serving_end=serving_note(inputs.get("model"), walk, doc.address), **base)
 
     # Not in state: create, or adopt a job an interrupted run already made.
     if rs is None or live is None:
@@ -225,7 +225,7 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         walk.waiting[address] = f"{address} is being replaced"
         return Change(action=Action.REPLACE, reasons=tuple(reasons), before=_before(rs), after=after,
                       attrs=attrs, steps=tuple(steps), prior_id=rs.id, replace=mode,
-                      serving_end=serving_note(inputs.get("model"), walk), **base)
+                      serving_end=serving_note(inputs.get("model"), walk, doc.address), **base)
 
     walk.planned[address] = _planned_attrs(inputs, live, address)
     note_waiting(walk, address, live)
