@@ -189,6 +189,8 @@ def create_job(world: World, req: Request) -> dict[str, Any]:
         from reconciler_sandbox.azure import check_training_open
 
         check_training_open(world, body)
+        if not world.keep_metadata and isinstance(body, dict):
+            body.pop("metadata", None)   # the api-version contract has no job metadata (docs/SANDBOX.md Z13)
     else:
         check_creation_open(world, body)
     check_job_files(world, req, body)

@@ -42,7 +42,7 @@ class Sandbox:
                  organization: str = ORGANIZATION_ID, project: str = DEFAULT_PROJECT,
                  project_keys: Mapping[str, str] | None = None, max_connections: int = MAX_CONNECTIONS,
                  max_uploads: int = MAX_UPLOADS, now: float | None = None, flavor: str = "openai",
-                 azure_key: str | None = None) -> None:
+                 azure_key: str | None = None, azure_metadata: bool = True) -> None:
         # "azure": answer as Azure OpenAI's data plane (azure.py); its one valid api-key is
         # `azure_key` when given (sandbox serve passes AZURE_OPENAI_API_KEY), else any non-empty key.
         if flavor not in azure.FLAVORS:
@@ -63,6 +63,7 @@ class Sandbox:
         self.clock = SimClock(start=start, speed=speed)
         blobs = persist.BlobStore(self.data.with_name(self.data.name + ".files") if self.data else None)
         self.world = World(clock=self.clock, blobs=blobs, seed=seed, flavor=flavor)
+        self.world.keep_metadata = azure_metadata
         if saved:
             self.world.restore(saved)
         self.persister: persist.Persister | None = None

@@ -76,6 +76,7 @@ class World:
     def __init__(self, *, clock: SimClock, blobs: BlobStore, seed: int = 0,
                  on_change: Callable[[], None] | None = None, flavor: str = "openai") -> None:
         self.flavor = flavor  # "azure": fine-tuned models are named as Azure names them (azure.py)
+        self.keep_metadata = True  # azure: False drops a job create's metadata (docs/SANDBOX.md Z13)
         self.lock = RWLock()  # reads share it (`with self.lock.read():`), writes hold it alone
         self.clock = clock
         self.blobs = blobs

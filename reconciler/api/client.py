@@ -339,6 +339,13 @@ class ApiClient:
                 text += "?" + query
         return httpx.URL(text)
 
+    @property
+    def keeps_metadata(self) -> bool:
+        """Whether a job's `metadata` (reconciler's ownership marks) is a documented part of this
+        API, so that a create whose answer was lost can be looked for by it. Azure OpenAI's
+        authoring API has no job metadata (api/azure.py)."""
+        return self.azure is None
+
     def __repr__(self) -> str:
         keys = f"api_key={'set' if self._api_key else 'unset'}, admin_key={'set' if self._admin_key else 'unset'}"
         return f"ApiClient({self.base_url!r}, {keys})"

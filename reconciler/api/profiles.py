@@ -185,6 +185,11 @@ class ProfileClients:
     def chat_completion(self, body: Obj) -> Obj:
         return self._here()[1].chat_completion(body)  # type: ignore[no-any-return]
 
+    @property
+    def keeps_metadata(self) -> bool:
+        """The acting profile's client's (api/client.py)."""
+        return bool(getattr(self._here()[1], "keeps_metadata", True))
+
     # -- what the CLI asks of a client ----------------------------------------------------------
     @property
     def last_server_date(self) -> Any:

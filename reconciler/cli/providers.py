@@ -340,7 +340,9 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
                                  f"({folder}) does not declare: apply the plan beside the specs it was made "
                                  "from (-C DIR), or make a new plan")
         now_record = _record(provider)
-        changed = [f for f in PROVIDER_FIELDS if isinstance(then, dict) and then.get(f) != now_record[f]]
+        # a field a plan did not record had its default then (plans made before the field existed)
+        changed = [f for f in PROVIDER_FIELDS
+                   if isinstance(then, dict) and then.get(f, "openai" if f == "type" else None) != now_record[f]]
         if changed:
             field = changed[0]
             raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "

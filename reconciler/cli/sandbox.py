@@ -36,6 +36,8 @@ def sandbox() -> None:
 @click.option("--flavor", type=click.Choice(["openai", "azure"]), default="openai", show_default=True,
               help="Answer as OpenAI (/v1) or as Azure OpenAI's data plane (/openai/... with api-version, or "
                    "/openai/v1/; api-key header: AZURE_OPENAI_API_KEY when set is the one valid key, else any).")
+@click.option("--azure-drop-metadata", is_flag=True,
+              help="With --flavor azure: drop a job create's metadata, as Azure's api-version contract has none.")
 @click.option("--organization", default="org-sandbox", show_default=True,
               help="The organization every answer names (openai-organization header).")
 @click.option("--project", default="proj_sandbox", show_default=True,
@@ -62,7 +64,7 @@ def sandbox() -> None:
               help="Uploads streamed at once (to disk); more are answered 429 with Retry-After.")
 @common_options
 def serve(host: str, port: int, data: Path | None, speed: float, seed: int, start_at: str | None, flavor: str,
-          organization: str, project: str, project_keys: tuple[str, ...], max_connections: int, max_uploads: int,
+          azure_drop_metadata: bool, organization: str, project: str, project_keys: tuple[str, ...], max_connections: int, max_uploads: int,
           latency_ms: float, jitter_ms: float,
           rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
           retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
@@ -87,7 +89,8 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, star
         server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed,
                          organization=organization, project=project, project_keys=keys,
                          max_connections=max_connections, max_uploads=max_uploads, now=now, flavor=flavor,
-                         azure_key=os.environ.get("AZURE_OPENAI_API_KEY") if flavor == "azure" else None)
+                         azure_key=os.environ.get("AZURE_OPENAI_API_KEY") if flavor == "azure" else None,
+                         azure_metadata=not azure_drop_metadata)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:

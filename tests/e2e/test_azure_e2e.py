@@ -252,3 +252,18 @@ def test_checkpoint_permissions_on_azure_are_refused_at_validate(tmp_path: Path,
     out = ok(cli(folder, "validate", "-C", "."), code=1)
     [line] = [x for x in out.splitlines() if "Provider.default" in x]
     assert "not available on Provider.default (type: azure)" in line and "specs.yaml:" in line
+
+
+# -- a lost create answer where job metadata is not kept --------------------------------------------
+
+def test_lost_create_answer_without_metadata_is_never_sent_twice(tmp_path: Path) -> None:
+    with run_sandbox(flavor="azure", azure_key=AZURE_KEY, azure_metadata=False) as sb:
+        folder = folder_with(tmp_path, azure_provider(sb.azure_endpoint) + JOB)
+        env = {"AZURE_OPENAI_API_KEY": AZURE_KEY, "RECONCILER_ALLOWED_BASE_URLS": sb.azure_endpoint}
+        sb.set_faults(drop_rate=1.0, paths=["/v1/fine_tuning/jobs"], methods=["POST"])
+        out = ok(cli(folder, "apply", "-C", ".", "--auto-approve", env=env), code=1)
+        [job] = sb.world.jobs.items.values()      # made once, its answer lost
+        assert job["metadata"] is None
+        assert "does not keep job metadata" in out and "not creating it again" in out
+        assert "reconciler import FineTuningJob.bot JOB_ID" in out
+        assert sb.stats().get("POST /v1/fine_tuning/jobs") == 1
