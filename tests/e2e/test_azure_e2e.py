@@ -61,6 +61,8 @@ def test_example_trains_on_the_azure_sandbox_and_then_says_no_changes(tmp_path: 
     plan = ok(cli(folder, "plan", "--sandbox", "-C", "."))
     assert "platform:      Azure OpenAI (api-version 2025-04-01-preview)" in plan
     assert "until" not in plan and "stop answering on 2027-10-14" in plan   # Azure's end, not OpenAI's
+    # Azure's per-token training prices are not shipped (unsourced): unknown, never OpenAI's price
+    assert "no price for gpt-4.1-mini-2025-04-14 (supervised) on azure: add one to Settings spec.pricing" in plan
     applied = ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve", "--wait=jobs"))
     assert "Training succeeded" in applied and "Apply complete! Resources: 2 added" in applied
     assert "No changes." in ok(cli(folder, "plan", "--sandbox", "-C", "."))
@@ -267,3 +269,15 @@ def test_lost_create_answer_without_metadata_is_never_sent_twice(tmp_path: Path)
         assert "does not keep job metadata" in out and "not creating it again" in out
         assert "reconciler import FineTuningJob.bot JOB_ID" in out
         assert sb.stats().get("POST /v1/fine_tuning/jobs") == 1
+
+
+def test_azure_price_from_settings_prices_the_plan(tmp_path: Path) -> None:
+    folder = tmp_path / "azure"
+    shutil.copytree(EXAMPLE, folder)
+    with (folder / "specs.yaml").open("a") as specs:
+        specs.write("---\nkind: Settings\nname: default\nspec:\n  pricing:\n    - {platform: azure, model: "
+                    "gpt-4.1-mini-2025-04-14, method: supervised, per_1m_tokens: 7.5}\n")
+    plan = json.loads(ok(cli(folder, "plan", "--sandbox", "-C", ".", "--json")))
+    [job] = [c for c in plan["resource_changes"] if c["address"] == "FineTuningJob.sql_assistant"]
+    assert job["cost"]["price"]["platform"] == "azure" and job["cost"]["price"]["usd"] == 7.5
+    assert job["cost"]["usd"] == pytest.approx(job["cost"]["billed_tokens"] * 7.5 / 1e6)
