@@ -103,6 +103,10 @@ class World:
 
     def _new_id(self, prefix: str, kind: str, length: int = 24) -> str:
         self.counter += 1
+        if self.flavor == "azure":  # Azure's ids: 32 hex digits (ftjob-…, file-…; docs/SANDBOX.md Z11)
+            import hashlib
+
+            return prefix + hashlib.sha256(f"azure:{self.seed}:{kind}:{self.counter}".encode()).hexdigest()[:32]
         return prefix + lifecycle.stable_token(self.seed, kind, self.counter, length=length)
 
     def changed(self) -> None:

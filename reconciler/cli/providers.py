@@ -77,6 +77,12 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
     used: dict[str, list[str]] = {}
     for address, name in sorted(profile_of.items()):
         used.setdefault(name, []).append(address)
+    # an object the specs moved to another profile is still read (and forgotten or destroyed) in
+    # the one the state recorded it in
+    for address, resource in sorted(state.resources.items()):
+        recorded = recorded_profile(resource)
+        if recorded != profile_of.get(address) and address not in used.get(recorded, []):
+            used.setdefault(recorded, []).append(address)
     for name, addresses in used.items():
         if name not in providers and name != DEFAULT_PROVIDER:
             raise _undeclared(name, providers, addresses)

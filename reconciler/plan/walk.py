@@ -46,6 +46,9 @@ class Walk:
     live: dict[str, dict[str, Any]] = field(default_factory=dict)  # address -> refreshed attributes
     managed_job_ids: frozenset[str] | None = None  # the state's job ids, once asked (kinds/job/plan.py)
     platforms: Mapping[str, str] = field(default_factory=dict)  # address -> openai / azure (its Provider's type)
+    # address -> (old platform, new platform) of an object whose Provider moved to another platform:
+    # replaced, the old object only forgotten (docs/adr/0901-platform-moves-forget.md)
+    platform_moves: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     reads: SnapshotReads = field(init=False)
 
     def __post_init__(self) -> None:

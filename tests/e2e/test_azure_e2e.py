@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -281,3 +282,74 @@ def test_azure_price_from_settings_prices_the_plan(tmp_path: Path) -> None:
     [job] = [c for c in plan["resource_changes"] if c["address"] == "FineTuningJob.sql_assistant"]
     assert job["cost"]["price"]["platform"] == "azure" and job["cost"]["price"]["usd"] == 7.5
     assert job["cost"]["usd"] == pytest.approx(job["cost"]["billed_tokens"] * 7.5 / 1e6)
+
+
+# -- moving from OpenAI to Azure: one reviewed plan ---------------------------------------------------
+
+OPENAI_SPECS = textwrap.dedent("""\
+    kind: File
+    name: train
+    spec: {path: data/train.jsonl}
+    ---
+    kind: FineTuningJob
+    name: bot
+    spec:
+      model: gpt-4.1-mini-2025-04-14
+      training_file: ${File.train.id}
+      suffix: bot
+    """)
+AZURE_PROVIDER = textwrap.dedent("""\
+    kind: Provider
+    name: azure
+    spec:
+      type: azure
+      endpoint: https://my-resource.openai.azure.com
+      api_key_env: AZURE_OPENAI_API_KEY
+    ---
+    """)
+
+
+def test_switching_provider_to_azure_retrains_there_and_keeps_the_openai_objects(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, OPENAI_SPECS)
+    ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve", "--wait=jobs"))
+    moved = OPENAI_SPECS.replace("name: train\n", "name: train\nprovider: azure\n").replace(
+        "name: bot\n", "name: bot\nprovider: azure\n")
+    (folder / "specs.yaml").write_text(AZURE_PROVIDER + moved)
+    plan = ok(cli(folder, "plan", "--sandbox", "-C", "."))
+    assert "Plan: 2 to add, 0 to change, 0 to destroy. (2 to forget)" in plan
+    assert "moves from openai to azure: the openai file is kept, not deleted" in plan
+    assert "stays on openai, its model serving until openai shuts it down" in plan
+    assert "delete" not in plan.lower().replace("not deleted", "") and "cancel" not in plan.lower()
+    assert "no price for gpt-4.1-mini-2025-04-14 (supervised) on azure" in plan   # the move's cost, as known
+    ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve", "--wait=jobs"))
+    assert "No changes." in ok(cli(folder, "plan", "--sandbox", "-C", "."))
+
+    openai_world = json.loads((folder / "state" / "sandbox-world.json").read_text())
+    azure_world = json.loads((folder / "state" / "sandbox-world-azure.json").read_text())
+    assert len(openai_world["jobs"]["items"]) == 1 and len(openai_world["files"]["items"]) == 1   # kept
+    assert len(azure_world["jobs"]["items"]) == 1 and len(azure_world["files"]["items"]) == 1
+    state = json.loads((folder / "state" / "default.json").read_text())
+    [job_id] = azure_world["jobs"]["items"]
+    assert state["resources"]["FineTuningJob.bot"]["id"] == job_id
+    assert state["resources"]["FineTuningJob.bot"]["meta"]["provider"] == "azure"
+
+
+# -- the quick start after OpenAI's end of new jobs ---------------------------------------------------
+
+def test_quick_start_pins_the_clock_and_azure_trains_after_openais_end(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if "reconciler apply --sandbox --auto-approve --wait" in x)
+    pin = re.search(r"RECONCILER_SANDBOX_NOW=(\S+) ", line)
+    assert pin is not None
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT / "specs", clone / "specs")
+    # the quick start as written on a machine whose clock is past 2027-01-06: the pin still trains
+    out = ok(cli(clone, "apply", "--sandbox", "--auto-approve", "--wait", "--poll-interval", "0.2",
+                 env={"RECONCILER_SANDBOX_NOW": pin.group(1), "RECONCILER_SANDBOX_SPEED": "1000"}))
+    assert "Apply complete!" in out
+    # examples/azure, as the README says, on a clock past OpenAI's end: Azure still trains
+    folder = tmp_path / "azure"
+    shutil.copytree(EXAMPLE, folder)
+    out = ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve", "--wait=jobs",
+                 env={"RECONCILER_SANDBOX_NOW": "2027-02-01T00:00:00Z"}))
+    assert "Training succeeded" in out

@@ -30,6 +30,12 @@ __all__ = ["PLATFORM", "create_refusal", "end_date_problems", "model_health", "s
 PLATFORM = "openai"   # the platform of a job whose Provider names no other (spec.type: azure)
 
 
+def _api(walk: Walk, platform: str) -> Any:
+    """The shutdown dates GET /v1/models answered: OpenAI's, so for OpenAI's models only (Azure's
+    models list carries none; its end dates are the shipped data's)."""
+    return walk.snapshot.models if platform == PLATFORM else None
+
+
 def _where(doc: Document) -> str:
     return f"{doc.file}:{doc.line_of('spec.model')}: {doc.address}: spec.model"
 
@@ -50,7 +56,8 @@ def serving_note(model: Any, walk: Walk, address: str = "") -> ServingEnd | None
     """When the model a new job trains on `model` will stop answering, if that is known."""
     if not isinstance(model, str) or not model:
         return None
-    end = serving_end(walk.end_dates, model, walk.platform(address), walk.snapshot.models)
+    platform = walk.platform(address)
+    end = serving_end(walk.end_dates, model, platform, _api(walk, platform))
     if end is None:
         return None
     return ServingEnd(base_model(model), end.day, days_left(end.date, walk.now), end.cite())
@@ -62,7 +69,8 @@ def model_health(address: str, kind: str, live: dict[str, Any], walk: Walk) -> H
     model = live.get("fine_tuned_model")
     if not isinstance(model, str) or not model:
         return None
-    end = model_end(walk.end_dates, model, walk.now, walk.platform(address), walk.snapshot.models)
+    platform = walk.platform(address)
+    end = model_end(walk.end_dates, model, walk.now, platform, _api(walk, platform))
     if end.serving_end is None or end.days_left is None:
         return None
     day, source = end.serving_end.day, end.serving_end.cite()

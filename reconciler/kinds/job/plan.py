@@ -215,6 +215,14 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         forget = Step(Op.FORGET, f"{rs.id} has {status} and keeps existing; it leaves state", {"id": rs.id})
         create_step = Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")
         delete_model = model_deletion(lifecycle.delete_model_on_destroy, rs, live)
+        move = walk.platform_moves.get(address)
+        if move is not None:
+            # to another platform: the old job (running or done) and its model stay there, serving
+            # until that platform shuts them down; the state forgets it
+            active, delete_model = False, None
+            forget = Step(Op.FORGET, f"{rs.id} ({status}) stays on {move[0]}, its model serving until {move[0]} "
+                          "shuts it down; it leaves state", {"id": rs.id})
+            reasons.append(f"moves from {move[0]} to {move[1]}: trained again there, the {move[0]} job is kept")
         old = [cancel] if active else [delete_model, forget] if delete_model else [forget]
         steps = [create_step, *old] if lifecycle.create_before_destroy else [*old, create_step]
         mode = ReplaceMode.of(create_first=lifecycle.create_before_destroy,
