@@ -114,3 +114,32 @@ def test_kill_after_every_mutation_on_azure(tmp_path: Path, killer: Killer) -> N
     for n in range(1, len(seen) + 1):
         _trial(template, tmp_path / f"kill-{n}", killer, n)
 
+
+
+def test_kill_after_an_unrecorded_create_where_metadata_is_dropped(tmp_path: Path, killer: Killer) -> None:  # noqa: F811
+    """A real resource may drop the marks (docs/SANDBOX.md Z13): the job made by a run killed right
+    after its create carries none, so the next plan cannot adopt it; it refuses in one line naming
+    the import, never creating a second job; after the import the folder converges."""
+    from reconciler_sandbox.testing import run_sandbox
+
+    root = tmp_path / "root"
+    (root / "specs" / "data").mkdir(parents=True)
+    (root / "specs" / "data" / "train.jsonl").write_text(chat_jsonl())
+    job = '---\nkind: FineTuningJob\nname: bot\nspec: {{model: gpt-4o-mini-2024-07-18, training_file: "${{File.train.id}}", suffix: bot}}\n'
+    with run_sandbox(data=root / "world" / "world.json", flavor="azure", azure_key=KEY, azure_metadata=False) as sb:
+        cli = _cli(root, sb, job)
+        proc = cli.popen("apply", "--auto-approve", "--parallelism", "1")
+        killer.reset(proc, 2)     # 1: the upload, 2: the job create (killed once it is made)
+        proc.communicate(timeout=120)
+        assert killer.killed_on == "after POST /v1/fine_tuning/jobs", killer.seen
+        killer.reset(None, None)
+        [made] = sb.world.jobs.items
+        again = cli.run("apply", "--auto-approve")
+        out = again.stdout + again.stderr
+        assert again.returncode == 1 and "Traceback" not in out
+        [line] = [x for x in out.splitlines() if "FineTuningJob.bot" in x and made in x]
+        assert f"reconciler import FineTuningJob.bot {made}" in line and "nothing was sent" in line
+        assert list(sb.world.jobs.items) == [made]
+        cli.ok("import", "FineTuningJob.bot", made)
+        assert cli.converge() >= 1
+        assert list(sb.world.jobs.items) == [made]   # never a second job
