@@ -3,10 +3,10 @@
 converge: no job made twice for one intent, nothing lost, the state loads. The same Killer as
 test_crash_matrix.py (the sandbox routes Azure's /openai paths to the /v1 handlers it wraps).
 
-The Azure sandbox keeps job metadata here (its default): the guarantee rests on reconciler's marks
-being found again. A real resource that drops them (docs/SANDBOX.md Z11/Z13) is the known gap
-docs/MOVING_TO_AZURE.md describes: a lost create answer is refused, not re-sent (test_azure_e2e),
-but a kill between a create and its journal entry is not covered there."""
+The matrix runs with the Azure sandbox keeping job metadata (its default): reconciler's marks are
+found again. A real resource may drop them (docs/SANDBOX.md Z11/Z13): the last test kills a run
+right after its create on a sandbox that drops them, and the next plan refuses in one line naming
+the import (a lost create answer likewise: test_azure_e2e.py)."""
 
 from __future__ import annotations
 
