@@ -14,6 +14,7 @@ from reconciler.cli.context import AppContext, Out
 from reconciler.cli.endpoints import refuse_provider_problems
 from reconciler.config.providers import (
     DEFAULT_PROVIDER,
+    OPENAI_FIELDS,
     PROVIDER_FIELDS,
     Provider,
     declared_profile,
@@ -287,8 +288,18 @@ def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tu
 SAVED_KEY = "providers"
 
 
-def _record(provider: Provider) -> dict[str, str | None]:
+# What a field was when a plan did not record it: its default (an OpenAI Provider records only
+# OpenAI's five fields, as plans made before the platform fields did).
+_UNRECORDED: dict[str, str | None] = {"type": "openai"}
+
+
+def _full(provider: Provider) -> dict[str, str | None]:
     return {field: getattr(provider, field) for field in PROVIDER_FIELDS}
+
+
+def _record(provider: Provider) -> dict[str, str | None]:
+    return {field: value for field, value in _full(provider).items()
+            if field in OPENAI_FIELDS or value != _UNRECORDED.get(field)}
 
 
 def _planned_addresses(plan: Any) -> list[str]:
@@ -345,10 +356,9 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
             raise StalePlanError(f"{plan_file.name}: planned with Provider.{name}, which the spec folder here "
                                  f"({folder}) does not declare: apply the plan beside the specs it was made "
                                  "from (-C DIR), or make a new plan")
-        now_record = _record(provider)
-        # a field a plan did not record had its default then (plans made before the field existed)
+        now_record = _full(provider)
         changed = [f for f in PROVIDER_FIELDS
-                   if isinstance(then, dict) and then.get(f, "openai" if f == "type" else None) != now_record[f]]
+                   if isinstance(then, dict) and then.get(f, _UNRECORDED.get(f)) != now_record[f]]
         if changed:
             field = changed[0]
             raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "

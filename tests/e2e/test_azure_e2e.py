@@ -353,3 +353,15 @@ def test_quick_start_pins_the_clock_and_azure_trains_after_openais_end(tmp_path:
     out = ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve", "--wait=jobs",
                  env={"RECONCILER_SANDBOX_NOW": "2027-02-01T00:00:00Z"}))
     assert "Training succeeded" in out
+
+
+def test_a_saved_plan_is_stale_once_the_azure_provider_changes(tmp_path: Path) -> None:
+    folder = tmp_path / "azure"
+    shutil.copytree(EXAMPLE, folder)
+    ok(cli(folder, "plan", "--sandbox", "-C", ".", "--out", "plan.json"))
+    specs = folder / "specs.yaml"
+    specs.write_text(specs.read_text().replace("api_version: 2025-04-01-preview", "api_version: 2024-10-21"))
+    out = ok(cli(folder, "apply", "--sandbox", "-C", ".", "plan.json"), code=1)
+    assert "Provider.default changed since the plan was made (api_version: '2025-04-01-preview' → '2024-10-21')" in out
+    assert not (folder / "state" / "sandbox-world-azure.json").exists() or \
+        json.loads((folder / "state" / "sandbox-world-azure.json").read_text())["jobs"]["items"] == {}
