@@ -130,3 +130,26 @@ def test_serve_flavor_azure_as_a_process(tmp_path) -> None:  # type: ignore[no-u
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_answers_match_the_azure_contract_excerpt(azure: SandboxHandle) -> None:
+    import jsonschema
+    import yaml
+
+    from tests.conftest import CONTRACT
+
+    contract = yaml.safe_load((CONTRACT / "azure-openai-authoring.excerpt.yaml").read_text())
+
+    def check(name: str, value: object) -> None:
+        jsonschema.validate(value, {"$ref": f"#/$defs/{name}", "$defs": contract["$defs"]})
+
+    c = client(azure)
+    job = train(c, azure)
+    check("FineTuningJob", httpx.get(f"{azure.url}/openai/fine_tuning/jobs/{job.id}", params={"api-version": VERSION},
+                                     headers={"api-key": KEY}).json())
+    models = httpx.get(f"{azure.url}/openai/models", params={"api-version": VERSION}, headers={"api-key": KEY}).json()
+    check("ModelList", models)
+    assert any(m.get("fine_tune") == job.id for m in models["data"])
+    # the create body reconciler sends is within the contract's properties, metadata aside (Z11)
+    allowed = set(contract["$defs"]["FineTuningJobCreationProperties"]["enum"])
+    assert "metadata" not in allowed
