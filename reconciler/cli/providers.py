@@ -288,8 +288,8 @@ def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tu
 SAVED_KEY = "providers"
 
 
-# What a field was when a plan did not record it: its default (an OpenAI Provider records only
-# OpenAI's five fields, as plans made before the platform fields did).
+# What a field is when a plan does not record it: its default (an OpenAI Provider records only
+# OpenAI's five fields).
 _UNRECORDED: dict[str, str | None] = {"type": "openai"}
 
 

@@ -1,4 +1,4 @@
-"""`kind: Provider` with `type: azure` (issue 28), table-driven, no server: every mistake is one
+"""`kind: Provider` with `type: azure`, table-driven, no server: every mistake is one
 file:line line naming the field; the endpoint rules (config/endpoints.py) and key shapes likewise."""
 
 from __future__ import annotations

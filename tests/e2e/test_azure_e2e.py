@@ -1,4 +1,4 @@
-"""Azure OpenAI as a platform (issue 28, the data plane), through the real CLI in a subprocess:
+"""Azure OpenAI as a platform (the data plane), through the real CLI in a subprocess:
 
 - examples/azure as written against the built-in `--sandbox` (an azure default Provider starts the
   Azure-flavoured sandbox): apply --wait=jobs trains, a second plan says "No changes.", inventory
