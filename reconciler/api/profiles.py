@@ -127,8 +127,8 @@ class ProfileClients:
     def get_file(self, file_id: str) -> Obj:
         return self._by_id(file_id, lambda c: c.get_file(file_id))
 
-    def download_file(self, file_id: str) -> bytes:
-        return self._by_id(file_id, lambda c: c.download_file(file_id))  # type: ignore[no-any-return]
+    def download_file(self, file_id: str, *, size: int | None = None) -> bytes:
+        return self._by_id(file_id, lambda c: c.download_file(file_id, size=size))  # type: ignore[no-any-return]
 
     def download_file_to(self, file_id: str, sink: BinaryIO, *, size: int | None = None) -> int:
         return self._by_id(file_id, lambda c: c.download_file_to(file_id, sink, size=size))  # type: ignore[no-any-return]

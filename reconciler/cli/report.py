@@ -30,6 +30,7 @@ def report(html_file: Path, ignore_file: Path | None, parallelism: int, lock_tim
     health. Changes nothing. Exit 0 when the page was written, 1 on error."""
     from reconciler.cli.cost import cost_cache_path, price_table
     from reconciler.cli.drift import _build
+    from reconciler.config.providers import document_platforms
     from reconciler.cost.cache import TokenCache
     from reconciler.report.costs import estimate_jobs
     from reconciler.report.gather import gather
@@ -41,9 +42,11 @@ def report(html_file: Path, ignore_file: Path | None, parallelism: int, lock_tim
         prices = price_table(s.specs)
         plan, snapshot, drift = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism, selectors=(),
                                        include_finished=False, ignore_file=ignore_file)
+        platforms = document_platforms(s.specs, s.state)
         data = gather(plan, snapshot, drift, s.state, s.client, parallelism=parallelism, prices=prices,
-                      estimates=estimate_jobs(plan, s.specs.documents, prices, TokenCache(cost_cache_path(ctx))),
-                      warn_days=s.specs.settings.lifecycle.warn_days)
+                      estimates=estimate_jobs(plan, s.specs.documents, prices, TokenCache(cost_cache_path(ctx)),
+                                              platforms),
+                      warn_days=s.specs.settings.lifecycle.warn_days, platforms=platforms)
     runtime.write_private(html_file, render_html(data))
     o.echo(f"Wrote {html_file}: {len(data.jobs)} job(s); {data.summary}", err=True)
     return EXIT_OK

@@ -77,6 +77,9 @@ def test_example_trains_on_the_azure_sandbox_and_then_says_no_changes(tmp_path: 
     assert entry["serving_end"] == "2027-10-14"
     drift = ok(cli(folder, "drift", "--sandbox", "-C", "."))
     assert "(azure): until 2027-10-14" in drift
+    ok(cli(folder, "report", "--sandbox", "-C", ".", "--html", "report.html"))
+    page = (folder / "report.html").read_text()
+    assert "no price for gpt-4.1-mini-2025-04-14 (supervised) on azure" in page   # never OpenAI's price
 
 
 # -- an azure Provider against a served Azure sandbox ---------------------------------------------
