@@ -35,7 +35,13 @@ class SandboxHandle:
 
     @property
     def base_url(self) -> str:
-        return self.sandbox.url + "/v1"
+        """OpenAI's base URL (`/v1`), or with the azure flavour the version-less `/openai/v1`."""
+        return self.sandbox.url + ("/openai/v1" if self.sandbox.flavor == "azure" else "/v1")
+
+    @property
+    def azure_endpoint(self) -> str:
+        """The endpoint `openai.AzureOpenAI(azure_endpoint=…)` takes (the azure flavour)."""
+        return self.sandbox.url
 
     @property
     def world(self) -> World:
@@ -73,17 +79,21 @@ def run_sandbox(*, data: Path | str | None = None, speed: float = 1.0, faults: d
                 host: str = "127.0.0.1", port: int = 0, seed: int = 0, organization: str = ORGANIZATION_ID,
                 project: str = DEFAULT_PROJECT,
                 project_keys: Mapping[str, str] | None = None, max_connections: int | None = None,
-                max_uploads: int | None = None, now: float | None = None) -> Iterator[SandboxHandle]:
+                max_uploads: int | None = None, now: float | None = None, flavor: str = "openai",
+                azure_key: str | None = None, azure_metadata: bool = True) -> Iterator[SandboxHandle]:
     """Start the sandbox in this process (port 0: a free port); stop it, flushing `data`, on exit.
     `organization=` / `project=` choose the account its answers name (default org-sandbox,
     proj_sandbox). `project_keys` maps keys to projects: the sandbox is then scoped as the real API
     (sandbox/projects.py). `max_connections` / `max_uploads`: the caps (server.py's defaults). `now`
     (a POSIX time) starts the clock at that moment instead of the wall clock's (the sandbox then
-    answers, dates and refuses as on that day)."""
+    answers, dates and refuses as on that day). `flavor="azure"` answers as Azure OpenAI's data
+    plane under /openai/... (azure.py), its one valid api-key `azure_key` when given;
+    `azure_metadata=False` drops a job create's `metadata`, as the api-version contract has none."""
     caps = {k: v for k, v in (("max_connections", max_connections), ("max_uploads", max_uploads)) if v is not None}
     sandbox = Sandbox(data=Path(data) if data is not None else None, speed=speed, faults=faults, host=host,
                       port=port, seed=seed, organization=organization, project=project,
-                      project_keys=project_keys, now=now, **caps)
+                      project_keys=project_keys, now=now, flavor=flavor, azure_key=azure_key,
+                      azure_metadata=azure_metadata, **caps)
     sandbox.start()
     try:
         yield SandboxHandle(sandbox)

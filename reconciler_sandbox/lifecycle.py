@@ -134,6 +134,10 @@ def total_steps(job: dict[str, Any]) -> int:
 
 
 def fine_tuned_model_name(job: dict[str, Any]) -> str:
+    if job.get("naming") == "azure":
+        from reconciler_sandbox.azure import fine_tuned_name
+
+        return fine_tuned_name(job)
     return f"ft:{job['model']}:{job['org_slug']}:{job.get('suffix') or ''}:{job['short']}"
 
 

@@ -191,7 +191,14 @@ def file_content(world: World, req: Request) -> tuple[bytes | BinaryIO, str]:
 
 def create_job(world: World, req: Request) -> dict[str, Any]:
     body = req.json()
-    check_creation_open(world, body)
+    if world.flavor == "azure":
+        from reconciler_sandbox.azure import check_training_open
+
+        check_training_open(world, body)
+        if not world.keep_metadata and isinstance(body, dict):
+            body.pop("metadata", None)   # the api-version contract has no job metadata (docs/SANDBOX.md Z13)
+    else:
+        check_creation_open(world, body)
     check_job_files(world, req, body)
     return world.idempotent(req.headers.get("idempotency-key"), "POST /fine_tuning/jobs",
                             lambda: world.create_job(body, project=req.project))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler_sandbox import persist, routes
+from reconciler_sandbox import azure, persist, routes
 from reconciler_sandbox.body import PIECE, BodyReader, BodyTooLarge
 from reconciler_sandbox.clock import SimClock
 from reconciler_sandbox.connections import BoundedHTTPServer, Slots
@@ -41,7 +41,14 @@ class Sandbox:
                  host: str = "127.0.0.1", port: int = 0, seed: int = 0, flush_interval: float = 0.2,
                  organization: str = ORGANIZATION_ID, project: str = DEFAULT_PROJECT,
                  project_keys: Mapping[str, str] | None = None, max_connections: int = MAX_CONNECTIONS,
-                 max_uploads: int = MAX_UPLOADS, now: float | None = None) -> None:
+                 max_uploads: int = MAX_UPLOADS, now: float | None = None, flavor: str = "openai",
+                 azure_key: str | None = None, azure_metadata: bool = True) -> None:
+        # "azure": answer as Azure OpenAI's data plane (azure.py); its one valid api-key is
+        # `azure_key` when given (sandbox serve passes AZURE_OPENAI_API_KEY), else any non-empty key.
+        if flavor not in azure.FLAVORS:
+            raise ValueError(f"unknown flavor {flavor!r}: one of {', '.join(azure.FLAVORS)}")
+        self.flavor = flavor
+        self.azure_key = azure_key or None
         # The account every answer names (openai-organization / openai-project headers); a test
         # chooses another to show a state refused against the wrong account.
         self.organization = organization
@@ -55,7 +62,8 @@ class Sandbox:
         start = max(saved["sim_now"], start) if saved else start
         self.clock = SimClock(start=start, speed=speed)
         blobs = persist.BlobStore(self.data.with_name(self.data.name + ".files") if self.data else None)
-        self.world = World(clock=self.clock, blobs=blobs, seed=seed)
+        self.world = World(clock=self.clock, blobs=blobs, seed=seed, flavor=flavor)
+        self.world.keep_metadata = azure_metadata
         if saved:
             self.world.restore(saved)
         self.persister: persist.Persister | None = None
@@ -181,12 +189,21 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith("/subscriptions/"):
                 self._arm(sandbox, path, split.query)
                 return
+            query = parse_qs(split.query, keep_blank_values=True)
+            if sandbox.flavor == "azure":
+                try:
+                    path = azure.route_path(path, query)
+                except ApiError:
+                    sandbox.count(f"{self.command} <unknown>")
+                    self._unread_body()
+                    raise
             template, handler, params, known = routes.match(self.command, path)
+            if sandbox.flavor == "azure" and handler is not None and template in azure.ROUTES:
+                handler = azure.ROUTES[template]
             sandbox.count(f"{self.command} {template or '<unknown>'}")
             decision = sandbox.faults.decide(path, self.command) if known else Decision()
             allowed, limit_headers = sandbox.faults.rate(path, self.command) if known else (True, {})
-            req = routes.Request(method=self.command, path=path, params=params,
-                                 query=parse_qs(split.query, keep_blank_values=True),
+            req = routes.Request(method=self.command, path=path, params=params, query=query,
                                  headers={k.lower(): v for k, v in self.headers.items()}, body=b"")
             if known and handler is not None:
                 # The key is in the headers: an unauthorised client is answered before a byte of
@@ -274,6 +291,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _authenticate(self, req: routes.Request) -> None:
+        sandbox = self.server.sandbox
+        if sandbox.flavor == "azure":   # one resource: its key (or an Entra ID token) sees everything
+            req.api_key = azure.authenticate(req.headers, sandbox.azure_key)
+            return
         auth = self.headers.get("Authorization", "")
         scheme, _, key = auth.partition(" ")
         key = key.strip()
@@ -329,10 +350,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.send_header("x-request-id", self.request_id)
         sandbox = self.server.sandbox
-        self.send_header("openai-organization", sandbox.organization)
-        asked = self.headers.get("OpenAI-Project") if getattr(self, "headers", None) is not None else None
-        self.send_header("openai-project", getattr(self, "key_project", None) or asked or sandbox.project)
-        self.send_header("openai-version", "2020-10-01")
+        if sandbox.flavor == "azure":
+            self.send_header("apim-request-id", self.request_id)
+        else:
+            self.send_header("openai-organization", sandbox.organization)
+            asked = self.headers.get("OpenAI-Project") if getattr(self, "headers", None) is not None else None
+            self.send_header("openai-project", getattr(self, "key_project", None) or asked or sandbox.project)
+            self.send_header("openai-version", "2020-10-01")
         for key, value in (extra or {}).items():
             self.send_header(key, value)
         if self.close_connection:

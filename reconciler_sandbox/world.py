@@ -74,7 +74,9 @@ def _metadata_pairs(job: dict[str, Any]) -> list[tuple[str, str]]:
 
 class World:
     def __init__(self, *, clock: SimClock, blobs: BlobStore, seed: int = 0,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None, flavor: str = "openai") -> None:
+        self.flavor = flavor  # "azure": fine-tuned models are named as Azure names them (azure.py)
+        self.keep_metadata = True  # azure: False drops a job create's metadata (docs/SANDBOX.md Z13)
         self.lock = RWLock()  # reads share it (`with self.lock.read():`), writes hold it alone
         self.clock = clock
         self.blobs = blobs
@@ -105,6 +107,10 @@ class World:
 
     def _new_id(self, prefix: str, kind: str, length: int = 24) -> str:
         self.counter += 1
+        if self.flavor == "azure":  # Azure's ids: 32 hex digits (ftjob-…, file-…; docs/SANDBOX.md Z11)
+            import hashlib
+
+            return prefix + hashlib.sha256(f"azure:{self.seed}:{kind}:{self.counter}".encode()).hexdigest()[:32]
         return prefix + lifecycle.stable_token(self.seed, kind, self.counter, length=length)
 
     def changed(self) -> None:
@@ -317,6 +323,8 @@ class World:
                 "pauses": [],
                 "cancelled_at": None,
             })
+            if self.flavor == "azure":
+                job["naming"] = "azure"
             self.jobs.add(job_id, job)
             self.models[lifecycle.fine_tuned_model_name(job)] = job_id
             self.result_files[lifecycle.result_file_id(job)] = job_id

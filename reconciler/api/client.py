@@ -29,6 +29,7 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
+from reconciler.api.azure import AzureDataPlane
 from reconciler.api.errors import (
     AmbiguousCreateError,
     AnswerTooLargeError,
@@ -258,8 +259,11 @@ class ApiClient(UploadsApi):
         rng: random.Random | None = None,
         sources: Mapping[str, str] | None = None,
         proxies: Mapping[str, str | None] | None = None,
+        azure: AzureDataPlane | None = None,
     ):
         register_secret(api_key)
+        # Azure OpenAI (api/azure.py): its URL shape and credential; None: OpenAI's.
+        self.azure = azure
         register_secret(admin_key)
         url = check_base_url(base_url, insecure_http=insecure_http)
         self.base_url = str(url).rstrip("/")
@@ -336,6 +340,13 @@ class ApiClient(UploadsApi):
                 text += "?" + query
         return httpx.URL(text)
 
+    @property
+    def keeps_metadata(self) -> bool:
+        """Whether a job's `metadata` (reconciler's ownership marks) is a documented part of this
+        API, so that a create whose answer was lost can be looked for by it. Azure OpenAI's
+        authoring API has no job metadata (api/azure.py)."""
+        return self.azure is None
+
     def __repr__(self) -> str:
         keys = f"api_key={'set' if self._api_key else 'unset'}, admin_key={'set' if self._admin_key else 'unset'}"
         return f"ApiClient({self.base_url!r}, {keys})"
@@ -400,12 +411,14 @@ class ApiClient(UploadsApi):
             raise self._identity_error
         if method not in ("GET", "HEAD") and self.on_identity is not None and self.identity is None:
             self.probe_identity()
-        key = self._auth(admin, operation or f"{method} {path}")
-        headers = {"Authorization": f"Bearer {key.value}"}
+        url = path.lstrip("/")
+        if self.azure is not None:
+            headers, url, params = self.azure.sign(self._api_key.value, url, params, operation or f"{method} {path}")
+        else:
+            headers = {"Authorization": f"Bearer {self._auth(admin, operation or f'{method} {path}').value}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         call = f"{method} {path_template(path)}"
-        url = path.lstrip("/")
         body_limit = self.max_body if limit is None else limit
         attempt_deadline = self.deadline if deadline is None else deadline
         start = time.monotonic()

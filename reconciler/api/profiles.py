@@ -129,8 +129,8 @@ class ProfileClients:
     def get_file(self, file_id: str) -> Obj:
         return self._by_id(file_id, lambda c: c.get_file(file_id))
 
-    def download_file(self, file_id: str) -> bytes:
-        return self._by_id(file_id, lambda c: c.download_file(file_id))  # type: ignore[no-any-return]
+    def download_file(self, file_id: str, *, size: int | None = None) -> bytes:
+        return self._by_id(file_id, lambda c: c.download_file(file_id, size=size))  # type: ignore[no-any-return]
 
     def download_file_to(self, file_id: str, sink: BinaryIO, *, size: int | None = None) -> int:
         return self._by_id(file_id, lambda c: c.download_file_to(file_id, sink, size=size))  # type: ignore[no-any-return]
@@ -201,6 +201,11 @@ class ProfileClients:
 
     def list_deployments_of(self, profile: str) -> list[Obj]:
         return list(self.arm_for(profile).list_deployments())
+
+    @property
+    def keeps_metadata(self) -> bool:
+        """The acting profile's client's (api/client.py)."""
+        return bool(getattr(self._here()[1], "keeps_metadata", True))
 
     # -- what the CLI asks of a client ----------------------------------------------------------
     @property

@@ -43,7 +43,9 @@ def estimate_plan_cost(ctx: Any, specs: Any, plan: Any) -> Any:
         return None
     counts = count_training_files(plan, specs.documents, TokenCache(cost_cache_path(ctx)),
                                   count_many=lambda requests: count_in_child(ctx, requests))
-    return estimate_plan(plan, specs.documents, counts, price_table(specs), hosting)
+    from reconciler.config.providers import document_platforms
+
+    return estimate_plan(plan, specs.documents, counts, price_table(specs), document_platforms(specs), hosting)
 
 
 # What the token counting child is given of this process's environment: the locale and where
@@ -141,7 +143,11 @@ def cost(by: str | None, fmt: str, as_json: bool, refresh: bool, lock_timeout: s
     fmt = "json" if as_json else fmt
     with runtime.session(ctx, o, "cost", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         prices = price_table(s.specs)
-        rows = [job_spend(address, job, prices) for address, job in _managed_jobs(s.state, s.client, refresh)]
+        from reconciler.config.providers import document_platforms
+
+        platforms = document_platforms(s.specs, s.state)
+        rows = [job_spend(address, job, prices, platforms.get(address, "openai"))
+                for address, job in _managed_jobs(s.state, s.client, refresh)]
     groups = group_spend(rows, by) if by is not None else []
     if fmt == "json":
         o.echo(json.dumps(render.spend_json(rows, by, groups), indent=2))

@@ -92,9 +92,10 @@ def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_std
 def _spend(s: Any, snapshot: Any, key: str) -> Any:
     """What the managed jobs spent, from the jobs this refresh read (no extra request)."""
     from reconciler.cli.cost import price_table
+    from reconciler.config.providers import document_platforms
     from reconciler.cost.spend_summary import managed_jobs, spend_summary
 
-    return spend_summary(managed_jobs(s.state, snapshot), price_table(s.specs), key)
+    return spend_summary(managed_jobs(s.state, snapshot), price_table(s.specs), key, document_platforms(s.specs, s.state))
 
 
 def _notify(ctx: Any, o: Any, url: str | None, report: Any, *, required: bool = False) -> bool:

@@ -63,8 +63,8 @@ def provider_problems(ctx: AppContext, providers: Any) -> list[SpecError]:
             problems.append(SpecError(provider.file or "the environment", line, message, provider.address,
                                       f"spec.{field}"))
 
-        if provider.base_url and (why := url_problem(provider.base_url, provider.platform, operator)):
-            problem("base_url", why)
+        if provider.url and (why := url_problem(provider.url, provider.platform, operator)):
+            problem(provider.url_field, why)
         for role in ("api_key", "admin_key"):
             variable = getattr(provider, f"{role}_env")
             value = ctx.env.get(variable) if variable else None

@@ -62,7 +62,7 @@ def inventory(everything: bool, fmt: str, as_json: bool, lock_timeout: str, inse
             return profile.platform if profile is not None else "openai"
 
         def end_of(platform: str, base: str, model: str) -> tuple[dt.date | None, str | None]:
-            end = serving_end(dates, model, platform, api)
+            end = serving_end(dates, model, platform, api if platform == "openai" else None)
             return (end.date, end.cite()) if end is not None else (None, None)
 
         entries = gather(s.state.resources, jobs, end_of=end_of, today=today, platform_of=platform_of,

@@ -6,14 +6,15 @@ choices nothing changes: the one client from the OPENAI_* environment (runtime.a
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from reconciler.cli.context import AppContext, Out
 from reconciler.cli.endpoints import refuse_provider_problems
 from reconciler.config.providers import (
-    ARM_FIELDS,
     DEFAULT_PROVIDER,
+    OPENAI_FIELDS,
     PROVIDER_FIELDS,
     Provider,
     declared_profile,
@@ -26,6 +27,7 @@ __all__ = ["check_saved_plan_providers", "open_clients", "profiles_of", "provide
            "uses_profiles"]
 
 SANDBOX_KEY_PREFIX = "sk-sandbox-profile-"
+SANDBOX_AZURE_KEY = "0123456789abcdef0123456789abcdef"   # the Azure sandbox's resource key (--sandbox)
 
 
 def profiles_of(specs: Any, state: Any) -> dict[str, str]:
@@ -76,6 +78,12 @@ def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_f
     used: dict[str, list[str]] = {}
     for address, name in sorted(profile_of.items()):
         used.setdefault(name, []).append(address)
+    # an object the specs moved to another profile is still read (and forgotten or destroyed) in
+    # the one the state recorded it in
+    for address, resource in sorted(state.resources.items()):
+        recorded = recorded_profile(resource)
+        if recorded != profile_of.get(address) and address not in used.get(recorded, []):
+            used.setdefault(recorded, []).append(address)
     for name, addresses in used.items():
         if name not in providers and name != DEFAULT_PROVIDER:
             raise _undeclared(name, providers, addresses)
@@ -164,17 +172,27 @@ def _entra_token(provider: Provider) -> str:
 
 def _sandbox(ctx: AppContext, stack: contextlib.ExitStack, providers: list[Provider]) -> Any:
     """With --sandbox, the built-in sandbox with one project per Provider (its key is
-    SANDBOX_KEY_PREFIX + name) beside the default one; None otherwise."""
+    SANDBOX_KEY_PREFIX + name) beside the default one, and, when an azure Provider is used, a
+    second sandbox answering as Azure OpenAI (`flavor="azure"`, its own world file): platform ->
+    handle. None without --sandbox."""
     if not ctx.sandbox:
         return None
     from reconciler.cli import runtime
     from reconciler_sandbox import run_sandbox
 
-    keys = {SANDBOX_KEY_PREFIX + p.name: (p.project or f"proj_{p.name}") for p in providers}
+    keys = {SANDBOX_KEY_PREFIX + p.name: (p.project or f"proj_{p.name}") for p in providers if p.type == "openai"}
     keys[runtime.SANDBOX_PROJECT_KEY] = "proj_sandbox"
     speed, _ = runtime.sandbox_speed(ctx)
-    return stack.enter_context(run_sandbox(data=runtime.sandbox_world(ctx), speed=speed, project_keys=keys,
-                                           now=runtime.sandbox_now(ctx)))
+    now = runtime.sandbox_now(ctx)
+    handles = {}
+    if any(p.type == "openai" for p in providers):
+        handles["openai"] = stack.enter_context(run_sandbox(data=runtime.sandbox_world(ctx),
+                                                            speed=speed, project_keys=keys, now=now))
+    if any(p.type == "azure" for p in providers):
+        handles["azure"] = stack.enter_context(run_sandbox(
+            data=runtime.sandbox_world(ctx, "azure"), speed=speed, now=now, flavor="azure",
+            azure_key=SANDBOX_AZURE_KEY))
+    return handles
 
 
 def _profile_client(ctx: AppContext, stack: contextlib.ExitStack, settings: dict[str, Any],
@@ -185,7 +203,7 @@ def _profile_client(ctx: AppContext, stack: contextlib.ExitStack, settings: dict
 
     client = ApiClient(settings["base_url"], settings["key"] or settings["admin"], settings["admin"],
                        settings["organization"], settings["project"], insecure_http=insecure_http,
-                       sources=settings["sources"], **client_options_from_env(ctx.env))
+                       sources=settings["sources"], azure=settings.get("azure"), **client_options_from_env(ctx.env))
     stack.callback(client.close)
     return client
 
@@ -203,7 +221,10 @@ def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, 
     unset is one line naming the variable and where the Provider says so (never a value)."""
     from reconciler.cli import runtime
 
+    if provider.type == "azure":
+        return _azure_settings(ctx, provider, addresses, handle)
     if handle is not None:
+        handle = handle["openai"]
         return {"base_url": handle.base_url, "key": SANDBOX_KEY_PREFIX + provider.name,
                 "admin": runtime.SANDBOX_ADMIN_KEY, "organization": None,
                 "project": provider.project or f"proj_{provider.name}", "sources": {}}
@@ -232,6 +253,68 @@ def _provider_settings(ctx: AppContext, provider: Provider, admin_needed: bool, 
             "project": provider.project, "sources": sources}
 
 
+def _azure_settings(ctx: AppContext, provider: Provider, addresses: list[str], handles: Any) -> dict[str, Any]:
+    """An azure Provider's endpoint, key (or Entra ID token provider) and API version."""
+    from reconciler.api.azure import AzureDataPlane, azure_base_url
+
+    if handles is not None:
+        return {"base_url": azure_base_url(handles["azure"].url), "key": SANDBOX_AZURE_KEY, "admin": None,
+                "organization": None, "project": None, "sources": {},
+                "azure": AzureDataPlane(api_version=provider.api_version)}
+    assert provider.endpoint is not None
+    sources = {"api_key": provider.api_key_env or "auth: entra",
+               "base_url": f"{provider.address}'s endpoint ({provider.where('endpoint')})"}
+    if provider.auth == "entra":
+        token = entra_token_provider(provider)
+        return {"base_url": azure_base_url(provider.endpoint), "key": None, "admin": None, "organization": None,
+                "project": None, "sources": sources,
+                "azure": AzureDataPlane(api_version=provider.api_version, token=token)}
+    key = ctx.env.get(provider.api_key_env) if provider.api_key_env else None
+    if not key:
+        raise ConfigError(f"{provider.where('api_key_env')}: {provider.address}: {provider.api_key_env} is not set "
+                          f"(api_key_env; needed by {addresses[0]}"
+                          f"{f' and {len(addresses) - 1} more' if len(addresses) > 1 else ''}): export it with "
+                          "the Azure OpenAI resource's key; nothing was sent")
+    register_secret(key)
+    return {"base_url": azure_base_url(provider.endpoint), "key": key, "admin": None, "organization": None,
+            "project": None, "sources": sources, "azure": AzureDataPlane(api_version=provider.api_version)}
+
+
+_ENTRA: dict[str, Any] = {}   # one credential per process: its token cache serves every client of the run
+_ENTRA_LOCK = threading.Lock()
+
+
+def entra_token_provider(provider: Provider) -> Any:
+    """A Microsoft Entra ID bearer-token provider for the Azure OpenAI scope: azure-identity's
+    DefaultAzureCredential (its environment variables: AZURE_CLIENT_ID / AZURE_TENANT_ID /
+    AZURE_CLIENT_SECRET, workload or managed identity, the Azure CLI's login, …), which caches the
+    token in memory and renews it before it expires. One per process, shared by its clients."""
+    with _ENTRA_LOCK:
+        if "default" not in _ENTRA:
+            _ENTRA["default"] = _new_token_provider(provider)
+        return _ENTRA["default"]
+
+
+def _new_token_provider(provider: Provider) -> Any:
+    from reconciler.api.azure import ENTRA_SCOPE
+
+    try:
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+    except ImportError:
+        raise ConfigError(f"{provider.where('auth')}: {provider.address}: auth: entra needs the azure-identity "
+                          "package (pip install azure-identity)") from None
+    credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    fetch = get_bearer_token_provider(credential, ENTRA_SCOPE)
+    lock = threading.Lock()
+
+    def token() -> str:
+        # azure-core's policy is not thread-safe: parallel reads would each ask for a token at once
+        with lock:
+            return str(fetch())
+
+    return token
+
+
 def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tuple[Any, ...]:
     """Where this run sends keys, per Provider document (plan/providers.py), for the plan to show:
     computed before the run's first answer records any account in the state."""
@@ -247,8 +330,9 @@ def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tu
         default, source = ctx.env["OPENAI_BASE_URL"], "OPENAI_BASE_URL"
     else:
         default, source = runtime.DEFAULT_BASE_URL, "default"
+    urls = {name: str(c.base_url) for name, c in getattr(client, "clients", {}).items()} if ctx.sandbox else None
     return review_providers(providers, state, profiles_of(specs, state), default_base_url=default,
-                            default_source=source)
+                            default_source=source, sandbox_urls=urls)
 
 
 # -- saved plans ---------------------------------------------------------------------------------
@@ -260,10 +344,18 @@ def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tu
 SAVED_KEY = "providers"
 
 
+# What a field is when a plan does not record it: its default (an OpenAI Provider records only
+# OpenAI's five fields).
+_UNRECORDED: dict[str, str | None] = {"type": "openai"}
+
+
+def _full(provider: Provider) -> dict[str, str | None]:
+    return {field: getattr(provider, field) for field in PROVIDER_FIELDS}
+
+
 def _record(provider: Provider) -> dict[str, str | None]:
-    # the ARM account only when given: a record without it stays as before
-    return {field: provider.value(field) for field in PROVIDER_FIELDS
-            if field not in ARM_FIELDS or provider.value(field) is not None}
+    return {field: value for field, value in _full(provider).items()
+            if field in OPENAI_FIELDS or value != _UNRECORDED.get(field)}
 
 
 def _planned_addresses(plan: Any) -> list[str]:
@@ -320,8 +412,9 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
             raise StalePlanError(f"{plan_file.name}: planned with Provider.{name}, which the spec folder here "
                                  f"({folder}) does not declare: apply the plan beside the specs it was made "
                                  "from (-C DIR), or make a new plan")
-        now_record = _record(provider)
-        changed = [f for f in PROVIDER_FIELDS if isinstance(then, dict) and then.get(f) != now_record.get(f)]
+        now_record = _full(provider)
+        changed = [f for f in PROVIDER_FIELDS
+                   if isinstance(then, dict) and then.get(f, _UNRECORDED.get(f)) != now_record[f]]
         if changed:
             field = changed[0]
             raise StalePlanError(f"{plan_file.name}: {provider.where(field)}: Provider.{name} changed since the "

@@ -36,6 +36,7 @@ def report(html_file: Path, recordings: Path | None, ignore_file: Path | None, p
 
     from reconciler.cli.cost import cost_cache_path, price_table
     from reconciler.cli.drift import _build
+    from reconciler.config.providers import document_platforms
     from reconciler.cost.cache import TokenCache
     from reconciler.report.comparisons import read_comparisons
     from reconciler.report.costs import estimate_jobs
@@ -49,9 +50,11 @@ def report(html_file: Path, recordings: Path | None, ignore_file: Path | None, p
         prices = price_table(s.specs)
         plan, snapshot, drift = _build(ctx, o, s.client, s.specs, s.state, parallelism=parallelism, selectors=(),
                                        include_finished=False, ignore_file=ignore_file)
+        platforms = document_platforms(s.specs, s.state)
         data = gather(plan, snapshot, drift, s.state, s.client, parallelism=parallelism, prices=prices,
-                      estimates=estimate_jobs(plan, s.specs.documents, prices, TokenCache(cost_cache_path(ctx))),
-                      warn_days=s.specs.settings.lifecycle.warn_days)
+                      estimates=estimate_jobs(plan, s.specs.documents, prices, TokenCache(cost_cache_path(ctx)),
+                                              platforms),
+                      warn_days=s.specs.settings.lifecycle.warn_days, platforms=platforms)
     if recordings is not None:
         data = dataclasses.replace(data, recordings=str(recordings), comparisons=comparisons)
     runtime.write_private(html_file, render_html(data))

@@ -33,9 +33,13 @@ def parse_instant(text: str) -> float:
     return value.timestamp()
 
 
-def sandbox_world(ctx: AppContext) -> Path:
-    """Where the --sandbox world is kept: beside the state file."""
-    return ctx.state_file.parent / "sandbox-world.json"
+SANDBOX_PLATFORMS = ("openai", "azure")
+
+
+def sandbox_world(ctx: AppContext, platform: str = "openai") -> Path:
+    """Where the --sandbox world of a platform is kept: beside the state file."""
+    suffix = "" if platform == "openai" else f"-{platform}"
+    return ctx.state_file.parent / f"sandbox-world{suffix}.json"
 
 
 def sandbox_clock_file(ctx: AppContext) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
@@ -32,6 +33,11 @@ def sandbox() -> None:
 @click.option("--now", "start_at", metavar="WHEN", default=None,
               help="Start the simulated clock at WHEN (2027-01-07T09:00:00Z) instead of the wall clock: the "
                    "sandbox then dates, ends models and refuses job creates as on that day.")
+@click.option("--flavor", type=click.Choice(["openai", "azure"]), default="openai", show_default=True,
+              help="Answer as OpenAI (/v1) or as Azure OpenAI's data plane (/openai/... with api-version, or "
+                   "/openai/v1/; api-key header: AZURE_OPENAI_API_KEY when set is the one valid key, else any).")
+@click.option("--azure-drop-metadata", is_flag=True,
+              help="With --flavor azure: drop a job create's metadata, as Azure's api-version contract has none.")
 @click.option("--organization", default="org-sandbox", show_default=True,
               help="The organization every answer names (openai-organization header).")
 @click.option("--project", default="proj_sandbox", show_default=True,
@@ -57,8 +63,8 @@ def sandbox() -> None:
 @click.option("--max-uploads", default=16, show_default=True, type=click.IntRange(1, 1024),
               help="Uploads streamed at once (to disk); more are answered 429 with Retry-After.")
 @common_options
-def serve(host: str, port: int, data: Path | None, speed: float, seed: int, start_at: str | None,
-          organization: str, project: str, project_keys: tuple[str, ...], max_connections: int, max_uploads: int,
+def serve(host: str, port: int, data: Path | None, speed: float, seed: int, start_at: str | None, flavor: str,
+          azure_drop_metadata: bool, organization: str, project: str, project_keys: tuple[str, ...], max_connections: int, max_uploads: int,
           latency_ms: float, jitter_ms: float,
           rate_429: float, rate_500: float, rate_503: float, drop_rate: float, slow_rate: float, slow_ms: float,
           retry_after: float, fault_seed: int, fault_paths: tuple[str, ...]) -> int:
@@ -82,7 +88,9 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, star
     try:
         server = Sandbox(data=data, speed=speed, faults=faults, host=host, port=port, seed=seed,
                          organization=organization, project=project, project_keys=keys,
-                         max_connections=max_connections, max_uploads=max_uploads, now=now)
+                         max_connections=max_connections, max_uploads=max_uploads, now=now, flavor=flavor,
+                         azure_key=os.environ.get("AZURE_OPENAI_API_KEY") if flavor == "azure" else None,
+                         azure_metadata=not azure_drop_metadata)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:
@@ -98,8 +106,13 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, star
     previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
     server.start()
     where = f" (world in {data})" if data else " (in memory)"
-    click.echo(f"Sandbox listening on {server.url}{where}. Point the SDK at it: "
-               f"OPENAI_BASE_URL={server.url}/v1 with any API key (admin keys start with sk-admin-).")
+    if flavor == "azure":
+        key = "AZURE_OPENAI_API_KEY's value" if server.azure_key else "any api-key"
+        click.echo(f"Sandbox listening on {server.url}{where} as Azure OpenAI. Point the SDK at it: "
+                   f"AzureOpenAI(azure_endpoint={server.url!r}, api_version=…) with {key}.")
+    else:
+        click.echo(f"Sandbox listening on {server.url}{where}. Point the SDK at it: "
+                   f"OPENAI_BASE_URL={server.url}/v1 with any API key (admin keys start with sk-admin-).")
     try:
         while not stop.wait(0.5):
             pass
@@ -124,7 +137,13 @@ def advance(duration: str, lock_timeout: str) -> int:
     import datetime as dt
 
     from reconciler.cli.context import app, out
-    from reconciler.cli.runtime import lock_wait_callback, parse_duration, sandbox_world, store
+    from reconciler.cli.runtime import (
+        SANDBOX_PLATFORMS,
+        lock_wait_callback,
+        parse_duration,
+        sandbox_world,
+        store,
+    )
     from reconciler.errors import ConfigError
     from reconciler_sandbox import run_sandbox
 
@@ -133,21 +152,23 @@ def advance(duration: str, lock_timeout: str) -> int:
         raise click.BadParameter(f"{duration!r} is not a duration forward like 90s, 30m, 2h", param_hint="DURATION")
     ctx = app()
     o = out()
-    world = sandbox_world(ctx)
-    if not world.is_file():
-        raise ConfigError(f"{world}: no sandbox world here yet; run a command with --sandbox first "
+    worlds = {p: w for p in SANDBOX_PLATFORMS if (w := sandbox_world(ctx, p)).is_file()}
+    if not worlds:
+        raise ConfigError(f"{sandbox_world(ctx)}: no sandbox world here yet; run a command with --sandbox first "
                           "(e.g. `reconciler apply --sandbox`)")
 
     def when(t: float) -> str:
         return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
-    # The state lock keeps a running `--sandbox` command (which holds it and the world) out.
+    # The state lock keeps a running `--sandbox` command (which holds it and the worlds) out.
     with store(ctx).lock("sandbox advance", wait=parse_duration(lock_timeout) or 0.0,
-                         on_wait=lock_wait_callback(o)), run_sandbox(data=world) as handle:
-        before = handle.now()
-        after = handle.advance(seconds)
-        handle.flush()
-    o.echo(f"Sandbox clock moved {duration} forward: {when(before)} → {when(after)} ({world}).")
+                         on_wait=lock_wait_callback(o)):
+        for platform, world in worlds.items():
+            with run_sandbox(data=world, flavor=platform) as handle:
+                before = handle.now()
+                after = handle.advance(seconds)
+                handle.flush()
+            o.echo(f"Sandbox clock moved {duration} forward: {when(before)} → {when(after)} ({world}).")
     return 0
 
 

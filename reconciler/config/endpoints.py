@@ -142,6 +142,15 @@ PLATFORMS: Mapping[str, Platform] = {
         api_key_shape="an OpenAI API key (sk-proj…, sk-svcacct… or sk-…)",
         admin_key_shape="an OpenAI admin key (sk-admin-…)",
     ),
+    # Azure OpenAI resource keys: 32 hex digits (older resources) or 84 letters and digits (newer
+    # ones); the endpoints are a resource's subdomains (DESIGN.md, "allowed endpoints").
+    "azure": Platform(
+        public_endpoints=("https://*.openai.azure.com", "https://*.cognitiveservices.azure.com"),
+        api_key=re.compile(r"^[A-Za-z0-9]{32,128}$"),
+        admin_key=re.compile(r"(?!)"),   # no admin keys: Azure has no checkpoint permissions
+        api_key_shape="an Azure OpenAI resource key (32 to 128 letters and digits)",
+        admin_key_shape="an admin key (Azure has none)",
+    ),
 }
 
 
@@ -164,7 +173,8 @@ def url_problem(url: str, platform: str, operator: Iterable[UrlPrefix]) -> str |
         return f"{url} {exc}"
     if allowed_by(url, _public(platform) + tuple(operator)) is not None:
         return None
-    return (f"{url} is not an allowed base URL: API keys are sent only to {', '.join(PLATFORMS[platform].public_endpoints)}, "
+    what = "endpoint" if platform == "azure" else "base URL"
+    return (f"{url} is not an allowed {what}: API keys are sent only to {', '.join(PLATFORMS[platform].public_endpoints)}, "
             "OPENAI_BASE_URL and the prefixes the operator lists in RECONCILER_ALLOWED_BASE_URLS (set outside the "
             "specs)")
 

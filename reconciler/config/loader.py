@@ -456,6 +456,10 @@ class _Pass:
         """Every `provider: NAME` names a Provider document (`default` may stay implicit)."""
         for doc in documents:
             name = doc.provider
+            chosen = self.providers.get(name or provider_docs.DEFAULT_PROVIDER)
+            if chosen is not None and (problem := provider_docs.platform_lacks(chosen, doc.kind)):
+                line = doc.positions.get("provider", doc.line)
+                self.errors.append(SpecError(doc.file, line, problem, doc.address, "provider"))
             if registry.get(doc.kind).control_plane:
                 self.check_control_plane(doc)
             if name is None or name in self.providers or name == provider_docs.DEFAULT_PROVIDER:
@@ -472,6 +476,12 @@ class _Pass:
             return  # an unknown provider: said once, below
         problem = provider.arm_problem() if provider is not None else (
             f"there is no Provider document named {name!r} with an Azure Resource Manager account")
+        if provider is not None and provider.type != "azure":
+            self.errors.append(SpecError(doc.file, doc.positions.get("provider", doc.line),
+                                         f"a {doc.kind} exists only on Azure: {provider.address} is of type "
+                                         f"{provider.type} (choose a Provider with type: azure)",
+                                         doc.address, "provider"))
+            return
         if problem:
             self.errors.append(SpecError(doc.file, doc.positions.get("provider", doc.line),
                                          f"a {doc.kind} is managed through Azure Resource Manager: {problem} "

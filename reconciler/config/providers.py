@@ -9,6 +9,17 @@
       project: proj_…                 # optional: sent as OpenAI-Project
       base_url: https://api.openai.com/v1   # optional (default: OPENAI_BASE_URL, else the public API)
 
+    kind: Provider
+    name: azure
+    spec:
+      type: azure                     # Azure OpenAI in Microsoft Foundry (default: openai)
+      endpoint: https://NAME.openai.azure.com
+      api_version: 2025-04-01-preview # optional: without it, the /openai/v1/ path
+      api_key_env: AZURE_OPENAI_API_KEY   # sent as `api-key`; or `auth: entra` (azure-identity)
+
+A field belongs to one platform type (`TYPE_FIELDS`): an OpenAI Provider has no endpoint, an
+Azure one no base_url, organization, project or admin key (Azure has no checkpoint permissions).
+
 A resource document chooses one with a top-level `provider: NAME` beside `spec:`. Omitted, it is
 `default`: the Provider named `default` when there is one, otherwise today's client built from the
 OPENAI_* environment variables. Like Settings and Policy documents, a Provider is not a resource:
@@ -23,6 +34,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.config.endpoints import not_a_key_variable, parse_prefix
 from reconciler.errors import SpecError
@@ -40,10 +52,18 @@ __all__ = [
 
 PROVIDER_KIND = "Provider"
 DEFAULT_PROVIDER = "default"
-# Azure Resource Manager (control plane) fields, for `kind: Deployment` (api/arm.py)
+PROVIDER_TYPES = ("openai", "azure")
+OPENAI_FIELDS = ("api_key_env", "admin_key_env", "organization", "project", "base_url")
+AZURE_FIELDS = ("endpoint", "api_version", "api_key_env", "auth")
+# The ARM control plane's fields (kind: Deployment's business): strings, checked where they are used.
 ARM_FIELDS = ("subscription_id", "resource_group", "account", "management_url", "management_token_env")
 ARM_REQUIRED = ("subscription_id", "resource_group", "account")
-PROVIDER_FIELDS = ("api_key_env", "admin_key_env", "organization", "project", "base_url", *ARM_FIELDS)
+TYPE_FIELDS = {"openai": OPENAI_FIELDS, "azure": AZURE_FIELDS + ARM_FIELDS}
+# What a saved plan records of a Provider (and compares before applying it).
+PROVIDER_FIELDS = ("type", *OPENAI_FIELDS, "endpoint", "api_version", "auth", *ARM_FIELDS)
+ALL_FIELDS = tuple(dict.fromkeys(("type", *OPENAI_FIELDS, *AZURE_FIELDS, *ARM_FIELDS)))
+AUTH_MODES = ("entra",)
+_API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 
 def declared_profile(doc: Any) -> str:
@@ -79,10 +99,18 @@ class Provider:
     organization: str | None = None
     project: str | None = None
     base_url: str | None = None
-    arm: Mapping[str, str] | None = None   # the ARM_FIELDS given (None: no control plane)
     file: str | None = None   # None: the implicit default (the OPENAI_* environment)
     line: int | None = None
     positions: Mapping[str, int] | None = None
+    type: str = "openai"
+    endpoint: str | None = None          # azure: https://NAME.openai.azure.com
+    api_version: str | None = None       # azure: ?api-version=…; None: the /openai/v1/ path
+    auth: str | None = None              # azure: "entra" (Microsoft Entra ID) instead of api_key_env
+    subscription_id: str | None = None   # azure, ARM control plane (deployments)
+    resource_group: str | None = None
+    account: str | None = None
+    management_url: str | None = None
+    management_token_env: str | None = None
 
     @property
     def address(self) -> str:
@@ -91,12 +119,25 @@ class Provider:
     @property
     def platform(self) -> str:
         """The platform type whose endpoints and key shapes apply (config/endpoints.py PLATFORMS)."""
-        return "openai"
+        return self.type
+
+    @property
+    def url(self) -> str | None:
+        """Where its keys go as written in the spec: the Azure endpoint or the OpenAI base_url."""
+        return self.endpoint if self.type == "azure" else self.base_url
+
+    @property
+    def url_field(self) -> str:
+        return "endpoint" if self.type == "azure" else "base_url"
+
+    @property
+    def arm(self) -> dict[str, str] | None:
+        """The ARM_FIELDS given (None: no control plane, so no Deployments)."""
+        given = {f: v for f in ARM_FIELDS if (v := getattr(self, f))}
+        return given or None
 
     def value(self, field: str) -> str | None:
         """One of PROVIDER_FIELDS as declared (None: not given)."""
-        if field in ARM_FIELDS:
-            return (self.arm or {}).get(field)
         found: str | None = getattr(self, field)
         return found
 
@@ -142,11 +183,24 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
     if not isinstance(spec, dict):
         err(("spec",), "spec", "a Provider needs a spec mapping with at least api_key_env")
         return None, errors
+    kind = spec.get("type", "openai")
+    if kind not in PROVIDER_TYPES:
+        err(("spec", "type"), "spec.type", f"unknown type {kind!r}{_suggest(str(kind), PROVIDER_TYPES)}; a Provider's "
+            f"type is one of {', '.join(PROVIDER_TYPES)}")
+        return None, errors
+    allowed = ("type", *TYPE_FIELDS[kind])
     for key, value in spec.items():
         field = f"spec.{key}"
-        if key not in PROVIDER_FIELDS:
-            err(("spec", key), field, f"unknown field {key!r}{_suggest(str(key), PROVIDER_FIELDS)}; a Provider's "
-                f"spec has {', '.join(PROVIDER_FIELDS)}")
+        if key == "type":
+            continue
+        if key not in allowed:
+            if key in ALL_FIELDS:
+                other = next(t for t in PROVIDER_TYPES if key in TYPE_FIELDS[t])
+                hint = (" (Azure has no checkpoint permissions)" if key == "admin_key_env" else "")
+                err(("spec", key), field, f"{key} belongs to a Provider of type {other}, not {kind}{hint}")
+            else:
+                err(("spec", key), field, f"unknown field {key!r}{_suggest(str(key), allowed)}; a {kind} Provider's "
+                    f"spec has {', '.join(allowed)}")
         elif not isinstance(value, str) or not value.strip():
             err(("spec", key), field, "expected a non-empty string")
         elif key.endswith("_env") and not _ENV_NAME.match(value):
@@ -158,9 +212,29 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
                 "variable that holds this profile's key")
         elif key in ("base_url", "management_url") and (problem := _url_problem(value)):
             err(("spec", key), field, f"must be an http(s) URL such as https://api.openai.com/v1 ({problem})")
+        elif key in ("endpoint", "management_url") and (problem := _url_problem(value)):
+            err(("spec", key), field, f"must be an https URL such as https://NAME.openai.azure.com ({problem})")
+        elif key == "endpoint" and urlsplit(value).path.strip("/"):
+            err(("spec", key), field, "is the resource's endpoint without a path (https://NAME.openai.azure.com): "
+                "the /openai/... paths are added by the client")
+        elif key == "api_version" and not _API_VERSION.match(value):
+            err(("spec", key), field, "must be an Azure OpenAI API version such as 2025-04-01-preview (or leave it "
+                "out for the /openai/v1/ path)")
+        elif key == "auth" and value not in AUTH_MODES:
+            err(("spec", key), field, f"unknown auth {value!r}; the one mode is entra (Microsoft Entra ID through "
+                "azure-identity), or leave it out and name api_key_env")
         elif key == "project" and not value.startswith("proj_"):
             err(("spec", key), field, "a project id starts with proj_")
-    if "api_key_env" not in spec and "admin_key_env" not in spec:
+    if kind == "azure":
+        if "endpoint" not in spec:
+            err(("spec",), "spec.endpoint", "missing required field 'endpoint' (https://NAME.openai.azure.com, "
+                "the Azure OpenAI resource's endpoint)")
+        if "api_key_env" in spec and "auth" in spec:
+            err(("spec", "auth"), "spec.auth", "choose one: api_key_env (an api-key) or auth: entra, not both")
+        elif "api_key_env" not in spec and "auth" not in spec:
+            err(("spec",), "spec.api_key_env", "missing required field 'api_key_env' (the variable holding the "
+                "resource's key) or 'auth: entra'")
+    elif "api_key_env" not in spec and "admin_key_env" not in spec:
         err(("spec",), "spec.api_key_env", "missing required field 'api_key_env' (the variable holding this "
             "profile's project key)")
     if errors:
@@ -171,9 +245,9 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
             f"account needs {', '.join(ARM_REQUIRED)}")
         return None, errors
     positions = {f"spec.{k}": line_of(("spec", k)) for k in spec}
-    arm = {k: spec[k] for k in ARM_FIELDS if k in spec} or None
+    extra = {f: spec.get(f) for f in ("endpoint", "api_version", "auth", *ARM_FIELDS)}
     return Provider(name, spec.get("api_key_env"), spec.get("admin_key_env"), spec.get("organization"),
-                    spec.get("project"), spec.get("base_url"), arm, file, line, positions), []
+                    spec.get("project"), spec.get("base_url"), file, line, positions, type=kind, **extra), []
 
 
 def check_provider_choice(value: Any, file: str, line: int, address: str | None) -> tuple[str | None, SpecError | None]:
@@ -195,6 +269,36 @@ def unknown_provider(name: str, providers: Mapping[str, Provider], file: str, li
         known = f"declared: {', '.join(declared)}"
     return SpecError(file, line, f"unknown provider {name!r}{_suggest(name, declared)}; {known}", address,
                      "provider")
+
+
+# Kinds a platform does not have: Azure OpenAI has no checkpoint permissions (its fine-tuned
+# models are shared by deploying them, not by granting a checkpoint to another project).
+LACKING: Mapping[str, tuple[str, ...]] = {"azure": ("CheckpointPermission", "data.CheckpointPermissions")}
+
+
+def platform_lacks(provider: Provider, kind: str) -> str | None:
+    """Why a document of `kind` cannot live in `provider` (None: it can)."""
+    if kind not in LACKING.get(provider.type, ()):
+        return None
+    return (f"{kind} is not available on {provider.address} (type: {provider.type}): Azure OpenAI has no checkpoint "
+            f"permissions; choose an OpenAI provider with provider: NAME, or remove the document")
+
+
+def platform_of(providers: Mapping[str, Provider], profile: str | None) -> str:
+    """The platform type (openai / azure) of a provider profile (`default` when None); a profile no
+    Provider document declares is the OPENAI_* environment's: openai."""
+    found = providers.get(profile or DEFAULT_PROVIDER)
+    return found.type if found is not None else "openai"
+
+
+def document_platforms(specs: Any, state: Any = None) -> dict[str, str]:
+    """address -> platform of every document in `specs` (and every object only `state` holds, by
+    the profile it recorded)."""
+    providers: Mapping[str, Provider] = getattr(specs, "providers", {}) or {}
+    found = {address: platform_of(providers, declared_profile(doc)) for address, doc in specs.documents.items()}
+    for address, resource in (getattr(state, "resources", None) or {}).items():
+        found.setdefault(address, platform_of(providers, recorded_profile(resource)))
+    return found
 
 
 def provider_of(doc: Any) -> str:
@@ -232,15 +336,17 @@ def provider_document_schema() -> dict[str, Any]:
                                  "https://api.openai.com/v1); used only when it is the public endpoint, under "
                                  "OPENAI_BASE_URL, or under a prefix the operator lists in "
                                  "RECONCILER_ALLOWED_BASE_URLS."},
-                    "subscription_id": {**text, "description": "Azure subscription of the account (Deployments)."},
-                    "resource_group": {**text, "description": "Azure resource group of the account (Deployments)."},
-                    "account": {**text, "description": "Azure OpenAI / Foundry account name (Deployments)."},
-                    "management_url": {**text, "description": "Azure Resource Manager endpoint (default "
-                                       "https://management.azure.com)."},
-                    "management_token_env": {**env, "description": "The environment variable holding an ARM "
-                                             "bearer token; without it, Microsoft Entra ID (azure-identity)."},
+                    "type": {"enum": list(PROVIDER_TYPES), "description": "The platform: openai (default) or azure "
+                             "(Azure OpenAI in Microsoft Foundry)."},
+                    "endpoint": {**text, "description": "azure: the resource's endpoint, "
+                                 "https://NAME.openai.azure.com."},
+                    "api_version": {"type": "string", "pattern": _API_VERSION.pattern,
+                                    "description": "azure: sent as ?api-version=; without it the /openai/v1/ path."},
+                    "auth": {"enum": list(AUTH_MODES), "description": "azure: entra authenticates with Microsoft "
+                             "Entra ID (azure-identity's DefaultAzureCredential) instead of api_key_env."},
+                    **{f: {**text, "description": "azure: the ARM control plane (deployments)."} for f in ARM_FIELDS},
                 },
-                "anyOf": [{"required": ["api_key_env"]}, {"required": ["admin_key_env"]}],
+                "anyOf": [{"required": ["api_key_env"]}, {"required": ["admin_key_env"]}, {"required": ["auth"]}],
                 "additionalProperties": False,
             },
         },

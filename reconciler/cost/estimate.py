@@ -92,9 +92,12 @@ class PlanCost:
 def job_cost(inputs: JobInputs, count: FileCount | str | None, prices: PriceTable) -> JobCost:
     cost = JobCost(address=inputs.address, model=inputs.model, method=inputs.method,
                    replacement=inputs.replacement)
-    price = prices.lookup(inputs.model, inputs.method) if inputs.model else None
+    price = prices.lookup(inputs.model, inputs.method, inputs.platform) if inputs.model else None
+    missing = f"no price for {inputs.model} ({inputs.method})" + (
+        f" on {inputs.platform}: add one to Settings spec.pricing with platform: {inputs.platform}"
+        if inputs.platform != "openai" else "")
     if inputs.method == "reinforcement":
-        reason = HOURLY_REASON if price is not None else f"no price for {inputs.model} ({inputs.method})"
+        reason = HOURLY_REASON if price is not None else missing
         examples = count.examples if isinstance(count, FileCount) else None
         return replace(cost, examples=examples, price=price, reason=reason)
     if inputs.key is None or not isinstance(count, FileCount):
@@ -105,18 +108,20 @@ def job_cost(inputs: JobInputs, count: FileCount | str | None, prices: PriceTabl
     cost = replace(cost, examples=count.examples, tokens_per_epoch=count.tokens, epochs=epochs, epochs_auto=auto,
                    billed_tokens=billed)
     if price is None:
-        return replace(cost, reason=f"no price for {inputs.model} ({inputs.method})")
+        return replace(cost, reason=missing)
     return replace(cost, usd=billed * price.usd / 1_000_000, price=price)
 
 
 def estimate_plan(plan: Plan, documents: Mapping[str, Any], counts: Mapping[CountKey, FileCount | str],
-                  prices: PriceTable, hosting: tuple[HostingCost, ...] = ()) -> PlanCost:
+                  prices: PriceTable, platforms: Mapping[str, str] | None = None,
+                  hosting: tuple[HostingCost, ...] = ()) -> PlanCost:
     """Costs of every job the plan creates or replaces. `counts` holds each training file's count
     (or why it could not be counted), made beforehand by `cost.files.count_training_files`;
-    `hosting`: a month of hosting of each deployment it creates (cost/hosting.py)."""
+    `platforms`: address -> the platform whose prices apply (openai when not given); `hosting`: a
+    month of hosting of each deployment it creates (cost/hosting.py)."""
     jobs = []
     for change in costed_changes(plan):
-        inputs = job_inputs(change, documents)
+        inputs = replace(job_inputs(change, documents), platform=(platforms or {}).get(change.address, "openai"))
         jobs.append(job_cost(inputs, counts.get(inputs.key) if inputs.key is not None else None, prices))
     by_address: dict[str, JobCost | HostingCost] = {j.address: j for j in jobs}
     by_address.update({h.address: h for h in hosting})

@@ -37,6 +37,7 @@ class JobInputs:
     key: CountKey | None           # None: the tokens cannot be counted (reason says why)
     reason: str | None = None
     replacement: bool = False
+    platform: str = "openai"       # whose prices apply (the job's Provider type)
 
 
 def costed_changes(plan: Plan) -> list[Change]:

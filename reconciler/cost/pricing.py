@@ -23,7 +23,8 @@ __all__ = ["METHODS", "InferencePrice", "Price", "PriceTable", "builtin_inferenc
 METHODS = ("supervised", "dpo", "reinforcement")
 _UNITS = {"per_1m_tokens": "1M tokens", "per_hour": "hour"}
 _FIELDS = {"model", "method", "per_1m_tokens", "per_hour", "source", "as_of", "checked", "also", "quality",
-           "note"}
+           "note", "platform"}
+PLATFORMS = ("openai", "azure")   # a price is the platform's (Provider spec.type); openai when not said
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,18 @@ class Price:
     source: str = ""
     as_of: str = ""
     origin: str = "builtin"   # "builtin" (prices.json) or "settings" (an override)
+    platform: str = "openai"  # whose price: openai or azure
 
     @property
     def hourly(self) -> bool:
         return self.per == "hour"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"usd": self.usd, "per": self.per, "model": self.model, "method": self.method,
-                "source": self.source, "as_of": self.as_of, "origin": self.origin}
+        found = {"usd": self.usd, "per": self.per, "model": self.model, "method": self.method,
+                 "source": self.source, "as_of": self.as_of, "origin": self.origin}
+        if self.platform != "openai":
+            found["platform"] = self.platform
+        return found
 
 
 def _price(entry: Mapping[str, Any], origin: str, where: str) -> Price:
@@ -55,6 +60,9 @@ def _price(entry: Mapping[str, Any], origin: str, where: str) -> Price:
         raise ValueError(f"{where}.model: must be a model name")
     if method not in METHODS:
         raise ValueError(f"{where}.method: must be one of {', '.join(METHODS)}")
+    platform = entry.get("platform", "openai")
+    if platform not in PLATFORMS:
+        raise ValueError(f"{where}.platform: must be one of {', '.join(PLATFORMS)} (the Provider type it is the price of)")
     units = [k for k in _UNITS if k in entry]
     if len(units) != 1:
         raise ValueError(f"{where}: give exactly one of per_1m_tokens (supervised, dpo) or per_hour (reinforcement)")
@@ -65,24 +73,25 @@ def _price(entry: Mapping[str, Any], origin: str, where: str) -> Price:
         raise ValueError(f"{where}: {method} is billed {'per hour' if method == 'reinforcement' else 'per token'}: "
                          f"use {'per_hour' if method == 'reinforcement' else 'per_1m_tokens'}")
     return Price(model, str(method), float(usd), _UNITS[units[0]], str(entry.get("source") or ""),
-                 str(entry.get("as_of") or entry.get("checked") or ""), origin)
+                 str(entry.get("as_of") or entry.get("checked") or ""), origin, str(platform))
 
 
 class PriceTable:
     def __init__(self, prices: Iterable[Price]) -> None:
-        self._prices: dict[tuple[str, str], Price] = {}
+        self._prices: dict[tuple[str, str, str], Price] = {}
         for price in prices:
-            self._prices[(price.model, price.method)] = price
+            self._prices[(price.platform, price.model, price.method)] = price
 
     def with_overrides(self, overrides: Iterable[Price]) -> PriceTable:
         return PriceTable([*self._prices.values(), *overrides])
 
-    def lookup(self, model: str, method: str) -> Price | None:
-        """The price of training `model` with `method`: a fine-tuned model is trained at its base
-        model's price; an alias at its snapshot's."""
+    def lookup(self, model: str, method: str, platform: str = "openai") -> Price | None:
+        """The price of training `model` with `method` on `platform`: a fine-tuned model is trained
+        at its base model's price; an alias at its snapshot's. One platform's price is never used
+        for another's."""
         name = base_model(model)
         for candidate in (name, SNAPSHOTS.get(name, name)):
-            price = self._prices.get((candidate, method))
+            price = self._prices.get((platform, candidate, method))
             if price is not None:
                 return price
         return None
@@ -178,6 +187,8 @@ def pricing_schema() -> dict[str, Any]:
                 "model": {"type": "string", "minLength": 1,
                           "description": "The base model, as a dated snapshot (gpt-4o-mini-2024-07-18) or alias."},
                 "method": {"enum": list(METHODS)},
+                "platform": {"enum": list(PLATFORMS), "description": "Whose price: openai (default) or azure "
+                             "(the jobs of an azure Provider are priced only by azure prices)."},
                 "per_1m_tokens": {"type": "number", "minimum": 0, "description": "USD per million training tokens."},
                 "per_hour": {"type": "number", "minimum": 0,
                              "description": "USD per hour of training (reinforcement)."},

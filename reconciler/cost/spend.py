@@ -40,18 +40,18 @@ def _method(job: Mapping[str, Any]) -> str:
     return "supervised"
 
 
-def job_spend(address: str, job: Mapping[str, Any], prices: PriceTable) -> SpendRow:
+def job_spend(address: str, job: Mapping[str, Any], prices: PriceTable, platform: str = "openai") -> SpendRow:
     model = str(job.get("model") or "")
     method = _method(job)
     tokens = job.get("trained_tokens")
     tokens = tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
     metadata = job.get("metadata") if isinstance(job.get("metadata"), Mapping) else {}
     metadata = {k: v for k, v in (metadata or {}).items() if not str(k).startswith("reconciler_")}
-    price = prices.lookup(model, method) if model else None
+    price = prices.lookup(model, method, platform) if model else None
     usd: float | None = None
     reason: str | None = None
     if price is None:
-        reason = f"no price for {model or 'an unknown model'} ({method})"
+        reason = f"no price for {model or 'an unknown model'} ({method})" + (f" on {platform}" if platform != "openai" else "")
     elif price.hourly:
         reason = f"billed {price.usd:,.2f} USD per hour of training; the API does not report the hours"
     elif tokens is None:

@@ -78,8 +78,9 @@ def managed_jobs(state: Any, snapshot: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def spend_summary(jobs: Iterable[tuple[str, Mapping[str, Any]]], prices: PriceTable,
-                  key: str = DEFAULT_KEY) -> SpendSummary:
-    rows = tuple(job_spend(address, job, prices) for address, job in jobs)
+                  key: str = DEFAULT_KEY, platforms: Mapping[str, str] | None = None) -> SpendSummary:
+    """`platforms`: address -> whose prices apply (openai when not given)."""
+    rows = tuple(job_spend(address, job, prices, (platforms or {}).get(address, "openai")) for address, job in jobs)
     if any(r.metadata.get(key) not in (None, "") for r in rows):
         return SpendSummary(key, key, rows, tuple(group_spend(rows, key)))
     return SpendSummary(key, None, rows)

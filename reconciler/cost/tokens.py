@@ -51,9 +51,12 @@ _CL100K = ("gpt-3.5", "gpt-4", "babbage-002", "davinci-002", "gpt-35")
 
 
 def base_model(model: str) -> str:
-    """`ft:gpt-4o-mini-2024-07-18:org:suffix:id` -> `gpt-4o-mini-2024-07-18`."""
+    """`ft:gpt-4o-mini-2024-07-18:org:suffix:id` (OpenAI) or `gpt-4o-mini-2024-07-18.ft-<hex>`
+    (Azure) -> `gpt-4o-mini-2024-07-18`."""
     if model.startswith("ft:"):
         return model.split(":", 2)[1]
+    if ".ft-" in model:
+        return model.split(".ft-", 1)[0]
     return model
 
 

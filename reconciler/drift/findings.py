@@ -254,5 +254,8 @@ def _models(plan: Plan, snapshot: Any, specs: Any) -> list[dict[str, Any]]:
     if settings is None:
         return []
     now = getattr(snapshot, "server_time", None) or plan.created_at or time.time()
-    ends = managed_model_ends(plan.observed, settings.lifecycle.dates(), now, getattr(snapshot, "models", None))
+    from reconciler.config.providers import document_platforms
+
+    ends = managed_model_ends(plan.observed, settings.lifecycle.dates(), now, getattr(snapshot, "models", None),
+                              platform_of=document_platforms(specs) if hasattr(specs, "documents") else None)
     return [{"address": address, **end.to_dict()} for address, end in ends]

@@ -129,8 +129,12 @@ def managed_model_ends(observed: Mapping[str, Mapping[str, Any]], dates: EndDate
     """address -> live attributes (a plan's `observed`) -> (address, end) for every object with a
     `fine_tuned_model`, soonest end first. `platform_of` maps an address to its platform (default
     openai)."""
-    found = [(address, model_end(dates, str(attrs["fine_tuned_model"]), now,
-                                 (platform_of or {}).get(address, DEFAULT_PLATFORM), api))
+    def platform(address: str) -> str:
+        return (platform_of or {}).get(address, DEFAULT_PLATFORM)
+
+    # the API's shutdown dates are OpenAI's (GET /v1/models): never another platform's
+    found = [(address, model_end(dates, str(attrs["fine_tuned_model"]), now, platform(address),
+                                 api if platform(address) == DEFAULT_PLATFORM else None))
              for address, attrs in observed.items()
              if isinstance(attrs, Mapping) and isinstance(attrs.get("fine_tuned_model"), str)
              and attrs["fine_tuned_model"]]

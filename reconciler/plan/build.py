@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from reconciler.addresses import expand_bases, kind_of
 from reconciler.config.documents import Document, SpecSet
-from reconciler.config.providers import declared_profile, recorded_profile
+from reconciler.config.providers import declared_profile, document_platforms, platform_of, recorded_profile
 from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
@@ -118,7 +118,9 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     moved = _provider_moves(documents, work)  # another provider profile: a replace
     lifecycle = specs.settings.lifecycle
     walk = Walk(state=work, snapshot=snapshot, now=now, replace=frozenset(options.replace) | frozenset(moved),
-                end_dates=lifecycle.dates(), warn_days=lifecycle.warn_days, uploads=specs.settings.uploads)
+                end_dates=lifecycle.dates(), warn_days=lifecycle.warn_days, uploads=specs.settings.uploads,
+                platforms=document_platforms(specs, state),
+                platform_moves=_platform_moves(specs, work, moved))
     missing: set[Read] = set()
     errors: list[PlanError] = []
 
@@ -208,6 +210,18 @@ def _provider_moves(documents: Mapping[str, Document], work: WorkingState) -> di
         if old != new:
             moves[address] = f"provider changed: {old} → {new}"
     return moves
+
+
+def _platform_moves(specs: SpecSet, work: WorkingState, moved: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """address -> (old, new) platform, for the provider moves that also change platform (OpenAI to
+    Azure): the old object stays where it is until its platform shuts it down, never destroyed."""
+    found = {}
+    for address in moved:
+        old = platform_of(specs.providers, recorded_profile(work.resources[address]))
+        new = platform_of(specs.providers, declared_profile(specs.documents[address]))
+        if old != new:
+            found[address] = (old, new)
+    return found
 
 
 def _provider_reason(change: Change, reason: str, *, requested: bool) -> Change:

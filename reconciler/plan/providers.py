@@ -34,6 +34,9 @@ class ProviderReview:
     status: str                    # "new", "changed" or "unchanged"
     changes: tuple[tuple[str, str | None, str | None], ...] = ()   # (field, recorded, declared)
     used_by: int = 0               # addresses (specs and state) in this profile
+    type: str = "openai"           # the platform: openai or azure
+    auth: str | None = None        # azure: "entra" (Microsoft Entra ID) instead of a key
+    api_version: str | None = None  # azure: the api-version sent (None: the /openai/v1/ path)
     # Azure Resource Manager (Deployments): where the management token goes and where it comes from
     management_url: str | None = None
     management_token: str | None = None   # the variable, "Entra ID" or "sandbox"
@@ -46,16 +49,20 @@ class ProviderReview:
         return {"address": self.address, "name": self.name, "where": self.where, "base_url": self.base_url,
                 "base_url_source": self.base_url_source, "api_key_env": self.api_key_env,
                 "admin_key_env": self.admin_key_env, "organization": self.organization, "project": self.project,
-                "status": self.status, "used_by": self.used_by,
+                "status": self.status, "used_by": self.used_by, "type": self.type, "auth": self.auth,
+                "api_version": self.api_version,
                 "changes": [{"field": f, "before": b, "after": a} for f, b, a in self.changes],
                 **({"management_url": self.management_url, "management_token": self.management_token}
                    if self.management_url else {})}
 
 
 def review_providers(providers: Mapping[str, Provider], state: Any, profile_of: Mapping[str, str], *,
-                     default_base_url: str, default_source: str) -> tuple[ProviderReview, ...]:
+                     default_base_url: str, default_source: str,
+                     sandbox_urls: Mapping[str, str] | None = None) -> tuple[ProviderReview, ...]:
     """One review per Provider document, by name. `default_base_url` / `default_source`: where a
-    Provider without base_url sends its keys (OPENAI_BASE_URL, the public API, or the sandbox)."""
+    Provider without base_url sends its keys (OPENAI_BASE_URL, the public API, or the sandbox);
+    `sandbox_urls`: with the sandbox, each profile's own URL (an azure Provider's sandbox is another
+    server). An azure Provider's keys go to its endpoint."""
     counts: dict[str, int] = {}
     for name in profile_of.values():
         counts[name] = counts.get(name, 0) + 1
@@ -63,9 +70,9 @@ def review_providers(providers: Mapping[str, Provider], state: Any, profile_of: 
     for name in sorted(providers):
         provider = providers[name]
         if default_source == "sandbox":
-            base_url, source = default_base_url, "sandbox"
-        elif provider.base_url:
-            base_url, source = provider.base_url, "spec"
+            base_url, source = (sandbox_urls or {}).get(name, default_base_url), "sandbox"
+        elif provider.url:
+            base_url, source = provider.url, "spec"
         else:
             base_url, source = default_base_url, default_source
         recorded = state.api if name == DEFAULT_PROVIDER else state.provider_apis.get(name)
@@ -73,7 +80,8 @@ def review_providers(providers: Mapping[str, Provider], state: Any, profile_of: 
         status = "new" if recorded is None else ("changed" if changes else "unchanged")
         reviews.append(ProviderReview(name, provider.where(), base_url, source, provider.api_key_env,
                                       provider.admin_key_env, provider.organization, provider.project, status,
-                                      changes, counts.get(name, 0), *_management(provider, default_source)))
+                                      changes, counts.get(name, 0), provider.type, provider.auth,
+                                      provider.api_version, *_management(provider, default_source)))
     return tuple(reviews)
 
 

@@ -47,6 +47,10 @@ class Walk:
     warnings: list[str] = field(default_factory=list)
     live: dict[str, dict[str, Any]] = field(default_factory=dict)  # address -> refreshed attributes
     managed_job_ids: frozenset[str] | None = None  # the state's job ids, once asked (kinds/job/plan.py)
+    platforms: Mapping[str, str] = field(default_factory=dict)  # address -> openai / azure (its Provider's type)
+    # address -> (old platform, new platform) of an object whose Provider moved to another platform:
+    # replaced, the old object only forgotten (docs/adr/0905-platform-moves-forget.md)
+    platform_moves: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     reads: SnapshotReads = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +60,10 @@ class Walk:
     def refreshed(self) -> bool:
         """False with --refresh=false: objects are planned from their state attributes."""
         return self.snapshot.refreshed
+
+    def platform(self, address: str) -> str:
+        """The platform an address lives on (its Provider's type): whose end dates and prices apply."""
+        return self.platforms.get(address, "openai")
 
     def resolver(self) -> Resolver:
         return Resolver(self.planned, self.waiting)

@@ -32,7 +32,11 @@ def provider_lines(reviews: Iterable[ProviderReview], style: Callable[..., str] 
         note = {"new": ", new: the state has never reached it", "changed": ", changed"}.get(r.status, "")
         head = f"  {_MARK[r.status]} {r.address} ({r.where}{note})"
         yield style(head, fg=colour) if colour else head
-        yield f"      base_url:      {r.base_url} ({_SOURCE.get(r.base_url_source, r.base_url_source)})"
+        if r.type == "azure":
+            version = f"api-version {r.api_version}" if r.api_version else "the /openai/v1/ path"
+            yield f"      platform:      Azure OpenAI ({version})"
+        label = "endpoint:" if r.type == "azure" else "base_url:"
+        yield f"      {label:<15}{r.base_url} ({_SOURCE.get(r.base_url_source, r.base_url_source)})"
         yield f"      keys from:     {_keys(r)}"
         if r.management_url:
             yield f"      management:    {r.management_url} (token: {r.management_token})"
@@ -46,6 +50,8 @@ def provider_lines(reviews: Iterable[ProviderReview], style: Callable[..., str] 
 
 def _keys(r: ProviderReview) -> str:
     parts = []
+    if r.auth == "entra":
+        parts.append("Microsoft Entra ID (auth: entra)")
     if r.api_key_env:
         parts.append(f"{r.api_key_env} (api_key_env)")
     if r.admin_key_env:
@@ -71,7 +77,10 @@ def provider_markdown(reviews: Iterable[ProviderReview]) -> list[str]:
         url = f"{_code(r.base_url)} ({_SOURCE.get(r.base_url_source, r.base_url_source)})"
         for field, before, after in r.changes:
             url += f"<br>{field}: {_code(before)} → {_code(after)}"
-        keys = ", ".join(_code(v) for v in (r.api_key_env, r.admin_key_env) if v) or "-"
+        keys = ", ".join([*(["Entra ID"] if r.auth == "entra" else []),
+                          *(_code(v) for v in (r.api_key_env, r.admin_key_env) if v)]) or "-"
+        if r.type == "azure":
+            url = f"Azure OpenAI: {url}"
         lines.append(f"| {icon} | {_code(r.address)} | {url} | {keys} | {_code(r.organization)} / "
                      f"{_code(r.project)} |")
     return lines

@@ -8,6 +8,7 @@ cache the plan uses); `job_cost` and `total` are pure."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,16 @@ def _count(key: CountKey, cache: TokenCache | None) -> FileCount | str:
 
 
 def estimate_jobs(plan: Plan, documents: Mapping[str, Any], prices: PriceTable,
-                  cache: TokenCache | None = None) -> dict[str, JobCost]:
+                  cache: TokenCache | None = None, platforms: Mapping[str, str] | None = None) -> dict[str, JobCost]:
     """address -> the estimated cost of training the job its spec describes, for every job the
-    specs declare (created, running or planned alike), each training file counted once."""
+    specs declare (created, running or planned alike), each training file counted once, at its
+    platform's prices (`platforms`: address -> openai / azure; openai when not given)."""
     counts: dict[CountKey, FileCount | str] = {}
     out: dict[str, JobCost] = {}
     for change in plan.changes:
         if change.kind not in JOB_KINDS or change.action in (Action.DELETE, Action.READ) or change.after is None:
             continue
-        inputs = job_inputs(change, documents)
+        inputs = replace(job_inputs(change, documents), platform=(platforms or {}).get(change.address, "openai"))
         if inputs.key is not None and inputs.key not in counts:
             counts[inputs.key] = _count(inputs.key, cache)
         out[change.address] = estimate_job(inputs, counts.get(inputs.key) if inputs.key is not None else None,
@@ -62,14 +64,14 @@ def estimate_jobs(plan: Plan, documents: Mapping[str, Any], prices: PriceTable,
 
 
 def job_cost(address: str, job: Mapping[str, Any], prices: PriceTable | None,
-             estimate: JobCost | None) -> Cost | None:
+             estimate: JobCost | None, platform: str = "openai") -> Cost | None:
     """The spend of a job that reported trained_tokens; the estimate of one still to train; else
     unknown with the reason. None when nothing about cost is known (no price table given)."""
     if prices is None and estimate is None:
         return None
-    spent = job_spend(address, job, prices) if prices is not None and job.get("id") else None
+    spent = job_spend(address, job, prices, platform) if prices is not None and job.get("id") else None
     if spent is not None and spent.usd is not None:
-        price = prices.lookup(spent.model, spent.method) if prices is not None else None
+        price = prices.lookup(spent.model, spent.method, platform) if prices is not None else None
         rate = f" at {money(price.usd)} / {price.per}" if price is not None else ""
         return Cost("spent", spent.usd, f"{spent.trained_tokens or 0:,} trained tokens{rate}")
     status = str(job.get("status") or "")

@@ -297,7 +297,8 @@ def _job_objects(plan: Plan, snapshot: Any, state: Any) -> list[tuple[str, str |
 
 def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, parallelism: int = 10,
            now: float | None = None, prices: PriceTable | None = None,
-           estimates: Mapping[str, JobCost] | None = None, warn_days: int = 30) -> Report:
+           estimates: Mapping[str, JobCost] | None = None, warn_days: int = 30,
+           platforms: Mapping[str, str] | None = None) -> Report:
     """The report of one workspace. `drift` is the DriftReport of the same refresh. With `prices`
     (and `estimates` from report.costs.estimate_jobs) each job carries its cost. `warn_days`: how
     near a model's end is a warning (Settings.spec.lifecycle)."""
@@ -321,7 +322,8 @@ def gather(plan: Plan, snapshot: Any, drift: Any, state: Any, client: Any, *, pa
             model=str(job.get("model") or ""), method=_method(job),
             created_at=_time(job.get("created_at")), finished_at=_time(job.get("finished_at")),
             trained_tokens=_int(job.get("trained_tokens")),
-            cost=job_cost(address, job, prices, (estimates or {}).get(address)),
+            cost=job_cost(address, job, prices, (estimates or {}).get(address),
+                          (platforms or {}).get(address, "openai")),
             fine_tuned_model=job.get("fine_tuned_model") if isinstance(job.get("fine_tuned_model"), str) else None,
             error=_error(job), curves_source=source, series=series,
             checkpoints=_checkpoints(job, raw, grants, selected), notes=tuple(notes),

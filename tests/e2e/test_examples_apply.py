@@ -12,7 +12,7 @@ from reconciler.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 APPLYABLE = ["specs", "examples/supervised", "examples/dpo", "examples/reinforcement",
-             "examples/shared-checkpoints", "examples/legacy", "examples/sweep"]
+             "examples/shared-checkpoints", "examples/legacy", "examples/sweep", "examples/azure"]
 
 
 @pytest.mark.parametrize("folder", APPLYABLE)

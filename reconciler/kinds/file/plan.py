@@ -87,6 +87,9 @@ def plan_file(doc: Any, spec: dict[str, Any], walk: Walk) -> Change:
             reasons = (*reasons, interrupted)
         upload = upload_step(walk, inputs, str(F.local_path(doc, spec)), rs)
         kept = used_elsewhere(walk, rs.id)
+        move = walk.platform_moves.get(address)
+        if move is not None:  # to another platform: the old upload stays there, it only leaves our state
+            kept = f"moves from {move[0]} to {move[1]}: the {move[0]} file is kept, not deleted"
         if kept:  # the old upload stays for the job that uses it; it only leaves our state
             return Change(action=Action.REPLACE, before=before, after=inputs, attrs=attrs,
                           reasons=(*reasons, f"{kept}; the old {rs.id} only leaves our state"),

@@ -103,6 +103,12 @@ def _create_or_find(ctx: ApplyContext, address: str, digest: str, body: dict[str
                 f"the create may have reached the API ({failure}) and a job with its marks exists "
                 f"but is cancelled ({', '.join(cancelled[:3])}); not creating another in this run: check it, "
                 "then apply again")
+        if not getattr(ctx.client, "keeps_metadata", True):
+            raise ReconcilerError(
+                f"the create may have reached the API ({failure}) and this platform does not keep job metadata, "
+                f"so the job cannot be looked for by reconciler's marks; not creating it again: look for a job on "
+                f"{body.get('model')} with training_file {body.get('training_file')} made in the last minutes, "
+                f"then `reconciler import {address} JOB_ID` it, or apply again if there is none")
         if attempt == CREATE_ATTEMPTS:
             raise ReconcilerError(
                 f"the create failed {attempt} times, each time without making a job (looked up by "

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.config.documents import Document, SpecSet
+from reconciler.config.providers import document_platforms
 from reconciler.errors import SpecError
 from reconciler.kinds.job.inputs import KIND
 from reconciler.lifecycle.data import EndDates
@@ -26,7 +27,13 @@ from reconciler.plan.walk import Walk
 
 __all__ = ["PLATFORM", "create_refusal", "end_date_problems", "model_health", "serving_note"]
 
-PLATFORM = "openai"   # the platform of every job until providers name another (spec.type: azure)
+PLATFORM = "openai"   # the platform of a job whose Provider names no other (spec.type: azure)
+
+
+def _api(walk: Walk, platform: str) -> Any:
+    """The shutdown dates GET /v1/models answered: OpenAI's, so for OpenAI's models only (Azure's
+    models list carries none; its end dates are the shipped data's)."""
+    return walk.snapshot.models if platform == PLATFORM else None
 
 
 def _where(doc: Document) -> str:
@@ -38,17 +45,19 @@ def create_refusal(doc: Document, model: Any, walk: Walk) -> str | None:
     its source), or None."""
     if not isinstance(model, str) or not model:
         return None
-    end = training_refusal(walk.end_dates, model, walk.now, PLATFORM)
+    platform = walk.platform(doc.address)
+    end = training_refusal(walk.end_dates, model, walk.now, platform)
     if end is None:
         return None
-    return f"{_where(doc)}: {refusal(model, end, creation_end(walk.end_dates, PLATFORM), PLATFORM)}; nothing was sent"
+    return f"{_where(doc)}: {refusal(model, end, creation_end(walk.end_dates, platform), platform)}; nothing was sent"
 
 
-def serving_note(model: Any, walk: Walk) -> ServingEnd | None:
+def serving_note(model: Any, walk: Walk, address: str = "") -> ServingEnd | None:
     """When the model a new job trains on `model` will stop answering, if that is known."""
     if not isinstance(model, str) or not model:
         return None
-    end = serving_end(walk.end_dates, model, PLATFORM, walk.snapshot.models)
+    platform = walk.platform(address)
+    end = serving_end(walk.end_dates, model, platform, _api(walk, platform))
     if end is None:
         return None
     return ServingEnd(base_model(model), end.day, days_left(end.date, walk.now), end.cite())
@@ -60,7 +69,8 @@ def model_health(address: str, kind: str, live: dict[str, Any], walk: Walk) -> H
     model = live.get("fine_tuned_model")
     if not isinstance(model, str) or not model:
         return None
-    end = model_end(walk.end_dates, model, walk.now, PLATFORM, walk.snapshot.models)
+    platform = walk.platform(address)
+    end = model_end(walk.end_dates, model, walk.now, platform, _api(walk, platform))
     if end.serving_end is None or end.days_left is None:
         return None
     day, source = end.serving_end.day, end.serving_end.cite()
@@ -83,20 +93,22 @@ def end_date_problems(specs: SpecSet, now: float) -> tuple[list[SpecError], list
     dates: EndDates = specs.settings.lifecycle.dates()
     errors: list[SpecError] = []
     warnings: list[SpecError] = []
-    creation = creation_end(dates, PLATFORM)
+    platforms = document_platforms(specs)
     for doc in specs.documents.values():
         model = doc.spec.get("model") if doc.type == KIND else None
         if not isinstance(model, str) or "${" in model:
             continue
-        end = training_refusal(dates, model, now, PLATFORM)
+        platform = platforms.get(doc.address, PLATFORM)
+        creation = creation_end(dates, platform)
+        end = training_refusal(dates, model, now, platform)
         if end is None:
             continue
         line = doc.line_of("spec.model")
         if end == creation:
-            warnings.append(SpecError(doc.file, line, f"{refusal(model, end, creation, PLATFORM)} (today is "
+            warnings.append(SpecError(doc.file, line, f"{refusal(model, end, creation, platform)} (today is "
                                       f"{today(now)}); a job not made yet is refused by plan", doc.address,
                                       "spec.model", "warning"))
         else:
-            errors.append(SpecError(doc.file, line, refusal(model, end, creation, PLATFORM), doc.address,
+            errors.append(SpecError(doc.file, line, refusal(model, end, creation, platform), doc.address,
                                     "spec.model"))
     return errors, warnings

@@ -54,6 +54,30 @@ def _adoption_candidate(walk: Walk, address: str, digest: str | None, exclude: s
     return max(found, key=lambda j: (j.get("created_at") or 0, j["id"])) if found else None
 
 
+def _unmarked_twin(walk: Walk, address: str, inputs: Mapping[str, Any], profile: str) -> dict[str, Any] | None:
+    """On a platform that keeps no job metadata (Azure: reconciler's marks may be dropped), a live
+    job no state records, without marks, on the same training file, base model and suffix as the
+    job about to be created: what an interrupted run leaves when it died between the create and
+    its journal entry. None on OpenAI (its marks find such a job: `_adoption_candidate`)."""
+    if walk.platform(address) == "openai" or not walk.refreshed:
+        return None
+    training_file = inputs.get("training_file")
+    if not isinstance(training_file, str):   # UNKNOWN (the file is not uploaded yet): nothing to match
+        return None
+    from reconciler.lifecycle.dates import base_model
+
+    managed = {r.id for r in walk.state.resources.values() if r.id}
+    for job in walk.reads.all_jobs():
+        if (job.get("id") in managed or (job.get("metadata") or {}).get(J.TAG_ADDRESS)
+                or job.get("status") in _SPENT or job.get("training_file") != training_file
+                or base_model(str(job.get("model") or "")) != base_model(str(inputs.get("model") or ""))
+                or (job.get("user_provided_suffix") or None) != (inputs.get("suffix") or None)
+                or not walk.snapshot.listed_for(str(job.get("id")), profile)):
+            continue
+        return dict(job)
+    return None
+
+
 # A job in these states cost nothing more and trains nothing: creating another is not paying twice.
 _SPENT = ("cancelled", "failed")
 
@@ -152,7 +176,7 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         walk.waiting[address] = f"{address} is not created yet"
         return Change(action=Action.CREATE, reasons=(reason,), before=None, after=after, steps=tuple(steps),
                       prior_id=prior, elsewhere=other_workspaces(walk, address),
-                      serving_end=serving_note(inputs.get("model"), walk), **base)
+                      serving_end=serving_note(inputs.get("model"), walk, doc.address), **base)
 
     # Not in state: create, or adopt a job an interrupted run already made.
     if rs is None or live is None:
@@ -169,6 +193,14 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
             return Change(action=Action.ADOPT, reasons=(f"adopt {candidate['id']} instead of creating a duplicate",),
                           after=after, steps=(Step(Op.ADOPT, candidate["id"], {"id": candidate["id"]}),),
                           prior_id=rs.id if rs else None, **base)
+        twin = _unmarked_twin(walk, address, inputs, declared_profile(doc))
+        if twin is not None:
+            platform = walk.platform(address)
+            raise PlanError(
+                f"{doc.file}:{doc.line}: {address}: job {twin['id']} ({twin.get('status')}) on {platform} trains "
+                f"{twin.get('model')} on {twin.get('training_file')} like this document, and nothing records it: an "
+                f"interrupted run may have made it ({platform} keeps no job metadata to tell); run `reconciler import "
+                f"{address} {twin['id']}` to keep it, or cancel it, then plan again; nothing was sent")
         if rs is None:
             return create("not in state")
         return create(f"job {rs.id} no longer exists", prior=rs.id)
@@ -215,6 +247,14 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         forget = Step(Op.FORGET, f"{rs.id} has {status} and keeps existing; it leaves state", {"id": rs.id})
         create_step = Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")
         delete_model = model_deletion(lifecycle.delete_model_on_destroy, rs, live)
+        move = walk.platform_moves.get(address)
+        if move is not None:
+            # to another platform: the old job (running or done) and its model stay there, serving
+            # until that platform shuts them down; the state forgets it
+            active, delete_model = False, None
+            forget = Step(Op.FORGET, f"{rs.id} ({status}) stays on {move[0]}, its model serving until {move[0]} "
+                          "shuts it down; it leaves state", {"id": rs.id})
+            reasons.append(f"moves from {move[0]} to {move[1]}: trained again there, the {move[0]} job is kept")
         old = [cancel] if active else [delete_model, forget] if delete_model else [forget]
         steps = [create_step, *old] if lifecycle.create_before_destroy else [*old, create_step]
         mode = ReplaceMode.of(create_first=lifecycle.create_before_destroy,
@@ -225,7 +265,7 @@ def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChan
         walk.waiting[address] = f"{address} is being replaced"
         return Change(action=Action.REPLACE, reasons=tuple(reasons), before=_before(rs), after=after,
                       attrs=attrs, steps=tuple(steps), prior_id=rs.id, replace=mode,
-                      serving_end=serving_note(inputs.get("model"), walk), **base)
+                      serving_end=serving_note(inputs.get("model"), walk, doc.address), **base)
 
     walk.planned[address] = _planned_attrs(inputs, live, address)
     note_waiting(walk, address, live)
