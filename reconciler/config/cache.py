@@ -131,7 +131,7 @@ _ALLOWED = frozenset({
     ("reconciler.config.documents", "Lifecycle"), ("reconciler.config.documents", "MovedBlock"),
     ("reconciler.config.documents", "Positions"), ("reconciler.config.documents", "SpecSet"),
     ("reconciler.config.settings", "Settings"), ("reconciler.config.settings", "BackendSettings"),
-    ("reconciler.config.settings", "Limits"),
+    ("reconciler.config.settings", "Limits"), ("reconciler.config.upload_settings", "UploadSettings"),
     ("reconciler.config.providers", "Provider"),
     ("reconciler.policy.budgets", "Budgets"), ("reconciler.policy.document", "Policy"),
     ("reconciler.kinds.evaluation.document", "Evaluation"),

@@ -240,10 +240,6 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
     if errors:
         return None, errors
     assert isinstance(name, str)
-    if any(k in spec for k in ARM_FIELDS) and (missing := [f for f in ARM_REQUIRED if f not in spec]):
-        err(("spec",), f"spec.{missing[0]}", f"missing {', '.join(missing)}: a Provider's Azure Resource Manager "
-            f"account needs {', '.join(ARM_REQUIRED)}")
-        return None, errors
     positions = {f"spec.{k}": line_of(("spec", k)) for k in spec}
     extra = {f: spec.get(f) for f in ("endpoint", "api_version", "auth", *ARM_FIELDS)}
     return Provider(name, spec.get("api_key_env"), spec.get("admin_key_env"), spec.get("organization"),
