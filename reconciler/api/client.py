@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -46,6 +47,7 @@ from reconciler.api.retry import (
     reason_for_status,
     should_retry_status,
 )
+from reconciler.api.transport import deadline_transport, with_deadline
 from reconciler.errors import ApiError, ConfigError
 from reconciler.hosts import is_loopback
 from reconciler.secrets import redact, register_secret, register_url_secrets
@@ -75,9 +77,10 @@ _ENV_OPTIONS: dict[str, tuple[str, type]] = {
 def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """`ApiClient` keyword arguments from RECONCILER_API_TIMEOUT (seconds per read),
     RECONCILER_API_DEADLINE (seconds per request), RECONCILER_API_MAX_PAGES (pages per listing)
-    and RECONCILER_API_MAX_BODY_MB (largest JSON answer), and the proxies of HTTP_PROXY /
-    HTTPS_PROXY / ALL_PROXY / NO_PROXY (api/proxies.py); ConfigError for a bad value."""
-    options: dict[str, Any] = {}
+    and RECONCILER_API_MAX_BODY_MB (largest JSON answer); ConfigError for a bad value. With them
+    `trust_env`: httpx reads HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY and SSL_CERT_FILE /
+    SSL_CERT_DIR itself, by its own rules."""
+    options: dict[str, Any] = {"trust_env": True}
     for name, (option, kind) in _ENV_OPTIONS.items():
         text = env.get(name)
         if text is None or not text.strip():
@@ -89,52 +92,32 @@ def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if value is None or not value > 0 or value != value or value == float("inf"):
             raise ConfigError(f"{name}={text!r:.40}: expected a positive {'whole ' if kind is int else ''}number")
         options[option] = int(value * MIB) if option == "max_body" else value
-    from reconciler.api.proxies import proxy_patterns
-
-    proxies = proxy_patterns(env)
-    if proxies:
-        options["proxies"] = proxies
+    for name, value in env.items():
+        if name.lower().endswith("_proxy") and "@" in value:  # user:password@host: a credential
+            register_url_secrets(value)
     return options
 
 
-# -- a deadline on every socket operation -------------------------------------------------------
-# httpx's timeouts are per operation: a server that trickles one byte every 20 s never trips a
-# 30 s read timeout. The transport (api/wire.py) bounds every connect, write and read by what is
-# left of the current attempt's deadline (a thread-local: httpx runs a sync request in the
-# caller's thread).
-_deadline = threading.local()
+def _tls_context(*, tls: bool, trust_env: bool) -> ssl.SSLContext:
+    """The context httpx itself builds for an https base URL (certifi's bundle, or SSL_CERT_FILE /
+    SSL_CERT_DIR with `trust_env`). A plain-http base URL (the sandbox, a loopback proxy) gets one
+    that trusts nothing, so the CA bundle (50-70 ms per client) is never loaded for it: an https
+    URL could then never be reached, let alone unverified."""
+    if tls:
+        return httpx.create_ssl_context(trust_env=trust_env)
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-def _left(timeout: float | None) -> float | None:
-    end: float | None = getattr(_deadline, "at", None)
-    if end is None:
-        return timeout
-    left = max(end - time.monotonic(), 0.001)
-    return left if timeout is None else min(timeout, left)
+def _proxy_variable(url: httpx.URL) -> str | None:
+    """Which proxy variable the base URL goes through when httpx reads the environment (named in
+    the error when nothing answers), by the standard library's reading that httpx's follows."""
+    import urllib.request
 
-
-def _wire_transport(pool_size: int, *, tls: bool) -> httpx.BaseTransport:
-    """HTTP/1.1 over `http.client` (api/wire.py: a third of httpx's own transport's CPU per
-    request). `tls=False` (a plain-http base URL: the sandbox, a loopback proxy) builds no TLS
-    context at all (loading the CA bundle costs 50-70 ms per client): an https URL could then
-    never be reached, let alone unverified. An https base URL gets the context httpx itself builds
-    (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR)."""
-    from reconciler.api.wire import WireTransport
-
-    return WireTransport(ssl_context=httpx.create_ssl_context() if tls else None, max_keepalive=pool_size,
-                         deadline_left=_left)
-
-
-def _proxy_transport(pattern: str, proxy: str, limits: httpx.Limits) -> httpx.BaseTransport:
-    """httpx's transport through `proxy` (CONNECT for https); a proxy it cannot use is a ConfigError."""
-    variable = f"{pattern.split('://')[0].upper()}_PROXY"
-    try:
-        return httpx.HTTPTransport(proxy=proxy, limits=limits)
-    except ImportError:
-        raise ConfigError(f"{variable}: a {proxy.split('://')[0]} proxy needs the socksio package "
-                          "(pip install 'httpx[socks]')") from None
-    except (ValueError, httpx.InvalidURL) as exc:
-        raise ConfigError(f"{variable}: not a proxy URL httpx can use ({redact(str(exc))})") from None
+    proxies = urllib.request.getproxies_environment()
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if not (proxies.get(url.scheme) or proxies.get("all")) or bypass(url.host, proxies):
+        return None
+    return "HTTPS_PROXY / ALL_PROXY" if url.scheme == "https" else "HTTP_PROXY / ALL_PROXY"
 
 
 # RFC 3986 pchar minus "+": what may stay literal in one path segment (":" in checkpoint names).
@@ -217,12 +200,25 @@ class _NoCookies(httpx.Cookies):
         return None
 
 
+_LIMITS = httpx.Limits()
+
+
 class _Client(httpx.Client):
-    """httpx's client without a cookie jar. The API sets load-balancer cookies (`__cf_bm`) that
-    nothing here needs, and storing them from every answer cost a tenth of each request's CPU
-    (1,000 permission lists in a refresh)."""
+    """httpx's client without a cookie jar, whose direct connections honour the attempt's deadline.
+
+    The API sets load-balancer cookies (`__cf_bm`) that nothing here needs, and storing them from
+    every answer cost a tenth of each request's CPU (1,000 permission lists in a refresh). The
+    transport httpx builds for direct connections is its own, over a pool whose sockets are
+    bounded by the deadline (api/transport.py); those it builds for proxies are unchanged."""
 
     _none = _NoCookies()
+
+    def _init_transport(self, verify: Any = True, cert: Any = None, trust_env: bool = True, http1: bool = True,
+                        http2: bool = False, limits: httpx.Limits = _LIMITS,
+                        transport: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
+        if transport is not None:
+            return transport
+        return deadline_transport(verify, limits)
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -256,7 +252,7 @@ class ApiClient:
         on_retry: Callable[[RetryInfo], Any] | None = None,
         rng: random.Random | None = None,
         sources: Mapping[str, str] | None = None,
-        proxies: Mapping[str, str | None] | None = None,
+        trust_env: bool = False,
     ):
         register_secret(api_key)
         register_secret(admin_key)
@@ -299,30 +295,32 @@ class ApiClient:
             headers["OpenAI-Organization"] = organization
         if project:
             headers["OpenAI-Project"] = project
-        # `proxies` (api/proxies.py: httpx mount patterns) go through httpx's own transport, which
-        # speaks to proxies (CONNECT for https); a loopback base URL is never proxied.
-        mounts: dict[str, httpx.BaseTransport | None] | None = None
-        for proxy in (proxies or {}).values():
-            if proxy and "@" in proxy:  # http://user:password@host: a credential, in any encoding
-                register_url_secrets(proxy)
-        if proxies and transport is None and not is_loopback(url.host):
-            limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
-            mounts = {pattern: None if proxy is None else _proxy_transport(pattern, proxy, limits)
-                      for pattern, proxy in proxies.items()}
-        self._http = _Client(
-            base_url=self.base_url + "/",
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            transport=transport if transport is not None else _wire_transport(pool_size, tls=url.scheme == "https"),
-            follow_redirects=False,
-            mounts=mounts,
-        )
+        limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+        # A loopback base URL (the sandbox, a local test server) is never proxied: httpx would send
+        # it to a corporate proxy unless NO_PROXY listed it.
+        direct: dict[str, httpx.BaseTransport | None] | None = \
+            {f"all://{url.netloc.decode('ascii')}": None} if trust_env and is_loopback(url.host) else None
+        try:
+            self._http = _Client(
+                base_url=self.base_url + "/",
+                headers=headers,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+                verify=_tls_context(tls=url.scheme == "https", trust_env=trust_env),
+                limits=limits,
+                transport=transport,
+                trust_env=trust_env,
+                mounts=direct,
+                follow_redirects=False,
+            )
+        except ImportError:
+            raise ConfigError("ALL_PROXY / HTTPS_PROXY: a socks proxy needs the socksio package "
+                              "(pip install 'httpx[socks]')") from None
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise ConfigError(f"HTTP_PROXY / HTTPS_PROXY / ALL_PROXY: not a proxy URL httpx can use "
+                              f"({redact(str(exc))})") from None
         # which proxy variable (if any) the base URL goes through: named when nothing answers
-        self.proxy_variable: str | None = None
-        if mounts:
-            route = getattr(self._http, "_transport_for_url", None)
-            if route is None or route(url) is not self._http._transport:
-                self.proxy_variable = "HTTPS_PROXY / ALL_PROXY" if url.scheme == "https" else "HTTP_PROXY / ALL_PROXY"
+        self.proxy_variable: str | None = _proxy_variable(url) if trust_env and transport is None and not direct \
+            else None
 
     def _url(self, relative: str, params: Mapping[str, Any] | None) -> httpx.URL:
         """base_url + relative + the encoded params, parsed once: build_request given a relative
@@ -413,7 +411,6 @@ class ApiClient:
             response: httpx.Response | None = None
             failure: BaseException | None = None
             ends_at = attempt_start + attempt_deadline
-            _deadline.at = ends_at
             if sink is not None:
                 sink.seek(0)
                 sink.truncate()
@@ -447,8 +444,6 @@ class ApiClient:
             except ApiError as exc:  # too large, or too late
                 self._count_failure(retries)
                 raise (self._ambiguous(exc) if creating else exc) from None
-            finally:
-                _deadline.at = None
             duration = time.monotonic() - attempt_start
             if self.observer is not None:
                 self.observer(response.status_code if response is not None else None, duration,
@@ -594,6 +589,7 @@ class ApiClient:
         """Send and read the answer within `limit` bytes and the deadline; the body is streamed so
         neither a huge nor a trickling answer is held or waited for beyond its bound (with a
         `sink`, a successful body goes there chunk by chunk)."""
+        with_deadline(request, ends_at)
         response = self._http.send(request, stream=True)
         try:
             if not response.is_success:
