@@ -195,6 +195,37 @@ class ClientStats:
                     "max_retries_in_one_call": self.max_retries_in_one_call}
 
 
+@dataclass
+class _Call:
+    """One API call as its attempts see it: what to send, its bounds, and how far the retries got."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    params: Mapping[str, Any] | None
+    json_body: Any
+    files: Callable[[], contextlib.AbstractContextManager[dict[str, Any]]] | None
+    data: Mapping[str, str] | None
+    admin: bool
+    raw: bool
+    creating: bool
+    limit: int                       # the largest body accepted
+    deadline: float                  # seconds per attempt
+    sink: BinaryIO | None
+    retries: int = 0
+    started: float = field(default_factory=time.monotonic)
+    slept_real: float = 0.0
+    slept_requested: float = 0.0
+
+    def spent(self) -> float:
+        """Seconds the call has taken, its sleeps counted as asked for (a test's clock sleeps none)."""
+        return time.monotonic() - self.started - self.slept_real + self.slept_requested
+
+    def slept(self, real: float, requested: float) -> None:
+        self.slept_real += real
+        self.slept_requested += requested
+
+
 class _NoCookies(httpx.Cookies):
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
@@ -388,147 +419,173 @@ class ApiClient:
         `limit`: the largest body accepted (default `max_body`); `deadline`: seconds per attempt;
         `sink`: a successful body is written there as it streams (emptied before each attempt), not
         held in memory."""
+        self._check_identity(method)
+        call = _Call(method=method, path=path, headers=self._headers(admin, operation or f"{method} {path}",
+                                                                      idempotency_key),
+                     params=params, json_body=json_body, files=files, data=data, admin=admin, raw=raw,
+                     creating=creating, limit=self.max_body if limit is None else limit,
+                     deadline=self.deadline if deadline is None else deadline, sink=sink)
+        with self.stats._lock:
+            self.stats.calls += 1
+        while True:
+            started = time.monotonic()
+            response, failure = self._attempt(call)
+            if self.observer is not None:
+                self.observer(response.status_code if response is not None else None, time.monotonic() - started,
+                              response.headers if response is not None else None)
+            if response is not None and response.is_success:
+                return self._succeeded(call, response, started)
+            self._retry_or_raise(call, response, failure, started)
+
+    def _check_identity(self, method: str) -> None:
+        """Refuse when the account check refused; ask which account answers before the first
+        request that could change anything."""
         if self._identity_error is not None:
             raise self._identity_error
         if method not in ("GET", "HEAD") and self.on_identity is not None and self.identity is None:
             self.probe_identity()
-        key = self._auth(admin, operation or f"{method} {path}")
+
+    def _headers(self, admin: bool, operation: str, idempotency_key: str | None) -> dict[str, str]:
+        """The headers of one call: the key it needs, and its Idempotency-Key if any."""
+        key = self._auth(admin, operation)
         headers = {"Authorization": f"Bearer {key.value}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        call = f"{method} {path_template(path)}"
-        url = path.lstrip("/")
-        body_limit = self.max_body if limit is None else limit
-        attempt_deadline = self.deadline if deadline is None else deadline
-        start = time.monotonic()
-        slept_requested = 0.0
-        slept_real = 0.0
-        retries = 0
+        return headers
+
+    def _attempt(self, call: _Call) -> tuple[httpx.Response | None, BaseException | None]:
+        """Send once: the answer, or the retryable failure that stands for it; anything final
+        (not retryable, too large, too late, unreadable) is raised as an ApiError."""
+        ends_at = time.monotonic() + call.deadline
+        if call.sink is not None:
+            call.sink.seek(0)
+            call.sink.truncate()
         with self.stats._lock:
-            self.stats.calls += 1
-        while True:
-            attempt_start = time.monotonic()
-            response: httpx.Response | None = None
-            failure: BaseException | None = None
-            ends_at = attempt_start + attempt_deadline
-            if sink is not None:
-                sink.seek(0)
-                sink.truncate()
-            try:
-                with self.stats._lock:
-                    self.stats.requests += 1
-                if files is not None:
-                    with files() as file_fields:
-                        request = self._http.build_request(method, url, params=params, files=file_fields,
-                                                           data=data, headers=headers)
-                        response = self._exchange(request, method, path, body_limit, ends_at,
-                                                   attempt_deadline, creating)
-                else:
-                    request = self._http.build_request(method, self._url(url, params), json=json_body,
-                                                       headers=headers)
-                    response = self._exchange(request, method, path, body_limit, ends_at,
-                                                   attempt_deadline, creating, sink)
-            except httpx.TransportError as exc:
-                if time.monotonic() >= ends_at - 0.05 and isinstance(exc, httpx.TimeoutException):
-                    self._count_failure(retries)
-                    raise self._late(method, path, attempt_deadline, creating) from None
-                if not is_retryable_exception(exc):
-                    self._count_failure(retries)
-                    raise error_from_exception(method, path, exc) from None
-                failure = exc
-            except httpx.RequestError as exc:  # e.g. an undecodable body: not a network problem
-                self._count_failure(retries)
-                unread = ApiError(f"could not read the answer ({type(exc).__name__}: {redact(str(exc))})",
-                                  method=method, path=path)
-                raise (self._ambiguous(unread) if creating else unread) from None
-            except ApiError as exc:  # too large, or too late
-                self._count_failure(retries)
-                raise (self._ambiguous(exc) if creating else exc) from None
-            duration = time.monotonic() - attempt_start
-            if self.observer is not None:
-                self.observer(response.status_code if response is not None else None, duration,
-                              response.headers if response is not None else None)
-            if response is not None:
-                self._answered = True
-                request_id = response.headers.get("x-request-id")
-                log.debug("%s %s → %s in %.3fs (request id %s)", method, path, response.status_code,
-                          duration, request_id or "-")
-                if response.is_success:
-                    date = response.headers.get("date")
-                    if date:
-                        self.last_server_date = date
-                    if self.identity is None:
-                        self._note_identity(response)
-                    self._count_done(retries)
-                    try:
-                        return self._decode(method, path, response, raw)
-                    except ApiError as exc:  # created, but the answer is unreadable
-                        raise (self._ambiguous(exc) if creating else exc) from None
-                retryable = should_retry_status(response.status_code, response.headers)
-                reason = reason_for_status(response.status_code)
-                reason_key = str(response.status_code)
-                status: int | None = response.status_code
-            else:
-                request_id = None
-                log.debug("%s %s → %s after %.3fs", method, path, type(failure).__name__, duration)
-                retryable = True
-                reason = f"connection error ({type(failure).__name__})"
-                reason_key = "connection"
-                status = None
-            spent = time.monotonic() - start - slept_real + slept_requested
-            if creating and (retryable or (status is not None and status >= 500)) \
-                    and not may_resend_create(status, failure):
-                # The object may exist now: never re-send blindly; the caller looks it up.
-                self._count_failure(retries)
-                cause = (error_from_response(method, path, response, retries=retries, elapsed=spent,
-                                             **self._hint(response.status_code, admin))
-                         if response is not None else
-                         error_from_exception(method, path, failure or Exception(), retries=retries, elapsed=spent))
-                raise self._ambiguous(cause) from None
-            delay = 0.0
-            never_reached = response is None and isinstance(failure, httpx.ConnectError) and not self._answered
-            limit_retries = min(1, self.policy.max_retries) if never_reached else self.policy.max_retries
-            if retryable and retries < limit_retries:
-                with self._rng_lock:
-                    delay = self.policy.delay(retries, response.headers if response is not None else None,
-                                              self._rng)
-                if spent + delay > self.policy.max_retry_time:
-                    retryable = False
-            else:
-                retryable = False
-            if not retryable:
-                self._count_failure(retries)
-                if response is not None:
-                    raise error_from_response(method, path, response, retries=retries, elapsed=spent,
-                                              **self._hint(response.status_code, admin)) from None
-                assert failure is not None
-                error = error_from_exception(method, path, failure, retries=retries, elapsed=spent)
-                if never_reached:
-                    through = f" through the proxy ({self.proxy_variable})" if self.proxy_variable else ""
-                    # where the URL came from: OPENAI_BASE_URL, or a Provider document's base_url
-                    source = self.sources.get("base_url")
-                    named = source if source and source != "the base URL" else "OPENAI_BASE_URL"
-                    check = f"the proxy ({self.proxy_variable}) and {named}" if self.proxy_variable else \
-                        f"{named} (or --sandbox)"
-                    error = type(error)(f"{error.message}; nothing has answered at {self.base_url}{through} yet: "
-                                        f"check {check}", method=method, path=path)
-                raise error from None
-            retries += 1
-            with self.stats._lock:
-                self.stats.retries += 1
-                self.stats.retries_by_reason[reason_key] += 1
-                self.stats.retries_by_call[call] += 1
-            info = RetryInfo(method=method, path=path, attempt=retries, reason=reason, delay=delay,
-                             status=status, request_id=request_id)
-            log.debug("%s", info)
-            if self.on_retry is not None:
-                self.on_retry(info)
-            before = time.monotonic()
-            self._sleep(delay)
-            if self.pacer is not None:
-                self.pacer()
-            slept_real += time.monotonic() - before
-            slept_requested += delay
+            self.stats.requests += 1
+        try:
+            return self._send(call, ends_at), None
+        except httpx.TransportError as exc:
+            if time.monotonic() >= ends_at - 0.05 and isinstance(exc, httpx.TimeoutException):
+                self._count_failure(call.retries)
+                raise self._late(call.method, call.path, call.deadline, call.creating) from None
+            if not is_retryable_exception(exc):
+                self._count_failure(call.retries)
+                raise error_from_exception(call.method, call.path, exc) from None
+            return None, exc
+        except httpx.RequestError as exc:  # e.g. an undecodable body: not a network problem
+            self._count_failure(call.retries)
+            unread = ApiError(f"could not read the answer ({type(exc).__name__}: {redact(str(exc))})",
+                              method=call.method, path=call.path)
+            raise (self._ambiguous(unread) if call.creating else unread) from None
+        except ApiError as exc:  # too large, or too late
+            self._count_failure(call.retries)
+            raise (self._ambiguous(exc) if call.creating else exc) from None
+
+    def _send(self, call: _Call, ends_at: float) -> httpx.Response:
+        url = call.path.lstrip("/")
+        if call.files is None:
+            request = self._http.build_request(call.method, self._url(url, call.params), json=call.json_body,
+                                               headers=call.headers)
+            return self._exchange(request, call.method, call.path, call.limit, ends_at, call.deadline,
+                                  call.creating, call.sink)
+        with call.files() as file_fields:  # reopened for every attempt
+            request = self._http.build_request(call.method, url, params=call.params, files=file_fields,
+                                               data=call.data, headers=call.headers)
+            return self._exchange(request, call.method, call.path, call.limit, ends_at, call.deadline,
+                                  call.creating)
+
+    def _succeeded(self, call: _Call, response: httpx.Response, started: float) -> Any:
+        self._answered = True
+        log.debug("%s %s → %s in %.3fs (request id %s)", call.method, call.path, response.status_code,
+                  time.monotonic() - started, response.headers.get("x-request-id") or "-")
+        date = response.headers.get("date")
+        if date:
+            self.last_server_date = date
+        if self.identity is None:
+            self._note_identity(response)
+        self._count_done(call.retries)
+        try:
+            return self._decode(call.method, call.path, response, call.raw)
+        except ApiError as exc:  # created, but the answer is unreadable
+            raise (self._ambiguous(exc) if call.creating else exc) from None
+
+    def _retry_or_raise(self, call: _Call, response: httpx.Response | None, failure: BaseException | None,
+                        started: float) -> None:
+        """After a failed attempt: wait and return (the caller sends again), or raise the error
+        that ends the call."""
+        if response is not None:
+            self._answered = True
+            log.debug("%s %s → %s in %.3fs (request id %s)", call.method, call.path, response.status_code,
+                      time.monotonic() - started, response.headers.get("x-request-id") or "-")
+            retryable = should_retry_status(response.status_code, response.headers)
+            status: int | None = response.status_code
+        else:
+            log.debug("%s %s → %s after %.3fs", call.method, call.path, type(failure).__name__,
+                      time.monotonic() - started)
+            retryable, status = True, None
+        spent = call.spent()
+        if call.creating and (retryable or (status is not None and status >= 500)) \
+                and not may_resend_create(status, failure):
+            # The object may exist now: never re-send blindly; the caller looks it up.
+            self._count_failure(call.retries)
+            raise self._ambiguous(self._final_error(call, response, failure, spent)) from None
+        never_reached = response is None and isinstance(failure, httpx.ConnectError) and not self._answered
+        delay = self._delay(call, response, spent, never_reached) if retryable else None
+        if delay is None:
+            self._count_failure(call.retries)
+            raise self._final_error(call, response, failure, spent, never_reached=never_reached) from None
+        self._count_retry(call, response, failure, delay)
+        before = time.monotonic()
+        self._sleep(delay)
+        if self.pacer is not None:
+            self.pacer()
+        call.slept(time.monotonic() - before, delay)
+
+    def _delay(self, call: _Call, response: httpx.Response | None, spent: float, never_reached: bool) -> float | None:
+        """How long to wait before the next attempt; None when the retry budget is spent. A URL
+        nothing has answered at yet gets one retry: most likely a wrong URL, not a blip."""
+        limit_retries = min(1, self.policy.max_retries) if never_reached else self.policy.max_retries
+        if call.retries >= limit_retries:
+            return None
+        with self._rng_lock:
+            delay = self.policy.delay(call.retries, response.headers if response is not None else None, self._rng)
+        return None if spent + delay > self.policy.max_retry_time else delay
+
+    def _count_retry(self, call: _Call, response: httpx.Response | None, failure: BaseException | None,
+                     delay: float) -> None:
+        call.retries += 1
+        reason_key = str(response.status_code) if response is not None else "connection"
+        with self.stats._lock:
+            self.stats.retries += 1
+            self.stats.retries_by_reason[reason_key] += 1
+            self.stats.retries_by_call[f"{call.method} {path_template(call.path)}"] += 1
+        if response is not None:
+            reason, status, request_id = (reason_for_status(response.status_code), response.status_code,
+                                          response.headers.get("x-request-id"))
+        else:
+            reason, status, request_id = f"connection error ({type(failure).__name__})", None, None
+        info = RetryInfo(method=call.method, path=call.path, attempt=call.retries, reason=reason, delay=delay,
+                         status=status, request_id=request_id)
+        log.debug("%s", info)
+        if self.on_retry is not None:
+            self.on_retry(info)
+
+    def _final_error(self, call: _Call, response: httpx.Response | None, failure: BaseException | None,
+                     spent: float, *, never_reached: bool = False) -> ApiError:
+        if response is not None:
+            return error_from_response(call.method, call.path, response, retries=call.retries, elapsed=spent,
+                                       **self._hint(response.status_code, call.admin))
+        error = error_from_exception(call.method, call.path, failure or Exception(), retries=call.retries,
+                                     elapsed=spent)
+        if not never_reached:
+            return error
+        through = f" through the proxy ({self.proxy_variable})" if self.proxy_variable else ""
+        # where the URL came from: OPENAI_BASE_URL, or a Provider document's base_url
+        source = self.sources.get("base_url")
+        named = source if source and source != "the base URL" else "OPENAI_BASE_URL"
+        check = f"the proxy ({self.proxy_variable}) and {named}" if self.proxy_variable else f"{named} (or --sandbox)"
+        return type(error)(f"{error.message}; nothing has answered at {self.base_url}{through} yet: check {check}",
+                           method=call.method, path=call.path)
 
     # -- which account answers -----------------------------------------------------------------
     def _note_identity(self, response: httpx.Response) -> None:
