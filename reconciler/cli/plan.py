@@ -5,12 +5,19 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_CHANGES, EXIT_OK, app, common_options, out
+
+if TYPE_CHECKING:
+    from reconciler.api.protocols import Reader
+    from reconciler.cli.context import AppContext, Out
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+    from reconciler.state import State
 
 # The flag reconciler/plan/folders.py names in its refusal (FOLDER_FLAG), spelled here so that
 # `--help` loads no planner module.
@@ -38,8 +45,9 @@ def plan_options(f: Any) -> Any:
     return f
 
 
-def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets: tuple[str, ...],
-              replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool, parallelism: int) -> Any:
+def make_plan(ctx: AppContext, o: Out, specs: SpecSet, state: State, client: Reader | None, *,
+              targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool,
+              parallelism: int) -> Plan:
     from reconciler.plan.build import PlanOptions
     from reconciler.plan.refresh import build_plan
 
@@ -51,7 +59,7 @@ def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets:
     return name_other_workspaces(ctx, result)
 
 
-def name_other_workspaces(ctx: Any, plan: Any) -> Any:
+def name_other_workspaces(ctx: AppContext, plan: Plan) -> Plan:
     """The plan with a name for every job an older reconciler marked with a lineage only, when a
     workspace's state here has that lineage (plan/elsewhere.py)."""
     from reconciler.plan.elsewhere import name_lineages
@@ -211,7 +219,7 @@ def load_plan(path: Path) -> Any:
     return load_saved_plan(path, check_seal=False)[0]
 
 
-def load_saved_plan(path: Path, *, check_seal: bool = True) -> tuple[Any, dict[str, Any]]:
+def load_saved_plan(path: Path, *, check_seal: bool = True) -> tuple[Plan, dict[str, Any]]:
     """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one bounded read of a
     regular file; a file whose digest does not match its text is refused (cli/saved_plan.py)."""
     from reconciler.bounded import MAX_PLAN_BYTES, RefusedFile, read_regular
