@@ -237,8 +237,8 @@ _LIMITS = httpx.Limits()
 class _Client(httpx.Client):
     """httpx's client without a cookie jar, whose direct connections honour the attempt's deadline.
 
-    The API sets load-balancer cookies (`__cf_bm`) that nothing here needs, and storing them from
-    every answer cost a tenth of each request's CPU (1,000 permission lists in a refresh). The
+    The API sets load-balancer cookies (`__cf_bm`) that nothing here needs, and storing them costs
+    CPU on every answer. The
     transport httpx builds for direct connections is its own, over a pool whose sockets are
     bounded by the deadline (api/transport.py); those it builds for proxies are unchanged."""
 
@@ -355,8 +355,7 @@ class ApiClient:
 
     def _url(self, relative: str, params: Mapping[str, Any] | None) -> httpx.URL:
         """base_url + relative + the encoded params, parsed once: build_request given a relative
-        path and params parses three URLs (relative, joined, with params), a quarter of a read's
-        CPU. The same URL: the base ends in "/" and httpx joins by appending the relative path."""
+        path and params parses three URLs (relative, joined, with params). The same URL: the base ends in "/" and httpx joins by appending the relative path."""
         text = f"{self.base_url}/{relative}"
         if params:
             query = str(httpx.QueryParams(params))

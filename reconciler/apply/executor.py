@@ -344,8 +344,8 @@ class Executor:
 
     def _schedule(self) -> None:
         """Run every change once its dependencies have an outcome, ready ones in plan order, up to
-        `parallelism` at a time: the rest wait as addresses, not as queued futures (10,000 of those
-        held ~20 MiB for nothing). Completions arrive through a queue."""
+        `parallelism` at a time: the rest wait as addresses, not as queued futures (which hold memory
+        for each change). Completions arrive through a queue."""
         run = self._graph()
         pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
         abandoned: tuple[str, ...] = ()
