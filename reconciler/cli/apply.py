@@ -26,6 +26,7 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconciler.apply.events import ApplyResult
+    from reconciler.apply.executor import Interruption
     from reconciler.apply.policy import ApplyOutcome, ApplyPolicy, Session
     from reconciler.cli.context import AppContext, Out
     from reconciler.config.documents import SpecSet
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from reconciler.state import State
 
 
-def _listener(o: Any, as_json: bool, progress: Any = None) -> Any:
+def _listener(o: Out, as_json: bool, progress: Any = None) -> Any:
     from reconciler.apply.events import EventKind
 
     lock = threading.Lock()
@@ -67,7 +68,7 @@ def _listener(o: Any, as_json: bool, progress: Any = None) -> Any:
     return emit
 
 
-def _confirm(o: Any, destroy: bool) -> bool:
+def _confirm(o: Out, destroy: bool) -> bool:
     if not sys.stdin.isatty():
         raise ConfigError("apply needs confirmation and there is no terminal: review the plan, then run with "
                           "--auto-approve (or apply a saved plan file)")
@@ -78,7 +79,7 @@ def _confirm(o: Any, destroy: bool) -> bool:
     return answer.strip() == "yes"
 
 
-def _summary(result: Any, destroy: bool) -> str:
+def _summary(result: ApplyResult, destroy: bool) -> str:
     """Terraform's last line; never "complete!" when something failed or was not attempted."""
     failed = len(result.failures) + len(result.skipped)
     if destroy:
@@ -107,7 +108,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _interrupted_line(signame: str, interruption: Any, result: Any, operation: str) -> str:
+def _interrupted_line(signame: str, interruption: Interruption | None, result: ApplyResult, operation: str) -> str:
     """The one line after a SIGINT/SIGTERM stopped an apply: what happened, what was left."""
     if interruption is None:  # the signal came as the last change finished: nothing was left
         return (f"Interrupted ({signame}) as the {operation} finished: nothing was left undone; "
@@ -204,6 +205,7 @@ def _saved_check(ctx: AppContext, plan_file: Path | None, saved: Plan | None,
     from reconciler.cli.providers import SAVED_KEY, check_saved_plan_providers
 
     def check(specs: SpecSet, state: State) -> None:
+        assert saved is not None  # read from plan_file
         check_saved_plan_providers(plan_file, saved, extras.get(SAVED_KEY), specs, state,
                                    ctx.dir if ctx.dir.is_dir() else None)
 

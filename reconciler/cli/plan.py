@@ -14,6 +14,7 @@ from reconciler.cli.context import EXIT_CHANGES, EXIT_OK, app, common_options, o
 
 if TYPE_CHECKING:
     from reconciler.api.protocols import Reader
+    from reconciler.apply.policy import Session
     from reconciler.cli.context import AppContext, Out
     from reconciler.config.documents import SpecSet
     from reconciler.plan.model import Plan
@@ -67,7 +68,7 @@ def name_other_workspaces(ctx: AppContext, plan: Plan) -> Plan:
     return name_lineages(plan, runtime.workspace_of(ctx))
 
 
-def refuse_other_folder(session: Any, plan: Any) -> None:
+def refuse_other_folder(session: Session, plan: Plan) -> None:
     """A plan from another spec folder than the state's that takes anything away (plan/folders.py)."""
     from reconciler.apply.policy import where_of
     from reconciler.errors import PlanError
@@ -80,7 +81,7 @@ def refuse_other_folder(session: Any, plan: Any) -> None:
         raise PlanError(refusal)
 
 
-def refuse_empty_specs(ctx: Any, specs: Any, state: Any, *, destroy: bool) -> None:
+def refuse_empty_specs(ctx: AppContext, specs: SpecSet, state: State, *, destroy: bool) -> None:
     """A spec folder with no documents while the state manages objects is refused, as Terraform
     refuses an empty configuration: it is far more often a wrong -C/--dir, a failed checkout or a
     mistyped glob than a wish to cancel every job and revoke every grant. `--destroy` (and
@@ -96,7 +97,7 @@ def refuse_empty_specs(ctx: Any, specs: Any, state: Any, *, destroy: bool) -> No
                       "or `reconciler destroy`.")
 
 
-def check_uploads(specs: Any, plan: Any) -> None:
+def check_uploads(specs: SpecSet, plan: Plan) -> None:
     """The training-data checks of `validate`, on every File this plan would upload (create or
     replace), streaming: a bad file is refused with validate's file:line messages before anything
     is uploaded or any job is created on it (and paid for, to end `failed`)."""
@@ -162,7 +163,7 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     return EXIT_OK
 
 
-def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | None = None,
+def render(result: Any, fmt: str, o: Out, cost: Any = None, *, compact: bool | None = None,
            policies: Any = None, providers: Any = ()) -> None:
     """The plan in `fmt`; `policies` (a PolicyReport) adds every policy and budget result: a
     `policies` array in JSON (only when there are results), a table in Markdown, lines in text.
@@ -192,7 +193,7 @@ def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | N
             iter_policy_lines(policies, o.style) if policies is not None else ()))
 
 
-def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any = None,
+def save_plan(result: Any, path: Path, ctx: AppContext, cost: Any = None, policies: Any = None,
               providers: dict[str, Any] | None = None, binding: dict[str, Any] | None = None) -> None:
     """Write the plan for `apply PLANFILE`: with what it is bound to (cli/saved_plan.py) and
     sealed by the digest of its text."""

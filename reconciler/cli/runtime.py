@@ -15,6 +15,9 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconciler.apply.policy import Session
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+    from reconciler.state import State
     from reconciler.state.model import Owner
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -60,7 +63,7 @@ def store(ctx: AppContext) -> Any:
     return open_store(ctx)
 
 
-def needs_admin(specs: Any, state: Any, plan: Any = None) -> list[str]:
+def needs_admin(specs: SpecSet, state: State, plan: Plan | None = None) -> list[str]:
     """Addresses that need the admin key: permissions declared in the specs, recorded in the state,
     or changed by a saved `plan`."""
     from reconciler.kinds.registry import admin_kinds
@@ -174,7 +177,7 @@ def workspace_of(ctx: AppContext) -> Callable[[str], str | None]:
     return lookup
 
 
-def bind_identity(client: Any, state: Any, where: str) -> None:
+def bind_identity(client: Any, state: State, where: str) -> None:
     """At the API's first answer (before anything can change: the client asks first when its first
     request would change something), refuse an account other than the one `state` belongs to;
     otherwise the state records the account on its next write."""
