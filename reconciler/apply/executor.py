@@ -680,6 +680,31 @@ class Executor:
         (all of them each round, one read each plus a page of events) until they finish. A job that
         fails or is cancelled, or is still running at the --timeout, fails the apply: no green CI
         over a job that did not succeed. An interrupt stops the wait; the jobs keep running."""
+        left = self._jobs_created()
+        deadline = None if self.timeout is None else self._started + self.timeout
+        first = self.monotonic()
+        last: dict[str, str] = {}
+        while left and not self._stop.is_set():
+            for address, (job_id, kind) in list(left.items()):
+                if self._stop.is_set():
+                    break
+                if self._poll_once(address, job_id, kind, first, last):
+                    del left[address]
+            now = self.monotonic()
+            if left and deadline is not None and now >= deadline:
+                for address, (job_id, _) in left.items():
+                    self._fail(address, "Wait", f"{job_id} is still running after the --timeout (it keeps running; "
+                                                "see `reconciler show`)")
+                return
+            if left and not self._stop.is_set():
+                self._pause(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
+                                                                                    deadline - now)))
+        for address, (job_id, _) in left.items():  # interrupted: say what was not waited for
+            self.note(address, f"the wait was interrupted: {job_id} is {last.get(address, 'not read yet')} "
+                               "and keeps running")
+
+    def _jobs_created(self) -> dict[str, tuple[str, Any]]:
+        """address -> (id, kind) of the waitable objects this apply created or replaced."""
         left: dict[str, tuple[str, Any]] = {}
         failed = {a for a, _ in self.result.failures}
         for change in self.plan.changes:
@@ -689,49 +714,35 @@ class Executor:
             resource = self._state.resources.get(change.address)
             if change.address in self._touched and change.address not in failed and resource and resource.id:
                 left[change.address] = (resource.id, kind)
-        deadline = None if self.timeout is None else self._started + self.timeout
-        first = self.monotonic()
-        last: dict[str, str] = {}
-        while left and not self._stop.is_set():
-            for address, (job_id, kind) in list(left.items()):
-                if self._stop.is_set():
-                    break
-                try:
-                    obj, finished, status, detail = kind.poll(self._client, job_id)
-                except ReconcilerError as exc:
-                    del left[address]
-                    self.result.failures.append((address, f"could not read while waiting: {exc}"))
-                    self._emit(EventKind.FAILED, address, "Wait", f"could not read while waiting: {exc}")
-                    continue
-                self._emit(EventKind.WAITING, address, message=f"{status}{detail}", elapsed=self.monotonic() - first,
-                           object_id=job_id, progress=self._progress(kind, address, obj))
-                last[address] = status
-                if not finished:
-                    continue
-                del left[address]
-                current = self._state.resources.get(address)
-                if current is not None and current.id == job_id:
-                    updated = copy.copy(current)
-                    updated.attributes = obj
-                    self.record(address, updated)
-                if status != "succeeded":
-                    error = obj.get("error") if isinstance(obj.get("error"), dict) else None
-                    why = f"the job {job_id} ended {status}" + (f": {error.get('message')}" if error else "")
-                    self.result.failures.append((address, why))
-                    self._emit(EventKind.FAILED, address, "Training", why)
-            now = self.monotonic()
-            if left and deadline is not None and now >= deadline:
-                for address, (job_id, _) in left.items():
-                    why = f"{job_id} is still running after the --timeout (it keeps running; see `reconciler show`)"
-                    self.result.failures.append((address, why))
-                    self._emit(EventKind.FAILED, address, "Wait", why)
-                return
-            if left and not self._stop.is_set():
-                self._pause(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
-                                                                                    deadline - now)))
-        for address, (job_id, _) in left.items():  # interrupted: say what was not waited for
-            self.note(address, f"the wait was interrupted: {job_id} is {last.get(address, 'not read yet')} "
-                               "and keeps running")
+        return left
+
+    def _poll_once(self, address: str, job_id: str, kind: Any, first: float, last: dict[str, str]) -> bool:
+        """Read one job; record it once finished, a failure unless it succeeded. True: no more
+        waiting for it (finished, or it could not be read)."""
+        try:
+            obj, finished, status, detail = kind.poll(self._client, job_id)
+        except ReconcilerError as exc:
+            self._fail(address, "Wait", f"could not read while waiting: {exc}")
+            return True
+        self._emit(EventKind.WAITING, address, message=f"{status}{detail}", elapsed=self.monotonic() - first,
+                   object_id=job_id, progress=self._progress(kind, address, obj))
+        last[address] = status
+        if not finished:
+            return False
+        current = self._state.resources.get(address)
+        if current is not None and current.id == job_id:
+            updated = copy.copy(current)
+            updated.attributes = obj
+            self.record(address, updated)
+        if status != "succeeded":
+            error = obj.get("error") if isinstance(obj.get("error"), dict) else None
+            self._fail(address, "Training", f"the job {job_id} ended {status}"
+                                            + (f": {error.get('message')}" if error else ""))
+        return True
+
+    def _fail(self, address: str, verb: str, why: str) -> None:
+        self.result.failures.append((address, why))
+        self._emit(EventKind.FAILED, address, verb, why)
 
     def _pause(self, seconds: float) -> None:
         """Sleep between polls; with the real clock, an interrupt ends the sleep at once."""
