@@ -25,7 +25,7 @@ from reconciler.cli.wait_option import WaitCommand
 from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
-    from reconciler.apply.events import ApplyResult
+    from reconciler.apply.events import ApplyResult, Event
     from reconciler.apply.executor import Interruption
     from reconciler.apply.policy import ApplyOutcome, ApplyPolicy, Session
     from reconciler.cli.context import AppContext, Out
@@ -39,7 +39,7 @@ def _listener(o: Out, as_json: bool, progress: Any = None) -> Any:
 
     lock = threading.Lock()
 
-    def emit(event: Any) -> None:
+    def emit(event: Event) -> None:
         if as_json:
             return
         if event.kind is EventKind.WAITING and progress is not None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from reconciler.api.protocols import Client
     from reconciler.cli.context import AppContext, Out
     from reconciler.config.documents import SpecSet
+    from reconciler.drift.findings import DriftReport
     from reconciler.state import State
 
 
@@ -80,7 +81,7 @@ def _build(ctx: AppContext, o: Out, client: Client, specs: SpecSet, state: State
     return plan, snapshot, report
 
 
-def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Out, *, quiet_stdout: bool = False,
+def _emit(report: DriftReport, fmt: str, outputs: tuple[Path, ...], o: Out, *, quiet_stdout: bool = False,
           spend: Any = None, cost: bool | None = None) -> None:
     """Print and write the report; `spend` goes in the forms `cost` (--cost/--no-cost) asks for."""
     from reconciler.render.drift import render, spend_wanted
@@ -101,7 +102,7 @@ def _spend(s: Any, snapshot: Any, key: str) -> Any:
     return spend_summary(managed_jobs(s.state, snapshot), price_table(s.specs), key)
 
 
-def _notify(ctx: AppContext, o: Out, url: str | None, report: Any, *, required: bool = False) -> bool:
+def _notify(ctx: AppContext, o: Out, url: str | None, report: DriftReport, *, required: bool = False) -> bool:
     """Send what is new or resolved since the last run, then remember this run's findings; False
     when the webhook did not take them. A finding counts as notified only once the webhook answered
     2xx: after a failed delivery the memory is left as it was, so the next run sends the same news
@@ -154,7 +155,7 @@ def _fail_on(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]
     return tuple(dict.fromkeys(chosen))
 
 
-def drift_exit_code(report: Any, fail_on: str | tuple[str, ...]) -> int:
+def drift_exit_code(report: DriftReport, fail_on: str | tuple[str, ...]) -> int:
     """2 when the report shows what `fail_on` names, else 0. drift: changes outside reconciler or
     specs not applied (the default); health: a managed job that failed or ran past
     cancel_after_timeout, or a managed model within warn_days of its serving end or past it

@@ -163,7 +163,7 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
     return EXIT_OK
 
 
-def render(result: Any, fmt: str, o: Out, cost: Any = None, *, compact: bool | None = None,
+def render(result: Plan, fmt: str, o: Out, cost: Any = None, *, compact: bool | None = None,
            policies: Any = None, providers: Any = ()) -> None:
     """The plan in `fmt`; `policies` (a PolicyReport) adds every policy and budget result: a
     `policies` array in JSON (only when there are results), a table in Markdown, lines in text.
@@ -193,7 +193,7 @@ def render(result: Any, fmt: str, o: Out, cost: Any = None, *, compact: bool | N
             iter_policy_lines(policies, o.style) if policies is not None else ()))
 
 
-def save_plan(result: Any, path: Path, ctx: AppContext, cost: Any = None, policies: Any = None,
+def save_plan(result: Plan, path: Path, ctx: AppContext, cost: Any = None, policies: Any = None,
               providers: dict[str, Any] | None = None, binding: dict[str, Any] | None = None) -> None:
     """Write the plan for `apply PLANFILE`: with what it is bound to (cli/saved_plan.py) and
     sealed by the digest of its text."""

@@ -123,7 +123,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
 
 @contextlib.contextmanager
 def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, insecure_http: bool,
-            saved_plan: Any = None, saved_check: Callable[[Any, Any], None] | None = None) -> Iterator[Session]:
+            saved_plan: Plan | None = None, saved_check: Callable[[Any, Any], None] | None = None) -> Iterator[Session]:
     """Load the specs (nothing is sent when they are invalid), take the state lock for the whole
     operation, load the state, and open the API client (or the built-in sandbox).
 

@@ -14,6 +14,7 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconciler.cli.context import Out
+    from reconciler.state import ResourceState
 
 
 
@@ -49,7 +50,7 @@ def show(plan_file: Path | None, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _render_resource(resource: Any, o: Out) -> str:
+def _render_resource(resource: ResourceState, o: Out) -> str:
     from reconciler.display import fmt
 
     lines = [o.style(f"# {resource.address}:", bold=True), f"  id = {fmt(resource.id)}"]
@@ -61,7 +62,7 @@ def _render_resource(resource: Any, o: Out) -> str:
     return "\n".join(lines)
 
 
-def _attributes(resource: Any) -> dict[str, Any]:
+def _attributes(resource: ResourceState) -> dict[str, Any]:
     from reconciler.kinds.registry import by_type
 
     return by_type(resource.kind).output_attributes(resource)

@@ -18,7 +18,7 @@ from reconciler.cli.context import Out, app, common_options, out
 from reconciler.errors import StateError
 
 if TYPE_CHECKING:
-    from reconciler.state import State, StateStore
+    from reconciler.state import ResourceState, State, StateStore
 
 
 ADDRESS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?\.[A-Za-z0-9_][A-Za-z0-9_\-]*$")
@@ -95,7 +95,7 @@ def _lines(value: Any, indent: int) -> list[str]:
     return lines
 
 
-def render_resource(o: Out, resource: Any) -> None:
+def render_resource(o: Out, resource: ResourceState) -> None:
     o.echo(o.style(f"# {resource.address}:", bold=True))
     head = {"kind": resource.kind, "id": resource.id, "digest": resource.digest,
             "depends_on": list(resource.depends_on)}
@@ -110,7 +110,7 @@ def render_resource(o: Out, resource: Any) -> None:
             o.echo("}")
 
 
-def _resource_json(resource: Any) -> dict[str, Any]:
+def _resource_json(resource: ResourceState) -> dict[str, Any]:
     return {"address": resource.address, **resource.to_dict()}
 
 
