@@ -1,5 +1,6 @@
-"""CPU per API request: httpx's own transport (httpcore + h11) against the client's transport over
-`http.client` (reconciler/api/wire.py), interleaved, against a sandbox in its own process.
+"""CPU per API request: httpx's plain transport against the client's own (httpx's, over a network
+backend that bounds each socket operation by the attempt's deadline: reconciler/api/transport.py),
+interleaved, against a sandbox in its own process: what the deadline costs per request.
 
     python -m bench.request_cpu                 # 1,000 checkpoints, 5 rounds, 1 and 2 threads
     python -m bench.request_cpu --n 500 --rounds 7 --json out.json
@@ -7,7 +8,7 @@
 Each round lists the grants of every checkpoint once with each transport (A then B, the order
 swapped every round) through the same `ApiClient`, in this process; what is reported per thread
 count is CPU milliseconds per request (user + sys of this process, `time.process_time`), the
-median of the per-round ratios wire/httpx and their spread. The sandbox's CPU is not counted.
+median of the per-round ratios client/httpx and their spread. The sandbox's CPU is not counted.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _world(sandbox: SandboxProcess, n: int) -> list[str]:
 def _client(base_url: str, which: str) -> Any:
     from reconciler.api.client import ApiClient
 
-    transport = httpx.HTTPTransport() if which == "httpx" else None  # None: the client's own (wire)
+    transport = httpx.HTTPTransport() if which == "httpx" else None  # None: the client's own
     return ApiClient(base_url, "sk-bench", "sk-admin-bench", transport=transport)
 
 
@@ -80,17 +81,17 @@ def main(argv: list[str] | None = None) -> int:
         for threads in (1, 2):
             rows = []
             for i in range(args.rounds):
-                order = ("httpx", "wire") if i % 2 == 0 else ("wire", "httpx")
+                order = ("httpx", "client") if i % 2 == 0 else ("client", "httpx")
                 row = {which: _run(sandbox.base_url, which, checkpoints, threads) for which in order}
                 rows.append(row)
-                log(f"threads {threads} round {i + 1}: httpx {row['httpx']:.3f} ms, wire {row['wire']:.3f} ms "
-                    f"CPU per request = {row['wire'] / row['httpx']:.2f}")
-            ratios = [r["wire"] / r["httpx"] for r in rows]
+                log(f"threads {threads} round {i + 1}: httpx {row['httpx']:.3f} ms, client {row['client']:.3f} ms "
+                    f"CPU per request = {row['client'] / row['httpx']:.2f}")
+            ratios = [r["client"] / r["httpx"] for r in rows]
             results[f"threads_{threads}"] = {
                 "rounds": rows, "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
                 "ratio_max": max(ratios), "httpx_ms": statistics.median(r["httpx"] for r in rows),
-                "wire_ms": statistics.median(r["wire"] for r in rows)}
-            log(f"threads {threads}: wire/httpx CPU per request {statistics.median(ratios):.2f} "
+                "client_ms": statistics.median(r["client"] for r in rows)}
+            log(f"threads {threads}: client/httpx CPU per request {statistics.median(ratios):.2f} "
                 f"({min(ratios):.2f}-{max(ratios):.2f})")
     finally:
         sandbox.stop()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -47,6 +48,7 @@ from reconciler.api.retry import (
     reason_for_status,
     should_retry_status,
 )
+from reconciler.api.transport import deadline_transport, with_deadline
 from reconciler.api.uploads import UploadsApi
 from reconciler.errors import ApiError, ConfigError
 from reconciler.hosts import is_loopback
@@ -77,9 +79,10 @@ _ENV_OPTIONS: dict[str, tuple[str, type]] = {
 def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """`ApiClient` keyword arguments from RECONCILER_API_TIMEOUT (seconds per read),
     RECONCILER_API_DEADLINE (seconds per request), RECONCILER_API_MAX_PAGES (pages per listing)
-    and RECONCILER_API_MAX_BODY_MB (largest JSON answer), and the proxies of HTTP_PROXY /
-    HTTPS_PROXY / ALL_PROXY / NO_PROXY (api/proxies.py); ConfigError for a bad value."""
-    options: dict[str, Any] = {}
+    and RECONCILER_API_MAX_BODY_MB (largest JSON answer); ConfigError for a bad value. With them
+    `trust_env`: httpx reads HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY and SSL_CERT_FILE /
+    SSL_CERT_DIR itself, by its own rules."""
+    options: dict[str, Any] = {"trust_env": True}
     for name, (option, kind) in _ENV_OPTIONS.items():
         text = env.get(name)
         if text is None or not text.strip():
@@ -91,52 +94,32 @@ def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if value is None or not value > 0 or value != value or value == float("inf"):
             raise ConfigError(f"{name}={text!r:.40}: expected a positive {'whole ' if kind is int else ''}number")
         options[option] = int(value * MIB) if option == "max_body" else value
-    from reconciler.api.proxies import proxy_patterns
-
-    proxies = proxy_patterns(env)
-    if proxies:
-        options["proxies"] = proxies
+    for name, value in env.items():
+        if name.lower().endswith("_proxy") and "@" in value:  # user:password@host: a credential
+            register_url_secrets(value)
     return options
 
 
-# -- a deadline on every socket operation -------------------------------------------------------
-# httpx's timeouts are per operation: a server that trickles one byte every 20 s never trips a
-# 30 s read timeout. The transport (api/wire.py) bounds every connect, write and read by what is
-# left of the current attempt's deadline (a thread-local: httpx runs a sync request in the
-# caller's thread).
-_deadline = threading.local()
+def _tls_context(*, tls: bool, trust_env: bool) -> ssl.SSLContext:
+    """The context httpx itself builds for an https base URL (certifi's bundle, or SSL_CERT_FILE /
+    SSL_CERT_DIR with `trust_env`). A plain-http base URL (the sandbox, a loopback proxy) gets one
+    that trusts nothing, so the CA bundle (50-70 ms per client) is never loaded for it: an https
+    URL could then never be reached, let alone unverified."""
+    if tls:
+        return httpx.create_ssl_context(trust_env=trust_env)
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-def _left(timeout: float | None) -> float | None:
-    end: float | None = getattr(_deadline, "at", None)
-    if end is None:
-        return timeout
-    left = max(end - time.monotonic(), 0.001)
-    return left if timeout is None else min(timeout, left)
+def _proxy_variable(url: httpx.URL) -> str | None:
+    """Which proxy variable the base URL goes through when httpx reads the environment (named in
+    the error when nothing answers), by the standard library's reading that httpx's follows."""
+    import urllib.request
 
-
-def _wire_transport(pool_size: int, *, tls: bool) -> httpx.BaseTransport:
-    """HTTP/1.1 over `http.client` (api/wire.py: a third of httpx's own transport's CPU per
-    request). `tls=False` (a plain-http base URL: the sandbox, a loopback proxy) builds no TLS
-    context at all (loading the CA bundle costs 50-70 ms per client): an https URL could then
-    never be reached, let alone unverified. An https base URL gets the context httpx itself builds
-    (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR)."""
-    from reconciler.api.wire import WireTransport
-
-    return WireTransport(ssl_context=httpx.create_ssl_context() if tls else None, max_keepalive=pool_size,
-                         deadline_left=_left)
-
-
-def _proxy_transport(pattern: str, proxy: str, limits: httpx.Limits) -> httpx.BaseTransport:
-    """httpx's transport through `proxy` (CONNECT for https); a proxy it cannot use is a ConfigError."""
-    variable = f"{pattern.split('://')[0].upper()}_PROXY"
-    try:
-        return httpx.HTTPTransport(proxy=proxy, limits=limits)
-    except ImportError:
-        raise ConfigError(f"{variable}: a {proxy.split('://')[0]} proxy needs the socksio package "
-                          "(pip install 'httpx[socks]')") from None
-    except (ValueError, httpx.InvalidURL) as exc:
-        raise ConfigError(f"{variable}: not a proxy URL httpx can use ({redact(str(exc))})") from None
+    proxies = urllib.request.getproxies_environment()
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if not (proxies.get(url.scheme) or proxies.get("all")) or bypass(url.host, proxies):
+        return None
+    return "HTTPS_PROXY / ALL_PROXY" if url.scheme == "https" else "HTTP_PROXY / ALL_PROXY"
 
 
 # RFC 3986 pchar minus "+": what may stay literal in one path segment (":" in checkpoint names).
@@ -214,17 +197,62 @@ class ClientStats:
                     "max_retries_in_one_call": self.max_retries_in_one_call}
 
 
+@dataclass
+class _Call:
+    """One API call as its attempts see it: what to send, its bounds, and how far the retries got."""
+
+    method: str
+    path: str                        # as callers and messages name it
+    url: str                         # what is sent, relative to the base URL
+    headers: dict[str, str]
+    params: Mapping[str, Any] | None
+    json_body: Any
+    files: Callable[[], contextlib.AbstractContextManager[dict[str, Any]]] | None
+    data: Mapping[str, str] | None
+    admin: bool
+    raw: bool
+    creating: bool
+    limit: int                       # the largest body accepted
+    deadline: float                  # seconds per attempt
+    sink: BinaryIO | None
+    retries: int = 0
+    started: float = field(default_factory=time.monotonic)
+    slept_real: float = 0.0
+    slept_requested: float = 0.0
+
+    def spent(self) -> float:
+        """Seconds the call has taken, its sleeps counted as asked for (a test's clock sleeps none)."""
+        return time.monotonic() - self.started - self.slept_real + self.slept_requested
+
+    def slept(self, real: float, requested: float) -> None:
+        self.slept_real += real
+        self.slept_requested += requested
+
+
 class _NoCookies(httpx.Cookies):
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
 
 
+_LIMITS = httpx.Limits()
+
+
 class _Client(httpx.Client):
-    """httpx's client without a cookie jar. The API sets load-balancer cookies (`__cf_bm`) that
-    nothing here needs, and storing them from every answer cost a tenth of each request's CPU
-    (1,000 permission lists in a refresh)."""
+    """httpx's client without a cookie jar, whose direct connections honour the attempt's deadline.
+
+    The API sets load-balancer cookies (`__cf_bm`) that nothing here needs, and storing them costs
+    CPU on every answer. The
+    transport httpx builds for direct connections is its own, over a pool whose sockets are
+    bounded by the deadline (api/transport.py); those it builds for proxies are unchanged."""
 
     _none = _NoCookies()
+
+    def _init_transport(self, verify: Any = True, cert: Any = None, trust_env: bool = True, http1: bool = True,
+                        http2: bool = False, limits: httpx.Limits = _LIMITS,
+                        transport: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
+        if transport is not None:
+            return transport
+        return deadline_transport(verify, limits)
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -258,7 +286,7 @@ class ApiClient(UploadsApi):
         on_retry: Callable[[RetryInfo], Any] | None = None,
         rng: random.Random | None = None,
         sources: Mapping[str, str] | None = None,
-        proxies: Mapping[str, str | None] | None = None,
+        trust_env: bool = False,
         azure: AzureDataPlane | None = None,
     ):
         register_secret(api_key)
@@ -304,35 +332,36 @@ class ApiClient(UploadsApi):
             headers["OpenAI-Organization"] = organization
         if project:
             headers["OpenAI-Project"] = project
-        # `proxies` (api/proxies.py: httpx mount patterns) go through httpx's own transport, which
-        # speaks to proxies (CONNECT for https); a loopback base URL is never proxied.
-        mounts: dict[str, httpx.BaseTransport | None] | None = None
-        for proxy in (proxies or {}).values():
-            if proxy and "@" in proxy:  # http://user:password@host: a credential, in any encoding
-                register_url_secrets(proxy)
-        if proxies and transport is None and not is_loopback(url.host):
-            limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
-            mounts = {pattern: None if proxy is None else _proxy_transport(pattern, proxy, limits)
-                      for pattern, proxy in proxies.items()}
-        self._http = _Client(
-            base_url=self.base_url + "/",
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            transport=transport if transport is not None else _wire_transport(pool_size, tls=url.scheme == "https"),
-            follow_redirects=False,
-            mounts=mounts,
-        )
+        limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+        # A loopback base URL (the sandbox, a local test server) is never proxied: httpx would send
+        # it to a corporate proxy unless NO_PROXY listed it.
+        direct: dict[str, httpx.BaseTransport | None] | None = \
+            {f"all://{url.netloc.decode('ascii')}": None} if trust_env and is_loopback(url.host) else None
+        try:
+            self._http = _Client(
+                base_url=self.base_url + "/",
+                headers=headers,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+                verify=_tls_context(tls=url.scheme == "https", trust_env=trust_env),
+                limits=limits,
+                transport=transport,
+                trust_env=trust_env,
+                mounts=direct,
+                follow_redirects=False,
+            )
+        except ImportError:
+            raise ConfigError("ALL_PROXY / HTTPS_PROXY: a socks proxy needs the socksio package "
+                              "(pip install 'httpx[socks]')") from None
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise ConfigError(f"HTTP_PROXY / HTTPS_PROXY / ALL_PROXY: not a proxy URL httpx can use "
+                              f"({redact(str(exc))})") from None
         # which proxy variable (if any) the base URL goes through: named when nothing answers
-        self.proxy_variable: str | None = None
-        if mounts:
-            route = getattr(self._http, "_transport_for_url", None)
-            if route is None or route(url) is not self._http._transport:
-                self.proxy_variable = "HTTPS_PROXY / ALL_PROXY" if url.scheme == "https" else "HTTP_PROXY / ALL_PROXY"
+        self.proxy_variable: str | None = _proxy_variable(url) if trust_env and transport is None and not direct \
+            else None
 
     def _url(self, relative: str, params: Mapping[str, Any] | None) -> httpx.URL:
         """base_url + relative + the encoded params, parsed once: build_request given a relative
-        path and params parses three URLs (relative, joined, with params), a quarter of a read's
-        CPU. The same URL: the base ends in "/" and httpx joins by appending the relative path."""
+        path and params parses three URLs (relative, joined, with params). The same URL: the base ends in "/" and httpx joins by appending the relative path."""
         text = f"{self.base_url}/{relative}"
         if params:
             query = str(httpx.QueryParams(params))
@@ -407,152 +436,179 @@ class ApiClient(UploadsApi):
         `limit`: the largest body accepted (default `max_body`); `deadline`: seconds per attempt;
         `sink`: a successful body is written there as it streams (emptied before each attempt), not
         held in memory."""
+        self._check_identity(method)
+        url, params = path.lstrip("/"), params
+        if self.azure is not None:  # Azure OpenAI (api/azure.py): its URL shape and credential
+            headers, url, params = self.azure.sign(self._api_key.value, url, params, operation or f"{method} {path}")
+            if idempotency_key:
+                headers["Idempotency-Key"] = idempotency_key
+        else:
+            headers = self._headers(admin, operation or f"{method} {path}", idempotency_key)
+        call = _Call(method=method, path=path, url=url, headers=headers,
+                     params=params, json_body=json_body, files=files, data=data, admin=admin, raw=raw,
+                     creating=creating, limit=self.max_body if limit is None else limit,
+                     deadline=self.deadline if deadline is None else deadline, sink=sink)
+        with self.stats._lock:
+            self.stats.calls += 1
+        while True:
+            started = time.monotonic()
+            response, failure = self._attempt(call)
+            if self.observer is not None:
+                self.observer(response.status_code if response is not None else None, time.monotonic() - started,
+                              response.headers if response is not None else None)
+            if response is not None and response.is_success:
+                return self._succeeded(call, response, started)
+            self._retry_or_raise(call, response, failure, started)
+
+    def _check_identity(self, method: str) -> None:
+        """Refuse when the account check refused; ask which account answers before the first
+        request that could change anything."""
         if self._identity_error is not None:
             raise self._identity_error
         if method not in ("GET", "HEAD") and self.on_identity is not None and self.identity is None:
             self.probe_identity()
-        url = path.lstrip("/")
-        if self.azure is not None:
-            headers, url, params = self.azure.sign(self._api_key.value, url, params, operation or f"{method} {path}")
-        else:
-            headers = {"Authorization": f"Bearer {self._auth(admin, operation or f'{method} {path}').value}"}
+
+    def _headers(self, admin: bool, operation: str, idempotency_key: str | None) -> dict[str, str]:
+        """The headers of one call: the key it needs, and its Idempotency-Key if any."""
+        key = self._auth(admin, operation)
+        headers = {"Authorization": f"Bearer {key.value}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        call = f"{method} {path_template(path)}"
-        body_limit = self.max_body if limit is None else limit
-        attempt_deadline = self.deadline if deadline is None else deadline
-        start = time.monotonic()
-        slept_requested = 0.0
-        slept_real = 0.0
-        retries = 0
+        return headers
+
+    def _attempt(self, call: _Call) -> tuple[httpx.Response | None, BaseException | None]:
+        """Send once: the answer, or the retryable failure that stands for it; anything final
+        (not retryable, too large, too late, unreadable) is raised as an ApiError."""
+        ends_at = time.monotonic() + call.deadline
+        if call.sink is not None:
+            call.sink.seek(0)
+            call.sink.truncate()
         with self.stats._lock:
-            self.stats.calls += 1
-        while True:
-            attempt_start = time.monotonic()
-            response: httpx.Response | None = None
-            failure: BaseException | None = None
-            ends_at = attempt_start + attempt_deadline
-            _deadline.at = ends_at
-            if sink is not None:
-                sink.seek(0)
-                sink.truncate()
-            try:
-                with self.stats._lock:
-                    self.stats.requests += 1
-                if files is not None:
-                    with files() as file_fields:
-                        request = self._http.build_request(method, url, params=params, files=file_fields,
-                                                           data=data, headers=headers)
-                        response = self._exchange(request, method, path, body_limit, ends_at,
-                                                   attempt_deadline, creating)
-                else:
-                    request = self._http.build_request(method, self._url(url, params), json=json_body,
-                                                       headers=headers)
-                    response = self._exchange(request, method, path, body_limit, ends_at,
-                                                   attempt_deadline, creating, sink)
-            except httpx.TransportError as exc:
-                if time.monotonic() >= ends_at - 0.05 and isinstance(exc, httpx.TimeoutException):
-                    self._count_failure(retries)
-                    raise self._late(method, path, attempt_deadline, creating) from None
-                if not is_retryable_exception(exc):
-                    self._count_failure(retries)
-                    raise error_from_exception(method, path, exc) from None
-                failure = exc
-            except httpx.RequestError as exc:  # e.g. an undecodable body: not a network problem
-                self._count_failure(retries)
-                unread = ApiError(f"could not read the answer ({type(exc).__name__}: {redact(str(exc))})",
-                                  method=method, path=path)
-                raise (self._ambiguous(unread) if creating else unread) from None
-            except ApiError as exc:  # too large, or too late
-                self._count_failure(retries)
-                raise (self._ambiguous(exc) if creating else exc) from None
-            finally:
-                _deadline.at = None
-            duration = time.monotonic() - attempt_start
-            if self.observer is not None:
-                self.observer(response.status_code if response is not None else None, duration,
-                              response.headers if response is not None else None)
-            if response is not None:
-                self._answered = True
-                request_id = response.headers.get("x-request-id")
-                log.debug("%s %s → %s in %.3fs (request id %s)", method, path, response.status_code,
-                          duration, request_id or "-")
-                if response.is_success:
-                    date = response.headers.get("date")
-                    if date:
-                        self.last_server_date = date
-                    if self.identity is None:
-                        self._note_identity(response)
-                    self._count_done(retries)
-                    try:
-                        return self._decode(method, path, response, raw)
-                    except ApiError as exc:  # created, but the answer is unreadable
-                        raise (self._ambiguous(exc) if creating else exc) from None
-                retryable = should_retry_status(response.status_code, response.headers)
-                reason = reason_for_status(response.status_code)
-                reason_key = str(response.status_code)
-                status: int | None = response.status_code
-            else:
-                request_id = None
-                log.debug("%s %s → %s after %.3fs", method, path, type(failure).__name__, duration)
-                retryable = True
-                reason = f"connection error ({type(failure).__name__})"
-                reason_key = "connection"
-                status = None
-            spent = time.monotonic() - start - slept_real + slept_requested
-            if creating and (retryable or (status is not None and status >= 500)) \
-                    and not may_resend_create(status, failure):
-                # The object may exist now: never re-send blindly; the caller looks it up.
-                self._count_failure(retries)
-                cause = (error_from_response(method, path, response, retries=retries, elapsed=spent,
-                                             **self._hint(response.status_code, admin))
-                         if response is not None else
-                         error_from_exception(method, path, failure or Exception(), retries=retries, elapsed=spent))
-                raise self._ambiguous(cause) from None
-            delay = 0.0
-            never_reached = response is None and isinstance(failure, httpx.ConnectError) and not self._answered
-            limit_retries = min(1, self.policy.max_retries) if never_reached else self.policy.max_retries
-            if retryable and retries < limit_retries:
-                with self._rng_lock:
-                    delay = self.policy.delay(retries, response.headers if response is not None else None,
-                                              self._rng)
-                if spent + delay > self.policy.max_retry_time:
-                    retryable = False
-            else:
-                retryable = False
-            if not retryable:
-                self._count_failure(retries)
-                if response is not None:
-                    raise error_from_response(method, path, response, retries=retries, elapsed=spent,
-                                              **self._hint(response.status_code, admin)) from None
-                assert failure is not None
-                error = error_from_exception(method, path, failure, retries=retries, elapsed=spent)
-                if never_reached:
-                    through = f" through the proxy ({self.proxy_variable})" if self.proxy_variable else ""
-                    # where the URL came from: OPENAI_BASE_URL, or a Provider document's base_url
-                    source = self.sources.get("base_url")
-                    named = source if source and source != "the base URL" else "OPENAI_BASE_URL"
-                    check = f"the proxy ({self.proxy_variable}) and {named}" if self.proxy_variable else \
-                        f"{named} (or --sandbox)"
-                    error = type(error)(f"{error.message}; nothing has answered at {self.base_url}{through} yet: "
-                                        f"check {check}", method=method, path=path)
-                raise error from None
-            retries += 1
-            with self.stats._lock:
-                self.stats.retries += 1
-                self.stats.retries_by_reason[reason_key] += 1
-                self.stats.retries_by_call[call] += 1
-            info = RetryInfo(method=method, path=path, attempt=retries, reason=reason, delay=delay,
-                             status=status, request_id=request_id)
-            log.debug("%s", info)
-            if self.on_retry is not None:
-                self.on_retry(info)
-            before = time.monotonic()
-            self._sleep(delay)
-            if self.pacer is not None:
-                self.pacer()
-            slept_real += time.monotonic() - before
-            slept_requested += delay
+            self.stats.requests += 1
+        try:
+            return self._send(call, ends_at), None
+        except httpx.TransportError as exc:
+            if time.monotonic() >= ends_at - 0.05 and isinstance(exc, httpx.TimeoutException):
+                self._count_failure(call.retries)
+                raise self._late(call.method, call.path, call.deadline, call.creating) from None
+            if not is_retryable_exception(exc):
+                self._count_failure(call.retries)
+                raise error_from_exception(call.method, call.path, exc) from None
+            return None, exc
+        except httpx.RequestError as exc:  # e.g. an undecodable body: not a network problem
+            self._count_failure(call.retries)
+            unread = ApiError(f"could not read the answer ({type(exc).__name__}: {redact(str(exc))})",
+                              method=call.method, path=call.path)
+            raise (self._ambiguous(unread) if call.creating else unread) from None
+        except ApiError as exc:  # too large, or too late
+            self._count_failure(call.retries)
+            raise (self._ambiguous(exc) if call.creating else exc) from None
+
+    def _send(self, call: _Call, ends_at: float) -> httpx.Response:
+        url = call.url
+        if call.files is None:
+            request = self._http.build_request(call.method, self._url(url, call.params), json=call.json_body,
+                                               headers=call.headers)
+            return self._exchange(request, call.method, call.path, call.limit, ends_at, call.deadline,
+                                  call.creating, call.sink)
+        with call.files() as file_fields:  # reopened for every attempt
+            request = self._http.build_request(call.method, url, params=call.params, files=file_fields,
+                                               data=call.data, headers=call.headers)
+            return self._exchange(request, call.method, call.path, call.limit, ends_at, call.deadline,
+                                  call.creating)
+
+    def _succeeded(self, call: _Call, response: httpx.Response, started: float) -> Any:
+        self._answered = True
+        log.debug("%s %s → %s in %.3fs (request id %s)", call.method, call.path, response.status_code,
+                  time.monotonic() - started, response.headers.get("x-request-id") or "-")
+        date = response.headers.get("date")
+        if date:
+            self.last_server_date = date
+        if self.identity is None:
+            self._note_identity(response)
+        self._count_done(call.retries)
+        try:
+            return self._decode(call.method, call.path, response, call.raw)
+        except ApiError as exc:  # created, but the answer is unreadable
+            raise (self._ambiguous(exc) if call.creating else exc) from None
+
+    def _retry_or_raise(self, call: _Call, response: httpx.Response | None, failure: BaseException | None,
+                        started: float) -> None:
+        """After a failed attempt: wait and return (the caller sends again), or raise the error
+        that ends the call."""
+        if response is not None:
+            self._answered = True
+            log.debug("%s %s → %s in %.3fs (request id %s)", call.method, call.path, response.status_code,
+                      time.monotonic() - started, response.headers.get("x-request-id") or "-")
+            retryable = should_retry_status(response.status_code, response.headers)
+            status: int | None = response.status_code
+        else:
+            log.debug("%s %s → %s after %.3fs", call.method, call.path, type(failure).__name__,
+                      time.monotonic() - started)
+            retryable, status = True, None
+        spent = call.spent()
+        if call.creating and (retryable or (status is not None and status >= 500)) \
+                and not may_resend_create(status, failure):
+            # The object may exist now: never re-send blindly; the caller looks it up.
+            self._count_failure(call.retries)
+            raise self._ambiguous(self._final_error(call, response, failure, spent)) from None
+        never_reached = response is None and isinstance(failure, httpx.ConnectError) and not self._answered
+        delay = self._delay(call, response, spent, never_reached) if retryable else None
+        if delay is None:
+            self._count_failure(call.retries)
+            raise self._final_error(call, response, failure, spent, never_reached=never_reached) from None
+        self._count_retry(call, response, failure, delay)
+        before = time.monotonic()
+        self._sleep(delay)
+        if self.pacer is not None:
+            self.pacer()
+        call.slept(time.monotonic() - before, delay)
+
+    def _delay(self, call: _Call, response: httpx.Response | None, spent: float, never_reached: bool) -> float | None:
+        """How long to wait before the next attempt; None when the retry budget is spent. A URL
+        nothing has answered at yet gets one retry: most likely a wrong URL, not a blip."""
+        limit_retries = min(1, self.policy.max_retries) if never_reached else self.policy.max_retries
+        if call.retries >= limit_retries:
+            return None
+        with self._rng_lock:
+            delay = self.policy.delay(call.retries, response.headers if response is not None else None, self._rng)
+        return None if spent + delay > self.policy.max_retry_time else delay
+
+    def _count_retry(self, call: _Call, response: httpx.Response | None, failure: BaseException | None,
+                     delay: float) -> None:
+        call.retries += 1
+        reason_key = str(response.status_code) if response is not None else "connection"
+        with self.stats._lock:
+            self.stats.retries += 1
+            self.stats.retries_by_reason[reason_key] += 1
+            self.stats.retries_by_call[f"{call.method} {path_template(call.path)}"] += 1
+        if response is not None:
+            reason, status, request_id = (reason_for_status(response.status_code), response.status_code,
+                                          response.headers.get("x-request-id"))
+        else:
+            reason, status, request_id = f"connection error ({type(failure).__name__})", None, None
+        info = RetryInfo(method=call.method, path=call.path, attempt=call.retries, reason=reason, delay=delay,
+                         status=status, request_id=request_id)
+        log.debug("%s", info)
+        if self.on_retry is not None:
+            self.on_retry(info)
+
+    def _final_error(self, call: _Call, response: httpx.Response | None, failure: BaseException | None,
+                     spent: float, *, never_reached: bool = False) -> ApiError:
+        if response is not None:
+            return error_from_response(call.method, call.path, response, retries=call.retries, elapsed=spent,
+                                       **self._hint(response.status_code, call.admin))
+        error = error_from_exception(call.method, call.path, failure or Exception(), retries=call.retries,
+                                     elapsed=spent)
+        if not never_reached:
+            return error
+        through = f" through the proxy ({self.proxy_variable})" if self.proxy_variable else ""
+        # where the URL came from: OPENAI_BASE_URL, or a Provider document's base_url
+        source = self.sources.get("base_url")
+        named = source if source and source != "the base URL" else "OPENAI_BASE_URL"
+        check = f"the proxy ({self.proxy_variable}) and {named}" if self.proxy_variable else f"{named} (or --sandbox)"
+        return type(error)(f"{error.message}; nothing has answered at {self.base_url}{through} yet: check {check}",
+                           method=call.method, path=call.path)
 
     # -- which account answers -----------------------------------------------------------------
     def _note_identity(self, response: httpx.Response) -> None:
@@ -613,6 +669,7 @@ class ApiClient(UploadsApi):
         """Send and read the answer within `limit` bytes and the deadline; the body is streamed so
         neither a huge nor a trickling answer is held or waited for beyond its bound (with a
         `sink`, a successful body goes there chunk by chunk)."""
+        with_deadline(request, ends_at)
         response = self._http.send(request, stream=True)
         try:
             if not response.is_success:

@@ -101,6 +101,11 @@ def error_from_response(method: str, path: str, response: httpx.Response, *, ret
 
 def error_from_exception(method: str, path: str, exc: BaseException, *, retries: int = 0,
                          elapsed: float = 0.0) -> ConnectionFailedError:
+    if isinstance(exc, httpx.LocalProtocolError):
+        # a header h11 refuses (a line break in a key or an id): its message quotes the value, which
+        # may be the key, so it is not repeated; nothing was sent
+        return ConnectionFailedError("a request header is not valid HTTP (a line break or control character in "
+                                     "a key, an id or a header value?); nothing was sent", method=method, path=path)
     detail = redact(_one_line(str(exc))) if str(exc) else ""
     kind = type(exc).__name__
     message = f"connection failed ({kind}{': ' + detail if detail else ''}){_note(retries, elapsed)}"

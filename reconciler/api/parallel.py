@@ -10,10 +10,10 @@ request starts by the time the server needs to grant one more, and a 429's `Retr
 every new request until then — instead of each worker finding the wall for itself.
 
 One more signal, given a CPU clock: when this process uses a core's worth of CPU (answers so fast
-that reading them is the work, as from a local sandbox), more threads only contend for the GIL —
-1,000 reads took 2.0 s of CPU at 10-18 in flight and 1.3 s at 2. The limit then halves per window
-down to CPU_FLOOR and does not grow; answers slow enough to leave the CPU idle (any real API) grow
-it as before.
+that reading them is the work, as from a local sandbox), more threads only contend for the GIL
+and cost CPU (BENCHMARKS.md has the figures). The limit then halves per window down to CPU_FLOOR
+and does not grow; answers slow enough to leave the CPU idle (any real API) grow it by the rules
+above.
 """
 
 from __future__ import annotations

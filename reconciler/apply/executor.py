@@ -15,7 +15,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import graphlib
 import hashlib
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +29,7 @@ from reconciler.api.clock import server_now
 from reconciler.api.profiles import acting_for, mark_profile
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Event, EventKind, Listener
+from reconciler.apply.order import ReadyInPlanOrder
 from reconciler.config.refs import find_refs, resolve
 from reconciler.errors import ReconcilerError, StateError
 from reconciler.kinds import registry
@@ -340,128 +343,115 @@ class Executor:
         return out
 
     def _schedule(self) -> None:
-        """Run every change once its dependencies have an outcome, in plan order, up to
-        `parallelism` at a time. Bookkeeping is O(changes + dependencies): a pass visits only the
-        changes that just became ready, and completions arrive through a queue (no scans of all
-        nodes or all running futures per completion)."""
-        import heapq
-        import queue
+        """Run every change once its dependencies have an outcome, ready ones in plan order, up to
+        `parallelism` at a time: the rest wait as addresses, not as queued futures (which hold memory
+        for each change). Completions arrive through a queue."""
+        run = self._graph()
+        pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
+        abandoned: tuple[str, ...] = ()
+        try:
+            while not run.complete:
+                self._start_ready(run, pool)
+                if not run.in_flight:
+                    if not self._stop.is_set():  # pragma: no cover - nothing ready, nothing running
+                        for address in run.nodes:
+                            run.outcome.setdefault(address, "skipped")
+                    break  # interrupted: what was not started stays not started
+                abandoned = self._collect(run)
+                if abandoned:
+                    break
+        finally:
+            # abandoned changes are not waited for (their threads end with the process)
+            pool.shutdown(wait=not abandoned, cancel_futures=bool(abandoned))
+        if self._stop.is_set():
+            self._note_interruption(run, abandoned)
 
+    def _graph(self) -> _Schedule:
+        """The changes as nodes (a deposed destroy split off as a node of its own), what each waits
+        for, and the order they become ready in."""
         nodes = {c.address: c for c in self.plan.changes}
         addresses = set(nodes)
         destroyed_first = self._destroy_dependents()
         deps = {a: self._dependencies(c, addresses, destroyed_first) for a, c in nodes.items()}
         deposed = self._split_deposed(nodes, deps)
-        position = {a: i for i, a in enumerate(nodes)}
-        names = list(nodes)
-        dependents: dict[str, list[str]] = {a: [] for a in nodes}
-        unmet: dict[str, int] = {}
-        for address, needed in deps.items():
-            unmet[address] = len(needed)
-            for d in needed:
-                dependents[d].append(address)
-        outcome: dict[str, str] = {}       # address -> done | failed | skipped | pending
-        ready = [position[a] for a in nodes if unmet[a] == 0]   # heap of plan positions
-        heapq.heapify(ready)
-        finished: queue.SimpleQueue[tuple[str, Future[str]]] = queue.SimpleQueue()
-        running = 0
-        in_flight: set[str] = set()
-        abandoned: tuple[str, ...] = ()
-
-        later: list[int] = []
-
-        def settle(address: str, result: str, current: int | None) -> None:
-            outcome[address] = result
-            for dependent in dependents[address]:
-                unmet[dependent] -= 1
-                if unmet[dependent] == 0:
-                    if current is not None and position[dependent] < current:
-                        later.append(position[dependent])  # already passed in plan order: next pass
-                    else:
-                        heapq.heappush(ready, position[dependent])
-
-        pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
         try:
-            while len(outcome) < len(nodes):
-                # At most `parallelism` submitted at a time: the rest wait in the heap, not as
-                # queued futures (10,000 of those held ~20 MiB for nothing).
-                while ready and running < self.parallelism and not self._stop.is_set():
-                    index = heapq.heappop(ready)
-                    address = names[index]
-                    change = nodes[address]
-                    if not change.action.is_change() and change.action is not Action.PENDING:
-                        settle(address, "done", index)  # nothing to do: no thread, no future
-                        continue
-                    if self._journal_failure is not None:  # what is done could not be recorded
-                        why = f"not started: {self._journal_failure}"
-                        self.result.skipped.append((address, why))
-                        self._emit(EventKind.SKIPPED, address, message=why)
-                        settle(address, "skipped", index)
-                        continue
-                    broken = [d for d in deps[address] if outcome[d] in ("failed", "skipped")
-                              or (address in deposed and outcome[d] == "pending")]
-                    if broken and address in deposed:
-                        if outcome[address[:-len(" (deposed)")]] != "done":  # nothing new: the old one stays
-                            settle(address, "skipped", index)
-                            continue
-                        why = (f"the old {change.prior_id} is kept (recorded; the next apply deletes it): "
-                               f"{', '.join(sorted(broken))} did not complete")
-                        self.note(change.address, why)
-                        settle(address, "skipped", index)
-                        continue
-                    if broken and (change.action.is_change() or change.action is Action.PENDING):
-                        why = f"not attempted: {', '.join(sorted(broken))} did not complete"
-                        self.result.skipped.append((address, why))
-                        self._emit(EventKind.SKIPPED, address, message=why)
-                        settle(address, "skipped", index)
-                        continue
-                    future = pool.submit(self._run_deposed if address in deposed else self._run_change, change)
-                    running += 1
-                    in_flight.add(address)
-                    future.add_done_callback(functools.partial(_put_done, finished, address))
-                for index in later:
-                    heapq.heappush(ready, index)
-                later.clear()
-                if not running:
-                    if self._stop.is_set():
-                        break  # interrupted: what was not started stays not started
-                    if len(outcome) < len(nodes):  # pragma: no cover - a cycle the loader let through
-                        for address in nodes:
-                            outcome.setdefault(address, "skipped")
-                    break
-                try:  # in slices: an interrupt is noticed while a change is held in flight
-                    done = [finished.get(timeout=0.2)]
-                except queue.Empty:
-                    stopped = self._stopped_at
-                    if stopped is not None and self.monotonic() - stopped >= IN_FLIGHT_GRACE:
-                        with self._lock:
-                            self._sealed = True
-                        abandoned = tuple(sorted(in_flight))
-                        break
-                    continue
-                while True:
-                    try:
-                        done.append(finished.get_nowait())
-                    except queue.Empty:
-                        break
-                for address, future in done:
-                    running -= 1
-                    in_flight.discard(address)
-                    settle(address, future.result(), None)
-        finally:
-            # abandoned changes are not waited for (their threads end with the process)
-            pool.shutdown(wait=not abandoned, cancel_futures=bool(abandoned))
-        if self._stop.is_set():
-            def real(change: Change) -> bool:
-                return change.action.is_change() or change.action is Action.PENDING
+            ready = ReadyInPlanOrder(deps, nodes)
+        except graphlib.CycleError as exc:
+            cycle = " -> ".join(exc.args[1]) if len(exc.args) > 1 else "?"
+            raise ReconcilerError(f"the plan's changes wait for each other in a cycle ({cycle}): "
+                                  "nothing was applied") from None
+        return _Schedule(nodes, deps, deposed, ready)
 
-            for key in deposed:  # not started: the deposed object stays recorded in the state
-                outcome.setdefault(key, "skipped")
+    def _start_ready(self, run: _Schedule, pool: ThreadPoolExecutor) -> None:
+        """Start ready changes, earliest in the plan first, until `parallelism` are in flight."""
+        while run.ready and len(run.in_flight) < self.parallelism and not self._stop.is_set():
+            address = run.ready.pop()
+            change = run.nodes[address]
+            settled = self._settled_without_running(run, address, change)
+            if settled is not None:
+                run.settle(address, settled)
+                continue
+            future = pool.submit(self._run_deposed if address in run.deposed else self._run_change, change)
+            run.in_flight.add(address)
+            future.add_done_callback(functools.partial(_put_done, run.finished, address))
 
-            self.interruption = Interruption(
-                done=sum(1 for a, r in outcome.items() if r == "done" and real(nodes[a])),
-                not_started=tuple(a for a in nodes if a not in outcome and a not in abandoned and real(nodes[a])),
-                abandoned=abandoned)
+    def _settled_without_running(self, run: _Schedule, address: str, change: Change) -> str | None:
+        """"done" for a change with nothing to do, "skipped" (reported) for one that must not start
+        (the journal failed, or something it waits for did not complete); None: run it."""
+        if not change.action.is_change() and change.action is not Action.PENDING:
+            return "done"  # nothing to do: no thread, no future
+        if self._journal_failure is not None:  # what is done could not be recorded
+            return self._skip(address, f"not started: {self._journal_failure}")
+        broken = [d for d in run.deps[address] if run.outcome[d] in ("failed", "skipped")
+                  or (address in run.deposed and run.outcome[d] == "pending")]
+        if not broken:
+            return None
+        if address in run.deposed:
+            if run.outcome[address[:-len(" (deposed)")]] == "done":  # else nothing new: the old one stays
+                self.note(change.address, f"the old {change.prior_id} is kept (recorded; the next apply deletes "
+                                          f"it): {', '.join(sorted(broken))} did not complete")
+            return "skipped"
+        return self._skip(address, f"not attempted: {', '.join(sorted(broken))} did not complete")
+
+    def _skip(self, address: str, why: str) -> str:
+        self.result.skipped.append((address, why))
+        self._emit(EventKind.SKIPPED, address, message=why)
+        return "skipped"
+
+    def _collect(self, run: _Schedule) -> tuple[str, ...]:
+        """Settle the changes that finished, waiting in slices so that an interrupt is noticed while
+        a change is held in flight. Returns the changes abandoned, once IN_FLIGHT_GRACE after an
+        interrupt has passed with them still running (the state is sealed against their answers)."""
+        try:
+            done = [run.finished.get(timeout=0.2)]
+        except queue.Empty:
+            stopped = self._stopped_at
+            if stopped is not None and self.monotonic() - stopped >= IN_FLIGHT_GRACE:
+                with self._lock:
+                    self._sealed = True
+                return tuple(sorted(run.in_flight))
+            return ()
+        while True:
+            try:
+                done.append(run.finished.get_nowait())
+            except queue.Empty:
+                break
+        for address, future in done:
+            run.in_flight.discard(address)
+            run.settle(address, future.result())
+        return ()
+
+    def _note_interruption(self, run: _Schedule, abandoned: tuple[str, ...]) -> None:
+        def real(change: Change) -> bool:
+            return change.action.is_change() or change.action is Action.PENDING
+
+        for key in run.deposed:  # not started: the deposed object stays recorded in the state
+            run.outcome.setdefault(key, "skipped")
+        self.interruption = Interruption(
+            done=sum(1 for a, r in run.outcome.items() if r == "done" and real(run.nodes[a])),
+            not_started=tuple(a for a in run.nodes if a not in run.outcome and a not in abandoned
+                              and real(run.nodes[a])),
+            abandoned=abandoned)
 
     def _split_deposed(self, nodes: dict[str, Change], deps: dict[str, set[str]]) -> set[str]:
         """A create-before-destroy replacement whose dependents change too (a File re-upload and the
@@ -692,6 +682,31 @@ class Executor:
         (all of them each round, one read each plus a page of events) until they finish. A job that
         fails or is cancelled, or is still running at the --timeout, fails the apply: no green CI
         over a job that did not succeed. An interrupt stops the wait; the jobs keep running."""
+        left = self._jobs_created()
+        deadline = None if self.timeout is None else self._started + self.timeout
+        first = self.monotonic()
+        last: dict[str, str] = {}
+        while left and not self._stop.is_set():
+            for address, (job_id, kind) in list(left.items()):
+                if self._stop.is_set():
+                    break
+                if self._poll_once(address, job_id, kind, first, last):
+                    del left[address]
+            now = self.monotonic()
+            if left and deadline is not None and now >= deadline:
+                for address, (job_id, _) in left.items():
+                    self._fail(address, "Wait", f"{job_id} is still running after the --timeout (it keeps running; "
+                                                "see `reconciler show`)")
+                return
+            if left and not self._stop.is_set():
+                self._pause(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
+                                                                                    deadline - now)))
+        for address, (job_id, _) in left.items():  # interrupted: say what was not waited for
+            self.note(address, f"the wait was interrupted: {job_id} is {last.get(address, 'not read yet')} "
+                               "and keeps running")
+
+    def _jobs_created(self) -> dict[str, tuple[str, Any]]:
+        """address -> (id, kind) of the waitable objects this apply created or replaced."""
         left: dict[str, tuple[str, Any]] = {}
         failed = {a for a, _ in self.result.failures}
         for change in self.plan.changes:
@@ -701,49 +716,35 @@ class Executor:
             resource = self._state.resources.get(change.address)
             if change.address in self._touched and change.address not in failed and resource and resource.id:
                 left[change.address] = (resource.id, kind)
-        deadline = None if self.timeout is None else self._started + self.timeout
-        first = self.monotonic()
-        last: dict[str, str] = {}
-        while left and not self._stop.is_set():
-            for address, (job_id, kind) in list(left.items()):
-                if self._stop.is_set():
-                    break
-                try:
-                    obj, finished, status, detail = kind.poll(self._client, job_id)
-                except ReconcilerError as exc:
-                    del left[address]
-                    self.result.failures.append((address, f"could not read while waiting: {exc}"))
-                    self._emit(EventKind.FAILED, address, "Wait", f"could not read while waiting: {exc}")
-                    continue
-                self._emit(EventKind.WAITING, address, message=f"{status}{detail}", elapsed=self.monotonic() - first,
-                           object_id=job_id, progress=self._progress(kind, address, obj))
-                last[address] = status
-                if not finished:
-                    continue
-                del left[address]
-                current = self._state.resources.get(address)
-                if current is not None and current.id == job_id:
-                    updated = copy.copy(current)
-                    updated.attributes = obj
-                    self.record(address, updated)
-                if status != "succeeded":
-                    error = obj.get("error") if isinstance(obj.get("error"), dict) else None
-                    why = f"the job {job_id} ended {status}" + (f": {error.get('message')}" if error else "")
-                    self.result.failures.append((address, why))
-                    self._emit(EventKind.FAILED, address, "Training", why)
-            now = self.monotonic()
-            if left and deadline is not None and now >= deadline:
-                for address, (job_id, _) in left.items():
-                    why = f"{job_id} is still running after the --timeout (it keeps running; see `reconciler show`)"
-                    self.result.failures.append((address, why))
-                    self._emit(EventKind.FAILED, address, "Wait", why)
-                return
-            if left and not self._stop.is_set():
-                self._pause(self.poll_interval if deadline is None else max(0.0, min(self.poll_interval,
-                                                                                    deadline - now)))
-        for address, (job_id, _) in left.items():  # interrupted: say what was not waited for
-            self.note(address, f"the wait was interrupted: {job_id} is {last.get(address, 'not read yet')} "
-                               "and keeps running")
+        return left
+
+    def _poll_once(self, address: str, job_id: str, kind: Any, first: float, last: dict[str, str]) -> bool:
+        """Read one job; record it once finished, a failure unless it succeeded. True: no more
+        waiting for it (finished, or it could not be read)."""
+        try:
+            obj, finished, status, detail = kind.poll(self._client, job_id)
+        except ReconcilerError as exc:
+            self._fail(address, "Wait", f"could not read while waiting: {exc}")
+            return True
+        self._emit(EventKind.WAITING, address, message=f"{status}{detail}", elapsed=self.monotonic() - first,
+                   object_id=job_id, progress=self._progress(kind, address, obj))
+        last[address] = status
+        if not finished:
+            return False
+        current = self._state.resources.get(address)
+        if current is not None and current.id == job_id:
+            updated = copy.copy(current)
+            updated.attributes = obj
+            self.record(address, updated)
+        if status != "succeeded":
+            error = obj.get("error") if isinstance(obj.get("error"), dict) else None
+            self._fail(address, "Training", f"the job {job_id} ended {status}"
+                                            + (f": {error.get('message')}" if error else ""))
+        return True
+
+    def _fail(self, address: str, verb: str, why: str) -> None:
+        self.result.failures.append((address, why))
+        self._emit(EventKind.FAILED, address, verb, why)
 
     def pause(self) -> None:
         self._raise_if_stopped()
@@ -789,5 +790,26 @@ class Executor:
             return None
 
 
-def _put_done(queue: Any, address: str, future: Any) -> None:
-    queue.put((address, future))
+@dataclass
+class _Schedule:
+    """One apply's graph as it runs: the changes, what each waits for, and their outcomes."""
+
+    nodes: dict[str, Change]
+    deps: dict[str, set[str]]
+    deposed: set[str]                  # keys of the deposed destroys split off (`<address> (deposed)`)
+    ready: ReadyInPlanOrder
+    outcome: dict[str, str] = dataclasses.field(default_factory=dict)  # done | failed | skipped | pending
+    in_flight: set[str] = dataclasses.field(default_factory=set)
+    finished: queue.SimpleQueue[tuple[str, Future[str]]] = dataclasses.field(default_factory=queue.SimpleQueue)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.outcome) >= len(self.nodes)
+
+    def settle(self, address: str, result: str) -> None:
+        self.outcome[address] = result
+        self.ready.settled(address)
+
+
+def _put_done(finished: queue.SimpleQueue[tuple[str, Future[str]]], address: str, future: Future[str]) -> None:
+    finished.put((address, future))

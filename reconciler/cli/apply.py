@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,13 +24,22 @@ from reconciler.cli.plan import FOLDER_FLAG, FOLDER_HELP, load_saved_plan, make_
 from reconciler.cli.wait_option import WaitCommand
 from reconciler.errors import ConfigError
 
+if TYPE_CHECKING:
+    from reconciler.apply.events import ApplyResult, Event
+    from reconciler.apply.executor import Interruption
+    from reconciler.apply.policy import ApplyOutcome, ApplyPolicy, Session
+    from reconciler.cli.context import AppContext, Out
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+    from reconciler.state import State
 
-def _listener(o: Any, as_json: bool, progress: Any = None) -> Any:
+
+def _listener(o: Out, as_json: bool, progress: Any = None) -> Any:
     from reconciler.apply.events import EventKind
 
     lock = threading.Lock()
 
-    def emit(event: Any) -> None:
+    def emit(event: Event) -> None:
         if as_json:
             return
         if event.kind is EventKind.WAITING and progress is not None:
@@ -60,7 +70,7 @@ def _listener(o: Any, as_json: bool, progress: Any = None) -> Any:
     return emit
 
 
-def _confirm(o: Any, destroy: bool) -> bool:
+def _confirm(o: Out, destroy: bool) -> bool:
     if not sys.stdin.isatty():
         raise ConfigError("apply needs confirmation and there is no terminal: review the plan, then run with "
                           "--auto-approve (or apply a saved plan file)")
@@ -71,7 +81,7 @@ def _confirm(o: Any, destroy: bool) -> bool:
     return answer.strip() == "yes"
 
 
-def _summary(result: Any, destroy: bool) -> str:
+def _summary(result: ApplyResult, destroy: bool) -> str:
     """Terraform's last line; never "complete!" when something failed or was not attempted."""
     failed = len(result.failures) + len(result.skipped)
     if destroy:
@@ -100,7 +110,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _interrupted_line(signame: str, interruption: Any, result: Any, operation: str) -> str:
+def _interrupted_line(signame: str, interruption: Interruption | None, result: ApplyResult, operation: str) -> str:
     """The one line after a SIGINT/SIGTERM stopped an apply: what happened, what was left."""
     if interruption is None:  # the signal came as the last change finished: nothing was left
         return (f"Interrupted ({signame}) as the {operation} finished: nothing was left undone; "
@@ -118,8 +128,8 @@ def _interrupted_line(signame: str, interruption: Any, result: Any, operation: s
             f"Run {operation} again to continue.")
 
 
-def _plan_again(ctx: Any, o: Any, session: Any, saved: Any, extras: dict[str, Any], plan_file: Path,
-                parallelism: int) -> Any:
+def _plan_again(ctx: AppContext, o: Out, session: Session, saved: Plan, extras: dict[str, Any], plan_file: Path,
+                parallelism: int) -> Plan:
     """A saved plan is a promise: bound to the spec files, policies and API account it was made
     with, and made again here, from the current specs and state with the options it was made
     with, it must decide the same (apply/policy.py keep_promise). What is applied is the plan made
@@ -147,6 +157,7 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
               reason: str | None = None, allow_other_workspaces: bool = False,
               allow_other_folder: bool = False) -> int:
     from reconciler.apply.policy import ApplyPolicy, apply_plan
+    from reconciler.cli.progress import WaitProgress
 
     ctx = app()
     o = out()
@@ -157,108 +168,135 @@ def run_apply(*, plan_file: Path | None, auto_approve: bool, targets: tuple[str,
                          parallelism=parallelism, allow_other_workspaces=allow_other_workspaces,
                          allow_other_folder=allow_other_folder, workspace_of=runtime.workspace_of(ctx),
                          poll_interval=poll_interval or (1.0 if ctx.sandbox else 10.0))
-    saved_check = None
-    if plan_file is not None:
-        from reconciler.cli.providers import SAVED_KEY, check_saved_plan_providers
-
-        def saved_check(specs: Any, state: Any) -> None:
-            check_saved_plan_providers(plan_file, saved, extras.get(SAVED_KEY), specs, state,
-                                       ctx.dir if ctx.dir.is_dir() else None)
-
     with runtime.session(ctx, o, operation, lock_timeout=lock_timeout, insecure_http=insecure_http,
-                         saved_plan=saved, saved_check=saved_check) as session:
-        from reconciler.cli.providers import provider_reviews
+                         saved_plan=saved, saved_check=_saved_check(ctx, plan_file, saved, extras)) as session:
+        def fresh_plan() -> Plan:
+            if saved is not None and plan_file is not None:
+                return _plan_again(ctx, o, session, saved, extras, plan_file, parallelism)
+            return make_plan(ctx, o, session.specs, session.state, session.client, targets=targets, replace=replace,
+                             refresh=refresh, refresh_only=False, destroy=destroy, parallelism=parallelism)
 
-        reviews = provider_reviews(ctx, session.specs, session.state, session.client)  # before any account is learnt
-        if saved is not None or not refresh:  # nothing read yet: which account answers, before any change
-            runtime.probe_identity(session.client)
-        from reconciler.cli.cost import estimate_plan_cost
-        from reconciler.cli.policy import apply_overrides, check_policies
+        the_plan, policy = _reviewed(ctx, o, session, policy, policy_overrides, reason, make=fresh_plan,
+                                     probe_first=saved is not None or not refresh,
+                                     show=saved is None and not as_json)
 
-        if saved is not None:
-            assert plan_file is not None
-            the_plan = _plan_again(ctx, o, session, saved, extras, plan_file, parallelism)
-        else:
-            the_plan = make_plan(ctx, o, session.specs, session.state, session.client, targets=targets,
-                                 replace=replace, refresh=refresh, refresh_only=False, destroy=destroy,
-                                 parallelism=parallelism)
-        # evaluated on what is applied, from the spec folder here (never the results a plan file holds)
-        cost = estimate_plan_cost(ctx, session.specs, the_plan)
-        policies = check_policies(session.specs, the_plan, cost)
-        policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
-        if saved is None and not as_json:
-            render(the_plan, "text", o, cost, policies=policies, providers=reviews)
-
-        def confirm(plan: Any) -> bool:
-            if plan_file is not None or auto_approve:
+        def confirm(plan: Plan) -> bool:
+            if plan_file is not None or auto_approve or _confirm(o, destroy):
                 return True
-            if not _confirm(o, destroy):
-                o.echo("\nApply cancelled.")
-                return False
-            return True
-
-        def starting() -> None:
-            if not as_json:
-                o.echo("")
-
-        from reconciler.cli.progress import WaitProgress
+            o.echo("\nApply cancelled.")
+            return False
 
         progress = WaitProgress(o.echo, live=sys.stdout.isatty(), color=o.color)
         try:
             outcome = apply_plan(session, the_plan, policy, listener=_listener(o, as_json, progress),
-                                 confirm=confirm, on_start=starting)
+                                 confirm=confirm, on_start=lambda: None if as_json else o.echo(""))
         finally:
             progress.close()
         if not outcome.applied:
-            if outcome.reason == "cancelled":
-                return EXIT_ERROR
-            if as_json:
-                o.json({"applied": False, "reason": "no changes"})
-            elif saved is not None:
-                o.echo(f"No changes. {plan_file} has nothing to apply.")
-            return EXIT_OK
+            return _not_applied(o, outcome, as_json, plan_file if saved is not None else None)
         assert outcome.result is not None
-        result = outcome.result
         state = session.state
+    return _report(o, outcome, outcome.result, state, destroy=destroy, as_json=as_json, operation=operation)
+
+
+def _saved_check(ctx: AppContext, plan_file: Path | None, saved: Plan | None,
+                 extras: dict[str, Any]) -> Callable[[SpecSet, State], None] | None:
+    """For a saved plan: the check that its providers are the ones the specs and state name now."""
+    if plan_file is None:
+        return None
+    from reconciler.cli.providers import SAVED_KEY, check_saved_plan_providers
+
+    def check(specs: SpecSet, state: State) -> None:
+        assert saved is not None  # read from plan_file
+        check_saved_plan_providers(plan_file, saved, extras.get(SAVED_KEY), specs, state,
+                                   ctx.dir if ctx.dir.is_dir() else None)
+
+    return check
+
+
+def _reviewed(ctx: AppContext, o: Out, session: Session, policy: ApplyPolicy, policy_overrides: tuple[str, ...],
+              reason: str | None, *, make: Callable[[], Plan], probe_first: bool,
+              show: bool) -> tuple[Plan, ApplyPolicy]:
+    """The plan to apply, with its cost and policies (`show`: printed for review). `probe_first`:
+    no refresh reads the API before the changes (a saved plan, or --refresh=false), so which
+    account answers is asked first."""
+    from reconciler.cli.cost import estimate_plan_cost
+    from reconciler.cli.policy import apply_overrides, check_policies
+    from reconciler.cli.providers import provider_reviews
+
+    reviews = provider_reviews(ctx, session.specs, session.state, session.client)  # before any account is learnt
+    if probe_first:
+        runtime.probe_identity(session.client)
+    the_plan = make()
+    # evaluated on what is applied, from the spec folder here (never the results a plan file holds)
+    cost = estimate_plan_cost(ctx, session.specs, the_plan)
+    policies = check_policies(session.specs, the_plan, cost)
+    policies, policy = apply_overrides(policies, the_plan, policy, policy_overrides, reason)
+    if show:
+        render(the_plan, "text", o, cost, policies=policies, providers=reviews)
+    return the_plan, policy
+
+
+def _not_applied(o: Out, outcome: ApplyOutcome, as_json: bool, saved_plan: Path | None) -> int:
+    if outcome.reason == "cancelled":
+        return EXIT_ERROR
+    if as_json:
+        o.json({"applied": False, "reason": "no changes"})
+    elif saved_plan is not None:
+        o.echo(f"No changes. {saved_plan} has nothing to apply.")
+    return EXIT_OK
+
+
+def _report(o: Out, outcome: ApplyOutcome, result: ApplyResult, state: State, *, destroy: bool, as_json: bool,
+            operation: str) -> int:
+    """What the apply did (JSON, or lines and a summary), and its exit status."""
     interrupted = signal_received()
     if as_json:
-        data: dict[str, Any] = {
-            "applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,
-            "forgotten": result.forgotten, "adopted": result.adopted,
-            "pending": [{"address": a, "reason": r} for a, r in result.pending],
-            "failures": [{"address": a, "message": m} for a, m in result.failures],
-            "skipped": [{"address": a, "reason": r} for a, r in result.skipped],
-            "state_serial": state.serial}
-        if interrupted is not None:
-            data["interrupted"] = {"signal": interrupted[0],
-                                   "not_started": list(outcome.interruption.not_started
-                                                       if outcome.interruption is not None else ()),
-                                   "left_in_flight": list(outcome.interruption.abandoned
-                                                          if outcome.interruption is not None else ())}
-        o.json(data)
+        o.json(_result_json(outcome, result, state, interrupted))
     else:
-        o.echo("")
-        for address, note in result.notes:
-            o.echo(f"Note: {address}: {note}")
-        if result.pending:
-            o.echo(o.style("Pending (a later run completes these, or use --wait):", bold=True))
-            for address, reason in result.pending:
-                o.echo(f"  ? {address}: {reason}")
-            o.echo("")
-        if result.failures or result.skipped:
-            o.echo(o.style("Apply finished with errors:", fg="red", bold=True), err=True)
-            for address, message in result.failures:
-                o.echo(f"  ✗ {address}: {message}", err=True)
-            for address, reason in result.skipped:
-                o.echo(f"  - {address}: {reason}", err=True)
-            o.echo("The state records everything that did complete; run apply again to continue.", err=True)
-        if interrupted is None:
-            o.echo(o.style(_summary(result, destroy), fg="green" if result.ok else "yellow", bold=True))
+        _report_text(o, result, destroy=destroy, interrupted=interrupted is not None)
     if interrupted is not None:
         o.echo(_interrupted_line(interrupted[0], outcome.interruption, result, operation), err=True)
         mark_interrupt_reported()
         return interrupted[1]
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _result_json(outcome: ApplyOutcome, result: ApplyResult, state: State,
+                 interrupted: tuple[str, int] | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "applied": True, "added": result.added, "changed": result.changed, "destroyed": result.destroyed,
+        "forgotten": result.forgotten, "adopted": result.adopted,
+        "pending": [{"address": a, "reason": r} for a, r in result.pending],
+        "failures": [{"address": a, "message": m} for a, m in result.failures],
+        "skipped": [{"address": a, "reason": r} for a, r in result.skipped],
+        "state_serial": state.serial}
+    if interrupted is not None:
+        stopped = outcome.interruption
+        data["interrupted"] = {"signal": interrupted[0],
+                               "not_started": list(stopped.not_started if stopped is not None else ()),
+                               "left_in_flight": list(stopped.abandoned if stopped is not None else ())}
+    return data
+
+
+def _report_text(o: Out, result: ApplyResult, *, destroy: bool, interrupted: bool) -> None:
+    o.echo("")
+    for address, note in result.notes:
+        o.echo(f"Note: {address}: {note}")
+    if result.pending:
+        o.echo(o.style("Pending (a later run completes these, or use --wait):", bold=True))
+        for address, reason in result.pending:
+            o.echo(f"  ? {address}: {reason}")
+        o.echo("")
+    if result.failures or result.skipped:
+        o.echo(o.style("Apply finished with errors:", fg="red", bold=True), err=True)
+        for address, message in result.failures:
+            o.echo(f"  ✗ {address}: {message}", err=True)
+        for address, reason in result.skipped:
+            o.echo(f"  - {address}: {reason}", err=True)
+        o.echo("The state records everything that did complete; run apply again to continue.", err=True)
+    if not interrupted:
+        o.echo(o.style(_summary(result, destroy), fg="green" if result.ok else "yellow", bold=True))
 
 
 def apply_options(f: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,8 +14,13 @@ from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_OK, app, common_options, out
 from reconciler.errors import ConfigError
 
+if TYPE_CHECKING:
+    from reconciler.config.documents import SpecSet
+    from reconciler.state import State
 
-def _local_paths(specs: Any, state: Any) -> dict[str, Path]:
+
+
+def _local_paths(specs: SpecSet, state: State) -> dict[str, Path]:
     """file id -> where its File document's data lives in the spec folder (as the upload recorded it)."""
     found = {}
     for address, resource in state.resources.items():

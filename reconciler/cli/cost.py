@@ -4,22 +4,30 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_OK, app, common_options, out
 
+if TYPE_CHECKING:
+    from reconciler.api.protocols import Client
+    from reconciler.cli.context import AppContext
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+    from reconciler.state import State
+
+
 __all__ = ["CHILD_ENV", "child_argv", "child_env", "cost", "cost_cache_path", "estimate_plan_cost", "price_table"]
 
 
-def cost_cache_path(ctx: Any) -> Any:
+def cost_cache_path(ctx: AppContext) -> Any:
     """Token counts are cached beside the state: `<state dir>/.cache/token-counts.json`."""
     return ctx.state_file.parent / ".cache" / "token-counts.json"
 
 
-def price_table(specs: Any) -> Any:
+def price_table(specs: SpecSet) -> Any:
     """prices.json with the Settings document's `spec.pricing` over it."""
     from reconciler.cost.pricing import builtin_prices, parse_overrides
 
@@ -27,7 +35,7 @@ def price_table(specs: Any) -> Any:
     return builtin_prices().with_overrides(parse_overrides(list(raw) if raw else None))
 
 
-def estimate_plan_cost(ctx: Any, specs: Any, plan: Any) -> Any:
+def estimate_plan_cost(ctx: AppContext, specs: SpecSet, plan: Plan) -> Any:
     """The estimated training cost of the jobs `plan` creates or replaces (None when it starts no
     training). Counting reads each training file once; a later plan finds the count in the cache."""
     from reconciler.cost.cache import TokenCache
@@ -71,7 +79,7 @@ def child_env(env: Any) -> dict[str, str]:
     return {key: str(env[key]) for key in CHILD_ENV if key in env}
 
 
-def count_in_child(ctx: Any, requests: Any) -> Any:
+def count_in_child(ctx: AppContext, requests: Any) -> Any:
     """Token counts made by a child running reconciler/cost/count_worker.py (the tokenizer's ~67 MiB
     stay in that process). The child starts isolated (child_argv) with only CHILD_ENV: code in the
     working directory or the spec folder is never imported, and no key reaches it. Should the child
@@ -99,7 +107,7 @@ def count_in_child(ctx: Any, requests: Any) -> Any:
     return count_in_process(requests)
 
 
-def _managed_jobs(state: Any, client: Any, refresh: bool) -> list[tuple[str, dict[str, Any]]]:
+def _managed_jobs(state: State, client: Client, refresh: bool) -> list[tuple[str, dict[str, Any]]]:
     jobs = [(address, r) for address, r in sorted(state.resources.items()) if r.kind == "FineTuningJob" and r.id]
     live: dict[str, dict[str, Any]] = {}
     if refresh and jobs:
@@ -110,7 +118,7 @@ def _managed_jobs(state: Any, client: Any, refresh: bool) -> list[tuple[str, dic
     found = []
     for address, r in jobs:
         job = dict(r.attributes or {})
-        job.update(live.get(r.id, {}))
+        job.update(live.get(r.id or "", {}))
         job.setdefault("id", r.id)
         inputs = r.inputs or {}
         job.setdefault("model", inputs.get("model"))

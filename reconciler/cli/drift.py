@@ -5,13 +5,21 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, app, common_options, out
 from reconciler.cli.wait_option import WAIT_VALUES, WaitCommand
+
+if TYPE_CHECKING:
+    from reconciler.api.protocols import Client
+    from reconciler.cli.context import AppContext, Out
+    from reconciler.config.documents import SpecSet
+    from reconciler.drift.findings import DriftReport
+    from reconciler.state import State
+
 
 FORMATS = ("text", "markdown", "json", "junit")
 _SUFFIX = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".xml": "junit", ".txt": "text"}
@@ -53,7 +61,7 @@ def report_options(f: Any) -> Any:
     return f
 
 
-def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism: int, selectors: tuple[str, ...],
+def _build(ctx: AppContext, o: Out, client: Client, specs: SpecSet, state: State, *, parallelism: int, selectors: tuple[str, ...],
            include_finished: bool, ignore_file: Path | None, applies: bool = False) -> tuple[Any, Any, Any]:
     from reconciler.cli.plan import check_uploads, name_other_workspaces, refuse_empty_specs
     from reconciler.drift import build_report, load_ignore_rules
@@ -76,7 +84,7 @@ def _build(ctx: Any, o: Any, client: Any, specs: Any, state: Any, *, parallelism
     return plan, snapshot, report
 
 
-def _emit(report: Any, fmt: str, outputs: tuple[Path, ...], o: Any, *, quiet_stdout: bool = False,
+def _emit(report: DriftReport, fmt: str, outputs: tuple[Path, ...], o: Out, *, quiet_stdout: bool = False,
           spend: Any = None, cost: bool | None = None) -> None:
     """Print and write the report; `spend` goes in the forms `cost` (--cost/--no-cost) asks for."""
     from reconciler.render.drift import render, spend_wanted
@@ -98,7 +106,7 @@ def _spend(s: Any, snapshot: Any, key: str) -> Any:
     return spend_summary(managed_jobs(s.state, snapshot), price_table(s.specs), key, document_platforms(s.specs, s.state))
 
 
-def _notify(ctx: Any, o: Any, url: str | None, report: Any, *, required: bool = False) -> bool:
+def _notify(ctx: AppContext, o: Out, url: str | None, report: DriftReport, *, required: bool = False) -> bool:
     """Send what is new or resolved since the last run, then remember this run's findings; False
     when the webhook did not take them. A finding counts as notified only once the webhook answered
     2xx: after a failed delivery the memory is left as it was, so the next run sends the same news
@@ -151,7 +159,7 @@ def _fail_on(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]
     return tuple(dict.fromkeys(chosen))
 
 
-def drift_exit_code(report: Any, fail_on: str | tuple[str, ...]) -> int:
+def drift_exit_code(report: DriftReport, fail_on: str | tuple[str, ...]) -> int:
     """2 when the report shows what `fail_on` names, else 0. drift: changes outside reconciler or
     specs not applied (the default); health: a managed job that failed or ran past
     cancel_after_timeout, a managed model within warn_days of its serving end or past it, or an

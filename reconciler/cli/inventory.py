@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_OK, app, common_options, out
 
+if TYPE_CHECKING:
+    from reconciler.api.protocols import Client
+
+
 __all__ = ["inventory", "shutdowns"]
 
 
-def shutdowns(client: Any) -> dict[str, str | None]:
+def shutdowns(client: Client) -> dict[str, str | None]:
     """model id -> shutdown_date as GET /v1/models answers (the API's word wins over the data)."""
     from reconciler.api.protocols import ModelReader
 

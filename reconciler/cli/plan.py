@@ -5,12 +5,20 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_CHANGES, EXIT_OK, app, common_options, out
+
+if TYPE_CHECKING:
+    from reconciler.api.protocols import Reader
+    from reconciler.apply.policy import Session
+    from reconciler.cli.context import AppContext, Out
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+    from reconciler.state import State
 
 # The flag reconciler/plan/folders.py names in its refusal (FOLDER_FLAG), spelled here so that
 # `--help` loads no planner module.
@@ -41,8 +49,9 @@ def plan_options(f: Any, *, replace: bool = True) -> Any:
     return f
 
 
-def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets: tuple[str, ...],
-              replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool, parallelism: int) -> Any:
+def make_plan(ctx: AppContext, o: Out, specs: SpecSet, state: State, client: Reader | None, *,
+              targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool,
+              parallelism: int) -> Plan:
     from reconciler.plan.build import PlanOptions
     from reconciler.plan.refresh import build_plan
 
@@ -54,7 +63,7 @@ def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets:
     return name_other_workspaces(ctx, result)
 
 
-def name_other_workspaces(ctx: Any, plan: Any) -> Any:
+def name_other_workspaces(ctx: AppContext, plan: Plan) -> Plan:
     """The plan with a name for every job an older reconciler marked with a lineage only, when a
     workspace's state here has that lineage (plan/elsewhere.py)."""
     from reconciler.plan.elsewhere import name_lineages
@@ -62,7 +71,7 @@ def name_other_workspaces(ctx: Any, plan: Any) -> Any:
     return name_lineages(plan, runtime.workspace_of(ctx))
 
 
-def refuse_other_folder(session: Any, plan: Any) -> None:
+def refuse_other_folder(session: Session, plan: Plan) -> None:
     """A plan from another spec folder than the state's that takes anything away (plan/folders.py)."""
     from reconciler.apply.policy import where_of
     from reconciler.errors import PlanError
@@ -75,7 +84,7 @@ def refuse_other_folder(session: Any, plan: Any) -> None:
         raise PlanError(refusal)
 
 
-def refuse_empty_specs(ctx: Any, specs: Any, state: Any, *, destroy: bool) -> None:
+def refuse_empty_specs(ctx: AppContext, specs: SpecSet, state: State, *, destroy: bool) -> None:
     """A spec folder with no documents while the state manages objects is refused, as Terraform
     refuses an empty configuration: it is far more often a wrong -C/--dir, a failed checkout or a
     mistyped glob than a wish to cancel every job and revoke every grant. `--destroy` (and
@@ -91,7 +100,7 @@ def refuse_empty_specs(ctx: Any, specs: Any, state: Any, *, destroy: bool) -> No
                       "or `reconciler destroy`.")
 
 
-def check_uploads(specs: Any, plan: Any) -> None:
+def check_uploads(specs: SpecSet, plan: Plan) -> None:
     """The training-data checks of `validate`, on every File this plan would upload (create or
     replace), streaming: a bad file is refused with validate's file:line messages before anything
     is uploaded or any job is created on it (and paid for, to end `failed`)."""
@@ -167,7 +176,7 @@ def evaluation_statuses(specs: Any, plan: Any, state: Any) -> list[Any]:
     return plan_statuses(specs.evaluations, plan, state.resources)
 
 
-def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | None = None,
+def render(result: Plan, fmt: str, o: Out, cost: Any = None, *, compact: bool | None = None,
            policies: Any = None, providers: Any = (), evaluations: Any = ()) -> None:
     """The plan in `fmt`; `policies` (a PolicyReport) adds every policy and budget result: a
     `policies` array in JSON (only when there are results), a table in Markdown, lines in text.
@@ -203,7 +212,7 @@ def render(result: Any, fmt: str, o: Any, cost: Any = None, *, compact: bool | N
             iter_evaluation_lines(evaluations, o.style)))
 
 
-def save_plan(result: Any, path: Path, ctx: Any, cost: Any = None, policies: Any = None,
+def save_plan(result: Plan, path: Path, ctx: AppContext, cost: Any = None, policies: Any = None,
               providers: dict[str, Any] | None = None, binding: dict[str, Any] | None = None) -> None:
     """Write the plan for `apply PLANFILE`: with what it is bound to (cli/saved_plan.py) and
     sealed by the digest of its text."""
@@ -230,7 +239,7 @@ def load_plan(path: Path) -> Any:
     return load_saved_plan(path, check_seal=False)[0]
 
 
-def load_saved_plan(path: Path, *, check_seal: bool = True) -> tuple[Any, dict[str, Any]]:
+def load_saved_plan(path: Path, *, check_seal: bool = True) -> tuple[Plan, dict[str, Any]]:
     """The plan in `path` and the extras saved beside it (SAVED_EXTRAS), from one bounded read of a
     regular file; a file whose digest does not match its text is refused (cli/saved_plan.py)."""
     from reconciler.bounded import MAX_PLAN_BYTES, RefusedFile, read_regular

@@ -15,25 +15,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli.context import EXIT_ERROR, EXIT_OK, common_options, out
+
+if TYPE_CHECKING:
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+
 
 __all__ = ["apply_overrides", "check_policies", "override_author", "policy"]
 
 _OUTCOMES = ("pass", "warn", "deny")
 
 
-def check_policies(specs: Any, plan: Any, cost: Any) -> Any:
+def check_policies(specs: SpecSet, plan: Plan, cost: Any) -> Any:
     """Every policy and budget result of this plan (PolicyReport)."""
     from reconciler.policy.engine import evaluate
 
     return evaluate(plan, specs.documents, specs.policies, specs.settings.budgets, cost)
 
 
-def apply_overrides(report: Any, plan: Any, apply_policy: Any, names: tuple[str, ...],
+def apply_overrides(report: Any, plan: Plan, apply_policy: Any, names: tuple[str, ...],
                     reason: str | None) -> tuple[Any, Any]:
     """The report with `--policy-override` applied, and the ApplyPolicy that refuses on what is
     still denied and records the overrides in the state."""

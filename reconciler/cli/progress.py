@@ -13,7 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.apply.events import Event
+
 
 __all__ = ["FINISHED", "Row", "WaitProgress", "duration", "plain_line", "row_from"]
 
@@ -43,7 +47,7 @@ class Row:
     detail: str              # the executor's message (used when there is no progress)
 
 
-def row_from(event: Any) -> Row:
+def row_from(event: Event) -> Row:
     p: Mapping[str, Any] = event.progress or {}
     job = p.get("job")
     return Row(key=event.address, job=job if job and job != event.address else None,
@@ -157,7 +161,7 @@ class WaitProgress:
         self._live.start()
 
     # -- events -----------------------------------------------------------------------------------
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: Event) -> None:
         row = row_from(event)
         with self._lock:
             self._rows[row.key] = row

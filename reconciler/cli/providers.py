@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cli.context import AppContext, Out
 from reconciler.cli.endpoints import refuse_provider_problems
@@ -23,6 +23,13 @@ from reconciler.config.providers import (
 from reconciler.errors import ConfigError
 from reconciler.secrets import register_secret
 
+if TYPE_CHECKING:
+    from reconciler.api.protocols import Client
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+    from reconciler.state import State
+
+
 __all__ = ["check_saved_plan_providers", "open_clients", "profiles_of", "provider_reviews", "saved_plan_providers",
            "uses_profiles"]
 
@@ -30,7 +37,7 @@ SANDBOX_KEY_PREFIX = "sk-sandbox-profile-"
 SANDBOX_AZURE_KEY = "0123456789abcdef0123456789abcdef"   # the Azure sandbox's resource key (--sandbox)
 
 
-def profiles_of(specs: Any, state: Any) -> dict[str, str]:
+def profiles_of(specs: SpecSet, state: State) -> dict[str, str]:
     """address -> profile: the document's `provider:` (default when omitted); for an address only the
     state holds (to be destroyed), the profile the state recorded."""
     found = {address: declared_profile(doc) for address, doc in specs.documents.items()}
@@ -40,11 +47,11 @@ def profiles_of(specs: Any, state: Any) -> dict[str, str]:
     return found
 
 
-def uses_profiles(specs: Any, state: Any) -> bool:
+def uses_profiles(specs: SpecSet, state: State) -> bool:
     return bool(specs.providers) or any(p != DEFAULT_PROVIDER for p in profiles_of(specs, state).values())
 
 
-def _owners(state: Any) -> dict[str, str]:
+def _owners(state: State) -> dict[str, str]:
     """object id -> profile, as the state recorded (objects of a profile no listing shows any more)."""
     return {r.id: recorded_profile(r) for r in state.resources.values() if r.id}
 
@@ -57,7 +64,7 @@ def _undeclared(name: str, providers: Mapping[str, Provider], addresses: list[st
 
 
 @contextlib.contextmanager
-def open_clients(ctx: AppContext, specs: Any, state: Any, where: str, *, admin_for: list[str],
+def open_clients(ctx: AppContext, specs: SpecSet, state: State, where: str, *, admin_for: list[str],
                  insecure_http: bool, out: Out | None) -> Iterator[Any]:
     """The run's client: one per profile the specs and the state use, each identity checked against
     the state's (`state/identity.py`), or today's single client when no profile is used."""
@@ -208,7 +215,7 @@ def _profile_client(ctx: AppContext, stack: contextlib.ExitStack, settings: dict
     return client
 
 
-def _binder(state: Any, name: str, where: str, check: Any) -> Any:
+def _binder(state: State, name: str, where: str, check: Any) -> Any:
     def on_identity(reported: Any) -> None:
         check(state, name, reported, where=where)
 
@@ -315,7 +322,7 @@ def _new_token_provider(provider: Provider) -> Any:
     return token
 
 
-def provider_reviews(ctx: AppContext, specs: Any, state: Any, client: Any) -> tuple[Any, ...]:
+def provider_reviews(ctx: AppContext, specs: SpecSet, state: State, client: Client) -> tuple[Any, ...]:
     """Where this run sends keys, per Provider document (plan/providers.py), for the plan to show:
     computed before the run's first answer records any account in the state."""
     from reconciler.cli import runtime
@@ -358,11 +365,11 @@ def _record(provider: Provider) -> dict[str, str | None]:
             if field in OPENAI_FIELDS or value != _UNRECORDED.get(field)}
 
 
-def _planned_addresses(plan: Any) -> list[str]:
+def _planned_addresses(plan: Plan) -> list[str]:
     return sorted({c.address for c in plan.actionable} | set(plan.imports) | {new for _old, new in plan.moves})
 
 
-def saved_plan_providers(specs: Any, state: Any, plan: Any) -> dict[str, Any] | None:
+def saved_plan_providers(specs: SpecSet, state: State, plan: Plan) -> dict[str, Any] | None:
     """What a saved plan records of the profiles (None when none is used: nothing is recorded)."""
     if not uses_profiles(specs, state):
         return None
@@ -374,7 +381,7 @@ def saved_plan_providers(specs: Any, state: Any, plan: Any) -> dict[str, Any] | 
                          if name in providers}}
 
 
-def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: Any, state: Any,
+def check_saved_plan_providers(plan_file: Any, plan: Plan, recorded: Any, specs: SpecSet, state: State,
                                folder: Any) -> None:
     """Refuse (StalePlanError, one line) a saved plan whose changes the spec folder here would send
     to another profile than the plan was made with, or whose profiles changed since."""
@@ -422,7 +429,7 @@ def check_saved_plan_providers(plan_file: Any, plan: Any, recorded: Any, specs: 
                                  "new plan")
 
 
-def probe_profile_identity(ctx: AppContext, specs: Any, name: str, *, insecure_http: bool) -> Any:
+def probe_profile_identity(ctx: AppContext, specs: SpecSet, name: str, *, insecure_http: bool) -> Any:
     """The account one provider profile's key reaches now (one small read; `state rebind
     --provider`), with the client open_clients would build for it."""
     from reconciler.config.providers import _suggest

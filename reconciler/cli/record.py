@@ -21,6 +21,8 @@ from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
 from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
+    from reconciler.api.protocols import Client
+    from reconciler.apply.policy import Session
     from reconciler.cli.context import AppContext, Out
     from reconciler.recording.prompts import Prompt
     from reconciler.recording.targets import Target
@@ -93,7 +95,7 @@ def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: in
     return ask
 
 
-def _refuse_shut_down(session: Any, models: list[tuple[str, str]]) -> None:
+def _refuse_shut_down(session: Session, models: list[tuple[str, str]]) -> None:
     """One line, before anything is sent, for a model past the day it stops answering (the API's
     shutdown_date, else the end dates), on the API's clock."""
     from reconciler.api.clock import server_now
@@ -110,7 +112,7 @@ def _refuse_shut_down(session: Any, models: list[tuple[str, str]]) -> None:
                               "left to ask, and nothing was sent")
 
 
-def _api_time(client: Any) -> str | None:
+def _api_time(client: Client) -> str | None:
     """The API's clock (its last Date header) in ISO 8601, if it answered."""
     import datetime as dt
 
@@ -120,7 +122,7 @@ def _api_time(client: Any) -> str | None:
     return dt.datetime.fromtimestamp(when, dt.UTC).isoformat().replace("+00:00", "Z") if when is not None else None
 
 
-def _live_jobs(client: Any, records: Mapping[str, Any]) -> dict[str, Any]:
+def _live_jobs(client: Client, records: Mapping[str, Any]) -> dict[str, Any]:
     """The managed jobs as the API lists them now, by id."""
     wanted = {r.id for r in records.values() if r.id}
     return {j["id"]: j for j in client.list_jobs() if j.get("id") in wanted}
@@ -147,7 +149,7 @@ def _estimates(jobs: list[tuple[Target, list[Prompt], Any, dict[str, Any]]], max
             for target, prompts, _folder, done in jobs]
 
 
-def _run(o: Out, session: Any, folder_of: Any, targets: list[Target], *, prompts_file: Path | None,
+def _run(o: Out, session: Session, folder_of: Any, targets: list[Target], *, prompts_file: Path | None,
          max_prompts: int | None, max_tokens: int, parallelism: int, auto_approve: bool, as_json: bool,
          what: str, model_for: Any, meta_for: Any) -> list[dict[str, Any]]:
     """Shared by record and compare: open each folder, show the estimate, ask, send, finish."""

@@ -15,6 +15,9 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:
     from reconciler.apply.policy import Session
+    from reconciler.config.documents import SpecSet
+    from reconciler.plan.model import Plan
+    from reconciler.state import State
     from reconciler.state.model import Owner
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -102,7 +105,7 @@ def store(ctx: AppContext) -> Any:
     return open_store(ctx)
 
 
-def needs_admin(specs: Any, state: Any, plan: Any = None) -> list[str]:
+def needs_admin(specs: SpecSet, state: State, plan: Plan | None = None) -> list[str]:
     """Addresses that need the admin key: permissions declared in the specs, recorded in the state,
     or changed by a saved `plan`."""
     from reconciler.kinds.registry import admin_kinds
@@ -161,7 +164,7 @@ def api_client(ctx: AppContext, *, admin_for: list[str] | None = None, insecure_
 
 @contextlib.contextmanager
 def session(ctx: AppContext, out: Out, operation: str, *, lock_timeout: str, insecure_http: bool,
-            saved_plan: Any = None, saved_check: Callable[[Any, Any], None] | None = None) -> Iterator[Session]:
+            saved_plan: Plan | None = None, saved_check: Callable[[Any, Any], None] | None = None) -> Iterator[Session]:
     """Load the specs (nothing is sent when they are invalid), take the state lock for the whole
     operation, load the state, and open the API client (or the built-in sandbox).
 
@@ -215,7 +218,7 @@ def workspace_of(ctx: AppContext) -> Callable[[str], str | None]:
     return lookup
 
 
-def bind_identity(client: Any, state: Any, where: str) -> None:
+def bind_identity(client: Any, state: State, where: str) -> None:
     """At the API's first answer (before anything can change: the client asks first when its first
     request would change something), refuse an account other than the one `state` belongs to;
     otherwise the state records the account on its next write."""

@@ -19,9 +19,14 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import StalePlanError, StateError
+
+if TYPE_CHECKING:
+    from reconciler.config.documents import SpecSet
+    from reconciler.state import State
+
 
 __all__ = ["BINDING_KEY", "DIGEST_KEY", "check_binding", "check_identities", "check_seal", "make_binding",
            "sealed"]
@@ -44,7 +49,7 @@ def spec_file_digests(folder: Path) -> dict[str, str]:
     return {path.relative_to(folder).as_posix(): _sha256(path.read_bytes()) for path in spec_files(folder)}
 
 
-def policies_digest(specs: Any) -> str:
+def policies_digest(specs: SpecSet) -> str:
     """The policies and budgets as loaded (variables substituted), without where they were written."""
     policies = sorted(({"name": p.name, "match": list(p.match), "rule": p.rule.source, "message": p.message,
                         "enforcement": p.enforcement} for p in specs.policies), key=lambda p: str(p["name"]))
@@ -54,13 +59,13 @@ def policies_digest(specs: Any) -> str:
     return _sha256(text.encode())
 
 
-def _identities(state: Any) -> dict[str, Any]:
+def _identities(state: State) -> dict[str, Any]:
     known = {"default": state.api.to_dict() if state.api is not None else None}
     known.update({name: identity.to_dict() for name, identity in sorted(state.provider_apis.items())})
     return known
 
 
-def make_binding(folder: Path, specs: Any, state: Any, replace: tuple[str, ...]) -> dict[str, Any]:
+def make_binding(folder: Path, specs: SpecSet, state: State, replace: tuple[str, ...]) -> dict[str, Any]:
     """What `plan --out` records of where the plan was made (after its reads: the identities are
     the ones the API reported)."""
     return {"specs": spec_file_digests(folder), "policies": policies_digest(specs), "replace": list(replace),
@@ -95,7 +100,7 @@ def check_seal(path: Path, text: str) -> None:
                          "does not match): make a new plan")
 
 
-def check_binding(path: Path, binding: Any, folder: Path, specs: Any, state: Any) -> None:
+def check_binding(path: Path, binding: Any, folder: Path, specs: SpecSet, state: State) -> None:
     """Refuse (StalePlanError) a plan made before an interrupted run journalled actions the state
     file does not hold yet (the serial moves only when the state is written), or from other spec
     files or other policies than the folder here holds, naming the first file that differs."""
@@ -117,7 +122,7 @@ def check_binding(path: Path, binding: Any, folder: Path, specs: Any, state: Any
                              "with. Run `reconciler plan` again.")
 
 
-def check_identities(path: Path, binding: Any, state: Any) -> None:
+def check_identities(path: Path, binding: Any, state: State) -> None:
     """Refuse a plan made against another API account than the one that answered the reads made
     again at apply (the state records no account until its first write: this binds a new one)."""
     from reconciler.state.identity import ApiIdentity, differences

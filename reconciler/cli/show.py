@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli import runtime
 from reconciler.cli.context import EXIT_OK, app, common_options, out
 from reconciler.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reconciler.cli.context import Out
+    from reconciler.state import ResourceState
+
 
 
 @click.command("show")
@@ -45,7 +50,7 @@ def show(plan_file: Path | None, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _render_resource(resource: Any, o: Any) -> str:
+def _render_resource(resource: ResourceState, o: Out) -> str:
     from reconciler.display import fmt
 
     lines = [o.style(f"# {resource.address}:", bold=True), f"  id = {fmt(resource.id)}"]
@@ -57,7 +62,7 @@ def _render_resource(resource: Any, o: Any) -> str:
     return "\n".join(lines)
 
 
-def _attributes(resource: Any) -> dict[str, Any]:
+def _attributes(resource: ResourceState) -> dict[str, Any]:
     from reconciler.kinds.registry import by_type
 
     return by_type(resource.kind).output_attributes(resource)

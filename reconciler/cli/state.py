@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.addresses import is_address, kind_of
 from reconciler.cli.context import Out, app, common_options, out
 from reconciler.errors import StateError
+
+if TYPE_CHECKING:
+    from reconciler.state import ResourceState, State, StateStore
+
 
 ADDRESS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?\.[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
@@ -39,7 +43,7 @@ def _load() -> tuple[Any, Any]:
     return store, state
 
 
-def _lock(store: Any, operation: str, lock_timeout: str) -> Any:
+def _lock(store: StateStore, operation: str, lock_timeout: str) -> Any:
     from reconciler.cli import runtime
 
     o = out()
@@ -51,7 +55,7 @@ def _matches(address: str, patterns: tuple[str, ...]) -> bool:
     return not patterns or any(address == p or address.startswith((p + ".", p + "[\"")) for p in patterns)
 
 
-def _missing(state: Any, addresses: list[str], store: Any) -> None:
+def _missing(state: State, addresses: list[str], store: StateStore) -> None:
     missing = [a for a in addresses if a not in state.resources]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -91,7 +95,7 @@ def _lines(value: Any, indent: int) -> list[str]:
     return lines
 
 
-def render_resource(o: Out, resource: Any) -> None:
+def render_resource(o: Out, resource: ResourceState) -> None:
     o.echo(o.style(f"# {resource.address}:", bold=True))
     head = {"kind": resource.kind, "id": resource.id, "digest": resource.digest,
             "depends_on": list(resource.depends_on)}
@@ -106,7 +110,7 @@ def render_resource(o: Out, resource: Any) -> None:
             o.echo("}")
 
 
-def _resource_json(resource: Any) -> dict[str, Any]:
+def _resource_json(resource: ResourceState) -> dict[str, Any]:
     return {"address": resource.address, **resource.to_dict()}
 
 
@@ -272,6 +276,7 @@ def rebind(yes: bool, provider: str | None, insecure_http: bool, lock_timeout: s
         if profile is not None:
             from reconciler.cli.providers import probe_profile_identity
 
+            assert specs is not None  # loaded above whenever a profile is named
             reported = probe_profile_identity(app(), specs, profile, insecure_http=insecure_http)
             old = current.provider_apis.get(profile)
         else:

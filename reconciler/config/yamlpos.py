@@ -286,7 +286,7 @@ def load_text(text: str, file: str) -> tuple[list[RawDocument], list[SpecError]]
             _documents(fast, file, documents_fast, errors_fast)
             return documents_fast, errors_fast
         except Exception:
-            pass  # any YAML problem: the pure-Python loader below reports it exactly as before
+            pass  # any YAML problem: the pure-Python loader below reports it with its position
         finally:
             if fast is not None:
                 fast.dispose()

@@ -295,7 +295,7 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
     """Bulk reads, all at once: every job page and every file page, and the permissions of
     `checkpoints` (known from the state, so they need not wait for the job list). The job pages
     follow one another (each needs the previous cursor) while the permission lists fill the other
-    workers; errors are raised in the same order as before (jobs, files, then checkpoints sorted).
+    workers; errors are raised in a fixed order (jobs, files, then checkpoints sorted).
 
     `checkpoints` maps each checkpoint to the grants last recorded for it (or None): grants read
     back unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints).

@@ -11,7 +11,7 @@ dies however it dies (SIGKILL, OOM). A lock file whose flock is free, written by
 host, is stale: the next run takes it over (and says so: a warning on this module's logger). A holder on
 another host (a shared filesystem that does not carry flocks across machines), or a file that
 cannot be read, still counts as held: that is what `force-unlock` is for. On a filesystem without
-flock support the file alone is the lock, as before.
+flock support the file alone is the lock.
 
 The holder never reads its own lock file through another descriptor: where flock is emulated
 with POSIX locks (NFS), closing any descriptor of the file would drop the lock.

@@ -246,7 +246,7 @@ def test_the_body_is_read_within_the_deadline() -> None:
 def test_options_from_the_environment() -> None:
     assert client_options_from_env({"RECONCILER_API_DEADLINE": "2.5", "RECONCILER_API_MAX_PAGES": "7",
                                     "RECONCILER_API_MAX_BODY_MB": "1", "RECONCILER_API_TIMEOUT": ""}) == \
-        {"deadline": 2.5, "max_pages": 7, "max_body": MIB}
+        {"deadline": 2.5, "max_pages": 7, "max_body": MIB, "trust_env": True}
     for bad in ({"RECONCILER_API_MAX_PAGES": "1.5"}, {"RECONCILER_API_DEADLINE": "-1"},
                 {"RECONCILER_API_DEADLINE": "nan"}, {"RECONCILER_API_TIMEOUT": "soon"}):
         with pytest.raises(ConfigError, match=r"^RECONCILER_API_\w+=.*: expected a positive"):

@@ -79,16 +79,16 @@ def test_cookies_are_not_kept_or_sent_back(echo: tuple[str, type[_Echo]]) -> Non
 
 
 def test_a_plain_http_client_skips_the_ca_bundle_and_fails_closed() -> None:
-    """A plain-http base URL (the sandbox) loads no CA bundle (50-70 ms per client) and builds no
-    TLS context: an https URL cannot be reached through it at all, verified or not. An https base
-    URL gets httpx's verified default context."""
+    """A plain-http base URL (the sandbox) loads no CA bundle (50-70 ms per client): its TLS
+    context trusts no certificate at all, so an https URL could never be reached unverified. An
+    https base URL gets httpx's verified default context."""
     import ssl
 
     plain = ApiClient("http://127.0.0.1:9/v1", "sk-proj-test")
-    assert plain._http._transport._ssl is None  # type: ignore[attr-defined]
-    with pytest.raises(httpx.ConnectError, match="https is not enabled"):
-        plain._http.get("https://127.0.0.1:9/v1/files")
+    context = plain._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.get_ca_certs() == []
     secure = ApiClient("https://api.openai.com/v1", "sk-proj-test")
-    context = secure._http._transport._ssl  # type: ignore[attr-defined]
+    context = secure._http._transport._pool._ssl_context  # type: ignore[attr-defined]
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert len(context.get_ca_certs()) > 10

@@ -128,14 +128,6 @@ class HostileServer(http.server.ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    from reconciler_sandbox.testing import run_sandbox
-
-    with run_sandbox() as sb:
-        yield sb
-
-
 @contextlib.contextmanager
 def hostile(sandbox: Any, intercept: Intercept) -> Iterator[HostileServer]:
     server = HostileServer(sandbox.url, intercept)

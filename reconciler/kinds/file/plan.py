@@ -176,7 +176,7 @@ def _adoption_candidate(walk: Walk, inputs: dict[str, Any], profile: str = DEFAU
 def used_elsewhere(walk: Walk, file_id: str | None) -> str | None:
     """Why `file_id` must not be deleted, or None: a job that is not ours (not in our state, not
     carrying our lineage mark) trains on it — another workspace's, or one made by hand. Without a
-    refresh nothing is known, and the file is deleted as before."""
+    refresh nothing is known, and the file is deleted as planned."""
     if not walk.refreshed or not file_id:
         return None
     ours = {r.id for r in walk.state.resources.values() if r.kind == JOB_KIND}

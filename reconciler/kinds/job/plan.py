@@ -144,178 +144,236 @@ def _wanted_sha(doc: Any, walk: Walk, path: str, after: Any) -> str | None:
     return _recorded_sha(walk, after) if isinstance(after, str) else None
 
 
+@dataclasses.dataclass
+class _Job:
+    """One FineTuningJob document as its plan sees it: what the spec wants, and what was recorded."""
+
+    doc: Any
+    walk: Walk
+    inputs: dict[str, Any]
+    settings: dict[str, Any]
+    digest: str | None
+    rs: Any                          # its state record, or None
+    after: dict[str, Any]            # the inputs and settings the plan shows
+    base: dict[str, Any]             # the fields every Change for it carries
+
+    @property
+    def address(self) -> str:
+        return str(self.doc.address)
+
+    @classmethod
+    def of(cls, doc: Any, spec: dict[str, Any], walk: Walk) -> _Job:
+        inputs = J.inputs_from_spec(spec)
+        settings = J.settings_from_spec(spec)
+        base = dict(address=doc.address, kind=doc.type, config=doc.spec, depends_on=tuple(doc.depends_on),
+                    create_before_destroy=doc.lifecycle.create_before_destroy)
+        return cls(doc, walk, inputs, settings, None if contains_unknown(inputs) else J.inputs_digest(inputs),
+                   walk.state.resources.get(doc.address), {**inputs, **{k: v for k, v in settings.items() if v is not None}},
+                   base)
+
+
 def _plan_job(doc: Any, spec: dict[str, Any], walk: Walk, rebound: list[AttrChange]) -> Change:
-    address = doc.address
-    lifecycle = doc.lifecycle
-    inputs = J.inputs_from_spec(spec)
-    settings = J.settings_from_spec(spec)
-    digest = None if contains_unknown(inputs) else J.inputs_digest(inputs)
-    rs = walk.state.resources.get(address)
-    base = dict(address=address, kind=doc.type, config=doc.spec, depends_on=tuple(doc.depends_on),
-                create_before_destroy=lifecycle.create_before_destroy)
-    after = {**inputs, **{k: v for k, v in settings.items() if v is not None}}
-
-    live: dict[str, Any] | None = None
-    if rs is not None:
-        live = walk.snapshot.job(rs.id) if walk.refreshed else (rs.attributes or None)
-        if walk.refreshed and walk.snapshot.jobs is not None and live is None:
-            walk.drift.append(Drift(address, doc.type, "deleted", f"job {rs.id} no longer exists",
-                                    before=rs.attributes.get("status"), after=None))
-        if live is not None:
-            walk.live[address] = live
-
-    def create(reason: str, prior: str | None = None) -> Change:
-        refused = create_refusal(doc, inputs.get("model"), walk)
-        if refused:
-            raise PlanError(refused)
-        check_written_files(doc, walk)
-        steps = [Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")]
-        if settings["status"] == "paused":
-            steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
-        walk.planned[address] = _planned_attrs(inputs, None, address)
-        walk.waiting[address] = f"{address} is not created yet"
-        return Change(action=Action.CREATE, reasons=(reason,), before=None, after=after, steps=tuple(steps),
-                      prior_id=prior, elsewhere=other_workspaces(walk, address),
-                      serving_end=serving_note(inputs.get("model"), walk, doc.address), **base)
-
-    # Not in state: create, or adopt a job an interrupted run already made.
-    if rs is None or live is None:
-        candidate = _adoption_candidate(walk, address, digest, rs.id if rs else None,
-                                        declared_profile(doc))
-        if candidate is not None:
-            walk.planned[address] = _planned_attrs(inputs, candidate, address)
-            walk.live[address] = candidate
-            note_waiting(walk, address, candidate)
-            older = "" if job_owner(candidate) else " (no workspace mark: made by an older reconciler)"
-            walk.drift.append(Drift(address, doc.type, "adopted",
-                                    f"found {candidate['id']} ({candidate.get('status')}) created for this "
-                                    f"address by an earlier run that did not record it{older}"))
-            return Change(action=Action.ADOPT, reasons=(f"adopt {candidate['id']} instead of creating a duplicate",),
-                          after=after, steps=(Step(Op.ADOPT, candidate["id"], {"id": candidate["id"]}),),
-                          prior_id=rs.id if rs else None, **base)
-        twin = _unmarked_twin(walk, address, inputs, declared_profile(doc))
-        if twin is not None:
-            platform = walk.platform(address)
-            raise PlanError(
-                f"{doc.file}:{doc.line}: {address}: job {twin['id']} ({twin.get('status')}) on {platform} trains "
-                f"{twin.get('model')} on {twin.get('training_file')} like this document, and nothing records it: an "
-                f"interrupted run may have made it ({platform} keeps no job metadata to tell); run `reconciler import "
-                f"{address} {twin['id']}` to keep it, or cancel it, then plan again; nothing was sent")
-        if rs is None:
-            return create("not in state")
-        return create(f"job {rs.id} no longer exists", prior=rs.id)
-
-    status = live.get("status")
-    prev_status = (rs.attributes or {}).get("status")
-    outside = _status_drift(prev_status, status, rs.meta)
-    if outside:
-        walk.drift.append(Drift(address, doc.type, outside.replace(" ", "_").replace("_reconciler", ""),
-                                f"{outside} ({prev_status} → {status})", before=prev_status, after=status))
-
-    # Inputs: against the recorded inputs; for an imported job (none recorded), against live.
-    recorded = rs.inputs or {}
-    if recorded:
-        diffs = J.changed_paths(recorded, inputs)
-    else:
-        diffs = J.mismatches_with_live(inputs, live)
-    diffs = [d for d in diffs if not _ignored(d[0], lifecycle.ignore_changes)]
-    rebound.extend(AttrChange(p, b, a) for p, b, a in diffs if _same_content(doc, walk, p, b, a))
-    diffs = [d for d in diffs if d[0] not in {a.path for a in rebound}]
-    forced = address in walk.replace
-    cancelled_outside = status == "cancelled" and not rs.meta.get("cancelled_by")
-
+    job = _Job.of(doc, spec, walk)
+    live = _read_live(job)
+    if job.rs is None or live is None:  # not in state: create, or adopt a job an interrupted run already made
+        return _absent(job)
+    _note_status_drift(job, live)
+    diffs = _input_diffs(job, live, rebound)
+    forced = job.address in walk.replace
+    cancelled_outside = live.get("status") == "cancelled" and not job.rs.meta.get("cancelled_by")
     if diffs or forced or cancelled_outside:
-        if lifecycle.prevent_destroy:
-            raise PlanError(f"{address}: lifecycle.prevent_destroy is set, but the plan would replace job "
-                            f"{rs.id} ({_describe(diffs, forced, cancelled_outside)}). Remove prevent_destroy "
-                            "or undo the change.")
-        attrs = tuple(AttrChange(p, b, a, forces_replacement=True) for p, b, a in diffs)
-        reasons = []
-        if forced:
-            reasons.append("replacement requested with --replace")
-        if cancelled_outside:
-            reasons.append(f"job {rs.id} was cancelled outside reconciler and the spec still wants it")
-        if diffs:
-            reasons.append("changed: " + ", ".join(p for p, _, _ in diffs) + " (a job cannot be updated)")
-        refused = create_refusal(doc, inputs.get("model"), walk)
-        if refused:
-            raise PlanError(refused)
-        check_written_files(doc, walk)
-        steps: list[Step] = []
-        active = J.is_active(status)
-        cancel = Step(Op.CANCEL_JOB, f"cancel {rs.id} ({status})", {"id": rs.id})
-        forget = Step(Op.FORGET, f"{rs.id} has {status} and keeps existing; it leaves state", {"id": rs.id})
-        create_step = Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")
-        delete_model = model_deletion(lifecycle.delete_model_on_destroy, rs, live)
-        move = walk.platform_moves.get(address)
-        if move is not None:
-            # to another platform: the old job (running or done) and its model stay there, serving
-            # until that platform shuts them down; the state forgets it
-            active, delete_model = False, None
-            forget = Step(Op.FORGET, f"{rs.id} ({status}) stays on {move[0]}, its model serving until {move[0]} "
-                          "shuts it down; it leaves state", {"id": rs.id})
-            reasons.append(f"moves from {move[0]} to {move[1]}: trained again there, the {move[0]} job is kept")
-        old = [cancel] if active else [delete_model, forget] if delete_model else [forget]
-        steps = [create_step, *old] if lifecycle.create_before_destroy else [*old, create_step]
-        mode = ReplaceMode.of(create_first=lifecycle.create_before_destroy,
-                              forget=not active and delete_model is None)
-        if settings["status"] == "paused":
-            steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
-        walk.planned[address] = _planned_attrs(inputs, None, address)
-        walk.waiting[address] = f"{address} is being replaced"
-        return Change(action=Action.REPLACE, reasons=tuple(reasons), before=_before(rs), after=after,
-                      attrs=attrs, steps=tuple(steps), prior_id=rs.id, replace=mode,
-                      serving_end=serving_note(inputs.get("model"), walk, doc.address), **base)
+        return _replace(job, live, diffs, forced, cancelled_outside)
+    return _kept(job, live)
 
-    walk.planned[address] = _planned_attrs(inputs, live, address)
+
+def _read_live(job: _Job) -> dict[str, Any] | None:
+    """The job as refreshed (or as recorded, without a refresh); a recorded job the refresh no
+    longer finds is drift."""
+    rs, walk = job.rs, job.walk
+    if rs is None:
+        return None
+    live: dict[str, Any] | None = walk.snapshot.job(rs.id) if walk.refreshed else (rs.attributes or None)
+    if walk.refreshed and walk.snapshot.jobs is not None and live is None:
+        walk.drift.append(Drift(job.address, job.doc.type, "deleted", f"job {rs.id} no longer exists",
+                                before=rs.attributes.get("status"), after=None))
+    if live is not None:
+        walk.live[job.address] = live
+    return live
+
+
+def _create(job: _Job, reason: str, prior: str | None = None) -> Change:
+    inputs, walk = job.inputs, job.walk
+    refused = create_refusal(job.doc, inputs.get("model"), walk)
+    if refused:
+        raise PlanError(refused)
+    check_written_files(job.doc, walk)
+    steps = [Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")]
+    if job.settings["status"] == "paused":
+        steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
+    walk.planned[job.address] = _planned_attrs(inputs, None, job.address)
+    walk.waiting[job.address] = f"{job.address} is not created yet"
+    return Change(action=Action.CREATE, reasons=(reason,), before=None, after=job.after, steps=tuple(steps),
+                  prior_id=prior, elsewhere=other_workspaces(walk, job.address),
+                  serving_end=serving_note(inputs.get("model"), walk, job.address), **job.base)
+
+
+def _absent(job: _Job) -> Change:
+    """Not in state, or gone: adopt the job an interrupted run made for this address, else create."""
+    rs, walk, address = job.rs, job.walk, job.address
+    candidate = _adoption_candidate(walk, address, job.digest, rs.id if rs else None, declared_profile(job.doc))
+    if candidate is None:
+        _refuse_unmarked_twin(job)
+        return _create(job, "not in state") if rs is None else _create(job, f"job {rs.id} no longer exists",
+                                                                       prior=rs.id)
+    walk.planned[address] = _planned_attrs(job.inputs, candidate, address)
+    walk.live[address] = candidate
+    note_waiting(walk, address, candidate)
+    older = "" if job_owner(candidate) else " (no workspace mark: made by an older reconciler)"
+    walk.drift.append(Drift(address, job.doc.type, "adopted",
+                            f"found {candidate['id']} ({candidate.get('status')}) created for this "
+                            f"address by an earlier run that did not record it{older}"))
+    return Change(action=Action.ADOPT, reasons=(f"adopt {candidate['id']} instead of creating a duplicate",),
+                  after=job.after, steps=(Step(Op.ADOPT, candidate["id"], {"id": candidate["id"]}),),
+                  prior_id=rs.id if rs else None, **job.base)
+
+
+def _refuse_unmarked_twin(job: _Job) -> None:
+    twin = _unmarked_twin(job.walk, job.address, job.inputs, declared_profile(job.doc))
+    if twin is not None:
+        platform = job.walk.platform(job.address)
+        raise PlanError(
+            f"{job.doc.file}:{job.doc.line}: {job.address}: job {twin['id']} ({twin.get('status')}) on {platform} "
+            f"trains {twin.get('model')} on {twin.get('training_file')} like this document, and nothing records "
+            f"it: an interrupted run may have made it ({platform} keeps no job metadata to tell); run `reconciler "
+            f"import {job.address} {twin['id']}` to keep it, or cancel it, then plan again; nothing was sent")
+
+
+def _note_status_drift(job: _Job, live: Mapping[str, Any]) -> None:
+    status = live.get("status")
+    prev_status = (job.rs.attributes or {}).get("status")
+    outside = _status_drift(prev_status, status, job.rs.meta)
+    if outside:
+        job.walk.drift.append(Drift(job.address, job.doc.type, outside.replace(" ", "_").replace("_reconciler", ""),
+                                    f"{outside} ({prev_status} → {status})", before=prev_status, after=status))
+
+
+def _input_diffs(job: _Job, live: dict[str, Any], rebound: list[AttrChange]) -> list[tuple[str, Any, Any]]:
+    """What changed in the inputs: against the recorded inputs; for an imported job (none
+    recorded), against live. A file input whose id changed but not its content goes to `rebound`."""
+    recorded = job.rs.inputs or {}
+    diffs = J.changed_paths(recorded, job.inputs) if recorded else J.mismatches_with_live(job.inputs, live)
+    diffs = [d for d in diffs if not _ignored(d[0], job.doc.lifecycle.ignore_changes)]
+    rebound.extend(AttrChange(p, b, a) for p, b, a in diffs if _same_content(job.doc, job.walk, p, b, a))
+    return [d for d in diffs if d[0] not in {a.path for a in rebound}]
+
+
+def _replace(job: _Job, live: dict[str, Any], diffs: list[tuple[str, Any, Any]], forced: bool,
+             cancelled_outside: bool) -> Change:
+    """A job cannot be updated: a new one, and the old one cancelled (or forgotten once finished)."""
+    rs, walk, lifecycle, inputs = job.rs, job.walk, job.doc.lifecycle, job.inputs
+    status = live.get("status")
+    if lifecycle.prevent_destroy:
+        raise PlanError(f"{job.address}: lifecycle.prevent_destroy is set, but the plan would replace job "
+                        f"{rs.id} ({_describe(diffs, forced, cancelled_outside)}). Remove prevent_destroy "
+                        "or undo the change.")
+    reasons = []
+    if forced:
+        reasons.append("replacement requested with --replace")
+    if cancelled_outside:
+        reasons.append(f"job {rs.id} was cancelled outside reconciler and the spec still wants it")
+    if diffs:
+        reasons.append("changed: " + ", ".join(p for p, _, _ in diffs) + " (a job cannot be updated)")
+    refused = create_refusal(job.doc, inputs.get("model"), walk)
+    if refused:
+        raise PlanError(refused)
+    check_written_files(job.doc, walk)
+    active = J.is_active(status)
+    cancel = Step(Op.CANCEL_JOB, f"cancel {rs.id} ({status})", {"id": rs.id})
+    forget = Step(Op.FORGET, f"{rs.id} has {status} and keeps existing; it leaves state", {"id": rs.id})
+    create_step = Step(Op.CREATE_JOB, f"create a {inputs['method']['type']} job on {inputs.get('model')}")
+    delete_model = model_deletion(lifecycle.delete_model_on_destroy, rs, live)
+    move = walk.platform_moves.get(job.address)
+    if move is not None:
+        # to another platform: the old job (running or done) and its model stay there, serving
+        # until that platform shuts them down; the state forgets it
+        active, delete_model = False, None
+        forget = Step(Op.FORGET, f"{rs.id} ({status}) stays on {move[0]}, its model serving until {move[0]} "
+                      "shuts it down; it leaves state", {"id": rs.id})
+        reasons.append(f"moves from {move[0]} to {move[1]}: trained again there, the {move[0]} job is kept")
+    old = [cancel] if active else [delete_model, forget] if delete_model else [forget]
+    steps = [create_step, *old] if lifecycle.create_before_destroy else [*old, create_step]
+    mode = ReplaceMode.of(create_first=lifecycle.create_before_destroy, forget=not active and delete_model is None)
+    if job.settings["status"] == "paused":
+        steps.append(Step(Op.PAUSE_JOB, "pause once it is running"))
+    walk.planned[job.address] = _planned_attrs(inputs, None, job.address)
+    walk.waiting[job.address] = f"{job.address} is being replaced"
+    return Change(action=Action.REPLACE, reasons=tuple(reasons), before=_before(rs), after=job.after,
+                  attrs=tuple(AttrChange(p, b, a, forces_replacement=True) for p, b, a in diffs),
+                  steps=tuple(steps), prior_id=rs.id, replace=mode,
+                  serving_end=serving_note(inputs.get("model"), walk, job.address), **job.base)
+
+
+def _kept(job: _Job, live: dict[str, Any]) -> Change:
+    """The same job stays: its health, and a cancel (past cancel_after_timeout), pause or resume."""
+    rs, walk, address = job.rs, job.walk, job.address
+    walk.planned[address] = _planned_attrs(job.inputs, live, address)
     note_waiting(walk, address, live)
     before = _before(rs)
     # Unchanged: what the spec wants is what the state recorded, so hold those values once
     # (10,000 no-op jobs would otherwise keep two equal copies of every input).
-    after = share_equal(after, before)
+    after = share_equal(job.after, before)
+    noop = Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **job.base)
+    status = live.get("status")
     if status == "failed":
         error = live.get("error") or {}
-        walk.health.append(Health(address, doc.type, "failed",
+        walk.health.append(Health(address, job.doc.type, "failed",
                                   f"job {rs.id} failed: {error.get('message') or 'no error message'}"
                                   " (not retried automatically; run with --replace to try again)", error))
-        return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
-    ending = model_health(address, doc.type, live, walk)
+        return noop
+    ending = model_health(address, job.doc.type, live, walk)
     if ending is not None:
         walk.health.append(ending)
     if status == "cancelled":
-        walk.health.append(Health(address, doc.type, "cancelled",
+        walk.health.append(Health(address, job.doc.type, "cancelled",
                                   f"job {rs.id} was cancelled by reconciler ({rs.meta.get('cancelled_by')}); "
                                   "run with --replace to train again"))
-        return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
+        return noop
+    return _timed_out(job, live, noop) or _paused_or_resumed(job, status, noop) or noop
 
-    # cancel_after_timeout: a job running longer than allowed is cancelled.
-    timeout = settings.get("cancel_after_timeout")
-    if timeout and J.is_active(status) and live.get("created_at"):
-        elapsed = walk.now - float(live["created_at"])
-        if elapsed > float(timeout):
-            reason = (f"running for {duration(elapsed)}, longer than cancel_after_timeout "
-                      f"{duration(float(timeout))}")
-            walk.health.append(Health(address, doc.type, "timed_out", f"job {rs.id} {reason}"))
-            return Change(action=Action.UPDATE, reasons=(reason,), before=before, after=after,
-                          attrs=(AttrChange("status", status, "cancelled"),),
-                          steps=(Step(Op.CANCEL_JOB, f"cancel {rs.id}: {reason}",
-                                      {"id": rs.id, "cancelled_by": "cancel_after_timeout"}),),
-                          prior_id=rs.id, **base)
 
-    want = settings["status"]
-    if not _ignored("status", lifecycle.ignore_changes):
-        if want == "paused" and status == "running":
-            return Change(action=Action.UPDATE, reasons=("spec status is paused",), before=before, after=after,
-                          attrs=(AttrChange("status", "running", "paused"),),
-                          steps=(Step(Op.PAUSE_JOB, f"pause {rs.id}", {"id": rs.id}),), prior_id=rs.id, **base)
-        if want == "running" and status == "paused":
-            return Change(action=Action.UPDATE, reasons=("spec status is running",), before=before, after=after,
-                          attrs=(AttrChange("status", "paused", "running"),),
-                          steps=(Step(Op.RESUME_JOB, f"resume {rs.id}", {"id": rs.id}),), prior_id=rs.id, **base)
-        if want == "paused" and status in ("validating_files", "queued"):
-            return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id,
-                          pending=f"will pause once running (now {status})", **base)
-    return Change(action=Action.NOOP, before=before, after=after, prior_id=rs.id, **base)
+def _timed_out(job: _Job, live: dict[str, Any], noop: Change) -> Change | None:
+    """cancel_after_timeout: a job running longer than allowed is cancelled."""
+    timeout = job.settings.get("cancel_after_timeout")
+    status = live.get("status")
+    if not (timeout and J.is_active(status) and live.get("created_at")):
+        return None
+    elapsed = job.walk.now - float(live["created_at"])
+    if elapsed <= float(timeout):
+        return None
+    reason = f"running for {duration(elapsed)}, longer than cancel_after_timeout {duration(float(timeout))}"
+    job.walk.health.append(Health(job.address, job.doc.type, "timed_out", f"job {job.rs.id} {reason}"))
+    return dataclasses.replace(noop, action=Action.UPDATE, reasons=(reason,),
+                               attrs=(AttrChange("status", status, "cancelled"),),
+                               steps=(Step(Op.CANCEL_JOB, f"cancel {job.rs.id}: {reason}",
+                                           {"id": job.rs.id, "cancelled_by": "cancel_after_timeout"}),))
+
+
+def _paused_or_resumed(job: _Job, status: str | None, noop: Change) -> Change | None:
+    """The spec's `status` (running or paused) against the job's, unless its changes are ignored."""
+    want, job_id = job.settings["status"], job.rs.id
+    if _ignored("status", job.doc.lifecycle.ignore_changes):
+        return None
+    if want == "paused" and status == "running":
+        return dataclasses.replace(noop, action=Action.UPDATE, reasons=("spec status is paused",),
+                                   attrs=(AttrChange("status", "running", "paused"),),
+                                   steps=(Step(Op.PAUSE_JOB, f"pause {job_id}", {"id": job_id}),))
+    if want == "running" and status == "paused":
+        return dataclasses.replace(noop, action=Action.UPDATE, reasons=("spec status is running",),
+                                   attrs=(AttrChange("status", "paused", "running"),),
+                                   steps=(Step(Op.RESUME_JOB, f"resume {job_id}", {"id": job_id}),))
+    if want == "paused" and status in ("validating_files", "queued"):
+        return dataclasses.replace(noop, pending=f"will pause once running (now {status})")
+    return None
 
 
 FILE_FIELDS = ("training_file", "validation_file")
