@@ -63,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                     print("        " + frame.strip())
 
     from reconciler.api import ApiClient
-    from reconciler.config import load_specs
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import refresh_and_plan
+    from reconciler.loading import load_specs
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import refresh_and_plan
     from reconciler.state import StateStore
 
     phase("imports")

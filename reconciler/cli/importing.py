@@ -21,8 +21,8 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
     ftjob- id, a file by its file- id, a permission set by its checkpoint name. Nothing in the API
     changes; the next plan shows what differs between the spec and the adopted object."""
     from reconciler.kinds import registry
-    from reconciler.plan.build import kind_name
-    from reconciler.plan.refresh import read_for_import
+    from reconciler.planner.build import kind_name
+    from reconciler.planner.refresh import read_for_import
 
     ctx = app()
     o = out()

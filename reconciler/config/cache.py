@@ -126,14 +126,14 @@ def _fingerprints(spec_dir: Path, files: list[Path]) -> list[tuple[str, str]] | 
 # in the cache folder cannot run code, only describe a spec set - whose spec files must still hash
 # to what is on disk before it is used.
 _ALLOWED = frozenset({
-    ("reconciler.config.loader", "Collected"),
+    ("reconciler.loading.loader", "Collected"),
     ("reconciler.config.documents", "Document"), ("reconciler.config.documents", "ImportBlock"),
     ("reconciler.config.documents", "Lifecycle"), ("reconciler.config.documents", "MovedBlock"),
     ("reconciler.config.documents", "Positions"), ("reconciler.config.documents", "SpecSet"),
     ("reconciler.config.settings", "Settings"), ("reconciler.config.settings", "BackendSettings"),
     ("reconciler.config.settings", "Limits"),
     ("reconciler.config.providers", "Provider"),
-    ("reconciler.policy.budgets", "Budgets"), ("reconciler.policy.document", "Policy"),
+    ("reconciler.config.budgets", "Budgets"), ("reconciler.config.policies", "Policy"),
     ("reconciler.lifecycle.data", "LifecycleSettings"),
     ("reconciler.expr.compile", "Where"), ("reconciler.expr.compile", "_recompiled"),
     ("reconciler.expr.conditions", "Condition"),

@@ -11,7 +11,7 @@ from typing import Any
 from reconciler.config.refs import is_reference
 from reconciler.lifecycle.models import check_base_model
 
-__all__ = ["RESERVED_METADATA_PREFIX", "Finding", "check_spec", "parse_duration", "retired_model_problem"]
+__all__ = ["RESERVED_METADATA_PREFIX", "Finding", "parse_duration", "retired_model_problem"]
 
 RESERVED_METADATA_PREFIX = "reconciler_"
 _RETIRED_BASE_MODELS = {
@@ -242,10 +242,3 @@ check_permission = _permission
 check_data_job = _data_job
 check_data_list = _data_list
 check_data_checkpoints = _data_checkpoints
-
-
-def check_spec(kind: str, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
-    """(normalised spec, findings) for a schema-valid spec of `kind`: the kind's own checks."""
-    from reconciler.kinds.registry import get
-
-    return get(kind).check(spec)

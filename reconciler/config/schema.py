@@ -13,15 +13,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from reconciler.config.schema_source import (
+from reconciler.config.schema_parts import (
     ADDRESS_PATTERN,
     DURATION_PATTERN,
-    KINDS,
     NAME_PATTERN,
     REF_PATTERN,
 )
 
-__all__ = ["Problem", "describe", "kind_schema", "schema_names", "schema_text", "suggest", "validate"]
+__all__ = ["Problem", "describe", "kind_schema", "schema_text", "suggest", "validate"]
 
 
 @dataclass(frozen=True)
@@ -29,10 +28,6 @@ class Problem:
     path: tuple[Any, ...]  # where to point (line): the offending key or value
     field: tuple[Any, ...]  # the field path shown in the message
     message: str
-
-
-def schema_names() -> list[str]:
-    return [f"{k}.schema.json" for k in KINDS] + ["spec.schema.json"]
 
 
 def schema_text(name: str) -> str:

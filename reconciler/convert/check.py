@@ -35,8 +35,9 @@ def drop_invalid(docs: dict[str, list[Doc]], out_dir: Path) -> list[Note]:
 
 
 def _rejected(docs: list[Doc], out_dir: Path) -> dict[int, str]:
-    from reconciler.config import check_training_files, collect_specs
-    from reconciler.config.grader_fields import check_grader_fields
+    from reconciler.kinds.job.grader_fields import check_grader_fields
+    from reconciler.kinds.job.training_files import check_training_files
+    from reconciler.loading import collect_specs
 
     with tempfile.TemporaryDirectory(prefix="reconciler-convert-") as tmp:
         by_file: dict[str, Doc] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.config.schema_source import MAX_METADATA
+from reconciler.config.schema_parts import MAX_METADATA
 from reconciler.convert.expressions import (
     DATA_KINDS,
     RESOURCE_KINDS,
@@ -162,7 +162,7 @@ def _numbers(value: Any) -> None:
 def _ignorable(kind: str) -> list[str]:
     """The fields of a kind's spec, in the schema's order: what `ignore_changes = all` covers."""
     from reconciler.config import schema
-    from reconciler.config.schema_source import spec_def_name
+    from reconciler.loading.schema_source import spec_def_name
 
     return list(schema.kind_schema(kind)["$defs"][spec_def_name(kind)]["properties"])
 

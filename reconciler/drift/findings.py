@@ -19,44 +19,16 @@ from typing import Any
 from reconciler.display import fmt, plain
 from reconciler.drift.ignore import IgnoreRules
 from reconciler.lifecycle.dates import managed_model_ends
+from reconciler.plan.finding import DRIFT, HEALTH, Finding
 from reconciler.plan.model import Action, Plan
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
 FORMAT_VERSION = "1.2"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`
-DRIFT = "drift"
-HEALTH = "health"
-
 
 # Health findings that turn `drift --fail-on health` red: a run that failed or overran, and a
 # managed model about to stop answering (or already gone) with its base.
 FAILING_HEALTH = ("failed", "timed_out", "serving_ends", "model_gone")
-
-
-@dataclass(frozen=True)
-class Finding:
-    address: str
-    kind: str
-    axis: str               # drift | health
-    category: str           # cancelled_outside, paused_outside, resumed_outside, deleted, grant_added,
-                            # grant_removed, unmanaged_job, unmanaged_grant, out_of_sync,
-                            # failed, cancelled, timed_out, pending, serving_ends, model_gone
-    message: str
-    attribute: str = "*"
-    before: Any = None
-    after: Any = None
-    ignored: bool = False
-    ignore_reason: str | None = None
-    ignore_rule: str | None = None
-    merged: tuple[str, ...] = ()  # the categories this one finding stands for (see one_per_change)
-
-    def key(self) -> str:
-        return f"{self.address}|{self.category}|{self.attribute}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "kind": self.kind, "axis": self.axis, "category": self.category,
-                "attribute": self.attribute, "message": self.message, "before": self.before, "after": self.after,
-                "ignored": self.ignored, "ignore_reason": self.ignore_reason, "ignore_rule": self.ignore_rule}
 
 
 @dataclass

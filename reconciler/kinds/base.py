@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from reconciler.api.protocols import Client
     from reconciler.config.documents import Document, SpecSet
-    from reconciler.drift.findings import Finding
+    from reconciler.plan.finding import Finding
     from reconciler.plan.model import Change, Plan, Step
     from reconciler.plan.snapshot import Snapshot, SnapshotReads
     from reconciler.plan.walk import Walk
@@ -90,6 +90,7 @@ class Kind:
     name: str = ""                     # as written in a spec: File, FineTuningJob, data.FineTuningJob, ...
     type: str = ""                     # the resource type in state and plans (LegacyFineTune -> FineTuningJob)
     data: bool = False                 # a data source: read, never changed
+    job: bool = False                  # a training run: bought, tagged with its address, adopted after a crash
     admin: bool = False                # reading or changing it needs the admin key
     # what refresh reads for it in bulk: "jobs", "files" (every page), "permissions" (the grants
     # of each managed checkpoint)
@@ -108,7 +109,7 @@ class Kind:
 
     # -- the spec language ------------------------------------------------------------------------
     def spec_schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind's `spec` (reconciler/config/schema_source.py builds it)."""
+        """The JSON Schema of this kind's `spec` (built in the kind's folder: reconciler/kinds/<kind>/schema.py)."""
         raise NotImplementedError
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:

@@ -22,7 +22,7 @@ KEPT = 20  # overrides kept per object (the newest)
 
 def canonical_rule(name: str) -> str:
     """"allowed_models" -> "Policy.allowed_models"; "max_new_jobs" -> "budgets.max_new_jobs"."""
-    from reconciler.policy.budgets import BUDGET_KEYS
+    from reconciler.config.budgets import BUDGET_KEYS
 
     if name.startswith(("Policy.", "budgets.")):
         return name

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reconciler.api.parallel import map_bounded
+from reconciler.concurrency import map_bounded
 from reconciler.cost.estimate import JobCost
 from reconciler.cost.pricing import PriceTable
 from reconciler.errors import ReconcilerError

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.config import compiled
 from reconciler.config.schema import kind_schema, validate
-from reconciler.config.schema_source import KINDS
+from reconciler.loading.schema_source import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from reconciler.api.client import ApiClient
 from reconciler.apply.executor import Executor
-from reconciler.config import load_specs
+from reconciler.loading import load_specs
 from reconciler.plan.model import Action, Op
-from reconciler.plan.refresh import PlanOptions, refresh_and_plan
+from reconciler.planner.refresh import PlanOptions, refresh_and_plan
 from reconciler.state import StateStore
 
 from .conftest import ADMIN_KEY, JOB_SPEC, PERMISSION_SPEC, PROJECT_KEY

@@ -200,9 +200,9 @@ def test_noop_plan_holds_equal_values_once(world):
     no-op plan's desired values are the recorded ones, grants read back unchanged are the recorded
     grants, and jobs trained the same way share one method block (identity, not just equality)."""
     from reconciler.api import ApiClient
-    from reconciler.config import load_specs
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import refresh_and_plan
+    from reconciler.loading import load_specs
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import refresh_and_plan
     from reconciler.state import StateStore
 
     from .conftest import ADMIN_KEY, PROJECT_KEY
@@ -267,9 +267,9 @@ def test_plan_json_is_written_in_pieces_but_is_the_same_document(world):
     """`plan --json` and `plan --out` stream the plan; the text must be exactly json.dumps of the
     whole plan dict (unknown values, drift, pending, observed objects included)."""
     from reconciler.api import ApiClient
-    from reconciler.config import load_specs
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import refresh_and_plan
+    from reconciler.loading import load_specs
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import refresh_and_plan
     from reconciler.render.json_plan import iter_plan_json, plan_to_dict
     from reconciler.state import StateStore
 

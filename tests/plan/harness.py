@@ -39,11 +39,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.config import load_specs
 from reconciler.errors import NotFoundError
-from reconciler.plan.build import PlanOptions
+from reconciler.loading import load_specs
 from reconciler.plan.model import AttrChange, Plan, Step
-from reconciler.plan.refresh import build_plan
+from reconciler.planner.build import PlanOptions
+from reconciler.planner.refresh import build_plan
 from reconciler.resources.canonical import MISSING
 from reconciler.state.model import State
 from reconciler.values import UNKNOWN

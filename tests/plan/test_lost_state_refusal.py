@@ -1,6 +1,6 @@
-"""reconciler/plan/elsewhere.py, table-driven without a server: which creates are refused (a job of
+"""reconciler/planner/elsewhere.py, table-driven without a server: which creates are refused (a job of
 this workspace and folder, made under another lineage, holds the address) and what the one line
-says; and reconciler/plan/folders.py: which plans from another spec folder are refused."""
+says; and reconciler/planner/folders.py: which plans from another spec folder are refused."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import dataclasses
 
 import pytest
 
-from reconciler.plan.elsewhere import collision_refusal, held_here, name_lineages
-from reconciler.plan.folders import folder_refusal
 from reconciler.plan.model import Action, Change, Elsewhere, Op, Plan, Step
+from reconciler.planner.elsewhere import collision_refusal, held_here, name_lineages
+from reconciler.planner.folders import folder_refusal
 from reconciler.state.model import Owner
 
 LINEAGE = "1a2b3c4d-0000-4000-8000-000000000000"
@@ -209,11 +209,11 @@ def test_a_saved_plan_keeps_the_names_and_the_json_schema_allows_them() -> None:
     (4, True, True),     # written before: unmarked jobs of an older reconciler must be seen too
 ])
 def test_many_creates_list_every_job_so_a_holder_is_never_missed(tmp_path, serial, managed, full) -> None:
-    """plan/listing.py: more creates than are looked up by address one by one (10) list every job,
+    """planner/listing.py: more creates than are looked up by address one by one (10) list every job,
     whatever the state, so a create another lineage of this workspace holds is always seen."""
-    from reconciler.config import load_specs
-    from reconciler.plan.listing import MAX_ADDRESS_LISTINGS, job_scope
+    from reconciler.loading import load_specs
     from reconciler.plan.walk import WorkingState
+    from reconciler.planner.listing import MAX_ADDRESS_LISTINGS, job_scope
     from reconciler.state import ResourceState
 
     (tmp_path / "jobs.yaml").write_text("---\n".join(

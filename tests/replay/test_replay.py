@@ -16,12 +16,12 @@ from click.testing import CliRunner
 
 from reconciler.api.client import ApiClient
 from reconciler.cli import cli
-from reconciler.config import load_specs
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.job.inputs import inputs_digest, inputs_from_spec
-from reconciler.plan.build import PlanOptions
+from reconciler.loading import load_specs
 from reconciler.plan.model import Plan
-from reconciler.plan.refresh import build_plan
+from reconciler.planner.build import PlanOptions
+from reconciler.planner.refresh import build_plan
 from reconciler.report.gather import parse_result_csv
 from tests.plan.harness import _state, project
 

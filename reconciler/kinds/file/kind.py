@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from reconciler.config.checks import check_file
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file import inputs as F
+from reconciler.kinds.file.schema import file_spec
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,13 +35,9 @@ class FileKind(Kind):
     local_file = True
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import file_spec
-
         return file_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_file
-
         return check_file(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:

@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from reconciler.config.checks import check_job
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.job import inputs as J
+from reconciler.kinds.job.schema import fine_tuning_job_spec
 
 if TYPE_CHECKING:
     from reconciler.api.protocols import Client
     from reconciler.config.documents import Document, SpecSet
-    from reconciler.drift.findings import Finding
+    from reconciler.plan.finding import Finding
     from reconciler.plan.model import Change, Plan
     from reconciler.plan.snapshot import Snapshot, SnapshotReads
     from reconciler.plan.walk import Walk
@@ -32,6 +34,7 @@ JOB_ATTRIBUTES = frozenset({
 
 class JobKind(Kind):
     name = type = J.KIND
+    job = True
     listings = frozenset({"jobs"})
     importable = True
     waitable = True
@@ -42,13 +45,9 @@ class JobKind(Kind):
     uses_graders = True
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import fine_tuning_job_spec
-
         return fine_tuning_job_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_job
-
         return check_job(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from reconciler.config.checks import check_permission
 from reconciler.kinds.base import ApplyContext, Kind
+from reconciler.kinds.permission.schema import permission_spec
 
 if TYPE_CHECKING:
     from reconciler.config.documents import Document, SpecSet
-    from reconciler.drift.findings import Finding
+    from reconciler.plan.finding import Finding
     from reconciler.plan.model import Change, Plan
     from reconciler.plan.snapshot import Snapshot, SnapshotReads
     from reconciler.plan.walk import Walk
@@ -36,13 +38,9 @@ class PermissionKind(Kind):
     terraform_types = ("openai_fine_tuning_checkpoint_permission",)
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import permission_spec
-
         return permission_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_permission
-
         return check_permission(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,6 @@ from reconciler.addresses import parse as parse_address
 from reconciler.config import providers as provider_docs
 from reconciler.config import schema as schemas
 from reconciler.config.cache import CacheOutcome, cached_collect
-from reconciler.config.checks import check_spec
 from reconciler.config.documents import (
     Document,
     ImportBlock,
@@ -31,24 +29,21 @@ from reconciler.config.documents import (
 from reconciler.config.graph import topological_order
 from reconciler.config.instances import EACH_KEYS, Instance, expand_splats, instances_of, substitute_each
 from reconciler.config.refs import Ref, RefSyntaxError, iter_strings, scan, substitute_vars
-from reconciler.config.schema_source import KINDS, NAME_PATTERN, spec_def_name
-from reconciler.config.settings import (
-    SETTINGS_KIND,
-    Settings,
-    check_settings_document,
-    declared_limits,
-    twice,
-)
+from reconciler.config.schema_parts import NAME_PATTERN
+from reconciler.config.settings import SETTINGS_KIND, Settings
+from reconciler.config.spec_files import spec_files
+from reconciler.loading.schema_source import KINDS, spec_def_name
+from reconciler.loading.settings import check_settings_document, declared_limits, twice
 
 if TYPE_CHECKING:
     from reconciler.config.yamlpos import RawDocument
+from reconciler.config.nullable import nullable_warnings
+from reconciler.config.policies import POLICY_KIND, check_policy_document
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.expr.conditions import compile_conditions
 from reconciler.kinds import registry
-from reconciler.policy.document import POLICY_KIND, check_policy_document
-from reconciler.policy.nullable import nullable_warnings
 
-__all__ = ["Collected", "collect_specs", "load_specs", "spec_files"]
+__all__ = ["Collected", "collect_specs", "load_specs"]
 
 _TOP = ("kind", "name", "spec", "lifecycle", "depends_on")
 
@@ -80,17 +75,6 @@ def _lifecycle(prevent_destroy: bool, ignore_changes: tuple[str, ...], create_be
     """Lifecycles are frozen values; documents with the same one share it."""
     return Lifecycle(prevent_destroy, ignore_changes, create_before_destroy, preconditions, postconditions,
                      delete_model_on_destroy)
-
-def spec_files(spec_dir: Path) -> list[Path]:
-    """*.yaml / *.yml under spec_dir, recursively, sorted; hidden folders and files are skipped."""
-    found = []
-    for folder, dirs, names in os.walk(spec_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in names:
-            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                found.append(Path(folder) / name)
-    return sorted(found, key=lambda p: p.as_posix())
-
 
 def load_specs(spec_dir: Path, variables: Mapping[str, Any]) -> SpecSet:
     """Load and validate every spec file; raise SpecErrors (with `.warnings`) on any error."""
@@ -143,7 +127,7 @@ class _Pass:
         self.imports: list[ImportBlock] = []
         self.moved: list[MovedBlock] = []
         self.settings: Settings | None = None
-        self.policies: dict[str, Any] = {}  # Policy.name -> Policy (reconciler/policy/document.py)
+        self.policies: dict[str, Any] = {}  # Policy.name -> Policy (reconciler/config/policies.py)
         self.providers: dict[str, Any] = {}  # Provider name -> config.providers.Provider
         self.parse_failed = False
         self.invalid: list[Document] = []  # documents with errors: still checked for bad references
@@ -347,12 +331,12 @@ class _Pass:
                 self.invalid.append(
                     Document(
                         kind, _name_of(address), doc["spec"], file, raw.line, base_dir,
-                        positions=dict(raw.positions),
+                        positions=dict(raw.positions), resource_type=registry.get(kind).type,
                     )
                 )
             return
         assert address is not None  # name valid: the schema checked its pattern
-        spec, findings = check_spec(kind, doc["spec"])
+        spec, findings = registry.get(kind).check(doc["spec"])
         failed = False
         for f in findings:
             self.add(file, line_of(f.path), f.message, address, display_path(f.path), f.severity)
@@ -385,6 +369,7 @@ class _Pass:
                 depends_on=tuple(doc.get("depends_on", ())),
                 positions=Positions(raw.positions),
                 provider=provider,
+                resource_type=registry.get(kind).type,
             )
         )
 
@@ -594,6 +579,7 @@ class _Pass:
                     tuple(deps),
                     doc.positions,
                     doc.provider,
+                    doc.resource_type,
                 )
                 edges[doc.address] = deps
         order, cycles = topological_order(list(final), edges)

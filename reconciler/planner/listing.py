@@ -24,10 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.config.documents import SpecSet
-from reconciler.kinds.job.inputs import KIND as JOB_KIND
-from reconciler.kinds.job.inputs import TAG_ADDRESS
+from reconciler.kinds import registry
 from reconciler.plan.walk import WorkingState
-from reconciler.resources.ownership import TAG_LINEAGE, legacy_adoptable, mark
+from reconciler.resources.ownership import TAG_ADDRESS, TAG_LINEAGE, legacy_adoptable, mark
 
 __all__ = ["MAX_ADDRESS_LISTINGS", "MAX_UNMARKED", "JobScope", "job_scope"]
 
@@ -64,9 +63,9 @@ def job_scope(specs: SpecSet, work: WorkingState, *, recovered: int = 0,
     reason = f"only this workspace's jobs (metadata[{TAG_LINEAGE}]={ours[TAG_LINEAGE]})"
     # Jobs to create: a job of the same address is adopted (an unmarked one, in a state written
     # before) or, with another workspace's mark, shown on the create and, when its mark is this
-    # very workspace's (a lost or replaced state), refused: plan/elsewhere.py.
+    # very workspace's (a lost or replaced state), refused: planner/elsewhere.py.
     creates = sorted(doc.address for doc in specs.documents.values()
-                     if doc.type == JOB_KIND and doc.address not in work.resources)
+                     if registry.get(doc.kind).job and doc.address not in work.resources)
     if len(creates) > MAX_ADDRESS_LISTINGS:
         if legacy:
             return JobScope(None, f"{len(creates)} jobs to create in a state written before: an unmarked "

@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from reconciler.kinds.job.inputs import KIND as JOB_KIND
+from reconciler.kinds import registry
 from reconciler.plan.model import Action, Change, Elsewhere, Plan
 from reconciler.resources.ownership import same_folder
 from reconciler.state.model import Owner
@@ -80,7 +80,7 @@ def collision_refusal(plan: Plan, *, owner: Owner | None, fresh: bool, where: st
         return None
     first: dict[str, tuple[Change, Elsewhere]] = {}  # one job named per address
     for c in plan.changes:
-        if c.action is Action.CREATE and c.kind == JOB_KIND:
+        if c.action is Action.CREATE and registry.by_type(c.kind).job:
             for e in c.elsewhere:
                 if held_here(e, owner, fresh=fresh, workspace_of=workspace_of):
                     first.setdefault(c.address, (c, e))

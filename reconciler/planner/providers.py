@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config.providers import DEFAULT_PROVIDER, Provider
-from reconciler.state.identity import normalise_base_url
+from reconciler.identity import normalise_base_url
 
 __all__ = ["ProviderReview", "review_providers"]
 

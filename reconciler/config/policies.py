@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.config.documents import display_path
+from reconciler.config.schema import describe, suggest
+from reconciler.config.yamlpos import line_finder
 from reconciler.errors import SpecError
 from reconciler.expr import Expression, Where, compile_expression
 
@@ -53,10 +56,6 @@ class Policy:
 def check_policy_document(doc: Mapping[str, Any], file: str, line: int, positions: Mapping[str, int],
                           kinds: tuple[str, ...]) -> tuple[Policy | None, list[SpecError]]:
     """A compiled Policy, or every problem of the document (one line each, file:line)."""
-    from reconciler.config.documents import display_path
-    from reconciler.config.schema import describe, suggest
-    from reconciler.config.yamlpos import line_finder
-
     line_of = line_finder(positions, line)
 
     name = doc.get("name")

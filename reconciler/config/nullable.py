@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from reconciler.config.policies import Policy
 from reconciler.errors import SpecError
 from reconciler.expr.reads import Path, member_reads
-from reconciler.policy.document import Policy
 
 __all__ = ["nullable_warnings", "unguarded_reads"]
 

@@ -1,5 +1,5 @@
-"""A policy report as text (aligned, colour only through the caller's `style`), Markdown and the
-one-line refusal `apply` raises."""
+"""A policy report as text (aligned, colour only through the caller's `style`) and Markdown (the
+one-line refusal `apply` raises is policy/engine.py's `refusal`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from reconciler.policy.engine import PolicyReport, PolicyResult
 from reconciler.render.escape import md_code, md_text
 
-__all__ = ["iter_policy_lines", "policy_markdown", "refusal"]
+__all__ = ["iter_policy_lines", "policy_markdown"]
 
 _MARK = {"pass": "✓", "warn": "!", "deny": "✗", "overridden": "↷"}
 _COLOUR = {"pass": "green", "warn": "yellow", "deny": "red", "overridden": "magenta"}
@@ -80,13 +80,3 @@ def policy_markdown(report: PolicyReport) -> str:
         lines.append(f"| {_MARK[outcome]} {outcome} | {md_code(rule, table=True)} | {md_code(obj, table=True)} | "
                      f"{md_text(text)} |")
     return "\n".join(lines) + "\n"
-
-
-def refusal(report: PolicyReport) -> str:
-    """The one line apply refuses with: the first deny (rule, object, message, where, how to pass)."""
-    denied = report.denied
-    first = denied[0]
-    more = f" (and {len(denied) - 1} more denied; see the plan's Policies)" if len(denied) > 1 else ""
-    return (f"refusing to apply: {first.rule} denies {first.address}: {first.message}"
-            f"{': ' + first.detail if first.detail else ''} ({first.where}){more}. Fix the spec, or pass it "
-            f"with --policy-override {first.rule} --reason TEXT")

@@ -8,7 +8,7 @@ file not uploaded yet, the model of a job still training) is UNKNOWN, shown as
 document is planned by its kind (reconciler/kinds/registry.py).
 
 When a kind needs a read the snapshot does not hold, the planner finishes the walk and returns
-`Incomplete(missing)` instead of a plan; refresh (plan/refresh.py) reads those and plans again.
+`Incomplete(missing)` instead of a plan; refresh (planner/refresh.py) reads those and plans again.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from reconciler.config.providers import declared_profile, recorded_profile
 from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds import registry
-from reconciler.plan.conditions import apply_conditions
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.plan.snapshot import MissingRead, Read, Snapshot
 from reconciler.plan.walk import Walk, WorkingState
+from reconciler.planner.conditions import apply_conditions
 from reconciler.resolver import condensed
 from reconciler.state import ResourceState, State
 
@@ -140,7 +140,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
 
     scope = _closure(options.targets, documents, work) if options.targets else None
     changes: list[Change] = []
-    holds: dict[str, str] = {}  # held back by a lifecycle condition: address -> why (plan/conditions.py)
+    holds: dict[str, str] = {}  # held back by a lifecycle condition: address -> why (planner/conditions.py)
     if not options.destroy:
         for address, doc in documents.items():
             if scope is not None and address not in scope:

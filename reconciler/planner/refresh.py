@@ -1,7 +1,7 @@
 """Refresh: every read of the API a plan needs, made here and nowhere else.
 
 `refresh_and_plan` reads in bulk (this workspace's jobs page by page — never one GET per job; every
-job of the organisation only when plan/listing.py says why —, every file page by page, and one permission list per managed checkpoint, concurrently with a bound) into an
+job of the organisation only when planner/listing.py says why —, every file page by page, and one permission list per managed checkpoint, concurrently with a bound) into an
 immutable `Snapshot`, then calls the pure planner. When the planner reports reads the snapshot did
 not hold (a data source's checkpoints, the grants of a checkpoint that became known during the
 walk, a file's content hash), they are read — concurrently — and the plan is made again with the
@@ -24,11 +24,11 @@ from reconciler.config.providers import DEFAULT_PROVIDER, recorded_profile
 from reconciler.errors import ApiError, NotFoundError, PlanError
 from reconciler.kinds import registry
 from reconciler.kinds.job.inputs import compact_live
-from reconciler.plan.build import PlanOptions, plan, working_state
-from reconciler.plan.listing import MAX_UNMARKED, JobScope, job_scope
 from reconciler.plan.model import Plan
 from reconciler.plan.snapshot import Read, Snapshot
 from reconciler.plan.walk import WorkingState
+from reconciler.planner.build import PlanOptions, plan, working_state
+from reconciler.planner.listing import MAX_UNMARKED, JobScope, job_scope
 from reconciler.sharing import Canonical, same, share_equal
 from reconciler.state import State
 
@@ -46,7 +46,7 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
                      full_listing: str | None = None) -> tuple[Plan, Snapshot | None]:
     """The plan and the snapshot it was made from (drift reports look for unmanaged objects
     there; None when nothing was refreshed). Only this workspace's jobs are listed unless
-    `full_listing` says why every job of the organisation is needed (plan/listing.py)."""
+    `full_listing` says why every job of the organisation is needed (planner/listing.py)."""
     work = working_state(specs, state)
     if options.refresh and reader is not None:
         jobs, files, checkpoints = _needs(specs, work)
@@ -74,8 +74,8 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
 
 def read_for_import(reader: Reader, address: str, kind_name: str, object_id: str) -> dict[str, Any]:
     """The live object behind `object_id`, as state attributes (`reconciler import`)."""
-    from reconciler.plan.build import check_importable
     from reconciler.plan.snapshot import MissingRead, SnapshotReads
+    from reconciler.planner.build import check_importable
 
     check_importable(address, kind_name)
     snapshot = Snapshot.of(refreshed=True)
