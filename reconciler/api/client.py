@@ -48,9 +48,9 @@ from reconciler.api.retry import (
 )
 from reconciler.errors import ApiError, ConfigError
 from reconciler.hosts import is_loopback
+from reconciler.identity import ApiIdentity
 from reconciler.secrets import redact, register_secret, register_url_secrets
 from reconciler.sharing import dedupe_hook
-from reconciler.identity import ApiIdentity
 
 __all__ = ["ApiClient", "ClientStats", "client_options_from_env"]
 
@@ -89,7 +89,7 @@ def client_options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if value is None or not value > 0 or value != value or value == float("inf"):
             raise ConfigError(f"{name}={text!r:.40}: expected a positive {'whole ' if kind is int else ''}number")
         options[option] = int(value * MIB) if option == "max_body" else value
-    from reconciler.api.proxies import proxy_patterns
+    from reconciler.api.proxies import proxy_patterns  # lazy: start-up
 
     proxies = proxy_patterns(env)
     if proxies:
@@ -119,7 +119,7 @@ def _wire_transport(pool_size: int, *, tls: bool) -> httpx.BaseTransport:
     context at all (loading the CA bundle costs 50-70 ms per client): an https URL could then
     never be reached, let alone unverified. An https base URL gets the context httpx itself builds
     (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR)."""
-    from reconciler.api.wire import WireTransport
+    from reconciler.api.wire import WireTransport  # lazy: start-up
 
     return WireTransport(ssl_context=httpx.create_ssl_context() if tls else None, max_keepalive=pool_size,
                          deadline_left=_left)

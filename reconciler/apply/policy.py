@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Listener
+from reconciler.apply.executor import Executor
 from reconciler.config.documents import SpecSet
 from reconciler.errors import PlanError, StalePlanError
 from reconciler.plan.model import Action, Plan
@@ -128,8 +129,6 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
                on_start: Callable[[], None] | None = None) -> ApplyOutcome:
     """Check the plan against the policy, ask `confirm` (when given and the plan changes
     something), and run it. Raises StalePlanError / PlanError when the policy refuses."""
-    from reconciler.apply.executor import Executor
-
     check_plan(session.state, plan, policy, state_written=session.store.exists())
     state, where = session.state, where_of(session.store)
     owner = state.owner

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import reconciler
 from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 
 __all__ = ["MAX_SLOTS", "CacheOutcome", "cached_collect"]
@@ -66,8 +67,6 @@ def code_fingerprint() -> str:
     with their files' size and mtime."""
     global _code_fingerprint
     if _code_fingerprint is None:
-        import reconciler
-
         root = Path(reconciler.__file__).parent
         digest = hashlib.sha256(f"{reconciler.__version__}\0{sys.version}\0{FORMAT}".encode())
         for folder, dirs, names in os.walk(root):

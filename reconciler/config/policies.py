@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config.documents import display_path
+from reconciler.config.positions import line_finder
 from reconciler.config.schema import describe, suggest
-from reconciler.config.yamlpos import line_finder
 from reconciler.errors import SpecError
 from reconciler.expr import Expression, Where, compile_expression
 

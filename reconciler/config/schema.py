@@ -52,7 +52,7 @@ def validate(kind: str, document: dict[str, Any]) -> list[Problem]:
 
     The compiled validator (reconciler/config/compiled) answers first; only a document it rejects
     goes through jsonschema, whose errors make the messages (so they are the same either way)."""
-    from reconciler.config.compiled import validator
+    from reconciler.config.compiled import validator  # lazy: start-up
 
     fast = validator(kind)
     if fast is not None:

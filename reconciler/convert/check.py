@@ -13,6 +13,9 @@ from typing import Any
 from reconciler.convert.mapping import Doc
 from reconciler.convert.notes import Note
 from reconciler.convert.writer import dump_yaml
+from reconciler.kinds.job.grader_fields import check_grader_fields
+from reconciler.kinds.job.training_files import check_training_files
+from reconciler.loading import collect_specs
 
 __all__ = ["drop_invalid"]
 
@@ -35,9 +38,6 @@ def drop_invalid(docs: dict[str, list[Doc]], out_dir: Path) -> list[Note]:
 
 
 def _rejected(docs: list[Doc], out_dir: Path) -> dict[int, str]:
-    from reconciler.kinds.job.grader_fields import check_grader_fields
-    from reconciler.kinds.job.training_files import check_training_files
-    from reconciler.loading import collect_specs
 
     with tempfile.TemporaryDirectory(prefix="reconciler-convert-") as tmp:
         by_file: dict[str, Doc] = {}

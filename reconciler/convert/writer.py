@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+import reconciler
 from reconciler.convert.mapping import Doc
 from reconciler.convert.notes import Note
 from reconciler.errors import ReconcilerError
@@ -44,8 +45,6 @@ def dump_yaml(data: Any) -> str:
 
 def schema_reference(out_dir: Path) -> str:
     """The `$schema` for editors: the JSON Schema published in the package, relative to out_dir."""
-    import reconciler
-
     schema = Path(reconciler.__file__).resolve().parent / "config" / "schema" / "spec.schema.json"
     try:
         return Path(os.path.relpath(schema, os.path.abspath(out_dir))).as_posix()

@@ -16,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler import __version__
 from reconciler.display import fmt, plain
 from reconciler.drift.ignore import IgnoreRules
+from reconciler.kinds import registry
 from reconciler.lifecycle.dates import managed_model_ends
 from reconciler.plan.finding import DRIFT, HEALTH, Finding
 from reconciler.plan.model import Action, Plan
@@ -99,8 +101,6 @@ class DriftReport:
         return f"{head}: " + "; ".join(parts) + f" ({self.checked} managed objects checked)"
 
     def to_dict(self) -> dict[str, Any]:
-        from reconciler import __version__
-
         return {
             "format_version": FORMAT_VERSION,
             "reconciler_version": __version__,
@@ -184,7 +184,6 @@ def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: Ig
                  selector: dict[str, str] | None = None, include_finished: bool = False,
                  spec_dir: str = "", state_file: str = "") -> DriftReport:
     findings = list(_from_plan(plan))
-    from reconciler.kinds import registry
 
     for kind in registry.resource_types():
         findings += kind.unmanaged(plan, snapshot, specs, state, selector or {}, include_finished)

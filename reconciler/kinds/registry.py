@@ -17,6 +17,7 @@ from reconciler.kinds.file.kind import FILE
 from reconciler.kinds.job.kind import JOB
 from reconciler.kinds.legacy.kind import LEGACY
 from reconciler.kinds.permission.kind import PERMISSION
+from reconciler.state import ResourceState
 
 if TYPE_CHECKING:  # the state package (locks, journal) is not needed to validate specs
     from reconciler.state import ResourceState
@@ -64,8 +65,6 @@ def admin_kinds() -> frozenset[str]:
 def imported_resource(address: str, kind_name: str, object_id: str, attributes: Mapping[str, Any],
                       depends_on: Iterable[str]) -> ResourceState:
     """A state record for an object taken over by `import` (inputs recorded once the spec matches)."""
-    from reconciler.state import ResourceState
-
     kind = get(kind_name)
     return ResourceState(address=address, kind=kind.type, id=object_id,
                          inputs=kind.imported_inputs(object_id, attributes), digest="",

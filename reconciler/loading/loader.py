@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from reconciler.config.yamlpos import RawDocument
 from reconciler.config.nullable import nullable_warnings
 from reconciler.config.policies import POLICY_KIND, check_policy_document
+from reconciler.config.positions import line_finder
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.expr.conditions import compile_conditions
 from reconciler.kinds import registry
@@ -143,7 +144,8 @@ class _Pass:
     # --- one file, one document ---
 
     def run(self, files: list[Path] | None = None) -> Collected:
-        from reconciler.config.yamlpos import load_file  # the YAML parser: not needed on a cache hit
+        # lazy: start-up (the YAML parser: not needed on a cache hit)
+        from reconciler.config.yamlpos import load_file
 
         files = spec_files(self.spec_dir) if files is None else files
         for path in files:
@@ -721,8 +723,6 @@ def _name_of(address: str) -> str:
 
 
 def _line_finder(raw: RawDocument) -> Any:
-    from reconciler.config.yamlpos import line_finder
-
     return line_finder(raw.positions, raw.line)
 
 

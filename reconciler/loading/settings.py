@@ -13,6 +13,7 @@ from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 from reconciler.config import schema as schemas
 from reconciler.config.budgets import budgets_from_spec, budgets_schema
 from reconciler.config.documents import display_path
+from reconciler.config.positions import line_finder
 from reconciler.config.settings import (
     BACKEND_TYPES,
     DEFAULT_MAX_INSTANCES,
@@ -25,7 +26,6 @@ from reconciler.config.settings import (
     Settings,
 )
 from reconciler.config.spec_files import spec_files
-from reconciler.config.yamlpos import line_finder, load_file
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.lifecycle.data import (
     DATE_PATTERN,
@@ -225,6 +225,8 @@ def find_settings(spec_dir: Path) -> Settings:
     """The Settings document of a spec folder, read without loading the other documents (commands
     such as `state list` choose the backend before, or without, reading the specs). Raises
     SpecErrors when it is invalid or given twice; all defaults when there is none."""
+    from reconciler.config.yamlpos import load_file  # lazy: start-up (the YAML parser)
+
     found: list[Settings] = []
     errors: list[SpecError] = []
     root = spec_dir.resolve()

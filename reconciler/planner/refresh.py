@@ -18,19 +18,23 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from reconciler.api.clock import server_time as api_time
+from reconciler.api.parallel import AdaptiveLimit, map_bounded, observing
+from reconciler.api.profiles import ProfileClients
 from reconciler.api.protocols import ModelReader, Reader
 from reconciler.config.documents import SpecSet
 from reconciler.config.providers import DEFAULT_PROVIDER, recorded_profile
+from reconciler.config.refs import resolve
 from reconciler.errors import ApiError, NotFoundError, PlanError
 from reconciler.kinds import registry
 from reconciler.kinds.job.inputs import compact_live
 from reconciler.plan.model import Plan
-from reconciler.plan.snapshot import Read, Snapshot
+from reconciler.plan.snapshot import MissingRead, Read, Snapshot, SnapshotReads
 from reconciler.plan.walk import WorkingState
-from reconciler.planner.build import PlanOptions, plan, working_state
+from reconciler.planner.build import PlanOptions, check_importable, plan, working_state
 from reconciler.planner.listing import MAX_UNMARKED, JobScope, job_scope
 from reconciler.sharing import Canonical, same, share_equal
 from reconciler.state import State
+from reconciler.values import UNKNOWN
 
 __all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_import", "read_models", "refresh",
            "refresh_and_plan"]
@@ -74,8 +78,6 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
 
 def read_for_import(reader: Reader, address: str, kind_name: str, object_id: str) -> dict[str, Any]:
     """The live object behind `object_id`, as state attributes (`reconciler import`)."""
-    from reconciler.plan.snapshot import MissingRead, SnapshotReads
-    from reconciler.planner.build import check_importable
 
     check_importable(address, kind_name)
     snapshot = Snapshot.of(refreshed=True)
@@ -117,8 +119,6 @@ def _predicted_reads(specs: SpecSet, work: WorkingState, snapshot: Snapshot) -> 
     they are listed in parallel up front instead of in a second round (the first plan after jobs
     finish would otherwise wait for one more round trip). A guess only: the planner resolves every
     reference itself and asks for anything this missed."""
-    from reconciler.config.refs import resolve
-    from reconciler.values import UNKNOWN
 
     def lookup(ref: Any) -> Any:
         resource = work.resources.get(ref.address)
@@ -299,8 +299,6 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
     `checkpoints` maps each checkpoint to the grants last recorded for it (or None): grants read
     back unchanged are then the recorded objects, not a second equal copy (10,000 checkpoints).
     `need_models`: the models listing too (their shutdown dates), beside the job pages."""
-    from reconciler.api.parallel import AdaptiveLimit, map_bounded, observing
-
     tasks: list[Callable[[], Any]] = []
     if need_jobs:
         tasks.append(lambda: ("jobs", _list_jobs(reader, scope)))
@@ -336,8 +334,6 @@ def refresh(reader: Reader, *, need_jobs: bool, need_files: bool, checkpoints: M
 
 def _listed_in(reader: Reader, *listings: Mapping[str, Any] | None) -> dict[str, str] | None:
     """object id -> profile, for the objects a profile-routing reader (api/profiles.py) listed."""
-    from reconciler.api.profiles import ProfileClients
-
     if not isinstance(reader, ProfileClients):
         return None
     found: dict[str, str] = {}
@@ -358,8 +354,6 @@ def fetch(reader: Reader | None, reads: Iterable[Read], parallelism: int,
     """Make `reads`, concurrently. A read of an object that does not exist answers the error, which
     the planner raises where it needs the value. Without a reader every read answers nothing (the
     planner then sees empty lists, as a plan with no API does)."""
-    from reconciler.api.parallel import AdaptiveLimit, map_bounded, observing
-
     wanted = sorted(set(reads))
     if reader is None:
         return {read: _EMPTY[read.op] for read in wanted}

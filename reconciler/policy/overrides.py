@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reconciler.config.budgets import BUDGET_KEYS
 from reconciler.errors import ConfigError
 from reconciler.plan.model import Action, Plan
 from reconciler.policy.engine import PolicyReport
@@ -22,8 +23,6 @@ KEPT = 20  # overrides kept per object (the newest)
 
 def canonical_rule(name: str) -> str:
     """"allowed_models" -> "Policy.allowed_models"; "max_new_jobs" -> "budgets.max_new_jobs"."""
-    from reconciler.config.budgets import BUDGET_KEYS
-
     if name.startswith(("Policy.", "budgets.")):
         return name
     return f"budgets.{name}" if name in BUDGET_KEYS else f"Policy.{name}"

@@ -16,9 +16,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.concurrency import map_bounded
+from reconciler.config.refs import is_reference, parse_ref
 from reconciler.cost.estimate import JobCost
 from reconciler.cost.pricing import PriceTable
 from reconciler.errors import ReconcilerError
+from reconciler.kinds.data.common import select
 from reconciler.plan.model import Action, Plan
 from reconciler.report.costs import job_cost, total
 from reconciler.report.model import (
@@ -184,8 +186,6 @@ def _grants(state: Any, snapshot: Any) -> dict[str, tuple[Grant, ...]]:
 def _sources(plan: Plan, state: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(data source address, job id, spec) of every checkpoint data source whose job is known:
     a literal id, or a `${FineTuningJob.X.id}` reference to a job the state manages."""
-    from reconciler.config.refs import is_reference, parse_ref
-
     out = []
     for change in plan.changes:
         spec = change.config or {}
@@ -205,8 +205,6 @@ def _selected(sources: list[tuple[str, str, dict[str, Any]]],
               checkpoints: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
     """checkpoint id -> the data sources whose `select` picks it (the data source's own rule,
     run again over the checkpoints read here)."""
-    from reconciler.kinds.data.common import select
-
     out: dict[str, list[str]] = {}
     for address, job_id, spec in sources:
         items = checkpoints.get(job_id) or []

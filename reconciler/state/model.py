@@ -27,8 +27,8 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.errors import StateError
-from reconciler.sharing import Canonical, dedupe_hook
 from reconciler.identity import PROFILES_KEY, ApiIdentity, profiles_from_dict, profiles_to_dict
+from reconciler.sharing import Canonical, dedupe_hook
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

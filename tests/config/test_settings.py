@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.config.settings import BackendSettings, Settings
-from reconciler.loading.settings import find_settings
 from reconciler.errors import SpecErrors
 from reconciler.loading import load_specs
+from reconciler.loading.settings import find_settings
 
 JOB = """\
 kind: File

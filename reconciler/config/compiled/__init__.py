@@ -23,6 +23,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from reconciler.config.schema import schema_text
+
 __all__ = ["module_name", "render", "validator"]
 
 
@@ -38,8 +40,6 @@ def _sha256(text: str) -> str:
 def validator(kind: str) -> Callable[[Any], Any] | None:
     """The compiled validator of `kind` (raises on an invalid document), or None when there is
     none or it was made from another version of the schema."""
-    from reconciler.config.schema import schema_text
-
     try:
         module = importlib.import_module(f"{__name__}.{module_name(kind)}")
     except ImportError:
@@ -57,7 +57,6 @@ def render(kind: str) -> str:
 
     import fastjsonschema
 
-    from reconciler.config.schema import schema_text
 
     text = schema_text(f"{kind}.schema.json")
     # no defaults written into the document, no format assertions: jsonschema checks neither

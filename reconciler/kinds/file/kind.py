@@ -41,18 +41,18 @@ class FileKind(Kind):
         return check_file(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
-        from reconciler.kinds.file.plan import plan_file
+        from reconciler.kinds.file.plan import plan_file  # lazy: start-up
 
         return plan_file(doc, spec, walk)
 
     def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
                      delete_model: bool = False) -> Change:
-        from reconciler.kinds.file.plan import plan_file_destroy
+        from reconciler.kinds.file.plan import plan_file_destroy  # lazy: start-up
 
         return plan_file_destroy(address, rs, walk, prevent_destroy=prevent_destroy)
 
     def local_content(self, resource: ResourceState, doc: Document | None) -> Path | None:
-        from reconciler.kinds.file.inputs import local_path, sha256_of
+        from reconciler.kinds.file.inputs import local_path, sha256_of  # lazy: start-up
 
         inputs = resource.inputs or {}
         if doc is None or not inputs.get("sha256") or not isinstance(doc.spec.get("path"), str):
@@ -67,7 +67,7 @@ class FileKind(Kind):
         return dict(reads.file(object_id))
 
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
-        from reconciler.kinds.file.apply import apply_file
+        from reconciler.kinds.file.apply import apply_file  # lazy: start-up
 
         return apply_file(ctx, change)
 

@@ -51,13 +51,13 @@ class JobKind(Kind):
         return check_job(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
-        from reconciler.kinds.job.plan import plan_job
+        from reconciler.kinds.job.plan import plan_job  # lazy: start-up
 
         return plan_job(doc, spec, walk, unresolved)
 
     def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
                      delete_model: bool = False) -> Change:
-        from reconciler.kinds.job.plan import plan_job_destroy
+        from reconciler.kinds.job.plan import plan_job_destroy  # lazy: start-up
 
         return plan_job_destroy(address, rs, walk, prevent_destroy=prevent_destroy, delete_model=delete_model)
 
@@ -66,28 +66,28 @@ class JobKind(Kind):
 
     def unmanaged(self, plan: Plan, snapshot: Snapshot | None, specs: SpecSet, state: State,
                   selector: Mapping[str, str], include_finished: bool) -> Iterable[Finding]:
-        from reconciler.kinds.job.drift import unmanaged
+        from reconciler.kinds.job.drift import unmanaged  # lazy: start-up
 
         return unmanaged(plan, snapshot, specs, state, selector, include_finished)
 
     def prune(self, finding: Finding, plan: Plan, snapshot: Snapshot | None,
               planned_revokes: set[tuple[Any, Any]]) -> Change | None:
-        from reconciler.kinds.job.drift import prune
+        from reconciler.kinds.job.drift import prune  # lazy: start-up
 
         return prune(finding, plan, snapshot)
 
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
-        from reconciler.kinds.job.apply import apply_job
+        from reconciler.kinds.job.apply import apply_job  # lazy: start-up
 
         return apply_job(ctx, change)
 
     def view(self, change: Change, obj: Mapping[str, Any]) -> Mapping[str, Any]:
-        from reconciler.kinds.job.view import LiveJobView
+        from reconciler.kinds.job.view import LiveJobView  # lazy: start-up
 
         return LiveJobView(obj, (change.after or {}).get("suffix"))
 
     def waiting_reason(self, address: str, attrs: Mapping[str, Any], now: float) -> str | None:
-        from reconciler.kinds.job.view import waiting_reason
+        from reconciler.kinds.job.view import waiting_reason  # lazy: start-up
 
         return waiting_reason(address, attrs, now) if attrs.get("status") else None
 
@@ -107,7 +107,7 @@ class JobKind(Kind):
         return job, status in J.FINISHED, str(status), detail
 
     def progress(self, client: Client, obj: Mapping[str, Any]) -> dict[str, Any] | None:
-        from reconciler.kinds.job.progress import job_progress
+        from reconciler.kinds.job.progress import job_progress  # lazy: start-up
 
         return job_progress(client, obj)
 
