@@ -15,6 +15,7 @@ from reconciler.convert.notes import Note
 from reconciler.convert.writer import dump_yaml
 from reconciler.kinds.job.grader_fields import check_grader_fields
 from reconciler.kinds.job.training_files import check_training_files
+from reconciler.kinds.registry import LOCAL_FILE_KINDS
 from reconciler.loading import collect_specs
 
 __all__ = ["drop_invalid"]
@@ -65,7 +66,7 @@ def _checkable(doc: Doc, out_dir: Path) -> dict[str, Any]:
     data = doc.document()
     spec = dict(data["spec"])
     path = spec.get("path")
-    if doc.kind == "File" and isinstance(path, str) and "${" not in path:
+    if doc.kind in LOCAL_FILE_KINDS and isinstance(path, str) and "${" not in path:
         spec["path"] = os.path.abspath(Path(out_dir) / path)
         spec["allow_outside_spec_dir"] = True
     data["spec"] = spec

@@ -91,6 +91,10 @@ class Kind:
     type: str = ""                     # the resource type in state and plans (LegacyFineTune -> FineTuningJob)
     data: bool = False                 # a data source: read, never changed
     job: bool = False                  # a training run: bought, tagged with its address, adopted after a crash
+    costed: bool = False               # creating or replacing one starts paid training (cost, budgets)
+    has_model: bool = False            # it produces a fine-tuned model (delete_model_on_destroy)
+    grants_access: bool = False        # it lets projects use a model (its grants are read per checkpoint)
+    picks_checkpoint: bool = False     # it picks one checkpoint among a job's (the report shows which)
     admin: bool = False                # reading or changing it needs the admin key
     # what refresh reads for it in bulk: "jobs", "files" (every page), "permissions" (the grants
     # of each managed checkpoint)

@@ -46,6 +46,8 @@ from reconciler.kinds import registry
 
 __all__ = ["Collected", "collect_specs", "load_specs"]
 
+# Every kind a document may have: the registry's, then the documents of the spec language itself.
+EVERY_KIND = (*KINDS, SETTINGS_KIND, POLICY_KIND, provider_docs.PROVIDER_KIND)
 _TOP = ("kind", "name", "spec", "lifecycle", "depends_on")
 
 
@@ -236,12 +238,12 @@ class _Pass:
             self.provider_document(value, raw, file)
             return
         if "kind" not in value:
-            self.add(file, raw.line, f"missing 'kind' (one of {', '.join(KINDS)})")
+            self.add(file, raw.line, f"missing 'kind' (one of {', '.join(EVERY_KIND)})")
             return
         if not isinstance(kind, str) or kind not in KINDS:
             shown = schemas.describe(kind)
-            hint = schemas.suggest(kind, (*KINDS, SETTINGS_KIND)) if isinstance(kind, str) else ""
-            self.add(file, line_of(("kind",)), f"unknown kind {shown}{hint}; kinds are {', '.join(KINDS)}")
+            hint = schemas.suggest(kind, EVERY_KIND) if isinstance(kind, str) else ""
+            self.add(file, line_of(("kind",)), f"unknown kind {shown}{hint}; kinds are {', '.join(EVERY_KIND)}")
             return
         name = value.get("name")
         base = f"{kind}.{name}" if isinstance(name, str) and _matches(NAME_PATTERN, name) else None
@@ -428,9 +430,10 @@ class _Pass:
         spec_schema = schemas.kind_schema(kind)["$defs"]
         fields = spec_schema[spec_def_name(kind)]["properties"]
         out: list[tuple[tuple[Any, ...], str]] = []
-        if lifecycle.get("delete_model_on_destroy") and registry.get(kind).type != "FineTuningJob":
+        if lifecycle.get("delete_model_on_destroy") and not registry.get(kind).has_model:
+            makers = sorted({k.type for k in registry.all_kinds() if k.has_model})
             out.append((("lifecycle", "delete_model_on_destroy"),
-                        f"only a FineTuningJob has a fine-tuned model to delete; a {kind} has none"))
+                        f"only a {' or '.join(makers)} has a fine-tuned model to delete; a {kind} has none"))
         for i, path in enumerate(lifecycle.get("ignore_changes", ())):
             head = path.split(".")[0].split("[")[0]
             if head not in fields:

@@ -32,6 +32,7 @@ from reconciler.config.budgets import Budgets
 from reconciler.config.policies import Policy
 from reconciler.errors import SpecError
 from reconciler.expr import known_only
+from reconciler.kinds.registry import JOB_KINDS
 from reconciler.plan.model import Action, Change, Plan
 
 __all__ = ["NOT_ESTIMATED", "NO_TRAINING_COST", "ZERO_PLAN_COST", "PolicyReport", "PolicyResult", "evaluate",
@@ -118,7 +119,7 @@ def _checked(change: Change) -> bool:
 
 
 def _new_job(change: Change) -> bool:
-    return change.kind == "FineTuningJob" and change.action in (Action.CREATE, Action.REPLACE)
+    return change.kind in JOB_KINDS and change.action in (Action.CREATE, Action.REPLACE)
 
 
 def plan_activation(plan: Plan, cost_summary: Mapping[str, Any] | None) -> dict[str, Any]:

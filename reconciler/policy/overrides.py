@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.config.budgets import BUDGET_KEYS
 from reconciler.errors import ConfigError
+from reconciler.kinds.registry import JOB_KINDS
 from reconciler.plan.model import Action, Plan
 from reconciler.policy.engine import PolicyReport
 
@@ -52,7 +53,7 @@ def resolve_overrides(names: Iterable[str], reason: str | None, by: str, at: str
 def override_records(report: PolicyReport, plan: Plan) -> dict[str, list[dict[str, Any]]]:
     """address -> the override records to keep with it."""
     jobs = [c.address for c in plan.changes
-            if c.kind == "FineTuningJob" and c.action in (Action.CREATE, Action.REPLACE)]
+            if c.kind in JOB_KINDS and c.action in (Action.CREATE, Action.REPLACE)]
     changed = [c.address for c in plan.changes if c.action.is_change() or c.action is Action.PENDING]
     out: dict[str, list[dict[str, Any]]] = {}
     for result in report.overridden:

@@ -21,6 +21,7 @@ from reconciler.cost.estimate import JobCost
 from reconciler.cost.pricing import PriceTable
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.data.common import select
+from reconciler.kinds.registry import CHECKPOINT_PICKERS, GRANT_KINDS, JOB_KINDS
 from reconciler.plan.model import Action, Plan
 from reconciler.report.costs import job_cost, total
 from reconciler.report.model import (
@@ -36,9 +37,6 @@ from reconciler.report.model import (
 
 __all__ = ["gather", "parse_events", "parse_result_csv"]
 
-JOB_KINDS = frozenset({"FineTuningJob", "LegacyFineTune"})
-PERMISSION_KIND = "CheckpointPermission"
-CHECKPOINT_SOURCE = "data.FineTuningJobCheckpoints"
 MAX_EVENTS = 20_000            # per job: a long run has one metrics event per step
 RESULT_FILE_CAP = 32 << 20     # bytes read of one result file at most
 # The result file's column names -> the metrics events' names
@@ -165,7 +163,7 @@ def _grants(state: Any, snapshot: Any) -> dict[str, tuple[Grant, ...]]:
     out: dict[str, tuple[Grant, ...]] = {}
     live = getattr(snapshot, "permissions", None) or {}
     for address, resource in state.resources.items():
-        if resource.kind != PERMISSION_KIND:
+        if resource.kind not in GRANT_KINDS:
             continue
         checkpoint = resource.attributes.get("fine_tuned_model_checkpoint") or resource.id
         if not isinstance(checkpoint, str):
@@ -189,7 +187,7 @@ def _sources(plan: Plan, state: Any) -> list[tuple[str, str, dict[str, Any]]]:
     out = []
     for change in plan.changes:
         spec = change.config or {}
-        if change.kind != CHECKPOINT_SOURCE or not isinstance(spec, Mapping):
+        if change.kind not in CHECKPOINT_PICKERS or not isinstance(spec, Mapping):
             continue
         job = spec.get("fine_tuning_job_id") or spec.get("id")
         if isinstance(job, str) and is_reference(job):

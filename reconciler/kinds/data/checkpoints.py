@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reconciler.config.checks import Finding, check_data_checkpoints
+from reconciler.config.checks import Finding
 from reconciler.kinds.base import DataReads
+from reconciler.kinds.data.checks import check_data_checkpoints
 from reconciler.kinds.data.common import DataKind, select
 from reconciler.kinds.data.schema import data_checkpoints_spec
 from reconciler.plan.snapshot import MissingRead
@@ -27,6 +28,7 @@ _FIELDS = ("id", "fine_tuned_model_checkpoint", "step_number", "metrics", "creat
 
 class DataCheckpoints(DataKind):
     name = type = "data.FineTuningJobCheckpoints"
+    picks_checkpoint = True
     attributes = frozenset({"items", *_FIELDS})
 
     terraform_types = ("openai_fine_tuning_job_checkpoints",)

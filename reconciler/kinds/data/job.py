@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.checks import check_data_job
 from reconciler.errors import PlanError
 from reconciler.kinds.base import DataReads
+from reconciler.kinds.data.checks import check_data_job
 from reconciler.kinds.data.common import DataKind, matches, newest_first
 from reconciler.kinds.data.schema import data_job_spec
 from reconciler.kinds.job.kind import JOB_ATTRIBUTES

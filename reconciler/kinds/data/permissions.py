@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.checks import check_data_list
 from reconciler.kinds.base import DataReads
+from reconciler.kinds.data.checks import check_data_list
 from reconciler.kinds.data.common import DataKind
 from reconciler.kinds.data.schema import data_permissions_spec
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.config.checks import check_file
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file import inputs as F
+from reconciler.kinds.file.checks import check_file
 from reconciler.kinds.file.schema import file_spec
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.config.checks import check_job
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.job import inputs as J
+from reconciler.kinds.job.checks import check_job
 from reconciler.kinds.job.schema import fine_tuning_job_spec
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ JOB_ATTRIBUTES = frozenset({
 
 class JobKind(Kind):
     name = type = J.KIND
-    job = True
+    job = costed = has_model = True
     listings = frozenset({"jobs"})
     importable = True
     waitable = True

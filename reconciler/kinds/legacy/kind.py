@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.checks import check_job
 from reconciler.config.legacy import map_legacy
+from reconciler.kinds.job.checks import check_job
 from reconciler.kinds.job.kind import JobKind
 from reconciler.kinds.legacy.schema import legacy_spec
 

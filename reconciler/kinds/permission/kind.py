@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.config.checks import check_permission
 from reconciler.kinds.base import ApplyContext, Kind
+from reconciler.kinds.permission.checks import check_permission
 from reconciler.kinds.permission.grants import KIND
 from reconciler.kinds.permission.schema import permission_spec
 
@@ -26,6 +26,7 @@ __all__ = ["KIND", "PERMISSION", "PermissionKind"]
 
 class PermissionKind(Kind):
     name = type = KIND
+    grants_access = True
     admin = True
     listings = frozenset({"permissions"})   # refresh lists the grants of every managed checkpoint
     importable = True
