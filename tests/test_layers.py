@@ -67,6 +67,8 @@ def test_contracts_hold_on_this_tree(pristine: Path) -> None:
      "def _planted() -> None:\n    from reconciler.kinds import registry  # noqa", "One-way layers"),
     # the executor importing a renderer
     ("reconciler/apply/policy.py", "from reconciler.render import text  # noqa", "One-way layers"),
+    # the planner taking the registry instead of the table of kinds it is given
+    ("reconciler/planner/listing.py", "from reconciler.kinds import registry  # noqa", "never the registry module"),
     # the product reaching into the test double
     ("reconciler/planner/refresh.py", "import reconciler_sandbox.world  # noqa", "never imports the sandbox"),
     # the sandbox taking the product's estimator instead of stating the platform's rule

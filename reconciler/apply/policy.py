@@ -16,6 +16,7 @@ from reconciler.apply.events import ApplyResult, Listener
 from reconciler.apply.executor import Executor
 from reconciler.config.documents import SpecSet
 from reconciler.errors import PlanError, StalePlanError
+from reconciler.kinds import registry
 from reconciler.plan.model import Action, Plan
 from reconciler.planner.elsewhere import collision_refusal
 from reconciler.planner.folders import folder_refusal
@@ -137,7 +138,7 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
         if refusal is not None:
             raise PlanError(refusal)
     if not policy.allow_other_workspaces:
-        refusal = collision_refusal(plan, owner=owner, fresh=not state.resources, where=where,
+        refusal = collision_refusal(plan, kinds=registry, owner=owner, fresh=not state.resources, where=where,
                                     workspace_of=policy.workspace_of)
         if refusal is not None:
             raise PlanError(refusal)

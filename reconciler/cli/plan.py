@@ -40,12 +40,13 @@ def plan_options(f: Any) -> Any:
 
 def make_plan(ctx: Any, o: Any, specs: Any, state: Any, client: Any, *, targets: tuple[str, ...],
               replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool, parallelism: int) -> Any:
+    from reconciler.kinds import registry
     from reconciler.planner.build import PlanOptions
     from reconciler.planner.refresh import build_plan
 
     refuse_empty_specs(ctx, specs, state, destroy=destroy)
     options = PlanOptions(targets=tuple(targets), replace=tuple(replace), refresh=refresh,
-                          refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
+                          refresh_only=refresh_only, destroy=destroy, parallelism=parallelism, kinds=registry)
     result = build_plan(specs, state, client, options)
     check_uploads(specs, result)
     return name_other_workspaces(ctx, result)

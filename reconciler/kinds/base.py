@@ -12,7 +12,7 @@ calls planner code, and a kind's apply never plans.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from reconciler.plan.walk import Walk
     from reconciler.state import ResourceState, State
 
-__all__ = ["ApplyContext", "DataReads", "Kind", "Pending"]
+__all__ = ["ApplyContext", "DataReads", "Kind", "KindTable", "Pending"]
 
 
 class Pending(Exception):
@@ -219,3 +219,19 @@ class Kind:
 
     def __repr__(self) -> str:
         return f"<kind {self.name}>"
+
+
+class KindTable(Protocol):
+    """The table of kinds the planner is given (kinds/registry.py, the module, is one): it asks it,
+    never imports it."""
+
+    def get(self, name: str) -> Kind: ...
+
+    def by_type(self, type_: str) -> Kind: ...
+
+    def all_kinds(self) -> Iterator[Kind]: ...
+
+    def kind_of_address(self, address: str) -> Kind | None: ...
+
+    def imported_resource(self, address: str, kind_name: str, object_id: str, attributes: Mapping[str, Any],
+                          depends_on: Iterable[str]) -> ResourceState: ...

@@ -5,7 +5,8 @@ Documents are walked in dependency order; each one's references are resolved aga
 documents before it will look like after apply, so a value that only exists later (the id of a
 file not uploaded yet, the model of a job still training) is UNKNOWN, shown as
 `(known after apply)`, and a permission that needs it waits as pending with the reason. Each
-document is planned by its kind (reconciler/kinds/registry.py).
+document is planned by its kind, asked of the table of kinds the options carry (`PlanOptions.kinds`:
+kinds/registry.py in the CLI).
 
 When a kind needs a read the snapshot does not hold, the planner finishes the walk and returns
 `Incomplete(missing)` instead of a plan; refresh (planner/refresh.py) reads those and plans again.
@@ -16,14 +17,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reconciler.addresses import expand_bases, kind_of
 from reconciler.config.documents import Document, SpecSet
 from reconciler.config.providers import declared_profile, recorded_profile
 from reconciler.config.refs import resolve
 from reconciler.errors import NotFoundError, PlanError
-from reconciler.kinds import registry
+from reconciler.kinds.base import KindTable
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.plan.snapshot import MissingRead, Read, Snapshot
 from reconciler.plan.walk import Walk, WorkingState
@@ -44,6 +45,7 @@ class PlanOptions:
     destroy: bool = False
     parallelism: int = 10
     now: float | None = None
+    kinds: KindTable = field(kw_only=True)  # the table of kinds the planner asks (kinds/registry.py)
 
 
 @dataclass(frozen=True)
@@ -68,19 +70,19 @@ def working_state(specs: SpecSet, state: State | WorkingState) -> WorkingState:
     return work
 
 
-def check_importable(address: str, kind_name: str) -> None:
-    names = [k.name for k in registry.all_kinds() if k.importable and k.name == k.type]
+def check_importable(address: str, kind_name: str, kinds: KindTable) -> None:
+    names = [k.name for k in kinds.all_kinds() if k.importable and k.name == k.type]
     if kind_name not in names:
         raise PlanError(f"cannot import {address}: {kind_name} objects cannot be imported "
                         f"(only {', '.join(names[:-1])} and {names[-1]})")
 
 
-def kind_name(address: str, documents: Mapping[str, Document]) -> str:
+def kind_name(address: str, documents: Mapping[str, Document], kinds: KindTable) -> str:
     """The resource type an address has: its document's, else the one its address spells."""
     doc = documents.get(address)
     if doc is not None:
         return doc.type
-    kind = registry.kind_of_address(address)
+    kind = kinds.kind_of_address(address)
     return kind.type if kind is not None else address.split(".", 1)[0]
 
 
@@ -99,11 +101,11 @@ def _closure(targets: Iterable[str], documents: Mapping[str, Document], work: Wo
     return wanted
 
 
-def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions | None = None, *,
+def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions, *,
          clock: Callable[[], float] = time.time) -> Plan | Incomplete:
     """Diff the specs against the state and the snapshot. `clock` only stamps the plan (and is the
     time of last resort when neither options nor the snapshot say what time it is)."""
-    options = options or PlanOptions()
+    kinds = options.kinds
     work = working_state(specs, state)
     documents = dict(specs.documents)
     known = [*documents, *work.resources]
@@ -123,17 +125,17 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
     errors: list[PlanError] = []
 
     for address, object_id in work.imports.items():
-        name = kind_name(address, documents)
-        check_importable(address, name)
+        name = kind_name(address, documents, kinds)
+        check_importable(address, name, kinds)
         try:
-            attributes = registry.get(name).read_for_import(address, object_id, walk.reads)
+            attributes = kinds.get(name).read_for_import(address, object_id, walk.reads)
         except MissingRead as need:
             missing.add(need.read)
             continue
         except NotFoundError:
             raise PlanError(f"cannot import {address}: {object_id} does not exist") from None
         doc = documents.get(address)
-        work.resources[address] = registry.imported_resource(address, name, object_id, attributes,
+        work.resources[address] = kinds.imported_resource(address, name, object_id, attributes,
                                                     doc.depends_on if doc else ())
     if missing:
         return Incomplete(frozenset(missing))
@@ -148,7 +150,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
             resolver = walk.resolver()
             spec = resolve(doc.spec, resolver)
             try:
-                change = registry.get(doc.kind).plan(doc, spec, walk, condensed(resolver.reasons))
+                change = kinds.get(doc.kind).plan(doc, spec, walk, condensed(resolver.reasons))
                 if doc.lifecycle.preconditions or doc.lifecycle.postconditions or holds:
                     change = apply_conditions(doc, spec, change, walk, holds)
             except MissingRead as need:
@@ -173,7 +175,7 @@ def plan(specs: SpecSet, state: State, snapshot: Snapshot, options: PlanOptions 
         resource = work.resources[address]
         doc = documents.get(address)
         try:
-            changes.append(registry.by_type(resource.kind).plan_destroy(
+            changes.append(kinds.by_type(resource.kind).plan_destroy(
                 address, resource, walk, prevent_destroy=bool(doc and doc.lifecycle.prevent_destroy),
                 delete_model=bool(doc and doc.lifecycle.delete_model_on_destroy)))
         except MissingRead as need:

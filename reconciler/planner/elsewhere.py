@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from reconciler.kinds import registry
+from reconciler.kinds.base import KindTable
 from reconciler.plan.model import Action, Change, Elsewhere, Plan
 from reconciler.resources.ownership import same_folder
 from reconciler.state.model import Owner
@@ -71,7 +71,7 @@ def name_lineages(plan: Plan, workspace_of: Callable[[str], str | None]) -> Plan
     return dataclasses.replace(plan, changes=changes)
 
 
-def collision_refusal(plan: Plan, *, owner: Owner | None, fresh: bool, where: str,
+def collision_refusal(plan: Plan, *, kinds: KindTable, owner: Owner | None, fresh: bool, where: str,
                       workspace_of: Callable[[str], str | None] | None = None) -> str | None:
     """The one line that refuses `plan` when a job it creates already exists, live, marked with
     this workspace and folder under another lineage (`fresh`: the state records nothing yet); None
@@ -80,7 +80,7 @@ def collision_refusal(plan: Plan, *, owner: Owner | None, fresh: bool, where: st
         return None
     first: dict[str, tuple[Change, Elsewhere]] = {}  # one job named per address
     for c in plan.changes:
-        if c.action is Action.CREATE and registry.by_type(c.kind).job:
+        if c.action is Action.CREATE and kinds.by_type(c.kind).job:
             for e in c.elsewhere:
                 if held_here(e, owner, fresh=fresh, workspace_of=workspace_of):
                     first.setdefault(c.address, (c, e))

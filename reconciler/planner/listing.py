@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.config.documents import SpecSet
-from reconciler.kinds import registry
+from reconciler.kinds.base import KindTable
 from reconciler.plan.walk import WorkingState
 from reconciler.resources.ownership import TAG_ADDRESS, TAG_LINEAGE, legacy_adoptable, mark
 
@@ -46,7 +46,7 @@ class JobScope:
         return self.filters is None
 
 
-def job_scope(specs: SpecSet, work: WorkingState, *, recovered: int = 0,
+def job_scope(specs: SpecSet, work: WorkingState, kinds: KindTable, *, recovered: int = 0,
               full_listing: str | None = None) -> JobScope:
     """How to list jobs for a plan of `specs` against `work` (see the module docstring)."""
     if full_listing:
@@ -65,7 +65,7 @@ def job_scope(specs: SpecSet, work: WorkingState, *, recovered: int = 0,
     # before) or, with another workspace's mark, shown on the create and, when its mark is this
     # very workspace's (a lost or replaced state), refused: planner/elsewhere.py.
     creates = sorted(doc.address for doc in specs.documents.values()
-                     if registry.get(doc.kind).job and doc.address not in work.resources)
+                     if kinds.get(doc.kind).job and doc.address not in work.resources)
     if len(creates) > MAX_ADDRESS_LISTINGS:
         if legacy:
             return JobScope(None, f"{len(creates)} jobs to create in a state written before: an unmarked "

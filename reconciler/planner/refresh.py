@@ -25,7 +25,7 @@ from reconciler.config.documents import SpecSet
 from reconciler.config.providers import DEFAULT_PROVIDER, recorded_profile
 from reconciler.config.refs import resolve
 from reconciler.errors import ApiError, NotFoundError, PlanError
-from reconciler.kinds import registry
+from reconciler.kinds.base import KindTable
 from reconciler.kinds.job.inputs import compact_live
 from reconciler.plan.model import Plan
 from reconciler.plan.snapshot import MissingRead, Read, Snapshot, SnapshotReads
@@ -39,12 +39,11 @@ from reconciler.values import UNKNOWN
 __all__ = ["Reader", "build_plan", "check_listing_sanity", "fetch", "read_for_import", "read_models", "refresh",
            "refresh_and_plan"]
 
-DEFAULTS = PlanOptions()
 log = logging.getLogger("reconciler.refresh")   # --debug shows why every job was listed, or not
 MAX_ROUNDS = 8   # each round reads what the previous one found it needs: references chain this deep
 
 
-def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, options: PlanOptions = DEFAULTS, *,
+def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, options: PlanOptions, *,
                      content_digest: Callable[[str], str | None] | None = None,
                      clock: Callable[[], float] = time.time,
                      full_listing: str | None = None) -> tuple[Plan, Snapshot | None]:
@@ -52,19 +51,20 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
     there; None when nothing was refreshed). Only this workspace's jobs are listed unless
     `full_listing` says why every job of the organisation is needed (planner/listing.py)."""
     work = working_state(specs, state)
+    kinds = options.kinds
     if options.refresh and reader is not None:
-        jobs, files, checkpoints = _needs(specs, work)
-        scope = job_scope(specs, work, recovered=getattr(state, "recovered_from_journal", 0),
+        jobs, files, checkpoints = _needs(specs, work, kinds)
+        scope = job_scope(specs, work, kinds, recovered=getattr(state, "recovered_from_journal", 0),
                           full_listing=full_listing)
         if jobs:
             log.debug("job listing: %s: %s", "every job" if scope.complete else "filtered", scope.reason)
         snapshot = refresh(reader, need_jobs=jobs, need_files=files, checkpoints=checkpoints,
                            parallelism=options.parallelism, clock=clock, scope=scope, need_models=jobs)
-        snapshot = widen(reader, work, snapshot)
-        check_listing_sanity(work, snapshot)
-        snapshot = confirm_missing(reader, work, snapshot, options.parallelism)
+        snapshot = widen(reader, work, snapshot, kinds)
+        check_listing_sanity(work, snapshot, kinds)
+        snapshot = confirm_missing(reader, work, snapshot, options.parallelism, kinds)
         if not options.destroy:
-            snapshot = snapshot.with_reads(fetch(reader, _predicted_reads(specs, work, snapshot),
+            snapshot = snapshot.with_reads(fetch(reader, _predicted_reads(specs, work, snapshot, kinds),
                                                  options.parallelism, content_digest))
     else:
         snapshot = Snapshot.of(refreshed=False, server_time=None)
@@ -76,14 +76,14 @@ def refresh_and_plan(specs: SpecSet, state: State, reader: Reader | None, option
     raise PlanError(f"references chain more than {MAX_ROUNDS} reads deep; the plan cannot be completed")
 
 
-def read_for_import(reader: Reader, address: str, kind_name: str, object_id: str) -> dict[str, Any]:
+def read_for_import(reader: Reader, address: str, kind_name: str, object_id: str, kinds: KindTable) -> dict[str, Any]:
     """The live object behind `object_id`, as state attributes (`reconciler import`)."""
 
-    check_importable(address, kind_name)
+    check_importable(address, kind_name, kinds)
     snapshot = Snapshot.of(refreshed=True)
     for _ in range(MAX_ROUNDS):
         try:
-            return registry.get(kind_name).read_for_import(address, object_id, SnapshotReads(snapshot))
+            return kinds.get(kind_name).read_for_import(address, object_id, SnapshotReads(snapshot))
         except MissingRead as need:
             snapshot = snapshot.with_reads(fetch(reader, [need.read], 1))
         except NotFoundError:
@@ -91,30 +91,30 @@ def read_for_import(reader: Reader, address: str, kind_name: str, object_id: str
     raise PlanError(f"cannot import {address}: too many reads")  # pragma: no cover
 
 
-def build_plan(specs: SpecSet, state: State, reader: Reader | None, options: PlanOptions = DEFAULTS, *,
+def build_plan(specs: SpecSet, state: State, reader: Reader | None, options: PlanOptions, *,
                content_digest: Callable[[str], str | None] | None = None,
                clock: Callable[[], float] = time.time) -> Plan:
     """Refresh (unless options.refresh is false), then plan."""
     return refresh_and_plan(specs, state, reader, options, content_digest=content_digest, clock=clock)[0]
 
 
-def _needs(specs: SpecSet, work: WorkingState) -> tuple[bool, bool, dict[str, Any]]:
+def _needs(specs: SpecSet, work: WorkingState, kinds: KindTable) -> tuple[bool, bool, dict[str, Any]]:
     listings: set[str] = set()
     for doc in specs.documents.values():
-        listings |= registry.get(doc.kind).listings
+        listings |= kinds.get(doc.kind).listings
     for resource in work.resources.values():
-        listings |= registry.by_type(resource.kind).listings
+        listings |= kinds.by_type(resource.kind).listings
     for address in work.imports:
-        kind = registry.kind_of_address(address)
+        kind = kinds.kind_of_address(address)
         listings |= kind.listings if kind is not None else set()
     # checkpoint -> the grants the state recorded on it (a refresh that reads the same grants back
     # keeps the recorded objects instead of a second, equal copy)
     checkpoints = {r.id: (r.attributes or {}).get("permissions") for r in work.resources.values()
-                   if r.id and "permissions" in registry.by_type(r.kind).listings}
+                   if r.id and "permissions" in kinds.by_type(r.kind).listings}
     return "jobs" in listings, "files" in listings, checkpoints
 
 
-def _predicted_reads(specs: SpecSet, work: WorkingState, snapshot: Snapshot) -> set[Read]:
+def _predicted_reads(specs: SpecSet, work: WorkingState, snapshot: Snapshot, kinds: KindTable) -> set[Read]:
     """Grants the permission documents will read, resolved against what the API reports now, so
     they are listed in parallel up front instead of in a second round (the first plan after jobs
     finish would otherwise wait for one more round trip). A guess only: the planner resolves every
@@ -130,7 +130,7 @@ def _predicted_reads(specs: SpecSet, work: WorkingState, snapshot: Snapshot) -> 
 
     found: set[Read] = set()
     for doc in specs.documents.values():
-        kind = registry.get(doc.kind)
+        kind = kinds.get(doc.kind)
         if kind.checkpoint_of(doc.spec) is None or doc.address in work.resources:
             continue
         checkpoint = resolve(kind.checkpoint_of(doc.spec), lookup)
@@ -139,7 +139,7 @@ def _predicted_reads(specs: SpecSet, work: WorkingState, snapshot: Snapshot) -> 
     return found
 
 
-def check_listing_sanity(work: WorkingState, snapshot: Snapshot) -> None:
+def check_listing_sanity(work: WorkingState, snapshot: Snapshot, kinds: KindTable) -> None:
     """A listing that is suddenly empty is an alert, never "everything was deleted": a wrong key,
     project or base URL looks exactly like that, and acting on it would re-create (and pay for)
     every job. With provider profiles each profile's part of the listing is checked too: one
@@ -148,7 +148,7 @@ def check_listing_sanity(work: WorkingState, snapshot: Snapshot) -> None:
                                   ("files", snapshot.files, "files")):
         # an object a killed run was deleting (a write-ahead mark) may rightly be gone: not evidence
         managed = [r for r in work.resources.values()
-                   if listing in registry.by_type(r.kind).listings and r.id
+                   if listing in kinds.by_type(r.kind).listings and r.id
                    and not (r.meta or {}).get("deleting")]
         if listed is None or not managed:
             continue
@@ -175,23 +175,23 @@ def _refuse_if_hidden(managed: list[str], listed: Mapping[str, Any] | set[str], 
                         "was changed. If they really are gone, remove them with `reconciler state rm`.")
 
 
-def _managed_jobs(work: WorkingState) -> set[str]:
+def _managed_jobs(work: WorkingState, kinds: KindTable) -> set[str]:
     return {r.id for r in work.resources.values()
-            if "jobs" in registry.by_type(r.kind).listings and r.id and not (r.meta or {}).get("deleting")}
+            if "jobs" in kinds.by_type(r.kind).listings and r.id and not (r.meta or {}).get("deleting")}
 
 
-def _missing_jobs(work: WorkingState, listed: Mapping[str, Any]) -> list[str]:
-    return sorted(j for j in _managed_jobs(work) if j not in listed)
+def _missing_jobs(work: WorkingState, listed: Mapping[str, Any], kinds: KindTable) -> list[str]:
+    return sorted(j for j in _managed_jobs(work, kinds) if j not in listed)
 
 
-def widen(reader: Reader, work: WorkingState, snapshot: Snapshot) -> Snapshot:
+def widen(reader: Reader, work: WorkingState, snapshot: Snapshot, kinds: KindTable) -> Snapshot:
     """A filtered job listing that misses more than a few managed jobs (made before workspace
     marks, or a listing that lost them) is replaced by the listing of every job; the few that
     remain missing are then read by id (`confirm_missing`), as with any listing."""
     if snapshot.jobs is None or snapshot.jobs_complete:
         return snapshot
-    missing = _missing_jobs(work, snapshot.jobs)
-    if not missing or (len(missing) <= MAX_UNMARKED and any(j in snapshot.jobs for j in _managed_jobs(work))):
+    missing = _missing_jobs(work, snapshot.jobs, kinds)
+    if not missing or (len(missing) <= MAX_UNMARKED and any(j in snapshot.jobs for j in _managed_jobs(work, kinds))):
         return snapshot
     log.debug("job listing: every job: the filtered listing omits %d managed job(s)%s (made before workspace "
               "marks?)", len(missing), f", more than {MAX_UNMARKED} to read one by one"
@@ -205,7 +205,8 @@ def widen(reader: Reader, work: WorkingState, snapshot: Snapshot) -> Snapshot:
 MAX_CONFIRM = 500   # managed objects missing from a listing that are confirmed one by one
 
 
-def confirm_missing(reader: Reader, work: WorkingState, snapshot: Snapshot, parallelism: int) -> Snapshot:
+def confirm_missing(reader: Reader, work: WorkingState, snapshot: Snapshot, parallelism: int,
+                    kinds: KindTable) -> Snapshot:
     """A managed object a listing does not show is gone only if reading it by id says 404: a
     listing can be partial (a proxy, a paging bug, eventual consistency), and planning a create
     for a job that still exists would pay for it twice. Objects found this way join the snapshot;
@@ -216,7 +217,7 @@ def confirm_missing(reader: Reader, work: WorkingState, snapshot: Snapshot, para
         if listed is None:
             continue
         missing = sorted({r.id for r in work.resources.values()
-                          if listing in registry.by_type(r.kind).listings and r.id and r.id not in listed
+                          if listing in kinds.by_type(r.kind).listings and r.id and r.id not in listed
                           and not (r.meta or {}).get("deleting")})
         if not missing:
             continue

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply.events import ApplyResult
+from reconciler.kinds import registry
 from reconciler.loading import load_specs
 from reconciler.plan.model import Plan
 
@@ -32,7 +33,7 @@ def make_plan(spec_dir: Path, state: Any, client: Any, **options: Any) -> Plan:
     variables = options.pop("variables", {})
     content_digest = options.pop("content_digest", None)
     specs = load_specs(Path(spec_dir), variables)
-    return build_plan(specs, state, client, PlanOptions(**options), content_digest=content_digest)
+    return build_plan(specs, state, client, PlanOptions(**options, kinds=registry), content_digest=content_digest)
 
 
 def run_apply(plan: Plan, client: Any, store: Any, state: Any, **executor_options: Any) -> ApplyResult:

@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+from reconciler.kinds import registry
+
 from .conftest import JOB_SPEC, PERMISSION_SPEC, chat_jsonl
 
 
@@ -216,7 +218,7 @@ def test_noop_plan_holds_equal_values_once(world):
     specs = load_specs(world.specs, {})
     state = StateStore(world.state_file).load()
     client = ApiClient(world.sandbox.base_url, PROJECT_KEY, ADMIN_KEY)
-    plan, observed = refresh_and_plan(specs, state, client, PlanOptions())
+    plan, observed = refresh_and_plan(specs, state, client, PlanOptions(kinds=registry))
     assert not plan.has_changes
     bot, bot2, share = (plan.change_for(a) for a in ("FineTuningJob.bot", "FineTuningJob.bot2",
                                                      "CheckpointPermission.share"))
@@ -282,7 +284,7 @@ def test_plan_json_is_written_in_pieces_but_is_the_same_document(world):
     specs = load_specs(world.specs, {})
     state = StateStore(world.state_file).load()
     plan, _ = refresh_and_plan(specs, state, ApiClient(world.sandbox.base_url, PROJECT_KEY, ADMIN_KEY),
-                               PlanOptions())
+                               PlanOptions(kinds=registry))
     assert plan.drift and plan.observed and any(c.action.value == "pending" for c in plan.changes)
     for indent in (1, 2):
         streamed = "".join(iter_plan_json(plan, indent=indent, extra={"state_file": "s.json"}))

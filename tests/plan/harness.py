@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import NotFoundError
+from reconciler.kinds import registry
 from reconciler.loading import load_specs
 from reconciler.plan.model import AttrChange, Plan, Step
 from reconciler.planner.build import PlanOptions
@@ -176,7 +177,7 @@ def make_plan(spec_dir: Path, state_dict: Mapping[str, Any] | None, snapshot_dic
                                replace=tuple(options.get("replace") or ()),
                                refresh=bool(options.get("refresh", True)),
                                refresh_only=bool(options.get("refresh_only", False)),
-                               destroy=bool(options.get("destroy", False)))
+                               destroy=bool(options.get("destroy", False)), kinds=registry)
     return build_plan(specs, state, reader, plan_options, content_digest=content_digest,
                       clock=lambda: reader.server_time)
 
