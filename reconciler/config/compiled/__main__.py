@@ -1,18 +1,16 @@
-"""`python -m reconciler.config.compiled`: regenerate the compiled validators from the schemas."""
+"""`python -m reconciler.config.compiled`: write the compiled validators from the schemas (an
+install does it too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.config.compiled import module_name, render
+from reconciler.config.compiled.generate import write_all
 
 
 def main() -> None:
     here = Path(__file__).resolve().parent
-    kinds = sorted(p.name.removesuffix(".schema.json") for p in (here.parent / "schema").glob("*.schema.json"))
-    for kind in (k for k in kinds if k != "spec"):
-        path = here / f"{module_name(kind)}.py"
-        path.write_text(render(kind), encoding="utf-8")
+    for path in write_all(here.parent / "schema", here):
         print(f"wrote {path}")
 
 
