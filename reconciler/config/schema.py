@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from reconciler.config.schema_files import schema_text
 from reconciler.config.schema_parts import (
     ADDRESS_PATTERN,
     DURATION_PATTERN,
@@ -28,11 +28,6 @@ class Problem:
     path: tuple[Any, ...]  # where to point (line): the offending key or value
     field: tuple[Any, ...]  # the field path shown in the message
     message: str
-
-
-def schema_text(name: str) -> str:
-    """The text of one packaged schema file (e.g. "FineTuningJob.schema.json")."""
-    return resources.files("reconciler.config").joinpath("schema", name).read_text(encoding="utf-8")
 
 
 @cache

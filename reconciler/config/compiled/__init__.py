@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from reconciler.config.compiled.generate import module_name, sha256
-from reconciler.config.schema import schema_text
+from reconciler.config.schema_files import schema_text
 
 __all__ = ["module_name", "validator"]
 

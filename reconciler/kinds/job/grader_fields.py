@@ -17,8 +17,8 @@ from typing import Any
 from reconciler.config.documents import Document, SpecSet, display_path
 from reconciler.config.refs import find_refs
 from reconciler.errors import SpecError
-from reconciler.kinds.file.inputs import KIND as FILE
 from reconciler.kinds.job.inputs import KIND as JOB
+from reconciler.kinds.names import FILE
 
 __all__ = ["MAX_EXAMPLES", "check_grader_fields", "item_templates"]
 

@@ -8,8 +8,8 @@ from typing import Any
 from reconciler.config.documents import Document, SpecSet
 from reconciler.config.refs import find_refs
 from reconciler.errors import SpecError
-from reconciler.kinds.file.inputs import KIND as FILE
 from reconciler.kinds.job.inputs import KIND as JOB
+from reconciler.kinds.names import FILE
 from reconciler.training_data import check_file, format_for
 
 __all__ = ["check_training_files", "file_formats"]
