@@ -13,7 +13,7 @@ import hashlib
 import math
 from typing import Any
 
-from reconciler.cost.epochs import auto_epochs
+from reconciler_sandbox.epochs import auto_epochs
 
 INF = math.inf
 ALNUM = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -24,6 +24,7 @@ from reconciler_sandbox.clock import SimClock
 from reconciler_sandbox.connections import BoundedHTTPServer, Slots
 from reconciler_sandbox.errors import ApiError
 from reconciler_sandbox.faults import Decision, FaultConfig, FaultInjector
+from reconciler_sandbox.history import add_history
 from reconciler_sandbox.projects import ProjectKeys
 from reconciler_sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 
@@ -504,8 +505,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_sandbox/clock" and method == "GET":
             result = {"now": sandbox.clock.now(), "speed": sandbox.clock.speed}
         elif path == "/_sandbox/history" and method == "POST":
-            from reconciler_sandbox.history import add_history
-
             try:
                 result = add_history(sandbox.world, data.get("jobs", 0))
             except ValueError as exc:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from reconciler import training_data
+from reconciler.cost.tokens import count_lines, count_record, count_text, encoding_for
 from reconciler_sandbox import chat, lifecycle
 from reconciler_sandbox.clock import SimClock
 from reconciler_sandbox.errors import bad_request, not_found
@@ -268,8 +269,6 @@ class World:
     def _tokens(self, file_id: str, fmt: str, model: str) -> int:
         """Training tokens per epoch, counted as OpenAI counts them (reconciler/cost/tokens.py), so
         `trained_tokens` is what a plan estimates; bytes / 4 for a model of unknown encoding."""
-        from reconciler.cost.tokens import count_lines, encoding_for
-
         encoding = encoding_for(base_of(model))
         if encoding is None:
             return int(self.files.items[file_id]["bytes"]) // 4
@@ -431,8 +430,6 @@ class World:
 
     def chat_completion(self, body: Any) -> dict[str, Any]:
         """A deterministic answer (sandbox/chat.py), its usage counted in `self.usage`."""
-        from reconciler.cost.tokens import count_record, count_text, encoding_for
-
         model, messages, seed, limit, _temperature = chat.check_request(body)
         with self.lock:
             # A call naming the model keeps its deployments from idling (arm.py), answered or not: it

@@ -52,9 +52,9 @@ from reconciler.api.transport import deadline_transport, with_deadline
 from reconciler.api.uploads import UploadsApi
 from reconciler.errors import ApiError, ConfigError
 from reconciler.hosts import is_loopback
+from reconciler.identity import ApiIdentity
 from reconciler.secrets import redact, register_secret, register_url_secrets
 from reconciler.sharing import dedupe_hook
-from reconciler.state.identity import ApiIdentity
 
 __all__ = ["ApiClient", "ClientStats", "client_options_from_env"]
 

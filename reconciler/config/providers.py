@@ -24,7 +24,7 @@ A resource document chooses one with a top-level `provider: NAME` beside `spec:`
 `default`: the Provider named `default` when there is one, otherwise today's client built from the
 OPENAI_* environment variables. Like Settings and Policy documents, a Provider is not a resource:
 nothing is created for it and the state holds no record of it, but every plan shows it for review
-(plan/providers.py). Only names of variables live here; the CLI reads their values, and a
+(planner/providers.py). Only names of variables live here; the CLI reads their values, and a
 base_url is used only where the operator allows it (config/endpoints.py).
 """
 

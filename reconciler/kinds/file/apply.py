@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.api.clock import server_now
+from reconciler.api.errors import AmbiguousCreateError
 from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file.inputs import sha256_of
@@ -118,8 +119,6 @@ def _delete(ctx: ApplyContext, change: Change, step: Step, resource: ResourceSta
 
 
 def _ambiguous(exc: ApiError) -> bool:
-    from reconciler.api.errors import AmbiguousCreateError
-
     return isinstance(exc, (AmbiguousCreateError, ConnectionFailedError)) or (exc.status or 0) >= 500 \
         or exc.status in (408, 409)
 
