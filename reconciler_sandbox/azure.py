@@ -24,8 +24,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.lifecycle.data import shipped
-from reconciler.lifecycle.dates import base_model, serving_end, today, training_end, training_refusal
+from reconciler_sandbox import lifecycle
+from reconciler_sandbox.end_dates import base_snapshot, serving_end, today, training_end, training_refusal
 from reconciler_sandbox.errors import ApiError
+from reconciler_sandbox.projects import job_filter
 
 if TYPE_CHECKING:
     from reconciler_sandbox.routes import Request
@@ -98,12 +100,11 @@ def _bases() -> list[str]:
 
 def _model(model_id: str, created: int, *, fine_tune: bool, base: str | None = None,
            job_id: str | None = None) -> dict[str, Any]:
-    dates = shipped()
     deprecation: dict[str, int] = {}
-    trains = training_end(dates, model_id, PLATFORM)
+    trains = training_end(model_id, PLATFORM)
     if fine_tune and trains is not None:
         deprecation["fine_tune"] = _day_epoch(trains.date)
-    serves = serving_end(dates, model_id, PLATFORM)
+    serves = serving_end(model_id, PLATFORM)
     if serves is not None:
         deprecation["inference"] = _day_epoch(serves.date)
     found: dict[str, Any] = {"id": model_id, "object": "model", "created_at": created, "status": "succeeded",
@@ -119,11 +120,8 @@ def _model(model_id: str, created: int, *, fine_tune: bool, base: str | None = N
 
 def list_models(world: World, req: Request) -> dict[str, Any]:
     """GET /openai/models: the bases Azure fine-tunes and the fine-tuned models of succeeded jobs."""
-    from reconciler_sandbox import lifecycle
-    from reconciler_sandbox.projects import job_filter
-
     now = world.now()
-    data = [_model(name, BASE_CREATED, fine_tune=training_refusal(shipped(), name, now, PLATFORM) is None)
+    data = [_model(name, BASE_CREATED, fine_tune=training_refusal(name, now, PLATFORM) is None)
             for name in _bases()]
     project = job_filter(req)
     with world.lock.read():
@@ -151,11 +149,11 @@ def check_training_open(world: World, body: Any) -> None:
     model = body.get("model") if isinstance(body, dict) else None
     if not isinstance(model, str) or not model:
         return
-    base = base_model(model)
+    base = base_snapshot(model)
     if base not in shipped().platform(PLATFORM).models:
         raise ApiError(400, f"Model {model} is not available for fine-tuning on this resource or does not exist.",
                        param="model", code="invalid_model")
-    end = training_refusal(shipped(), model, world.now(), PLATFORM)
+    end = training_refusal(model, world.now(), PLATFORM)
     if end is not None:
         raise ApiError(400, f"Fine-tuning of {base} is retired on this resource: new jobs cannot be created from "
                             f"{end.day} (today is {today(world.now()).isoformat()}).", param="model",

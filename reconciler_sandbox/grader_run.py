@@ -32,8 +32,10 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from reconciler.cost.tokens import count_text, encoding_for
 from reconciler_sandbox.errors import ApiError, bad_request
 from reconciler_sandbox.graders import validate_grader
+from reconciler_sandbox.models import base_of
 
 if TYPE_CHECKING:
     from reconciler_sandbox.routes import Request
@@ -144,9 +146,6 @@ class _Run:
         return self._multi(grader)
 
     def _model(self, grader: dict[str, Any]) -> float:
-        from reconciler.cost.tokens import count_text, encoding_for
-        from reconciler_sandbox.models import base_of
-
         prompt = _prompt(grader, self.item, self.sample)
         model = str(grader["model"])
         prompt_tokens = count_text(prompt, encoding_for(base_of(model)) or "o200k_base")

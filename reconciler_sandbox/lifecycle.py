@@ -13,6 +13,7 @@ import hashlib
 import math
 from typing import Any
 
+from reconciler_sandbox.azure import fine_tuned_name
 from reconciler_sandbox.epochs import auto_epochs
 
 INF = math.inf
@@ -135,8 +136,6 @@ def total_steps(job: dict[str, Any]) -> int:
 
 def fine_tuned_model_name(job: dict[str, Any]) -> str:
     if job.get("naming") == "azure":
-        from reconciler_sandbox.azure import fine_tuned_name
-
         return fine_tuned_name(job)
     return f"ft:{job['model']}:{job['org_slug']}:{job.get('suffix') or ''}:{job['short']}"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler_sandbox import azure, persist, routes
+from reconciler_sandbox import arm, azure, persist, routes
 from reconciler_sandbox.body import PIECE, BodyReader, BodyTooLarge
 from reconciler_sandbox.clock import SimClock
 from reconciler_sandbox.connections import BoundedHTTPServer, Slots
@@ -443,8 +443,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _arm(self, sandbox: Sandbox, path: str, query: str) -> None:
         """The Azure Resource Manager routes (arm.py): ARM's own error body, `x-ms-request-id`."""
-        from reconciler_sandbox import arm
-
         sandbox.count(f"{self.command} arm")
         body = self._read_body(routes.JSON_LIMIT)
         self.request_id = secrets.token_hex(16)

@@ -24,6 +24,7 @@ from reconciler_sandbox.models import ALIASES, SNAPSHOTS, base_of
 from reconciler_sandbox.paging import OrderedStore, slice_page
 from reconciler_sandbox.persist import BlobStore, Staged
 from reconciler_sandbox.rwlock import RWLock
+from reconciler_sandbox.uploads import upload_view
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +175,6 @@ class World:
                 raise not_found(f"No such File object: {obj_id}", param="id")
             return file_view(meta)
         if kind == "upload":
-            from reconciler_sandbox.uploads import upload_view
-
             return upload_view(self.uploads[obj_id], self.now())
         return self.get_job(obj_id)
 

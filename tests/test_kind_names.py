@@ -78,4 +78,4 @@ def test_an_unknown_kind_lists_every_kind(tmp_path: Path) -> None:
     message = str(errors[0])
     listed = message.split("kinds are ", 1)[1].split(", ")
     assert listed == [k.name for k in registry.all_kinds() if not k.data] + \
-        [k.name for k in registry.all_kinds() if k.data] + ["Settings", "Policy", "Provider"]
+        [k.name for k in registry.all_kinds() if k.data] + ["Settings", "Policy", "Provider", "Evaluation"]

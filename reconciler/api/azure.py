@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.secrets import register_secret
+from reconciler.secrets import redact, register_secret
 
 __all__ = ["ENTRA_SCOPE", "AzureDataPlane", "azure_base_url"]
 
@@ -66,7 +66,5 @@ class AzureDataPlane:
 
 
 def _first_line(exc: BaseException) -> str:
-    from reconciler.secrets import redact
-
     text = str(exc).strip().splitlines()
     return redact(text[0]) if text else "no detail"

@@ -169,10 +169,10 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
 
 
 def evaluation_statuses(specs: Any, plan: Any, state: Any) -> list[Any]:
-    """Where each `kind: Evaluation` stands for this plan (kinds/evaluation/status.py); nothing is sent."""
+    """Where each `kind: Evaluation` stands for this plan (recording/status.py); nothing is sent."""
     if not specs.evaluations:
         return []
-    from reconciler.kinds.evaluation.status import plan_statuses
+    from reconciler.recording.status import plan_statuses
 
     return plan_statuses(specs.evaluations, plan, state.resources)
 
@@ -183,10 +183,10 @@ def render(result: Plan, fmt: str, o: Out, cost: Any = None, *, compact: bool | 
     `policies` array in JSON (only when there are results), a table in Markdown, lines in text.
     `providers` (planner/providers.py reviews) shows where the run sends API keys: a
     `provider_documents` array in JSON, a table in Markdown, lines before the plan in text.
-    `evaluations` (kinds/evaluation/status.py): an `evaluations` array in JSON, a table in
+    `evaluations` (recording/status.py): an `evaluations` array in JSON, a table in
     Markdown, lines after the policies in text."""
-    from reconciler.render.policy import iter_policy_lines, policy_markdown
     from reconciler.render.evaluations import evaluation_markdown, iter_evaluation_lines
+    from reconciler.render.policy import iter_policy_lines, policy_markdown
 
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json

@@ -347,9 +347,9 @@ def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts:
     """`compare --evaluation ADDR`: each Evaluation's target against its recording, with its grader
     and threshold; the result is kept beside the recording (recording/compare.py) for plan and drift."""
     from reconciler.config.schema import suggest
-    from reconciler.kinds.evaluation.status import resolve_target
     from reconciler.recording.compare import evaluation_result, score_folder, write_evaluation_result
     from reconciler.recording.grading import parse_grader
+    from reconciler.recording.status import resolve_target
     from reconciler.recording.store import Folder, folder_name
     from reconciler.render.recording import compare_text
 

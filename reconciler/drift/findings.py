@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import __version__
+from reconciler.config.providers import document_platforms
 from reconciler.display import fmt, plain
 from reconciler.drift.ignore import IgnoreRules
 from reconciler.kinds import registry
@@ -188,7 +189,7 @@ def one_per_change(findings: Iterable[Finding]) -> list[Finding]:
 def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: IgnoreRules | None = None,
                  selector: dict[str, str] | None = None, include_finished: bool = False,
                  spec_dir: str = "", state_file: str = "", evaluations: Iterable[Any] = ()) -> DriftReport:
-    """`evaluations`: the statuses of the `kind: Evaluation` documents (kinds/evaluation/status.py);
+    """`evaluations`: the statuses of the `kind: Evaluation` documents (recording/status.py);
     those that do not hold today are health findings."""
     findings = list(_from_plan(plan))
     findings += _from_evaluations(evaluations)
@@ -224,8 +225,6 @@ def _models(plan: Plan, snapshot: Any, specs: Any) -> list[dict[str, Any]]:
     if settings is None:
         return []
     now = getattr(snapshot, "server_time", None) or plan.created_at or time.time()
-    from reconciler.config.providers import document_platforms
-
     ends = managed_model_ends(plan.observed, settings.lifecycle.dates(), now, getattr(snapshot, "models", None),
                               platform_of=document_platforms(specs) if hasattr(specs, "documents") else None)
     return [{"address": address, **end.to_dict()} for address, end in ends]

@@ -117,6 +117,8 @@ class Kind:
     pending_verbs: tuple[str, str] = ("Granting", "Grants")  # apply's words for a change that waited
     hosted: bool = False               # billed by the hour while it exists (cost/hosting.py)
     control_plane: bool = False        # managed through Azure Resource Manager: its provider needs an ARM account
+    # platforms (Provider types) that have no such object: Azure OpenAI has no checkpoint permissions
+    absent_on: frozenset[str] = frozenset()
 
     # -- the spec language ------------------------------------------------------------------------
     def spec_schema(self) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from reconciler.config.positions import line_finder
 from reconciler.errors import SpecError, SpecErrors
 from reconciler.expr.conditions import compile_conditions
 from reconciler.kinds import registry
+from reconciler.kinds.evaluation.document import check_evaluation_document
 from reconciler.kinds.evaluation.schema import EVALUATION_KIND
 
 __all__ = ["Collected", "collect_specs", "load_specs"]
@@ -400,8 +401,6 @@ class _Pass:
         self.warnings.extend(nullable_warnings(policy, required))
 
     def evaluation_document(self, value: dict[str, Any], raw: RawDocument, file: str, base_dir: Path) -> None:
-        from reconciler.kinds.evaluation.document import check_evaluation_document
-
         evaluation, problems = check_evaluation_document(value, file, raw.line, raw.positions, base_dir)
         self.errors.extend(problems)
         if evaluation is None:
@@ -446,10 +445,11 @@ class _Pass:
         for doc in documents:
             name = doc.provider
             chosen = self.providers.get(name or provider_docs.DEFAULT_PROVIDER)
-            if chosen is not None and (problem := provider_docs.platform_lacks(chosen, doc.kind)):
+            kind = registry.get(doc.kind)
+            if chosen is not None and (problem := provider_docs.platform_lacks(chosen, doc.kind, kind.absent_on)):
                 line = doc.positions.get("provider", doc.line)
                 self.errors.append(SpecError(doc.file, line, problem, doc.address, "provider"))
-            if registry.get(doc.kind).control_plane:
+            if kind.control_plane:
                 self.check_control_plane(doc)
             if name is None or name in self.providers or name == provider_docs.DEFAULT_PROVIDER:
                 continue

@@ -90,7 +90,7 @@ def _management(provider: Provider, default_source: str) -> tuple[str | None, st
         return None, None
     if default_source == "sandbox":
         return "the built-in sandbox", "sandbox"
-    from reconciler.api.arm import DEFAULT_MANAGEMENT_URL
+    from reconciler.api.arm import DEFAULT_MANAGEMENT_URL  # lazy: start-up (httpx)
 
     variable = provider.arm.get("management_token_env")
     return (provider.arm.get("management_url") or DEFAULT_MANAGEMENT_URL,

@@ -14,6 +14,7 @@ __all__ = ["DATA_PERMISSIONS"]
 
 class DataPermissions(DataKind):
     name = type = "data.CheckpointPermissions"
+    absent_on = frozenset({"azure"})  # Azure OpenAI has no checkpoint permissions to read
     admin = True
     attributes = frozenset({"items", "project_ids", "ids"})
 

@@ -27,6 +27,7 @@ __all__ = ["KIND", "PERMISSION", "PermissionKind"]
 class PermissionKind(Kind):
     name = type = KIND
     grants_access = True
+    absent_on = frozenset({"azure"})  # Azure shares a fine-tuned model by deploying it, not by a grant
     admin = True
     listings = frozenset({"permissions"})   # refresh lists the grants of every managed checkpoint
     importable = True

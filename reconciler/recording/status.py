@@ -22,6 +22,9 @@ from typing import Any
 
 from reconciler.errors import ConfigError
 from reconciler.kinds.evaluation.document import Evaluation, grader_label
+from reconciler.recording.compare import read_evaluation_result, recording_digest
+from reconciler.recording.estimate import cost_bound
+from reconciler.recording.store import Folder
 
 __all__ = ["FAILING", "STATUSES", "EvaluationStatus", "evaluation_statuses", "plan_statuses", "resolve_target",
            "status_of"]
@@ -76,8 +79,6 @@ def resolve_target(evaluation: Evaluation, attributes: Mapping[str, Mapping[str,
 
 
 def _rerun_cost(target: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    from reconciler.recording.estimate import cost_bound
-
     prompts = int(manifest.get("prompts") or 0)
     prompt_tokens = int((manifest.get("usage") or {}).get("prompt_tokens") or 0)
     max_tokens = int((manifest.get("sampling") or {}).get("max_completion_tokens") or 512)
@@ -87,8 +88,6 @@ def _rerun_cost(target: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
 def status_of(evaluation: Evaluation, target: str | None, why_unknown: str | None,
               manifest: Mapping[str, Any] | None, result: Mapping[str, Any] | None) -> EvaluationStatus:
     """Pure: the status from the resolved target, the recording's manifest and the kept result."""
-    from reconciler.recording.compare import recording_digest
-
     label = grader_label(evaluation.grader)
     recorded = str(manifest.get("model")) if manifest else None
 
@@ -124,9 +123,6 @@ def status_of(evaluation: Evaluation, target: str | None, why_unknown: str | Non
 def evaluation_statuses(evaluations: Iterable[Evaluation], attributes: Mapping[str, Mapping[str, Any]],
                         after_apply: Iterable[str] = ()) -> list[EvaluationStatus]:
     """Every evaluation's status, reading each recording's manifest and kept result."""
-    from reconciler.recording.compare import read_evaluation_result
-    from reconciler.recording.store import Folder
-
     pending = set(after_apply)
     out = []
     for evaluation in evaluations:
