@@ -177,7 +177,13 @@ def _check_templates(text: str, where: tuple[str | int, ...], error: Problem) ->
     return shown
 
 
-def _check_messages(value: Any, error: Problem) -> list[dict[str, Any]] | None:
+def _check_messages(value: Any, report: Problem) -> list[dict[str, Any]] | None:
+    problems = []
+
+    def error(where: tuple[str | int, ...], message: str) -> None:
+        problems.append(where)
+        report(where, message)
+
     if not isinstance(value, list) or not value:
         error(("input",), f"expected a non-empty list of messages {{role, content}}, got {_describe(value)}")
         return None
@@ -211,10 +217,10 @@ def _check_messages(value: Any, error: Problem) -> list[dict[str, Any]] | None:
                 ok = False
                 continue
             shown += _check_templates(text, where, error)
-    if ok and not shown:
+    if ok and not problems and not shown:
         error(("input",), "no message shows the new answer: write {{sample.output_text}} where the grader reads it")
         return None
-    return [dict(m) for m in value] if ok else None
+    return [dict(m) for m in value] if ok and not problems else None
 
 
 def check_score_model(value: Mapping[str, Any], error: Problem) -> dict[str, Any] | None:
@@ -298,7 +304,7 @@ def grader_from_definition(value: Any, error: Problem) -> Grader | None:
         return _local(kind, str(op))
     metric = value.get("evaluation_metric", "fuzzy_match")
     if metric not in _METRICS or "operation" in value:
-        more = " (it needs the platform's graders, which compare sends a text_similarity grader to never)" \
+        more = " (it is computed only by the platform, and compare grades text_similarity locally)" \
             if metric in REMOTE_ONLY else ""
         error(("evaluation_metric",), f"expected one of {', '.join(LOCAL_METRICS)}, got {_describe(metric)}{more}")
         return None

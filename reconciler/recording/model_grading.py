@@ -32,8 +32,8 @@ from reconciler.recording.grading import Grader
 from reconciler.recording.prompts import Prompt
 from reconciler.recording.store import AnswerLog
 
-__all__ = ["GradeRun", "billed", "grade_log", "grade_missing", "graded_ids", "grader_prompt_tokens", "grading_estimate", "item_for",
-           "last_user"]
+__all__ = ["GradeRun", "billed", "grade_log", "grade_missing", "graded_ids", "grader_prompt_tokens", "grading_bound",
+           "grading_estimate", "item_for", "last_user"]
 
 FALLBACK_ENCODING = "o200k_base"
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_\-]+)*)\s*\}\}")
@@ -85,15 +85,48 @@ def grader_prompt_tokens(grader: Mapping[str, Any], item: Mapping[str, str], sam
     return count_record({"messages": _messages(grader, item, sample)}, "chat", _encoding(grader))
 
 
-def _answer_slots(grader: Mapping[str, Any]) -> int:
-    """How many times the grader's input shows the new answer."""
+def _slots(grader: Mapping[str, Any], name: str) -> int:
+    """How many times the grader's input shows `sample` (the new answer), `prompt` or `reference`."""
     count = 0
     for message in grader["input"]:
         content = message["content"]
         for part in content if isinstance(content, list) else [content]:
             text = part if isinstance(part, str) else str(part.get("text", ""))
-            count += sum(1 for m in _TEMPLATE.finditer(text) if m.group(1) == "sample")
+            for m in _TEMPLATE.finditer(text):
+                shown = "sample" if m.group(1) == "sample" else m.group(2).lstrip(".")
+                count += shown == name
     return count
+
+
+def _answer_slots(grader: Mapping[str, Any]) -> int:
+    return _slots(grader, "sample")
+
+
+def _priced(model: str, prompt_tokens: int, completion_max: int | None) -> dict[str, Any]:
+    price = model_inference_price(model)
+    if price is None:
+        return {"usd_max": None, "reason": f"no inference price for the grader's model {model}"}
+    if completion_max is None:
+        return {"usd_max": None, "reason": "the grader's answers are not bounded: set "
+                "sampling_params.max_completions_tokens"}
+    return {"usd_max": round((prompt_tokens * price.input + completion_max * price.output) / 1e6, 6), "reason": None}
+
+
+def grading_bound(grader: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """At most what grading a comparison against a recording costs, from the recording's manifest
+    alone (plan reads no answers): each pair's prompt is the grader's messages with nothing filled
+    in, plus the recording's prompt tokens and answer tokens wherever they are shown, plus
+    max_completion_tokens (and one token of slack) wherever the new answer is."""
+    prompts = int(manifest.get("prompts") or 0)
+    usage = manifest.get("usage") or {}
+    max_tokens = int((manifest.get("sampling") or {}).get("max_completion_tokens") or 512)
+    shown_prompt, shown_reference = _slots(grader, "prompt"), _slots(grader, "reference")
+    empty = grader_prompt_tokens(grader, {"prompt": "", "reference": ""}, "")
+    prompt_tokens = (prompts * (empty + _answer_slots(grader) * (max_tokens + 1) + shown_prompt + shown_reference)
+                     + shown_prompt * int(usage.get("prompt_tokens") or 0)
+                     + shown_reference * int(usage.get("completion_tokens") or 0))
+    per_answer = (grader.get("sampling_params") or {}).get("max_completions_tokens")
+    return _priced(str(grader["model"]), prompt_tokens, prompts * int(per_answer) if per_answer else None)
 
 
 def grade_log(folder: Path, grader: Mapping[str, Any], recording_digest: str) -> AnswerLog:

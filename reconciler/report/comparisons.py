@@ -34,7 +34,7 @@ def _grader(definition: Any) -> str:
     if not isinstance(definition, Mapping):
         return "unknown"
     kind = str(definition.get("type") or "unknown")
-    detail = definition.get("evaluation_metric") or definition.get("operation")
+    detail = definition.get("evaluation_metric") or definition.get("operation") or definition.get("model")
     return f"{kind}:{detail}" if detail else kind
 
 

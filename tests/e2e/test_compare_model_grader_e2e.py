@@ -152,3 +152,40 @@ def test_a_malformed_grader_is_one_line_naming_file_line_and_field(world: World,
     assert result.exit_code == 1
     assert "--grader: input: no message shows the new answer" in result.output
     assert world.sandbox.stats().get(RUN, 0) == 0 and world.sandbox.stats().get(CHAT, 0) == 0
+
+
+EVALUATION = f"""\
+kind: Evaluation
+name: judged
+spec:
+  recording: ../recordings/FineTuningJob.bot
+  target: ${{FineTuningJob.bot.fine_tuned_model}}
+  threshold: 0.9
+  grader:
+    type: score_model
+    model: {JUDGE}
+    input:
+      - role: user
+        content: "Reference: {{{{item.reference}}}}\\nAnswer: {{{{sample.output_text}}}}"
+    sampling_params: {{max_completions_tokens: 8}}
+"""
+
+
+def test_an_evaluation_with_a_score_model_grader_is_planned_priced_and_gated(world: World) -> None:
+    model = trained(world)
+    world.ok("record", str(world.root / "recordings"), "--auto-approve", "--max-prompts", "5")
+    world.write("evaluations.yaml", EVALUATION)
+    planned = json.loads(world.ok("plan", "--json").output)
+    [before] = planned["evaluations"]
+    assert before["status"] == "missing" and before["grader"] == f"score_model {JUDGE}"
+    assert before["cost"]["usd_max"] is not None and before["cost"]["usd_max"] > 0   # asking it + grading, priced
+
+    world.sandbox.reset_stats()
+    gate = world.run("compare", "--evaluation", "Evaluation.judged", "--auto-approve", "--json")
+    assert gate.exit_code == 0, gate.output
+    [report] = json.loads(gate.stdout)["comparisons"]
+    assert report["candidate"] == model and report["summary"]["min"] == 1.0
+    assert world.sandbox.stats()[RUN] == 5
+    assert report["grading"]["billed"]["prompt_tokens"] == world.sandbox.world.usage[JUDGE]["prompt_tokens"]
+    [after] = json.loads(world.ok("plan", "--json").output)["evaluations"]
+    assert after["status"] == "pass" and after["score"] == 1.0
