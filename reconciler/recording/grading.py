@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ConfigError, SpecError, SpecErrors
+from reconciler.errors import ConfigError, SpecError
 
 __all__ = ["GRADERS", "ITEM_FIELDS", "MODEL_GRADER", "Grader", "check_score_model", "grader_from_definition",
            "load_grader_file", "parse_grader", "summarise"]
@@ -311,13 +311,14 @@ def grader_from_definition(value: Any, error: Problem) -> Grader | None:
     return _local(kind, str(metric))
 
 
-def _first(errors: list[SpecError]) -> SpecErrors:
-    return SpecErrors(errors[:1])
+def _first(errors: list[SpecError]) -> ConfigError:
+    """The first problem, as one line: file:line: field: message."""
+    return ConfigError(str(errors[0]))
 
 
 def load_grader_file(path: Path, display: str) -> Grader:
     """The grader written in a YAML or JSON file (one mapping); a problem is one line naming the
-    file, the line and the field (SpecErrors)."""
+    file, the line and the field (ConfigError)."""
     from reconciler.config.documents import display_path
     from reconciler.config.yamlpos import line_finder, load_file
 

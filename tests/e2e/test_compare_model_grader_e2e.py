@@ -4,6 +4,9 @@ each pair graded through graders/run, the grader's tokens estimated, budgeted an
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from reconciler.cost.pricing import model_inference_price
@@ -141,6 +144,15 @@ def test_a_malformed_grader_is_one_line_naming_file_line_and_field(world: World,
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if "grader.yaml" in line]
     assert len(errors) == 1 and f"{typo}:9: rnage: unknown field 'rnage'" in errors[0], result.output
+    assert errors[0].startswith("Error: ")
+
+    # the same through the installed CLI in a process of its own: one line on stderr, exit 1
+    env = {**os.environ, **world.env(), "RECONCILER_CACHE_DIR": "off"}
+    child = subprocess.run([sys.executable, "-m", "reconciler", "-C", str(world.specs), "--state",
+                            str(world.state_file), "compare", str(rec), "--model", "gpt-4.1-mini", "--grader-file",
+                            str(typo), "--auto-approve"], env=env, capture_output=True, text=True, timeout=120)
+    assert child.returncode == 1 and child.stdout == ""
+    assert [line for line in child.stderr.splitlines() if line.strip()] == [errors[0]]
 
     unknown_item = _grader_file(tmp_path, GRADER.replace("{{item.prompt}}", "{{item.question}}"))
     result = world.run("compare", str(rec), "--model", "gpt-4.1-mini", "--grader-file", str(unknown_item))
