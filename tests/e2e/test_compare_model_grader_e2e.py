@@ -92,6 +92,12 @@ def test_a_score_model_grader_passes_the_model_itself_scores_a_base_model_lower_
     saved = json.loads((rec / "FineTuningJob.bot" / "compare" / "gpt-4.1-mini" / "report.json").read_text())
     assert saved["summary"]["mean"] < 0.9 and len(saved["scores"]) == 12
 
+    # the report page's section names the grader's model and what its tokens were billed
+    page = tmp_path / "report.html"
+    world.ok("report", "--html", str(page), "--recordings", str(rec))
+    html = page.read_text()
+    assert f"score_model:{JUDGE}" in html and html.count("grader tokens billed") == 2
+
 
 def test_grading_goes_on_through_rate_limits(world: World, tmp_path: Path) -> None:
     model = trained(world)
