@@ -4,8 +4,9 @@ what it costs before (`grading_estimate`) and after (`billed`).
 
 Each grade is appended to `grades-<digest>.jsonl` in the comparison folder as it arrives (the
 digest is the grader's and the recording's), so a run that stops is taken up again without paying
-twice for a pair already graded. A pair the API refuses (400) or whose answer raises an error
-flag is a row error, reported with the row and never scored 0; any other failure stops grading
+twice for a pair already graded. A pair the API refuses (400: kept as refused, and asked again
+by the next run) or whose answer raises an error flag is a row error, reported with the row and
+never scored 0; any other failure stops grading
 (what was graded is kept) and is raised once the calls in flight end.
 
 The grader's prompt is its input messages with `{{item.prompt}}`, `{{item.reference}}` and
@@ -141,8 +142,8 @@ def _answer_key(answer: Mapping[str, Any]) -> str:
 
 def graded_ids(log: AnswerLog, answered: Mapping[str, Any]) -> set[str]:
     """The prompts whose current new answer has a grade in `log`."""
-    return {pid for pid, grade in log.load().items()
-            if pid in answered and grade.get("answer_sha256") == _answer_key(answered[pid])}
+    return {pid for pid, grade in log.load().items() if pid in answered and not grade.get("refused")
+            and grade.get("answer_sha256") == _answer_key(answered[pid])}
 
 
 def grading_estimate(address: str, grader: Grader, prompts: Sequence[Prompt], recorded: Mapping[str, Any],
@@ -231,7 +232,10 @@ def grade_missing(prompts: Sequence[Prompt], recorded: Mapping[str, Any], answer
             else:
                 answer = client.run_grader(d, item, sample)
         except ApiError as exc:
-            if exc.status == 400:
+            if exc.status == 400:   # kept for the report, and asked again next time (it was not billed)
+                log.append({"prompt_id": prompt.id, "index": prompt.index, "refused": True, "reward": None,
+                            "score": None, "error": str(exc), "usage": {},
+                            "answer_sha256": _answer_key(answered[prompt.id])})
                 with lock:
                     run.errors.append({"index": prompt.index, "prompt_id": prompt.id, "error": str(exc)})
                 return

@@ -126,11 +126,15 @@ def test_grading_reports_row_errors_with_the_row_and_never_scores_them(tmp_path:
     report = score_folder(recording, comparison, grader, 0.5, 5, log.load())
     assert report["summary"]["count"] == 3 and report["unscored"] == 2
     assert [s["score"] for s in sorted(report["worst"], key=lambda r: r["index"])] == [1.0, 0.5, 1.0]
-    assert [e["index"] for e in report["grader_errors"]] == [1]
+    assert [e["index"] for e in report["grader_errors"]] == [1, 2]
     assert "model_grader_refusal_error" in report["grader_errors"][0]["error"]
+    assert "Invalid 'model_sample'" in report["grader_errors"][1]["error"]
     assert report["summary"]["passed"] is False     # a pair the grader failed on is never a pass
     billed = report["grading"]["billed"]
-    assert billed["requests"] == 4 and billed["prompt_tokens"] == report["grading"]["estimated_prompt_tokens"]
+    assert billed["requests"] == 4   # the refused pair was not billed
+    sent = report["grading"]["estimated_prompt_tokens"]
+    refused_tokens = grader_prompt_tokens(JUDGE, item_for(prompts[2], "A2"), "A2")
+    assert billed["prompt_tokens"] == sent - refused_tokens
 
     again = Runner()
     grade_missing(prompts, recording.answers.load(), comparison.answers.load(), grader, log, again, parallelism=2)
@@ -145,7 +149,8 @@ def test_a_server_error_stops_grading_and_keeps_what_was_graded(tmp_path: Path) 
     with pytest.raises(ApiError):
         grade_missing(prompts, recording.answers.load(), comparison.answers.load(), Grader(JUDGE), log,
                       Runner(fail_on=3), parallelism=1)
-    assert sorted(g["index"] for g in log.load().values()) == [0, 1]
+    kept = log.load().values()
+    assert sorted(g["index"] for g in kept) == [0, 1, 2] and [g["index"] for g in kept if g.get("refused")] == [2]
 
 
 def test_the_estimates_bound_what_is_billed(tmp_path: Path) -> None:
