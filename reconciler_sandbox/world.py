@@ -95,7 +95,7 @@ class World:
         self.result_files: dict[str, str] = {}  # result file id -> job id
         self.checkpoints: dict[str, str] = {}  # checkpoint name -> job id (the final one is the model)
         self._checks: dict[tuple[str, str], training_data.CheckResult] = {}
-        # chat completions billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
+        # chat completions and model graders billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
         self.usage: dict[str, dict[str, int]] = {}
         self._learned: dict[str, list[tuple[set[str], str]]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}  # upload id -> record (reconciler_sandbox/uploads.py)
