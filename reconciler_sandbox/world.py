@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
 from reconciler import training_data
@@ -95,7 +95,7 @@ class World:
         self.result_files: dict[str, str] = {}  # result file id -> job id
         self.checkpoints: dict[str, str] = {}  # checkpoint name -> job id (the final one is the model)
         self._checks: dict[tuple[str, str], training_data.CheckResult] = {}
-        # chat completions billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
+        # chat completions and model graders billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
         self.usage: dict[str, dict[str, int]] = {}
         self._learned: dict[str, list[tuple[set[str], str]]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}  # upload id -> record (reconciler_sandbox/uploads.py)
@@ -469,6 +469,18 @@ class World:
             self.changed()
             return chat.completion_body(completion_id, int(self.now()), served, reply, usage,
                                         "fp_" + lifecycle.stable_token(self.seed, "fp", length=10))
+
+    def bill_grader_usage(self, usage: Mapping[str, Mapping[str, int]]) -> None:
+        """A model grader's tokens (graders/run), counted in `self.usage` as chat completions are."""
+        if not usage:
+            return
+        with self.lock:
+            for model, tokens in usage.items():
+                counts = self.usage.setdefault(model, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0})
+                counts["requests"] += 1
+                counts["prompt_tokens"] += int(tokens.get("prompt_tokens", 0))
+                counts["completion_tokens"] += int(tokens.get("completion_tokens", 0))
+            self.changed()
 
     def _learned_pairs(self, training_file: str) -> list[tuple[set[str], str]]:
         if training_file not in self._learned:
