@@ -7,7 +7,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -324,7 +324,7 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(pattern + "/?")
 
 
-def compile_routes(table: list[tuple[str, str, Handler]]) -> list[tuple[str, str, re.Pattern[str], Handler]]:
+def compile_routes(table: Sequence[tuple[str, str, Handler]]) -> list[tuple[str, str, re.Pattern[str], Handler]]:
     return [(method, template, _compile(template), handler) for method, template, handler in table]
 
 
