@@ -65,6 +65,8 @@ def route_path(path: str, query: Mapping[str, list[str]]) -> str:
         if not [v for v in query.get("api-version", []) if v]:
             raise AzureError(404, MISSING_VERSION, code="404")
         inner = "/v1/" + path[len("/openai/"):]
+        if inner.rstrip("/") == "/v1/chat/completions":   # the api-version API chats through deployments only
+            raise AzureError(404, NOT_FOUND)
     else:
         raise AzureError(404, NOT_FOUND)
     if inner.startswith(_ABSENT):

@@ -68,7 +68,7 @@ def select_targets(records: Mapping[str, Any], wanted: Sequence[str],
         elif address in waiting:
             raise ConfigError(f"--target {address}: has no fine-tuned model yet (status {waiting[address]})")
         else:
-            raise ConfigError(f"--target {address}: not a managed job in this state")
+            raise ConfigError(f"--target {address}: not a managed job or deployment in this state")
     return chosen
 
 

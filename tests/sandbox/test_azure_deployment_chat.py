@@ -117,3 +117,9 @@ def test_the_openai_flavour_has_no_azure_routes(method: str, path: str) -> None:
                                headers={"Authorization": "Bearer sk-test"}, json={})
         assert answer.status_code == 404
         assert answer.json()["error"]["message"] == f"Invalid URL ({method} {path})"
+
+
+def test_the_api_version_path_has_no_chat_without_a_deployment(azure: SandboxHandle) -> None:
+    answer = httpx.post(f"{azure.url}/openai/chat/completions", params={"api-version": VERSION},
+                        headers={"api-key": KEY}, json={"model": "bot", "messages": PROMPT})
+    assert answer.status_code == 404 and answer.json() == {"error": {"code": "404", "message": "Resource not found"}}
