@@ -33,8 +33,8 @@ BASE_CREATED = 1_721_260_800   # a fixed `created` for the base models (2024-07-
 CREATION_CLOSED_CODE = "fine_tuning_unavailable"   # not the real API's (unpublished): docs/SANDBOX.md
 
 
-def _shutdown(model: str) -> str | None:
-    end = serving_end(shipped(), model, PLATFORM)
+def _shutdown(model: str, platform: str = PLATFORM) -> str | None:
+    end = serving_end(shipped(), model, platform)
     return end.day if end is not None else None
 
 
@@ -43,9 +43,10 @@ def _model(model: str, created: int, owned_by: str) -> dict[str, Any]:
             "shutdown_date": _shutdown(model)}
 
 
-def serving(model: str, now: float) -> bool:
-    """Whether `model` (or a fine-tune of its base) still answers on the sandbox's clock."""
-    day = _shutdown(model)
+def serving(model: str, now: float, platform: str = PLATFORM) -> bool:
+    """Whether `model` (or a fine-tune of its base) still answers on the sandbox's clock, on
+    `platform` ("azure": Azure's deployment retirement of fine-tunes)."""
+    day = _shutdown(model, platform)
     return day is None or today(now).isoformat() < day
 
 

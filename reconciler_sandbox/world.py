@@ -429,17 +429,19 @@ class World:
 
     # ---- chat completions ------------------------------------------------------------------
 
-    def chat_completion(self, body: Any) -> dict[str, Any]:
-        """A deterministic answer (sandbox/chat.py), its usage counted in `self.usage`."""
+    def chat_completion(self, body: Any, *, deployment: str | None = None) -> dict[str, Any]:
+        """A deterministic answer (sandbox/chat.py), its usage counted in `self.usage`. With
+        `deployment` (Azure: a call to a deployment), the model is the one that deployment serves."""
         from reconciler.cost.tokens import count_record, count_text, encoding_for
 
+        if deployment is not None and isinstance(body, dict):
+            body = {**body, "model": deployment}
         model, messages, seed, limit, _temperature = chat.check_request(body)
         with self.lock:
-            # A call naming the model keeps its deployments from idling (arm.py), answered or not: it
-            # stands for a call to the deployment until a data plane routes calls by deployment.
-            for deployment in self.deployments.values():
-                if deployment["model"]["name"] == model:
-                    deployment["last_used"] = self.now()
+            if deployment is not None:
+                from reconciler_sandbox.arm import call_deployment
+
+                model = call_deployment(self, deployment)
             job_id = self.models.get(model) or self.checkpoints.get(model)
             job = self.jobs.items.get(job_id) if job_id else None
             if job is not None:
@@ -454,7 +456,7 @@ class World:
                 key, learned, served = ALIASES.get(model, model), None, ALIASES.get(model, model)
             else:
                 raise chat.model_not_found(model)
-            if not serving(served, self.now()):   # shut down on the sandbox's clock, its fine-tunes with it
+            if not serving(served, self.now(), self.flavor):   # shut down on the sandbox's clock, its fine-tunes with it
                 raise chat.model_not_found(model)
             encoding = encoding_for(base_of(served)) or "o200k_base"
             text = chat.answer(key, messages, seed, learned)

@@ -80,7 +80,9 @@ def _confirm(o: Out, what: str) -> bool:
     return str(click.prompt("  Enter a value", default="", show_default=False)).strip() == "yes"
 
 
-def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: int) -> Any:
+def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: int,
+         deployment: str | None = None) -> Any:
+    """Asks one prompt of `model` in `address`'s provider profile (on Azure through `deployment`)."""
     from reconciler.api.profiles import acting_for
 
     def ask(prompt: Prompt) -> Mapping[str, Any]:
@@ -89,13 +91,14 @@ def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: in
         if seed is not None:
             body["seed"] = seed
         with acting_for(client, address):  # the job's own provider profile (thread-local)
-            answer: Mapping[str, Any] = client.chat_completion(body)
+            answer: Mapping[str, Any] = (client.chat_completion(body) if deployment is None else
+                                         client.chat_completion(body, deployment))
         return answer
 
     return ask
 
 
-def _refuse_shut_down(session: Session, models: list[tuple[str, str]]) -> None:
+def _refuse_shut_down(session: Session, models: list[tuple[str, str, str]]) -> None:
     """One line, before anything is sent, for a model past the day it stops answering (the API's
     shutdown_date, else the end dates), on the API's clock."""
     from reconciler.api.clock import server_now
@@ -105,11 +108,41 @@ def _refuse_shut_down(session: Session, models: list[tuple[str, str]]) -> None:
     dates = session.specs.settings.lifecycle.dates()
     api = shutdowns(session.client)
     now = server_now(session.client)
-    for address, model in models:
-        end = serving_end(dates, model, "openai", api)
+    for address, model, platform in models:
+        end = serving_end(dates, model, platform, api)
         if end is not None and today(now) >= end.date:
             raise ConfigError(f"{address}: {model} stopped answering on {end.day} ({end.cite()}); there is nothing "
                               "left to ask, and nothing was sent")
+
+
+def _routing(session: Session) -> tuple[Any, Any]:
+    """(platform_of, profile_of): the platform ("openai", "azure") and provider profile of an address."""
+    from reconciler.cli.providers import profiles_of
+    from reconciler.config.providers import DEFAULT_PROVIDER
+
+    profiles = profiles_of(session.specs, session.state)
+    providers = session.specs.providers
+
+    def profile_of(address: str) -> str:
+        return str(profiles.get(address, DEFAULT_PROVIDER))
+
+    def platform_of(address: str) -> str:
+        provider = providers.get(profile_of(address))
+        return str(provider.platform) if provider is not None else "openai"
+
+    return platform_of, profile_of
+
+
+def _routed(session: Session, targets: list[Target]) -> list[Target]:
+    """Targets on Azure asked through a deployment of their model (recording/targets.py)."""
+    from reconciler.recording.targets import through_deployments
+
+    platform_of, profile_of = _routing(session)
+    return through_deployments(targets, session.state.resources, platform_of, profile_of)
+
+
+def _default_route(target: Target) -> tuple[str, str | None]:
+    return target.via or target.address, target.deployment
 
 
 def _api_time(client: Client) -> str | None:
@@ -151,15 +184,18 @@ def _estimates(jobs: list[tuple[Target, list[Prompt], Any, dict[str, Any]]], max
 
 def _run(o: Out, session: Session, folder_of: Any, targets: list[Target], *, prompts_file: Path | None,
          max_prompts: int | None, max_tokens: int, parallelism: int, auto_approve: bool, as_json: bool,
-         what: str, model_for: Any, meta_for: Any, grading_for: Any = None) -> list[dict[str, Any]]:
+         what: str, model_for: Any, meta_for: Any, grading_for: Any = None,
+         route_for: Any = _default_route) -> list[dict[str, Any]]:
     """Shared by record and compare: open each folder, show the estimate (with what grading the
-    answers costs, `grading_for(target, prompts, folder)`, when a model grades them), ask, send, finish."""
+    answers costs, `grading_for(target, prompts, folder)`, when a model grades them), ask, send, finish.
+    `route_for(target)`: (the address whose provider asks, the Azure deployment or None)."""
     from reconciler.recording.estimate import budget_refusal, spent
     from reconciler.recording.run import answer_missing, total_usage
     from reconciler.recording.targets import load_prompts
     from reconciler.render.recording import render_estimates
 
-    _refuse_shut_down(session, [(t.address, model_for(t)) for t in targets])
+    platform_of, _profile_of = _routing(session)
+    _refuse_shut_down(session, [(t.address, model_for(t), platform_of(route_for(t)[0])) for t in targets])
     jobs = []
     for target in targets:
         prompts, source = load_prompts(target, records=session.state.resources, documents=session.specs.documents,
@@ -187,7 +223,8 @@ def _run(o: Out, session: Session, folder_of: Any, targets: list[Target], *, pro
         manifest = folder.manifest() or {}
         if not manifest.get("complete"):
             outcome = answer_missing(prompts, folder.answers,
-                                     _ask(session.client, target.address, model_for(target), target.seed, max_tokens),
+                                     _ask(session.client, route_for(target)[0], model_for(target), target.seed,
+                                          max_tokens, route_for(target)[1]),
                                      parallelism=parallelism, done=done,
                                      on_answer=_progress(o, as_json, target.address))
             answers = folder.answers.load()
@@ -256,7 +293,7 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
     ctx = app()
     o = out()
     with _reading(ctx, o, "record", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
-        chosen = select_targets(s.state.resources, targets, _live_jobs(s.client, s.state.resources))
+        chosen = _routed(s, select_targets(s.state.resources, targets, _live_jobs(s.client, s.state.resources)))
         if not chosen:
             o.echo("No trained fine-tuned model to record.")
             return EXIT_OK
@@ -265,7 +302,7 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
                        parallelism=parallelism, auto_approve=auto_approve, as_json=as_json, what="record",
                        model_for=lambda t: t.model,
                        meta_for=lambda t: {"kind": "recording", "address": t.address, "job_id": t.job_id,
-                                           "base": t.base,
+                                           "base": t.base, **({"deployment": t.deployment} if t.deployment else {}),
                                            "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
                                                         "max_completion_tokens": max_completion_tokens}})
     if as_json:
@@ -334,10 +371,13 @@ def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str
     with _reading(ctx, o, "compare", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         live = _live_jobs(s.client, s.state.resources)
         chosen = select_targets(s.state.resources, targets, live)
+        route: Any = None
         if against is not None:
-            other = select_targets(s.state.resources, (against,), live)[0]
+            other = _routed(s, select_targets(s.state.resources, (against,), live))[0]
             candidate = other.model
-            chosen = [t for t in chosen if t.address != against]
+            route = _default_route(other)
+            if not targets:   # by default every other recording; one named with --target may be itself
+                chosen = [t for t in chosen if t.address != against]
         assert candidate is not None
         recordings = {t.address: Folder(directory / folder_name(t.address) / "recording") for t in chosen}
         missing = [a for a, f in recordings.items() if not (f.manifest() or {}).get("complete")]
@@ -359,7 +399,8 @@ def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str
                         meta_for=lambda t: {"kind": "comparison", "address": t.address, "recorded": t.model,
                                             "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
                                                          "max_completion_tokens": max_completion_tokens}},
-                        grading_for=_grading_for(scorer, lambda t: recordings[t.address], max_completion_tokens))
+                        grading_for=_grading_for(scorer, lambda t: recordings[t.address], max_completion_tokens),
+                        route_for=(lambda t: route) if route is not None else _default_route)
             for r in done:
                 recording, comparison = recordings[r["address"]], Folder(Path(r["folder"]))
                 grades = _grade(o, s, scorer, recording, comparison, r["address"], parallelism=parallelism,
@@ -402,6 +443,20 @@ def _recorded_target(folder: Any, evaluation: Any) -> Target:
                   seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None, files=())
 
 
+def _evaluation_route(session: Any, evaluation: Any, recorded: Target, model: str) -> tuple[str, str | None]:
+    """Where an Evaluation's target is asked: through the Deployment its target names
+    (`${Deployment.x.model}`), else in the provider of the job it names (or of the recording), on
+    Azure through a deployment of the model."""
+    from reconciler.recording.targets import Target, deployed_by
+
+    address = evaluation.target_ref[0] if evaluation.target_ref is not None else recorded.address
+    deployed = deployed_by(session.state.resources.get(address))
+    if deployed is not None:
+        return address, deployed[1]
+    probe = Target(address=address, job_id="", model=model, base="", seed=None, files=())
+    return _default_route(_routed(session, [probe])[0])
+
+
 def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts: int | None, parallelism: int,
                          auto_approve: bool, as_json: bool, lock_timeout: str, insecure_http: bool) -> int:
     """`compare --evaluation ADDR`: each Evaluation's target against its recording, with its grader
@@ -434,6 +489,7 @@ def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts:
             max_tokens = int((manifest.get("sampling") or {}).get("max_completion_tokens") or 512)
             candidate = model
             scorer = evaluation.scorer()
+            route = _evaluation_route(s, evaluation, target, candidate)
 
             def folder_of(_t: Target, candidate: str = candidate, evaluation: Any = evaluation) -> Folder:
                 return Folder(evaluation.recording / "compare" / folder_name(candidate))
@@ -445,7 +501,8 @@ def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts:
                                 "kind": "comparison", "address": t.address, "recorded": t.model,
                                 "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
                                              "max_completion_tokens": mt}},
-                            grading_for=_grading_for(scorer, lambda t, r=recording: r, max_tokens))
+                            grading_for=_grading_for(scorer, lambda t, r=recording: r, max_tokens),
+                            route_for=lambda t, r=route: r)
             if not results:   # not approved
                 return EXIT_ERROR
             result = results[0]

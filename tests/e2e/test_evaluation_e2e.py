@@ -129,6 +129,8 @@ BAD = [
     ("  recording: rec\n  target: ${FineTuningJob.nobody.fine_tuned_model}\n", 6, "spec.target",
      "refers to FineTuningJob.nobody, which no document declares"),
     ("  recording: rec\n  targte: gpt-4.1-mini\n", 6, "spec.targte", "did you mean 'target'"),
+    ("  recording: rec\n  target: ${Deployment.bot.deployment_name}\n", 6, "spec.target",
+     "an Evaluation asks a Deployment's model through it: write ${Deployment.bot.model}"),
 ]
 
 

@@ -70,6 +70,11 @@ def resolve_target(evaluation: Evaluation, attributes: Mapping[str, Mapping[str,
     if seen is None:
         return None, f"{evaluation.target} is known after apply ({address} is not applied yet)"
     value = seen.get(attribute)
+    if value is None and isinstance(seen.get("properties"), Mapping):
+        # a Deployment as Resource Manager answers it: its attributes (model, deployment_name, sku)
+        from reconciler.kinds.deployment.plan import live_inputs
+
+        value = live_inputs(seen).get(attribute)
     if not isinstance(value, str) or not value:
         status = seen.get("status")
         return None, f"{address} has no {attribute} yet" + (f" (status {status})" if status else "")
