@@ -87,7 +87,8 @@ def run_sandbox(*, data: Path | str | None = None, speed: float = 1.0, faults: d
     (sandbox/projects.py). `max_connections` / `max_uploads`: the caps (server.py's defaults). `now`
     (a POSIX time) starts the clock at that moment instead of the wall clock's (the sandbox then
     answers, dates and refuses as on that day). `flavor="azure"` answers as Azure OpenAI's data
-    plane under /openai/... (azure.py), its one valid api-key `azure_key` when given;
+    plane under /openai/... (azure.py), its one valid api-key `azure_key` when given, and as
+    Resource Manager's account deployments under /subscriptions/... (arm.py);
     `azure_metadata=False` drops a job create's `metadata`, as the api-version contract has none."""
     caps = {k: v for k, v in (("max_connections", max_connections), ("max_uploads", max_uploads)) if v is not None}
     sandbox = Sandbox(data=Path(data) if data is not None else None, speed=speed, faults=faults, host=host,

@@ -19,18 +19,23 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from reconciler_sandbox.azure import AzureError
 from reconciler_sandbox.models import ALIASES, SNAPSHOTS
-from reconciler_sandbox.world import World
 
-__all__ = ["ArmError", "handle"]
+if TYPE_CHECKING:  # the world imports this module (a call through a deployment)
+    from reconciler_sandbox.world import World
+
+__all__ = ["ArmError", "call_deployment", "handle"]
 
 DEVELOPER_LIFETIME = 24 * 3600.0       # fine-tune-test: "Developer Tier deployments have a fixed lifetime of 24 hours"
 IDLE_LIMIT = 15 * 24 * 3600.0          # fine-tuning-deploy / manage-costs: inactive for more than 15 days
 SKUS = {"standard": "Standard", "globalstandard": "GlobalStandard", "developertier": "DeveloperTier"}
 TOKEN_VARIABLE = "AZURE_MANAGEMENT_TOKEN"
+DEPLOYMENT_NOT_FOUND = ("The API deployment for this resource does not exist. If you created the deployment within "
+                        "the last 5 minutes, please wait a moment and try again.")
 
 _ACCOUNT = (r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
             r"Microsoft\.CognitiveServices/accounts/(?P<account>[^/]+)")
@@ -118,6 +123,25 @@ def _existing(world: World, deployment_id: str) -> dict[str, Any]:
         name = deployment_id.rsplit("/", 1)[1]
         raise ArmError(404, "DeploymentNotFound", f"Deployment {name} not found.")
     return found
+
+
+def call_deployment(world: World, name: str) -> str:
+    """The model a data-plane call to deployment `name` reaches (Azure: `/openai/deployments/{name}/...`),
+    the call counted against its idling; 404 DeploymentNotFound for one that does not serve (absent,
+    still being created, being deleted). The sandbox is one resource: the deployments of every account
+    in its world are its deployments (the first by id when two accounts use the name). The caller
+    holds the world's lock."""
+    _expire(world)
+    now = world.now()
+    for _key, d in sorted(_store(world).items()):
+        if d["name"].lower() != name.lower() or d.get("deleting_done") is not None:
+            continue
+        if d["created"] == d["changed"] and now < d["ready"]:
+            break   # still being created: not served yet
+        d["last_used"] = now
+        world.changed()
+        return str(d["model"]["name"])
+    raise AzureError(404, DEPLOYMENT_NOT_FOUND, code="DeploymentNotFound")
 
 
 def _expire(world: World) -> None:

@@ -10,7 +10,9 @@ The same world answers; what Azure does differently is here:
   check a token's signature: any non-empty bearer token is accepted);
 - error bodies: `{"error": {"code": "401", "message": …}}` for a wrong key, "Resource not found"
   for a path Azure does not serve — among them the checkpoint-permission routes (Azure has none);
-- fine-tuned model names `<base>.ft-<32 hex>` (world.py asks `fine_tuned_name`);
+- chat completions through a deployment: `/openai/deployments/{deployment}/chat/completions`, and
+  `/openai/v1/chat/completions` with `model` naming the deployment (arm.py `call_deployment`);
+- fine-tuned model names `<base>.ft-<32 hex>` (lifecycle.py's `fine_tuned_name`);
 - the models list in Azure's shape (capabilities, lifecycle_status, deprecation), its base models
   those Azure fine-tunes (reconciler/lifecycle/end_dates.json, platform azure), and a job on a base
   past its Azure training end refused on the sandbox's clock.
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.lifecycle.data import shipped
 from reconciler_sandbox import lifecycle
+from reconciler_sandbox.chat import check_request
 from reconciler_sandbox.end_dates import base_snapshot, serving_end, today, training_end, training_refusal
 from reconciler_sandbox.errors import ApiError
 from reconciler_sandbox.projects import job_filter
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from reconciler_sandbox.routes import Request
     from reconciler_sandbox.world import World
 
-__all__ = ["FLAVORS", "AzureError", "authenticate", "check_training_open", "fine_tuned_name", "list_models",
+__all__ = ["EXTRA_ROUTES", "FLAVORS", "ROUTES", "AzureError", "authenticate", "check_training_open", "list_models",
            "route_path"]
 
 FLAVORS = ("openai", "azure")
@@ -65,6 +68,8 @@ def route_path(path: str, query: Mapping[str, list[str]]) -> str:
         if not [v for v in query.get("api-version", []) if v]:
             raise AzureError(404, MISSING_VERSION, code="404")
         inner = "/v1/" + path[len("/openai/"):]
+        if inner.rstrip("/") == "/v1/chat/completions":   # the api-version API chats through deployments only
+            raise AzureError(404, NOT_FOUND)
     else:
         raise AzureError(404, NOT_FOUND)
     if inner.startswith(_ABSENT):
@@ -83,11 +88,6 @@ def authenticate(headers: Mapping[str, str], valid_key: str | None) -> str:
     if scheme.lower() == "bearer" and token.strip():
         return "entra:" + hashlib.sha256(token.strip().encode()).hexdigest()[:12]
     raise AzureError(401, INVALID_KEY)
-
-
-def fine_tuned_name(job: Mapping[str, Any]) -> str:
-    """Azure's name for a job's fine-tuned model: `<base>.ft-<32 hex>`."""
-    return f"{job['model']}.ft-{hashlib.sha256(str(job['id']).encode()).hexdigest()[:32]}"
 
 
 def _day_epoch(day: Any) -> int:
@@ -160,4 +160,20 @@ def check_training_open(world: World, body: Any) -> None:
                        code="model_retired")
 
 
-ROUTES = {"/v1/models": list_models, "/v1/models/{model}": get_model}
+def deployment_chat(world: World, req: Request) -> dict[str, Any]:
+    """POST /openai/deployments/{deployment}/chat/completions?api-version=V: the deployed model
+    answers (the body needs no `model`)."""
+    return world.chat_completion(req.json(), deployment=req.params["deployment"])
+
+
+def v1_chat(world: World, req: Request) -> dict[str, Any]:
+    """POST /openai/v1/chat/completions: `model` names a deployment, as on Azure's v1 API."""
+    body = req.json()
+    model, *_ = check_request(body)
+    return world.chat_completion(body, deployment=model)
+
+
+# Routes answered differently on Azure (same path as OpenAI's)
+ROUTES = {"/v1/models": list_models, "/v1/models/{model}": get_model, "/v1/chat/completions": v1_chat}
+# Routes Azure has and OpenAI does not
+EXTRA_ROUTES = [("POST", "/v1/deployments/{deployment}/chat/completions", deployment_chat)]

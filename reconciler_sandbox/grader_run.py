@@ -8,9 +8,14 @@ The request and the answer are the contract's `RunGraderRequest` / `RunGraderRes
 - `string_check`: 1.0 or 0.0 by `operation` (eq, ne, like = contains, ilike = contains ignoring case);
 - `text_similarity`: `fuzzy_match` is difflib's ratio; every other metric is the token-overlap F1
   (a plausible, deterministic number, not the real metric);
-- `score_model` / `label_model` (the latter only inside `multi`): a deterministic score in the
-  grader's `range` (label: a deterministic label, 1.0 if it passes) from a hash of the rendered
-  prompt; `token_usage` is the prompt's tokens plus one, counted as OpenAI counts them;
+- `score_model` / `label_model` (the latter only inside `multi`): a judge that rates the sample by
+  how close it is to the item text its prompt shows: the best difflib ratio of the sample against
+  each `{{item.X}}` its input renders, mapped into the grader's `range` (so an answer equal to the
+  reference scores the top of the range); with no `{{item.X}}` in its input, a deterministic number
+  from a hash of the rendered prompt (label: a deterministic label, 1.0 if it passes). Its usage:
+  the rendered input messages counted as a chat prompt (the cookbook's rule, as chat completions
+  count them) plus one completion token, per model in `model_grader_token_usage_per_model`, in
+  `token_usage`, and added to the world's per-model usage (what the sandbox bills);
 - `multi`: each grader by its key (and name), then `calculate_output` over their scores (numbers,
   + - * / **, parentheses, min, max, abs, sqrt, log, exp, floor, ceil);
 - `python`: refused (400 `unsupported_grader`): the sandbox never runs code it is sent.
@@ -32,7 +37,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cost.tokens import count_text, encoding_for
+from reconciler.cost.tokens import count_record, encoding_for
 from reconciler_sandbox.errors import ApiError, bad_request
 from reconciler_sandbox.graders import validate_grader
 from reconciler_sandbox.models import base_of
@@ -104,14 +109,29 @@ def _fraction(*parts: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2 ** 64
 
 
-def _prompt(grader: dict[str, Any], item: dict[str, Any], sample: str) -> str:
-    texts = []
+def _messages(grader: dict[str, Any], item: dict[str, Any], sample: str) -> list[dict[str, str]]:
+    """The grader's input messages with their templates filled, each content as one text."""
+    rendered = []
+    for message in grader["input"]:
+        content = message["content"]
+        parts = content if isinstance(content, list) else [content]
+        texts = [_render(part if isinstance(part, str) else part.get("text", ""), item, sample) for part in parts]
+        rendered.append({"role": str(message["role"]), "content": "".join(texts)})
+    return rendered
+
+
+_ITEM_TEMPLATE = re.compile(r"\{\{\s*item(?:\.[A-Za-z0-9_\-]+)+\s*\}\}")
+
+
+def _shown_item_texts(grader: dict[str, Any], item: dict[str, Any], sample: str) -> list[str]:
+    """What each `{{item.X}}` of the grader's input renders to: the text the judge compares with."""
+    found = []
     for message in grader["input"]:
         content = message["content"]
         for part in content if isinstance(content, list) else [content]:
             text = part if isinstance(part, str) else part.get("text", "")
-            texts.append(_render(text, item, sample))
-    return "\n".join(texts)
+            found += [_render(m.group(0), item, sample) for m in _ITEM_TEMPLATE.finditer(text)]
+    return found
 
 
 class _Run:
@@ -146,16 +166,19 @@ class _Run:
         return self._multi(grader)
 
     def _model(self, grader: dict[str, Any]) -> float:
-        prompt = _prompt(grader, self.item, self.sample)
+        messages = _messages(grader, self.item, self.sample)
+        prompt = "\n".join(m["content"] for m in messages)
         model = str(grader["model"])
-        prompt_tokens = count_text(prompt, encoding_for(base_of(model)) or "o200k_base")
+        prompt_tokens = count_record({"messages": messages}, "chat", encoding_for(base_of(model)) or "o200k_base")
         counts = self.usage.setdefault(model, {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
                                                "cached_tokens": 0})
         counts["prompt_tokens"] += prompt_tokens
         counts["completion_tokens"] += 1
         counts["total_tokens"] += prompt_tokens + 1
         self.sampled_model = model
-        fraction = _fraction(model, prompt, self.sample)
+        shown = _shown_item_texts(grader, self.item, self.sample)
+        fraction = (max(difflib.SequenceMatcher(None, self.sample, text, autojunk=False).ratio() for text in shown)
+                    if shown else _fraction(model, prompt, self.sample))
         if grader["type"] == "label_model":
             labels = grader["labels"]
             label = labels[int(fraction * len(labels))]
@@ -233,6 +256,7 @@ def run_grader(world: World, req: Request) -> dict[str, Any]:
     except _Missing:
         run.errors["invalid_variable_error"] = True
         reward = 0.0
+    world.bill_grader_usage(run.usage)
     scores = {grader["name"]: reward, **run.sub_rewards}
     return {
         "reward": reward,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from reconciler_sandbox.azure import fine_tuned_name
 from reconciler_sandbox.epochs import auto_epochs
 
 INF = math.inf
@@ -132,6 +132,11 @@ def total_steps(job: dict[str, Any]) -> int:
     examples = max(1, int(job.get("examples") or 1))
     per_epoch = math.ceil(examples / int(hp.get("batch_size", 1)))
     return per_epoch * int(hp.get("n_epochs", 3))
+
+
+def fine_tuned_name(job: Mapping[str, Any]) -> str:
+    """Azure's name for a job's fine-tuned model: `<base>.ft-<32 hex>`."""
+    return f"{job['model']}.ft-{hashlib.sha256(str(job['id']).encode()).hexdigest()[:32]}"
 
 
 def fine_tuned_model_name(job: dict[str, Any]) -> str:

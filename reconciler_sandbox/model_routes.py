@@ -15,7 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reconciler_sandbox import lifecycle
-from reconciler_sandbox.end_dates import base_snapshot, creation_end, serving_end, today, training_refusal
+from reconciler_sandbox.end_dates import (
+    PLATFORM,
+    base_snapshot,
+    creation_end,
+    serving_end,
+    today,
+    training_refusal,
+)
 from reconciler_sandbox.errors import ApiError, not_found
 from reconciler_sandbox.models import ALIASES, SNAPSHOTS
 from reconciler_sandbox.projects import job_filter
@@ -32,8 +39,8 @@ BASE_CREATED = 1_721_260_800   # a fixed `created` for the base models (2024-07-
 CREATION_CLOSED_CODE = "fine_tuning_unavailable"   # not the real API's (unpublished): docs/SANDBOX.md
 
 
-def _shutdown(model: str) -> str | None:
-    end = serving_end(model)
+def _shutdown(model: str, platform: str = PLATFORM) -> str | None:
+    end = serving_end(model, platform)
     return end.day if end is not None else None
 
 
@@ -42,9 +49,10 @@ def _model(model: str, created: int, owned_by: str) -> dict[str, Any]:
             "shutdown_date": _shutdown(model)}
 
 
-def serving(model: str, now: float) -> bool:
-    """Whether `model` (or a fine-tune of its base) still answers on the sandbox's clock."""
-    day = _shutdown(model)
+def serving(model: str, now: float, platform: str = PLATFORM) -> bool:
+    """Whether `model` (or a fine-tune of its base) still answers on the sandbox's clock, on
+    `platform` ("azure": Azure's deployment retirement of fine-tunes)."""
+    day = _shutdown(model, platform)
     return day is None or today(now).isoformat() < day
 
 

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -323,20 +323,27 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(pattern + "/?")
 
 
-COMPILED = [(method, template, _compile(template), handler) for method, template, handler in ROUTES]
+def compile_routes(table: Sequence[tuple[str, str, Handler]]) -> list[tuple[str, str, re.Pattern[str], Handler]]:
+    return [(method, template, _compile(template), handler) for method, template, handler in table]
 
 
-def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str, str], bool]:
-    """(template, handler, params, path_known). path_known without handler means 405."""
+COMPILED = compile_routes(ROUTES)
+
+
+def match(method: str, path: str, compiled: list[tuple[str, str, re.Pattern[str], Handler]] | None = None,
+          ) -> tuple[str | None, Handler | None, dict[str, str], bool]:
+    """(template, handler, params, path_known) in `compiled` (default: the `/v1` routes). path_known
+    without handler means 405."""
+    table = COMPILED if compiled is None else compiled
     known = False
-    for route_method, template, regex, handler in COMPILED:
+    for route_method, template, regex, handler in table:
         m = regex.fullmatch(path)
         if m:
             known = True
             if route_method == method:
                 return template, handler, {k: unquote(v) for k, v in m.groupdict().items()}, True
     if known:
-        for _method, template, regex, _ in COMPILED:
+        for _method, template, regex, _ in table:
             if regex.fullmatch(path):
                 return template, None, {}, True
     return None, None, {}, False

@@ -35,6 +35,9 @@ MAX_CONNECTIONS = 256  # connections served at once (one pooled thread each); mo
 MAX_UPLOADS = 16       # uploads streaming at once; more are answered 429 with Retry-After
 
 
+_AZURE_ROUTES = routes.COMPILED + routes.compile_routes(azure.EXTRA_ROUTES)
+
+
 class Sandbox:
     """World + clock + faults + stats + optional persistence, served over HTTP."""
 
@@ -187,7 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
                 body = self._read_body(routes.JSON_LIMIT)
                 self._control(sandbox, path, body)
                 return
-            if path.startswith("/subscriptions/"):
+            if sandbox.flavor == "azure" and path.startswith("/subscriptions/"):
+                # Azure Resource Manager (arm.py); on OpenAI's flavour an unknown path like any other
                 self._arm(sandbox, path, split.query)
                 return
             query = parse_qs(split.query, keep_blank_values=True)
@@ -198,7 +202,8 @@ class _Handler(BaseHTTPRequestHandler):
                     sandbox.count(f"{self.command} <unknown>")
                     self._unread_body()
                     raise
-            template, handler, params, known = routes.match(self.command, path)
+            template, handler, params, known = routes.match(
+                self.command, path, _AZURE_ROUTES if sandbox.flavor == "azure" else None)
             if sandbox.flavor == "azure" and handler is not None and template in azure.ROUTES:
                 handler = azure.ROUTES[template]
             sandbox.count(f"{self.command} {template or '<unknown>'}")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
 from reconciler import training_data
 from reconciler.cost.tokens import count_lines, count_record, count_text, encoding_for
 from reconciler_sandbox import chat, lifecycle
+from reconciler_sandbox.arm import call_deployment
 from reconciler_sandbox.clock import SimClock
 from reconciler_sandbox.errors import bad_request, not_found
 from reconciler_sandbox.jobspec import parse_create
@@ -97,7 +98,7 @@ class World:
         self.result_files: dict[str, str] = {}  # result file id -> job id
         self.checkpoints: dict[str, str] = {}  # checkpoint name -> job id (the final one is the model)
         self._checks: dict[tuple[str, str], training_data.CheckResult] = {}
-        # chat completions billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
+        # chat completions and model graders billed, per model: {"requests", "prompt_tokens", "completion_tokens"}
         self.usage: dict[str, dict[str, int]] = {}
         self._learned: dict[str, list[tuple[set[str], str]]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}  # upload id -> record (reconciler_sandbox/uploads.py)
@@ -427,15 +428,15 @@ class World:
 
     # ---- chat completions ------------------------------------------------------------------
 
-    def chat_completion(self, body: Any) -> dict[str, Any]:
-        """A deterministic answer (sandbox/chat.py), its usage counted in `self.usage`."""
+    def chat_completion(self, body: Any, *, deployment: str | None = None) -> dict[str, Any]:
+        """A deterministic answer (sandbox/chat.py), its usage counted in `self.usage`. With
+        `deployment` (Azure: a call to a deployment), the model is the one that deployment serves."""
+        if deployment is not None and isinstance(body, dict):
+            body = {**body, "model": deployment}
         model, messages, seed, limit, _temperature = chat.check_request(body)
         with self.lock:
-            # A call naming the model keeps its deployments from idling (arm.py), answered or not: it
-            # stands for a call to the deployment until a data plane routes calls by deployment.
-            for deployment in self.deployments.values():
-                if deployment["model"]["name"] == model:
-                    deployment["last_used"] = self.now()
+            if deployment is not None:
+                model = call_deployment(self, deployment)
             job_id = self.models.get(model) or self.checkpoints.get(model)
             job = self.jobs.items.get(job_id) if job_id else None
             if job is not None:
@@ -450,7 +451,7 @@ class World:
                 key, learned, served = ALIASES.get(model, model), None, ALIASES.get(model, model)
             else:
                 raise chat.model_not_found(model)
-            if not serving(served, self.now()):   # shut down on the sandbox's clock, its fine-tunes with it
+            if not serving(served, self.now(), self.flavor):   # shut down on the sandbox's clock, its fine-tunes with it
                 raise chat.model_not_found(model)
             encoding = encoding_for(base_of(served)) or "o200k_base"
             text = chat.answer(key, messages, seed, learned)
@@ -465,6 +466,18 @@ class World:
             self.changed()
             return chat.completion_body(completion_id, int(self.now()), served, reply, usage,
                                         "fp_" + lifecycle.stable_token(self.seed, "fp", length=10))
+
+    def bill_grader_usage(self, usage: Mapping[str, Mapping[str, int]]) -> None:
+        """A model grader's tokens (graders/run), counted in `self.usage` as chat completions are."""
+        if not usage:
+            return
+        with self.lock:
+            for model, tokens in usage.items():
+                counts = self.usage.setdefault(model, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0})
+                counts["requests"] += 1
+                counts["prompt_tokens"] += int(tokens.get("prompt_tokens", 0))
+                counts["completion_tokens"] += int(tokens.get("completion_tokens", 0))
+            self.changed()
 
     def _learned_pairs(self, training_file: str) -> list[tuple[set[str], str]]:
         if training_file not in self._learned:

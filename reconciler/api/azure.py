@@ -6,6 +6,8 @@ JSON); two things differ, and `ApiClient` asks this module about both at one pla
 - the URL: `{endpoint}/openai/{path}?api-version=V` when the Provider names an `api_version`, else
   the version-less `{endpoint}/openai/v1/{path}` (the client's base URL is `{endpoint}/openai`,
   which is also the account the state records, whichever path is used);
+- chat completions go through a deployment (`chat_call`): `/openai/deployments/{name}/chat/completions`,
+  or `model` = the deployment's name on the v1 path;
 - the credential: the resource key in an `api-key` header, or a Microsoft Entra ID token as
   `Authorization: Bearer` (scope `ENTRA_SCOPE`), asked of a token provider before every request.
   The provider (azure-identity's, built by the CLI) caches the token and gets a new one before it
@@ -18,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from reconciler.errors import ConfigError
 from reconciler.secrets import redact, register_secret
@@ -42,6 +45,17 @@ class AzureDataPlane:
     @property
     def entra(self) -> bool:
         return self.token is not None
+
+    def chat_call(self, deployment: str, body: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(path, body) of a chat completion through `deployment`: `deployments/{name}/chat/completions`
+        on the api-version path (the body's `model` dropped: the deployment names it), `chat/completions`
+        with `model` = the deployment's name on the version-less v1 path."""
+        if not deployment:
+            raise ConfigError("a chat completion on Azure goes through a deployment: none was named")
+        if self.api_version:
+            return f"/deployments/{quote(deployment, safe='')}/chat/completions", {
+                k: v for k, v in body.items() if k != "model"}
+        return "/chat/completions", {**body, "model": deployment}
 
     def sign(self, key: str | None, relative: str, params: Mapping[str, Any] | None,
              operation: str) -> tuple[dict[str, str], str, dict[str, Any]]:

@@ -401,9 +401,11 @@ class ApiClient(UploadsApi):
 
     def _hint(self, status: int, admin: bool) -> dict[str, Any]:
         credential = "admin_key" if admin else "api_key"
+        # Azure's base URL is `{endpoint}/openai` by design (api/azure.py): no "/v1?" hint for its 404s
+        url_source = None if self.azure is not None else self.sources.get("base_url")
         return {"credential": credential,
                 "hint": response_hint(status, key_source=self.sources.get(credential), base_url=self.base_url,
-                                      base_url_source=self.sources.get("base_url"))}
+                                      base_url_source=url_source)}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One API call, as `_request` makes it (retries, deadlines, error bodies): the way the
@@ -885,11 +887,18 @@ class ApiClient(UploadsApi):
         return result
 
     # -- chat completions -----------------------------------------------------------------------
-    def chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
+    def chat_completion(self, body: dict[str, Any], deployment: str | None = None) -> dict[str, Any]:
         """One chat completion. Paid: never re-sent once it may have reached the API (a dropped
-        answer raises AmbiguousCreateError rather than paying for the prompt twice)."""
-        result: dict[str, Any] = self._request("POST", "/chat/completions", json_body=body,
-                                               operation=f"ask {body.get('model')}", creating=True)
+        answer raises AmbiguousCreateError rather than paying for the prompt twice). On Azure a
+        model answers only through a deployment: `deployment` (default: the body's `model` names
+        one), api/azure.py `chat_call`."""
+        path, operation = "/chat/completions", f"ask {body.get('model')}"
+        if self.azure is not None:
+            path, body = self.azure.chat_call(deployment or str(body.get("model") or ""), body)
+            operation = f"ask deployment {deployment or body.get('model')}"
+        elif deployment is not None:
+            raise ConfigError(f"deployment {deployment}: deployments exist only on Azure; this provider is OpenAI's")
+        result: dict[str, Any] = self._request("POST", path, json_body=body, operation=operation, creating=True)
         return result
 
     # -- graders ------------------------------------------------------------------------------

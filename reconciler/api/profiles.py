@@ -184,8 +184,8 @@ class ProfileClients:
     def delete_permission(self, checkpoint: str, permission_id: str) -> Obj:
         return self._admin().delete_permission(checkpoint, permission_id)  # type: ignore[no-any-return]
 
-    def chat_completion(self, body: Obj) -> Obj:
-        return self._here()[1].chat_completion(body)  # type: ignore[no-any-return]
+    def chat_completion(self, body: Obj, deployment: str | None = None) -> Obj:
+        return self._here()[1].chat_completion(body, deployment)  # type: ignore[no-any-return]
 
     # -- Azure Resource Manager deployments (api/arm.py) ------------------------------------------
     def arm_for(self, profile: str | None = None) -> Any:

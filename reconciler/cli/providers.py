@@ -137,8 +137,8 @@ def _arm_client(ctx: AppContext, stack: contextlib.ExitStack, provider: Provider
 
     fields = dict(provider.arm or {})
     account = ArmAccount(fields["subscription_id"], fields["resource_group"], fields["account"])
-    if handle is not None:
-        url = handle.url
+    if handle is not None:   # --sandbox: the Azure sandbox serves ARM beside its data plane
+        url = handle["azure"].url
         token = ctx.env.get("AZURE_MANAGEMENT_TOKEN") or SANDBOX_MANAGEMENT_TOKEN
     else:
         url = fields.get("management_url") or DEFAULT_MANAGEMENT_URL

@@ -80,7 +80,9 @@ def _confirm(o: Out, what: str) -> bool:
     return str(click.prompt("  Enter a value", default="", show_default=False)).strip() == "yes"
 
 
-def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: int) -> Any:
+def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: int,
+         deployment: str | None = None) -> Any:
+    """Asks one prompt of `model` in `address`'s provider profile (on Azure through `deployment`)."""
     from reconciler.api.profiles import acting_for
 
     def ask(prompt: Prompt) -> Mapping[str, Any]:
@@ -89,13 +91,14 @@ def _ask(client: Any, address: str, model: str, seed: int | None, max_tokens: in
         if seed is not None:
             body["seed"] = seed
         with acting_for(client, address):  # the job's own provider profile (thread-local)
-            answer: Mapping[str, Any] = client.chat_completion(body)
+            answer: Mapping[str, Any] = (client.chat_completion(body) if deployment is None else
+                                         client.chat_completion(body, deployment))
         return answer
 
     return ask
 
 
-def _refuse_shut_down(session: Session, models: list[tuple[str, str]]) -> None:
+def _refuse_shut_down(session: Session, models: list[tuple[str, str, str]]) -> None:
     """One line, before anything is sent, for a model past the day it stops answering (the API's
     shutdown_date, else the end dates), on the API's clock."""
     from reconciler.api.clock import server_now
@@ -105,11 +108,41 @@ def _refuse_shut_down(session: Session, models: list[tuple[str, str]]) -> None:
     dates = session.specs.settings.lifecycle.dates()
     api = shutdowns(session.client)
     now = server_now(session.client)
-    for address, model in models:
-        end = serving_end(dates, model, "openai", api)
+    for address, model, platform in models:
+        end = serving_end(dates, model, platform, api)
         if end is not None and today(now) >= end.date:
             raise ConfigError(f"{address}: {model} stopped answering on {end.day} ({end.cite()}); there is nothing "
                               "left to ask, and nothing was sent")
+
+
+def _routing(session: Session) -> tuple[Any, Any]:
+    """(platform_of, profile_of): the platform ("openai", "azure") and provider profile of an address."""
+    from reconciler.cli.providers import profiles_of
+    from reconciler.config.providers import DEFAULT_PROVIDER
+
+    profiles = profiles_of(session.specs, session.state)
+    providers = session.specs.providers
+
+    def profile_of(address: str) -> str:
+        return str(profiles.get(address, DEFAULT_PROVIDER))
+
+    def platform_of(address: str) -> str:
+        provider = providers.get(profile_of(address))
+        return str(provider.platform) if provider is not None else "openai"
+
+    return platform_of, profile_of
+
+
+def _routed(session: Session, targets: list[Target]) -> list[Target]:
+    """Targets on Azure asked through a deployment of their model (recording/targets.py)."""
+    from reconciler.recording.targets import through_deployments
+
+    platform_of, profile_of = _routing(session)
+    return through_deployments(targets, session.state.resources, platform_of, profile_of)
+
+
+def _default_route(target: Target) -> tuple[str, str | None]:
+    return target.via or target.address, target.deployment
 
 
 def _api_time(client: Client) -> str | None:
@@ -128,14 +161,14 @@ def _live_jobs(client: Client, records: Mapping[str, Any]) -> dict[str, Any]:
     return {j["id"]: j for j in client.list_jobs() if j.get("id") in wanted}
 
 
-def _progress(o: Out, as_json: bool, label: str) -> Any:
+def _progress(o: Out, as_json: bool, label: str, verb: str = "answered") -> Any:
     step = {"next": 0}
 
     def on_answer(done: int, total: int) -> None:
         if as_json:
             return
         if done >= step["next"] or done == total:
-            o.echo(f"  {label}: {done}/{total} answered", err=True)
+            o.echo(f"  {label}: {done}/{total} {verb}", err=True)
             step["next"] = done + max(1, total // 10)
 
     return on_answer
@@ -151,14 +184,18 @@ def _estimates(jobs: list[tuple[Target, list[Prompt], Any, dict[str, Any]]], max
 
 def _run(o: Out, session: Session, folder_of: Any, targets: list[Target], *, prompts_file: Path | None,
          max_prompts: int | None, max_tokens: int, parallelism: int, auto_approve: bool, as_json: bool,
-         what: str, model_for: Any, meta_for: Any) -> list[dict[str, Any]]:
-    """Shared by record and compare: open each folder, show the estimate, ask, send, finish."""
+         what: str, model_for: Any, meta_for: Any, grading_for: Any = None,
+         route_for: Any = _default_route) -> list[dict[str, Any]]:
+    """Shared by record and compare: open each folder, show the estimate (with what grading the
+    answers costs, `grading_for(target, prompts, folder)`, when a model grades them), ask, send, finish.
+    `route_for(target)`: (the address whose provider asks, the Azure deployment or None)."""
     from reconciler.recording.estimate import budget_refusal, spent
     from reconciler.recording.run import answer_missing, total_usage
     from reconciler.recording.targets import load_prompts
     from reconciler.render.recording import render_estimates
 
-    _refuse_shut_down(session, [(t.address, model_for(t)) for t in targets])
+    platform_of, _profile_of = _routing(session)
+    _refuse_shut_down(session, [(t.address, model_for(t), platform_of(route_for(t)[0])) for t in targets])
     jobs = []
     for target in targets:
         prompts, source = load_prompts(target, records=session.state.resources, documents=session.specs.documents,
@@ -169,11 +206,13 @@ def _run(o: Out, session: Session, folder_of: Any, targets: list[Target], *, pro
         jobs.append((target, prompts, folder, folder.answers.load() if not manifest.get("complete") else {
             p.id: True for p in prompts}))
     estimates = _estimates(jobs, max_tokens, model_for)
-    pending = sum(e["prompts"] for e in estimates)
+    grading = [grading_for(target, prompts, folder) for target, prompts, folder, _done in jobs] if grading_for \
+        else []
+    pending = sum(e["prompts"] for e in estimates + grading)
     if not as_json:
-        o.echo(render_estimates(estimates, o.style))
+        o.echo(render_estimates(estimates + grading, o.style))
     budgets = session.specs.settings.budgets
-    refusal = budget_refusal(estimates, budgets.max_cost_per_apply, budgets.unknown_cost)
+    refusal = budget_refusal(estimates + grading, budgets.max_cost_per_apply, budgets.unknown_cost)
     if refusal is not None:
         raise ConfigError(f"{what} refused by {refusal}")
     if pending and not auto_approve and not _confirm(o, what):
@@ -184,7 +223,8 @@ def _run(o: Out, session: Session, folder_of: Any, targets: list[Target], *, pro
         manifest = folder.manifest() or {}
         if not manifest.get("complete"):
             outcome = answer_missing(prompts, folder.answers,
-                                     _ask(session.client, target.address, model_for(target), target.seed, max_tokens),
+                                     _ask(session.client, route_for(target)[0], model_for(target), target.seed,
+                                          max_tokens, route_for(target)[1]),
                                      parallelism=parallelism, done=done,
                                      on_answer=_progress(o, as_json, target.address))
             answers = folder.answers.load()
@@ -197,7 +237,44 @@ def _run(o: Out, session: Session, folder_of: Any, targets: list[Target], *, pro
                                                 "completed_at": _api_time(session.client)})
         results.append({"address": target.address, "model": manifest.get("model"), "folder": str(folder.path),
                         "estimate": est, "manifest": manifest})
+    for result, graded in zip(results, grading, strict=False):
+        result["grading_estimate"] = graded
     return results
+
+
+def _grading_for(scorer: Any, recording_of: Any, max_tokens: int) -> Any:
+    """What grading a comparison's answers with a model grader costs (None for a local grader)."""
+    if not scorer.remote:
+        return None
+    from reconciler.recording.compare import recording_digest
+    from reconciler.recording.model_grading import grade_log, graded_ids, grading_estimate
+
+    def estimate(target: Target, prompts: list[Prompt], folder: Any) -> dict[str, Any]:
+        recording = recording_of(target)
+        answered = folder.answers.load()
+        log = grade_log(folder.path, dict(scorer.definition), recording_digest(recording.manifest() or {}))
+        return grading_estimate(target.address, scorer, prompts, recording.answers.load(), answered,
+                                graded_ids(log, answered), max_tokens)
+
+    return estimate
+
+
+def _grade(o: Out, session: Any, scorer: Any, recording: Any, comparison: Any, address: str, *, parallelism: int,
+           as_json: bool) -> dict[str, Any] | None:
+    """A model grader's grades of every pair (sent through graders/run for those not graded yet);
+    None for a local grader, which scores as the report is written."""
+    if not scorer.remote:
+        return None
+    from reconciler.api.profiles import acting_for
+    from reconciler.recording.compare import recording_digest
+    from reconciler.recording.model_grading import grade_log, grade_missing
+    from reconciler.recording.prompts import read_prompts
+
+    log = grade_log(comparison.path, dict(scorer.definition), recording_digest(recording.manifest() or {}))
+    grade_missing(read_prompts(comparison.prompts_file), recording.answers.load(), comparison.answers.load(), scorer,
+                  log, session.client, parallelism=parallelism, acting=lambda: acting_for(session.client, address),
+                  on_grade=_progress(o, as_json, address, "graded"))
+    return log.load()
 
 
 @click.command("record")
@@ -216,7 +293,7 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
     ctx = app()
     o = out()
     with _reading(ctx, o, "record", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
-        chosen = select_targets(s.state.resources, targets, _live_jobs(s.client, s.state.resources))
+        chosen = _routed(s, select_targets(s.state.resources, targets, _live_jobs(s.client, s.state.resources)))
         if not chosen:
             o.echo("No trained fine-tuned model to record.")
             return EXIT_OK
@@ -225,7 +302,7 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
                        parallelism=parallelism, auto_approve=auto_approve, as_json=as_json, what="record",
                        model_for=lambda t: t.model,
                        meta_for=lambda t: {"kind": "recording", "address": t.address, "job_id": t.job_id,
-                                           "base": t.base,
+                                           "base": t.base, **({"deployment": t.deployment} if t.deployment else {}),
                                            "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
                                                         "max_completion_tokens": max_completion_tokens}})
     if as_json:
@@ -249,8 +326,12 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
               help="The model to compare with the recording (a base or fine-tuned model id).")
 @click.option("--against", "against", default=None, metavar="ADDR",
               help="Compare with the fine-tuned model of this managed job instead of --model.")
-@click.option("--grader", default="text_similarity:fuzzy_match", show_default=True,
-              help="How an answer is scored against the recorded one: string_check:OP or text_similarity:METRIC.")
+@click.option("--grader", default=None, metavar="GRADER",
+              help="How an answer is scored against the recorded one: string_check:OP, text_similarity:METRIC "
+                   "(default text_similarity:fuzzy_match), or a grader mapping inline ('{type: score_model, ...}').")
+@click.option("--grader-file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="A YAML or JSON file holding the grader mapping (a score_model grader: model, input messages "
+                   "with {{sample.output_text}}, {{item.reference}}, {{item.prompt}}), graded through graders/run.")
 @click.option("--threshold", default=0.9, show_default=True, type=click.FloatRange(0, 1),
               help="Pass when the mean score reaches it.")
 @click.option("--worst", default=5, show_default=True, type=click.IntRange(0, 1000),
@@ -258,38 +339,45 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
 @_options
 @common_options
 def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str | None, against: str | None,
-            grader: str, threshold: float, worst: int, targets: tuple[str, ...], prompts_file: Path | None,
+            grader: str | None, grader_file: Path | None, threshold: float, worst: int, targets: tuple[str, ...], prompts_file: Path | None,
             max_prompts: int | None, max_completion_tokens: int, parallelism: int, auto_approve: bool, as_json: bool,
             lock_timeout: str, insecure_http: bool) -> int:
     """Ask another model the recorded prompts and score each answer against the recording. Exit 0
     when every comparison passes its threshold, 1 when one fails (a CI gate before switching)."""
     if evaluations:
-        if directory is not None or candidate is not None or against is not None or targets or prompts_file:
-            raise ConfigError("compare --evaluation takes its recording and target from the spec: drop DIRECTORY, "
-                              "--model, --against, --target and --prompts")
+        if directory is not None or candidate is not None or against is not None or targets or prompts_file \
+                or grader is not None or grader_file is not None:
+            raise ConfigError("compare --evaluation takes its recording, target and grader from the spec: drop "
+                              "DIRECTORY, --model, --against, --target, --prompts, --grader and --grader-file")
         return _compare_evaluations(evaluations, worst=worst, max_prompts=max_prompts, parallelism=parallelism,
                                     auto_approve=auto_approve, as_json=as_json, lock_timeout=lock_timeout,
                                     insecure_http=insecure_http)
     if directory is None:
         raise ConfigError("compare: give DIRECTORY (what `reconciler record` wrote), or --evaluation ADDR")
+    from reconciler.kinds.evaluation.grading import load_grader_file, parse_grader
     from reconciler.recording.compare import score_folder
-    from reconciler.recording.grading import parse_grader
     from reconciler.recording.store import Folder, folder_name
     from reconciler.recording.targets import select_targets
     from reconciler.render.recording import compare_text
 
     if (candidate is None) == (against is None):
         raise ConfigError("compare: give exactly one of --model MODEL or --against ADDR")
-    scorer = parse_grader(grader)
+    if grader is not None and grader_file is not None:
+        raise ConfigError("compare: give --grader or --grader-file, not both")
+    scorer = load_grader_file(grader_file, str(grader_file)) if grader_file is not None \
+        else parse_grader(grader or "text_similarity:fuzzy_match")
     ctx = app()
     o = out()
     with _reading(ctx, o, "compare", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
         live = _live_jobs(s.client, s.state.resources)
         chosen = select_targets(s.state.resources, targets, live)
+        route: Any = None
         if against is not None:
-            other = select_targets(s.state.resources, (against,), live)[0]
+            other = _routed(s, select_targets(s.state.resources, (against,), live))[0]
             candidate = other.model
-            chosen = [t for t in chosen if t.address != against]
+            route = _default_route(other)
+            if not targets:   # by default every other recording; one named with --target may be itself
+                chosen = [t for t in chosen if t.address != against]
         assert candidate is not None
         recordings = {t.address: Folder(directory / folder_name(t.address) / "recording") for t in chosen}
         missing = [a for a, f in recordings.items() if not (f.manifest() or {}).get("complete")]
@@ -301,23 +389,36 @@ def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str
         def folder_of(t: Target) -> Folder:
             return Folder(directory / folder_name(t.address) / "compare" / folder_name(model))
 
-        results = []
+        reports = []
         for target in chosen:
             # the recording's own prompt set (prompts.jsonl is chat JSONL too), unless --prompts
             source = prompts_file or recordings[target.address].prompts_file
-            results += _run(o, s, folder_of, [target], prompts_file=source, max_prompts=max_prompts,
-                            max_tokens=max_completion_tokens, parallelism=parallelism, auto_approve=auto_approve,
-                            as_json=as_json, what="compare", model_for=lambda t: model,
-                            meta_for=lambda t: {"kind": "comparison", "address": t.address, "recorded": t.model,
-                                                "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
-                                                             "max_completion_tokens": max_completion_tokens}})
-    reports = [score_folder(recordings[r["address"]], Folder(Path(r["folder"])), scorer, threshold, worst)
-               for r in results]
+            done = _run(o, s, folder_of, [target], prompts_file=source, max_prompts=max_prompts,
+                        max_tokens=max_completion_tokens, parallelism=parallelism, auto_approve=auto_approve,
+                        as_json=as_json, what="compare", model_for=lambda t: model,
+                        meta_for=lambda t: {"kind": "comparison", "address": t.address, "recorded": t.model,
+                                            "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
+                                                         "max_completion_tokens": max_completion_tokens}},
+                        grading_for=_grading_for(scorer, lambda t: recordings[t.address], max_completion_tokens),
+                        route_for=(lambda t: route) if route is not None else _default_route)
+            for r in done:
+                recording, comparison = recordings[r["address"]], Folder(Path(r["folder"]))
+                grades = _grade(o, s, scorer, recording, comparison, r["address"], parallelism=parallelism,
+                                as_json=as_json)
+                reports.append(_with_estimate(score_folder(recording, comparison, scorer, threshold, worst, grades),
+                                              r))
     if as_json:
         o.echo(json.dumps({"version": 1, "comparisons": reports}, indent=2))
     else:
         o.echo(compare_text(reports, o.style), nl=False)
     return EXIT_OK if reports and all(r["summary"]["passed"] for r in reports) else EXIT_ERROR
+
+
+def _with_estimate(report: dict[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+    """The report, with the grading estimate shown before the run beside what was billed."""
+    if "grading" in report and result.get("grading_estimate") is not None:
+        report["grading"]["estimate"] = result["grading_estimate"]
+    return report
 
 
 def _evaluation_attributes(session: Any) -> dict[str, Any]:
@@ -342,13 +443,26 @@ def _recorded_target(folder: Any, evaluation: Any) -> Target:
                   seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None, files=())
 
 
+def _evaluation_route(session: Any, evaluation: Any, recorded: Target, model: str) -> tuple[str, str | None]:
+    """Where an Evaluation's target is asked: through the Deployment its target names
+    (`${Deployment.x.model}`), else in the provider of the job it names (or of the recording), on
+    Azure through a deployment of the model."""
+    from reconciler.recording.targets import Target, deployed_by
+
+    address = evaluation.target_ref[0] if evaluation.target_ref is not None else recorded.address
+    deployed = deployed_by(session.state.resources.get(address))
+    if deployed is not None:
+        return address, deployed[1]
+    probe = Target(address=address, job_id="", model=model, base="", seed=None, files=())
+    return _default_route(_routed(session, [probe])[0])
+
+
 def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts: int | None, parallelism: int,
                          auto_approve: bool, as_json: bool, lock_timeout: str, insecure_http: bool) -> int:
     """`compare --evaluation ADDR`: each Evaluation's target against its recording, with its grader
     and threshold; the result is kept beside the recording (recording/compare.py) for plan and drift."""
     from reconciler.config.schema import suggest
     from reconciler.recording.compare import evaluation_result, score_folder, write_evaluation_result
-    from reconciler.recording.grading import parse_grader
     from reconciler.recording.status import resolve_target
     from reconciler.recording.store import Folder, folder_name
     from reconciler.render.recording import compare_text
@@ -374,6 +488,8 @@ def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts:
             manifest = recording.manifest() or {}
             max_tokens = int((manifest.get("sampling") or {}).get("max_completion_tokens") or 512)
             candidate = model
+            scorer = evaluation.scorer()
+            route = _evaluation_route(s, evaluation, target, candidate)
 
             def folder_of(_t: Target, candidate: str = candidate, evaluation: Any = evaluation) -> Folder:
                 return Folder(evaluation.recording / "compare" / folder_name(candidate))
@@ -384,12 +500,17 @@ def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts:
                             meta_for=lambda t, mt=max_tokens: {
                                 "kind": "comparison", "address": t.address, "recorded": t.model,
                                 "sampling": {"temperature": SAMPLING_TEMPERATURE, "seed": t.seed,
-                                             "max_completion_tokens": mt}})
+                                             "max_completion_tokens": mt}},
+                            grading_for=_grading_for(scorer, lambda t, r=recording: r, max_tokens),
+                            route_for=lambda t, r=route: r)
             if not results:   # not approved
                 return EXIT_ERROR
             result = results[0]
-            report = score_folder(recording, Folder(Path(result["folder"])), parse_grader(evaluation.grader_text),
-                                  evaluation.threshold, worst)
+            comparison = Folder(Path(result["folder"]))
+            grades = _grade(o, s, scorer, recording, comparison, target.address, parallelism=parallelism,
+                            as_json=as_json)
+            report = _with_estimate(score_folder(recording, comparison, scorer, evaluation.threshold, worst, grades),
+                                    result)
             kept = evaluation_result(address, report, evaluation.grader, evaluation.threshold, manifest,
                                      _api_time(s.client))
             report["evaluation"] = address

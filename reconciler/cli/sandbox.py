@@ -34,8 +34,9 @@ def sandbox() -> None:
               help="Start the simulated clock at WHEN (2027-01-07T09:00:00Z) instead of the wall clock: the "
                    "sandbox then dates, ends models and refuses job creates as on that day.")
 @click.option("--flavor", type=click.Choice(["openai", "azure"]), default="openai", show_default=True,
-              help="Answer as OpenAI (/v1) or as Azure OpenAI's data plane (/openai/... with api-version, or "
-                   "/openai/v1/; api-key header: AZURE_OPENAI_API_KEY when set is the one valid key, else any).")
+              help="Answer as OpenAI (/v1) or as Azure OpenAI: its data plane (/openai/... with api-version, or "
+                   "/openai/v1/; api-key header: AZURE_OPENAI_API_KEY when set is the one valid key, else any; "
+                   "chat through deployments) and Resource Manager's deployments (/subscriptions/...).")
 @click.option("--azure-drop-metadata", is_flag=True,
               help="With --flavor azure: drop a job create's metadata, as Azure's api-version contract has none.")
 @click.option("--organization", default="org-sandbox", show_default=True,
@@ -109,7 +110,9 @@ def serve(host: str, port: int, data: Path | None, speed: float, seed: int, star
     if flavor == "azure":
         key = "AZURE_OPENAI_API_KEY's value" if server.azure_key else "any api-key"
         click.echo(f"Sandbox listening on {server.url}{where} as Azure OpenAI. Point the SDK at it: "
-                   f"AzureOpenAI(azure_endpoint={server.url!r}, api_version=…) with {key}.")
+                   f"AzureOpenAI(azure_endpoint={server.url!r}, api_version=…) with {key}; Resource Manager "
+                   f"(Deployments): management_url {server.url} with a bearer token (AZURE_MANAGEMENT_TOKEN's "
+                   "value when set, else any).")
     else:
         click.echo(f"Sandbox listening on {server.url}{where}. Point the SDK at it: "
                    f"OPENAI_BASE_URL={server.url}/v1 with any API key (admin keys start with sk-admin-).")

@@ -17,8 +17,8 @@ from typing import Any
 from reconciler.cost.tokens import base_model
 from reconciler.resources.models import SNAPSHOTS
 
-__all__ = ["METHODS", "InferencePrice", "Price", "PriceTable", "builtin_inference_prices", "builtin_prices",
-           "inference_price", "parse_overrides", "pricing_schema"]
+__all__ = ["METHODS", "InferencePrice", "Price", "PriceTable", "builtin_base_inference_prices",
+           "builtin_inference_prices", "builtin_prices", "inference_price", "model_inference_price", "parse_overrides", "pricing_schema"]
 
 METHODS = ("supervised", "dpo", "reinforcement")
 _UNITS = {"per_1m_tokens": "1M tokens", "per_hour": "hour"}
@@ -147,6 +147,28 @@ def builtin_inference_prices() -> Mapping[str, InferencePrice]:
             str(entry["model"]), _usd(entry, "input", where), cached, _usd(entry, "output", where),
             str(entry.get("source") or ""), str(entry.get("as_of") or ""))
     return table
+
+
+@lru_cache(maxsize=1)
+def builtin_base_inference_prices() -> Mapping[str, InferencePrice]:
+    """The standard inference prices of base models shipped in prices.json ("base_inference")."""
+    table: dict[str, InferencePrice] = {}
+    for i, entry in enumerate(_shipped().get("base_inference", [])):
+        where = f"prices.json base_inference[{i}]"
+        cached = None if entry.get("cached_input") is None else _usd(entry, "cached_input", where)
+        table[str(entry["model"])] = InferencePrice(
+            str(entry["model"]), _usd(entry, "input", where), cached, _usd(entry, "output", where),
+            str(entry.get("source") or ""), str(entry.get("as_of") or ""))
+    return table
+
+
+def model_inference_price(model: str) -> InferencePrice | None:
+    """What calling `model` costs: a fine-tuned model's inference price, else the base model's
+    standard price (a snapshot or its alias); None when neither is shipped."""
+    if model.startswith("ft:") or ".ft-" in model:
+        return inference_price(model)
+    table = builtin_base_inference_prices()
+    return table.get(model) or table.get(SNAPSHOTS.get(model, model))
 
 
 def inference_price(model: str) -> InferencePrice | None:

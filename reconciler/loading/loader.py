@@ -413,11 +413,16 @@ class _Pass:
         self.evaluations[evaluation.address] = evaluation
 
     def check_evaluation_targets(self) -> None:
-        """An Evaluation's target reference names a declared document."""
+        """An Evaluation's target reference names a declared document (a Deployment by its `model`)."""
         for evaluation in self.evaluations.values():
             if evaluation.target_ref is None:
                 continue
-            address = evaluation.target_ref[0]
+            address, attribute = evaluation.target_ref
+            if address.startswith("Deployment.") and attribute != "model":
+                self.errors.append(SpecError(evaluation.file, evaluation.target_line,
+                                             f"{evaluation.target}: an Evaluation asks a Deployment's model through "
+                                             f"it: write ${{{address}.model}}", evaluation.address, "spec.target"))
+                continue
             if address not in self.declared and address not in self.names:
                 known = [a for a in self.declared if a.startswith(address.partition(".")[0] + ".")]
                 hint = schemas.suggest(address, known)

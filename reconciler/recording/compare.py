@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.recording.grading import Grader, summarise
+from reconciler.kinds.evaluation.grading import Grader, summarise
+from reconciler.recording.model_grading import billed, grader_prompt_tokens, item_for, last_user
 from reconciler.recording.prompts import read_prompts
 from reconciler.recording.store import Folder, folder_name, write_json
 
@@ -23,28 +24,41 @@ __all__ = ["EVALUATION_RESULT_VERSION", "evaluation_result", "evaluation_result_
 EVALUATION_RESULT_VERSION = 1
 
 
-def _last_user(messages: Any) -> str:
-    for message in reversed(messages or []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            return content if isinstance(content, str) else str(content)
-    return ""
+def score_folder(recording: Folder, comparison: Folder, grader: Grader, threshold: float, worst: int,
+                 grades: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Scores of every prompt both folders answered; written to the comparison's report.json.
 
-
-def score_folder(recording: Folder, comparison: Folder, grader: Grader, threshold: float, worst: int) -> dict[str, Any]:
-    """Scores of every prompt both folders answered; written to the comparison's report.json."""
+    A local grader scores here; a model grader's scores are `grades` (model_grading.grade_missing,
+    by prompt id). A pair the grader failed on is listed in `grader_errors` with its row, counted
+    unscored, and the comparison does not pass."""
     recorded = recording.answers.load()
     answered = comparison.answers.load()
     prompts = read_prompts(comparison.prompts_file)
-    rows = []
+    rows, errors = [], []
+    estimated = 0
     for prompt in prompts:
         mine, theirs = recorded.get(prompt.id), answered.get(prompt.id)
         if mine is None or theirs is None:
             continue
-        score = grader.score(str(theirs.get("answer") or ""), str(mine.get("answer") or ""))
-        rows.append({"index": prompt.index, "prompt_id": prompt.id, "prompt": _last_user(prompt.messages),
+        answer, reference = str(theirs.get("answer") or ""), str(mine.get("answer") or "")
+        if grader.score is not None:
+            score: float | None = grader.score(answer, reference)
+        else:
+            grade = (grades or {}).get(prompt.id)
+            if grade is None:
+                continue
+            estimated += grader_prompt_tokens(grader.definition, item_for(prompt, reference), answer)
+            if grade.get("error") or grade.get("score") is None:
+                errors.append({"index": prompt.index, "prompt_id": prompt.id, "prompt": last_user(prompt.messages),
+                               "error": grade.get("error") or "no score"})
+                continue
+            score = float(grade["score"])
+        assert score is not None
+        rows.append({"index": prompt.index, "prompt_id": prompt.id, "prompt": last_user(prompt.messages),
                      "recorded": mine.get("answer"), "answer": theirs.get("answer"), "score": round(score, 6)})
     summary = summarise([float(r["score"] or 0) for r in rows], threshold)
+    if errors:
+        summary["passed"] = False
     recorded_manifest = recording.manifest() or {}
     compared_manifest = comparison.manifest() or {}
     report = {"version": 1, "address": recorded_manifest.get("address"), "recorded": recorded_manifest.get("model"),
@@ -52,6 +66,10 @@ def score_folder(recording: Folder, comparison: Folder, grader: Grader, threshol
               "unscored": len(prompts) - len(rows),
               "worst": sorted(rows, key=lambda r: (r["score"], r["index"]))[:worst],
               "folder": str(comparison.path)}
+    if grader.remote:
+        report["grader_errors"] = errors
+        report["grading"] = {"billed": billed(grades or {}, str(grader.definition["model"])),
+                             "estimated_prompt_tokens": estimated}
     write_json(comparison.path / "report.json", {**report, "scores": [
         {"index": r["index"], "prompt_id": r["prompt_id"], "score": r["score"]} for r in rows]})
     return report

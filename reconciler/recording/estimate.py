@@ -21,6 +21,8 @@ def _price(model: str) -> tuple[Any, str | None]:
     """(the price, or None and why not)."""
     if not (model.startswith("ft:") or ".ft-" in model):
         return None, f"{model} is a base model; only fine-tuned models' inference prices are shipped"
+    if ".ft-" in model:
+        return None, f"Azure's per-token price of {model} on its deployment is not in reconciler's data"
     price = inference_price(model)
     return (price, None) if price is not None else (None, f"no inference price for {model}")
 

@@ -12,7 +12,8 @@ a platform and nothing is paid.
 
 A stale or missing evaluation shows what running it would cost: the recording's prompt tokens and
 at most its max_completion_tokens per prompt, at the target's inference price (unknown for a base
-model: its price is not shipped)."""
+model: its price is not shipped), plus, with a score_model grader, at most what grading the answers
+costs at the grader model's price (recording/model_grading.py `grading_bound`)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import ConfigError
+from reconciler.kinds.deployment.plan import live_inputs
 from reconciler.kinds.evaluation.document import Evaluation, grader_label
 from reconciler.recording.compare import read_evaluation_result, recording_digest
 from reconciler.recording.estimate import cost_bound
+from reconciler.recording.model_grading import grading_bound
 from reconciler.recording.store import Folder
 
 __all__ = ["FAILING", "STATUSES", "EvaluationStatus", "evaluation_statuses", "plan_statuses", "resolve_target",
@@ -72,17 +75,27 @@ def resolve_target(evaluation: Evaluation, attributes: Mapping[str, Mapping[str,
     if seen is None:
         return None, f"{evaluation.target} is known after apply ({address} is not applied yet)"
     value = seen.get(attribute)
+    if value is None and isinstance(seen.get("properties"), Mapping):
+        # a Deployment as Resource Manager answers it: its attributes (model, deployment_name, sku)
+        value = live_inputs(seen).get(attribute)
     if not isinstance(value, str) or not value:
         status = seen.get("status")
         return None, f"{address} has no {attribute} yet" + (f" (status {status})" if status else "")
     return value, None
 
 
-def _rerun_cost(target: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+def _rerun_cost(target: str, manifest: Mapping[str, Any], grader: Mapping[str, Any]) -> dict[str, Any]:
+    """Asking the target, and with a model grader grading its answers (the sum; unknown when either is)."""
     prompts = int(manifest.get("prompts") or 0)
     prompt_tokens = int((manifest.get("usage") or {}).get("prompt_tokens") or 0)
     max_tokens = int((manifest.get("sampling") or {}).get("max_completion_tokens") or 512)
-    return cost_bound(target, prompt_tokens, prompts * max_tokens)
+    asking = cost_bound(target, prompt_tokens, prompts * max_tokens)
+    if grader.get("type") != "score_model":
+        return asking
+    grading = grading_bound(grader, manifest)
+    if asking["usd_max"] is None or grading["usd_max"] is None:
+        return {"usd_max": None, "reason": asking["reason"] or f"grading: {grading['reason']}"}
+    return {"usd_max": round(asking["usd_max"] + grading["usd_max"], 6), "reason": None}
 
 
 def status_of(evaluation: Evaluation, target: str | None, why_unknown: str | None,
@@ -100,7 +113,7 @@ def status_of(evaluation: Evaluation, target: str | None, why_unknown: str | Non
                     "until it completes)")
     if target is None:
         return made("pending", why_unknown or "the target is not known yet")
-    cost = _rerun_cost(target, manifest)
+    cost = _rerun_cost(target, manifest, evaluation.grader)
     if result is None:
         return made("missing", f"{target} was never compared with the recording of {recorded}", cost=cost)
     kept = {"compared_at": result.get("compared_at"), "compared": result.get("target")}

@@ -1,21 +1,24 @@
 """Which fine-tuned models a recording covers, and the prompts each is asked.
 
-Targets come from the state's records (a kind that produced a fine-tuned model, `Kind.produced_model`);
+Targets come from the state's records (a kind that produced a fine-tuned model, `Kind.produced_model`,
+or, named with --target, one that deploys a model, `Kind.deployed_model`: asked through that
+deployment). On Azure a model answers only through a deployment (`through_deployments`).
 prompts from `--prompts FILE`, else the job's validation file, else its training file: the local
 copy when a record holds the same bytes (`Kind.local_content`), else downloaded (bounded)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
 from reconciler.kinds import registry
+from reconciler.lifecycle.dates import base_model
 from reconciler.recording.prompts import Prompt, prompts_from_lines, read_prompts
 
-__all__ = ["MAX_DOWNLOAD", "Target", "load_prompts", "select_targets"]
+__all__ = ["MAX_DOWNLOAD", "Target", "deployed_by", "load_prompts", "select_targets", "through_deployments"]
 
 MAX_DOWNLOAD = 256 * 1024 * 1024   # a prompt file fetched from the API is held in memory: at most this
 
@@ -28,6 +31,8 @@ class Target:
     base: str
     seed: int | None
     files: tuple[str, ...]      # file ids to take prompts from, in order of preference
+    deployment: str | None = None   # Azure: the deployment the model is asked through
+    via: str | None = None          # the address whose provider profile asks (default: `address`)
 
 
 def select_targets(records: Mapping[str, Any], wanted: Sequence[str],
@@ -55,13 +60,56 @@ def select_targets(records: Mapping[str, Any], wanted: Sequence[str],
         return list(found.values())
     chosen = []
     for address in wanted:
-        if address in found:
+        deployed = deployed_by(records.get(address))
+        if deployed is not None:
+            chosen.append(_through(address, deployed, found))
+        elif address in found:
             chosen.append(found[address])
         elif address in waiting:
             raise ConfigError(f"--target {address}: has no fine-tuned model yet (status {waiting[address]})")
         else:
-            raise ConfigError(f"--target {address}: not a managed job in this state")
+            raise ConfigError(f"--target {address}: not a managed job or deployment in this state")
     return chosen
+
+
+def deployed_by(record: Any) -> tuple[str, str] | None:
+    """(model, deployment name) of a record that deploys a model (a Deployment), else None."""
+    if record is None:
+        return None
+    deployed = registry.by_type(record.kind).deployed_model(record)
+    return (deployed[0], deployed[1]) if deployed is not None else None
+
+
+def _through(address: str, deployed: tuple[str, str], jobs: Mapping[str, Target]) -> Target:
+    """A deployment as a target: its model, asked through it; the prompts and seed of the managed job
+    that trained the model, when one did (else --prompts is needed)."""
+    model, name = deployed
+    job = next((t for t in jobs.values() if t.model == model), None)
+    if job is None:
+        return Target(address=address, job_id="", model=model, base=base_model(model), seed=None, files=(),
+                      deployment=name)
+    return replace(job, address=address, deployment=name)
+
+
+def through_deployments(targets: Sequence[Target], records: Mapping[str, Any],
+                        platform_of: Callable[[str], str], profile_of: Callable[[str], str]) -> list[Target]:
+    """Each target on Azure asked through a deployment of its model in the same provider (a managed
+    Deployment the state records); ConfigError, one line, for one that has none: on Azure a model
+    answers only once deployed."""
+    routed = []
+    for target in targets:
+        if target.deployment is not None or platform_of(target.address) != "azure":
+            routed.append(target)
+            continue
+        serving = sorted((address, found[1]) for address, record in records.items()
+                         if (found := deployed_by(record)) is not None and found[0] == target.model
+                         and profile_of(address) == profile_of(target.address))
+        if not serving:
+            raise ConfigError(f"{target.address}: {target.model} is not deployed: on Azure a model answers only "
+                              "through a deployment; add a kind: Deployment of it and apply it first (then record "
+                              "it, or --target the Deployment); nothing was sent")
+        routed.append(replace(target, deployment=serving[0][1], via=serving[0][0]))
+    return routed
 
 
 def load_prompts(target: Target, *, records: Mapping[str, Any], documents: Mapping[str, Any], reader: Any,

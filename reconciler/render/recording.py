@@ -24,12 +24,23 @@ def _clip(text: Any, width: int = 100) -> str:
 def render_estimates(rows: Sequence[dict[str, Any]], style: Style = _plain) -> str:
     lines = []
     for r in rows:
-        if not r["prompts"]:
-            lines.append(f"  {style(r['address'], bold=True)}: nothing to send ({r['model']}: every prompt answered)")
-            continue
         cost = r.get("cost")
         money = (f"at most ${cost['usd_max']:,.4f}" if cost and cost.get("usd_max") is not None
                  else f"cost unknown: {cost['reason']}" if cost else "cost unknown")
+        if r.get("grading"):
+            if not r["prompts"]:
+                lines.append(f"  {style(r['address'], bold=True)}: nothing to grade ({r['model']}: every answer "
+                             "graded)")
+                continue
+            bound = r["completion_tokens_max"]
+            lines.append(f"  {style(r['address'], bold=True)}: {r['prompts']:,} answer(s) to grade with {r['model']} "
+                         f"(graders/run) — at most {r['prompt_tokens']:,} prompt tokens + "
+                         + (f"at most {bound:,} completion tokens" if bound is not None
+                            else "completion tokens without a bound") + f"; {money}")
+            continue
+        if not r["prompts"]:
+            lines.append(f"  {style(r['address'], bold=True)}: nothing to send ({r['model']}: every prompt answered)")
+            continue
         lines.append(f"  {style(r['address'], bold=True)}: {r['prompts']:,} prompt(s) to {r['model']} — "
                      f"{r['prompt_tokens']:,} prompt tokens + at most {r['completion_tokens_max']:,} completion "
                      f"tokens; {money}")
@@ -42,8 +53,18 @@ def compare_text(reports: Sequence[dict[str, Any]], style: Style = _plain) -> st
         s = r["summary"]
         verdict = style("PASS", fg="green", bold=True) if s["passed"] else style("FAIL", fg="red", bold=True)
         out.append(f"{style(str(r['address']), bold=True)}: {r['candidate']} against the recording of {r['recorded']}")
-        out.append(f"  grader {r['grader']['type']} ({r['grader'].get('evaluation_metric') or r['grader'].get('operation')})"
+        g = r["grader"]
+        out.append(f"  grader {g['type']} ({g.get('evaluation_metric') or g.get('operation') or g.get('model')})"
                    f", {s['count']} prompt(s)" + (f", {r['unscored']} unscored" if r["unscored"] else ""))
+        grading = r.get("grading")
+        if grading:
+            b = grading["billed"]
+            money = (f"${b['cost']['usd']:,.4f}" if b["cost"].get("usd") is not None
+                     else f"cost unknown: {b['cost']['reason']}")
+            out.append(f"  grader tokens billed: {b['prompt_tokens']:,} prompt + {b['completion_tokens']:,} completion "
+                       f"({b['requests']:,} call(s) to {b['model']}); {money}")
+        for e in r.get("grader_errors") or []:
+            out.append(f"  {style('not scored', fg='red')} #{e['index'] + 1}: {_clip(e['error'], 160)}")
         if s["count"]:
             out.append(f"  mean {s['mean']:.3f}  min {s['min']:.3f}  p10 {s['p10']:.3f}  median {s['median']:.3f}  "
                        f"max {s['max']:.3f}   threshold {s['threshold']:.3f}  {verdict}")

@@ -34,7 +34,7 @@ def _grader(definition: Any) -> str:
     if not isinstance(definition, Mapping):
         return "unknown"
     kind = str(definition.get("type") or "unknown")
-    detail = definition.get("evaluation_metric") or definition.get("operation")
+    detail = definition.get("evaluation_metric") or definition.get("operation") or definition.get("model")
     return f"{kind}:{detail}" if detail else kind
 
 
@@ -61,6 +61,19 @@ def _one(path: Path) -> Comparison:
                                  _score(row.get("score"), path, f"worst[{i}].score") or 0.0))
     count = summary.get("count")
     unscored = data.get("unscored")
+    errors = data.get("grader_errors")
+    billed = (data.get("grading") or {}).get("billed") if isinstance(data.get("grading"), Mapping) else None
+    tokens: int | None = None
+    usd: float | None = None
+    if isinstance(billed, Mapping):
+        tokens = 0
+        for key in ("prompt_tokens", "completion_tokens"):
+            n = billed.get(key)
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ConfigError(f"{path}: grading.billed.{key}: expected a count of tokens, got {n!r}")
+            tokens += n
+        cost = billed.get("cost")
+        usd = _score(cost.get("usd"), path, "grading.billed.cost.usd") if isinstance(cost, Mapping) else None
     return Comparison(
         address=_text(data.get("address")), recorded=_text(data.get("recorded")), candidate=_text(data.get("candidate")),
         grader=_grader(data.get("grader")), threshold=threshold if threshold is not None else 0.0,
@@ -69,7 +82,8 @@ def _one(path: Path) -> Comparison:
         mean=_score(summary.get("mean"), path, "summary.mean"), low=_score(summary.get("min"), path, "summary.min"),
         p10=_score(summary.get("p10"), path, "summary.p10"), median=_score(summary.get("median"), path, "summary.median"),
         high=_score(summary.get("max"), path, "summary.max"), histogram=tuple(histogram), worst=tuple(worst),
-        folder=str(path.parent))
+        folder=str(path.parent), grader_errors=len(errors) if isinstance(errors, list) else 0,
+        grader_tokens=tokens, grader_usd=usd)
 
 
 def read_comparisons(directory: Path) -> tuple[Comparison, ...]:

@@ -186,6 +186,9 @@ class Comparison:
     histogram: tuple[int, ...]                 # ten buckets: [0, 0.1), ..., [0.9, 1.0]
     worst: tuple[WorstPrompt, ...]
     folder: str                                # where report.json is
+    grader_errors: int = 0                     # pairs a model grader failed on (never scored)
+    grader_tokens: int | None = None           # a model grader's billed tokens (prompt + completion)
+    grader_usd: float | None = None            # ... at its model's price; None when unknown
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class Context:
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxHandle]:
-    with run_sandbox() as handle:
+    with run_sandbox(flavor="azure") as handle:
         yield handle
 
 

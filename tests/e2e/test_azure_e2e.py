@@ -65,7 +65,8 @@ def test_example_trains_on_the_azure_sandbox_and_then_says_no_changes(tmp_path: 
     # Azure's per-token training prices are not shipped (unsourced): unknown, never OpenAI's price
     assert "no price for gpt-4.1-mini-2025-04-14 (supervised) on azure: add one to Settings spec.pricing" in plan
     applied = ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve", "--wait=jobs"))
-    assert "Training succeeded" in applied and "Apply complete! Resources: 2 added" in applied
+    assert "Training succeeded" in applied and "Apply complete! Resources: 3 added" in applied
+    assert "Deployment.sql_assistant: Deployment complete" in applied
     assert "No changes." in ok(cli(folder, "plan", "--sandbox", "-C", "."))
 
     state = json.loads((folder / "state" / "default.json").read_text())
@@ -75,11 +76,31 @@ def test_example_trains_on_the_azure_sandbox_and_then_says_no_changes(tmp_path: 
     assert entry["platform"] == "azure"
     assert entry["model"].startswith("gpt-4.1-mini-2025-04-14.ft-") and len(entry["model"].split(".ft-")[1]) == 32
     assert entry["serving_end"] == "2027-10-14"
+    assert entry["deployments"] == [{"name": "sql_assistant", "sku": "Standard", "capacity": 1,
+                                     "address": "Deployment.sql_assistant"}]
     drift = ok(cli(folder, "drift", "--sandbox", "-C", "."))
     assert "(azure): until 2027-10-14" in drift
     ok(cli(folder, "report", "--sandbox", "-C", ".", "--html", "report.html"))
     page = (folder / "report.html").read_text()
     assert "no price for gpt-4.1-mini-2025-04-14 (supervised) on azure" in page   # never OpenAI's price
+
+
+def test_example_as_its_readme_runs_it_deploys_on_the_second_apply(tmp_path: Path) -> None:
+    """apply (the job starts, its Deployment waits), `sandbox advance 2h`, apply again: deployed,
+    through the same Azure sandbox's Resource Manager routes; the OpenAI sandbox is never started."""
+    folder = tmp_path / "azure"
+    shutil.copytree(EXAMPLE, folder)
+    first = ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve"))
+    assert "Apply complete! Resources: 2 added" in first and "? Deployment.sql_assistant" in first
+    ok(cli(folder, "sandbox", "advance", "2h", "-C", "."))
+    second = ok(cli(folder, "apply", "--sandbox", "-C", ".", "--auto-approve"))
+    assert "Deployment.sql_assistant: Creation complete" in second, second
+    assert "Apply complete! Resources: 1 added" in second
+    assert "No changes." in ok(cli(folder, "plan", "--sandbox", "-C", "."))
+    world = json.loads((folder / "state" / "sandbox-world-azure.json").read_text())
+    [deployment] = world["deployments"].values()
+    assert deployment["model"]["name"].startswith("gpt-4.1-mini-2025-04-14.ft-")
+    assert not (folder / "state" / "sandbox-world.json").exists()
 
 
 # -- an azure Provider against a served Azure sandbox ---------------------------------------------

@@ -21,7 +21,7 @@ from reconciler_sandbox.testing import SandboxHandle, run_sandbox
 
 from .conftest import chat_jsonl
 
-KEY = "sk-proj-e2e-deploy-0123456789"
+KEY = "0123456789abcdef0123456789abcdef"   # the Azure resource's key
 TOKEN = "arm-token-e2e-0123456789"
 ACCOUNT = "/subscriptions/sub-e2e/resourceGroups/rg-e2e/providers/Microsoft.CognitiveServices/accounts/acct-e2e"
 
@@ -31,6 +31,8 @@ def specs(sku: str = "standard", capacity: int = 2, suffix: str = "bot", extra: 
     kind: Provider
     name: default
     spec:
+      type: azure
+      endpoint: MGMT
       api_key_env: E2E_KEY
       subscription_id: sub-e2e
       resource_group: rg-e2e
@@ -68,8 +70,7 @@ class Folder:
         (self.root / "specs" / "main.yaml").write_text(text.replace("MGMT", self.sandbox.url))
 
     def run(self, *args: str, token: str = TOKEN) -> Result:
-        env = {"E2E_KEY": KEY, "E2E_ARM_TOKEN": token, "OPENAI_BASE_URL": self.sandbox.base_url,
-               "RECONCILER_ALLOWED_BASE_URLS": self.sandbox.url, "NO_COLOR": "1", "RECONCILER_CACHE_DIR": "off"}
+        env = {"E2E_KEY": KEY, "E2E_ARM_TOKEN": token, "RECONCILER_ALLOWED_BASE_URLS": self.sandbox.url, "NO_COLOR": "1", "RECONCILER_CACHE_DIR": "off"}
         return self.runner.invoke(cli, ["-C", str(self.root / "specs"), "--state",
                                         str(self.root / "state" / "default.json"), *args], env=env)
 
@@ -87,7 +88,7 @@ class Folder:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Folder]:
-    with run_sandbox() as sandbox:
+    with run_sandbox(flavor="azure", azure_key=KEY) as sandbox:
         sandbox.world.arm_provisioning_seconds = 0.0   # the operation is done at its first poll
         yield Folder(sandbox, tmp_path)
 
@@ -113,7 +114,8 @@ def test_create_no_changes_update_replace_destroy(folder: Folder) -> None:
     assert result.exit_code == 0, result.output
     [dep] = f.deployments()
     assert dep["name"] == "bot" and dep["sku"] == {"name": "Standard", "capacity": 2}
-    assert dep["properties"]["model"]["name"].startswith("ft:gpt-4o-mini")
+    model = dep["properties"]["model"]["name"]
+    assert model.startswith("gpt-4o-mini-2024-07-18.ft-") and len(model.split(".ft-")[1]) == 32   # trained here
     assert dep["properties"]["provisioningState"] == "Succeeded"
     again = f.run("plan", "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes." in again.output, again.output
@@ -229,7 +231,7 @@ def test_azure_serving_end_is_shown_in_plan_and_drift_health(tmp_path: Path) -> 
     import datetime as dt
 
     start = dt.datetime(2026, 12, 20, tzinfo=dt.UTC).timestamp()   # OpenAI still creates jobs
-    with run_sandbox(now=start) as sandbox:
+    with run_sandbox(now=start, flavor="azure", azure_key=KEY) as sandbox:
         sandbox.world.arm_provisioning_seconds = 0.0
         f = Folder(sandbox, tmp_path)
         f.write(specs())
@@ -238,17 +240,18 @@ def test_azure_serving_end_is_shown_in_plan_and_drift_health(tmp_path: Path) -> 
         # gpt-4o-mini fine-tunes: Azure deployment retirement 2027-10-01 (lifecycle data, platform azure)
         assert "will stop answering on 2027-10-01" in plan.output, plan.output
         assert f.run("apply", "--auto-approve").exit_code == 0
-        model = f.deployments()[0]["properties"]["model"]["name"]
         for _ in range(doubles := 27):   # ten days at a time, with a call each time: never idle 15 days
             sandbox.advance(10 * 86400)
-            _chat(sandbox, model)
+            assert _chat(sandbox, "bot") == 200
         assert doubles * 10 == (dt.date(2027, 9, 16) - dt.date(2026, 12, 20)).days
         drift = f.run("drift")
-        assert "deployment of ft:gpt-4o-mini" in drift.output and "stops serving on 2027-10-01" in drift.output, \
+        assert "deployment of gpt-4o-mini-2024-07-18.ft-" in drift.output and "stops serving on 2027-10-01" in drift.output, \
             drift.output
+        answers = []
         for _ in range(2):
             sandbox.advance(10 * 86400)
-            _chat(sandbox, model)
+            answers.append(_chat(sandbox, "bot"))
+        assert answers == [200, 404]   # 2027-09-26 answered; 2027-10-06 past Azure's retirement
         assert "stopped serving on 2027-10-01" in f.run("drift").output
         assert "stopped serving on 2027-10-01" in f.run("plan").output
         f.run("state", "rm", "Deployment.bot")
@@ -258,9 +261,12 @@ def test_azure_serving_end_is_shown_in_plan_and_drift_health(tmp_path: Path) -> 
         assert refused.exit_code == 1 and "Azure retired deployments of fine-tunes of gpt-4o-mini" in refused.output
 
 
-def _chat(sandbox: SandboxHandle, model: str) -> int:
-    return httpx.post(f"{sandbox.base_url}/chat/completions", headers={"Authorization": f"Bearer {KEY}"},
-                      json={"model": model, "messages": [{"role": "user", "content": "hi"}]}).status_code
+def _chat(sandbox: SandboxHandle, deployment: str) -> int:
+    """One chat call through the deployment: what keeps it from idling."""
+    answer = httpx.post(f"{sandbox.url}/openai/deployments/{deployment}/chat/completions?api-version=2024-10-21",
+                        headers={"api-key": KEY}, json={"messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code in (200, 404), answer.text
+    return answer.status_code
 
 
 def test_a_deployment_made_but_not_recorded_is_adopted_never_made_twice(folder: Folder) -> None:

@@ -115,15 +115,22 @@ BAD = [
     ("  recording: empty\n  target: gpt-4.1-mini\n", 5, "spec.recording", "holds no recording"),
     ("  recording: rec\n  target: gpt-4.1-mini\n  threshold: 1.5\n", 7, "spec.threshold", "a number from 0 to 1"),
     ("  recording: rec\n  target: gpt-4.1-mini\n  threshold: -0.1\n", 7, "spec.threshold", "a number from 0 to 1"),
-    ("  recording: rec\n  target: gpt-4.1-mini\n  grader: {type: score_model}\n", 7, "spec.grader.type",
-     "unknown grader type 'score_model'"),
+    ("  recording: rec\n  target: gpt-4.1-mini\n  grader: {type: label_model}\n", 7, "spec.grader.type",
+     "unknown grader type 'label_model'"),
+    ("  recording: rec\n  target: gpt-4.1-mini\n  grader: {type: score_model, input: [{role: user, content: hi}]}\n",
+     7, "spec.grader.model", "expected the grader's model"),
+    ("  recording: rec\n  target: gpt-4.1-mini\n  grader:\n    type: score_model\n    model: gpt-4o\n"
+     "    input:\n      - {role: user, content: '{{item.answer}} {{sample.output_text}}'}\n", 11,
+     "spec.grader.input[0].content", "{{item.answer}}: a comparison gives a grader"),
     ("  recording: rec\n  target: gpt-4.1-mini\n  grader: {type: text_similarity, evaluation_metric: cosine}\n", 7,
-     "spec.grader.evaluation_metric", "needs the platform's graders"),
+     "spec.grader.evaluation_metric", "is computed only by the platform"),
     ("  recording: rec\n  target: gpt-4.1-mini\n  grader: {type: string_check, operation: equals}\n", 7,
      "spec.grader.operation", "expected one of eq, ne, like, ilike"),
     ("  recording: rec\n  target: ${FineTuningJob.nobody.fine_tuned_model}\n", 6, "spec.target",
      "refers to FineTuningJob.nobody, which no document declares"),
     ("  recording: rec\n  targte: gpt-4.1-mini\n", 6, "spec.targte", "did you mean 'target'"),
+    ("  recording: rec\n  target: ${Deployment.bot.deployment_name}\n", 6, "spec.target",
+     "an Evaluation asks a Deployment's model through it: write ${Deployment.bot.model}"),
 ]
 
 

@@ -23,7 +23,7 @@ def body(model: str = BASE, sku: str = "Standard", capacity: int = 1) -> dict[st
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxHandle]:
-    with run_sandbox() as handle:
+    with run_sandbox(flavor="azure") as handle:
         yield handle
 
 

@@ -669,6 +669,27 @@ def f75(s: Scene) -> None:  # graders/run answers the contract's shape
     assert meta["name"] == "exact" and meta["type"] == "string_check" and meta["errors"]["invalid_variable_error"] is False
 
 
+def f76(s: Scene) -> None:  # a score_model grader: a reward in its range, its tokens billed per model
+    from reconciler.cost.tokens import count_record
+
+    grader = {"type": "score_model", "name": "judge", "model": "gpt-4o-2024-08-06", "range": [0, 10],
+              "input": [{"role": "user", "content": "Ref: {{item.reference}} Answer: {{sample.output_text}}"}]}
+    before = dict(s.sb.world.usage.get("gpt-4o-2024-08-06", {}))
+    same = s.http.post("/fine_tuning/alpha/graders/run",
+                       json={"grader": grader, "item": {"reference": "Reset it in Settings."},
+                             "model_sample": "Reset it in Settings."}).json()
+    other = s.http.post("/fine_tuning/alpha/graders/run",
+                        json={"grader": grader, "item": {"reference": "Reset it in Settings."},
+                              "model_sample": "Bananas."}).json()
+    assert same["reward"] == 10.0 and 0 <= other["reward"] < 5
+    usage = same["model_grader_token_usage_per_model"]["gpt-4o-2024-08-06"]
+    rendered = [{"role": "user", "content": "Ref: Reset it in Settings. Answer: Reset it in Settings."}]
+    assert usage["prompt_tokens"] == count_record({"messages": rendered}, "chat", "o200k_base")
+    assert usage["completion_tokens"] == 1 and same["metadata"]["token_usage"] == usage["total_tokens"]
+    billed = s.sb.world.usage["gpt-4o-2024-08-06"]
+    assert billed["requests"] == before.get("requests", 0) + 2
+
+
 ROWS: dict[str, Callable[[Scene], None]] = {
     name.upper(): fn for name, fn in sorted(globals().items()) if len(name) == 3 and name[0] == "f"
     and name[1:].isdigit() and callable(fn)
@@ -679,7 +700,11 @@ def test_every_row_of_the_table_has_a_test() -> None:
     from pathlib import Path
 
     table = (Path(__file__).resolve().parents[2] / "docs" / "SANDBOX.md").read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| F")}
+    import re
+
+    # a row's first cell is "F12", or "<a id="f12"></a>F12" where the row is linked to
+    rows = {m.group(1) for line in table.splitlines() if line.startswith("| ")
+            for m in [re.fullmatch(r'(?:<a id="f\d+"></a>)?(F\d+)', line.split("|")[1].strip())] if m}
     assert len(rows) >= 40
     assert rows == set(ROWS), sorted(rows ^ set(ROWS))
 

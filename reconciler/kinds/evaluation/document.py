@@ -5,7 +5,7 @@
     spec:
       recording: ../recordings/FineTuningJob.support_bot      # what `reconciler record` wrote for it
       target: ${FineTuningJob.support_bot_v2.fine_tuned_model} # or a model id
-      grader: {type: text_similarity, evaluation_metric: fuzzy_match}
+      grader: {type: text_similarity, evaluation_metric: fuzzy_match}   # or a score_model grader
       threshold: 0.9
 
 Checked when the specs load: every problem is one line naming file, line and field. A reference
@@ -23,11 +23,13 @@ from reconciler.config.positions import line_finder
 from reconciler.config.refs import Ref, is_reference, parse_ref, scan
 from reconciler.config.schema import describe, suggest
 from reconciler.errors import SpecError
+from reconciler.kinds.evaluation.grading import check_score_model, grader_from_definition, parse_grader
 from reconciler.kinds.evaluation.schema import (
     DEFAULT_GRADER,
     DEFAULT_THRESHOLD,
     EVALUATION_KIND,
     GRADER_TYPES,
+    MODEL_GRADER,
     NAME,
     STRING_CHECK_OPERATIONS,
     TEXT_SIMILARITY_METRICS,
@@ -47,7 +49,7 @@ class Evaluation:
     recording: Path                 # the folder of one recorded model (DIR/<address>), resolved
     target: str                     # a model id, or one reference as written
     target_ref: tuple[str, str] | None   # (address, attribute) when target is a reference
-    grader: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_GRADER))
+    grader: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_GRADER))
     threshold: float = DEFAULT_THRESHOLD
     file: str = ""
     line: int = 0
@@ -59,17 +61,28 @@ class Evaluation:
 
     @property
     def grader_text(self) -> str:
-        """The grader as `compare --grader` spells it."""
+        """The grader as `compare --grader` spells it (a local one) or labels it (a model grader)."""
         return grader_label(self.grader, sep=":")
+
+    def scorer(self) -> Any:
+        """The grader to compare with (reconciler.kinds.evaluation.grading.Grader)."""
+        if self.grader.get("type") != MODEL_GRADER:
+            return parse_grader(self.grader_text)
+        grader = grader_from_definition(self.grader, lambda where, message: None)
+        assert grader is not None   # checked when the document loaded
+        return grader
 
 
 def grader_label(grader: Mapping[str, Any], sep: str = " ") -> str:
-    return f"{grader.get('type')}{sep}{grader.get('evaluation_metric') or grader.get('operation')}"
+    detail = grader.get("evaluation_metric") or grader.get("operation") or grader.get("model")
+    return f"{grader.get('type')}{sep}{detail}"
 
 
-def _grader(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> dict[str, str] | None:
+def _grader(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> dict[str, Any] | None:
     if value is None:
         return dict(DEFAULT_GRADER)
+    if isinstance(value, Mapping) and value.get("type") == MODEL_GRADER:
+        return check_score_model(value, lambda where, message: error(("spec", "grader", *where), message))
     if not isinstance(value, Mapping):
         error(("spec", "grader"), f"expected a mapping like {{type: text_similarity, evaluation_metric: "
               f"fuzzy_match}}, got {describe(value)}")
@@ -82,14 +95,14 @@ def _grader(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> 
     type_ = value.get("type")
     if type_ not in GRADER_TYPES:
         hint = suggest(type_, GRADER_TYPES) if isinstance(type_, str) else ""
-        error(("spec", "grader", "type"), f"unknown grader type {describe(type_)}{hint}; an Evaluation scores "
-              f"locally with {' or '.join(GRADER_TYPES)}")
+        error(("spec", "grader", "type"), f"unknown grader type {describe(type_)}{hint}; an Evaluation grades "
+              f"with {', '.join(GRADER_TYPES)}")
         return None
     if type_ == "text_similarity":
         metric = value.get("evaluation_metric", "fuzzy_match")
         if metric in _PLATFORM_ONLY:
-            error(("spec", "grader", "evaluation_metric"), f"{metric} needs the platform's graders, which this "
-                  f"version does not call; local metrics: {', '.join(TEXT_SIMILARITY_METRICS)}")
+            error(("spec", "grader", "evaluation_metric"), f"{metric} is computed only by the platform, and an "
+                  f"Evaluation grades text_similarity locally; local metrics: {', '.join(TEXT_SIMILARITY_METRICS)}")
             return None
         if metric not in TEXT_SIMILARITY_METRICS:
             hint = suggest(metric, TEXT_SIMILARITY_METRICS) if isinstance(metric, str) else ""

@@ -6,26 +6,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["DEFAULT_GRADER", "DEFAULT_THRESHOLD", "EVALUATION_KIND", "GRADER_TYPES", "NAME",
+__all__ = ["DEFAULT_GRADER", "DEFAULT_THRESHOLD", "EVALUATION_KIND", "GRADER_TYPES", "MODEL_GRADER", "NAME",
            "STRING_CHECK_OPERATIONS", "TEXT_SIMILARITY_METRICS", "evaluation_document_schema"]
 
 EVALUATION_KIND = "Evaluation"
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-GRADER_TYPES = ("string_check", "text_similarity")
+MODEL_GRADER = "score_model"
+GRADER_TYPES = ("string_check", "text_similarity", MODEL_GRADER)
 STRING_CHECK_OPERATIONS = ("eq", "ne", "like", "ilike")
-# the text_similarity metrics computed locally (reconciler/recording/grading.py LOCAL_METRICS)
+# the text_similarity metrics computed locally (reconciler/kinds/evaluation/grading.py LOCAL_METRICS)
 TEXT_SIMILARITY_METRICS = ("fuzzy_match", "bleu", "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l")
 DEFAULT_GRADER = {"type": "text_similarity", "evaluation_metric": "fuzzy_match"}
 DEFAULT_THRESHOLD = 0.9
 
 
 def evaluation_document_schema() -> dict[str, Any]:
-    grader = {
+    local = {
         "type": "object",
-        "description": "How an answer is scored against the recorded one (the graders the specs speak, computed "
-                       "locally). Default: text_similarity with fuzzy_match.",
+        "description": "A grader computed locally: string_check by operation, text_similarity by metric.",
         "properties": {
-            "type": {"enum": list(GRADER_TYPES)},
+            "type": {"enum": ["string_check", "text_similarity"]},
             "name": {"type": "string"},
             "evaluation_metric": {"enum": list(TEXT_SIMILARITY_METRICS),
                                   "description": "text_similarity: the metric."},
@@ -33,6 +33,40 @@ def evaluation_document_schema() -> dict[str, Any]:
         },
         "required": ["type"],
         "additionalProperties": False,
+    }
+    message = {
+        "type": "object",
+        "properties": {
+            "role": {"enum": ["user", "assistant", "system", "developer"]},
+            "content": {"description": "Text with {{sample.output_text}} (the new answer), {{item.reference}} "
+                                       "(the recorded answer) and {{item.prompt}} (the prompt), or a list of "
+                                       "{type: input_text, text} parts."},
+            "type": {"const": "message"},
+        },
+        "required": ["role", "content"],
+        "additionalProperties": False,
+    }
+    model = {
+        "type": "object",
+        "description": "A score_model grader, graded by the platform (graders/run) and priced at its model's "
+                       "inference price.",
+        "properties": {
+            "type": {"const": MODEL_GRADER},
+            "name": {"type": "string"},
+            "model": {"type": "string", "minLength": 1, "description": "The grader's model."},
+            "input": {"type": "array", "minItems": 1, "items": message},
+            "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                      "description": "The range of the score (default [0, 1]), mapped onto 0..1."},
+            "sampling_params": {"type": "object", "description": "seed, top_p, temperature, "
+                                "max_completions_tokens (bounds the cost estimate), reasoning_effort."},
+        },
+        "required": ["type", "model", "input"],
+        "additionalProperties": False,
+    }
+    grader = {
+        "description": "How an answer is scored against the recorded one (the graders the specs speak). "
+                       "Default: text_similarity with fuzzy_match.",
+        "anyOf": [local, model],
     }
     return {
         "type": "object",
