@@ -22,6 +22,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from reconciler.kinds import registry
+
 
 def _rss_mib() -> float:
     with open("/proc/self/status", encoding="ascii") as status:
@@ -63,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                     print("        " + frame.strip())
 
     from reconciler.api import ApiClient
-    from reconciler.config import load_specs
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import refresh_and_plan
+    from reconciler.loading import load_specs
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import refresh_and_plan
     from reconciler.state import StateStore
 
     phase("imports")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     state = StateStore(args.state_file).load()
     phase("state")
     client = ApiClient(args.base_url, os.environ.get("OPENAI_API_KEY", ""), os.environ.get("OPENAI_ADMIN_KEY"))
-    plan, observed = refresh_and_plan(specs, state, client, PlanOptions())
+    plan, observed = refresh_and_plan(specs, state, client, PlanOptions(kinds=registry))
     phase("refresh+plan")
     print(f"{len(plan.changes)} changes, has_changes={plan.has_changes}, "
           f"{len(observed.jobs or {}) if observed else 0} jobs listed")

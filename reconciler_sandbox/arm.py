@@ -19,11 +19,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from reconciler_sandbox.azure import AzureError
 from reconciler_sandbox.models import ALIASES, SNAPSHOTS
-from reconciler_sandbox.world import World
+
+if TYPE_CHECKING:  # the world imports this module (a call through a deployment)
+    from reconciler_sandbox.world import World
 
 __all__ = ["ArmError", "call_deployment", "handle"]
 
@@ -128,8 +131,6 @@ def call_deployment(world: World, name: str) -> str:
     still being created, being deleted). The sandbox is one resource: the deployments of every account
     in its world are its deployments (the first by id when two accounts use the name). The caller
     holds the world's lock."""
-    from reconciler_sandbox.azure import AzureError
-
     _expire(world)
     now = world.now()
     for _key, d in sorted(_store(world).items()):

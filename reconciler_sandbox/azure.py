@@ -12,7 +12,7 @@ The same world answers; what Azure does differently is here:
   for a path Azure does not serve — among them the checkpoint-permission routes (Azure has none);
 - chat completions through a deployment: `/openai/deployments/{deployment}/chat/completions`, and
   `/openai/v1/chat/completions` with `model` naming the deployment (arm.py `call_deployment`);
-- fine-tuned model names `<base>.ft-<32 hex>` (world.py asks `fine_tuned_name`);
+- fine-tuned model names `<base>.ft-<32 hex>` (lifecycle.py's `fine_tuned_name`);
 - the models list in Azure's shape (capabilities, lifecycle_status, deprecation), its base models
   those Azure fine-tunes (reconciler/lifecycle/end_dates.json, platform azure), and a job on a base
   past its Azure training end refused on the sandbox's clock.
@@ -26,14 +26,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.lifecycle.data import shipped
-from reconciler.lifecycle.dates import base_model, serving_end, today, training_end, training_refusal
+from reconciler_sandbox import lifecycle
+from reconciler_sandbox.chat import check_request
+from reconciler_sandbox.end_dates import base_snapshot, serving_end, today, training_end, training_refusal
 from reconciler_sandbox.errors import ApiError
+from reconciler_sandbox.projects import job_filter
 
 if TYPE_CHECKING:
     from reconciler_sandbox.routes import Request
     from reconciler_sandbox.world import World
 
-__all__ = ["EXTRA_ROUTES", "FLAVORS", "ROUTES", "AzureError", "authenticate", "check_training_open", "fine_tuned_name", "list_models",
+__all__ = ["EXTRA_ROUTES", "FLAVORS", "ROUTES", "AzureError", "authenticate", "check_training_open", "list_models",
            "route_path"]
 
 FLAVORS = ("openai", "azure")
@@ -87,11 +90,6 @@ def authenticate(headers: Mapping[str, str], valid_key: str | None) -> str:
     raise AzureError(401, INVALID_KEY)
 
 
-def fine_tuned_name(job: Mapping[str, Any]) -> str:
-    """Azure's name for a job's fine-tuned model: `<base>.ft-<32 hex>`."""
-    return f"{job['model']}.ft-{hashlib.sha256(str(job['id']).encode()).hexdigest()[:32]}"
-
-
 def _day_epoch(day: Any) -> int:
     return calendar.timegm(day.timetuple())
 
@@ -102,12 +100,11 @@ def _bases() -> list[str]:
 
 def _model(model_id: str, created: int, *, fine_tune: bool, base: str | None = None,
            job_id: str | None = None) -> dict[str, Any]:
-    dates = shipped()
     deprecation: dict[str, int] = {}
-    trains = training_end(dates, model_id, PLATFORM)
+    trains = training_end(model_id, PLATFORM)
     if fine_tune and trains is not None:
         deprecation["fine_tune"] = _day_epoch(trains.date)
-    serves = serving_end(dates, model_id, PLATFORM)
+    serves = serving_end(model_id, PLATFORM)
     if serves is not None:
         deprecation["inference"] = _day_epoch(serves.date)
     found: dict[str, Any] = {"id": model_id, "object": "model", "created_at": created, "status": "succeeded",
@@ -123,11 +120,8 @@ def _model(model_id: str, created: int, *, fine_tune: bool, base: str | None = N
 
 def list_models(world: World, req: Request) -> dict[str, Any]:
     """GET /openai/models: the bases Azure fine-tunes and the fine-tuned models of succeeded jobs."""
-    from reconciler_sandbox import lifecycle
-    from reconciler_sandbox.projects import job_filter
-
     now = world.now()
-    data = [_model(name, BASE_CREATED, fine_tune=training_refusal(shipped(), name, now, PLATFORM) is None)
+    data = [_model(name, BASE_CREATED, fine_tune=training_refusal(name, now, PLATFORM) is None)
             for name in _bases()]
     project = job_filter(req)
     with world.lock.read():
@@ -155,11 +149,11 @@ def check_training_open(world: World, body: Any) -> None:
     model = body.get("model") if isinstance(body, dict) else None
     if not isinstance(model, str) or not model:
         return
-    base = base_model(model)
+    base = base_snapshot(model)
     if base not in shipped().platform(PLATFORM).models:
         raise ApiError(400, f"Model {model} is not available for fine-tuning on this resource or does not exist.",
                        param="model", code="invalid_model")
-    end = training_refusal(shipped(), model, world.now(), PLATFORM)
+    end = training_refusal(model, world.now(), PLATFORM)
     if end is not None:
         raise ApiError(400, f"Fine-tuning of {base} is retired on this resource: new jobs cannot be created from "
                             f"{end.day} (today is {today(world.now()).isoformat()}).", param="model",
@@ -174,8 +168,6 @@ def deployment_chat(world: World, req: Request) -> dict[str, Any]:
 
 def v1_chat(world: World, req: Request) -> dict[str, Any]:
     """POST /openai/v1/chat/completions: `model` names a deployment, as on Azure's v1 API."""
-    from reconciler_sandbox.chat import check_request
-
     body = req.json()
     model, *_ = check_request(body)
     return world.chat_completion(body, deployment=model)

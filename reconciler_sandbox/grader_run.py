@@ -37,8 +37,10 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from reconciler.cost.tokens import count_record, encoding_for
 from reconciler_sandbox.errors import ApiError, bad_request
 from reconciler_sandbox.graders import validate_grader
+from reconciler_sandbox.models import base_of
 
 if TYPE_CHECKING:
     from reconciler_sandbox.routes import Request
@@ -164,9 +166,6 @@ class _Run:
         return self._multi(grader)
 
     def _model(self, grader: dict[str, Any]) -> float:
-        from reconciler.cost.tokens import count_record, encoding_for
-        from reconciler_sandbox.models import base_of
-
         messages = _messages(grader, self.item, self.sample)
         prompt = "\n".join(m["content"] for m in messages)
         model = str(grader["model"])

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from reconciler.cost.epochs import auto_epochs
+from reconciler_sandbox.epochs import auto_epochs
 
 INF = math.inf
 ALNUM = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -133,10 +134,13 @@ def total_steps(job: dict[str, Any]) -> int:
     return per_epoch * int(hp.get("n_epochs", 3))
 
 
+def fine_tuned_name(job: Mapping[str, Any]) -> str:
+    """Azure's name for a job's fine-tuned model: `<base>.ft-<32 hex>`."""
+    return f"{job['model']}.ft-{hashlib.sha256(str(job['id']).encode()).hexdigest()[:32]}"
+
+
 def fine_tuned_model_name(job: dict[str, Any]) -> str:
     if job.get("naming") == "azure":
-        from reconciler_sandbox.azure import fine_tuned_name
-
         return fine_tuned_name(job)
     return f"ft:{job['model']}:{job['org_slug']}:{job.get('suffix') or ''}:{job['short']}"
 

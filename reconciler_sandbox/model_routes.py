@@ -3,7 +3,8 @@
 
 The base models are those the sandbox fine-tunes (sandbox/models.py), the fine-tuned ones those
 of its succeeded jobs (visible to the job's project). Their end dates come from the shipped data
-(reconciler/lifecycle/end_dates.json, platform openai): from its shutdown date on, a model is no
+(reconciler/lifecycle/end_dates.json, platform openai; the rules are the sandbox's own statement of
+them, end_dates.py): from its shutdown date on, a model is no
 longer listed and answers 404, its fine-tunes with it; from the platform's job-creation end (or a
 base's end) on, a job create is refused (`check_creation_open`). docs/SANDBOX.md says which of
 these answers are sourced and which are not.
@@ -13,9 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reconciler.lifecycle.data import shipped
-from reconciler.lifecycle.dates import base_model, creation_end, serving_end, today, training_refusal
 from reconciler_sandbox import lifecycle
+from reconciler_sandbox.end_dates import (
+    PLATFORM,
+    base_snapshot,
+    creation_end,
+    serving_end,
+    today,
+    training_refusal,
+)
 from reconciler_sandbox.errors import ApiError, not_found
 from reconciler_sandbox.models import ALIASES, SNAPSHOTS
 from reconciler_sandbox.projects import job_filter
@@ -28,13 +35,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MODEL_ROUTES", "check_creation_open", "get_model", "list_models", "serving"]
 
-PLATFORM = "openai"
 BASE_CREATED = 1_721_260_800   # a fixed `created` for the base models (2024-07-18): stable answers
 CREATION_CLOSED_CODE = "fine_tuning_unavailable"   # not the real API's (unpublished): docs/SANDBOX.md
 
 
 def _shutdown(model: str, platform: str = PLATFORM) -> str | None:
-    end = serving_end(shipped(), model, platform)
+    end = serving_end(model, platform)
     return end.day if end is not None else None
 
 
@@ -91,13 +97,13 @@ def check_creation_open(world: World, body: Any) -> None:
     now = world.now()
     if not isinstance(model, str) or not model:
         return
-    end = training_refusal(shipped(), model, now, PLATFORM)
+    end = training_refusal(model, now)
     if end is None:
         return
-    if end == creation_end(shipped(), PLATFORM):
+    if end == creation_end():
         raise ApiError(400, f"Fine-tuning job creation is no longer available: new fine-tuning jobs cannot be "
                             f"created from {end.day}.", code=CREATION_CLOSED_CODE)
-    raise ApiError(400, f"Model {base_model(model)} is not available for fine-tuning or does not exist.",
+    raise ApiError(400, f"Model {base_snapshot(model)} is not available for fine-tuning or does not exist.",
                    param="model", code="model_not_found")
 
 

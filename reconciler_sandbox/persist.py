@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -26,13 +27,36 @@ _STAGING = ".upload-"   # staged uploads' names: never a file id
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """temp file in the same folder, fsync, rename over the target, fsync the folder (0600): the
-    state store's own writer, so the sandbox's world is as crash-safe as reconciler's state."""
-    from reconciler.state.files import atomic_write as write
-    from reconciler.state.files import ensure_dir
-
-    ensure_dir(path.parent)
-    write(path, data)
+    """temp file in the same folder (0600), write, fsync, rename over the target, fsync the folder:
+    a crash leaves the old world or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        folder = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
 
 
 @dataclass(frozen=True)

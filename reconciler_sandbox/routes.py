@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from reconciler_sandbox import uploads
+from reconciler_sandbox.azure import check_training_open
 from reconciler_sandbox.errors import ApiError, bad_request
 from reconciler_sandbox.grader_run import ROUTE as RUN_GRADER_ROUTE
 from reconciler_sandbox.graders import validate_grader
@@ -192,8 +193,6 @@ def file_content(world: World, req: Request) -> tuple[bytes | BinaryIO, str]:
 def create_job(world: World, req: Request) -> dict[str, Any]:
     body = req.json()
     if world.flavor == "azure":
-        from reconciler_sandbox.azure import check_training_open
-
         check_training_open(world, body)
         if not world.keep_metadata and isinstance(body, dict):
             body.pop("metadata", None)   # the api-version contract has no job metadata (docs/SANDBOX.md Z13)

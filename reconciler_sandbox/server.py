@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler_sandbox import azure, persist, routes
+from reconciler_sandbox import arm, azure, persist, routes
 from reconciler_sandbox.body import PIECE, BodyReader, BodyTooLarge
 from reconciler_sandbox.clock import SimClock
 from reconciler_sandbox.connections import BoundedHTTPServer, Slots
 from reconciler_sandbox.errors import ApiError
 from reconciler_sandbox.faults import Decision, FaultConfig, FaultInjector
+from reconciler_sandbox.history import add_history
 from reconciler_sandbox.projects import ProjectKeys
 from reconciler_sandbox.world import DEFAULT_PROJECT, ORGANIZATION_ID, World
 
@@ -447,8 +448,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _arm(self, sandbox: Sandbox, path: str, query: str) -> None:
         """The Azure Resource Manager routes (arm.py): ARM's own error body, `x-ms-request-id`."""
-        from reconciler_sandbox import arm
-
         sandbox.count(f"{self.command} arm")
         body = self._read_body(routes.JSON_LIMIT)
         self.request_id = secrets.token_hex(16)
@@ -509,8 +508,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_sandbox/clock" and method == "GET":
             result = {"now": sandbox.clock.now(), "speed": sandbox.clock.speed}
         elif path == "/_sandbox/history" and method == "POST":
-            from reconciler_sandbox.history import add_history
-
             try:
                 result = add_history(sandbox.world, data.get("jobs", 0))
             except ValueError as exc:

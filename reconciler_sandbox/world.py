@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
 from reconciler import training_data
+from reconciler.cost.tokens import count_lines, count_record, count_text, encoding_for
 from reconciler_sandbox import chat, lifecycle
+from reconciler_sandbox.arm import call_deployment
 from reconciler_sandbox.clock import SimClock
 from reconciler_sandbox.errors import bad_request, not_found
 from reconciler_sandbox.jobspec import parse_create
@@ -23,6 +25,7 @@ from reconciler_sandbox.models import ALIASES, SNAPSHOTS, base_of
 from reconciler_sandbox.paging import OrderedStore, slice_page
 from reconciler_sandbox.persist import BlobStore, Staged
 from reconciler_sandbox.rwlock import RWLock
+from reconciler_sandbox.uploads import upload_view
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +176,6 @@ class World:
                 raise not_found(f"No such File object: {obj_id}", param="id")
             return file_view(meta)
         if kind == "upload":
-            from reconciler_sandbox.uploads import upload_view
-
             return upload_view(self.uploads[obj_id], self.now())
         return self.get_job(obj_id)
 
@@ -268,8 +269,6 @@ class World:
     def _tokens(self, file_id: str, fmt: str, model: str) -> int:
         """Training tokens per epoch, counted as OpenAI counts them (reconciler/cost/tokens.py), so
         `trained_tokens` is what a plan estimates; bytes / 4 for a model of unknown encoding."""
-        from reconciler.cost.tokens import count_lines, encoding_for
-
         encoding = encoding_for(base_of(model))
         if encoding is None:
             return int(self.files.items[file_id]["bytes"]) // 4
@@ -432,15 +431,11 @@ class World:
     def chat_completion(self, body: Any, *, deployment: str | None = None) -> dict[str, Any]:
         """A deterministic answer (sandbox/chat.py), its usage counted in `self.usage`. With
         `deployment` (Azure: a call to a deployment), the model is the one that deployment serves."""
-        from reconciler.cost.tokens import count_record, count_text, encoding_for
-
         if deployment is not None and isinstance(body, dict):
             body = {**body, "model": deployment}
         model, messages, seed, limit, _temperature = chat.check_request(body)
         with self.lock:
             if deployment is not None:
-                from reconciler_sandbox.arm import call_deployment
-
                 model = call_deployment(self, deployment)
             job_id = self.models.get(model) or self.checkpoints.get(model)
             job = self.jobs.items.get(job_id) if job_id else None

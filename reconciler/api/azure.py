@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.errors import ConfigError
-from reconciler.secrets import register_secret
+from reconciler.secrets import redact, register_secret
 
 __all__ = ["ENTRA_SCOPE", "AzureDataPlane", "azure_base_url"]
 
@@ -80,7 +80,5 @@ class AzureDataPlane:
 
 
 def _first_line(exc: BaseException) -> str:
-    from reconciler.secrets import redact
-
     text = str(exc).strip().splitlines()
     return redact(text[0]) if text else "no detail"

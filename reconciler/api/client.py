@@ -49,12 +49,12 @@ from reconciler.api.retry import (
     should_retry_status,
 )
 from reconciler.api.transport import deadline_transport, with_deadline
-from reconciler.api.uploads import UploadsApi
+from reconciler.api.uploads import TRANSFER_RATE_FLOOR, UploadsApi
 from reconciler.errors import ApiError, ConfigError
 from reconciler.hosts import is_loopback
+from reconciler.identity import ApiIdentity
 from reconciler.secrets import redact, register_secret, register_url_secrets
 from reconciler.sharing import dedupe_hook
-from reconciler.state.identity import ApiIdentity
 
 __all__ = ["ApiClient", "ClientStats", "client_options_from_env"]
 
@@ -65,7 +65,6 @@ DEFAULT_DEADLINE = 300.0            # seconds for one attempt, first byte sent t
 DEFAULT_MAX_BODY = 64 * MIB         # a JSON answer larger than this is refused
 ERROR_BODY_LIMIT = MIB              # an error answer is read up to this much (the rest is dropped)
 DOWNLOAD_MARGIN = MIB               # a download may exceed the file's known size by this much
-TRANSFER_RATE_FLOOR = 256 * 1024    # bytes/s: uploads and downloads get deadline + size / this
 
 # Settings `reconciler/cli` reads from the environment (the core never reads os.environ itself).
 _ENV_OPTIONS: dict[str, tuple[str, type]] = {

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from reconciler.errors import NotFoundError
+from reconciler.errors import ConfigError, NotFoundError
 
 __all__ = ["ProfileClients"]
 
@@ -190,8 +190,6 @@ class ProfileClients:
     # -- Azure Resource Manager deployments (api/arm.py) ------------------------------------------
     def arm_for(self, profile: str | None = None) -> Any:
         """The ARM client of `profile` (default: the acting one); ConfigError when it has none."""
-        from reconciler.errors import ConfigError
-
         name = profile or self._acting() or self.default
         found = self.arm.get(name)
         if found is None:

@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 from urllib.parse import quote
 
-__all__ = ["PartSender", "SliceReader", "UploadsApi", "file_md5", "mime_type_for", "send_in_parts"]
+__all__ = ["TRANSFER_RATE_FLOOR", "PartSender", "SliceReader", "UploadsApi", "file_md5", "mime_type_for",
+           "send_in_parts"]
+
+TRANSFER_RATE_FLOOR = 256 * 1024    # bytes/s: uploads and downloads get deadline + size / this
 
 Obj = dict[str, Any]
 READ_PIECE = 1 << 20
@@ -104,8 +107,6 @@ class UploadsApi:
         def fields() -> Iterator[dict[str, Any]]:
             with open(path, "rb") as fh:
                 yield {"data": ("part", SliceReader(fh, offset, length), "application/octet-stream")}
-
-        from reconciler.api.client import TRANSFER_RATE_FLOOR
 
         result: Obj = self.request("POST", f"/uploads/{quote(upload_id, safe='')}/parts", files=fields,
                                    operation=f"send a Part of {upload_id}",

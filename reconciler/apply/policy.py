@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.api.protocols import Client
 from reconciler.apply.events import ApplyResult, Listener
+from reconciler.apply.executor import Executor
 from reconciler.config.documents import SpecSet
 from reconciler.errors import PlanError, StalePlanError
-from reconciler.plan.elsewhere import collision_refusal
-from reconciler.plan.folders import folder_refusal
+from reconciler.kinds import registry
 from reconciler.plan.model import Action, Plan
-from reconciler.plan.promise import broken_promise, foreign_id
+from reconciler.planner.elsewhere import collision_refusal
+from reconciler.planner.folders import folder_refusal
+from reconciler.planner.promise import broken_promise, foreign_id
+from reconciler.policy.engine import refusal
+from reconciler.policy.overrides import stamp
 from reconciler.state import State, StateStore
 
 if TYPE_CHECKING:
@@ -49,9 +53,9 @@ class ApplyPolicy:
     parallelism: int = 10
     policies: Any = None               # the plan's PolicyReport (overrides applied): a deny refuses
     overrides: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # address -> records
-    allow_other_workspaces: bool = False  # create jobs this workspace holds under another lineage (plan/elsewhere.py)
-    allow_other_folder: bool = False   # take away objects of a state applied from another folder (plan/folders.py)
-    # The workspace whose state has this lineage, for jobs marked with a lineage only (plan/elsewhere.py)
+    allow_other_workspaces: bool = False  # create jobs this workspace holds under another lineage (planner/elsewhere.py)
+    allow_other_folder: bool = False   # take away objects of a state applied from another folder (planner/folders.py)
+    # The workspace whose state has this lineage, for jobs marked with a lineage only (planner/elsewhere.py)
     workspace_of: Callable[[str], str | None] | None = None
 
 
@@ -85,7 +89,7 @@ def check_current(state: State, plan: Plan, name: str, *, state_written: bool) -
 def keep_promise(state: State, saved: Plan, fresh: Plan, name: str) -> None:
     """Refuse (one line) a saved plan that is not what the current specs and state decide: a step
     on an object no managed one is (PlanError), or any decision the fresh plan, made with the same
-    options, does not make (StalePlanError). See reconciler/plan/promise.py."""
+    options, does not make (StalePlanError). See reconciler/planner/promise.py."""
     foreign = foreign_id(saved, state, fresh)
     if foreign is not None:
         address, op, object_id = foreign
@@ -101,8 +105,6 @@ def check_plan(state: State, plan: Plan, policy: ApplyPolicy, *, state_written: 
     if policy.saved_plan is not None:
         check_current(state, plan, policy.saved_plan, state_written=state_written)
     if policy.policies is not None and policy.policies.denied:
-        from reconciler.policy.render import refusal
-
         raise PlanError(refusal(policy.policies))
     if policy.max_deletes is not None and not plan.destroy:
         deletes = destructive_count(plan)
@@ -128,8 +130,6 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
                on_start: Callable[[], None] | None = None) -> ApplyOutcome:
     """Check the plan against the policy, ask `confirm` (when given and the plan changes
     something), and run it. Raises StalePlanError / PlanError when the policy refuses."""
-    from reconciler.apply.executor import Executor
-
     check_plan(session.state, plan, policy, state_written=session.store.exists())
     state, where = session.state, where_of(session.store)
     owner = state.owner
@@ -138,7 +138,7 @@ def apply_plan(session: Session, plan: Plan, policy: ApplyPolicy, *, listener: L
         if refusal is not None:
             raise PlanError(refusal)
     if not policy.allow_other_workspaces:
-        refusal = collision_refusal(plan, owner=owner, fresh=not state.resources, where=where,
+        refusal = collision_refusal(plan, kinds=registry, owner=owner, fresh=not state.resources, where=where,
                                     workspace_of=policy.workspace_of)
         if refusal is not None:
             raise PlanError(refusal)
@@ -181,8 +181,6 @@ class _StampingStore:
         self._records = records
 
     def write(self, state: State, *args: Any, **kwargs: Any) -> Any:
-        from reconciler.policy.overrides import stamp
-
         stamp(state.resources, self._records, state.serial + 1)
         return self._store.write(state, *args, **kwargs)
 

@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 
 def _local_paths(specs: SpecSet, state: State) -> dict[str, Path]:
     """file id -> where its File document's data lives in the spec folder (as the upload recorded it)."""
+    from reconciler.kinds.registry import LOCAL_FILE_KINDS
+
     found = {}
     for address, resource in state.resources.items():
         doc = specs.documents.get(address)
         path = (resource.inputs or {}).get("path")
-        if resource.kind == "File" and doc is not None and isinstance(path, str) and resource.id:
+        if resource.kind in LOCAL_FILE_KINDS and doc is not None and isinstance(path, str) and resource.id:
             found[resource.id] = Path(doc.base_dir) / path
     return found
 
@@ -45,11 +47,12 @@ def archive(directory: Path, targets: tuple[str, ...], as_json: bool, lock_timeo
     sums. Run it again to complete an interrupted archive: what is there and verified is kept; a
     file with other content is never overwritten. Changes nothing. Exit 0 when done, 1 on error."""
     from reconciler.archive import archive as run_archive
+    from reconciler.kinds.registry import JOB_KINDS, LOCAL_FILE_KINDS
 
     ctx = app()
     o = out()
     with runtime.session(ctx, o, "archive", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
-        jobs = [(a, r) for a, r in s.state.resources.items() if r.kind == "FineTuningJob" and r.id]
+        jobs = [(a, r) for a, r in s.state.resources.items() if r.kind in JOB_KINDS and r.id]
         if targets:
             known = {a for a, _ in jobs}
             missing = [t for t in targets if t not in known]
@@ -57,7 +60,7 @@ def archive(directory: Path, targets: tuple[str, ...], as_json: bool, lock_timeo
                 raise ConfigError(f"--target {missing[0]}: not a managed FineTuningJob in the state "
                                   f"({len(known)} managed)")
             jobs = [(a, r) for a, r in jobs if a in targets]
-        state_files = {r.id: r for r in s.state.resources.values() if r.kind == "File" and r.id}
+        state_files = {r.id: r for r in s.state.resources.values() if r.kind in LOCAL_FILE_KINDS and r.id}
         result = run_archive(s.client, directory, jobs, s.specs.documents, state_files,
                              _local_paths(s.specs, s.state))
     if as_json:

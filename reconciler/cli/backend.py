@@ -25,7 +25,7 @@ _PG_VARS = {"PGHOST": "host", "PGHOSTADDR": "hostaddr", "PGPORT": "port", "PGDAT
 
 
 def settings(ctx: AppContext) -> Any:
-    from reconciler.config.settings import find_settings
+    from reconciler.loading.settings import find_settings
 
     return find_settings(ctx.dir)
 

@@ -87,8 +87,8 @@ class AppContext:
 
     def load_collected(self) -> Any:
         """collect_specs for this run's folder and variables, through the spec cache."""
-        from reconciler.config import collect_specs
         from reconciler.config.cache import CacheOutcome
+        from reconciler.loading import collect_specs
 
         outcome = CacheOutcome()
         collected = collect_specs(self.dir, self.variables(), self.cache_dir, outcome)

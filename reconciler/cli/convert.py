@@ -116,7 +116,7 @@ def import_terraform_command(tfstate: Path, no_spec_check: bool, lock_timeout: s
     ctx = app()
     spec_set: Any = None
     if not no_spec_check and ctx.dir.is_dir():
-        from reconciler.config import load_specs
+        from reconciler.loading import load_specs
 
         spec_set = load_specs(ctx.dir, ctx.variables())
     store = StateStore(ctx.state_file)

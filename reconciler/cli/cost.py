@@ -108,7 +108,9 @@ def count_in_child(ctx: AppContext, requests: Any) -> Any:
 
 
 def _managed_jobs(state: State, client: Client, refresh: bool) -> list[tuple[str, dict[str, Any]]]:
-    jobs = [(address, r) for address, r in sorted(state.resources.items()) if r.kind == "FineTuningJob" and r.id]
+    from reconciler.kinds.registry import JOB_KINDS
+
+    jobs = [(address, r) for address, r in sorted(state.resources.items()) if r.kind in JOB_KINDS and r.id]
     live: dict[str, dict[str, Any]] = {}
     if refresh and jobs:
         wanted = {r.id for _, r in jobs}

@@ -66,12 +66,13 @@ def _build(ctx: AppContext, o: Out, client: Client, specs: SpecSet, state: State
     from reconciler.cli.plan import check_uploads, name_other_workspaces, refuse_empty_specs
     from reconciler.drift import build_report, load_ignore_rules
     from reconciler.drift.ignore import FILENAME
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import refresh_and_plan
+    from reconciler.kinds import registry
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import refresh_and_plan
 
     refuse_empty_specs(ctx, specs, state, destroy=False)  # an empty folder is a mistake, not "drift everywhere"
     rules = load_ignore_rules(ignore_file or (ctx.dir / FILENAME))
-    plan, snapshot = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism),
+    plan, snapshot = refresh_and_plan(specs, state, client, PlanOptions(parallelism=parallelism, kinds=registry),
                                       full_listing="drift reports jobs no spec manages")
     if applies:
         check_uploads(specs, plan)  # sync uploads what it plans: the same checks as apply

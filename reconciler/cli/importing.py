@@ -21,8 +21,8 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
     ftjob- id, a file by its file- id, a permission set by its checkpoint name. Nothing in the API
     changes; the next plan shows what differs between the spec and the adopted object."""
     from reconciler.kinds import registry
-    from reconciler.plan.build import kind_name
-    from reconciler.plan.refresh import read_for_import
+    from reconciler.planner.build import kind_name
+    from reconciler.planner.refresh import read_for_import
 
     ctx = app()
     o = out()
@@ -43,7 +43,7 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
         owner = next((a for a, r in state.resources.items() if r.id == object_id), None)
         if owner:
             raise StateError(f"{object_id} is already managed as {owner}; use `reconciler state mv` to rename")
-        kind = kind_name(address, specs.documents)
+        kind = kind_name(address, specs.documents, registry)
         admin = [address] if kind in registry.admin_kinds() else []
         from reconciler.api.profiles import acting_for, mark_profile
         from reconciler.cli.providers import open_clients
@@ -51,7 +51,7 @@ def import_(address: str, object_id: str, lock_timeout: str, insecure_http: bool
         # the document's provider profile reads it (and the state records that profile)
         with open_clients(ctx, specs, state, str(st.path), admin_for=admin, insecure_http=insecure_http,
                           out=o) as client, acting_for(client, address):
-            attributes = read_for_import(client, address, kind, object_id)
+            attributes = read_for_import(client, address, kind, object_id, registry)
             imported = registry.imported_resource(address, kind, object_id, attributes, doc.depends_on)
             state.resources[address] = mark_profile(client, address, imported)
         st.write(state)

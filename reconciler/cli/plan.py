@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from reconciler.plan.model import Plan
     from reconciler.state import State
 
-# The flag reconciler/plan/folders.py names in its refusal (FOLDER_FLAG), spelled here so that
+# The flag reconciler/planner/folders.py names in its refusal (FOLDER_FLAG), spelled here so that
 # `--help` loads no planner module.
 FOLDER_FLAG = "--allow-other-folder"
 FOLDER_HELP = ("Go on although the state was applied from another spec folder and this plan would destroy, "
@@ -52,12 +52,13 @@ def plan_options(f: Any, *, replace: bool = True) -> Any:
 def make_plan(ctx: AppContext, o: Out, specs: SpecSet, state: State, client: Reader | None, *,
               targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, refresh_only: bool, destroy: bool,
               parallelism: int) -> Plan:
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import build_plan
+    from reconciler.kinds import registry
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import build_plan
 
     refuse_empty_specs(ctx, specs, state, destroy=destroy)
     options = PlanOptions(targets=tuple(targets), replace=tuple(replace), refresh=refresh,
-                          refresh_only=refresh_only, destroy=destroy, parallelism=parallelism)
+                          refresh_only=refresh_only, destroy=destroy, parallelism=parallelism, kinds=registry)
     result = build_plan(specs, state, client, options)
     check_uploads(specs, result)
     return name_other_workspaces(ctx, result)
@@ -65,17 +66,17 @@ def make_plan(ctx: AppContext, o: Out, specs: SpecSet, state: State, client: Rea
 
 def name_other_workspaces(ctx: AppContext, plan: Plan) -> Plan:
     """The plan with a name for every job an older reconciler marked with a lineage only, when a
-    workspace's state here has that lineage (plan/elsewhere.py)."""
-    from reconciler.plan.elsewhere import name_lineages
+    workspace's state here has that lineage (planner/elsewhere.py)."""
+    from reconciler.planner.elsewhere import name_lineages
 
     return name_lineages(plan, runtime.workspace_of(ctx))
 
 
 def refuse_other_folder(session: Session, plan: Plan) -> None:
-    """A plan from another spec folder than the state's that takes anything away (plan/folders.py)."""
+    """A plan from another spec folder than the state's that takes anything away (planner/folders.py)."""
     from reconciler.apply.policy import where_of
     from reconciler.errors import PlanError
-    from reconciler.plan.folders import folder_refusal
+    from reconciler.planner.folders import folder_refusal
 
     owner = session.state.owner
     refusal = folder_refusal(plan, recorded=session.state.folder, current=owner.folder if owner else None,
@@ -104,8 +105,8 @@ def check_uploads(specs: SpecSet, plan: Plan) -> None:
     """The training-data checks of `validate`, on every File this plan would upload (create or
     replace), streaming: a bad file is refused with validate's file:line messages before anything
     is uploaded or any job is created on it (and paid for, to end `failed`)."""
-    from reconciler.config.training_files import check_training_files
     from reconciler.errors import SpecErrors
+    from reconciler.kinds.job.training_files import check_training_files
     from reconciler.plan.model import Op
 
     uploads = {c.address for c in plan.changes if any(s.op is Op.UPLOAD for s in c.steps)}
@@ -168,10 +169,10 @@ def plan(targets: tuple[str, ...], replace: tuple[str, ...], refresh: bool, para
 
 
 def evaluation_statuses(specs: Any, plan: Any, state: Any) -> list[Any]:
-    """Where each `kind: Evaluation` stands for this plan (kinds/evaluation/status.py); nothing is sent."""
+    """Where each `kind: Evaluation` stands for this plan (recording/status.py); nothing is sent."""
     if not specs.evaluations:
         return []
-    from reconciler.kinds.evaluation.status import plan_statuses
+    from reconciler.recording.status import plan_statuses
 
     return plan_statuses(specs.evaluations, plan, state.resources)
 
@@ -180,12 +181,12 @@ def render(result: Plan, fmt: str, o: Out, cost: Any = None, *, compact: bool | 
            policies: Any = None, providers: Any = (), evaluations: Any = ()) -> None:
     """The plan in `fmt`; `policies` (a PolicyReport) adds every policy and budget result: a
     `policies` array in JSON (only when there are results), a table in Markdown, lines in text.
-    `providers` (plan/providers.py reviews) shows where the run sends API keys: a
+    `providers` (planner/providers.py reviews) shows where the run sends API keys: a
     `provider_documents` array in JSON, a table in Markdown, lines before the plan in text.
-    `evaluations` (kinds/evaluation/status.py): an `evaluations` array in JSON, a table in
+    `evaluations` (recording/status.py): an `evaluations` array in JSON, a table in
     Markdown, lines after the policies in text."""
-    from reconciler.policy.render import iter_policy_lines, policy_markdown
     from reconciler.render.evaluations import evaluation_markdown, iter_evaluation_lines
+    from reconciler.render.policy import iter_policy_lines, policy_markdown
 
     if fmt == "json":
         from reconciler.render.json_plan import iter_plan_json

@@ -66,10 +66,10 @@ def override_author() -> str:
 
 
 def _load_policies(path: Path) -> list[Any]:
+    from reconciler.config.policies import POLICY_KIND, check_policy_document
     from reconciler.config.yamlpos import load_file
     from reconciler.errors import ConfigError, SpecError, SpecErrors
     from reconciler.kinds.registry import KINDS
-    from reconciler.policy.document import POLICY_KIND, check_policy_document
 
     if not path.is_file():
         raise ConfigError(f"{path}: no such file (give a YAML file holding kind: Policy documents)")
@@ -92,7 +92,7 @@ def _load_policies(path: Path) -> list[Any]:
 
 def _fixtures(folder: Path) -> list[tuple[str, str, int, dict[str, Any]]]:
     """(name, file, line, fixture) for every fixture document under `folder`."""
-    from reconciler.config.loader import spec_files
+    from reconciler.config.spec_files import spec_files
     from reconciler.config.yamlpos import load_file
     from reconciler.errors import ConfigError, SpecError, SpecErrors
 

@@ -67,7 +67,7 @@ def _undeclared(name: str, providers: Mapping[str, Provider], addresses: list[st
 def open_clients(ctx: AppContext, specs: SpecSet, state: State, where: str, *, admin_for: list[str],
                  insecure_http: bool, out: Out | None) -> Iterator[Any]:
     """The run's client: one per profile the specs and the state use, each identity checked against
-    the state's (`state/identity.py`), or today's single client when no profile is used."""
+    the state's (`identity.py`), or today's single client when no profile is used."""
     from reconciler.cli import runtime
 
     if not uses_profiles(specs, state):
@@ -77,7 +77,7 @@ def open_clients(ctx: AppContext, specs: SpecSet, state: State, where: str, *, a
         return
 
     from reconciler.api.profiles import ProfileClients
-    from reconciler.state.identity import check_profile_identity
+    from reconciler.identity import check_profile_identity
 
     profile_of = profiles_of(specs, state)
     providers: Mapping[str, Provider] = specs.providers
@@ -323,10 +323,10 @@ def _new_token_provider(provider: Provider) -> Any:
 
 
 def provider_reviews(ctx: AppContext, specs: SpecSet, state: State, client: Client) -> tuple[Any, ...]:
-    """Where this run sends keys, per Provider document (plan/providers.py), for the plan to show:
+    """Where this run sends keys, per Provider document (planner/providers.py), for the plan to show:
     computed before the run's first answer records any account in the state."""
     from reconciler.cli import runtime
-    from reconciler.plan.providers import review_providers
+    from reconciler.planner.providers import review_providers
 
     providers: Mapping[str, Provider] = specs.providers
     if not providers:

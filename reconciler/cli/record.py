@@ -354,8 +354,8 @@ def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str
                                     insecure_http=insecure_http)
     if directory is None:
         raise ConfigError("compare: give DIRECTORY (what `reconciler record` wrote), or --evaluation ADDR")
+    from reconciler.kinds.evaluation.grading import load_grader_file, parse_grader
     from reconciler.recording.compare import score_folder
-    from reconciler.recording.grading import load_grader_file, parse_grader
     from reconciler.recording.store import Folder, folder_name
     from reconciler.recording.targets import select_targets
     from reconciler.render.recording import compare_text
@@ -462,8 +462,8 @@ def _compare_evaluations(addresses: tuple[str, ...], *, worst: int, max_prompts:
     """`compare --evaluation ADDR`: each Evaluation's target against its recording, with its grader
     and threshold; the result is kept beside the recording (recording/compare.py) for plan and drift."""
     from reconciler.config.schema import suggest
-    from reconciler.kinds.evaluation.status import resolve_target
     from reconciler.recording.compare import evaluation_result, score_folder, write_evaluation_result
+    from reconciler.recording.status import resolve_target
     from reconciler.recording.store import Folder, folder_name
     from reconciler.render.recording import compare_text
 

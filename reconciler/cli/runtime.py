@@ -222,7 +222,7 @@ def bind_identity(client: Any, state: State, where: str) -> None:
     """At the API's first answer (before anything can change: the client asks first when its first
     request would change something), refuse an account other than the one `state` belongs to;
     otherwise the state records the account on its next write."""
-    from reconciler.state.identity import ApiIdentity, check_identity
+    from reconciler.identity import ApiIdentity, check_identity
 
     def on_identity(reported: ApiIdentity) -> None:
         state.api = check_identity(state.api, reported, where=where)

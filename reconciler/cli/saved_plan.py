@@ -8,7 +8,7 @@ digest does not match (edited by hand, or damaged), and one whose binding the fo
 or the API now answering disagree with, each in one line.
 
 A digest is no defence against whoever can compute one again: the decisions are also made again
-at apply and compared (reconciler/plan/promise.py). The binding names what moved on in words a
+at apply and compared (reconciler/planner/promise.py). The binding names what moved on in words a
 user can act on; the comparison is what holds."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _sha256(data: bytes) -> str:
 
 def spec_file_digests(folder: Path) -> dict[str, str]:
     """Every spec file under `folder` (the loader's own list) -> the sha256 of its bytes."""
-    from reconciler.config.loader import spec_files
+    from reconciler.config.spec_files import spec_files
 
     if not folder.is_dir():
         return {}
@@ -125,7 +125,7 @@ def check_binding(path: Path, binding: Any, folder: Path, specs: SpecSet, state:
 def check_identities(path: Path, binding: Any, state: State) -> None:
     """Refuse a plan made against another API account than the one that answered the reads made
     again at apply (the state records no account until its first write: this binds a new one)."""
-    from reconciler.state.identity import ApiIdentity, differences
+    from reconciler.identity import ApiIdentity, differences
 
     recorded = binding.get("api") if isinstance(binding, dict) else None
     if not isinstance(recorded, dict):

@@ -38,13 +38,13 @@ def validate(as_json: bool, run_graders: bool = False, rows: int = 5) -> int:
     """Check every spec file (and the training data of every File); report all errors at once.
 
     Exit 0 when valid (warnings do not fail), 1 on any error."""
-    from reconciler.config import check_training_files
+    from reconciler.kinds.job.training_files import check_training_files
 
     ctx = app()
     collected = ctx.load_collected()
     errors = list(collected.errors)
     errors.extend(check_training_files(_without_files_of_invalid_jobs(collected)))
-    from reconciler.config.grader_fields import check_grader_fields  # {{item.X}} against the examples
+    from reconciler.kinds.job.grader_fields import check_grader_fields  # {{item.X}} against the examples
 
     errors.extend(check_grader_fields(collected.specset))
     from reconciler.cli.endpoints import provider_problems  # where keys may go: the operator's say
@@ -156,8 +156,8 @@ def schema(kind: str | None, out_dir: str | None) -> int:
     """Print the JSON Schema of the spec language (or of one KIND), or write all of them to --out.
 
     Editors: put `# yaml-language-server: $schema=PATH/spec.schema.json` at the top of a spec file."""
-    from reconciler.config.schema import schema_names, schema_text
-    from reconciler.config.schema_source import KINDS
+    from reconciler.config.schema import schema_text
+    from reconciler.loading.schema_source import KINDS, schema_names
 
     if kind is not None and kind not in KINDS:
         raise click.BadParameter(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}", param_hint="KIND")

@@ -1,6 +1,8 @@
-"""The spec language: YAML documents with line numbers, JSON Schemas per kind, ${...} references,
-the legacy mapping and the dependency graph. Contract in docs/ARCHITECTURE.md, reference in
-docs/SPEC.md. Nothing here prints or reads the environment: the CLI passes variables in.
+"""The spec language: YAML documents with line numbers, ${...} references, instances, the shared
+pieces of the JSON Schemas, the Settings, Policy and Provider documents, the legacy mapping and the
+dependency graph. Below the kinds: loading a folder against the kinds' schemas and checks is
+reconciler/loading. Contract in docs/ARCHITECTURE.md, reference in docs/SPEC.md. Nothing here
+prints or reads the environment: the CLI passes variables in.
 
 The names below are loaded on first use (PEP 562): `from reconciler.config.settings import ...`
 does not load the YAML parser, and a cached spec set (config/cache.py) is read without it."""
@@ -11,28 +13,18 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "DATA_KINDS",
-    "KINDS",
-    "RESOURCE_KINDS",
-    "Collected",
     "Document",
     "ImportBlock",
     "Lifecycle",
     "MovedBlock",
     "SpecSet",
-    "check_training_files",
-    "collect_specs",
-    "file_formats",
-    "load_specs",
     "spec_files",
 ]
 
 _WHERE = {
     "Document": "documents", "ImportBlock": "documents", "Lifecycle": "documents", "MovedBlock": "documents",
     "SpecSet": "documents",
-    "Collected": "loader", "collect_specs": "loader", "load_specs": "loader", "spec_files": "loader",
-    "DATA_KINDS": "schema_source", "KINDS": "schema_source", "RESOURCE_KINDS": "schema_source",
-    "check_training_files": "training_files", "file_formats": "training_files",
+    "spec_files": "spec_files",
 }
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import reconciler
 from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
 
 __all__ = ["MAX_SLOTS", "CacheOutcome", "cached_collect"]
@@ -66,8 +67,6 @@ def code_fingerprint() -> str:
     with their files' size and mtime."""
     global _code_fingerprint
     if _code_fingerprint is None:
-        import reconciler
-
         root = Path(reconciler.__file__).parent
         digest = hashlib.sha256(f"{reconciler.__version__}\0{sys.version}\0{FORMAT}".encode())
         for folder, dirs, names in os.walk(root):
@@ -126,14 +125,14 @@ def _fingerprints(spec_dir: Path, files: list[Path]) -> list[tuple[str, str]] | 
 # in the cache folder cannot run code, only describe a spec set - whose spec files must still hash
 # to what is on disk before it is used.
 _ALLOWED = frozenset({
-    ("reconciler.config.loader", "Collected"),
+    ("reconciler.loading.loader", "Collected"),
     ("reconciler.config.documents", "Document"), ("reconciler.config.documents", "ImportBlock"),
     ("reconciler.config.documents", "Lifecycle"), ("reconciler.config.documents", "MovedBlock"),
     ("reconciler.config.documents", "Positions"), ("reconciler.config.documents", "SpecSet"),
     ("reconciler.config.settings", "Settings"), ("reconciler.config.settings", "BackendSettings"),
     ("reconciler.config.settings", "Limits"), ("reconciler.config.upload_settings", "UploadSettings"),
     ("reconciler.config.providers", "Provider"),
-    ("reconciler.policy.budgets", "Budgets"), ("reconciler.policy.document", "Policy"),
+    ("reconciler.config.budgets", "Budgets"), ("reconciler.config.policies", "Policy"),
     ("reconciler.kinds.evaluation.document", "Evaluation"),
     ("reconciler.lifecycle.data", "LifecycleSettings"),
     ("reconciler.expr.compile", "Where"), ("reconciler.expr.compile", "_recompiled"),

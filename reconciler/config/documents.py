@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 from reconciler.config.settings import Settings
 from reconciler.errors import SpecError
-from reconciler.kinds.registry import KINDS
 
 __all__ = ["Document", "ImportBlock", "Lifecycle", "MovedBlock", "SpecSet", "display_path"]
 
@@ -51,6 +50,8 @@ class Document:
     depends_on: tuple[str, ...] = ()  # explicit depends_on + every address referenced in spec
     positions: Mapping[str, int] = field(default_factory=dict)  # "spec.method.type" -> line
     provider: str | None = None  # top-level `provider: NAME` (config/providers.py); None: the default
+    # the resource type its kind plans and stores it as (the loader asks the kind); None: the kind
+    resource_type: str | None = None
 
     @property
     def address(self) -> str:
@@ -58,8 +59,7 @@ class Document:
 
     @property
     def type(self) -> str:
-        known = KINDS.get(self.kind)
-        return known.type if known is not None else self.kind
+        return self.resource_type or self.kind
 
     def line_of(self, path: str) -> int:
         """Nearest known line for a field path ("spec.method.type", "spec.integrations[0].type" or
@@ -105,7 +105,7 @@ class SpecSet:
     moved: tuple[MovedBlock, ...] = ()
     warnings: tuple[SpecError, ...] = ()
     settings: Settings = field(default_factory=Settings)  # the `kind: Settings` document (not a resource)
-    policies: tuple[Any, ...] = ()  # `kind: Policy` documents (reconciler/policy/document.py; not resources)
+    policies: tuple[Any, ...] = ()  # `kind: Policy` documents (reconciler/config/policies.py; not resources)
     providers: Mapping[str, Any] = field(default_factory=dict)  # name -> config.providers.Provider
     evaluations: tuple[Any, ...] = ()  # `kind: Evaluation` documents (reconciler/kinds/evaluation/; not resources)
 

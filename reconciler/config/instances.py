@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.addresses import KEY_CHARS, KEY_MAX
 from reconciler.addresses import instance as instance_address
+from reconciler.config.refs import _as_text as text
 
 __all__ = ["DEFAULT_MAX_INSTANCES", "EACH_KEYS", "Instance", "expand_splats", "instances_of", "substitute_each"]
 
@@ -203,8 +204,6 @@ def _matrix(value: Any, most: int) -> tuple[list[Instance], list[Problem]]:
 
 
 def _as_text(value: Any) -> str:
-    from reconciler.config.refs import _as_text as text
-
     return text(value)
 
 

@@ -24,14 +24,14 @@ A resource document chooses one with a top-level `provider: NAME` beside `spec:`
 `default`: the Provider named `default` when there is one, otherwise today's client built from the
 OPENAI_* environment variables. Like Settings and Policy documents, a Provider is not a resource:
 nothing is created for it and the state holds no record of it, but every plan shows it for review
-(plan/providers.py). Only names of variables live here; the CLI reads their values, and a
+(planner/providers.py). Only names of variables live here; the CLI reads their values, and a
 base_url is used only where the operator allows it (config/endpoints.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -267,14 +267,11 @@ def unknown_provider(name: str, providers: Mapping[str, Provider], file: str, li
                      "provider")
 
 
-# Kinds a platform does not have: Azure OpenAI has no checkpoint permissions (its fine-tuned
-# models are shared by deploying them, not by granting a checkpoint to another project).
-LACKING: Mapping[str, tuple[str, ...]] = {"azure": ("CheckpointPermission", "data.CheckpointPermissions")}
-
-
-def platform_lacks(provider: Provider, kind: str) -> str | None:
-    """Why a document of `kind` cannot live in `provider` (None: it can)."""
-    if kind not in LACKING.get(provider.type, ()):
+def platform_lacks(provider: Provider, kind: str, absent_on: Iterable[str]) -> str | None:
+    """Why a document of `kind` cannot live in `provider` (None: it can); `absent_on`: the platforms
+    the kind does not exist on (Kind.absent_on: Azure OpenAI has no checkpoint permissions, its
+    fine-tuned models are shared by deploying them)."""
+    if provider.type not in absent_on:
         return None
     return (f"{kind} is not available on {provider.address} (type: {provider.type}): Azure OpenAI has no checkpoint "
             f"permissions; choose an OpenAI provider with provider: NAME, or remove the document")

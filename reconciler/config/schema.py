@@ -10,18 +10,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from reconciler.config.schema_source import (
+from reconciler.config.schema_files import schema_text
+from reconciler.config.schema_parts import (
     ADDRESS_PATTERN,
     DURATION_PATTERN,
-    KINDS,
     NAME_PATTERN,
     REF_PATTERN,
 )
 
-__all__ = ["Problem", "describe", "kind_schema", "schema_names", "schema_text", "suggest", "validate"]
+__all__ = ["Problem", "describe", "kind_schema", "schema_text", "suggest", "validate"]
 
 
 @dataclass(frozen=True)
@@ -29,15 +28,6 @@ class Problem:
     path: tuple[Any, ...]  # where to point (line): the offending key or value
     field: tuple[Any, ...]  # the field path shown in the message
     message: str
-
-
-def schema_names() -> list[str]:
-    return [f"{k}.schema.json" for k in KINDS] + ["spec.schema.json"]
-
-
-def schema_text(name: str) -> str:
-    """The text of one packaged schema file (e.g. "FineTuningJob.schema.json")."""
-    return resources.files("reconciler.config").joinpath("schema", name).read_text(encoding="utf-8")
 
 
 @cache
@@ -57,7 +47,7 @@ def validate(kind: str, document: dict[str, Any]) -> list[Problem]:
 
     The compiled validator (reconciler/config/compiled) answers first; only a document it rejects
     goes through jsonschema, whose errors make the messages (so they are the same either way)."""
-    from reconciler.config.compiled import validator
+    from reconciler.config.compiled import validator  # lazy: start-up
 
     fast = validator(kind)
     if fast is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 
 from reconciler.bounded import MAX_SPEC_FILE_BYTES, RefusedFile, read_regular
+from reconciler.config.positions import line_finder, path_key
 from reconciler.errors import SpecError
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "RawDocument", "line_finder", "load_file", "load_text",
@@ -39,28 +39,6 @@ class RawDocument:
     value: Any
     line: int  # line of the document's first key (1-based)
     positions: dict[str, int] = field(default_factory=dict)  # "spec.method.type" -> line
-
-
-def path_key(parts: tuple[Any, ...] | list[Any]) -> str:
-    """("spec", "integrations", 0, "type") -> "spec.integrations.0.type" (the positions key)."""
-    # Interned: every document of a kind has the same paths; 10,000 copies each cost megabytes.
-    return sys.intern(".".join(str(p) for p in parts))
-
-
-def line_finder(positions: Mapping[str, int], default: int) -> Callable[[Sequence[Any]], int]:
-    """`line_of(path)`: the line of the nearest recorded field at or above `path` (a tuple such as
-    ("spec", "method", "type")), else `default` (the document's line)."""
-
-    def line_of(path: Sequence[Any]) -> int:
-        parts = list(path)
-        while parts:
-            key = path_key(parts)
-            if key in positions:
-                return positions[key]
-            parts.pop()
-        return default
-
-    return line_of
 
 
 class _Fail(Exception):

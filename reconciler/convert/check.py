@@ -14,6 +14,10 @@ from reconciler.config.checks import retired_model_problem, retired_model_succes
 from reconciler.convert.mapping import Doc
 from reconciler.convert.notes import TODO, Note
 from reconciler.convert.writer import dump_yaml
+from reconciler.kinds.job.grader_fields import check_grader_fields
+from reconciler.kinds.job.training_files import check_training_files
+from reconciler.kinds.registry import LOCAL_FILE_KINDS
+from reconciler.loading import collect_specs
 
 __all__ = ["drop_invalid"]
 
@@ -54,7 +58,7 @@ def _missing_data(docs: dict[str, list[Doc]], out_dir: Path, notes: list[Note]) 
     missing: set[str] = set()
     for display, file_docs in docs.items():
         for doc in file_docs:
-            path = doc.spec.get("path") if doc.kind == "File" and doc.raw is None else None
+            path = doc.spec.get("path") if doc.kind in LOCAL_FILE_KINDS and doc.raw is None else None
             if not isinstance(path, str) or "${" in path:
                 continue
             where = os.path.abspath(Path(out_dir) / path)
@@ -69,9 +73,6 @@ def _missing_data(docs: dict[str, list[Doc]], out_dir: Path, notes: list[Note]) 
 
 
 def _rejected(docs: list[Doc], out_dir: Path, missing: set[str]) -> dict[int, str]:
-    from reconciler.config import check_training_files, collect_specs
-    from reconciler.config.grader_fields import check_grader_fields
-
     with tempfile.TemporaryDirectory(prefix="reconciler-convert-") as tmp:
         by_file: dict[str, Doc] = {}
         for i, doc in enumerate(docs):
@@ -106,7 +107,7 @@ def _checkable(doc: Doc, out_dir: Path) -> dict[str, Any]:
     if successor is not None:
         spec["model"] = successor
     path = spec.get("path")
-    if doc.kind == "File" and isinstance(path, str) and "${" not in path:
+    if doc.kind in LOCAL_FILE_KINDS and isinstance(path, str) and "${" not in path:
         spec["path"] = os.path.abspath(Path(out_dir) / path)
         spec["allow_outside_spec_dir"] = True
     data["spec"] = spec

@@ -16,7 +16,7 @@ from typing import Any
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ConfigError, ReconcilerError
 
 __all__ = [
     "Attribute",
@@ -162,7 +162,6 @@ def parse_text(text: str, filename: str) -> Body:
     try:
         from hcl2.api import parses_to_tree
     except ImportError:  # python-hcl2 before 8.0 has another API
-        from reconciler.errors import ConfigError
 
         raise ConfigError("reconciler convert terraform needs python-hcl2 >= 8.0 "
                           "(pip install 'python-hcl2>=8')") from None

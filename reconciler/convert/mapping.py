@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.config.schema_source import MAX_METADATA
+from reconciler.config import schema
+from reconciler.config.schema_parts import MAX_METADATA
 from reconciler.convert.expressions import (
     DATA_KINDS,
     RESOURCE_KINDS,
@@ -26,6 +27,7 @@ from reconciler.convert.hcl import Attribute, Block, Body, Expr, ObjectExpr, Tra
 from reconciler.convert.normalize import normalize_body
 from reconciler.convert.notes import WARNING, Note
 from reconciler.convert.providers import NUMERIC_FIELDS, canonical_type
+from reconciler.loading.schema_source import spec_def_name
 
 __all__ = ["NAME_RE", "Doc", "MapContext", "map_block"]
 
@@ -162,8 +164,6 @@ def _numbers(value: Any) -> None:
 
 def _ignorable(kind: str) -> list[str]:
     """The fields of a kind's spec, in the schema's order: what `ignore_changes = all` covers."""
-    from reconciler.config import schema
-    from reconciler.config.schema_source import spec_def_name
 
     return list(schema.kind_schema(kind)["$defs"][spec_def_name(kind)]["properties"])
 

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.convert.check import drop_invalid
-from reconciler.convert.expressions import DATA_KINDS, RESOURCE_KINDS, Scope, Variable, reference_address
+from reconciler.convert.expressions import (
+    DATA_KINDS,
+    RESOURCE_KINDS,
+    NotConvertible,
+    Scope,
+    Variable,
+    reference_address,
+    to_value,
+)
 from reconciler.convert.hcl import Block, Body, Traversal, parse_file
 from reconciler.convert.mapping import NAME_RE, Doc, MapContext, map_block
 from reconciler.convert.notes import NOT_CONVERTED, TODO, WARNING, Note
@@ -247,8 +255,6 @@ def _convert_block(block: Block, src: SourceFile, scope: Scope, out_dir: Path,
 
 def _import_or_moved(block: Block, src: SourceFile, scope: Scope) -> Doc | None:
     """`import { to, id }` and `moved { from, to }` map onto the spec language's own blocks."""
-    from reconciler.convert.expressions import NotConvertible, to_value
-
     attrs = block.body.attributes
     what = f"{block.type} block left out"
 

@@ -18,7 +18,8 @@ from reconciler.convert.expressions import RESOURCE_KINDS
 from reconciler.convert.notes import WARNING, Note
 from reconciler.convert.providers import canonical_type, reference_renames
 from reconciler.errors import StateError
-from reconciler.kinds.permission.kind import KIND as PERMISSION
+from reconciler.kinds.registry import GRANT_KINDS
+from reconciler.state import ResourceState
 
 __all__ = ["AdoptReport", "AdoptedResource", "TerraformStateError", "adopt", "read_tfstate", "scan_tfstate"]
 
@@ -189,7 +190,7 @@ def scan_tfstate(path: Path) -> tuple[list[AdoptedResource], list[Note]]:
                 skip(tf_address, unmanaged)
                 continue
             inputs: dict[str, Any] = {}
-            if kind == PERMISSION:  # one object per checkpoint, its grants as attributes
+            if kind in GRANT_KINDS:  # one object per checkpoint, its grants as attributes
                 object_id, attrs, inputs = _permission(attrs)
             else:
                 object_id = attrs.get("id") if isinstance(attrs.get("id"), str) and attrs.get("id") else None
@@ -213,8 +214,6 @@ def adopt(tfstate: Path, store: Any, spec_set: Any | None = None, *, lock_wait: 
     """Add the resources of `tfstate` to the state of `store` (a StateStore), under its lock, in
     one write. Addresses already in state are left alone and listed; when `spec_set` is given,
     adopted addresses it does not declare are listed as warnings."""
-    from reconciler.state import ResourceState
-
     found, skipped = scan_tfstate(tfstate)
     report = AdoptReport(str(tfstate), skipped=list(skipped))
     declared: Iterable[str] | None = None

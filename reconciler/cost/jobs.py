@@ -11,13 +11,12 @@ from typing import Any
 
 from reconciler.config.refs import find_refs
 from reconciler.cost.tokens import encoding_for
+from reconciler.kinds.registry import COSTED_KINDS, LOCAL_FILE_KINDS
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.training_data import format_for
 
 __all__ = ["COSTED_ACTIONS", "CountKey", "JobInputs", "costed_changes", "job_inputs"]
 
-JOB = "FineTuningJob"
-FILE = "File"
 COSTED_ACTIONS = (Action.CREATE, Action.REPLACE)
 
 
@@ -42,12 +41,12 @@ class JobInputs:
 
 def costed_changes(plan: Plan) -> list[Change]:
     """The changes that start a training run: a job created or replaced."""
-    return [c for c in plan.changes if c.kind == JOB and c.action in COSTED_ACTIONS]
+    return [c for c in plan.changes if c.kind in COSTED_KINDS and c.action in COSTED_ACTIONS]
 
 
 def _training_file(spec: Mapping[str, Any], documents: Mapping[str, Any]) -> tuple[Path | None, str | None]:
     value = spec.get("training_file")
-    refs = [r for r in find_refs(value) if r.kind == FILE]
+    refs = [r for r in find_refs(value) if r.kind in LOCAL_FILE_KINDS]
     if not refs:
         shown = value if isinstance(value, str) else "its training file"
         return None, f"{shown} is not a File in these specs: its tokens cannot be counted"

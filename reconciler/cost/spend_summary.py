@@ -10,12 +10,12 @@ from typing import Any
 
 from reconciler.cost.pricing import PriceTable
 from reconciler.cost.spend import SpendRow, group_spend, job_spend
+from reconciler.kinds.registry import JOB_KINDS
 
 __all__ = ["DEFAULT_KEY", "SPEND_VERSION", "SpendSummary", "managed_jobs", "spend_summary"]
 
 DEFAULT_KEY = "team"
 SPEND_VERSION = 1
-JOB_KINDS = frozenset({"FineTuningJob"})
 
 
 @dataclass(frozen=True)

@@ -18,51 +18,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler import __version__
+from reconciler.config.providers import document_platforms
 from reconciler.display import fmt, plain
 from reconciler.drift.ignore import IgnoreRules
+from reconciler.kinds import registry
 from reconciler.lifecycle.dates import managed_model_ends
+from reconciler.plan.finding import DRIFT, HEALTH, Finding
 from reconciler.plan.model import Action, Plan
 
 __all__ = ["DRIFT", "FORMAT_VERSION", "HEALTH", "DriftReport", "Finding", "build_report"]
 
 FORMAT_VERSION = "1.3"  # 1.1: an optional `spend` object (render/drift.py); 1.2: `models`; 1.3: spend `usd` null
 # when no figure is known and `complete`, evaluation_* health categories
-DRIFT = "drift"
-HEALTH = "health"
-
 
 # Health findings that turn `drift --fail-on health` red: a run that failed or overran, and a
 # managed model about to stop answering (or already gone) with its base.
 FAILING_HEALTH = ("failed", "timed_out", "serving_ends", "model_gone", "evaluation_failed", "evaluation_stale",
                   "evaluation_missing")
 _EVALUATION_CATEGORY = {"fail": "evaluation_failed", "stale": "evaluation_stale", "missing": "evaluation_missing"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    address: str
-    kind: str
-    axis: str               # drift | health
-    category: str           # cancelled_outside, paused_outside, resumed_outside, deleted, grant_added,
-                            # grant_removed, unmanaged_job, unmanaged_grant, out_of_sync,
-                            # failed, cancelled, timed_out, pending, serving_ends, model_gone,
-                            # evaluation_failed, evaluation_stale, evaluation_missing
-    message: str
-    attribute: str = "*"
-    before: Any = None
-    after: Any = None
-    ignored: bool = False
-    ignore_reason: str | None = None
-    ignore_rule: str | None = None
-    merged: tuple[str, ...] = ()  # the categories this one finding stands for (see one_per_change)
-
-    def key(self) -> str:
-        return f"{self.address}|{self.category}|{self.attribute}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "kind": self.kind, "axis": self.axis, "category": self.category,
-                "attribute": self.attribute, "message": self.message, "before": self.before, "after": self.after,
-                "ignored": self.ignored, "ignore_reason": self.ignore_reason, "ignore_rule": self.ignore_rule}
 
 
 @dataclass
@@ -133,8 +107,6 @@ class DriftReport:
         return f"{head}: " + "; ".join(parts) + f" ({self.checked} managed objects checked)"
 
     def to_dict(self) -> dict[str, Any]:
-        from reconciler import __version__
-
         return {
             "format_version": FORMAT_VERSION,
             "reconciler_version": __version__,
@@ -217,11 +189,10 @@ def one_per_change(findings: Iterable[Finding]) -> list[Finding]:
 def build_report(plan: Plan, snapshot: Any, specs: Any, state: Any, *, rules: IgnoreRules | None = None,
                  selector: dict[str, str] | None = None, include_finished: bool = False,
                  spec_dir: str = "", state_file: str = "", evaluations: Iterable[Any] = ()) -> DriftReport:
-    """`evaluations`: the statuses of the `kind: Evaluation` documents (kinds/evaluation/status.py);
+    """`evaluations`: the statuses of the `kind: Evaluation` documents (recording/status.py);
     those that do not hold today are health findings."""
     findings = list(_from_plan(plan))
     findings += _from_evaluations(evaluations)
-    from reconciler.kinds import registry
 
     for kind in registry.resource_types():
         findings += kind.unmanaged(plan, snapshot, specs, state, selector or {}, include_finished)
@@ -254,8 +225,6 @@ def _models(plan: Plan, snapshot: Any, specs: Any) -> list[dict[str, Any]]:
     if settings is None:
         return []
     now = getattr(snapshot, "server_time", None) or plan.created_at or time.time()
-    from reconciler.config.providers import document_platforms
-
     ends = managed_model_ends(plan.observed, settings.lifecycle.dates(), now, getattr(snapshot, "models", None),
                               platform_of=document_platforms(specs) if hasattr(specs, "documents") else None)
     return [{"address": address, **end.to_dict()} for address, end in ends]

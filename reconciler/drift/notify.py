@@ -20,6 +20,7 @@ from reconciler.bounded import MAX_STATE_BYTES, RefusedFile, read_regular
 from reconciler.drift.findings import DriftReport
 from reconciler.errors import ApiError
 from reconciler.secrets import register_url_secrets
+from reconciler.state.files import atomic_write, ensure_dir
 
 __all__ = ["DriftDelta", "delta_since_last_run", "display_url", "remember", "remember_unsent", "send_webhook",
            "sign"]
@@ -84,8 +85,6 @@ def delta_since_last_run(report: DriftReport, state_file: Path, store: Any = Non
 
 
 def _write(data: dict[str, Any], state_file: Path, store: Any) -> None:
-    from reconciler.state.files import atomic_write, ensure_dir
-
     if hasattr(store, "write_drift"):
         store.write_drift(json.dumps(data))
         return

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.drift.findings import DriftReport
+from reconciler.kinds import registry
 from reconciler.plan.model import Change, Op, Plan
 
 __all__ = ["prune_changes"]
 
 
 def prune_changes(report: DriftReport, plan: Plan, specs: Any, snapshot: Any) -> list[Change]:
-    from reconciler.kinds import registry
-
     declared = {d.type for d in specs.documents.values()}
     kinds = [k for k in registry.resource_types() if k.name in declared]
     planned_revokes = {(s.args.get("checkpoint"), s.args.get("permission_id"))

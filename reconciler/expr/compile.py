@@ -11,6 +11,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from reconciler.errors import SpecError
+from reconciler.expr.values import to_cel
 
 __all__ = ["Expression", "Where", "compile_expression", "parse_tree"]
 
@@ -74,7 +75,6 @@ class Expression:
         from celpy import celtypes
         from celpy.evaluation import CELEvalError
 
-        from reconciler.expr.values import to_cel
 
         values = to_cel({name: activation.get(name) for name in self.names})
         try:

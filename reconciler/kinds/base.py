@@ -12,7 +12,7 @@ calls planner code, and a kind's apply never plans.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,13 +23,13 @@ if TYPE_CHECKING:
 
     from reconciler.api.protocols import Client
     from reconciler.config.documents import Document, SpecSet
-    from reconciler.drift.findings import Finding
+    from reconciler.plan.finding import Finding
     from reconciler.plan.model import Change, Plan, Step
     from reconciler.plan.snapshot import Snapshot, SnapshotReads
     from reconciler.plan.walk import Walk
     from reconciler.state import ResourceState, State
 
-__all__ = ["ApplyContext", "DataReads", "Kind", "Pending"]
+__all__ = ["ApplyContext", "DataReads", "Kind", "KindTable", "Pending"]
 
 
 class Pending(Exception):
@@ -94,6 +94,11 @@ class Kind:
     name: str = ""                     # as written in a spec: File, FineTuningJob, data.FineTuningJob, ...
     type: str = ""                     # the resource type in state and plans (LegacyFineTune -> FineTuningJob)
     data: bool = False                 # a data source: read, never changed
+    job: bool = False                  # a training run: bought, tagged with its address, adopted after a crash
+    costed: bool = False               # creating or replacing one starts paid training (cost, budgets)
+    has_model: bool = False            # it produces a fine-tuned model (delete_model_on_destroy)
+    grants_access: bool = False        # it lets projects use a model (its grants are read per checkpoint)
+    picks_checkpoint: bool = False     # it picks one checkpoint among a job's (the report shows which)
     admin: bool = False                # reading or changing it needs the admin key
     # what refresh reads for it in bulk: "jobs", "files" (every page), "permissions" (the grants
     # of each managed checkpoint)
@@ -112,10 +117,12 @@ class Kind:
     pending_verbs: tuple[str, str] = ("Granting", "Grants")  # apply's words for a change that waited
     hosted: bool = False               # billed by the hour while it exists (cost/hosting.py)
     control_plane: bool = False        # managed through Azure Resource Manager: its provider needs an ARM account
+    # platforms (Provider types) that have no such object: Azure OpenAI has no checkpoint permissions
+    absent_on: frozenset[str] = frozenset()
 
     # -- the spec language ------------------------------------------------------------------------
     def spec_schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind's `spec` (reconciler/config/schema_source.py builds it)."""
+        """The JSON Schema of this kind's `spec` (built in the kind's folder: reconciler/kinds/<kind>/schema.py)."""
         raise NotImplementedError
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -225,3 +232,19 @@ class Kind:
 
     def __repr__(self) -> str:
         return f"<kind {self.name}>"
+
+
+class KindTable(Protocol):
+    """The table of kinds the planner is given (kinds/registry.py, the module, is one): it asks it,
+    never imports it."""
+
+    def get(self, name: str) -> Kind: ...
+
+    def by_type(self, type_: str) -> Kind: ...
+
+    def all_kinds(self) -> Iterator[Kind]: ...
+
+    def kind_of_address(self, address: str) -> Kind | None: ...
+
+    def imported_resource(self, address: str, kind_name: str, object_id: str, attributes: Mapping[str, Any],
+                          depends_on: Iterable[str]) -> ResourceState: ...

@@ -4,8 +4,8 @@ docs/ARCHITECTURE.md ("Adding a kind") has the steps."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.kinds.base import Kind
@@ -18,11 +18,11 @@ from reconciler.kinds.file.kind import FILE
 from reconciler.kinds.job.kind import JOB
 from reconciler.kinds.legacy.kind import LEGACY
 from reconciler.kinds.permission.kind import PERMISSION
+from reconciler.state import ResourceState
 
-if TYPE_CHECKING:  # the state package (locks, journal) is not needed to validate specs
-    from reconciler.state import ResourceState
-
-__all__ = ["KINDS", "admin_kinds", "all_kinds", "by_type", "get", "hosted_types", "imported_resource", "kind_of_address",
+__all__ = ["CHECKPOINT_PICKERS", "COSTED_KINDS", "GRANT_KINDS", "JOB_KINDS", "KINDS", "LOCAL_FILE_KINDS",
+           "MODEL_KINDS", "admin_kinds", "all_kinds", "by_type", "get", "hosted_types", "imported_resource",
+           "kind_of_address",
            "resource_types"]
 
 # In the order specs document them: resources, then data sources.
@@ -30,6 +30,22 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     FILE, JOB, PERMISSION, DEPLOYMENT, LEGACY, DATA_JOB, DATA_JOBS, DATA_CHECKPOINTS, DATA_PERMISSIONS,
 )}
 _BY_TYPE: dict[str, Kind] = {k.type: k for k in KINDS.values() if k.name == k.type}
+
+
+def _spellings(flag: Callable[[Kind], bool]) -> frozenset[str]:
+    """Every spelling (the kind as written, its resource type) of the kinds `flag` holds for: what
+    a document, a state record or a change of such a kind is called."""
+    return frozenset(s for k in KINDS.values() if flag(k) for s in (k.name, k.type))
+
+
+# What code outside kinds/ asks about a document, record or change by its kind, defined once here
+# from the kinds' attributes (kinds/base.py); nothing outside kinds/ spells a kind's name.
+JOB_KINDS = _spellings(lambda k: k.job)
+COSTED_KINDS = _spellings(lambda k: k.costed)
+MODEL_KINDS = _spellings(lambda k: k.has_model)
+GRANT_KINDS = _spellings(lambda k: k.grants_access)
+LOCAL_FILE_KINDS = _spellings(lambda k: k.local_file)
+CHECKPOINT_PICKERS = _spellings(lambda k: k.picks_checkpoint)
 
 
 def get(name: str) -> Kind:
@@ -70,8 +86,6 @@ def admin_kinds() -> frozenset[str]:
 def imported_resource(address: str, kind_name: str, object_id: str, attributes: Mapping[str, Any],
                       depends_on: Iterable[str]) -> ResourceState:
     """A state record for an object taken over by `import` (inputs recorded once the spec matches)."""
-    from reconciler.state import ResourceState
-
     kind = get(kind_name)
     return ResourceState(address=address, kind=kind.type, id=object_id,
                          inputs=kind.imported_inputs(object_id, attributes), digest="",

@@ -1,6 +1,6 @@
 """What the live API reported: an immutable snapshot the planner reads and never extends.
 
-Refresh (`reconciler.plan.refresh`) makes it with bulk reads: every job page by page (never one
+Refresh (`reconciler.planner.refresh`) makes it with bulk reads: every job page by page (never one
 GET per job), every file page by page, one permission list per managed checkpoint. The planner
 reads it through `SnapshotReads`; a value the snapshot does not hold (a data source's
 checkpoints, the grants of a checkpoint that became known during the walk, a file's content hash)
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from reconciler.kinds.job.inputs import TAG_ADDRESS
+from reconciler.resources.ownership import TAG_ADDRESS
 
 __all__ = ["EMPTY", "MissingRead", "Read", "Snapshot", "SnapshotReads"]
 

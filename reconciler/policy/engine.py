@@ -28,14 +28,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler.config.budgets import Budgets
+from reconciler.config.policies import Policy
 from reconciler.errors import SpecError
 from reconciler.expr import known_only
+from reconciler.kinds.registry import JOB_KINDS
 from reconciler.plan.model import Action, Change, Plan
-from reconciler.policy.budgets import Budgets
-from reconciler.policy.document import Policy
 
 __all__ = ["NOT_ESTIMATED", "NO_TRAINING_COST", "ZERO_PLAN_COST", "PolicyReport", "PolicyResult", "evaluate",
-           "evaluation_failure", "object_activation", "plan_activation", "prior_spec", "rule_result"]
+           "evaluation_failure", "object_activation", "plan_activation", "prior_spec", "refusal", "rule_result"]
 
 NOT_ESTIMATED = "its cost was not estimated"
 UNKNOWN_COST_MESSAGE = "the job's training cost is unknown, so it cannot be held to the cost budget"
@@ -118,7 +119,7 @@ def _checked(change: Change) -> bool:
 
 
 def _new_job(change: Change) -> bool:
-    return change.kind == "FineTuningJob" and change.action in (Action.CREATE, Action.REPLACE)
+    return change.kind in JOB_KINDS and change.action in (Action.CREATE, Action.REPLACE)
 
 
 def plan_activation(plan: Plan, cost_summary: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -252,3 +253,13 @@ def _budget_results(budgets: Budgets, plan_data: Mapping[str, Any],
             message = "the plan replaces more objects than the budget allows"
         out.append(PolicyResult(f"budgets.{key}", "plan", "deny", passed, message, where, detail))
     return out
+
+
+def refusal(report: PolicyReport) -> str:
+    """The one line apply refuses with: the first deny (rule, object, message, where, how to pass)."""
+    denied = report.denied
+    first = denied[0]
+    more = f" (and {len(denied) - 1} more denied; see the plan's Policies)" if len(denied) > 1 else ""
+    return (f"refusing to apply: {first.rule} denies {first.address}: {first.message}"
+            f"{': ' + first.detail if first.detail else ''} ({first.where}){more}. Fix the spec, or pass it "
+            f"with --policy-override {first.rule} --reason TEXT")

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reconciler.config.budgets import BUDGET_KEYS
 from reconciler.errors import ConfigError
+from reconciler.kinds.registry import JOB_KINDS
 from reconciler.plan.model import Action, Plan
 from reconciler.policy.engine import PolicyReport
 
@@ -22,8 +24,6 @@ KEPT = 20  # overrides kept per object (the newest)
 
 def canonical_rule(name: str) -> str:
     """"allowed_models" -> "Policy.allowed_models"; "max_new_jobs" -> "budgets.max_new_jobs"."""
-    from reconciler.policy.budgets import BUDGET_KEYS
-
     if name.startswith(("Policy.", "budgets.")):
         return name
     return f"budgets.{name}" if name in BUDGET_KEYS else f"Policy.{name}"
@@ -53,7 +53,7 @@ def resolve_overrides(names: Iterable[str], reason: str | None, by: str, at: str
 def override_records(report: PolicyReport, plan: Plan) -> dict[str, list[dict[str, Any]]]:
     """address -> the override records to keep with it."""
     jobs = [c.address for c in plan.changes
-            if c.kind == "FineTuningJob" and c.action in (Action.CREATE, Action.REPLACE)]
+            if c.kind in JOB_KINDS and c.action in (Action.CREATE, Action.REPLACE)]
     changed = [c.address for c in plan.changes if c.action.is_change() or c.action is Action.PENDING]
     out: dict[str, list[dict[str, Any]]] = {}
     for result in report.overridden:

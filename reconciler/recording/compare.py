@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.recording.grading import Grader, summarise
+from reconciler.kinds.evaluation.grading import Grader, summarise
+from reconciler.recording.model_grading import billed, grader_prompt_tokens, item_for, last_user
 from reconciler.recording.prompts import read_prompts
 from reconciler.recording.store import Folder, folder_name, write_json
 
@@ -30,8 +31,6 @@ def score_folder(recording: Folder, comparison: Folder, grader: Grader, threshol
     A local grader scores here; a model grader's scores are `grades` (model_grading.grade_missing,
     by prompt id). A pair the grader failed on is listed in `grader_errors` with its row, counted
     unscored, and the comparison does not pass."""
-    from reconciler.recording.model_grading import billed, grader_prompt_tokens, item_for, last_user
-
     recorded = recording.answers.load()
     answered = comparison.answers.load()
     prompts = read_prompts(comparison.prompts_file)

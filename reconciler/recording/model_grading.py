@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from reconciler.cost.pricing import model_inference_price
 from reconciler.cost.tokens import count_record, encoding_for
 from reconciler.errors import ApiError
-from reconciler.recording.grading import Grader
+from reconciler.kinds.evaluation.grading import Grader
 from reconciler.recording.prompts import Prompt
 from reconciler.recording.store import AnswerLog
 

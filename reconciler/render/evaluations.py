@@ -1,5 +1,5 @@
 """Evaluations (`kind: Evaluation`) as plan and drift show them: text lines (aligned, colour only
-through the caller's `style`) and a Markdown table. Statuses: reconciler/kinds/evaluation/status.py."""
+through the caller's `style`) and a Markdown table. Statuses: reconciler/recording/status.py."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from reconciler.cost.estimate import PlanCost
 from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Plan
-from reconciler.plan.providers import ProviderReview
+from reconciler.planner.providers import ProviderReview
 from reconciler.render.cost import markdown_lines
 from reconciler.render.escape import md_code, md_fence, md_text
 from reconciler.render.providers import provider_markdown

@@ -1,4 +1,4 @@
-"""The plan's Provider section (plan/providers.py) in text and Markdown: where API keys go.
+"""The plan's Provider section (planner/providers.py) in text and Markdown: where API keys go.
 
 Every value here comes from a spec file, that is from whoever wrote the pull request: in
 Markdown each sits in a code span (never read as HTML or Markdown, `|` escaped for the table)."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from reconciler.plan.providers import ProviderReview
+from reconciler.planner.providers import ProviderReview
 from reconciler.render.escape import md_code
 
 __all__ = ["provider_lines", "provider_markdown"]

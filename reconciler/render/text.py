@@ -8,7 +8,9 @@ from typing import Any
 
 from reconciler.cost.estimate import PlanCost
 from reconciler.display import fmt
+from reconciler.kinds.registry import KINDS
 from reconciler.plan.model import DESTRUCTIVE_OPS, Action, Change, Op, Plan
+from reconciler.render import compact as grouping
 from reconciler.render import cost as cost_lines
 from reconciler.resources.canonical import flatten
 from reconciler.secrets import neutralize
@@ -62,8 +64,6 @@ def _aligned(rows: list[tuple[str, str, str]], indent: str, style: Style, colour
 
 
 def _shows_unknown_id(kind: str) -> bool:
-    from reconciler.kinds.registry import KINDS
-
     known = KINDS.get(kind)
     return known.shows_unknown_id if known is not None else True
 
@@ -282,7 +282,6 @@ def iter_plan_lines(plan: Plan, style: Style = _plain, cost: PlanCost | None = N
         yield f"  # {old} has moved to {new}"
         yield ""
     costs = cost.by_address if cost is not None else {}
-    from reconciler.render import compact as grouping
 
     if grouping.wants_compact(compact, len(shown)):
         for group in grouping.groups(shown):

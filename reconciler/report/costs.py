@@ -19,13 +19,13 @@ from reconciler.cost.jobs import CountKey, job_inputs
 from reconciler.cost.pricing import PriceTable
 from reconciler.cost.spend import job_spend
 from reconciler.cost.tokens import FileCount, count_file
+from reconciler.kinds.registry import JOB_KINDS
 from reconciler.plan.model import Action, Plan
 from reconciler.render.cost import describe, money
 from reconciler.report.model import Cost, CostTotal
 
 __all__ = ["estimate_jobs", "job_cost", "total"]
 
-JOB_KINDS = frozenset({"FineTuningJob"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 
 

@@ -15,10 +15,13 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reconciler.api.parallel import map_bounded
+from reconciler.concurrency import map_bounded
+from reconciler.config.refs import RefSyntaxError, is_reference, parse_ref
 from reconciler.cost.estimate import JobCost
 from reconciler.cost.pricing import PriceTable
 from reconciler.errors import ReconcilerError
+from reconciler.kinds import registry
+from reconciler.kinds.registry import CHECKPOINT_PICKERS, GRANT_KINDS, JOB_KINDS
 from reconciler.plan.model import Action, Plan
 from reconciler.report.costs import job_cost, total
 from reconciler.report.model import (
@@ -35,9 +38,6 @@ from reconciler.report.sweeps import Pick, hyperparameters, instance, sweeps
 
 __all__ = ["gather", "parse_events", "parse_result_csv"]
 
-JOB_KINDS = frozenset({"FineTuningJob", "LegacyFineTune"})
-PERMISSION_KIND = "CheckpointPermission"
-CHECKPOINT_SOURCE = "data.FineTuningJobCheckpoints"
 MAX_EVENTS = 20_000            # per job: a long run has one metrics event per step
 RESULT_FILE_CAP = 32 << 20     # bytes read of one result file at most
 # The result file's column names -> the metrics events' names
@@ -164,7 +164,7 @@ def _grants(state: Any, snapshot: Any) -> dict[str, tuple[Grant, ...]]:
     out: dict[str, tuple[Grant, ...]] = {}
     live = getattr(snapshot, "permissions", None) or {}
     for address, resource in state.resources.items():
-        if resource.kind != PERMISSION_KIND:
+        if resource.kind not in GRANT_KINDS:
             continue
         checkpoint = resource.attributes.get("fine_tuned_model_checkpoint") or resource.id
         if not isinstance(checkpoint, str):
@@ -185,8 +185,6 @@ def _grants(state: Any, snapshot: Any) -> dict[str, tuple[Grant, ...]]:
 def _job_ids(value: Any, state: Any) -> list[str]:
     """The job ids a data source names: literal ids, `${FineTuningJob.X.id}` references to jobs the
     state manages (one instance, or every instance for `[*]`), in a list or alone."""
-    from reconciler.config.refs import RefSyntaxError, is_reference, parse_ref
-
     out: list[str] = []
     for item in value if isinstance(value, list) else [value]:
         if not isinstance(item, str) or not item:
@@ -229,13 +227,11 @@ def _picks(plan: Plan, state: Any, jobs: Mapping[str, Mapping[str, Any]],
     """Every checkpoint data source whose jobs are known (`fine_tuning_job_id`, or a sweep's
     `fine_tuning_job_ids`) and the checkpoint its `select` picks over the checkpoints read here,
     by the data source's own rule (across several jobs: none until all have ended)."""
-    from reconciler.kinds.data.checkpoints import DATA_CHECKPOINTS
-
     out = []
     reads = _Reads(jobs, checkpoints)
     for change in plan.changes:
         spec = change.config or {}
-        if change.kind != CHECKPOINT_SOURCE or not isinstance(spec, Mapping):
+        if change.kind not in CHECKPOINT_PICKERS or not isinstance(spec, Mapping):
             continue
         several = "fine_tuning_job_ids" in spec
         ids = _job_ids(spec.get("fine_tuning_job_ids") if several else spec.get("fine_tuning_job_id") or spec.get("id"),
@@ -243,7 +239,7 @@ def _picks(plan: Plan, state: Any, jobs: Mapping[str, Mapping[str, Any]],
         if not ids:
             continue
         spec = {**spec, "fine_tuning_job_ids": ids} if several else {**spec, "fine_tuning_job_id": ids[0]}
-        result, _ = DATA_CHECKPOINTS.read(change.address, spec, reads)  # type: ignore[arg-type]
+        result, _ = registry.get(change.kind).read(change.address, spec, reads)  # type: ignore[arg-type]
         chosen = result.get("id")
         select = spec.get("select")
         out.append(Pick(change.address, tuple(ids), select if isinstance(select, Mapping) else {"latest": True},

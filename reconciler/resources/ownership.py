@@ -24,10 +24,12 @@ from typing import Any
 
 from reconciler.state.model import Owner
 
-__all__ = ["FILE_MARK", "TAG_LINEAGE", "TAG_WORKSPACE", "file_owner", "folder_identity", "folder_name",
+__all__ = ["FILE_MARK", "TAG_ADDRESS", "TAG_DIGEST", "TAG_LINEAGE", "TAG_WORKSPACE", "file_owner", "folder_identity", "folder_name",
            "job_owner", "job_workspace", "legacy_adoptable", "mark", "marked_filename", "normalise_remote",
            "owner_note", "owner_tag", "same_folder"]
 
+TAG_ADDRESS = "reconciler_address"  # the address a job was created for (adopted after a crash)
+TAG_DIGEST = "reconciler_digest"    # the sha256 of the job's canonical inputs
 TAG_LINEAGE = "reconciler_lineage"
 TAG_WORKSPACE = "reconciler_workspace"
 _MAX_VALUE = 512    # the API's limit on a metadata value

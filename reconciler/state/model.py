@@ -6,7 +6,7 @@
      "api": {"base_url": "https://api.openai.com/v1", "organization": "org-…", "project": "proj_…"}}
 
 "api" (optional; states written before it load fine) is the API account the state belongs to
-(`reconciler.state.identity`). "folder" (optional likewise) is the spec folder the state was last
+(`reconciler.identity`). "folder" (optional likewise) is the spec folder the state was last
 applied from, as `reconciler.resources.ownership.folder_identity` names it.
 
 Parsing is strict: anything that is not this shape is a `StateError` naming what is wrong, so a
@@ -27,8 +27,8 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.errors import StateError
+from reconciler.identity import PROFILES_KEY, ApiIdentity, profiles_from_dict, profiles_to_dict
 from reconciler.sharing import Canonical, dedupe_hook
-from reconciler.state.identity import PROFILES_KEY, ApiIdentity, profiles_from_dict, profiles_to_dict
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

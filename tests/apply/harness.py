@@ -2,7 +2,7 @@
 
 The planner/executor API is being reshaped (towards a pure planner and `apply_plan(session, plan,
 policy)`); when it changes, only this module should need edits. Test modules never import
-`reconciler.plan.build` or `reconciler.apply.executor` themselves.
+`reconciler.planner.build` or `reconciler.apply.executor` themselves.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply.events import ApplyResult
-from reconciler.config import load_specs
+from reconciler.kinds import registry
+from reconciler.loading import load_specs
 from reconciler.plan.model import Plan
 
 __all__ = ["action_of", "actions", "make_plan", "reversed_plan", "run_apply", "steps_of"]
@@ -22,17 +23,17 @@ def make_plan(spec_dir: Path, state: Any, client: Any, **options: Any) -> Plan:
 
     `options` are PlanOptions fields (destroy, replace, targets, parallelism, now, ...), plus
     `variables` for `${var.X}` and `content_digest` for file adoption."""
-    from reconciler.plan.build import PlanOptions
+    from reconciler.planner.build import PlanOptions
 
     try:  # the refresh (API reads) moved out of the pure planner
-        from reconciler.plan.refresh import build_plan
+        from reconciler.planner.refresh import build_plan
     except ImportError:  # before the planner refactor
-        from reconciler.plan.build import build_plan  # type: ignore[attr-defined,no-redef]
+        from reconciler.planner.build import build_plan  # type: ignore[attr-defined,no-redef]
 
     variables = options.pop("variables", {})
     content_digest = options.pop("content_digest", None)
     specs = load_specs(Path(spec_dir), variables)
-    return build_plan(specs, state, client, PlanOptions(**options), content_digest=content_digest)
+    return build_plan(specs, state, client, PlanOptions(**options, kinds=registry), content_digest=content_digest)
 
 
 def run_apply(plan: Plan, client: Any, store: Any, state: Any, **executor_options: Any) -> ApplyResult:

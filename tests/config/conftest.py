@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.config import collect_specs
+from reconciler.loading import collect_specs
 
 CHAT_RECORD = {
     "messages": [

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import load_specs
 from reconciler.config.endpoints import key_problem, parse_prefixes, url_problem
 from reconciler.errors import SpecErrors
+from reconciler.loading import load_specs
 
 HEAD = "kind: Provider\nname: az\nspec:\n  type: azure\n"
 GOOD = HEAD + "  endpoint: https://res.openai.azure.com\n  api_key_env: AZURE_OPENAI_API_KEY\n"

@@ -1,11 +1,15 @@
-"""The compiled validators (reconciler/config/compiled) are made from the schemas as they are now,
-and never accept what jsonschema rejects: they answer only "valid", every message still comes from
-jsonschema's errors (tests/config and tests/golden hold those messages byte for byte)."""
+"""The compiled validators (reconciler/config/compiled) are written by the build (the in-tree
+backend _build/backend.py) from the schemas as they are now, are not committed, and never accept
+what jsonschema rejects: they answer only "valid", every message still comes from jsonschema's
+errors (tests/config and tests/golden hold those messages byte for byte)."""
 
 from __future__ import annotations
 
 import copy
 import glob
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.config import compiled
 from reconciler.config.schema import kind_schema, validate
-from reconciler.config.schema_source import KINDS
+from reconciler.loading.schema_source import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,8 +27,32 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_the_compiled_validator_is_fresh(kind: str) -> None:
     assert compiled.validator(kind) is not None, (
-        f"reconciler/config/compiled/{compiled.module_name(kind)}.py was made from another {kind} schema: "
-        "run `python -m reconciler.config.compiled`")
+        f"reconciler/config/compiled/{compiled.module_name(kind)}.py is missing or was made from another {kind} "
+        "schema: run `python -m reconciler.config.compiled` (or `pip install -e .` again)")
+
+
+def test_the_build_writes_the_validators(tmp_path: Path) -> None:
+    """The backend's step, run on a copy holding only what the build environment has (the schemas,
+    the generator, the backend): it writes the same modules as those in use here."""
+    for part in ("_build/backend.py", "reconciler/config/compiled/generate.py"):
+        (tmp_path / part).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / part, tmp_path / part)
+    shutil.copytree(ROOT / "reconciler" / "config" / "schema", tmp_path / "reconciler" / "config" / "schema")
+    subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, '.'); import backend; backend._write_validators()"],
+                   cwd=tmp_path / "_build", check=True, timeout=300)
+    written = sorted((tmp_path / "reconciler" / "config" / "compiled").glob("k_*.py"))
+    assert [p.name for p in written] == sorted(f"{compiled.module_name(k)}.py" for k in KINDS)
+    here = ROOT / "reconciler" / "config" / "compiled"
+    for path in written:
+        assert path.read_text() == (here / path.name).read_text(), path.name
+
+
+def test_no_generated_module_is_committed() -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout (the CI's copy of the tree)")
+    tracked = subprocess.run(["git", "ls-files", "reconciler/config/compiled"], cwd=ROOT, capture_output=True,
+                             text=True, check=True, timeout=60).stdout.split()
+    assert sorted(Path(p).name for p in tracked) == ["__init__.py", "__main__.py", "generate.py"]
 
 
 def _documents() -> list[dict[str, Any]]:

@@ -6,8 +6,8 @@ import pytest
 
 from reconciler.config.endpoints import key_problem, not_a_key_variable, parse_prefixes, url_problem
 from reconciler.config.providers import Provider
-from reconciler.plan.providers import review_providers
-from reconciler.state.identity import ApiIdentity
+from reconciler.identity import ApiIdentity
+from reconciler.planner.providers import review_providers
 from reconciler.state.model import State
 
 ALLOWED = "https://gw.example/v1, http://127.0.0.1:8080/openai, https://*.gateway.example"

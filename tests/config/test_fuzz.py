@@ -12,9 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.config import check_training_files, collect_specs
-from reconciler.config.schema_source import KINDS
 from reconciler.errors import SpecError
+from reconciler.kinds.job.training_files import check_training_files
+from reconciler.loading import collect_specs
+from reconciler.loading.schema_source import KINDS
 
 EXAMPLES = int(os.environ.get("RECONCILER_FUZZ_EXAMPLES", "200"))
 

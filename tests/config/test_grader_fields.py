@@ -12,8 +12,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from reconciler.cli import cli
-from reconciler.config import collect_specs
-from reconciler.config.grader_fields import check_grader_fields
+from reconciler.kinds.job.grader_fields import check_grader_fields
+from reconciler.loading import collect_specs
 
 RFT_RECORD = {
     "messages": [

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from reconciler.config import collect_specs, load_specs
+from reconciler.loading import collect_specs, load_specs
 from tests.config.conftest import chat_lines
 from tests.reliability.helpers import PEAK_WRAPPER
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.addresses import Address, base_of, expand_bases, kind_of, parse
-from reconciler.config import collect_specs, load_specs
+from reconciler.loading import collect_specs, load_specs
 from tests.config.conftest import chat_lines
 
 FILE = "kind: File\nname: t\nspec: {path: t.jsonl}\n---\n"

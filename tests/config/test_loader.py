@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import Document, SpecSet, load_specs
+from reconciler.config import Document, SpecSet
 from reconciler.config.refs import Ref, find_refs, resolve
 from reconciler.errors import SpecError, SpecErrors
+from reconciler.loading import load_specs
 from reconciler.values import UNKNOWN
 
 from .conftest import chat_lines

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import load_specs
 from reconciler.config.providers import DEFAULT_PROVIDER, provider_of
 from reconciler.errors import SpecErrors
+from reconciler.loading import load_specs
 
 FILE = "kind: File\nname: train\n{provider}spec: {{path: train.jsonl}}\n"
 PROVIDER = "kind: Provider\nname: {name}\nspec:\n{spec}"

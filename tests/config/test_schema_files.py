@@ -13,8 +13,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from reconciler.config.schema import schema_names, schema_text
-from reconciler.config.schema_source import all_schemas, render
+from reconciler.config.schema import schema_text
+from reconciler.loading.schema_source import all_schemas, render, schema_names
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def test_files_match_source() -> None:
     assert sorted(generated) == sorted(schema_names())
     for name, schema in generated.items():
         assert schema_text(name) == render(schema), (
-            f"{name} is stale: python -m reconciler.config.schema_source"
+            f"{name} is stale: python -m reconciler.loading.schema_source"
         )
 
 

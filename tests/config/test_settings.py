@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import load_specs
-from reconciler.config.settings import BackendSettings, Settings, find_settings
+from reconciler.config.settings import BackendSettings, Settings
 from reconciler.errors import SpecErrors
+from reconciler.loading import load_specs
+from reconciler.loading.settings import find_settings
 
 JOB = """\
 kind: File

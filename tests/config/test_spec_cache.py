@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.config import cache as spec_cache
-from reconciler.config import collect_specs
 from reconciler.config.cache import MAX_SLOTS, CacheOutcome
+from reconciler.loading import collect_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -207,7 +207,7 @@ def test_a_file_edited_while_it_loads_is_not_stored(tmp_path: Path) -> None:
         _edit(specs)
         return collected
 
-    from reconciler.config.loader import spec_files
+    from reconciler.config.spec_files import spec_files
 
     spec_cache.cached_collect(specs, {"suffix": "a"}, cache, spec_files(specs), collect_then_edit,
                               lambda _c: True, outcome)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from reconciler.config import check_training_files, collect_specs, file_formats
+from reconciler.kinds.job.training_files import check_training_files, file_formats
+from reconciler.loading import collect_specs
 
 from .conftest import chat_lines
 

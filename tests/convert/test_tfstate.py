@@ -119,7 +119,7 @@ def test_adopt_refuses_addresses_already_in_state(tmp_path: Path) -> None:
 
 
 def test_adopt_warns_about_addresses_missing_from_specs(tmp_path: Path) -> None:
-    from reconciler.config import load_specs
+    from reconciler.loading import load_specs
 
     out = tmp_path / "specs"
     assert run_cli("convert", "terraform", str(FIXTURES / "seed001"), "--out", str(out)).exit_code == 0

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
-from reconciler.config.settings import find_settings
+from reconciler.loading.settings import find_settings
 
 
 def _validate(tmp_path: Path, pricing: str) -> tuple[int, str]:

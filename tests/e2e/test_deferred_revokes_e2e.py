@@ -16,9 +16,10 @@ from typing import Any
 
 from reconciler.api.client import ApiClient
 from reconciler.apply.executor import Executor
-from reconciler.config import load_specs
+from reconciler.kinds import registry
+from reconciler.loading import load_specs
 from reconciler.plan.model import Action, Op
-from reconciler.plan.refresh import PlanOptions, refresh_and_plan
+from reconciler.planner.refresh import PlanOptions, refresh_and_plan
 from reconciler.state import StateStore
 
 from .conftest import ADMIN_KEY, JOB_SPEC, PERMISSION_SPEC, PROJECT_KEY
@@ -90,7 +91,7 @@ def test_apply_does_no_revoke_the_plan_did_not_show(world) -> None:
     store = StateStore(world.state_file)
     state = store.load()
     client = ApiClient(world.sandbox.base_url, PROJECT_KEY, ADMIN_KEY, timeout=30, deadline=60)
-    plan, _ = refresh_and_plan(specs, state, client, PlanOptions())
+    plan, _ = refresh_and_plan(specs, state, client, PlanOptions(kinds=registry))
     share = plan.change_for("CheckpointPermission.share")
     assert share is not None and share.action is Action.PENDING and [s.op for s in share.steps] == [Op.REVOKE] * 2
     # the plan as one that showed no revoke (made before it could know of them)

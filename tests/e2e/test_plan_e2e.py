@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+from reconciler.kinds import registry
+
 from .conftest import JOB_SPEC, PERMISSION_SPEC, chat_jsonl
 
 
@@ -200,9 +202,9 @@ def test_noop_plan_holds_equal_values_once(world):
     no-op plan's desired values are the recorded ones, grants read back unchanged are the recorded
     grants, and jobs trained the same way share one method block (identity, not just equality)."""
     from reconciler.api import ApiClient
-    from reconciler.config import load_specs
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import refresh_and_plan
+    from reconciler.loading import load_specs
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import refresh_and_plan
     from reconciler.state import StateStore
 
     from .conftest import ADMIN_KEY, PROJECT_KEY
@@ -216,7 +218,7 @@ def test_noop_plan_holds_equal_values_once(world):
     specs = load_specs(world.specs, {})
     state = StateStore(world.state_file).load()
     client = ApiClient(world.sandbox.base_url, PROJECT_KEY, ADMIN_KEY)
-    plan, observed = refresh_and_plan(specs, state, client, PlanOptions())
+    plan, observed = refresh_and_plan(specs, state, client, PlanOptions(kinds=registry))
     assert not plan.has_changes
     bot, bot2, share = (plan.change_for(a) for a in ("FineTuningJob.bot", "FineTuningJob.bot2",
                                                      "CheckpointPermission.share"))
@@ -267,9 +269,9 @@ def test_plan_json_is_written_in_pieces_but_is_the_same_document(world):
     """`plan --json` and `plan --out` stream the plan; the text must be exactly json.dumps of the
     whole plan dict (unknown values, drift, pending, observed objects included)."""
     from reconciler.api import ApiClient
-    from reconciler.config import load_specs
-    from reconciler.plan.build import PlanOptions
-    from reconciler.plan.refresh import refresh_and_plan
+    from reconciler.loading import load_specs
+    from reconciler.planner.build import PlanOptions
+    from reconciler.planner.refresh import refresh_and_plan
     from reconciler.render.json_plan import iter_plan_json, plan_to_dict
     from reconciler.state import StateStore
 
@@ -282,7 +284,7 @@ def test_plan_json_is_written_in_pieces_but_is_the_same_document(world):
     specs = load_specs(world.specs, {})
     state = StateStore(world.state_file).load()
     plan, _ = refresh_and_plan(specs, state, ApiClient(world.sandbox.base_url, PROJECT_KEY, ADMIN_KEY),
-                               PlanOptions())
+                               PlanOptions(kinds=registry))
     assert plan.drift and plan.observed and any(c.action.value == "pending" for c in plan.changes)
     for indent in (1, 2):
         streamed = "".join(iter_plan_json(plan, indent=indent, extra={"state_file": "s.json"}))

@@ -305,7 +305,7 @@ def test_an_allowed_url_cannot_redirect_the_keys_elsewhere(repo: Repo, recorder:
 
 
 def test_the_plan_section_escapes_what_the_spec_wrote() -> None:
-    from reconciler.plan.providers import ProviderReview
+    from reconciler.planner.providers import ProviderReview
     from reconciler.render.providers import provider_markdown
 
     hostile = ProviderReview("x", "p.yaml:1", "https://h.example/v1/<img src=x>|`a`", "spec", "K", None,

@@ -149,7 +149,7 @@ def test_plan_apply_drift_destroy_each_touch_only_their_own_project(teams: Teams
     stats = teams.sandbox.stats()
     # refresh read each project once: one job listing and one file listing per key, plus per key one
     # job listing by address tag for each of the 2 jobs to create (another workspace's, after a
-    # lost state, is found: plan/elsewhere.py)
+    # lost state, is found: planner/elsewhere.py)
     assert stats.get("GET /v1/fine_tuning/jobs") == 2 + 2 * 2 and stats.get("GET /v1/files") == 2, stats
 
     teams.ok("apply", "--auto-approve")

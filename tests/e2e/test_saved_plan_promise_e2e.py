@@ -219,7 +219,7 @@ def test_policies_are_evaluated_again_at_apply(world: World, tmp_path: Path) -> 
     world.sandbox.reset_stats()
     assert f"is stale: {world.specs / 'policy.yaml'} changed since the plan was made" in _refused(world, plan_file)
 
-    from reconciler.config import load_specs
+    from reconciler.loading import load_specs
 
     data["binding"]["specs"] = spec_file_digests(world.specs)
     data["binding"]["policies"] = policies_digest(load_specs(world.specs, {}))

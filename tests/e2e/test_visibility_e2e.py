@@ -175,7 +175,7 @@ def test_a_file_whose_new_content_is_invalid_is_not_uploaded(world):
 def test_only_files_that_would_be_uploaded_are_read_for_the_checks(world, monkeypatch):
     """A File in sync is not read again by the checks (a large data set costs one pass, when it is
     uploaded); one whose content changed is."""
-    import reconciler.config.training_files as training_files
+    import reconciler.kinds.job.training_files as training_files
 
     checked: list[str] = []
     real = training_files.check_file

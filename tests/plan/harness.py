@@ -39,11 +39,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.config import load_specs
 from reconciler.errors import NotFoundError
-from reconciler.plan.build import PlanOptions
+from reconciler.kinds import registry
+from reconciler.loading import load_specs
 from reconciler.plan.model import AttrChange, Plan, Step
-from reconciler.plan.refresh import build_plan
+from reconciler.planner.build import PlanOptions
+from reconciler.planner.refresh import build_plan
 from reconciler.resources.canonical import MISSING
 from reconciler.state.model import State
 from reconciler.values import UNKNOWN
@@ -182,7 +183,7 @@ def make_plan(spec_dir: Path, state_dict: Mapping[str, Any] | None, snapshot_dic
                                replace=tuple(options.get("replace") or ()),
                                refresh=bool(options.get("refresh", True)),
                                refresh_only=bool(options.get("refresh_only", False)),
-                               destroy=bool(options.get("destroy", False)))
+                               destroy=bool(options.get("destroy", False)), kinds=registry)
     return build_plan(specs, state, reader, plan_options, content_digest=content_digest,
                       clock=lambda: reader.server_time)
 

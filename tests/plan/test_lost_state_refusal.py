@@ -1,6 +1,6 @@
-"""reconciler/plan/elsewhere.py, table-driven without a server: which creates are refused (a job of
+"""reconciler/planner/elsewhere.py, table-driven without a server: which creates are refused (a job of
 this workspace and folder, made under another lineage, holds the address) and what the one line
-says; and reconciler/plan/folders.py: which plans from another spec folder are refused."""
+says; and reconciler/planner/folders.py: which plans from another spec folder are refused."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import dataclasses
 
 import pytest
 
-from reconciler.plan.elsewhere import collision_refusal, held_here, name_lineages
-from reconciler.plan.folders import folder_refusal
+from reconciler.kinds import registry
 from reconciler.plan.model import Action, Change, Elsewhere, Op, Plan, Step
+from reconciler.planner.elsewhere import collision_refusal, held_here, name_lineages
+from reconciler.planner.folders import folder_refusal
 from reconciler.state.model import Owner
 
 LINEAGE = "1a2b3c4d-0000-4000-8000-000000000000"
@@ -65,7 +66,7 @@ CASES = [
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_collision_refusal(changes, fresh, destroy, refused, fragments):
     plan = Plan(lineage="new", serial=0, changes=tuple(changes), destroy=destroy)
-    line = collision_refusal(plan, owner=ME, fresh=fresh, where="state/prod.json")
+    line = collision_refusal(plan, kinds=registry, owner=ME, fresh=fresh, where="state/prod.json")
     assert (line is not None) == refused, line
     for fragment in fragments:
         assert fragment in (line or ""), line
@@ -75,13 +76,13 @@ def test_collision_refusal(changes, fresh, destroy, refused, fragments):
 def test_folders_of_the_same_path_in_two_repositories_are_two_folders():
     plan = Plan("new", 0, (_job("bot", elsewhere=(OTHER_REPO,)),))
     mine = Owner("prod", "github.com/acme/ml//specs")
-    assert collision_refusal(plan, owner=mine, fresh=True, where="state/prod.json") is None
+    assert collision_refusal(plan, kinds=registry, owner=mine, fresh=True, where="state/prod.json") is None
     plan = Plan("new", 0, (_job("bot", elsewhere=(CLONE,)),))
-    assert collision_refusal(plan, owner=mine, fresh=True, where="state/prod.json") is not None
+    assert collision_refusal(plan, kinds=registry, owner=mine, fresh=True, where="state/prod.json") is not None
 
 
 def test_a_pg_state_is_not_told_to_restore_a_backup_file():
-    line = collision_refusal(Plan("new", 0, (_job("bot"),)), owner=ME, fresh=True, where="pg:reconciler/prod")
+    line = collision_refusal(Plan("new", 0, (_job("bot"),)), kinds=registry, owner=ME, fresh=True, where="pg:reconciler/prod")
     assert line is not None and ".backup" not in line and "the pg history" in line
 
 
@@ -176,7 +177,7 @@ def test_a_lineage_only_mark_is_named_in_the_plan_when_a_state_has_its_lineage()
     assert named.changes[0].elsewhere[0].note("FineTuningJob.bot").startswith(
         "FineTuningJob.bot also exists in workspace staging as ftjob-1")
     assert collision_refusal(Plan("new", 0, (_job("bot", elsewhere=named.changes[0].elsewhere[:1]),)),
-                             owner=ME, fresh=True, where="state/prod.json") is None   # staging's: goes on
+                             kinds=registry, owner=ME, fresh=True, where="state/prod.json") is None   # staging's: goes on
     # a name found for this very workspace (another state file named prod): refused, folder unknown
     assert held_here(dataclasses.replace(OTHER, name="prod"), ME, fresh=False)
     asked.clear()
@@ -200,7 +201,7 @@ def test_a_saved_plan_keeps_the_names_and_the_json_schema_allows_them() -> None:
     jsonschema.validate(data, schema)
     back = plan_from_dict(data)
     assert back.changes[0].elsewhere == (PROD, STAGING, OTHER)
-    assert collision_refusal(back, owner=ME, fresh=False, where="state/prod.json") is not None
+    assert collision_refusal(back, kinds=registry, owner=ME, fresh=False, where="state/prod.json") is not None
 
 
 @pytest.mark.parametrize(("serial", "managed", "full"), [
@@ -209,16 +210,16 @@ def test_a_saved_plan_keeps_the_names_and_the_json_schema_allows_them() -> None:
     (4, True, True),     # written before: unmarked jobs of an older reconciler must be seen too
 ])
 def test_many_creates_list_every_job_so_a_holder_is_never_missed(tmp_path, serial, managed, full) -> None:
-    """plan/listing.py: more creates than are looked up by address one by one (10) list every job,
+    """planner/listing.py: more creates than are looked up by address one by one (10) list every job,
     whatever the state, so a create another lineage of this workspace holds is always seen."""
-    from reconciler.config import load_specs
-    from reconciler.plan.listing import MAX_ADDRESS_LISTINGS, job_scope
+    from reconciler.loading import load_specs
     from reconciler.plan.walk import WorkingState
+    from reconciler.planner.listing import MAX_ADDRESS_LISTINGS, job_scope
     from reconciler.state import ResourceState
 
     (tmp_path / "jobs.yaml").write_text("---\n".join(
         f"kind: FineTuningJob\nname: j{i}\nspec: {{model: gpt-4o-mini, training_file: file-1}}\n"
         for i in range(MAX_ADDRESS_LISTINGS + 1)))
     resources = {"File.x": ResourceState("File.x", "File", id="file-x")} if managed else {}
-    scope = job_scope(load_specs(tmp_path, {}), WorkingState("l", serial, resources))
+    scope = job_scope(load_specs(tmp_path, {}), WorkingState("l", serial, resources), registry)
     assert scope.complete is full, scope.reason

@@ -63,7 +63,7 @@ def test_only_a_state_written_before_adopts_unmarked_objects() -> None:
 
 
 def test_the_job_metadata_stays_within_the_api_limits() -> None:
-    from reconciler.config.schema_source import MAX_METADATA
+    from reconciler.config.schema_parts import MAX_METADATA
     from reconciler.kinds.job.inputs import create_body
 
     spec = {"model": "gpt-4o-mini", "training_file": "file-1",

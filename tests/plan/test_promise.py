@@ -1,4 +1,4 @@
-"""reconciler/plan/promise.py, table-driven without a server: which differences between a saved
+"""reconciler/planner/promise.py, table-driven without a server: which differences between a saved
 plan and the one made again at apply break the promise, and which steps touch an object no
 managed one is. The same through the real CLI: tests/e2e/test_saved_plan_promise_e2e.py."""
 
@@ -10,7 +10,7 @@ import json
 import pytest
 
 from reconciler.plan.model import Action, Change, Op, Plan, ReplaceMode, Step
-from reconciler.plan.promise import broken_promise, foreign_id
+from reconciler.planner.promise import broken_promise, foreign_id
 from reconciler.render.json_plan import plan_from_dict, plan_to_dict
 from reconciler.state import ResourceState, State
 from reconciler.values import UNKNOWN

@@ -7,14 +7,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from reconciler.config.budgets import Budgets
+from reconciler.config.policies import check_policy_document
 from reconciler.errors import ConfigError
 from reconciler.kinds.registry import KINDS
 from reconciler.plan.model import Action, Change, Plan, ReplaceMode
-from reconciler.policy.budgets import Budgets
-from reconciler.policy.document import check_policy_document
-from reconciler.policy.engine import PolicyReport, evaluate
+from reconciler.policy.engine import PolicyReport, evaluate, refusal
 from reconciler.policy.overrides import override_records, resolve_overrides, stamp
-from reconciler.policy.render import iter_policy_lines, refusal
+from reconciler.render.policy import iter_policy_lines
 from reconciler.values import UNKNOWN
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.config.nullable import nullable_warnings, unguarded_reads
+from reconciler.config.policies import check_policy_document
 from reconciler.kinds.registry import KINDS
-from reconciler.policy.document import check_policy_document
-from reconciler.policy.nullable import nullable_warnings, unguarded_reads
 
 REQUIRED = {kind: KINDS[kind].spec_schema().get("required", ()) for kind in ("FineTuningJob", "File",
                                                                               "CheckpointPermission")}

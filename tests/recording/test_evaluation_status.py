@@ -1,4 +1,4 @@
-"""Where an Evaluation stands (kinds/evaluation/status.py), table-driven: pure, from the resolved
+"""Where an Evaluation stands (recording/status.py), table-driven: pure, from the resolved
 target, the recording's manifest and the result kept by `compare --evaluation`."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from reconciler.kinds.evaluation.document import Evaluation
-from reconciler.kinds.evaluation.status import EvaluationStatus, resolve_target, status_of
 from reconciler.recording.compare import recording_digest
+from reconciler.recording.status import EvaluationStatus, resolve_target, status_of
 from reconciler.render.evaluations import iter_evaluation_lines, running_cost
 
 FT = "ft:gpt-4o-mini-2024-07-18:org:bot:abc"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.recording.grading import parse_grader, summarise
+from reconciler.kinds.evaluation.grading import parse_grader, summarise
 
 CASES = [
     ("text_similarity:fuzzy_match", "Reset it in Settings.", "reset it in  settings.", 1.0),

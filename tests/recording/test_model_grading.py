@@ -13,8 +13,8 @@ import pytest
 
 from reconciler.cost.tokens import count_record, count_text
 from reconciler.errors import ApiError
+from reconciler.kinds.evaluation.grading import Grader, grader_from_definition, parse_grader
 from reconciler.recording.compare import score_folder
-from reconciler.recording.grading import Grader, grader_from_definition, parse_grader
 from reconciler.recording.model_grading import (
     grade_log,
     grade_missing,

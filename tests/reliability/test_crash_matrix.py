@@ -116,8 +116,8 @@ class Killer:
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
 
-    def match(self, method: str, path: str):
-        template, handler, params, known = self.real(method, path)
+    def match(self, method: str, path: str, compiled: Any = None):
+        template, handler, params, known = self.real(method, path, compiled)
         if handler is None or method not in MUTATING or not path.startswith("/v1/") or self.proc is None:
             return template, handler, params, known
 

@@ -343,8 +343,9 @@ def test_fuzz_spec_loader_mutations_many(text: str) -> None:
 
 
 def _spec_case(text: str) -> None:
-    from reconciler.config import check_training_files, load_specs
     from reconciler.errors import SpecErrors
+    from reconciler.kinds.job.training_files import check_training_files
+    from reconciler.loading import load_specs
 
     with tempfile.TemporaryDirectory() as tmp:
         specs = Path(tmp) / "specs"

@@ -15,7 +15,7 @@ import json
 import pytest
 
 from reconciler.errors import StateError
-from reconciler.state.identity import (
+from reconciler.identity import (
     ApiIdentity,
     IdentityMismatchError,
     check_identity,

@@ -86,8 +86,8 @@ def _gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     gate = threading.Event()
     real = routes.match
 
-    def match(method: str, path: str) -> Any:
-        template, handler, params, known = real(method, path)
+    def match(method: str, path: str, compiled: Any = None) -> Any:
+        template, handler, params, known = real(method, path, compiled)
         if handler is None or method != "POST" or path != "/v1/fine_tuning/jobs":
             return template, handler, params, known
 
@@ -214,8 +214,8 @@ def test_postgres_restarted_mid_apply(tmp_path: Path, monkeypatch: pytest.Monkey
         restarted: list[int] = []
         real = routes.match
 
-        def match(method: str, path: str) -> Any:
-            template, handler, params, known = real(method, path)
+        def match(method: str, path: str, compiled: Any = None) -> Any:
+            template, handler, params, known = real(method, path, compiled)
             if handler is None or method != "POST" or not path.startswith("/v1/fine_tuning/jobs") or restarted:
                 return template, handler, params, known
 

@@ -60,7 +60,7 @@ spec: {model: gpt-4o-mini, training_file: "${File.train.id}", suffix: adopted}
 # the bug path (exit 3 + crash log in the temp dir) is exercised with a secret in the message.
 CRASHING_CLI = """\
 import os, sys
-import reconciler.plan.refresh as build
+import reconciler.planner.refresh as build
 def boom(*a, **k):
     raise RuntimeError("simulated bug while holding " + os.environ["OPENAI_API_KEY"] + " and "
                        + os.environ["OPENAI_ADMIN_KEY"])

@@ -16,12 +16,13 @@ from click.testing import CliRunner
 
 from reconciler.api.client import ApiClient
 from reconciler.cli import cli
-from reconciler.config import load_specs
 from reconciler.errors import ReconcilerError
+from reconciler.kinds import registry
 from reconciler.kinds.job.inputs import inputs_digest, inputs_from_spec
-from reconciler.plan.build import PlanOptions
+from reconciler.loading import load_specs
 from reconciler.plan.model import Plan
-from reconciler.plan.refresh import build_plan
+from reconciler.planner.build import PlanOptions
+from reconciler.planner.refresh import build_plan
 from reconciler.report.gather import parse_result_csv
 from tests.plan.harness import _state, project
 
@@ -163,7 +164,7 @@ def _plan(replay: Replay, tmp_path: Path, extra: str = "") -> Plan:
     (spec_dir / "main.yaml").write_text(_yaml_docs(extra), encoding="utf-8")
     specs = load_specs(spec_dir, {})
     with ApiClient(replay.base_url, KEY, ADMIN, max_retries=0) as reader:
-        return build_plan(specs, _state(_state_dict(replay)), reader, PlanOptions(), clock=lambda: NOW)
+        return build_plan(specs, _state(_state_dict(replay)), reader, PlanOptions(kinds=registry), clock=lambda: NOW)
 
 
 def test_plan_reads_real_job_shapes(replay: Replay, tmp_path: Path) -> None:

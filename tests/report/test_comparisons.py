@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.recording.grading import summarise
+from reconciler.kinds.evaluation.grading import summarise
 from reconciler.report.chart import histogram
 from reconciler.report.comparisons import read_comparisons
 from reconciler.report.html import render_html

@@ -1,4 +1,4 @@
-"""Each provider profile's API identity in the state (issue 16; state/identity.py): the default
+"""Each provider profile's API identity in the state (issue 16; identity.py): the default
 keeps the top-level "api", the others sit in "provider_apis"; each is checked like the default's."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from reconciler.errors import StateError
-from reconciler.state.identity import ApiIdentity, IdentityMismatchError, check_profile_identity
+from reconciler.identity import ApiIdentity, IdentityMismatchError, check_profile_identity
 from reconciler.state.model import State
 
 BASE = {"format_version": 1, "lineage": "l-1", "serial": 3, "reconciler_version": "0.1.0", "resources": {}}

@@ -1,18 +1,16 @@
-"""`python -m reconciler.config.compiled`: regenerate the compiled validators from the schemas."""
+"""`python -m reconciler.config.compiled`: write the compiled validators from the schemas (an
+install does it too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.config.compiled import module_name, render
-from reconciler.config.schema_source import KINDS
+from reconciler.config.compiled.generate import write_all
 
 
 def main() -> None:
     here = Path(__file__).resolve().parent
-    for kind in KINDS:
-        path = here / f"{module_name(kind)}.py"
-        path.write_text(render(kind), encoding="utf-8")
+    for path in write_all(here.parent / "schema", here):
         print(f"wrote {path}")
 
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reconciler.config.checks import Finding
 from reconciler.kinds.base import DataReads
+from reconciler.kinds.data.checks import check_data_checkpoints
 from reconciler.kinds.data.common import DataKind, select
+from reconciler.kinds.data.schema import data_checkpoints_spec
+from reconciler.plan.snapshot import MissingRead
 from reconciler.values import UNKNOWN
 
 __all__ = ["DATA_CHECKPOINTS", "selection_reason"]
@@ -24,18 +28,15 @@ _FIELDS = ("id", "fine_tuned_model_checkpoint", "step_number", "metrics", "creat
 
 class DataCheckpoints(DataKind):
     name = type = "data.FineTuningJobCheckpoints"
+    picks_checkpoint = True
     attributes = frozenset({"items", *_FIELDS})
 
     terraform_types = ("openai_fine_tuning_job_checkpoints",)
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import data_checkpoints_spec
-
         return data_checkpoints_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import Finding, check_data_checkpoints
-
         spec, findings = check_data_checkpoints(spec)
         given = [k for k in ("fine_tuning_job_id", "fine_tuning_job_ids") if k in spec]
         if not given:
@@ -71,8 +72,6 @@ class DataCheckpoints(DataKind):
         """The checkpoints of the jobs that succeeded (at most `limit` per job) once every job has
         ended, else why the pick waits: a sweep's winner is chosen when the sweep is complete, so a
         grant never goes to a checkpoint a job still running is about to beat."""
-        from reconciler.plan.snapshot import MissingRead
-
         items: list[dict[str, Any]] = []
         running: list[str] = []
         succeeded = 0

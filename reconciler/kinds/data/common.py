@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.api.protocols import Reader
 from reconciler.kinds.base import DataReads, Kind
-
-if TYPE_CHECKING:
-    from reconciler.plan.model import Change
+from reconciler.plan.model import Action, Change
 from reconciler.values import UNKNOWN, contains_unknown
 
 if TYPE_CHECKING:
@@ -32,7 +30,6 @@ class DataKind(Kind):
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
         address = doc.address
-        from reconciler.plan.model import Action, Change
 
         change = Change(address=address, kind=doc.kind, action=Action.READ, config=doc.spec,
                         depends_on=tuple(doc.depends_on))

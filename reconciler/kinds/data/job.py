@@ -6,7 +6,9 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.kinds.base import DataReads
+from reconciler.kinds.data.checks import check_data_job
 from reconciler.kinds.data.common import DataKind, matches, newest_first
+from reconciler.kinds.data.schema import data_job_spec
 from reconciler.kinds.job.kind import JOB_ATTRIBUTES
 
 __all__ = ["DATA_JOB"]
@@ -20,13 +22,9 @@ class DataJob(DataKind):
     terraform_types = ("openai_fine_tuning_job",)
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import data_job_spec
-
         return data_job_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_data_job
-
         return check_data_job(spec)
 
     def read(self, address: str, spec: dict[str, Any], reads: DataReads) -> tuple[dict[str, Any], str | None]:

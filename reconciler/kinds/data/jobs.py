@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.kinds.base import DataReads
+from reconciler.kinds.data.checks import check_data_list
 from reconciler.kinds.data.common import DataKind, matches, newest_first
+from reconciler.kinds.data.schema import data_jobs_spec
 
 __all__ = ["DATA_JOBS"]
 
@@ -18,13 +20,9 @@ class DataJobs(DataKind):
     terraform_types = ("openai_fine_tuning_jobs",)
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import data_jobs_spec
-
         return data_jobs_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_data_list
-
         return check_data_list(spec)
 
     def read(self, address: str, spec: dict[str, Any], reads: DataReads) -> tuple[dict[str, Any], str | None]:

@@ -5,26 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.kinds.base import DataReads
+from reconciler.kinds.data.checks import check_data_list
 from reconciler.kinds.data.common import DataKind
+from reconciler.kinds.data.schema import data_permissions_spec
 
 __all__ = ["DATA_PERMISSIONS"]
 
 
 class DataPermissions(DataKind):
     name = type = "data.CheckpointPermissions"
+    absent_on = frozenset({"azure"})  # Azure OpenAI has no checkpoint permissions to read
     admin = True
     attributes = frozenset({"items", "project_ids", "ids"})
 
     terraform_types = ("openai_fine_tuning_checkpoint_permission", "openai_fine_tuning_checkpoint_permissions")
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import data_permissions_spec
-
         return data_permissions_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_data_list
-
         return check_data_list(spec)
 
     def read(self, address: str, spec: dict[str, Any], reads: DataReads) -> tuple[dict[str, Any], str | None]:

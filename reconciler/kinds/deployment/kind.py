@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ApplyContext, Kind
+from reconciler.kinds.deployment.apply import apply_deployment
+from reconciler.kinds.deployment.plan import live_inputs, plan_deployment, plan_deployment_destroy
+from reconciler.kinds.deployment.schema import deployment_spec
 
 if TYPE_CHECKING:
     from reconciler.config.documents import Document
@@ -31,42 +34,28 @@ class DeploymentKind(Kind):
     pending_verbs = ("Deploying", "Deployment")
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.kinds.deployment.schema import deployment_spec
-
         return deployment_spec()
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
-        from reconciler.kinds.deployment.plan import plan_deployment
-
         return plan_deployment(doc, spec, walk, unresolved)
 
     def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
                      delete_model: bool = False) -> Change:
-        from reconciler.kinds.deployment.plan import plan_deployment_destroy
-
         return plan_deployment_destroy(address, rs, walk, prevent_destroy=prevent_destroy)
 
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
-        from reconciler.kinds.deployment.apply import apply_deployment
-
         return apply_deployment(ctx, change)
 
     def view(self, change: Change, obj: Mapping[str, Any]) -> Mapping[str, Any]:
-        from reconciler.kinds.deployment.plan import live_inputs
-
         return {"id": obj.get("id"), **live_inputs(obj),
                 "provisioning_state": (obj.get("properties") or {}).get("provisioningState")}
 
     def output_attributes(self, resource: ResourceState) -> dict[str, Any]:
-        from reconciler.kinds.deployment.plan import live_inputs
-
         attrs = resource.attributes or {}
         return {"id": resource.id, **live_inputs(attrs),
                 "provisioning_state": (attrs.get("properties") or {}).get("provisioningState")}
 
     def deployed_model(self, resource: ResourceState) -> tuple[str, str, str, int | None] | None:
-        from reconciler.kinds.deployment.plan import live_inputs
-
         now = live_inputs(resource.attributes or {})
         model, name, sku = now.get("model"), now.get("deployment_name"), now["sku"]
         capacity = sku.get("capacity") if isinstance(sku.get("capacity"), int) else None

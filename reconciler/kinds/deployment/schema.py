@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.schema_source import obj, ref_or, s
+from reconciler.config.schema_parts import obj, ref_or, s
 
 __all__ = ["SKUS", "deployment_spec"]
 

@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.config.documents import display_path
+from reconciler.config.positions import line_finder
+from reconciler.config.refs import Ref, is_reference, parse_ref, scan
+from reconciler.config.schema import describe, suggest
 from reconciler.errors import SpecError
+from reconciler.kinds.evaluation.grading import check_score_model, grader_from_definition, parse_grader
 from reconciler.kinds.evaluation.schema import (
     DEFAULT_GRADER,
     DEFAULT_THRESHOLD,
@@ -60,9 +65,7 @@ class Evaluation:
         return grader_label(self.grader, sep=":")
 
     def scorer(self) -> Any:
-        """The grader to compare with (reconciler.recording.grading.Grader)."""
-        from reconciler.recording.grading import grader_from_definition, parse_grader
-
+        """The grader to compare with (reconciler.kinds.evaluation.grading.Grader)."""
         if self.grader.get("type") != MODEL_GRADER:
             return parse_grader(self.grader_text)
         grader = grader_from_definition(self.grader, lambda where, message: None)
@@ -76,9 +79,6 @@ def grader_label(grader: Mapping[str, Any], sep: str = " ") -> str:
 
 
 def _grader(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> dict[str, Any] | None:
-    from reconciler.config.schema import describe, suggest
-    from reconciler.recording.grading import check_score_model
-
     if value is None:
         return dict(DEFAULT_GRADER)
     if isinstance(value, Mapping) and value.get("type") == MODEL_GRADER:
@@ -126,9 +126,6 @@ def _grader(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> 
 
 
 def _target(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> tuple[str, tuple[str, str] | None]:
-    from reconciler.config.refs import Ref, is_reference, parse_ref, scan
-    from reconciler.config.schema import describe
-
     if not isinstance(value, str) or not value.strip():
         error(("spec", "target"), f"expected a model id or ${{FineTuningJob.NAME.fine_tuned_model}}, got "
               f"{describe(value)}")
@@ -153,8 +150,6 @@ def _target(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> 
 
 
 def _recording(value: Any, base_dir: Path, error: Callable[[tuple[str | int, ...], str], None]) -> Path | None:
-    from reconciler.config.schema import describe
-
     if not isinstance(value, str) or not value.strip():
         error(("spec", "recording"), f"expected the folder `reconciler record DIR` wrote for one model "
               f"(DIR/<address>), got {describe(value)}")
@@ -174,10 +169,6 @@ def _recording(value: Any, base_dir: Path, error: Callable[[tuple[str | int, ...
 def check_evaluation_document(doc: Mapping[str, Any], file: str, line: int, positions: Mapping[str, int],
                               base_dir: Path) -> tuple[Evaluation | None, list[SpecError]]:
     """An Evaluation, or every problem of the document (one line each, file:line, field)."""
-    from reconciler.config.documents import display_path
-    from reconciler.config.schema import describe, suggest
-    from reconciler.config.yamlpos import line_finder
-
     line_of = line_finder(positions, line)
     name = doc.get("name")
     address = f"{EVALUATION_KIND}.{name}" if isinstance(name, str) else None

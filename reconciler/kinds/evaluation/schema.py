@@ -14,7 +14,7 @@ NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MODEL_GRADER = "score_model"
 GRADER_TYPES = ("string_check", "text_similarity", MODEL_GRADER)
 STRING_CHECK_OPERATIONS = ("eq", "ne", "like", "ilike")
-# the text_similarity metrics computed locally (reconciler/recording/grading.py LOCAL_METRICS)
+# the text_similarity metrics computed locally (reconciler/kinds/evaluation/grading.py LOCAL_METRICS)
 TEXT_SIMILARITY_METRICS = ("fuzzy_match", "bleu", "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l")
 DEFAULT_GRADER = {"type": "text_similarity", "evaluation_metric": "fuzzy_match"}
 DEFAULT_THRESHOLD = 0.9

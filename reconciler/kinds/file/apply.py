@@ -16,15 +16,15 @@ how to check it; nothing is uploaded again."""
 from __future__ import annotations
 
 import copy
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from reconciler.api.clock import server_now
-from reconciler.errors import ApiError, ConnectionFailedError, NotFoundError, ReconcilerError
+from reconciler.errors import ApiError, NotFoundError, ReconcilerError
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file.inputs import sha256_of
 from reconciler.kinds.file.large import upload_in_parts
+from reconciler.kinds.file.uploaded import CLOCK_SKEW, ambiguous, find_uploaded
 from reconciler.plan.model import Action, Change, Op, ReplaceMode, Step
 from reconciler.resources.ownership import marked_filename
 from reconciler.state import ResourceState
@@ -34,7 +34,6 @@ __all__ = ["DEPOSED", "UPLOAD_ATTEMPTS", "apply_file"]
 DEPOSED = "deposed"  # meta: ids of earlier uploads of this address not deleted yet (a re-upload's old file)
 
 UPLOAD_ATTEMPTS = 3
-CLOCK_SKEW = 120  # seconds: how far the API's created_at may lag this machine's clock
 
 
 def apply_file(ctx: ApplyContext, change: Change) -> str | None:
@@ -117,13 +116,6 @@ def _delete(ctx: ApplyContext, change: Change, step: Step, resource: ResourceSta
     return resource
 
 
-def _ambiguous(exc: ApiError) -> bool:
-    from reconciler.api.errors import AmbiguousCreateError
-
-    return isinstance(exc, (AmbiguousCreateError, ConnectionFailedError)) or (exc.status or 0) >= 500 \
-        or exc.status in (408, 409)
-
-
 def _upload_or_find(ctx: ApplyContext, address: str, path: Path, name: str, purpose: str, sha: str,
                     key: str) -> dict[str, Any]:
     """Upload `path` as `name` (the filename carries our lineage mark), never twice."""
@@ -135,11 +127,11 @@ def _upload_or_find(ctx: ApplyContext, address: str, path: Path, name: str, purp
         try:
             return ctx.client.upload_file(path, purpose=purpose, filename=name, idempotency_key=key)
         except ApiError as exc:
-            if not _ambiguous(exc):
+            if not ambiguous(exc):
                 raise
             failure = exc
         try:
-            found, unverified = _find_uploaded(ctx, name, size, purpose, sha, since=started - CLOCK_SKEW)
+            found, unverified = find_uploaded(ctx, name, size, purpose, sha, since=started - CLOCK_SKEW)
         except ApiError as lookup:
             raise ReconcilerError(f"the upload of {path} may have succeeded ({failure}) and listing the "
                                   f"files to check failed ({lookup}); not uploading it again: {check}") from None
@@ -155,24 +147,3 @@ def _upload_or_find(ctx: ApplyContext, address: str, path: Path, name: str, purp
         ctx.note(address, f"the upload failed ({failure.status or 'connection'}) and no file was made "
                           "(looked up by name and size): sending it again")
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _find_uploaded(ctx: ApplyContext, name: str, size: int, purpose: str, sha: str, *,
-                   since: float) -> tuple[dict[str, Any] | None, list[str]]:
-    """A file this upload made (same name, size, purpose, sha256, recent, unmanaged), and the ids
-    of candidates whose content could not be read."""
-    managed = {r.id for r in ctx.state.resources.values() if r.id}
-    unverified: list[str] = []
-    candidates = [f for f in ctx.client.list_files(purpose)
-                  if f.get("filename") == name and f.get("bytes") == size and f.get("purpose", purpose) == purpose
-                  and f.get("status") not in ("error", "deleted") and f["id"] not in managed
-                  and not (isinstance(f.get("created_at"), (int, float)) and f["created_at"] < since)]
-    for obj in sorted(candidates, key=lambda f: f.get("created_at") or 0, reverse=True):
-        try:
-            content = ctx.client.download_file(obj["id"])
-        except ApiError:
-            unverified.append(str(obj["id"]))
-            continue
-        if hashlib.sha256(content).hexdigest() == sha:
-            return dict(obj), []
-    return None, unverified

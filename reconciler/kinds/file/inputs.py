@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.digests import sha256_file
+from reconciler.kinds.names import FILE
 
 __all__ = ["KIND", "inputs_from_spec", "local_path", "sha256_of"]
 
-KIND = "File"
+KIND = FILE
 
 
 def local_path(doc: Any, spec: dict[str, Any]) -> Path:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.file import inputs as F
+from reconciler.kinds.file.checks import check_file
+from reconciler.kinds.file.schema import file_spec
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,28 +35,24 @@ class FileKind(Kind):
     local_file = True
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import file_spec
-
         return file_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_file
-
         return check_file(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
-        from reconciler.kinds.file.plan import plan_file
+        from reconciler.kinds.file.plan import plan_file  # lazy: start-up
 
         return plan_file(doc, spec, walk)
 
     def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
                      delete_model: bool = False) -> Change:
-        from reconciler.kinds.file.plan import plan_file_destroy
+        from reconciler.kinds.file.plan import plan_file_destroy  # lazy: start-up
 
         return plan_file_destroy(address, rs, walk, prevent_destroy=prevent_destroy)
 
     def local_content(self, resource: ResourceState, doc: Document | None) -> Path | None:
-        from reconciler.kinds.file.inputs import local_path, sha256_of
+        from reconciler.kinds.file.inputs import local_path, sha256_of  # lazy: start-up
 
         inputs = resource.inputs or {}
         if doc is None or not inputs.get("sha256") or not isinstance(doc.spec.get("path"), str):
@@ -69,7 +67,7 @@ class FileKind(Kind):
         return dict(reads.file(object_id))
 
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
-        from reconciler.kinds.file.apply import apply_file
+        from reconciler.kinds.file.apply import apply_file  # lazy: start-up
 
         return apply_file(ctx, change)
 

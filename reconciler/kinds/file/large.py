@@ -24,6 +24,7 @@ from reconciler.api.uploads import PartSender, file_md5, send_in_parts
 from reconciler.errors import ApiError, ReconcilerError
 from reconciler.kinds.base import ApplyContext
 from reconciler.kinds.file.plan import UPLOADING
+from reconciler.kinds.file.uploaded import CLOCK_SKEW, ambiguous, find_uploaded
 from reconciler.plan.model import Change, Step
 from reconciler.state import ResourceState
 
@@ -41,8 +42,6 @@ def _resumable(before: ResourceState | None, sha: str, part_bytes: int) -> dict[
 def upload_in_parts(ctx: ApplyContext, change: Change, step: Step, path: Path, name: str, purpose: str,
                     sha: str) -> dict[str, Any]:
     """The File made from `path` by an Upload (continued if a killed run began it)."""
-    from reconciler.kinds.file.apply import CLOCK_SKEW, _ambiguous, _find_uploaded
-
     client = ctx.client
     address = change.address
     if not isinstance(client, PartSender):
@@ -89,17 +88,17 @@ def upload_in_parts(ctx: ApplyContext, change: Change, step: Step, path: Path, n
         try:
             done = send(progress["id"])
         except ApiError as exc:
-            if earlier is None or exc.status not in (400, 404) or _ambiguous(exc):
+            if earlier is None or exc.status not in (400, 404) or ambiguous(exc):
                 raise
-            found, _ = _find_uploaded(ctx, name, size, purpose, sha, since=0)
+            found, _ = find_uploaded(ctx, name, size, purpose, sha, since=0)
             if found is not None:   # the earlier run completed it, then died before recording the File
                 return found
             ctx.note(address, f"Upload {earlier['id']} cannot be continued ({exc.message}): starting a new one")
             done = send(None)
     except ApiError as exc:
         upload_id = progress["id"]
-        if _ambiguous(exc):
-            found, _ = _find_uploaded(ctx, name, size, purpose, sha, since=began - CLOCK_SKEW)
+        if ambiguous(exc):
+            found, _ = find_uploaded(ctx, name, size, purpose, sha, since=began - CLOCK_SKEW)
             if found is not None:
                 return found
             raise ReconcilerError(f"the Upload {upload_id} of {path} may not have finished ({exc}); its parts are "

@@ -7,7 +7,7 @@ from typing import Any
 from reconciler.config.providers import DEFAULT_PROVIDER, declared_profile
 from reconciler.errors import PlanError, SpecError
 from reconciler.kinds.file import inputs as F
-from reconciler.kinds.job.inputs import KIND as JOB_KIND
+from reconciler.kinds.names import JOB as JOB_KIND
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
 from reconciler.resources.ownership import (

@@ -24,15 +24,13 @@ from typing import Any
 
 from reconciler.resources.canonical import MISSING
 from reconciler.resources.models import SNAPSHOTS
-from reconciler.resources.ownership import TAG_LINEAGE, TAG_WORKSPACE
+from reconciler.resources.ownership import TAG_ADDRESS, TAG_DIGEST, TAG_LINEAGE, TAG_WORKSPACE
 
 __all__ = ["CREATE_FIELDS", "TAG_ADDRESS", "TAG_DIGEST", "TRACKING_TAGS", "canonical_field", "canonical_inputs",
            "normalise_method"]
 
 CREATE_FIELDS = ("model", "training_file", "validation_file", "seed", "suffix", "metadata",
                  "integrations", "method")
-TAG_ADDRESS = "reconciler_address"
-TAG_DIGEST = "reconciler_digest"
 TRACKING_TAGS = (TAG_ADDRESS, TAG_DIGEST, TAG_LINEAGE, TAG_WORKSPACE)
 _DEFAULT_MARKERS = ("auto", "default")
 _HYPERPARAMETER_KEYS = frozenset({

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reconciler.drift.findings import DRIFT, Finding
 from reconciler.kinds.job.inputs import ACTIVE, KIND, TAG_ADDRESS
+from reconciler.plan.finding import DRIFT, Finding
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 from reconciler.resources.ownership import job_owner, mark
 

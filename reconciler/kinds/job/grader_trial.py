@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler.config.documents import Document, SpecSet
-from reconciler.config.grader_fields import item_templates, job_files
+from reconciler.kinds.job.grader_fields import item_templates, job_files
 from reconciler.kinds.job.inputs import KIND as JOB
 
 __all__ = ["DEFAULT_ROWS", "GraderRunner", "Trial", "reinforcement_jobs", "run_trial"]

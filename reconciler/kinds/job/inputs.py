@@ -21,6 +21,7 @@ from reconciler.kinds.job.canonical import (
     canonical_inputs,
     normalise_method,
 )
+from reconciler.kinds.names import JOB
 from reconciler.resources.canonical import MISSING, digest, flatten, get_path
 from reconciler.resources.models import same_model
 from reconciler.resources.ownership import TAG_LINEAGE, TAG_WORKSPACE, mark, owner_tag
@@ -48,7 +49,7 @@ __all__ = [
     "state_attributes",
 ]
 
-KIND = "FineTuningJob"
+KIND = JOB
 ACTIVE = frozenset({"validating_files", "queued", "running", "paused"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 _TAGS = TRACKING_TAGS

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ApplyContext, Kind
 from reconciler.kinds.job import inputs as J
+from reconciler.kinds.job.checks import check_job
+from reconciler.kinds.job.schema import fine_tuning_job_spec
 
 if TYPE_CHECKING:
     from reconciler.api.protocols import Client
     from reconciler.config.documents import Document, SpecSet
-    from reconciler.drift.findings import Finding
+    from reconciler.plan.finding import Finding
     from reconciler.plan.model import Change, Plan
     from reconciler.plan.snapshot import Snapshot, SnapshotReads
     from reconciler.plan.walk import Walk
@@ -32,6 +34,7 @@ JOB_ATTRIBUTES = frozenset({
 
 class JobKind(Kind):
     name = type = J.KIND
+    job = costed = has_model = True
     listings = frozenset({"jobs"})
     importable = True
     waitable = True
@@ -42,23 +45,19 @@ class JobKind(Kind):
     uses_graders = True
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import fine_tuning_job_spec
-
         return fine_tuning_job_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_job
-
         return check_job(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
-        from reconciler.kinds.job.plan import plan_job
+        from reconciler.kinds.job.plan import plan_job  # lazy: start-up
 
         return plan_job(doc, spec, walk, unresolved)
 
     def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
                      delete_model: bool = False) -> Change:
-        from reconciler.kinds.job.plan import plan_job_destroy
+        from reconciler.kinds.job.plan import plan_job_destroy  # lazy: start-up
 
         return plan_job_destroy(address, rs, walk, prevent_destroy=prevent_destroy, delete_model=delete_model)
 
@@ -67,28 +66,28 @@ class JobKind(Kind):
 
     def unmanaged(self, plan: Plan, snapshot: Snapshot | None, specs: SpecSet, state: State,
                   selector: Mapping[str, str], include_finished: bool) -> Iterable[Finding]:
-        from reconciler.kinds.job.drift import unmanaged
+        from reconciler.kinds.job.drift import unmanaged  # lazy: start-up
 
         return unmanaged(plan, snapshot, specs, state, selector, include_finished)
 
     def prune(self, finding: Finding, plan: Plan, snapshot: Snapshot | None,
               planned_revokes: set[tuple[Any, Any]]) -> Change | None:
-        from reconciler.kinds.job.drift import prune
+        from reconciler.kinds.job.drift import prune  # lazy: start-up
 
         return prune(finding, plan, snapshot)
 
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
-        from reconciler.kinds.job.apply import apply_job
+        from reconciler.kinds.job.apply import apply_job  # lazy: start-up
 
         return apply_job(ctx, change)
 
     def view(self, change: Change, obj: Mapping[str, Any]) -> Mapping[str, Any]:
-        from reconciler.kinds.job.view import LiveJobView
+        from reconciler.kinds.job.view import LiveJobView  # lazy: start-up
 
         return LiveJobView(obj, (change.after or {}).get("suffix"))
 
     def waiting_reason(self, address: str, attrs: Mapping[str, Any], now: float) -> str | None:
-        from reconciler.kinds.job.view import waiting_reason
+        from reconciler.kinds.job.view import waiting_reason  # lazy: start-up
 
         return waiting_reason(address, attrs, now) if attrs.get("status") else None
 
@@ -108,7 +107,7 @@ class JobKind(Kind):
         return job, status in J.FINISHED, str(status), detail
 
     def progress(self, client: Client, obj: Mapping[str, Any]) -> dict[str, Any] | None:
-        from reconciler.kinds.job.progress import job_progress
+        from reconciler.kinds.job.progress import job_progress  # lazy: start-up
 
         return job_progress(client, obj)
 

@@ -14,6 +14,7 @@ from reconciler.errors import NotFoundError, PlanError
 from reconciler.kinds.job import inputs as J
 from reconciler.kinds.job.ends import create_refusal, model_health, serving_note
 from reconciler.kinds.job.view import LiveJobView, duration, waiting_reason
+from reconciler.lifecycle.dates import base_model
 from reconciler.plan.model import Action, AttrChange, Change, Drift, Elsewhere, Health, Op, ReplaceMode, Step
 from reconciler.plan.walk import Walk
 from reconciler.resources.ownership import job_owner, job_workspace, legacy_adoptable, mark
@@ -64,8 +65,6 @@ def _unmarked_twin(walk: Walk, address: str, inputs: Mapping[str, Any], profile:
     training_file = inputs.get("training_file")
     if not isinstance(training_file, str):   # UNKNOWN (the file is not uploaded yet): nothing to match
         return None
-    from reconciler.lifecycle.dates import base_model
-
     managed = {r.id for r in walk.state.resources.values() if r.id}
     for job in walk.reads.all_jobs():
         if (job.get("id") in managed or (job.get("metadata") or {}).get(J.TAG_ADDRESS)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.config.legacy import map_legacy
+from reconciler.kinds.job.checks import check_job
 from reconciler.kinds.job.kind import JobKind
+from reconciler.kinds.legacy.schema import legacy_spec
 
 __all__ = ["LEGACY"]
 
@@ -18,13 +21,9 @@ class LegacyKind(JobKind):
     uses_graders = False
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import legacy_spec
-
         return legacy_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_job
-        from reconciler.config.legacy import map_legacy
 
         job, findings = map_legacy(spec)
         if any(f.severity == "error" for f in findings):

@@ -12,8 +12,7 @@ from typing import Any
 
 from reconciler.errors import ConnectionFailedError, NotFoundError, StalePlanError
 from reconciler.kinds.base import ApplyContext, Kind
-from reconciler.kinds.permission.grants import grant_steps, move_steps
-from reconciler.kinds.permission.kind import KIND
+from reconciler.kinds.permission.grants import KIND, grant_steps, move_steps
 from reconciler.plan.model import Action, Change, Op, Step
 from reconciler.state import ResourceState
 from reconciler.values import UNKNOWN

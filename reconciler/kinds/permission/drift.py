@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from reconciler.drift.findings import DRIFT, Finding
-from reconciler.kinds.permission.kind import KIND
+from reconciler.kinds.permission.grants import KIND
+from reconciler.plan.finding import DRIFT, Finding
 from reconciler.plan.model import Action, Change, Op, Plan, Step
 
 __all__ = ["prune", "unmanaged"]

@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.kinds.names import PERMISSION
 from reconciler.plan.model import AttrChange, Op, Step
 
-__all__ = ["LATER", "grant_steps", "move_steps"]
+__all__ = ["KIND", "LATER", "grant_steps", "move_steps"]
+
+KIND = PERMISSION
 
 # The end of a revoke's detail when the plan shows it before it can happen: a grant that follows a
 # job's model moves when the grant moves to a new checkpoint, and its grants on the old model are revoked then.

@@ -9,10 +9,13 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ApplyContext, Kind
+from reconciler.kinds.permission.checks import check_permission
+from reconciler.kinds.permission.grants import KIND
+from reconciler.kinds.permission.schema import permission_spec
 
 if TYPE_CHECKING:
     from reconciler.config.documents import Document, SpecSet
-    from reconciler.drift.findings import Finding
+    from reconciler.plan.finding import Finding
     from reconciler.plan.model import Change, Plan
     from reconciler.plan.snapshot import Snapshot, SnapshotReads
     from reconciler.plan.walk import Walk
@@ -20,11 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = ["KIND", "PERMISSION", "PermissionKind"]
 
-KIND = "CheckpointPermission"
-
 
 class PermissionKind(Kind):
     name = type = KIND
+    grants_access = True
+    absent_on = frozenset({"azure"})  # Azure shares a fine-tuned model by deploying it, not by a grant
     admin = True
     listings = frozenset({"permissions"})   # refresh lists the grants of every managed checkpoint
     importable = True
@@ -36,23 +39,19 @@ class PermissionKind(Kind):
     terraform_types = ("openai_fine_tuning_checkpoint_permission",)
 
     def spec_schema(self) -> dict[str, Any]:
-        from reconciler.config.schema_source import permission_spec
-
         return permission_spec()
 
     def check(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        from reconciler.config.checks import check_permission
-
         return check_permission(spec)
 
     def plan(self, doc: Document, spec: dict[str, Any], walk: Walk, unresolved: list[str]) -> Change:
-        from reconciler.kinds.permission.plan import plan_permission
+        from reconciler.kinds.permission.plan import plan_permission  # lazy: start-up
 
         return plan_permission(doc, spec, walk, unresolved)
 
     def plan_destroy(self, address: str, rs: ResourceState, walk: Walk, *, prevent_destroy: bool,
                      delete_model: bool = False) -> Change:
-        from reconciler.kinds.permission.plan import plan_permission_destroy
+        from reconciler.kinds.permission.plan import plan_permission_destroy  # lazy: start-up
 
         return plan_permission_destroy(address, rs, walk, prevent_destroy=prevent_destroy)
 
@@ -81,18 +80,18 @@ class PermissionKind(Kind):
 
     def unmanaged(self, plan: Plan, snapshot: Snapshot | None, specs: SpecSet, state: State,
                   selector: Mapping[str, str], include_finished: bool) -> Iterable[Finding]:
-        from reconciler.kinds.permission.drift import unmanaged
+        from reconciler.kinds.permission.drift import unmanaged  # lazy: start-up
 
         return unmanaged(plan, snapshot, specs)
 
     def prune(self, finding: Finding, plan: Plan, snapshot: Snapshot | None,
               planned_revokes: set[tuple[Any, Any]]) -> Change | None:
-        from reconciler.kinds.permission.drift import prune
+        from reconciler.kinds.permission.drift import prune  # lazy: start-up
 
         return prune(finding, plan, snapshot, planned_revokes)
 
     def apply(self, ctx: ApplyContext, change: Change) -> str | None:
-        from reconciler.kinds.permission.apply import apply_permission
+        from reconciler.kinds.permission.apply import apply_permission  # lazy: start-up
 
         return apply_permission(ctx, change)
 

@@ -18,6 +18,7 @@ from reconciler.state.model import (
     parse_resource_entry,
     strict_numbers,
 )
+from reconciler.state.pg.errors import pg_error
 
 __all__ = ["PgJournal", "read_rows"]
 
@@ -87,7 +88,6 @@ class PgJournal:
         with self._lock:
             if self._closed:
                 raise StateError(f"{self.where}: journal is closed")
-            from reconciler.state.pg.store import pg_error
 
             try:
                 self._insert(self.count + 1, address, text)
@@ -101,7 +101,6 @@ class PgJournal:
         with self._lock:
             if self.count:
                 return
-            from reconciler.state.pg.store import pg_error
 
             try:
                 self._insert(0, "", None)

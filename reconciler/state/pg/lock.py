@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.errors import StateError, StateLockedError
 from reconciler.state.lock import POLL_SECONDS, LockInfo, describe_holder, new_lock_info
+from reconciler.state.pg.errors import pg_error
 
 __all__ = ["hold", "locked_error", "read_holder"]
 
@@ -45,7 +46,6 @@ def hold(connect: Callable[[], Any], table: Any, workspace: str, key: int, where
          who: str | None = None, holding: Callable[[Any | None], None] = lambda conn: None) -> Iterator[LockInfo]:
     from psycopg import sql
 
-    from reconciler.state.pg.store import pg_error
 
     try:
         conn = connect()

@@ -21,23 +21,11 @@ from reconciler.state.journal import replay
 from reconciler.state.lock import LockInfo
 from reconciler.state.model import FORMAT_VERSION, State, new_state
 from reconciler.state.pg import lock as _lock
+from reconciler.state.pg.errors import pg_error
 from reconciler.state.pg.journal import PgJournal, read_rows
 from reconciler.state.pg.schema import create_tables, lock_key
 
 __all__ = ["HistoryEntry", "PgStateStore", "pg_error"]
-
-
-def pg_error(exc: BaseException, prefix: str) -> BaseException:
-    """A psycopg error as one StateError line (the server's first line; never the connection
-    string); anything else unchanged (a bug stays a bug)."""
-    import psycopg
-
-    if isinstance(exc, StateError):
-        return exc
-    if not isinstance(exc, psycopg.Error):
-        return exc
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return StateError(f"{prefix}: PostgreSQL: {text}")
 
 
 class HistoryEntry:
