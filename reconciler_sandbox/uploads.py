@@ -62,8 +62,7 @@ def _drop_parts(world: World, record: dict[str, Any]) -> None:
     record["_parts"] = {}
 
 
-def create_upload(world: World, req: Request) -> dict[str, Any]:
-    body = req.json()
+def _check_create_fields(body: Any) -> None:
     if not isinstance(body, dict):
         raise bad_request("Invalid request body: expected a JSON object.")
     for name in CREATE_FIELDS:
@@ -73,7 +72,9 @@ def create_upload(world: World, req: Request) -> dict[str, Any]:
     if extra:
         raise bad_request(f"Unrecognized request argument supplied: {extra[0]}", param=extra[0],
                           code="unknown_parameter")
-    filename, purpose, size, mime = body["filename"], body["purpose"], body["bytes"], body["mime_type"]
+
+
+def _check_create_values(filename: Any, purpose: Any, size: Any, mime: Any) -> None:
     if not isinstance(filename, str) or not filename:
         raise bad_request("Invalid 'filename': expected a non-empty string.", param="filename", code="invalid_type")
     if purpose not in UPLOAD_PURPOSES:
@@ -89,13 +90,25 @@ def create_upload(world: World, req: Request) -> dict[str, Any]:
     if purpose == "fine-tune" and not filename.endswith(".jsonl"):
         raise bad_request(f"Invalid file format for Fine-Tuning API. Must be .jsonl (got {filename!r}).",
                           param="filename", code="invalid_file_format")
+
+
+def _check_expires_after(expires_after: Any) -> None:
+    if expires_after is None:
+        return
+    seconds = expires_after.get("seconds") if isinstance(expires_after, dict) else None
+    if (not isinstance(expires_after, dict) or expires_after.get("anchor") != "created_at"
+            or isinstance(seconds, bool) or not isinstance(seconds, int) or not 3600 <= seconds <= 2592000):
+        raise bad_request("Invalid 'expires_after': expected {\"anchor\": \"created_at\", \"seconds\": "
+                          "3600..2592000}.", param="expires_after", code="invalid_value")
+
+
+def create_upload(world: World, req: Request) -> dict[str, Any]:
+    body = req.json()
+    _check_create_fields(body)
+    filename, purpose, size, mime = body["filename"], body["purpose"], body["bytes"], body["mime_type"]
+    _check_create_values(filename, purpose, size, mime)
     expires_after = body.get("expires_after")
-    if expires_after is not None:
-        seconds = expires_after.get("seconds") if isinstance(expires_after, dict) else None
-        if (not isinstance(expires_after, dict) or expires_after.get("anchor") != "created_at"
-                or isinstance(seconds, bool) or not isinstance(seconds, int) or not 3600 <= seconds <= 2592000):
-            raise bad_request("Invalid 'expires_after': expected {\"anchor\": \"created_at\", \"seconds\": "
-                              "3600..2592000}.", param="expires_after", code="invalid_value")
+    _check_expires_after(expires_after)
 
     def create() -> dict[str, Any]:
         with world.lock:
@@ -181,9 +194,8 @@ def _join(world: World, part_ids: list[str]) -> tuple[Staged, str]:
     return Staged(path, size), digest.hexdigest()
 
 
-def complete_upload(world: World, req: Request) -> dict[str, Any]:
-    upload_id = req.params["upload_id"]
-    body = req.json()
+def _complete_body(body: Any) -> tuple[list[str], str | None]:
+    """The part ids and md5 a complete request names, checked."""
     if not isinstance(body, dict) or "part_ids" not in body:
         raise bad_request("Missing required parameter: 'part_ids'.", param="part_ids",
                           code="missing_required_parameter")
@@ -196,41 +208,62 @@ def complete_upload(world: World, req: Request) -> dict[str, Any]:
         raise bad_request("Invalid 'part_ids': expected a list of Part ids.", param="part_ids", code="invalid_type")
     if md5 is not None and not isinstance(md5, str):
         raise bad_request("Invalid 'md5': expected a string.", param="md5", code="invalid_type")
-    with world.lock:
-        record = _pending(world, upload_id, "complete")
-        known = record["_parts"]
-        for part_id in part_ids:
-            if part_id not in known:
-                raise bad_request(f"Part {part_id} does not belong to Upload {upload_id}.", param="part_ids",
-                                  code="invalid_value")
-        if len(set(part_ids)) != len(part_ids):
-            raise bad_request("Invalid 'part_ids': a Part is listed more than once.", param="part_ids",
+    return part_ids, md5
+
+
+def _check_parts(record: dict[str, Any], upload_id: str, part_ids: list[str]) -> None:
+    """The listed parts are this Upload's, each once, and hold exactly the bytes it was created for."""
+    known = record["_parts"]
+    for part_id in part_ids:
+        if part_id not in known:
+            raise bad_request(f"Part {part_id} does not belong to Upload {upload_id}.", param="part_ids",
                               code="invalid_value")
-        total = sum(known[p] for p in part_ids)
-        if total != record["bytes"]:
-            raise bad_request(f"The Parts listed hold {total} bytes; the Upload was created for "
-                              f"{record['bytes']} bytes.", param="part_ids", code="invalid_value")
-        record["status"] = "completing"   # no other part, complete or cancel while the parts are joined
+    if len(set(part_ids)) != len(part_ids):
+        raise bad_request("Invalid 'part_ids': a Part is listed more than once.", param="part_ids",
+                          code="invalid_value")
+    total = sum(known[p] for p in part_ids)
+    if total != record["bytes"]:
+        raise bad_request(f"The Parts listed hold {total} bytes; the Upload was created for "
+                          f"{record['bytes']} bytes.", param="part_ids", code="invalid_value")
+
+
+def _reopen(world: World, record: dict[str, Any], staged: Staged | None = None) -> None:
+    """A complete that failed: the joined bytes dropped, the Upload pending again."""
+    if staged is not None:
+        staged.path.unlink(missing_ok=True)
+    with world.lock:
+        record["status"] = "pending"
+
+
+def _make_file(world: World, record: dict[str, Any], part_ids: list[str], md5: str | None) -> dict[str, Any]:
+    """The File the parts make, joined in order and checked against the md5 if one was given."""
     try:
         staged, digest = _join(world, part_ids)
     except BaseException:
-        with world.lock:
-            record["status"] = "pending"
+        _reopen(world, record)
         raise
     if md5 is not None and md5.strip().lower() != digest:
-        staged.path.unlink(missing_ok=True)
-        with world.lock:
-            record["status"] = "pending"
+        _reopen(world, record, staged)
         raise bad_request(f"The md5 of the uploaded content is {digest}, not {md5}.", param="md5",
                           code="md5_mismatch")
     try:
-        file = world.upload_file(filename=record["filename"], purpose=record["purpose"], content=staged,
-                                 expires_after=record["_expires_after"], project=record["_project"])
+        file: dict[str, Any] = world.upload_file(filename=record["filename"], purpose=record["purpose"],
+                                                 content=staged, expires_after=record["_expires_after"],
+                                                 project=record["_project"])
     except BaseException:
-        staged.path.unlink(missing_ok=True)
-        with world.lock:
-            record["status"] = "pending"
+        _reopen(world, record, staged)
         raise
+    return file
+
+
+def complete_upload(world: World, req: Request) -> dict[str, Any]:
+    upload_id = req.params["upload_id"]
+    part_ids, md5 = _complete_body(req.json())
+    with world.lock:
+        record = _pending(world, upload_id, "complete")
+        _check_parts(record, upload_id, part_ids)
+        record["status"] = "completing"   # no other part, complete or cancel while the parts are joined
+    file = _make_file(world, record, part_ids, md5)
     with world.lock:
         _drop_parts(world, record)
         record["status"] = "completed"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.cli.context import EXIT_ERROR, EXIT_OK, app, common_options, out
+from reconciler.cli.context import EXIT_ERROR, EXIT_OK, Out, app, common_options, out
+
+if TYPE_CHECKING:
+    from reconciler.convert.notes import Note
+    from reconciler.convert.terraform import Conversion
 
 __all__ = ["convert", "import_terraform_command", "terraform"]
 
@@ -42,46 +47,15 @@ def terraform(paths: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
         click.echo(str(exc), err=True)  # exactly one line: file:line: message
         return EXIT_ERROR
     written = write_conversion(conv, force=force)
-    counts = conv.counts()
     if as_json:
-        o.json({
-            "written": [str(p) for p in written],
-            "converted": [{"address": d.address if d.raw is None else None, "kind": d.kind or next(iter(d.raw or {})),
-                           "file": d.file, "line": d.line, "source": d.source} for d in conv.converted],
-            "not_converted": [n.to_json() for n in conv.notes if n.severity == "not_converted"],
-            "todo": [n.to_json() for n in conv.notes if n.severity == "todo"],
-            "warnings": [n.to_json() for n in conv.notes if n.severity == "warning"],
-            "summary": counts,
-        })
+        o.json(_conversion_json(conv, written))
         return EXIT_OK
     for path in written:
         o.echo(f"wrote {path}")
-    summary = (f"{counts['resources']} resource{'s' if counts['resources'] != 1 else ''} converted, "
-               f"{counts['data_sources']} data source{'s' if counts['data_sources'] != 1 else ''}, ")
-    if counts["other"]:
-        summary += f"{counts['other']} import/moved block{'s' if counts['other'] != 1 else ''}, "
-    summary += f"{counts['not_converted']} item{'s' if counts['not_converted'] != 1 else ''} not converted"
-    if counts["todo"]:
-        summary += f", {counts['todo']} to do by hand"
-    o.echo(summary + ".")
-    todo = [n for n in conv.notes if n.severity == "todo"]
-    not_converted = [n for n in conv.notes if n.severity == "not_converted"]
-    warnings = [n for n in conv.notes if n.severity == "warning"]
-    if todo:
-        o.echo("")
-        o.echo(o.style("To do (written, but validate fails until done):", bold=True))
-        for note in todo:
-            o.echo(f"  {note}")
-    if not_converted:
-        o.echo("")
-        o.echo(o.style("Not converted:", bold=True))
-        for note in not_converted:
-            o.echo(f"  {note}")
-    if warnings:
-        o.echo("")
-        o.echo(o.style("Warnings:", bold=True))
-        for note in warnings:
-            o.echo(f"  {note}")
+    o.echo(_conversion_summary(conv.counts()) + ".")
+    for title, severity in (("To do (written, but validate fails until done):", "todo"),
+                            ("Not converted:", "not_converted"), ("Warnings:", "warning")):
+        _echo_notes(o, title, [n for n in conv.notes if n.severity == severity])
     if written:
         flags = f"-C {target}" + "".join(f" --var {name}=VALUE" for name in conv.unset_variables)
         o.echo("")
@@ -92,6 +66,39 @@ def terraform(paths: tuple[Path, ...], out_dir: Path | None, force: bool, as_jso
     else:
         o.echo("Nothing to write: no resource or data source could be converted.")
     return EXIT_OK
+
+
+def _conversion_json(conv: Conversion, written: list[Path]) -> dict[str, Any]:
+    return {
+        "written": [str(p) for p in written],
+        "converted": [{"address": d.address if d.raw is None else None, "kind": d.kind or next(iter(d.raw or {})),
+                       "file": d.file, "line": d.line, "source": d.source} for d in conv.converted],
+        "not_converted": [n.to_json() for n in conv.notes if n.severity == "not_converted"],
+        "todo": [n.to_json() for n in conv.notes if n.severity == "todo"],
+        "warnings": [n.to_json() for n in conv.notes if n.severity == "warning"],
+        "summary": conv.counts(),
+    }
+
+
+def _conversion_summary(counts: Mapping[str, int]) -> str:
+    """One line of counts: resources, data sources, import/moved blocks, not converted, to do."""
+    summary = (f"{counts['resources']} resource{'s' if counts['resources'] != 1 else ''} converted, "
+               f"{counts['data_sources']} data source{'s' if counts['data_sources'] != 1 else ''}, ")
+    if counts["other"]:
+        summary += f"{counts['other']} import/moved block{'s' if counts['other'] != 1 else ''}, "
+    summary += f"{counts['not_converted']} item{'s' if counts['not_converted'] != 1 else ''} not converted"
+    if counts["todo"]:
+        summary += f", {counts['todo']} to do by hand"
+    return summary
+
+
+def _echo_notes(o: Out, title: str, notes: list[Note]) -> None:
+    if not notes:
+        return
+    o.echo("")
+    o.echo(o.style(title, bold=True))
+    for note in notes:
+        o.echo(f"  {note}")
 
 
 @click.command("import-terraform")

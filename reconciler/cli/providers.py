@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.cli.context import AppContext, Out
@@ -63,6 +63,50 @@ def _undeclared(name: str, providers: Mapping[str, Provider], addresses: list[st
                        "reached, or remove it from the state with `reconciler state rm`")
 
 
+def _profiles_used(profile_of: Mapping[str, str], state: State,
+                   providers: Mapping[str, Provider]) -> dict[str, list[str]]:
+    """Profile -> the addresses that use it; an undeclared profile is refused."""
+    used: dict[str, list[str]] = {}
+    for address, name in sorted(profile_of.items()):
+        used.setdefault(name, []).append(address)
+    # an object the specs moved to another profile is still read (and forgotten or destroyed) in
+    # the one the state recorded it in
+    for address, resource in sorted(state.resources.items()):
+        recorded = recorded_profile(resource)
+        if recorded != profile_of.get(address) and address not in used.get(recorded, []):
+            used.setdefault(recorded, []).append(address)
+    for name, addresses in used.items():
+        if name not in providers and name != DEFAULT_PROVIDER:
+            raise _undeclared(name, providers, addresses)
+    return used
+
+
+def _profile_clients(ctx: AppContext, stack: contextlib.ExitStack, used: Mapping[str, list[str]],
+                     providers: Mapping[str, Provider], settings: Mapping[str, dict[str, Any]],
+                     profile_of: Mapping[str, str], admin_for: list[str], identity_check: Callable[[str], Any], *,
+                     insecure_http: bool, out: Out | None) -> tuple[dict[str, Any], set[str]]:
+    """Profile -> its data-plane client (its identity checked by `identity_check(profile)`), and the
+    profiles whose client holds an admin key."""
+    from reconciler.cli import runtime
+
+    clients: dict[str, Any] = {}
+    admins: set[str] = set()
+    for name in sorted(used):
+        if name not in providers:  # the implicit default: today's client from OPENAI_*
+            client = stack.enter_context(runtime.api_client(
+                ctx, admin_for=[a for a in admin_for if profile_of.get(a) == name],
+                insecure_http=insecure_http, out=out))
+            if ctx.sandbox or ctx.env.get("OPENAI_ADMIN_KEY"):
+                admins.add(name)
+        else:
+            client = _profile_client(ctx, stack, settings[name], insecure_http)
+            if settings[name]["admin"]:
+                admins.add(name)
+        client.on_identity = identity_check(name)
+        clients[name] = client
+    return clients, admins
+
+
 @contextlib.contextmanager
 def open_clients(ctx: AppContext, specs: SpecSet, state: State, where: str, *, admin_for: list[str],
                  insecure_http: bool, out: Out | None) -> Iterator[Any]:
@@ -82,18 +126,7 @@ def open_clients(ctx: AppContext, specs: SpecSet, state: State, where: str, *, a
     profile_of = profiles_of(specs, state)
     providers: Mapping[str, Provider] = specs.providers
     refuse_provider_problems(ctx, providers.values())
-    used: dict[str, list[str]] = {}
-    for address, name in sorted(profile_of.items()):
-        used.setdefault(name, []).append(address)
-    # an object the specs moved to another profile is still read (and forgotten or destroyed) in
-    # the one the state recorded it in
-    for address, resource in sorted(state.resources.items()):
-        recorded = recorded_profile(resource)
-        if recorded != profile_of.get(address) and address not in used.get(recorded, []):
-            used.setdefault(recorded, []).append(address)
-    for name, addresses in used.items():
-        if name not in providers and name != DEFAULT_PROVIDER:
-            raise _undeclared(name, providers, addresses)
+    used = _profiles_used(profile_of, state, providers)
     admin_needed = {profile_of.get(a, DEFAULT_PROVIDER) for a in admin_for}
 
     with contextlib.ExitStack() as stack:
@@ -103,21 +136,9 @@ def open_clients(ctx: AppContext, specs: SpecSet, state: State, where: str, *, a
         for name in sorted(used):
             if name in providers:
                 settings[name] = _provider_settings(ctx, providers[name], name in admin_needed, used[name], handle)
-        clients: dict[str, Any] = {}
-        admins: set[str] = set()
-        for name in sorted(used):
-            if name not in providers:  # the implicit default: today's client from OPENAI_*
-                client = stack.enter_context(runtime.api_client(
-                    ctx, admin_for=[a for a in admin_for if profile_of.get(a) == name],
-                    insecure_http=insecure_http, out=out))
-                if ctx.sandbox or ctx.env.get("OPENAI_ADMIN_KEY"):
-                    admins.add(name)
-            else:
-                client = _profile_client(ctx, stack, settings[name], insecure_http)
-                if settings[name]["admin"]:
-                    admins.add(name)
-            client.on_identity = _binder(state, name, where, check_profile_identity)
-            clients[name] = client
+        clients, admins = _profile_clients(
+            ctx, stack, used, providers, settings, profile_of, admin_for,
+            lambda name: _binder(state, name, where, check_profile_identity), insecure_http=insecure_http, out=out)
         arm = {name: _arm_client(ctx, stack, providers[name], handle, insecure_http)
                for name in sorted(used) if name in providers and providers[name].arm}
         yield ProfileClients(clients, profile_of, owners=_owners(state), admins=admins, arm=arm)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -316,6 +316,39 @@ def record(directory: Path, targets: tuple[str, ...], prompts_file: Path | None,
     return EXIT_OK
 
 
+def _compare_grader(grader: str | None, grader_file: Path | None) -> Any:
+    """The grader compare scores with: --grader-file, --grader, or fuzzy text similarity."""
+    from reconciler.kinds.evaluation.grading import load_grader_file, parse_grader
+
+    if grader is not None and grader_file is not None:
+        raise ConfigError("compare: give --grader or --grader-file, not both")
+    return load_grader_file(grader_file, str(grader_file)) if grader_file is not None \
+        else parse_grader(grader or "text_similarity:fuzzy_match")
+
+
+def _complete_recordings(directory: Path, chosen: Sequence[Target]) -> dict[str, Any]:
+    """Address -> its recording folder under `directory`; refused unless each is complete."""
+    from reconciler.recording.store import Folder, folder_name
+
+    recordings = {t.address: Folder(directory / folder_name(t.address) / "recording") for t in chosen}
+    missing = [a for a, f in recordings.items() if not (f.manifest() or {}).get("complete")]
+    if missing:
+        raise ConfigError(f"{directory}: no complete recording of {', '.join(missing)}; run "
+                          f"`reconciler record {directory}` first (or name --target)")
+    return recordings
+
+
+def _score_run(o: Out, s: Any, scorer: Any, recording: Any, result: dict[str, Any], threshold: float, worst: int, *,
+               parallelism: int, as_json: bool) -> dict[str, Any]:
+    """One finished comparison graded (what is not graded yet) and scored against its recording."""
+    from reconciler.recording.compare import score_folder
+    from reconciler.recording.store import Folder
+
+    comparison = Folder(Path(result["folder"]))
+    grades = _grade(o, s, scorer, recording, comparison, result["address"], parallelism=parallelism, as_json=as_json)
+    return _with_estimate(score_folder(recording, comparison, scorer, threshold, worst, grades), result)
+
+
 @click.command("compare")
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path), required=False)
 @click.option("--evaluation", "evaluations", multiple=True, metavar="ADDR",
@@ -354,18 +387,13 @@ def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str
                                     insecure_http=insecure_http)
     if directory is None:
         raise ConfigError("compare: give DIRECTORY (what `reconciler record` wrote), or --evaluation ADDR")
-    from reconciler.kinds.evaluation.grading import load_grader_file, parse_grader
-    from reconciler.recording.compare import score_folder
     from reconciler.recording.store import Folder, folder_name
     from reconciler.recording.targets import select_targets
     from reconciler.render.recording import compare_text
 
     if (candidate is None) == (against is None):
         raise ConfigError("compare: give exactly one of --model MODEL or --against ADDR")
-    if grader is not None and grader_file is not None:
-        raise ConfigError("compare: give --grader or --grader-file, not both")
-    scorer = load_grader_file(grader_file, str(grader_file)) if grader_file is not None \
-        else parse_grader(grader or "text_similarity:fuzzy_match")
+    scorer = _compare_grader(grader, grader_file)
     ctx = app()
     o = out()
     with _reading(ctx, o, "compare", lock_timeout=lock_timeout, insecure_http=insecure_http) as s:
@@ -379,11 +407,7 @@ def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str
             if not targets:   # by default every other recording; one named with --target may be itself
                 chosen = [t for t in chosen if t.address != against]
         assert candidate is not None
-        recordings = {t.address: Folder(directory / folder_name(t.address) / "recording") for t in chosen}
-        missing = [a for a, f in recordings.items() if not (f.manifest() or {}).get("complete")]
-        if missing:
-            raise ConfigError(f"{directory}: no complete recording of {', '.join(missing)}; run "
-                              f"`reconciler record {directory}` first (or name --target)")
+        recordings = _complete_recordings(directory, chosen)
         model = candidate
 
         def folder_of(t: Target) -> Folder:
@@ -401,12 +425,8 @@ def compare(directory: Path | None, evaluations: tuple[str, ...], candidate: str
                                                          "max_completion_tokens": max_completion_tokens}},
                         grading_for=_grading_for(scorer, lambda t: recordings[t.address], max_completion_tokens),
                         route_for=(lambda t: route) if route is not None else _default_route)
-            for r in done:
-                recording, comparison = recordings[r["address"]], Folder(Path(r["folder"]))
-                grades = _grade(o, s, scorer, recording, comparison, r["address"], parallelism=parallelism,
-                                as_json=as_json)
-                reports.append(_with_estimate(score_folder(recording, comparison, scorer, threshold, worst, grades),
-                                              r))
+            reports += [_score_run(o, s, scorer, recordings[r["address"]], r, threshold, worst,
+                                   parallelism=parallelism, as_json=as_json) for r in done]
     if as_json:
         o.echo(json.dumps({"version": 1, "comparisons": reports}, indent=2))
     else:

@@ -161,6 +161,90 @@ def _suggest(word: str, options: tuple[str, ...] | list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _misplaced_field(key: str, kind: str, allowed: tuple[str, ...]) -> str:
+    if key in ALL_FIELDS:
+        other = next(t for t in PROVIDER_TYPES if key in TYPE_FIELDS[t])
+        hint = (" (Azure has no checkpoint permissions)" if key == "admin_key_env" else "")
+        return f"{key} belongs to a Provider of type {other}, not {kind}{hint}"
+    return (f"unknown field {key!r}{_suggest(str(key), allowed)}; a {kind} Provider's "
+            f"spec has {', '.join(allowed)}")
+
+
+def _env_problem(value: str) -> str | None:
+    """What is wrong with a *_env field's value: it must name a variable that holds a key."""
+    if not _ENV_NAME.match(value):
+        hint = (" (it looks like a key: write the NAME of the variable that holds it, never the key)"
+                if value.startswith("sk-") else "")
+        return f"must name an environment variable (letters, digits and _){hint}"
+    if not_a_key_variable(value):
+        return (f"{value} holds {not_a_key_variable(value)}, not an API key: name the "
+                "variable that holds this profile's key")
+    return None
+
+
+def _url_field_problem(key: str, value: str) -> str | None:
+    if key in ("base_url", "management_url") and (problem := _url_problem(value)):
+        return f"must be an http(s) URL such as https://api.openai.com/v1 ({problem})"
+    if key in ("endpoint", "management_url") and (problem := _url_problem(value)):
+        return f"must be an https URL such as https://NAME.openai.azure.com ({problem})"
+    if key == "endpoint" and urlsplit(value).path.strip("/"):
+        return ("is the resource's endpoint without a path (https://NAME.openai.azure.com): "
+                "the /openai/... paths are added by the client")
+    return None
+
+
+def _value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with an allowed field's value, if anything."""
+    if not isinstance(value, str) or not value.strip():
+        return "expected a non-empty string"
+    if key.endswith("_env"):
+        return _env_problem(value)
+    if key in ("base_url", "management_url", "endpoint"):
+        return _url_field_problem(key, value)
+    if key == "api_version" and not _API_VERSION.match(value):
+        return ("must be an Azure OpenAI API version such as 2025-04-01-preview (or leave it "
+                "out for the /openai/v1/ path)")
+    if key == "auth" and value not in AUTH_MODES:
+        return (f"unknown auth {value!r}; the one mode is entra (Microsoft Entra ID through "
+                "azure-identity), or leave it out and name api_key_env")
+    if key == "project" and not value.startswith("proj_"):
+        return "a project id starts with proj_"
+    return None
+
+
+def _missing_fields(kind: str, spec: dict[str, Any]) -> list[tuple[tuple[str, ...], str, str]]:
+    """The required fields a Provider of that type lacks: (path, field, message)."""
+    if kind == "azure":
+        found: list[tuple[tuple[str, ...], str, str]] = []
+        if "endpoint" not in spec:
+            found.append((("spec",), "spec.endpoint", "missing required field 'endpoint' (https://NAME.openai.azure.com, "
+                          "the Azure OpenAI resource's endpoint)"))
+        if "api_key_env" in spec and "auth" in spec:
+            found.append((("spec", "auth"), "spec.auth",
+                          "choose one: api_key_env (an api-key) or auth: entra, not both"))
+        elif "api_key_env" not in spec and "auth" not in spec:
+            found.append((("spec",), "spec.api_key_env", "missing required field 'api_key_env' (the variable holding "
+                          "the resource's key) or 'auth: entra'"))
+        return found
+    if "api_key_env" not in spec and "admin_key_env" not in spec:
+        return [(("spec",), "spec.api_key_env", "missing required field 'api_key_env' (the variable holding this "
+                 "profile's project key)")]
+    return []
+
+
+def _document_problems(doc: dict[str, Any], name: Any) -> list[tuple[tuple[Any, ...], str, str]]:
+    """What is wrong outside the spec: unknown top-level fields, a missing or bad name."""
+    found: list[tuple[tuple[Any, ...], str, str]] = []
+    for key in doc:
+        if key not in ("kind", "name", "spec"):
+            found.append(((key,), str(key), f"unknown field {key!r} in a Provider document (it holds kind, name and "
+                          "spec)" + _suggest(str(key), ["name", "spec"])))
+    if not isinstance(name, str) or not _NAME.match(name):
+        found.append((("name",), "name", "a Provider needs a name of letters, digits, _ and - (the profile "
+                      "resources choose with provider: NAME)"))
+    return found
+
+
 def check_provider_document(doc: dict[str, Any], file: str, line: int,
                             line_of: Callable[[tuple[Any, ...]], int]) -> tuple[Provider | None, list[SpecError]]:
     """Validate one `kind: Provider` document: the Provider, or its errors (each one line: file:line,
@@ -172,13 +256,8 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
     def err(path: tuple[Any, ...], field: str | None, message: str) -> None:
         errors.append(SpecError(file, line_of(path) if path else line, message, address, field))
 
-    for key in doc:
-        if key not in ("kind", "name", "spec"):
-            err((key,), str(key), f"unknown field {key!r} in a Provider document (it holds kind, name and spec)"
-                + _suggest(str(key), ["name", "spec"]))
-    if not isinstance(name, str) or not _NAME.match(name):
-        err(("name",), "name", "a Provider needs a name of letters, digits, _ and - (the profile resources "
-            "choose with provider: NAME)")
+    for path, field, message in _document_problems(doc, name):
+        err(path, field, message)
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         err(("spec",), "spec", "a Provider needs a spec mapping with at least api_key_env")
@@ -190,53 +269,13 @@ def check_provider_document(doc: dict[str, Any], file: str, line: int,
         return None, errors
     allowed = ("type", *TYPE_FIELDS[kind])
     for key, value in spec.items():
-        field = f"spec.{key}"
         if key == "type":
             continue
-        if key not in allowed:
-            if key in ALL_FIELDS:
-                other = next(t for t in PROVIDER_TYPES if key in TYPE_FIELDS[t])
-                hint = (" (Azure has no checkpoint permissions)" if key == "admin_key_env" else "")
-                err(("spec", key), field, f"{key} belongs to a Provider of type {other}, not {kind}{hint}")
-            else:
-                err(("spec", key), field, f"unknown field {key!r}{_suggest(str(key), allowed)}; a {kind} Provider's "
-                    f"spec has {', '.join(allowed)}")
-        elif not isinstance(value, str) or not value.strip():
-            err(("spec", key), field, "expected a non-empty string")
-        elif key.endswith("_env") and not _ENV_NAME.match(value):
-            hint = (" (it looks like a key: write the NAME of the variable that holds it, never the key)"
-                    if value.startswith("sk-") else "")
-            err(("spec", key), field, f"must name an environment variable (letters, digits and _){hint}")
-        elif key.endswith("_env") and not_a_key_variable(value):
-            err(("spec", key), field, f"{value} holds {not_a_key_variable(value)}, not an API key: name the "
-                "variable that holds this profile's key")
-        elif key in ("base_url", "management_url") and (problem := _url_problem(value)):
-            err(("spec", key), field, f"must be an http(s) URL such as https://api.openai.com/v1 ({problem})")
-        elif key in ("endpoint", "management_url") and (problem := _url_problem(value)):
-            err(("spec", key), field, f"must be an https URL such as https://NAME.openai.azure.com ({problem})")
-        elif key == "endpoint" and urlsplit(value).path.strip("/"):
-            err(("spec", key), field, "is the resource's endpoint without a path (https://NAME.openai.azure.com): "
-                "the /openai/... paths are added by the client")
-        elif key == "api_version" and not _API_VERSION.match(value):
-            err(("spec", key), field, "must be an Azure OpenAI API version such as 2025-04-01-preview (or leave it "
-                "out for the /openai/v1/ path)")
-        elif key == "auth" and value not in AUTH_MODES:
-            err(("spec", key), field, f"unknown auth {value!r}; the one mode is entra (Microsoft Entra ID through "
-                "azure-identity), or leave it out and name api_key_env")
-        elif key == "project" and not value.startswith("proj_"):
-            err(("spec", key), field, "a project id starts with proj_")
-    if kind == "azure":
-        if "endpoint" not in spec:
-            err(("spec",), "spec.endpoint", "missing required field 'endpoint' (https://NAME.openai.azure.com, "
-                "the Azure OpenAI resource's endpoint)")
-        if "api_key_env" in spec and "auth" in spec:
-            err(("spec", "auth"), "spec.auth", "choose one: api_key_env (an api-key) or auth: entra, not both")
-        elif "api_key_env" not in spec and "auth" not in spec:
-            err(("spec",), "spec.api_key_env", "missing required field 'api_key_env' (the variable holding the "
-                "resource's key) or 'auth: entra'")
-    elif "api_key_env" not in spec and "admin_key_env" not in spec:
-        err(("spec",), "spec.api_key_env", "missing required field 'api_key_env' (the variable holding this "
-            "profile's project key)")
+        problem = _misplaced_field(key, kind, allowed) if key not in allowed else _value_problem(key, value)
+        if problem is not None:
+            err(("spec", key), f"spec.{key}", problem)
+    for path, field, message in _missing_fields(kind, spec):
+        err(path, field, message)
     if errors:
         return None, errors
     assert isinstance(name, str)

@@ -204,6 +204,60 @@ def _score(reward: float, grader: Mapping[str, Any]) -> float:
     return min(1.0, max(0.0, (float(reward) - float(low)) / (float(high) - float(low))))
 
 
+def _ask(client: GraderRunner, definition: dict[str, Any], item: Any, sample: str,
+         acting: Callable[[], Any] | None) -> Mapping[str, Any]:
+    if acting is not None:
+        with acting():
+            return client.run_grader(definition, item, sample)
+    return client.run_grader(definition, item, sample)
+
+
+def _refused_line(prompt: Prompt, exc: ApiError, answered: Mapping[str, Any]) -> dict[str, Any]:
+    """The log line of a grade the API refused (400): kept for the report, and asked again next
+    time (it was not billed)."""
+    return {"prompt_id": prompt.id, "index": prompt.index, "refused": True, "reward": None,
+            "score": None, "error": str(exc), "usage": {}, "answer_sha256": _answer_key(answered)}
+
+
+def _grade_line(prompt: Prompt, answer: Mapping[str, Any], answered: Mapping[str, Any],
+                definition: dict[str, Any]) -> dict[str, Any]:
+    """The log line of one grade the API answered: its reward and score, or why it has none."""
+    usage = answer.get("model_grader_token_usage_per_model")
+    failed = _flag_error(answer)
+    reward = answer.get("reward")
+    if failed is None and (isinstance(reward, bool) or not isinstance(reward, (int, float))):
+        failed = f"the grader answered no reward ({reward!r:.40})"
+    return {"prompt_id": prompt.id, "index": prompt.index, "answer_sha256": _answer_key(answered),
+            "reward": reward if failed is None else None,
+            "score": round(_score(float(reward), definition), 6) if failed is None and reward is not None else None,
+            "error": failed, "usage": usage if isinstance(usage, Mapping) else {}}
+
+
+def _run_bounded(todo: Sequence[Prompt], one: Callable[[Prompt], None], parallelism: int,
+                 stop: threading.Event) -> None:
+    """`one(prompt)` for each prompt, at most `parallelism` at a time, until `stop` is set; the
+    first error any raised is raised once all have ended."""
+    first_error: BaseException | None = None
+    pending: set[Future[None]] = set()
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="reconciler-grade") as pool:
+        try:
+            for prompt in todo:
+                if stop.is_set():
+                    break
+                while len(pending) >= max(1, parallelism):
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    first_error = first_error or next((f.exception() for f in finished if f.exception()), None)
+                pending.add(pool.submit(one, prompt))
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            finished, _ = wait(pending)
+            first_error = first_error or next((f.exception() for f in finished if f.exception()), None)
+    if first_error is not None:
+        raise first_error
+
+
 def grade_missing(prompts: Sequence[Prompt], recorded: Mapping[str, Any], answered: Mapping[str, Any],
                   grader: Grader, log: AnswerLog, client: GraderRunner, *, parallelism: int,
                   acting: Callable[[], Any] | None = None,
@@ -226,56 +280,23 @@ def grade_missing(prompts: Sequence[Prompt], recorded: Mapping[str, Any], answer
         item = item_for(prompt, str(recorded[prompt.id].get("answer") or ""))
         sample = str(answered[prompt.id].get("answer") or "")
         try:
-            if acting is not None:
-                with acting():
-                    answer = client.run_grader(d, item, sample)
-            else:
-                answer = client.run_grader(d, item, sample)
+            answer = _ask(client, d, item, sample, acting)
         except ApiError as exc:
-            if exc.status == 400:   # kept for the report, and asked again next time (it was not billed)
-                log.append({"prompt_id": prompt.id, "index": prompt.index, "refused": True, "reward": None,
-                            "score": None, "error": str(exc), "usage": {},
-                            "answer_sha256": _answer_key(answered[prompt.id])})
+            if exc.status == 400:
+                log.append(_refused_line(prompt, exc, answered[prompt.id]))
                 with lock:
                     run.errors.append({"index": prompt.index, "prompt_id": prompt.id, "error": str(exc)})
                 return
             stop.set()
             raise
-        usage = answer.get("model_grader_token_usage_per_model")
-        failed = _flag_error(answer)
-        reward = answer.get("reward")
-        if failed is None and (isinstance(reward, bool) or not isinstance(reward, (int, float))):
-            failed = f"the grader answered no reward ({reward!r:.40})"
-        line = {"prompt_id": prompt.id, "index": prompt.index, "answer_sha256": _answer_key(answered[prompt.id]),
-                "reward": reward if failed is None else None,
-                "score": round(_score(float(reward), d), 6) if failed is None and reward is not None else None,
-                "error": failed, "usage": usage if isinstance(usage, Mapping) else {}}
-        log.append(line)
+        log.append(_grade_line(prompt, answer, answered[prompt.id], d))
         with lock:
             run.sent += 1
             done += 1
             if on_grade is not None:
                 on_grade(done, len(pairs))
 
-    first_error: BaseException | None = None
-    pending: set[Future[None]] = set()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="reconciler-grade") as pool:
-        try:
-            for prompt in todo:
-                if stop.is_set():
-                    break
-                while len(pending) >= max(1, parallelism):
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    first_error = first_error or next((f.exception() for f in finished if f.exception()), None)
-                pending.add(pool.submit(one, prompt))
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            finished, _ = wait(pending)
-            first_error = first_error or next((f.exception() for f in finished if f.exception()), None)
-    if first_error is not None:
-        raise first_error
+    _run_bounded(todo, one, parallelism, stop)
     run.errors.sort(key=lambda e: e["index"])
     return run
 

@@ -70,14 +70,37 @@ def _gone_if_deleting(ctx: ApplyContext, arm: Any, address: str, name: str) -> N
     raise ApiError(f"deployment {name} is still being deleted after {MAX_POLLS} polls")
 
 
-def apply_deployment(ctx: ApplyContext, change: Change) -> str | None:
-    arm = _arm(ctx)
-    if change.action is Action.DELETE:
+def _destroy(ctx: ApplyContext, arm: Any, change: Change) -> None:
+    for step in change.steps:
+        if step.op is Op.DELETE_DEPLOYMENT:
+            _delete(ctx, arm, change.address, step.args["name"])
+        elif step.op is Op.FORGET:
+            Kind.forget(ctx, change, step)
+
+
+def _clear_the_name(ctx: ApplyContext, arm: Any, change: Change, name: str, model: Any) -> None:
+    """Deletes what must go before the PUT: the planned delete of a replace, or, for a change planned
+    before its model was known, the deployment serving another model (only if the plan showed it)."""
+    if change.action is not Action.PENDING:
         for step in change.steps:
             if step.op is Op.DELETE_DEPLOYMENT:
                 _delete(ctx, arm, change.address, step.args["name"])
-            elif step.op is Op.FORGET:
-                Kind.forget(ctx, change, step)
+        return
+    try:
+        now = live_inputs(arm.get_deployment(name))
+    except NotFoundError:
+        now = None
+    if now is not None and now["model"] != model:
+        if not any(s.op is Op.DELETE_DEPLOYMENT for s in change.steps):
+            raise PlanError(f"{change.address}: deployment {name} serves {now['model']}, and replacing it was "
+                            "not in the plan; nothing was changed: run plan again")
+        _delete(ctx, arm, change.address, name)
+
+
+def apply_deployment(ctx: ApplyContext, change: Change) -> str | None:
+    arm = _arm(ctx)
+    if change.action is Action.DELETE:
+        _destroy(ctx, arm, change)
         return None
     if change.action is Action.ADOPT:
         live = arm.get_deployment((change.after or {})["deployment_name"])
@@ -86,20 +109,7 @@ def apply_deployment(ctx: ApplyContext, change: Change) -> str | None:
     doc_name = change.address.split(".", 1)[1]
     want = desired(doc_name, spec)
     name = want["deployment_name"]
-    if change.action is Action.PENDING:
-        try:
-            now = live_inputs(arm.get_deployment(name))
-        except NotFoundError:
-            now = None
-        if now is not None and now["model"] != want["model"]:
-            if not any(s.op is Op.DELETE_DEPLOYMENT for s in change.steps):
-                raise PlanError(f"{change.address}: deployment {name} serves {now['model']}, and replacing it was "
-                                "not in the plan; nothing was changed: run plan again")
-            _delete(ctx, arm, change.address, name)
-    else:
-        for step in change.steps:
-            if step.op is Op.DELETE_DEPLOYMENT:
-                _delete(ctx, arm, change.address, step.args["name"])
+    _clear_the_name(ctx, arm, change, name, want["model"])
     _gone_if_deleting(ctx, arm, change.address, name)
     body = {"sku": {"name": want["sku"]["name"], "capacity": want["sku"]["capacity"]},
             "properties": {"model": {"format": "OpenAI", "name": want["model"], "version": "1"}}}

@@ -99,20 +99,30 @@ def _grader(value: Any, error: Callable[[tuple[str | int, ...], str], None]) -> 
               f"with {', '.join(GRADER_TYPES)}")
         return None
     if type_ == "text_similarity":
-        metric = value.get("evaluation_metric", "fuzzy_match")
-        if metric in _PLATFORM_ONLY:
-            error(("spec", "grader", "evaluation_metric"), f"{metric} is computed only by the platform, and an "
-                  f"Evaluation grades text_similarity locally; local metrics: {', '.join(TEXT_SIMILARITY_METRICS)}")
-            return None
-        if metric not in TEXT_SIMILARITY_METRICS:
-            hint = suggest(metric, TEXT_SIMILARITY_METRICS) if isinstance(metric, str) else ""
-            error(("spec", "grader", "evaluation_metric"), f"unknown metric {describe(metric)}{hint}; expected one "
-                  f"of {', '.join(TEXT_SIMILARITY_METRICS)}")
-            return None
-        if "operation" in value:
-            error(("spec", "grader", "operation"), "a text_similarity grader has no operation")
-            return None
-        return {"type": "text_similarity", "evaluation_metric": str(metric)} if ok else None
+        return _text_similarity(value, error, ok)
+    return _string_check(value, error, ok)
+
+
+def _text_similarity(value: Mapping[str, Any], error: Callable[[tuple[str | int, ...], str], None],
+                     ok: bool) -> dict[str, Any] | None:
+    metric = value.get("evaluation_metric", "fuzzy_match")
+    if metric in _PLATFORM_ONLY:
+        error(("spec", "grader", "evaluation_metric"), f"{metric} is computed only by the platform, and an "
+              f"Evaluation grades text_similarity locally; local metrics: {', '.join(TEXT_SIMILARITY_METRICS)}")
+        return None
+    if metric not in TEXT_SIMILARITY_METRICS:
+        hint = suggest(metric, TEXT_SIMILARITY_METRICS) if isinstance(metric, str) else ""
+        error(("spec", "grader", "evaluation_metric"), f"unknown metric {describe(metric)}{hint}; expected one "
+              f"of {', '.join(TEXT_SIMILARITY_METRICS)}")
+        return None
+    if "operation" in value:
+        error(("spec", "grader", "operation"), "a text_similarity grader has no operation")
+        return None
+    return {"type": "text_similarity", "evaluation_metric": str(metric)} if ok else None
+
+
+def _string_check(value: Mapping[str, Any], error: Callable[[tuple[str | int, ...], str], None],
+                  ok: bool) -> dict[str, Any] | None:
     operation = value.get("operation")
     if operation not in STRING_CHECK_OPERATIONS:
         hint = suggest(operation, STRING_CHECK_OPERATIONS) if isinstance(operation, str) else ""
@@ -166,6 +176,20 @@ def _recording(value: Any, base_dir: Path, error: Callable[[tuple[str | int, ...
     return folder
 
 
+def _check_spec_fields(spec: Mapping[str, Any], error: Callable[[tuple[str | int, ...], str], None]) -> None:
+    """Unknown and missing spec fields, and the threshold's range."""
+    for key in spec:
+        if key not in _SPEC:
+            error(("spec", str(key)), f"unknown field {key!r}{suggest(str(key), _SPEC)}")
+    for key in ("recording", "target"):
+        if key not in spec:
+            error(("spec",), f"missing required field {key!r}")
+    threshold = spec.get("threshold", DEFAULT_THRESHOLD)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        error(("spec", "threshold"), f"expected a number from 0 to 1 (the mean score to reach), got "
+              f"{describe(threshold)}")
+
+
 def check_evaluation_document(doc: Mapping[str, Any], file: str, line: int, positions: Mapping[str, int],
                               base_dir: Path) -> tuple[Evaluation | None, list[SpecError]]:
     """An Evaluation, or every problem of the document (one line each, file:line, field)."""
@@ -187,16 +211,8 @@ def check_evaluation_document(doc: Mapping[str, Any], file: str, line: int, posi
     if not isinstance(spec, Mapping):
         error(("spec",), f"expected a mapping with recording, target, grader and threshold, got {describe(spec)}")
         return None, errors
-    for key in spec:
-        if key not in _SPEC:
-            error(("spec", str(key)), f"unknown field {key!r}{suggest(str(key), _SPEC)}")
-    for key in ("recording", "target"):
-        if key not in spec:
-            error(("spec",), f"missing required field {key!r}")
+    _check_spec_fields(spec, error)
     threshold = spec.get("threshold", DEFAULT_THRESHOLD)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        error(("spec", "threshold"), f"expected a number from 0 to 1 (the mean score to reach), got "
-              f"{describe(threshold)}")
     grader = _grader(spec.get("grader"), error)
     target, ref = _target(spec.get("target"), error) if "target" in spec else ("", None)
     recording = _recording(spec.get("recording"), base_dir, error) if "recording" in spec else None

@@ -177,6 +177,46 @@ def _check_templates(text: str, where: tuple[str | int, ...], error: Problem) ->
     return shown
 
 
+def _part_text(part: Any) -> str | None:
+    """A message content part's text, or None if it is not text."""
+    if isinstance(part, Mapping) and part.get("type") in ("input_text", "output_text") \
+            and isinstance(part.get("text"), str):
+        return str(part["text"])
+    if isinstance(part, str):
+        return part
+    return None
+
+
+def _check_message(i: int, message: Any, error: Problem) -> tuple[bool, int]:
+    """Whether message `i` is well formed, and how many templates in it show the new answer."""
+    if not isinstance(message, Mapping):
+        error(("input", i), f"expected a message {{role, content}}, got {_describe(message)}")
+        return False, 0
+    ok = True
+    for key in message:
+        if key not in ("role", "content", "type"):
+            error(("input", i, str(key)), f"unknown field {key!r}; a message holds role, content and type")
+            ok = False
+    if message.get("role") not in _ROLES:
+        error(("input", i, "role"), f"expected one of {', '.join(_ROLES)}, got {_describe(message.get('role'))}")
+        ok = False
+    if message.get("type", "message") != "message":
+        error(("input", i, "type"), f"expected message, got {_describe(message.get('type'))}")
+        ok = False
+    content = message.get("content")
+    parts = content if isinstance(content, list) else [content]
+    shown = 0
+    for j, part in enumerate(parts):
+        where: tuple[str | int, ...] = ("input", i, "content") + ((j,) if isinstance(content, list) else ())
+        text = _part_text(part)
+        if text is None:
+            error(where, f"expected text (or {{type: input_text, text}}), got {_describe(part)}")
+            ok = False
+            continue
+        shown += _check_templates(text, where, error)
+    return ok, shown
+
+
 def _check_messages(value: Any, report: Problem) -> list[dict[str, Any]] | None:
     problems = []
 
@@ -189,38 +229,30 @@ def _check_messages(value: Any, report: Problem) -> list[dict[str, Any]] | None:
         return None
     shown, ok = 0, True
     for i, message in enumerate(value):
-        if not isinstance(message, Mapping):
-            error(("input", i), f"expected a message {{role, content}}, got {_describe(message)}")
-            ok = False
-            continue
-        for key in message:
-            if key not in ("role", "content", "type"):
-                error(("input", i, str(key)), f"unknown field {key!r}; a message holds role, content and type")
-                ok = False
-        if message.get("role") not in _ROLES:
-            error(("input", i, "role"), f"expected one of {', '.join(_ROLES)}, got {_describe(message.get('role'))}")
-            ok = False
-        if message.get("type", "message") != "message":
-            error(("input", i, "type"), f"expected message, got {_describe(message.get('type'))}")
-            ok = False
-        content = message.get("content")
-        parts = content if isinstance(content, list) else [content]
-        for j, part in enumerate(parts):
-            where: tuple[str | int, ...] = ("input", i, "content") + ((j,) if isinstance(content, list) else ())
-            if isinstance(part, Mapping) and part.get("type") in ("input_text", "output_text") \
-                    and isinstance(part.get("text"), str):
-                text = str(part["text"])
-            elif isinstance(part, str):
-                text = part
-            else:
-                error(where, f"expected text (or {{type: input_text, text}}), got {_describe(part)}")
-                ok = False
-                continue
-            shown += _check_templates(text, where, error)
+        message_ok, message_shows = _check_message(i, message, error)
+        ok = ok and message_ok
+        shown += message_shows
     if ok and not problems and not shown:
         error(("input",), "no message shows the new answer: write {{sample.output_text}} where the grader reads it")
         return None
     return [dict(m) for m in value] if ok and not problems else None
+
+
+def _check_sampling(params: Mapping[str, Any], error: Problem) -> bool:
+    """Whether each sampling parameter is known and has a valid value; each problem goes to `error`."""
+    checks: dict[str, Callable[[Any], bool]] = {
+        "seed": lambda v: _number(v, whole=True), "top_p": _number, "temperature": _number,
+        "max_completions_tokens": lambda v: _number(v, whole=True) and v >= 1,
+        "reasoning_effort": lambda v: v in _EFFORTS}
+    ok = True
+    for key, given in params.items():
+        if key not in checks:
+            error(("sampling_params", str(key)), f"unknown field {key!r}; expected one of {', '.join(_SAMPLING)}")
+            ok = False
+        elif given is not None and not checks[key](given):
+            error(("sampling_params", str(key)), f"invalid value {_describe(given)}")
+            ok = False
+    return ok
 
 
 def check_score_model(value: Mapping[str, Any], error: Problem) -> dict[str, Any] | None:
@@ -253,17 +285,7 @@ def check_score_model(value: Mapping[str, Any], error: Problem) -> dict[str, Any
         if not isinstance(params, Mapping):
             error(("sampling_params",), f"expected a mapping of {', '.join(_SAMPLING)}, got {_describe(params)}")
             return None
-        checks: dict[str, Callable[[Any], bool]] = {
-            "seed": lambda v: _number(v, whole=True), "top_p": _number, "temperature": _number,
-            "max_completions_tokens": lambda v: _number(v, whole=True) and v >= 1,
-            "reasoning_effort": lambda v: v in _EFFORTS}
-        for key, given in params.items():
-            if key not in checks:
-                error(("sampling_params", str(key)), f"unknown field {key!r}; expected one of {', '.join(_SAMPLING)}")
-                ok = False
-            elif given is not None and not checks[key](given):
-                error(("sampling_params", str(key)), f"invalid value {_describe(given)}")
-                ok = False
+        ok = _check_sampling(params, error) and ok
         out["sampling_params"] = dict(params)
     return out if ok and messages is not None else None
 
