@@ -21,7 +21,6 @@ import json
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ from reconciler.cost.tokens import count_record, encoding_for
 from reconciler.errors import ApiError
 from reconciler.kinds.evaluation.grading import Grader
 from reconciler.recording.prompts import Prompt
+from reconciler.recording.run import run_bounded
 from reconciler.recording.store import AnswerLog
 
 __all__ = ["GradeRun", "billed", "grade_log", "grade_missing", "graded_ids", "grader_prompt_tokens", "grading_bound",
@@ -233,31 +233,6 @@ def _grade_line(prompt: Prompt, answer: Mapping[str, Any], answered: Mapping[str
             "error": failed, "usage": usage if isinstance(usage, Mapping) else {}}
 
 
-def _run_bounded(todo: Sequence[Prompt], one: Callable[[Prompt], None], parallelism: int,
-                 stop: threading.Event) -> None:
-    """`one(prompt)` for each prompt, at most `parallelism` at a time, until `stop` is set; the
-    first error any raised is raised once all have ended."""
-    first_error: BaseException | None = None
-    pending: set[Future[None]] = set()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="reconciler-grade") as pool:
-        try:
-            for prompt in todo:
-                if stop.is_set():
-                    break
-                while len(pending) >= max(1, parallelism):
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    first_error = first_error or next((f.exception() for f in finished if f.exception()), None)
-                pending.add(pool.submit(one, prompt))
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            finished, _ = wait(pending)
-            first_error = first_error or next((f.exception() for f in finished if f.exception()), None)
-    if first_error is not None:
-        raise first_error
-
-
 def grade_missing(prompts: Sequence[Prompt], recorded: Mapping[str, Any], answered: Mapping[str, Any],
                   grader: Grader, log: AnswerLog, client: GraderRunner, *, parallelism: int,
                   acting: Callable[[], Any] | None = None,
@@ -296,7 +271,7 @@ def grade_missing(prompts: Sequence[Prompt], recorded: Mapping[str, Any], answer
             if on_grade is not None:
                 on_grade(done, len(pairs))
 
-    _run_bounded(todo, one, parallelism, stop)
+    run_bounded(todo, one, parallelism, stop, name="reconciler-grade")
     run.errors.sort(key=lambda e: e["index"])
     return run
 

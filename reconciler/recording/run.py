@@ -82,9 +82,18 @@ def answer_missing(prompts: Sequence[Prompt], log: AnswerLog, ask: Ask, *, paral
             if on_answer is not None:
                 on_answer(answered, total)
 
+    run_bounded(todo, one, parallelism, stop, name="reconciler-record")
+    outcome.failed.sort(key=lambda item: item[0].index)
+    return outcome
+
+
+def run_bounded(todo: Sequence[Prompt], one: Callable[[Prompt], None], parallelism: int,
+                stop: threading.Event, *, name: str) -> None:
+    """`one(prompt)` for each prompt, at most `parallelism` at a time (threads named `name`), until
+    `stop` is set; the first error any raised is raised once all have ended."""
     first_error: BaseException | None = None
     pending: set[Future[None]] = set()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="reconciler-record") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix=name) as pool:
         try:
             for prompt in todo:
                 if stop.is_set():
@@ -101,5 +110,3 @@ def answer_missing(prompts: Sequence[Prompt], log: AnswerLog, ask: Ask, *, paral
             first_error = first_error or next((f.exception() for f in finished if f.exception()), None)
     if first_error is not None:
         raise first_error
-    outcome.failed.sort(key=lambda item: item[0].index)
-    return outcome
