@@ -123,15 +123,9 @@ def list_models(world: World, req: Request) -> dict[str, Any]:
     now = world.now()
     data = [_model(name, BASE_CREATED, fine_tune=training_refusal(name, now, PLATFORM) is None)
             for name in _bases()]
-    project = job_filter(req)
-    with world.lock.read():
-        jobs = list(world.jobs.items.values())
-    for job in jobs:
-        if (project is not None and job.get("project") != project) or lifecycle.status_at(job, now) != "succeeded":
-            continue
-        done = lifecycle.finished_at(job, now)
-        data.append(_model(lifecycle.fine_tuned_model_name(job), int(done or job["created_at"]), fine_tune=False,
-                           base=str(job["model"]), job_id=str(job["id"])))
+    data += [_model(lifecycle.fine_tuned_model_name(job), int(done), fine_tune=False, base=str(job["model"]),
+                    job_id=str(job["id"]))
+             for job, done in lifecycle.succeeded_jobs(world, job_filter(req), now)]
     return {"object": "list", "data": data}
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from reconciler_sandbox.epochs import auto_epochs
+
+if TYPE_CHECKING:
+    from reconciler_sandbox.world import World
 
 INF = math.inf
 ALNUM = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -346,3 +349,13 @@ def result_file_content(job: dict[str, Any]) -> bytes:
         lines.append(f"{step},{m['train_loss']},{m['train_mean_token_accuracy']},"
                      f"{m.get('valid_loss', '')},{m.get('valid_mean_token_accuracy', '')}")
     return base64.b64encode(("\n".join(lines) + "\n").encode())
+
+
+def succeeded_jobs(world: World, project: str | None, now: float) -> Iterator[tuple[dict[str, Any], float]]:
+    """Each job (of `project`, when given) that has succeeded by `now`, with when it finished: the
+    ones whose fine-tuned models the models list shows."""
+    with world.lock.read():
+        jobs = list(world.jobs.items.values())
+    for job in jobs:
+        if (project is None or job.get("project") == project) and status_at(job, now) == "succeeded":
+            yield job, float(finished_at(job, now) or job["created_at"])

@@ -57,16 +57,8 @@ def serving(model: str, now: float, platform: str = PLATFORM) -> bool:
 
 
 def _fine_tuned(world: World, project: str | None, now: float) -> list[dict[str, Any]]:
-    found = []
-    with world.lock.read():
-        jobs = list(world.jobs.items.values())
-    for job in jobs:
-        if (project is not None and job.get("project") != project) or lifecycle.status_at(job, now) != "succeeded":
-            continue
-        done = lifecycle.finished_at(job, now)
-        found.append(_model(lifecycle.fine_tuned_model_name(job), int(done or job["created_at"]),
-                            str(job.get("organization_id") or "system")))
-    return found
+    return [_model(lifecycle.fine_tuned_model_name(job), int(done), str(job.get("organization_id") or "system"))
+            for job, done in lifecycle.succeeded_jobs(world, project, now)]
 
 
 def _catalogue(world: World, req: Request) -> list[dict[str, Any]]:
