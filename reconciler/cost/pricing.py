@@ -136,30 +136,27 @@ def _usd(entry: Mapping[str, Any], key: str, where: str) -> float:
     return float(value)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
+def _inference_table(section: str) -> Mapping[str, InferencePrice]:
+    """One price list of prices.json (`inference` or `base_inference`), by base model snapshot."""
+    table: dict[str, InferencePrice] = {}
+    for i, entry in enumerate(_shipped().get(section, [])):
+        where = f"prices.json {section}[{i}]"
+        cached = None if entry.get("cached_input") is None else _usd(entry, "cached_input", where)
+        table[str(entry["model"])] = InferencePrice(
+            str(entry["model"]), _usd(entry, "input", where), cached, _usd(entry, "output", where),
+            str(entry.get("source") or ""), str(entry.get("as_of") or ""))
+    return table
+
+
 def builtin_inference_prices() -> Mapping[str, InferencePrice]:
     """The inference prices of fine-tuned models shipped in prices.json, by base model snapshot."""
-    table: dict[str, InferencePrice] = {}
-    for i, entry in enumerate(_shipped().get("inference", [])):
-        where = f"prices.json inference[{i}]"
-        cached = None if entry.get("cached_input") is None else _usd(entry, "cached_input", where)
-        table[str(entry["model"])] = InferencePrice(
-            str(entry["model"]), _usd(entry, "input", where), cached, _usd(entry, "output", where),
-            str(entry.get("source") or ""), str(entry.get("as_of") or ""))
-    return table
+    return _inference_table("inference")
 
 
-@lru_cache(maxsize=1)
 def builtin_base_inference_prices() -> Mapping[str, InferencePrice]:
     """The standard inference prices of base models shipped in prices.json ("base_inference")."""
-    table: dict[str, InferencePrice] = {}
-    for i, entry in enumerate(_shipped().get("base_inference", [])):
-        where = f"prices.json base_inference[{i}]"
-        cached = None if entry.get("cached_input") is None else _usd(entry, "cached_input", where)
-        table[str(entry["model"])] = InferencePrice(
-            str(entry["model"]), _usd(entry, "input", where), cached, _usd(entry, "output", where),
-            str(entry.get("source") or ""), str(entry.get("as_of") or ""))
-    return table
+    return _inference_table("base_inference")
 
 
 def model_inference_price(model: str) -> InferencePrice | None:
