@@ -391,10 +391,7 @@ class _Pass:
         self.errors.extend(problems)
         if policy is None:
             return
-        first = self.policies.get(policy.address)
-        if first is not None:
-            self.add(file, raw.line, f"declared twice (first at {first.file}:{first.line}); policy names must "
-                     "be unique", policy.address)
+        if not self.first_declaration(self.policies, policy.address, file, raw.line, "policy"):
             return
         self.policies[policy.address] = policy
         required = {kind: registry.get(kind).spec_schema().get("required", ()) for kind in policy.match}
@@ -405,12 +402,17 @@ class _Pass:
         self.errors.extend(problems)
         if evaluation is None:
             return
-        first = self.evaluations.get(evaluation.address)
-        if first is not None:
-            self.add(file, raw.line, f"declared twice (first at {first.file}:{first.line}); evaluation names "
-                     "must be unique", evaluation.address)
-            return
-        self.evaluations[evaluation.address] = evaluation
+        if self.first_declaration(self.evaluations, evaluation.address, file, raw.line, "evaluation"):
+            self.evaluations[evaluation.address] = evaluation
+
+    def first_declaration(self, seen: Mapping[str, Any], address: str, file: str, line: int, noun: str) -> bool:
+        """True when no document of the same address was declared before; else says so, once."""
+        first = seen.get(address)
+        if first is None:
+            return True
+        self.add(file, line, f"declared twice (first at {first.file}:{first.line}); {noun} names must be unique",
+                 address)
+        return False
 
     def check_evaluation_targets(self) -> None:
         """An Evaluation's target reference names a declared document (a Deployment by its `model`)."""
