@@ -1,4 +1,4 @@
-"""Declared dependencies = imported ones (issue 21), with deptry (configured in pyproject.toml).
+"""Declared dependencies = imported ones, with deptry (configured in pyproject.toml).
 
     python .ci/check_deps.py [ROOT]      # ROOT: a checkout (default: this one); exit 1 on any issue
 

@@ -1,4 +1,4 @@
-"""Counting the training tokens of a large JSONL: throughput and peak memory (issue 17).
+"""Counting the training tokens of a large JSONL: throughput and peak memory.
 
     python -m bench.cost_count [--mb 300] [--keep FILE]
 

@@ -1,7 +1,7 @@
 """A/B of two source trees of reconciler: the job-input comparison alone, then the no-op plan.
 
-Written for issue 21 (replace the hand-written flatten-and-compare of `resources/job.changed_paths`
-with DeepDiff?), usable for any two trees that differ in the hot path of a no-op plan:
+Written to decide whether to replace the hand-written flatten-and-compare of `resources/job.changed_paths`
+with DeepDiff; usable for any two trees that differ in the hot path of a no-op plan:
 
     git worktree add /tmp/old HEAD; git worktree add /tmp/new HEAD   # then edit /tmp/new
     python -m bench.deepdiff_compare micro --old /tmp/old --new /tmp/new [--rounds 7]

@@ -1,4 +1,4 @@
-"""Speed, round two (issue 19): interleaved comparisons, each pair run back to back under the same load.
+"""Speed, round two: interleaved comparisons, each pair run back to back under the same load.
 
     python -m bench.interleaved                       # everything below (about 10-20 minutes)
     python -m bench.interleaved --only validate,history,ratelimit,sandbox

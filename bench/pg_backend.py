@@ -1,4 +1,4 @@
-"""No-op plan on the pg state backend against the local one, interleaved (issue 15).
+"""No-op plan on the pg state backend against the local one, interleaved.
 
     python -m bench.pg_backend                  # N = 1,000 jobs + 1,000 permission sets, 6 pairs
     python -m bench.pg_backend --n 100 --pairs 3

@@ -1,4 +1,4 @@
-"""A matrix of N instances plans as fast as N literal documents (issue 16), interleaved.
+"""A matrix of N instances plans as fast as N literal documents, interleaved.
 
     python -m bench.sweep_plan                  # N = 1,000 (10 x 10 x 10), 6 pairs
     python -m bench.sweep_plan --pairs 3

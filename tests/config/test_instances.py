@@ -1,4 +1,4 @@
-"""for_each / matrix (issue 16): expansion into instance documents, their keys, each.*, references to
+"""for_each / matrix: expansion into instance documents, their keys, each.*, references to
 one instance and to all of them ([*]), and every bad input as one file:line problem. No server."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`kind: Provider` documents and `provider:` choices (issue 16), table-driven, no server: each bad
+"""`kind: Provider` documents and `provider:` choices, table-driven, no server: each bad
 input is one file:line line naming the field and what to do; good input loads."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from reconciler.cost.epochs import auto_epochs
 from reconciler_sandbox import lifecycle
 from tests.e2e.conftest import JOB_SPEC, World, chat_jsonl
 
-# Examples -> epochs, the cookbook's function worked by hand (issue 17's checkpoints plus the edges).
+# Examples -> epochs, the cookbook's function worked by hand (the checkpoints of the cookbook's table plus the edges).
 CASES = [(1, 25), (3, 25), (4, 25), (9, 11), (10, 10), (12, 8), (33, 3), (34, 3), (50, 3), (100, 3),
          (1000, 3), (8333, 3), (8334, 2), (12500, 2), (12501, 1), (30000, 1)]
 

@@ -224,7 +224,7 @@ spec:
 
 def test_a_failed_create_never_ends_in_apply_complete(world):
     """The API refuses the job (an unknown model): the file that was uploaded counts as added, but
-    the last line must not say "Apply complete!" (issue 14: it did)."""
+    the last line must not say "Apply complete!"."""
     world.write("main.yaml", JOB_SPEC.replace("model: gpt-4o-mini", "model: gpt-nope-9"))
     result = world.run("apply", "--auto-approve")
     assert result.exit_code == 1, result.output

@@ -53,7 +53,7 @@ def test_each_input_change_is_a_replace_naming_the_attribute(world, old, new, at
     result = world.ok("plan", "--detailed-exitcode", code=2)
     assert "# FineTuningJob.bot" in result.output and "must be replaced" in result.output
     assert f"{attribute} = " in result.output and "# forces replacement" in result.output
-    # the running job is cancelled: a step counted beside the resources (issue 14)
+    # the running job is cancelled: a step counted beside the resources
     assert "Plan: 1 to add, 0 to change, 1 to destroy, 1 job to cancel." in result.output
 
 

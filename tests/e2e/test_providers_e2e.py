@@ -1,4 +1,4 @@
-"""Provider profiles (issue 16): two OpenAI projects in one repository, against one sandbox that
+"""Provider profiles: two OpenAI projects in one repository, against one sandbox that
 scopes by project (reconciler_sandbox/projects.py), driving the real CLI over HTTP.
 
 Each key sees only its own project (counted per project through the sandbox); plan reads each

@@ -1,4 +1,4 @@
-"""Provider profiles in the planner (pure, no server; issue 16): an object whose document now names
+"""Provider profiles in the planner (pure, no server): an object whose document now names
 another provider than the state recorded is a replace whose reason names the move; the same
 provider (spelt or implicit) is no change. Table-driven over the job world of cases/jobs.yaml."""
 

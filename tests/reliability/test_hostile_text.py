@@ -1,4 +1,4 @@
-"""Hostile text and damaged input (issue 14), through the real CLI:
+"""Hostile text and damaged input, through the real CLI:
 
 - an API answering errors with terminal escape sequences (OSC 8 link, title change, CSI clear
   screen, 8-bit CSI) and bidi controls: none reaches stdout/stderr, the error stays one line;

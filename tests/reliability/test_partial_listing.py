@@ -1,4 +1,4 @@
-"""A job listing that omits managed jobs must not buy them again (issue 14, reproduction 1).
+"""A job listing that omits managed jobs must not buy them again.
 
 Behind a proxy over real sockets that returns only the first job of every job listing, apply used
 to plan "job … no longer exists" for every other managed job and create duplicates, although

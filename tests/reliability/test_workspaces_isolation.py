@@ -1,4 +1,4 @@
-"""Workspaces and folders are isolated by lineage ownership (issue 14, reproduction 2).
+"""Workspaces and folders are isolated by lineage ownership.
 
 Same specs, a second state file (`--state state/b.json`) on the same organisation: plan used to
 offer to *adopt* the first workspace's objects as "made by an interrupted run"; `destroy` there

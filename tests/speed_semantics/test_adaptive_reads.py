@@ -1,4 +1,4 @@
-"""Adaptive read concurrency (issue 19): AIMD on latency and 429s, steered by the rate-limit
+"""Adaptive read concurrency: AIMD on latency and 429s, steered by the rate-limit
 headers. Table-driven without a server (a fake clock), then the real CLI against the real sandbox
 under a 600 requests/minute limit with 150 ms latency: 1,000 permission sets refreshed, zero failed
 runs, the 429s counted and bounded. Counts only, never timings."""

@@ -1,4 +1,4 @@
-"""Refresh is bound by what reconciler manages, not by the organisation's history (issue 19).
+"""Refresh is bound by what reconciler manages, not by the organisation's history.
 
 With 50,000 jobs nobody manages in the organisation and 100 managed ones, a no-op plan lists only
 this workspace's jobs (`metadata[reconciler_lineage]=…`): at most 3 job-list calls, counted by the

@@ -1,4 +1,4 @@
-"""Each provider profile's API identity in the state (issue 16; identity.py): the default
+"""Each provider profile's API identity in the state (reconciler/identity.py): the default
 keeps the top-level "api", the others sit in "provider_apis"; each is checked like the default's."""
 
 from __future__ import annotations

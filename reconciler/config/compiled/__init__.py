@@ -13,7 +13,7 @@ after changing a schema:
     python -m reconciler.config.compiled      # or pip install -e . again
 
 Each records the sha256 of the schema text it was made from; a module whose schema changed since,
-or one missing, is not used (jsonschema decides alone, as before) and
+or one missing, is not used (jsonschema alone decides) and
 tests/config/test_compiled_schema.py fails until it is written again.
 """
 
